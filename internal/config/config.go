@@ -1,0 +1,153 @@
+// Package config loads mportal's typed configuration from MPORTAL_* environment variables.
+// Defaults make `make run` work with nothing set; a bad value fails start-up with a message that
+// names the variable and says what it expects.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the whole effective configuration. It is loaded once in cmd and passed down.
+type Config struct {
+	ListenAddr    string        // MPORTAL_LISTEN_ADDR
+	PublicBaseURL string        // MPORTAL_PUBLIC_BASE_URL: how clients reach us (links, manifests)
+	DataDir       string        // MPORTAL_DATA_DIR: embedded DB, generated keys
+	LogLevel      slog.Level    // MPORTAL_LOG_LEVEL
+	CORSOrigins   []string      // MPORTAL_CORS_ORIGINS, comma-separated; empty = no CORS
+	BodyLimit     int           // MPORTAL_BODY_LIMIT bytes for JSON bodies
+	ImportLimit   int           // MPORTAL_IMPORT_BODY_LIMIT bytes for CSV imports
+	ReadTimeout   time.Duration // MPORTAL_READ_TIMEOUT
+	WriteTimeout  time.Duration // MPORTAL_WRITE_TIMEOUT
+	IdleTimeout   time.Duration // MPORTAL_IDLE_TIMEOUT
+	ShutdownGrace time.Duration // MPORTAL_SHUTDOWN_TIMEOUT: how long in-flight requests may finish
+
+	MongoURI      string // MPORTAL_MONGODB_URI; empty = embedded FerretDB under DataDir
+	MongoDatabase string // MPORTAL_MONGODB_DATABASE
+
+	MinIOEndpoint     string // MPORTAL_MINIO_ENDPOINT host:port
+	MinIOAccessKey    string // MPORTAL_MINIO_ACCESS_KEY
+	MinIOSecretKey    string // MPORTAL_MINIO_SECRET_KEY (secret)
+	MinIOUseTLS       bool   // MPORTAL_MINIO_TLS
+	MinIORegion       string // MPORTAL_MINIO_REGION
+	MinIOBucketPrefix string // MPORTAL_MINIO_BUCKET_PREFIX
+
+	JWTKeyFiles    []string      // MPORTAL_JWT_KEY_FILES: PEM Ed25519 private keys; the first signs
+	JWTIssuer      string        // MPORTAL_JWT_ISSUER
+	JWTAudience    string        // MPORTAL_JWT_AUDIENCE
+	AccessTTL      time.Duration // MPORTAL_ACCESS_TOKEN_TTL
+	RefreshTTL     time.Duration // MPORTAL_REFRESH_TOKEN_TTL
+	SessionRecheck time.Duration // MPORTAL_SESSION_RECHECK: how stale a session's revocation may be seen
+
+	FCMCredentialsFile string // MPORTAL_FCM_CREDENTIALS_FILE; empty = push off
+
+	AdminEmployeeNo string // MPORTAL_ADMIN_EMPLOYEE_NO: the seeded admin's login
+}
+
+// Getenv looks up one variable; os.LookupEnv fits.
+type Getenv func(key string) (string, bool)
+
+// Load reads the configuration from getenv and validates it. The error lists every bad variable.
+func Load(getenv Getenv) (*Config, error) {
+	l := loader{getenv: getenv}
+	c := &Config{
+		ListenAddr:    l.str("MPORTAL_LISTEN_ADDR", "127.0.0.1:8080"),
+		DataDir:       l.str("MPORTAL_DATA_DIR", "./data"),
+		LogLevel:      l.level("MPORTAL_LOG_LEVEL", slog.LevelInfo),
+		CORSOrigins:   l.list("MPORTAL_CORS_ORIGINS"),
+		BodyLimit:     l.bytes("MPORTAL_BODY_LIMIT", 1<<20),
+		ImportLimit:   l.bytes("MPORTAL_IMPORT_BODY_LIMIT", 8<<20),
+		ReadTimeout:   l.duration("MPORTAL_READ_TIMEOUT", 30*time.Second),
+		WriteTimeout:  l.duration("MPORTAL_WRITE_TIMEOUT", 30*time.Second),
+		IdleTimeout:   l.duration("MPORTAL_IDLE_TIMEOUT", 120*time.Second),
+		ShutdownGrace: l.duration("MPORTAL_SHUTDOWN_TIMEOUT", 15*time.Second),
+
+		MongoURI:      l.str("MPORTAL_MONGODB_URI", ""),
+		MongoDatabase: l.str("MPORTAL_MONGODB_DATABASE", "mportal"),
+
+		MinIOEndpoint:     l.str("MPORTAL_MINIO_ENDPOINT", "127.0.0.1:9000"),
+		MinIOAccessKey:    l.str("MPORTAL_MINIO_ACCESS_KEY", "minioadmin"),
+		MinIOSecretKey:    l.str("MPORTAL_MINIO_SECRET_KEY", "minioadmin"),
+		MinIOUseTLS:       l.boolean("MPORTAL_MINIO_TLS", false),
+		MinIORegion:       l.str("MPORTAL_MINIO_REGION", "us-east-1"),
+		MinIOBucketPrefix: l.str("MPORTAL_MINIO_BUCKET_PREFIX", "mportal-"),
+
+		JWTKeyFiles:    l.list("MPORTAL_JWT_KEY_FILES"),
+		JWTIssuer:      l.str("MPORTAL_JWT_ISSUER", "mportal"),
+		JWTAudience:    l.str("MPORTAL_JWT_AUDIENCE", "mportal-app"),
+		AccessTTL:      l.duration("MPORTAL_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTTL:     l.duration("MPORTAL_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		SessionRecheck: l.duration("MPORTAL_SESSION_RECHECK", 30*time.Second),
+
+		FCMCredentialsFile: l.str("MPORTAL_FCM_CREDENTIALS_FILE", ""),
+		AdminEmployeeNo:    l.str("MPORTAL_ADMIN_EMPLOYEE_NO", "admin"),
+	}
+	c.PublicBaseURL = strings.TrimRight(l.str("MPORTAL_PUBLIC_BASE_URL", "http://"+c.ListenAddr), "/")
+	c.validate(&l)
+	if len(l.errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration:\n  %w", errors.Join(l.errs...))
+	}
+	return c, nil
+}
+
+func (c *Config) validate(l *loader) {
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		l.fail("MPORTAL_LISTEN_ADDR", "expects host:port, e.g. 0.0.0.0:8080")
+	}
+	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.fail("MPORTAL_PUBLIC_BASE_URL", "expects an absolute http(s) URL, e.g. https://portal.example.com")
+	}
+	if c.MongoURI != "" && !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {
+		l.fail("MPORTAL_MONGODB_URI", "expects a mongodb:// or mongodb+srv:// URI (leave unset for the embedded database)")
+	}
+	if c.MongoDatabase == "" || strings.ContainsAny(c.MongoDatabase, `/\. "$`) {
+		l.fail("MPORTAL_MONGODB_DATABASE", "expects a database name without / \\ . \" $ or spaces")
+	}
+	if _, _, err := net.SplitHostPort(c.MinIOEndpoint); err != nil {
+		l.fail("MPORTAL_MINIO_ENDPOINT", "expects host:port of the MinIO/S3 endpoint, without a scheme")
+	}
+	if c.MinIOAccessKey == "" || c.MinIOSecretKey == "" {
+		l.fail("MPORTAL_MINIO_ACCESS_KEY/MPORTAL_MINIO_SECRET_KEY", "expect non-empty credentials")
+	}
+	if c.MinIOBucketPrefix != strings.ToLower(c.MinIOBucketPrefix) || len(c.MinIOBucketPrefix) > 40 {
+		l.fail("MPORTAL_MINIO_BUCKET_PREFIX", "expects lower-case letters, digits and '-', at most 40 characters")
+	}
+	if c.AccessTTL < time.Minute || c.AccessTTL > time.Hour {
+		l.fail("MPORTAL_ACCESS_TOKEN_TTL", "expects a duration between 1m and 1h")
+	}
+	if c.RefreshTTL < time.Hour {
+		l.fail("MPORTAL_REFRESH_TOKEN_TTL", "expects a duration of at least 1h")
+	}
+	if c.SessionRecheck <= 0 || c.SessionRecheck > time.Minute {
+		l.fail("MPORTAL_SESSION_RECHECK", "expects a duration between 1ns and 1m (revocations must bite within 60 s)")
+	}
+	if c.BodyLimit < 1024 || c.ImportLimit < 1024 {
+		l.fail("MPORTAL_BODY_LIMIT/MPORTAL_IMPORT_BODY_LIMIT", "expect at least 1KiB")
+	}
+	if c.JWTIssuer == "" || c.JWTAudience == "" {
+		l.fail("MPORTAL_JWT_ISSUER/MPORTAL_JWT_AUDIENCE", "expect non-empty strings")
+	}
+	if c.AdminEmployeeNo == "" {
+		l.fail("MPORTAL_ADMIN_EMPLOYEE_NO", "expects a non-empty employee number")
+	}
+	for _, o := range c.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			l.fail("MPORTAL_CORS_ORIGINS", "expects comma-separated origins like https://app.example.com")
+			break
+		}
+	}
+}
+
+// DefaultJWTKeyFile is where the signing key is generated when MPORTAL_JWT_KEY_FILES is unset.
+func (c *Config) DefaultJWTKeyFile() string {
+	return filepath.Join(c.DataDir, "keys", "jwt-signing.pem")
+}
+
+// EmbeddedDBDir is where the embedded FerretDB keeps its SQLite files.
+func (c *Config) EmbeddedDBDir() string { return filepath.Join(c.DataDir, "db") }

@@ -1,0 +1,91 @@
+package config
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) Getenv {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoad(t *testing.T) {
+	t.Run("works with nothing set", func(t *testing.T) {
+		c, err := Load(env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ListenAddr != "127.0.0.1:8080" || c.MongoURI != "" || c.AccessTTL != 15*time.Minute {
+			t.Fatalf("unexpected defaults: %+v", c)
+		}
+		if c.PublicBaseURL != "http://127.0.0.1:8080" {
+			t.Fatalf("PublicBaseURL = %q", c.PublicBaseURL)
+		}
+	})
+	t.Run("parses sizes, lists and durations", func(t *testing.T) {
+		c, err := Load(env(map[string]string{
+			"MPORTAL_BODY_LIMIT":       "2MiB",
+			"MPORTAL_CORS_ORIGINS":     "https://a.example.com, https://b.example.com",
+			"MPORTAL_ACCESS_TOKEN_TTL": "10m",
+			"MPORTAL_JWT_KEY_FILES":    "/k/new.pem,/k/old.pem",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.BodyLimit != 2<<20 || len(c.CORSOrigins) != 2 || c.AccessTTL != 10*time.Minute || c.JWTKeyFiles[1] != "/k/old.pem" {
+			t.Fatalf("got %+v", c)
+		}
+	})
+	bad := []struct{ name, key, value string }{
+		{"rejects a listen address without a port", "MPORTAL_LISTEN_ADDR", "localhost"},
+		{"rejects a non-mongodb URI", "MPORTAL_MONGODB_URI", "postgres://x"},
+		{"rejects a malformed duration", "MPORTAL_READ_TIMEOUT", "soon"},
+		{"rejects a malformed size", "MPORTAL_BODY_LIMIT", "lots"},
+		{"rejects an unknown log level", "MPORTAL_LOG_LEVEL", "loud"},
+		{"rejects a MinIO endpoint with a scheme", "MPORTAL_MINIO_ENDPOINT", "http://minio:9000"},
+		{"rejects an access token TTL over an hour", "MPORTAL_ACCESS_TOKEN_TTL", "2h"},
+		{"rejects a session recheck over 60s", "MPORTAL_SESSION_RECHECK", "5m"},
+		{"rejects a relative public base URL", "MPORTAL_PUBLIC_BASE_URL", "portal.example.com"},
+		{"rejects a CORS origin with a path", "MPORTAL_CORS_ORIGINS", "https://a.example.com/app"},
+		{"rejects a non-boolean TLS flag", "MPORTAL_MINIO_TLS", "maybe"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(env(map[string]string{tc.key: tc.value}))
+			if err == nil || !strings.Contains(err.Error(), strings.Split(tc.key, "/")[0]) {
+				t.Fatalf("error %v does not name %s", err, tc.key)
+			}
+		})
+	}
+	t.Run("lists every bad variable at once", func(t *testing.T) {
+		_, err := Load(env(map[string]string{"MPORTAL_LOG_LEVEL": "x", "MPORTAL_BODY_LIMIT": "y"}))
+		if err == nil || !strings.Contains(err.Error(), "MPORTAL_LOG_LEVEL") || !strings.Contains(err.Error(), "MPORTAL_BODY_LIMIT") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestWriteMasked(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"MPORTAL_MONGODB_URI":      "mongodb://app:s3cr3t-pw@db:27017/?replicaSet=rs0",
+		"MPORTAL_MINIO_SECRET_KEY": "minio-super-secret",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := c.WriteMasked(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, secret := range []string{"s3cr3t-pw", "minio-super-secret"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("masked output contains %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "mongodb://app:********@db:27017") {
+		t.Errorf("URI not masked as expected:\n%s", out)
+	}
+}

@@ -1,0 +1,99 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// loader reads variables and collects every problem, so one start-up lists them all.
+type loader struct {
+	getenv Getenv
+	errs   []error
+}
+
+func (l *loader) fail(key, expects string) {
+	l.errs = append(l.errs, fmt.Errorf("%s %s", key, expects))
+}
+
+func (l *loader) str(key, def string) string {
+	if v, ok := l.getenv(key); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (l *loader) list(key string) []string {
+	var out []string
+	for _, p := range strings.Split(l.str(key, ""), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (l *loader) duration(key string, def time.Duration) time.Duration {
+	v := l.str(key, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		l.fail(key, "expects a duration like 30s, 15m or 720h")
+		return def
+	}
+	return d
+}
+
+func (l *loader) boolean(key string, def bool) bool {
+	v := l.str(key, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		l.fail(key, "expects true or false")
+		return def
+	}
+	return b
+}
+
+func (l *loader) level(key string, def slog.Level) slog.Level {
+	v := l.str(key, "")
+	if v == "" {
+		return def
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(v)); err != nil {
+		l.fail(key, "expects debug, info, warn or error")
+		return def
+	}
+	return lv
+}
+
+// bytes parses a size such as 1048576, 512KiB or 8MiB.
+func (l *loader) bytes(key string, def int) int {
+	v := l.str(key, "")
+	if v == "" {
+		return def
+	}
+	mult := 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSuffix(v, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 || n > (1<<31)/mult {
+		l.fail(key, "expects a size in bytes such as 1048576, 512KiB or 8MiB")
+		return def
+	}
+	return n * mult
+}

@@ -1,0 +1,85 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+)
+
+const mask = "********"
+
+// WriteMasked prints the effective configuration as KEY=value lines with every secret masked
+// (the MinIO secret key, passwords inside the MongoDB URI). Like gitea's ToShadowCopy, it is the
+// only way the config is ever printed or logged.
+func (c *Config) WriteMasked(w io.Writer) error {
+	secret := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return mask
+	}
+	fcm := c.FCMCredentialsFile
+	if fcm == "" {
+		fcm = "(unset: push notifications off)"
+	}
+	mongoURI := MaskURI(c.MongoURI)
+	if mongoURI == "" {
+		mongoURI = "(unset: embedded FerretDB in " + c.EmbeddedDBDir() + ")"
+	}
+	keys := strings.Join(c.JWTKeyFiles, ",")
+	if keys == "" {
+		keys = "(unset: generated at " + c.DefaultJWTKeyFile() + ")"
+	}
+	rows := [][2]string{
+		{"MPORTAL_LISTEN_ADDR", c.ListenAddr},
+		{"MPORTAL_PUBLIC_BASE_URL", c.PublicBaseURL},
+		{"MPORTAL_DATA_DIR", c.DataDir},
+		{"MPORTAL_LOG_LEVEL", strings.ToLower(c.LogLevel.String())},
+		{"MPORTAL_CORS_ORIGINS", strings.Join(c.CORSOrigins, ",")},
+		{"MPORTAL_BODY_LIMIT", fmt.Sprint(c.BodyLimit)},
+		{"MPORTAL_IMPORT_BODY_LIMIT", fmt.Sprint(c.ImportLimit)},
+		{"MPORTAL_READ_TIMEOUT", c.ReadTimeout.String()},
+		{"MPORTAL_WRITE_TIMEOUT", c.WriteTimeout.String()},
+		{"MPORTAL_IDLE_TIMEOUT", c.IdleTimeout.String()},
+		{"MPORTAL_SHUTDOWN_TIMEOUT", c.ShutdownGrace.String()},
+		{"MPORTAL_MONGODB_URI", mongoURI},
+		{"MPORTAL_MONGODB_DATABASE", c.MongoDatabase},
+		{"MPORTAL_MINIO_ENDPOINT", c.MinIOEndpoint},
+		{"MPORTAL_MINIO_ACCESS_KEY", c.MinIOAccessKey},
+		{"MPORTAL_MINIO_SECRET_KEY", secret(c.MinIOSecretKey)},
+		{"MPORTAL_MINIO_TLS", fmt.Sprint(c.MinIOUseTLS)},
+		{"MPORTAL_MINIO_REGION", c.MinIORegion},
+		{"MPORTAL_MINIO_BUCKET_PREFIX", c.MinIOBucketPrefix},
+		{"MPORTAL_JWT_KEY_FILES", keys},
+		{"MPORTAL_JWT_ISSUER", c.JWTIssuer},
+		{"MPORTAL_JWT_AUDIENCE", c.JWTAudience},
+		{"MPORTAL_ACCESS_TOKEN_TTL", c.AccessTTL.String()},
+		{"MPORTAL_REFRESH_TOKEN_TTL", c.RefreshTTL.String()},
+		{"MPORTAL_SESSION_RECHECK", c.SessionRecheck.String()},
+		{"MPORTAL_FCM_CREDENTIALS_FILE", fcm},
+		{"MPORTAL_ADMIN_EMPLOYEE_NO", c.AdminEmployeeNo},
+	}
+	for _, r := range rows {
+		if _, err := fmt.Fprintf(w, "%s=%s\n", r[0], r[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MaskURI hides the password in a connection URI, for logs and `mportal config`.
+func MaskURI(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return mask // unparseable: print nothing of it, it may hold a password
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		return strings.Replace(u.String(), "xxxxx", mask, 1)
+	}
+	return u.String()
+}

@@ -1,0 +1,83 @@
+// Package embedded runs FerretDB v1 with its SQLite backend inside the mportal process, so that
+// `make run` and the tests need no MongoDB server. Production sets MPORTAL_MONGODB_URI instead.
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+// Server is a running embedded FerretDB.
+type Server struct {
+	uri    string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start runs FerretDB on listenAddr (a loopback host:port; port 0 picks a free one), storing one
+// SQLite file per database under dir. Stop it with Stop.
+func Start(dir, listenAddr string, logger *slog.Logger) (*Server, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded db dir: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("create embedded db dir: %w", err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	// FerretDB logs every connection at info; keep only its warnings and errors.
+	quiet := slog.New(levelFilter{Handler: logger.Handler(), min: slog.LevelWarn})
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: listenAddr},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + abs + "/",
+		Logger:    quiet,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start embedded FerretDB: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{uri: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		_ = f.Run(ctx)
+	}()
+	return s, nil
+}
+
+// URI is the mongodb:// URI clients connect to.
+func (s *Server) URI() string { return s.uri }
+
+// Stop shuts FerretDB down and waits (bounded) for it to close its SQLite files.
+func (s *Server) Stop() {
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{Handler: h.Handler.WithAttrs(a), min: h.min}
+}
+
+func (h levelFilter) WithGroup(name string) slog.Handler {
+	return levelFilter{Handler: h.Handler.WithGroup(name), min: h.min}
+}

@@ -1,0 +1,38 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+// Translate turns a driver error into an apperr at the point where it enters the domain:
+// no document -> not_found, duplicate key -> conflict, timeouts and network errors -> unavailable.
+// what names the object for the message ("user", "device"). Other errors are returned wrapped but
+// without a code, so they become a logged 500 with a generic message. nil stays nil.
+func Translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return apperr.Wrap(err, apperr.NotFound, "%s not found", what)
+	case mongo.IsDuplicateKeyError(err):
+		return apperr.Wrap(err, apperr.Conflict, "%s already exists", what)
+	case errors.Is(err, context.Canceled):
+		return err
+	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, mongo.ErrClientDisconnected):
+		return apperr.Wrap(err, apperr.Unavailable, "the database is unavailable, try again later")
+	default:
+		return err
+	}
+}
+
+// IsDuplicateKey reports whether err is a unique-index violation.
+func IsDuplicateKey(err error) bool { return mongo.IsDuplicateKeyError(err) }
+
+// IsNotFound reports whether err means no document matched.
+func IsNotFound(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }

@@ -1,0 +1,74 @@
+// Package mongodb is mportal's MongoDB platform: the connection, idempotent index creation, the
+// translation of driver errors into apperr codes, and the primitives that keep the code correct on
+// both MongoDB and the embedded FerretDB (see claim.go and lock.go).
+//
+// The embedded FerretDB itself lives in the embedded subpackage so that only binaries that start it
+// link it.
+package mongodb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+)
+
+// DB is a connected database. It is created in cmd and passed to the domain services.
+type DB struct {
+	Client *mongo.Client
+	DB     *mongo.Database
+	// Embedded is true on the embedded FerretDB, whose updates are not atomic: read-modify-writes
+	// must hold Lock, and hot paths must be _id lookups.
+	Embedded bool
+	locks    keyedMutex
+}
+
+// Open connects to uri and pings it. embedded says whether uri points at mportal's embedded
+// FerretDB.
+func Open(ctx context.Context, uri, database string, embedded bool) (*DB, error) {
+	opts := options.Client().ApplyURI(uri).
+		SetAppName("mportal").
+		SetServerSelectionTimeout(10 * time.Second).
+		SetConnectTimeout(5 * time.Second)
+	if embedded {
+		// FerretDB serves one SQLite connection pool; a modest pool avoids lock contention.
+		opts.SetMaxPoolSize(32)
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to mongodb: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("ping mongodb: %w", err)
+	}
+	return &DB{Client: client, DB: client.Database(database), Embedded: embedded}, nil
+}
+
+// Collection returns the named collection.
+func (d *DB) Collection(name string) *mongo.Collection { return d.DB.Collection(name) }
+
+// Ping checks that the database answers; /readyz uses it.
+func (d *DB) Ping(ctx context.Context) error {
+	return d.Client.Ping(ctx, readpref.Primary())
+}
+
+// Close disconnects the client.
+func (d *DB) Close(ctx context.Context) error { return d.Client.Disconnect(ctx) }
+
+// EnsureIndexes creates indexes on coll. It is idempotent: creating an index that exists with the
+// same definition is a no-op on MongoDB and FerretDB alike, so it runs at every start.
+func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
+	if len(models) == 0 {
+		return nil
+	}
+	if _, err := coll.Indexes().CreateMany(ctx, models); err != nil {
+		return fmt.Errorf("create indexes on %s: %w", coll.Name(), err)
+	}
+	return nil
+}
