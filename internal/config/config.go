@@ -37,6 +37,9 @@ type Config struct {
 	MinIOUseTLS       bool   // MPORTAL_MINIO_TLS
 	MinIORegion       string // MPORTAL_MINIO_REGION
 	MinIOBucketPrefix string // MPORTAL_MINIO_BUCKET_PREFIX
+	// MinIOPublicEndpoint (MPORTAL_MINIO_PUBLIC_ENDPOINT) is the host phones use for presigned
+	// URLs when it differs from the internal endpoint; empty = MinIOEndpoint.
+	MinIOPublicEndpoint string
 
 	JWTKeyFiles    []string      // MPORTAL_JWT_KEY_FILES: PEM Ed25519 private keys; the first signs
 	JWTIssuer      string        // MPORTAL_JWT_ISSUER
@@ -71,12 +74,13 @@ func Load(getenv Getenv) (*Config, error) {
 		MongoURI:      l.str("MPORTAL_MONGODB_URI", ""),
 		MongoDatabase: l.str("MPORTAL_MONGODB_DATABASE", "mportal"),
 
-		MinIOEndpoint:     l.str("MPORTAL_MINIO_ENDPOINT", "127.0.0.1:9000"),
-		MinIOAccessKey:    l.str("MPORTAL_MINIO_ACCESS_KEY", "minioadmin"),
-		MinIOSecretKey:    l.str("MPORTAL_MINIO_SECRET_KEY", "minioadmin"),
-		MinIOUseTLS:       l.boolean("MPORTAL_MINIO_TLS", false),
-		MinIORegion:       l.str("MPORTAL_MINIO_REGION", "us-east-1"),
-		MinIOBucketPrefix: l.str("MPORTAL_MINIO_BUCKET_PREFIX", "mportal-"),
+		MinIOEndpoint:       l.str("MPORTAL_MINIO_ENDPOINT", "127.0.0.1:9000"),
+		MinIOAccessKey:      l.str("MPORTAL_MINIO_ACCESS_KEY", "minioadmin"),
+		MinIOSecretKey:      l.str("MPORTAL_MINIO_SECRET_KEY", "minioadmin"),
+		MinIOUseTLS:         l.boolean("MPORTAL_MINIO_TLS", false),
+		MinIORegion:         l.str("MPORTAL_MINIO_REGION", "us-east-1"),
+		MinIOBucketPrefix:   l.str("MPORTAL_MINIO_BUCKET_PREFIX", "mportal-"),
+		MinIOPublicEndpoint: l.str("MPORTAL_MINIO_PUBLIC_ENDPOINT", ""),
 
 		JWTKeyFiles:    l.list("MPORTAL_JWT_KEY_FILES"),
 		JWTIssuer:      l.str("MPORTAL_JWT_ISSUER", "mportal"),

@@ -51,6 +51,7 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_MINIO_TLS", fmt.Sprint(c.MinIOUseTLS)},
 		{"MPORTAL_MINIO_REGION", c.MinIORegion},
 		{"MPORTAL_MINIO_BUCKET_PREFIX", c.MinIOBucketPrefix},
+		{"MPORTAL_MINIO_PUBLIC_ENDPOINT", c.MinIOPublicEndpoint},
 		{"MPORTAL_JWT_KEY_FILES", keys},
 		{"MPORTAL_JWT_ISSUER", c.JWTIssuer},
 		{"MPORTAL_JWT_AUDIENCE", c.JWTAudience},

@@ -1,0 +1,205 @@
+package media_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/media"
+)
+
+func TestPutStatOpen(t *testing.T) {
+	f := newFixture(t)
+	data := []byte("0123456789abcdefghij")
+	before := time.Now().Add(-time.Minute)
+	info, err := f.store.Put(ctx(t), media.Images, "announcements/a1/cover.png", bytes.NewReader(data), int64(len(data)), "image/png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Bucket != media.Images || info.Key != "announcements/a1/cover.png" || info.Size != int64(len(data)) ||
+		info.ContentType != "image/png" || info.ETag == "" {
+		t.Fatalf("Put returned %+v", info)
+	}
+	if info.LastModified.Before(before) || info.LastModified.Location() != time.UTC {
+		t.Fatalf("LastModified = %v, want a recent UTC time", info.LastModified)
+	}
+	stat, err := f.store.Stat(ctx(t), media.Images, "announcements/a1/cover.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stat != info {
+		t.Fatalf("Stat = %+v, Put returned %+v", stat, info)
+	}
+
+	reads := []struct {
+		name           string
+		offset, length int64
+		want           string
+	}{
+		{"reads the whole object", 0, -1, string(data)},
+		{"reads the whole object by its length", 0, 20, string(data)},
+		{"reads a range in the middle", 5, 4, "5678"},
+		{"reads from an offset to the end", 15, -1, "fghij"},
+		{"reads the last byte", 19, 1, "j"},
+		{"reads nothing for length zero", 7, 0, ""},
+		{"reads nothing for length zero at the end", 20, 0, ""},
+	}
+	for _, tc := range reads {
+		t.Run(tc.name, func(t *testing.T) {
+			rc, err := f.store.Open(ctx(t), media.Images, "announcements/a1/cover.png", tc.offset, tc.length)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(readAll(t, rc)); got != tc.want {
+				t.Fatalf("read %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOpenRejectsRangesOutsideTheObject(t *testing.T) {
+	f := newFixture(t)
+	f.put(t, media.Artifacts, "builds/app.apk", []byte("0123456789"))
+	f.put(t, media.Artifacts, "builds/empty.apk", nil)
+	cases := []struct {
+		name           string
+		key            string
+		offset, length int64
+	}{
+		{"rejects an offset past the end", "builds/app.apk", 11, -1},
+		{"rejects an offset at the end of a non-empty object", "builds/app.apk", 10, -1},
+		{"rejects a range that runs past the end", "builds/app.apk", 8, 5},
+		{"rejects a range that starts past the end", "builds/app.apk", 20, 5},
+		{"rejects an empty range past the end", "builds/app.apk", 11, 0},
+		{"rejects a range in an empty object", "builds/empty.apk", 0, 1},
+		{"rejects a negative offset", "builds/app.apk", -1, 2},
+		{"rejects a length below -1", "builds/app.apk", 0, -2},
+		{"rejects a range whose end overflows", "builds/app.apk", 5, 1<<63 - 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rc, err := f.store.Open(ctx(t), media.Artifacts, tc.key, tc.offset, tc.length)
+			if err == nil {
+				rc.Close()
+			}
+			wantCode(t, err, apperr.Invalid)
+		})
+	}
+	t.Run("reads an empty object to the end", func(t *testing.T) {
+		rc, err := f.store.Open(ctx(t), media.Artifacts, "builds/empty.apk", 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, rc); len(got) != 0 {
+			t.Fatalf("read %q from an empty object", got)
+		}
+	})
+}
+
+func TestMissingObjectsAreNotFound(t *testing.T) {
+	f := newFixture(t)
+	const key = "feedback/f1/missing.jpg"
+	_, err := f.store.Stat(ctx(t), media.Uploads, key)
+	wantCode(t, err, apperr.NotFound)
+	if e, _ := apperr.As(err); e.Message != "object not found" {
+		t.Fatalf("Message = %q; it must be ours, not the storage server's", e.Message)
+	}
+	_, err = f.store.Open(ctx(t), media.Uploads, key, 0, -1)
+	wantCode(t, err, apperr.NotFound)
+	_, err = f.store.Open(ctx(t), media.Uploads, key, 3, 2)
+	wantCode(t, err, apperr.NotFound)
+	_, err = f.store.Open(ctx(t), media.Uploads, key, 0, 0)
+	wantCode(t, err, apperr.NotFound)
+	_, _, err = f.store.ReaderAt(ctx(t), media.Uploads, key)
+	wantCode(t, err, apperr.NotFound)
+}
+
+func TestMissingBucketIsNotFound(t *testing.T) {
+	f := newFixtureWithoutBuckets(t)
+	_, err := f.store.Stat(ctx(t), media.Videos, "a.mp4")
+	wantCode(t, err, apperr.NotFound)
+	_, err = f.store.Put(ctx(t), media.Videos, "a.mp4", bytes.NewReader([]byte("x")), 1, "video/mp4")
+	wantCode(t, err, apperr.NotFound)
+}
+
+func TestDeleteIsIdempotent(t *testing.T) {
+	f := newFixture(t)
+	f.put(t, media.Videos, "training/t1/intro.mp4", []byte("video"))
+	for i := range 2 {
+		if err := f.store.Delete(ctx(t), media.Videos, "training/t1/intro.mp4"); err != nil {
+			t.Fatalf("Delete #%d: %v", i+1, err)
+		}
+	}
+	_, err := f.store.Stat(ctx(t), media.Videos, "training/t1/intro.mp4")
+	wantCode(t, err, apperr.NotFound)
+	if err := f.store.Delete(ctx(t), media.Videos, "never/stored.mp4"); err != nil {
+		t.Fatalf("Delete of a never stored object: %v", err)
+	}
+}
+
+func TestPutStreamsUnknownSizes(t *testing.T) {
+	f := newFixture(t)
+	cases := []struct {
+		name string
+		size int
+	}{
+		{"streams a small body", 1000},
+		{"streams an empty body", 0},
+		{"streams a body of several parts", 16<<20 + 123457},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := randomBytes(t, tc.size)
+			info, err := f.store.Put(ctx(t), media.Uploads, "tus/"+tc.name, unsized{bytes.NewReader(data)}, -1, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Size != int64(tc.size) || info.ContentType != "application/octet-stream" {
+				t.Fatalf("Put returned %+v, want size %d and the default content type", info, tc.size)
+			}
+			rc, err := f.store.Open(ctx(t), media.Uploads, "tus/"+tc.name, 0, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sha256.Sum256(readAll(t, rc)) != sha256.Sum256(data) {
+				t.Fatal("read back different bytes")
+			}
+		})
+	}
+}
+
+func TestPutReportsBadUploads(t *testing.T) {
+	f := newFixture(t)
+	t.Run("passes the reader's own error through", func(t *testing.T) {
+		tooLarge := apperr.New(apperr.TooLarge, "photo is over 10 MB")
+		r := &failingReader{data: []byte("partial"), err: tooLarge}
+		_, err := f.store.Put(ctx(t), media.Uploads, "photo.jpg", r, -1, "image/jpeg")
+		wantCode(t, err, apperr.TooLarge)
+		_, err = f.store.Stat(ctx(t), media.Uploads, "photo.jpg")
+		wantCode(t, err, apperr.NotFound)
+	})
+	t.Run("passes a plain reader error through as internal", func(t *testing.T) {
+		r := &failingReader{data: []byte("partial"), err: io.ErrClosedPipe}
+		_, err := f.store.Put(ctx(t), media.Uploads, "photo.jpg", r, 100, "image/jpeg")
+		wantCode(t, err, apperr.Internal)
+	})
+	t.Run("rejects a body shorter than its size", func(t *testing.T) {
+		_, err := f.store.Put(ctx(t), media.Uploads, "short.jpg", bytes.NewReader([]byte("short")), 100, "image/jpeg")
+		wantCode(t, err, apperr.Invalid)
+	})
+	t.Run("rejects a size below -1", func(t *testing.T) {
+		_, err := f.store.Put(ctx(t), media.Uploads, "a.jpg", bytes.NewReader(nil), -2, "image/jpeg")
+		wantCode(t, err, apperr.Invalid)
+	})
+	t.Run("rejects a malformed content type", func(t *testing.T) {
+		_, err := f.store.Put(ctx(t), media.Uploads, "a.jpg", bytes.NewReader(nil), 0, "image/")
+		wantCode(t, err, apperr.Invalid)
+	})
+	t.Run("treats an unknown bucket as a bug", func(t *testing.T) {
+		_, err := f.store.Put(ctx(t), media.Bucket("public"), "a.jpg", bytes.NewReader(nil), 0, "")
+		wantCode(t, err, apperr.Internal)
+	})
+}
