@@ -1,0 +1,144 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+var errSessionGone = errors.New("session revoked, expired or not found")
+
+// Authenticate verifies a bearer access token and checks that its session is still active. It
+// returns unauthorized for a bad token or an ended session, and unavailable when the session
+// cannot be checked.
+//
+// The session check is one map read: each instance caches what it last read of a session and
+// reads it again (by _id) at most every Recheck. Revocations on this instance update the cache at
+// once; those on other instances, and disabling a user (which revokes the sessions), take effect
+// within Recheck. The access token's own expiry is the other bound.
+func (s *Sessions) Authenticate(ctx context.Context, bearerToken string) (*Principal, error) {
+	p, err := s.Tokens.Verify(bearerToken)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	e, ok := s.cache.get(p.SessionID)
+	if !ok || (!e.revoked && now.Sub(e.checkedAt) >= s.recheck()) {
+		if e, err = s.readSession(ctx, p.SessionID, now); err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+	}
+	if e.revoked || !now.Before(e.expiresAt) || e.userID != p.UserID || e.deviceID != p.DeviceID {
+		return nil, apperr.Wrap(errSessionGone, apperr.Unauthorized, "invalid or expired access token")
+	}
+	return p, nil
+}
+
+// readSession loads a session into the cache. A missing session is cached as revoked: session
+// ids are random and never reused, so it can only have been purged.
+func (s *Sessions) readSession(ctx context.Context, id string, now time.Time) (cachedSession, error) {
+	sess, err := s.loadSession(ctx, id)
+	var e cachedSession
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		e = cachedSession{revoked: true, checkedAt: now}
+	case err != nil:
+		return cachedSession{}, err
+	default:
+		e = cachedSession{userID: sess.UserID, deviceID: sess.DeviceID, expiresAt: sess.ExpiresAt,
+			revoked: sess.RevokedAt != nil, checkedAt: now}
+	}
+	return s.cache.put(id, e, s.cacheLimit(), now.Add(-s.recheck())), nil
+}
+
+func (s *Sessions) cacheLimit() int {
+	if s.CacheSize > 0 {
+		return s.CacheSize
+	}
+	return defaultCacheSize
+}
+
+// sessionCache is what this instance last read of each session. Revocation is final, so an entry
+// marked revoked is never replaced by an older read that still saw the session active.
+type sessionCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedSession
+}
+
+type cachedSession struct {
+	userID, deviceID string
+	expiresAt        time.Time
+	revoked          bool
+	checkedAt        time.Time
+}
+
+func (c *sessionCache) get(id string) (cachedSession, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.m[id]
+	return e, ok
+}
+
+// put stores e unless id is already known revoked, and returns the entry now in force. When the
+// cache is full it drops entries read before staleBefore (they would be read again anyway), then,
+// if that was not enough, arbitrary ones down to 7/8 of limit so the sweep is not paid on every put.
+func (c *sessionCache) put(id string, e cachedSession, limit int, staleBefore time.Time) cachedSession {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[id]; ok && old.revoked {
+		return old
+	}
+	if c.m == nil {
+		c.m = make(map[string]cachedSession)
+	}
+	if _, ok := c.m[id]; !ok && len(c.m) >= limit {
+		for k, v := range c.m {
+			if v.checkedAt.Before(staleBefore) {
+				delete(c.m, k)
+			}
+		}
+		for k := range c.m { // map order is random, so this evicts arbitrary entries
+			if len(c.m) < limit-limit/8 {
+				break
+			}
+			delete(c.m, k)
+		}
+	}
+	c.m[id] = e
+	return e
+}
+
+// markRevoked records that sessions ids are revoked. Ids not cached yet get a revoked entry too,
+// so that a read racing with the revocation cannot cache the session as active; while the cache is
+// full such entries are skipped, and that race is then bounded by Recheck like any other.
+func (c *sessionCache) markRevoked(limit int, now time.Time, ids ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]cachedSession)
+	}
+	for _, id := range ids {
+		e, ok := c.m[id]
+		if !ok && len(c.m) >= limit {
+			continue
+		}
+		e.revoked, e.checkedAt = true, now
+		c.m[id] = e
+	}
+}
+
+// markUserRevoked records that every cached session of userID is revoked.
+func (c *sessionCache) markUserRevoked(userID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.m {
+		if e.userID == userID {
+			e.revoked = true
+			c.m[id] = e
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/mongodb"
+)
+
+// LoginInput is a password login from one device.
+type LoginInput struct {
+	Login    string // employee number or e-mail, any case
+	Password string
+	DeviceID string
+	IP       string // the client address, for throttling
+}
+
+// TokenPair is what a login or a refresh hands to the client.
+type TokenPair struct {
+	AccessToken            string
+	AccessExpiresAt        time.Time
+	RefreshToken           string
+	RefreshExpiresAt       time.Time
+	SessionID              string
+	PasswordChangeRequired bool
+	UserID                 string
+}
+
+// Causes of a failed login, kept in the error for logs only: the client always sees the same
+// message, so it cannot tell which accounts exist or are disabled.
+var (
+	errNoAccount    = errors.New("no such account")
+	errNoPassword   = errors.New("account has no password")
+	errBadPassword  = errors.New("wrong password")
+	errDisabled     = errors.New("account is disabled")
+	errLongPassword = errors.New("password over the length limit")
+)
+
+func badLogin(cause error) error {
+	return apperr.Wrap(cause, apperr.Unauthorized, "invalid login or password")
+}
+
+// Login checks a password and opens a session on the device. It returns invalid for a missing
+// login, password or malformed device id, rate_limited (with RetryAfter) after too many failures,
+// and unauthorized "invalid login or password" for an unknown, disabled or password-less user and
+// for a wrong password alike.
+//
+// Throttling counts per login string and per IP: a user's employee number and e-mail have separate
+// budgets (at most twice the attempts), so that a lock-out never reveals which logins belong to
+// one account.
+func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error) {
+	login := strings.TrimSpace(in.Login)
+	switch {
+	case login == "":
+		return nil, apperr.Field("login", "login is required")
+	case in.Password == "":
+		return nil, apperr.Field("password", "password is required")
+	}
+	if err := ValidateDeviceID(in.DeviceID); err != nil {
+		return nil, err
+	}
+	account := NormalizeAccount(login)
+	if s.Throttle != nil {
+		if wait, ok := s.Throttle.Check(account, in.IP); !ok {
+			return nil, rateLimited(wait)
+		}
+	}
+	acc, err := s.Accounts.FindByLogin(ctx, login)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return nil, fmt.Errorf("login: find account: %w", err)
+	}
+	if cause := s.checkPassword(acc, in.Password); cause != nil {
+		if s.Throttle != nil {
+			s.Throttle.Failure(account, in.IP)
+		}
+		return nil, badLogin(cause)
+	}
+	if s.Throttle != nil {
+		s.Throttle.Success(account)
+	}
+
+	now := s.now()
+	sess := &sessionDoc{
+		UserID: acc.ID, DeviceID: in.DeviceID,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.refreshTTL()),
+	}
+	if sess.ID, err = randomToken(16); err != nil {
+		return nil, fmt.Errorf("login: session id: %w", err)
+	}
+	if _, err := s.coll(sessionsColl).InsertOne(ctx, sess); err != nil {
+		return nil, fmt.Errorf("login: create session: %w", mongodb.Translate(err, "session"))
+	}
+	pair, err := s.issue(ctx, acc, sess, sess.ExpiresAt)
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	return pair, nil
+}
+
+// checkPassword returns nil when password opens acc, and otherwise why not. It always runs one
+// argon2 verification, against a dummy hash when there is no real one, so that the response time
+// does not reveal whether an account exists.
+func (s *Sessions) checkPassword(acc *Account, password string) error {
+	if len(password) > MaxPasswordLen {
+		_, _ = VerifyPassword("", s.dummy())
+		return errLongPassword
+	}
+	if acc == nil || acc.PasswordHash == "" {
+		_, _ = VerifyPassword(password, s.dummy())
+		if acc == nil {
+			return errNoAccount
+		}
+		return errNoPassword
+	}
+	ok, err := VerifyPassword(password, acc.PasswordHash)
+	switch {
+	case err != nil:
+		return fmt.Errorf("stored hash of user %s: %w", acc.ID, err)
+	case !ok:
+		return errBadPassword
+	case !acc.Active:
+		return errDisabled
+	}
+	return nil
+}
+
+// dummy returns a hash of a random-looking password at the configured cost.
+func (s *Sessions) dummy() string {
+	s.dummyOnce.Do(func() {
+		s.dummyHash, _ = HashPassword("mportal timing equalizer", s.argon())
+	})
+	return s.dummyHash
+}

@@ -1,0 +1,81 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+// ValidateNewPassword checks the length rules for a password a user sets: at least MinPasswordLen
+// characters and at most MaxPasswordLen bytes (which bounds hashing work). It returns invalid
+// naming field.
+func ValidateNewPassword(field, password string) error {
+	if utf8.RuneCountInString(password) < MinPasswordLen || len(password) > MaxPasswordLen {
+		return apperr.Field(field, "the password must be %d to %d characters long", MinPasswordLen, MaxPasswordLen)
+	}
+	return nil
+}
+
+// ChangePassword replaces the caller's password after checking the current one, clears the
+// must-change flag and ends the user's other sessions (whoever knew the old password is signed
+// out). The current session stays, but its access token still says a change is required until the
+// client refreshes, which it should do right after this call.
+//
+// It returns invalid (field current_password or new_password) for a wrong current password or an
+// unacceptable new one, rate_limited after repeated wrong current passwords (a stolen access token
+// must not become a password-guessing oracle), and unauthorized for a disabled or deleted user.
+func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, newPassword string) error {
+	if err := requirePrincipal(p); err != nil {
+		return err
+	}
+	if current == "" {
+		return apperr.Field("current_password", "current_password is required")
+	}
+	if err := ValidateNewPassword("new_password", newPassword); err != nil {
+		return err
+	}
+	if newPassword == current {
+		return apperr.Field("new_password", "the new password must differ from the current one")
+	}
+	throttleKey := "password-change:" + p.UserID
+	if s.Throttle != nil {
+		if wait, ok := s.Throttle.Check(throttleKey, ""); !ok {
+			return rateLimited(wait)
+		}
+	}
+	acc, err := s.Accounts.Account(ctx, p.UserID)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		return apperr.Wrap(err, apperr.Unauthorized, "authentication required")
+	case err != nil:
+		return fmt.Errorf("change password: %w", err)
+	case !acc.Active:
+		return apperr.Wrap(errDisabled, apperr.Unauthorized, "authentication required")
+	}
+	if cause := s.checkPassword(acc, current); cause != nil {
+		if s.Throttle != nil {
+			s.Throttle.Failure(throttleKey, "")
+		}
+		return &apperr.Error{Code: apperr.Invalid, Field: "current_password", Message: "the current password is incorrect", Err: cause}
+	}
+	if s.Throttle != nil {
+		s.Throttle.Success(throttleKey)
+	}
+	hash, err := HashPassword(newPassword, s.argon())
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if err := s.Accounts.SetPassword(ctx, p.UserID, hash, false); err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	others, err := s.liveSessionIDs(ctx, p.UserID, p.SessionID)
+	if err != nil {
+		return fmt.Errorf("change password: sessions: %w", err)
+	}
+	if err := s.revoke(ctx, p.UserID, others); err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package auth
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+func wantBadRefresh(t *testing.T, err error) {
+	t.Helper()
+	if e := wantCode(t, err, apperr.Unauthorized); e.Message != "invalid or expired refresh token" {
+		t.Fatalf("message %q", e.Message)
+	}
+}
+
+func TestRefreshRotation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.login(t, "E1001", alicePassword, "phone-1")
+	f.clock.Advance(time.Minute)
+
+	second, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("issues a new pair for the same session", func(t *testing.T) {
+		if second.RefreshToken == first.RefreshToken || second.AccessToken == first.AccessToken {
+			t.Fatal("tokens were not rotated")
+		}
+		if second.SessionID != first.SessionID || second.UserID != "u1" {
+			t.Fatalf("pair %+v", second)
+		}
+		if !second.RefreshExpiresAt.Equal(f.clock.Now().Add(DefaultRefreshTTL)) {
+			t.Fatalf("refresh expiry %v was not extended", second.RefreshExpiresAt)
+		}
+	})
+	t.Run("picks up role changes", func(t *testing.T) {
+		f.accounts.update("u1", func(a *Account) { a.Roles = []Role{RoleEmployee, RoleOps} })
+		third, err := f.s.Refresh(ctx, second.RefreshToken, "phone-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.s.Authenticate(ctx, third.AccessToken)
+		if err != nil || !p.HasRole(RoleOps) || p.HasRole(RoleApprover) {
+			t.Fatalf("principal %+v err %v", p, err)
+		}
+		second = third
+	})
+	t.Run("revokes the session when a used token comes back", func(t *testing.T) {
+		_, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+		_, err = f.s.Refresh(ctx, second.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+		_, err = f.s.Authenticate(ctx, second.AccessToken)
+		wantCode(t, err, apperr.Unauthorized)
+	})
+}
+
+func TestRefreshRejects(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+
+	t.Run("rejects another device without using up the token", func(t *testing.T) {
+		pair := f.login(t, "E1001", alicePassword, "phone-1")
+		_, err := f.s.Refresh(ctx, pair.RefreshToken, "phone-2")
+		wantBadRefresh(t, err)
+		if _, err := f.s.Refresh(ctx, pair.RefreshToken, "phone-1"); err != nil {
+			t.Fatalf("the rightful device lost its token: %v", err)
+		}
+	})
+	t.Run("rejects an expired refresh token", func(t *testing.T) {
+		pair := f.login(t, "E1001", alicePassword, "phone-1")
+		f.clock.Advance(DefaultRefreshTTL)
+		_, err := f.s.Refresh(ctx, pair.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+	})
+	t.Run("rejects unknown and malformed tokens", func(t *testing.T) {
+		for _, tok := range []string{"", "short", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not base64 !!"} {
+			_, err := f.s.Refresh(ctx, tok, "phone-1")
+			wantBadRefresh(t, err)
+		}
+	})
+	t.Run("rejects a malformed device id as invalid", func(t *testing.T) {
+		_, err := f.s.Refresh(ctx, "x", "bad device")
+		wantCode(t, err, apperr.Invalid)
+	})
+	t.Run("rejects a disabled user at login and refresh", func(t *testing.T) {
+		pair := f.login(t, "E1002", "bob-secret-22", "tablet")
+		f.accounts.update("u2", func(a *Account) { a.Active = false })
+		_, err := f.s.Refresh(ctx, pair.RefreshToken, "tablet")
+		wantBadRefresh(t, err)
+		_, err = f.s.Login(ctx, LoginInput{Login: "E1002", Password: "bob-secret-22", DeviceID: "tablet"})
+		wantCode(t, err, apperr.Unauthorized)
+	})
+}
+
+func TestConcurrentRefreshOfOneToken(t *testing.T) {
+	f := newFixture(t)
+	f.s.Throttle = nil
+	ctx := context.Background()
+	for round := 0; round < 3; round++ {
+		pair := f.login(t, "E1001", alicePassword, "phone-1")
+		var wins atomic.Int32
+		winners := make(chan *TokenPair, 16)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				got, err := f.s.Refresh(ctx, pair.RefreshToken, "phone-1")
+				switch {
+				case err == nil:
+					wins.Add(1)
+					winners <- got
+				case !apperr.Is(err, apperr.Unauthorized):
+					t.Errorf("refresh failed oddly: %v", err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(winners)
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("round %d: %d refreshes succeeded, want exactly 1", round, n)
+		}
+		// The 15 losers presented a used token: the session is revoked, the winner's pair with it.
+		winner := <-winners
+		_, err := f.s.Refresh(ctx, winner.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+		sess, err := f.s.loadSession(ctx, pair.SessionID)
+		if err != nil || sess.RevokedAt == nil {
+			t.Fatalf("round %d: session %+v (err %v) is not revoked", round, sess, err)
+		}
+	}
+}

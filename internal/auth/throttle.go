@@ -1,0 +1,188 @@
+package auth
+
+import (
+	"container/list"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ThrottleConfig sets the login throttle. Zero fields take the defaults shown.
+type ThrottleConfig struct {
+	AccountFree int           // failures per account before back-off starts (5)
+	IPFree      int           // failures per client IP before back-off starts (20)
+	Base        time.Duration // the first lock-out (1s); each further failure doubles it
+	Max         time.Duration // the longest lock-out (15m)
+	Window      time.Duration // failures this old are forgotten (15m)
+	MaxEntries  int           // accounts and IPs tracked at once (100 000); the oldest are evicted
+	Now         func() time.Time
+}
+
+// Throttle slows down password guessing, per account and per client IP, with exponential
+// back-off: the first AccountFree (IPFree) failures of a key cost nothing, then the n-th failure
+// locks the key for Base·2^(n−free), at most Max. A key's record is forgotten once its last failure
+// is Window old and its lock has run out; a successful login clears the account (not the IP, so
+// one known password does not buy an attacker more guesses at other accounts).
+//
+// The state is in memory and per instance: with N replicas an attacker gets up to N times the
+// attempts. That is deliberate. A shared counter would need an atomic increment, and the embedded
+// FerretDB's updates are not atomic under concurrency, so a database counter would lose exactly the
+// concurrent failures it exists to count. N is small, and the back-off still grows exponentially
+// on every replica.
+//
+// Memory is bounded by MaxEntries: when full, the key whose last failure is oldest is evicted. A
+// Throttle is safe for concurrent use.
+type Throttle struct {
+	cfg     ThrottleConfig
+	mu      sync.Mutex
+	entries map[string]*list.Element // of *throttleEntry
+	order   *list.List               // least recently failed at the back
+}
+
+type throttleEntry struct {
+	key         string
+	failures    int
+	lastFailure time.Time
+	lockedUntil time.Time
+}
+
+// NewThrottle returns a Throttle with cfg, filling in defaults for zero fields.
+func NewThrottle(cfg ThrottleConfig) *Throttle {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&cfg.AccountFree, 5)
+	def(&cfg.IPFree, 20)
+	def(&cfg.MaxEntries, 100_000)
+	defDur(&cfg.Base, time.Second)
+	defDur(&cfg.Max, 15*time.Minute)
+	defDur(&cfg.Window, 15*time.Minute)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Throttle{cfg: cfg, entries: make(map[string]*list.Element), order: list.New()}
+}
+
+// NormalizeAccount is the throttle key of a login name: trimmed and lower-cased, so "Alice " and
+// "alice" share one budget.
+func NormalizeAccount(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
+
+func accountKey(account string) string {
+	if a := NormalizeAccount(account); a != "" {
+		return "a:" + a
+	}
+	return ""
+}
+
+func ipKey(ip string) string {
+	if ip != "" {
+		return "i:" + ip
+	}
+	return ""
+}
+
+// Check reports whether a login attempt for account from ip may proceed. Call it before verifying
+// the password; when it is not allowed, retryAfter says how long the caller must wait.
+func (t *Throttle) Check(account, ip string) (retryAfter time.Duration, allowed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.cfg.Now()
+	for _, key := range []string{accountKey(account), ipKey(ip)} {
+		if e := t.lookup(key, now); e != nil && now.Before(e.lockedUntil) {
+			retryAfter = max(retryAfter, e.lockedUntil.Sub(now))
+		}
+	}
+	return retryAfter, retryAfter == 0
+}
+
+// Failure records a failed login for account from ip.
+func (t *Throttle) Failure(account, ip string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.cfg.Now()
+	t.fail(accountKey(account), t.cfg.AccountFree, now)
+	t.fail(ipKey(ip), t.cfg.IPFree, now)
+}
+
+// Success forgets the failures of account after a successful login.
+func (t *Throttle) Success(account string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if el, ok := t.entries[accountKey(account)]; ok {
+		t.remove(el)
+	}
+}
+
+func (t *Throttle) fail(key string, free int, now time.Time) {
+	if key == "" {
+		return
+	}
+	e := t.lookup(key, now)
+	if e == nil {
+		t.evict(now)
+		e = &throttleEntry{key: key}
+		t.entries[key] = t.order.PushFront(e)
+	} else {
+		t.order.MoveToFront(t.entries[key])
+	}
+	e.failures++
+	e.lastFailure = now
+	if n := e.failures - free; n >= 0 {
+		lock := t.cfg.Base
+		for i := 0; i < n && lock < t.cfg.Max; i++ { // doubling step by step cannot overflow
+			lock *= 2
+		}
+		e.lockedUntil = now.Add(min(lock, t.cfg.Max))
+	}
+}
+
+// lookup returns the live entry for key, dropping it if it has expired.
+func (t *Throttle) lookup(key string, now time.Time) *throttleEntry {
+	if key == "" {
+		return nil
+	}
+	el, ok := t.entries[key]
+	if !ok {
+		return nil
+	}
+	e := el.Value.(*throttleEntry)
+	if t.expired(e, now) {
+		t.remove(el)
+		return nil
+	}
+	return e
+}
+
+func (t *Throttle) expired(e *throttleEntry, now time.Time) bool {
+	return now.Sub(e.lastFailure) >= t.cfg.Window && !now.Before(e.lockedUntil)
+}
+
+// evict makes room for one entry: expired entries go first (they collect at the back), then, if
+// the table is still full, the least recently failed key.
+func (t *Throttle) evict(now time.Time) {
+	for back := t.order.Back(); back != nil && t.expired(back.Value.(*throttleEntry), now); back = t.order.Back() {
+		t.remove(back)
+	}
+	for t.order.Len() >= t.cfg.MaxEntries {
+		t.remove(t.order.Back())
+	}
+}
+
+func (t *Throttle) remove(el *list.Element) {
+	delete(t.entries, el.Value.(*throttleEntry).key)
+	t.order.Remove(el)
+}
+
+// Len returns the number of accounts and IPs currently tracked.
+func (t *Throttle) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.order.Len()
+}

@@ -1,0 +1,159 @@
+package auth
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a clock tests move by hand; it is safe for concurrent use.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newTestThrottle(clock *fakeClock) *Throttle {
+	return NewThrottle(ThrottleConfig{AccountFree: 5, IPFree: 20, Base: time.Second, Max: 15 * time.Minute,
+		Window: 15 * time.Minute, Now: clock.Now})
+}
+
+func mustAllow(t *testing.T, th *Throttle, account, ip string) {
+	t.Helper()
+	if wait, ok := th.Check(account, ip); !ok {
+		t.Fatalf("%s from %s blocked for %v", account, ip, wait)
+	}
+}
+
+func mustBlock(t *testing.T, th *Throttle, account, ip string, want time.Duration) {
+	t.Helper()
+	if wait, ok := th.Check(account, ip); ok || wait != want {
+		t.Fatalf("%s from %s: allowed=%v wait=%v, want blocked for %v", account, ip, ok, wait, want)
+	}
+}
+
+func TestThrottleBackOff(t *testing.T) {
+	clock := newFakeClock()
+	th := newTestThrottle(clock)
+	t.Run("lets the free failures through", func(t *testing.T) {
+		for i := 0; i < 4; i++ {
+			mustAllow(t, th, "alice", "10.0.0.1")
+			th.Failure("alice", "10.0.0.1")
+		}
+		mustAllow(t, th, "alice", "10.0.0.1")
+	})
+	t.Run("locks the account for Base after the last free failure", func(t *testing.T) {
+		th.Failure("alice", "10.0.0.1")
+		mustBlock(t, th, "alice", "10.0.0.1", time.Second)
+		mustBlock(t, th, "ALICE ", "10.0.0.2", time.Second)
+	})
+	t.Run("leaves other accounts alone", func(t *testing.T) {
+		mustAllow(t, th, "bob", "10.0.0.1")
+	})
+	t.Run("doubles the lock with every further failure", func(t *testing.T) {
+		for _, want := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second} {
+			clock.Advance(want / 2)
+			mustAllow(t, th, "alice", "10.0.0.1")
+			th.Failure("alice", "10.0.0.1")
+			mustBlock(t, th, "alice", "10.0.0.1", want)
+		}
+	})
+	t.Run("caps the lock at Max", func(t *testing.T) {
+		for i := 0; i < 40; i++ {
+			th.Failure("alice", "10.0.0.9")
+		}
+		mustBlock(t, th, "alice", "", 15*time.Minute)
+	})
+	t.Run("forgets failures after the window", func(t *testing.T) {
+		clock.Advance(15 * time.Minute)
+		mustAllow(t, th, "alice", "10.0.0.1")
+		th.Failure("alice", "10.0.0.1")
+		mustAllow(t, th, "alice", "10.0.0.1")
+	})
+}
+
+func TestThrottleSuccess(t *testing.T) {
+	clock := newFakeClock()
+	th := newTestThrottle(clock)
+	for i := 0; i < 19; i++ {
+		th.Failure("carol", "10.0.0.5")
+	}
+	t.Run("clears the account", func(t *testing.T) {
+		th.Success(" Carol")
+		mustAllow(t, th, "carol", "")
+	})
+	t.Run("keeps counting the IP", func(t *testing.T) {
+		th.Failure("dave", "10.0.0.5")
+		mustBlock(t, th, "erin", "10.0.0.5", time.Second)
+	})
+}
+
+func TestThrottleIsBounded(t *testing.T) {
+	clock := newFakeClock()
+	th := NewThrottle(ThrottleConfig{MaxEntries: 100, Now: clock.Now})
+	for i := 0; i < 1000; i++ {
+		th.Failure(fmt.Sprintf("user%d", i), fmt.Sprintf("10.0.%d.%d", i/256, i%256))
+	}
+	if n := th.Len(); n > 100 {
+		t.Fatalf("tracks %d keys, want at most 100", n)
+	}
+	t.Run("keeps the most recently failed keys", func(t *testing.T) {
+		for i := 0; i < 4; i++ { // the fifth failure of user999
+			th.Failure("user999", "")
+		}
+		mustBlock(t, th, "user999", "", time.Second)
+	})
+	t.Run("evicts the least recently failed keys", func(t *testing.T) {
+		for i := 0; i < 4; i++ { // would be the fifth failure of user0, had it been kept
+			th.Failure("user0", "")
+		}
+		mustAllow(t, th, "user0", "")
+	})
+}
+
+func TestThrottleConcurrentUse(t *testing.T) {
+	clock := newFakeClock()
+	th := NewThrottle(ThrottleConfig{AccountFree: 1000, IPFree: 1000, MaxEntries: 50, Now: clock.Now})
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				account := fmt.Sprintf("user%d", (g+i)%80)
+				th.Check(account, "10.1.1.1")
+				th.Failure(account, "10.1.1.1")
+				if i%7 == 0 {
+					th.Success(account)
+				}
+				if i%50 == 0 {
+					clock.Advance(time.Second)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if n := th.Len(); n > 50 {
+		t.Fatalf("tracks %d keys, want at most 50", n)
+	}
+	// 3200 failures from one IP are far past its free budget of 1000.
+	if _, ok := th.Check("someone-new", "10.1.1.1"); ok {
+		t.Fatal("the IP is not throttled after 3200 failures")
+	}
+}
