@@ -1,0 +1,286 @@
+package contracttest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	mobilecontract "github.com/mportal/mportal/mobile-contract"
+)
+
+func TestLoad(t *testing.T) {
+	t.Run("loads a contract that validates as OpenAPI 3.1", func(t *testing.T) {
+		doc := Load(t).Doc()
+		if !doc.IsOpenAPI31OrLater() {
+			t.Fatalf("openapi = %q, want 3.1", doc.OpenAPI)
+		}
+		if err := doc.Validate(context.Background()); err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+	})
+	t.Run("returns the same spec every time so coverage accumulates", func(t *testing.T) {
+		if Load(t) != Load(t) {
+			t.Fatal("Load returned two different specs")
+		}
+	})
+	t.Run("rejects an OpenAPI 3.0 document", func(t *testing.T) {
+		_, err := parse([]byte("openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths: {}\n"))
+		if err == nil || !strings.Contains(err.Error(), "expects 3.1") {
+			t.Fatalf("parse = %v, want a version error", err)
+		}
+	})
+	t.Run("rejects a document that does not validate", func(t *testing.T) {
+		_, err := parse([]byte("openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths:\n  /x/{id}:\n    get: {responses: {'204': {description: ok}}}\n"))
+		if err == nil || !strings.Contains(err.Error(), "validate") {
+			t.Fatalf("parse = %v, want a validation error", err)
+		}
+	})
+}
+
+func TestRoutes(t *testing.T) {
+	// Every endpoint of the design, so that the contract can neither lose nor grow one unnoticed.
+	want := []string{
+		"GET /healthz",
+		"GET /metrics",
+		"GET /readyz",
+		"GET /v1/.well-known/jwks.json",
+		"GET /v1/admin/departments",
+		"GET /v1/admin/users",
+		"POST /v1/admin/users",
+		"POST /v1/admin/users/import",
+		"GET /v1/admin/users/{user_id}",
+		"PATCH /v1/admin/users/{user_id}",
+		"POST /v1/admin/users/{user_id}/password-reset",
+		"POST /v1/admin/users/{user_id}/revoke-sessions",
+		"PUT /v1/admin/users/{user_id}/roles",
+		"POST /v1/auth/login",
+		"POST /v1/auth/logout",
+		"POST /v1/auth/refresh",
+		"GET /v1/auth/sessions",
+		"DELETE /v1/auth/sessions/{session_id}",
+		"GET /v1/devices",
+		"DELETE /v1/devices/{device_id}",
+		"PUT /v1/devices/{device_id}",
+		"GET /v1/me",
+		"PATCH /v1/me",
+		"POST /v1/me/password",
+		"GET /v1/openapi.yaml",
+	}
+	var got []string
+	for _, r := range Load(t).Routes() {
+		got = append(got, r.String())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Routes() =\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+	}
+	if !slices.Contains(got, "POST /v1/auth/login") {
+		t.Fatal("Routes() lacks POST /v1/auth/login")
+	}
+}
+
+func TestServedContract(t *testing.T) {
+	// The API serves the embedded bytes as application/yaml: they must pass their own check.
+	srv, _ := fakeServer(t, reply{contentType: "application/yaml", body: string(mobilecontract.OpenAPI)})
+	rec := &recorder{TB: t}
+	resp, err := Load(t).Client(rec, nil).Get(srv.URL + "/v1/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if got := rec.reported(); got != "" {
+		t.Fatalf("the served contract was reported:\n%s", got)
+	}
+}
+
+func TestClientReportsMismatches(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		ctype  string // request Content-Type
+		body   string // request body
+		off    bool   // send through OffContract
+		reply  reply
+		want   []string // substrings of the report; none means the exchange must pass
+	}{
+		{
+			name: "passes a correct User", method: "GET", path: "/v1/me",
+			reply: reply{contentType: "application/json", body: userJSON},
+		},
+		{
+			name: "reports a User missing a required field", method: "GET", path: "/v1/me",
+			reply: reply{contentType: "application/json", body: strings.Replace(userJSON, `"must_change_password":false,`, "", 1)},
+			want:  []string{"GET /v1/me -> 200 OK", `"must_change_password" is missing`},
+		},
+		{
+			name: "reports a User with a wrong enum value", method: "GET", path: "/v1/me",
+			reply: reply{contentType: "application/json", body: strings.Replace(userJSON, `"active"`, `"paused"`, 1)},
+			want:  []string{`at "/status"`, "allowed values"},
+		},
+		{
+			name: "reports a route the contract lacks", method: "GET", path: "/v1/nope",
+			reply: reply{contentType: "application/json", body: `{}`},
+			want:  []string{"GET /v1/nope -> 200 OK", "no operation of the contract matches"},
+		},
+		{
+			name: "reports a method the contract lacks", method: "DELETE", path: "/v1/me",
+			reply: reply{status: 204},
+			want:  []string{"method not allowed"},
+		},
+		{
+			name: "reports a request body missing a required field", method: "POST", path: "/v1/auth/login",
+			ctype: "application/json", body: `{"login":"E1001","device_id":"d1"}`,
+			reply: reply{contentType: "application/problem+json", status: 401, body: problemJSON},
+			want:  []string{"POST /v1/auth/login -> 401", "request body has an error", `"password" is missing`},
+		},
+		{
+			name: "reports a request body with an undocumented field", method: "POST", path: "/v1/auth/login",
+			ctype: "application/json", body: strings.Replace(loginJSON, "{", `{"remember":true,`, 1),
+			reply: reply{contentType: "application/problem+json", status: 401, body: problemJSON},
+			want:  []string{`"remember" is unsupported`},
+		},
+		{
+			name: "reports a request body sent with the wrong Content-Type", method: "POST", path: "/v1/auth/login",
+			ctype: "text/plain", body: loginJSON,
+			reply: reply{contentType: "application/problem+json", status: 401, body: problemJSON},
+			want:  []string{`Content-Type has unexpected value "text/plain"`},
+		},
+		{
+			name: "reports a body sent to an operation that takes none", method: "POST", path: "/v1/auth/logout",
+			ctype: "application/json", body: `{}`, reply: reply{status: 204},
+			want: []string{"request body not allowed"},
+		},
+		{
+			name: "reports an invalid query parameter", method: "GET", path: "/v1/admin/users?limit=0",
+			reply: reply{contentType: "application/json", body: `{"items":[],"next_cursor":null}`},
+			want:  []string{`parameter "limit" in query`},
+		},
+		{
+			name: "reports an invalid path parameter", method: "DELETE", path: "/v1/devices/has%20space",
+			reply: reply{status: 204},
+			want:  []string{`parameter "device_id" in path`},
+		},
+		{
+			name: "accepts a null next_cursor", method: "GET", path: "/v1/admin/users?role=admin&limit=10",
+			reply: reply{contentType: "application/json", body: `{"items":[` + userJSON + `],"next_cursor":null}`},
+		},
+		{
+			name: "reports a next_cursor that is neither string nor null", method: "GET", path: "/v1/admin/users",
+			reply: reply{contentType: "application/json", body: `{"items":[],"next_cursor":5}`},
+			want:  []string{`at "/next_cursor"`},
+		},
+		{
+			name: "passes a problem response", method: "POST", path: "/v1/auth/login",
+			ctype: "application/json", body: loginJSON,
+			reply: reply{contentType: "application/problem+json", status: 401, body: problemJSON},
+		},
+		{
+			name: "reports a problem with an unknown code", method: "POST", path: "/v1/auth/login",
+			ctype: "application/json", body: loginJSON,
+			reply: reply{contentType: "application/problem+json", status: 401, body: strings.Replace(problemJSON, `"code":"unauthorized"`, `"code":"bad_login"`, 1)},
+			want:  []string{`at "/code"`},
+		},
+		{
+			name: "reports a problem sent as plain JSON", method: "POST", path: "/v1/auth/login",
+			ctype: "application/json", body: loginJSON,
+			reply: reply{contentType: "application/json", status: 401, body: problemJSON},
+			want:  []string{`Content-Type has unexpected value: "application/json"`},
+		},
+		{
+			name: "reports a status the operation does not document", method: "GET", path: "/v1/me",
+			reply: reply{contentType: "application/problem+json", status: http.StatusTeapot, body: problemJSON},
+			want:  []string{"GET /v1/me -> 418", "status is not supported"},
+		},
+		{
+			name: "reports a missing X-Request-ID without hiding body mismatches", method: "GET", path: "/v1/me",
+			reply: reply{contentType: "application/json", body: `{}`, noRequestID: true},
+			want:  []string{`response header "X-Request-ID" missing`, `"id" is missing`},
+		},
+		{
+			name: "reports a 429 without Retry-After", method: "POST", path: "/v1/auth/login",
+			ctype: "application/json", body: loginJSON,
+			reply: reply{contentType: "application/problem+json", status: 429, body: strings.ReplaceAll(problemJSON, "unauthorized", "rate_limited")},
+			want:  []string{`response header "Retry-After" missing`},
+		},
+		{
+			name: "passes a 429 with Retry-After", method: "POST", path: "/v1/auth/login",
+			ctype: "application/json", body: loginJSON,
+			reply: reply{contentType: "application/problem+json", status: 429, headers: map[string]string{"Retry-After": "30"},
+				body: strings.ReplaceAll(problemJSON, "unauthorized", "rate_limited")},
+		},
+		{
+			name: "passes a CSV import", method: "POST", path: "/v1/admin/users/import",
+			ctype: "text/csv", body: "employee_no,name\nE1,Ann\n",
+			reply: reply{contentType: "application/json", body: `{"created":1,"updated":0,"unchanged":0,"failed":0,"rows":[{"line":2,"employee_no":"E1","status":"created"}]}`},
+		},
+		{
+			name: "reports a CSV import sent as JSON", method: "POST", path: "/v1/admin/users/import",
+			ctype: "application/json", body: `{}`,
+			reply: reply{contentType: "application/problem+json", status: 415, body: strings.ReplaceAll(problemJSON, "unauthorized", "unsupported_media_type")},
+			want:  []string{`Content-Type has unexpected value "application/json"`},
+		},
+		{
+			name: "passes Prometheus text metrics", method: "GET", path: "/metrics",
+			reply: reply{contentType: "text/plain; version=0.0.4; charset=utf-8", body: "# HELP up Up.\nup 1\n"},
+		},
+		{
+			name: "skips request validation for an off-contract request", method: "POST", path: "/v1/auth/login",
+			ctype: "application/json", body: `{"login":`, off: true,
+			reply: reply{contentType: "application/problem+json", status: 400, body: strings.ReplaceAll(problemJSON, "unauthorized", "invalid_json")},
+		},
+		{
+			name: "still validates the response to an off-contract request", method: "POST", path: "/v1/auth/login",
+			ctype: "text/plain", body: "hi", off: true,
+			reply: reply{contentType: "text/plain", status: 415, body: "unsupported"},
+			want:  []string{`"text/plain"`},
+		},
+		{
+			name: "passes a problem for an off-contract request to an unknown endpoint", method: "GET", path: "/v1/nope", off: true,
+			reply: reply{contentType: "application/problem+json", status: 404, body: strings.ReplaceAll(problemJSON, "unauthorized", "not_found")},
+		},
+		{
+			name: "reports a non-problem for an off-contract request to an unknown endpoint", method: "GET", path: "/v1/nope", off: true,
+			reply: reply{contentType: "text/plain", status: 404, body: "Cannot GET /v1/nope"},
+			want:  []string{"want application/problem+json"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := fakeServer(t, tt.reply)
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			req, err := http.NewRequest(tt.method, srv.URL+tt.path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.ctype != "" {
+				req.Header.Set("Content-Type", tt.ctype)
+			}
+			req.Header.Set("Authorization", "Bearer any-token-will-do")
+			if tt.off {
+				req = OffContract(req)
+			}
+			rec := &recorder{TB: t}
+			resp, err := Load(t).Client(rec, nil).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+
+			got := rec.reported()
+			if len(tt.want) == 0 && got != "" {
+				t.Fatalf("a valid exchange was reported:\n%s", got)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(got, want) {
+					t.Errorf("report lacks %q; got:\n%s", want, got)
+				}
+			}
+		})
+	}
+}
