@@ -1,0 +1,80 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+// bind decodes a JSON request body into v. It answers 415 for another content type, 413 above the
+// JSON body limit, and 400 invalid_json (naming the offending field where it can) for bad JSON.
+func (s *Server) bind(c *fiber.Ctx, v any) error {
+	if err := requireContentType(c, "application/json"); err != nil {
+		return err
+	}
+	body := c.Request().Body() // raw bytes: c.Body() would inflate a compressed body unbounded
+	if len(body) > s.deps.Config.BodyLimit {
+		return apperr.New(apperr.TooLarge, "the request body is over %d bytes", s.deps.Config.BodyLimit)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apperr.New(apperr.InvalidJSON, "the request body is empty; a JSON object is expected")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apperr.New(apperr.InvalidJSON, "the request body has data after the JSON value")
+	}
+	return nil
+}
+
+// rejectEncodedBodies refuses compressed request bodies: inflating them would bypass the body
+// limits (a few KiB of gzip can expand to gigabytes).
+func rejectEncodedBodies(c *fiber.Ctx) error {
+	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
+		return apperr.New(apperr.UnsupportedMedia, "compressed request bodies (Content-Encoding: %s) are not accepted", enc)
+	}
+	return c.Next()
+}
+
+// requireContentType checks the request's media type, ignoring parameters such as charset.
+func requireContentType(c *fiber.Ctx, want string) error {
+	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || !strings.EqualFold(mt, want) {
+		return apperr.New(apperr.UnsupportedMedia, "Content-Type must be %s", want)
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return apperr.Wrap(err, apperr.InvalidJSON, "malformed JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		e := apperr.Wrap(err, apperr.InvalidJSON, "%s must be a JSON %s", fieldName(typ.Field), typ.Type.Kind())
+		e.Field = typ.Field
+		return e
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.Wrap(err, apperr.InvalidJSON, "the JSON body ends too early")
+	default:
+		return apperr.Wrap(err, apperr.InvalidJSON, "the body is not a valid JSON object")
+	}
+}
+
+func fieldName(f string) string {
+	if f == "" {
+		return "the body"
+	}
+	return fmt.Sprintf("field %q", f)
+}

@@ -1,0 +1,63 @@
+package api
+
+import (
+	"context"
+	"io"
+
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/directory"
+)
+
+// The services the API calls. They are declared here, where they are consumed, and implemented by
+// the domain packages; cmd/mportal wires the real ones.
+
+// Sessions authenticates requests and manages sign-in sessions (auth.Sessions).
+type Sessions interface {
+	// Login returns unauthorized for any bad credential and rate_limited when throttled.
+	Login(ctx context.Context, in auth.LoginInput) (*auth.TokenPair, error)
+	// Refresh rotates a refresh token; unauthorized when it is unknown, expired, reused or revoked.
+	Refresh(ctx context.Context, refreshToken, deviceID string) (*auth.TokenPair, error)
+	// Authenticate verifies an access token and that its session is active; unauthorized otherwise.
+	Authenticate(ctx context.Context, bearer string) (*auth.Principal, error)
+	// Logout revokes the caller's current session.
+	Logout(ctx context.Context, p *auth.Principal) error
+	// ListSessions lists the caller's active sessions.
+	ListSessions(ctx context.Context, p *auth.Principal) ([]auth.SessionInfo, error)
+	// RevokeSession revokes one of the caller's sessions; not_found for anyone else's.
+	RevokeSession(ctx context.Context, p *auth.Principal, sessionID string) error
+	// ChangePassword returns invalid (field current_password) for a wrong current password — not
+	// unauthorized, which would make the app drop its tokens — invalid for a weak new one, and
+	// rate_limited after repeated wrong guesses.
+	ChangePassword(ctx context.Context, p *auth.Principal, current, next string) error
+}
+
+// Directory manages users (directory.Users).
+type Directory interface {
+	// Me returns the caller's own profile.
+	Me(ctx context.Context, userID string) (*directory.User, error)
+	// UpdateMe changes the caller's locale and timezone; invalid for bad values.
+	UpdateMe(ctx context.Context, p *auth.Principal, in directory.MeUpdate) (*directory.User, error)
+	// The admin methods return forbidden unless the actor is an admin.
+	Create(ctx context.Context, actor *auth.Principal, in directory.CreateUser) (*directory.User, string, error)
+	Get(ctx context.Context, actor *auth.Principal, id string) (*directory.User, error)
+	Update(ctx context.Context, actor *auth.Principal, id string, in directory.UserUpdate) (*directory.User, error)
+	SetRoles(ctx context.Context, actor *auth.Principal, id string, roles []auth.Role) (*directory.User, error)
+	ResetPassword(ctx context.Context, actor *auth.Principal, id string) (string, error)
+	RevokeSessions(ctx context.Context, actor *auth.Principal, id string) error
+	List(ctx context.Context, actor *auth.Principal, f directory.ListFilter) ([]directory.User, string, error)
+	Departments(ctx context.Context, actor *auth.Principal) ([]directory.Department, error)
+	Import(ctx context.Context, actor *auth.Principal, r io.Reader) (*directory.ImportResult, error)
+}
+
+// Devices manages the caller's devices (directory.Devices).
+type Devices interface {
+	// CheckIn creates or updates the caller's device; invalid for bad fields.
+	CheckIn(ctx context.Context, p *auth.Principal, deviceID string, in directory.DeviceInput) (*directory.Device, error)
+	// List returns the caller's devices only.
+	List(ctx context.Context, p *auth.Principal) ([]directory.Device, error)
+	// Delete removes one of the caller's devices; not_found for anyone else's.
+	Delete(ctx context.Context, p *auth.Principal, deviceID string) error
+}
+
+// Checker is a readiness check of one dependency (MongoDB, MinIO).
+type Checker func(ctx context.Context) error

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// workers runs the background loops of one instance and stops them on Close. Loops here must be
+// safe to run on every replica at once (idempotent deletes, Claims); work that must happen once
+// across replicas coordinates through the database, never through this process.
+type workers struct {
+	cancel context.CancelFunc
+	ctx    context.Context
+	wg     sync.WaitGroup
+}
+
+func newWorkers() *workers {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &workers{ctx: ctx, cancel: cancel}
+}
+
+// every runs fn every interval until stop. A failing run is logged by fn's caller and retried at
+// the next tick.
+func (w *workers) every(interval time.Duration, fn func(ctx context.Context)) {
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.ctx.Done():
+				return
+			case <-t.C:
+				fn(w.ctx)
+			}
+		}
+	}()
+}
+
+// stop cancels every loop and waits for the running ones to return.
+func (w *workers) stop() {
+	w.cancel()
+	w.wg.Wait()
+}
