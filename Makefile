@@ -1,0 +1,40 @@
+# mportal developer entry points; `make` lists them. The scripts under deploy/dev do the work, so
+# they can also be run directly.
+SHELL := /bin/bash
+GO ?= go
+ifndef VERSION
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+endif
+LDFLAGS := -X main.version=$(VERSION)
+# PKGS narrows test and bench, e.g. make test PKGS=./internal/auth/... ; GOTESTFLAGS adds flags.
+PKGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup build run test bench lint clean
+
+help: ## List the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  make %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+setup: ## Install ffmpeg (apt), build bin/minio at the pinned version, download Go modules
+	@bash deploy/dev/setup.sh
+
+build: ## Build bin/mportal (VERSION=x.y.z overrides the version from git describe)
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/mportal ./cmd/mportal
+
+run: ## Run mportal with the embedded database under ./data and MinIO on 127.0.0.1:9000
+	@VERSION='$(VERSION)' bash deploy/dev/run.sh
+
+test: ## Run the tests with -race against one shared FerretDB and MinIO (PKGS=, GOTESTFLAGS=)
+	@bash deploy/dev/test.sh $(PKGS)
+
+bench: ## Run the benchmarks against the same shared FerretDB and MinIO (PKGS=, GOTESTFLAGS=)
+	@bash deploy/dev/test.sh --bench $(PKGS)
+
+lint: ## Check gofmt, go vet and the shell scripts (shellcheck too when installed)
+	@unformatted=$$(gofmt -l .); if [[ -n $$unformatted ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	@for f in deploy/dev/*.sh .ci/run; do bash -n "$$f" || exit 1; done
+	@if command -v shellcheck >/dev/null; then shellcheck -x -P deploy/dev deploy/dev/*.sh .ci/run; fi
+
+clean: ## Remove built binaries (keeps bin/minio, slow to rebuild, and your ./data)
+	rm -f bin/mportal bin/devdb bin/*.tmp.*

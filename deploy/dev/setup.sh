@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Prepares a development machine (Debian/Ubuntu): ffmpeg and ffprobe for video processing, a C
+# compiler for `go test -race`, make, bin/minio built from the version pinned in deploy/tools, and
+# the Go modules. Idempotent: with everything present it only checks, and takes a second or two.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+command -v go >/dev/null || die "Go is not installed (see go.mod for the version)"
+
+# System packages: one apt-get update and one install, only when something is missing.
+packages=()
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then packages+=(ffmpeg); fi
+if ! command -v gcc >/dev/null; then packages+=(gcc libc6-dev); fi # the race detector needs cgo
+if ! command -v make >/dev/null; then packages+=(make); fi
+if ((${#packages[@]})); then
+	command -v apt-get >/dev/null || die "missing ${packages[*]}: install them with your package manager"
+	say "installing ${packages[*]} with apt-get"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
+fi
+for tool in ffmpeg ffprobe gcc make; do
+	command -v "$tool" >/dev/null || die "$tool is still missing after installing ${packages[*]}"
+done
+say "ffmpeg, ffprobe, gcc and make present"
+
+# bin/minio: rebuilt only when missing or built from another version than deploy/tools pins.
+want=$(awk '$1 == "github.com/minio/minio" { print $2; exit }' deploy/tools/go.mod)
+[[ -n $want ]] || die "deploy/tools/go.mod does not pin github.com/minio/minio"
+have=$(go version -m bin/minio 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/minio/minio" { print $3; exit }' || true)
+if [[ $have != "$want" ]]; then
+	say "building bin/minio $want from deploy/tools (the first build takes about 5 minutes)"
+	mkdir -p bin
+	tmp="$REPO_ROOT/bin/minio.tmp.$$"
+	trap 'rm -f "$tmp"' EXIT
+	(cd deploy/tools && go build -o "$tmp" github.com/minio/minio)
+	mv -f "$tmp" bin/minio
+fi
+say "bin/minio $want present"
+
+say "downloading Go modules (cached after the first time)"
+go mod download
+say "setup done"
