@@ -22,7 +22,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "devdb: -dir is required")
 		os.Exit(2)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	srv, err := embedded.Start(*dir, *addr, logger)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "devdb:", err)

@@ -217,7 +217,10 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 		cancel()
-		if err := <-m.served; err != nil {
+		// fasthttp's Shutdown only closes listeners that Serve has already registered; a Close
+		// right after Run could otherwise leave Serve accepting forever.
+		_ = m.listener.Close()
+		if err := <-m.served; err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("http serve: %w", err))
 		}
 	}

@@ -14,13 +14,13 @@ import (
 
 // SessionInfo describes one of a user's active sessions.
 type SessionInfo struct {
-	ID         string
-	DeviceID   string
-	CreatedAt  time.Time
-	LastUsedAt time.Time
-	ExpiresAt  time.Time
+	ID         string    `json:"id"`
+	DeviceID   string    `json:"device_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
 	// Current marks the session the request came from.
-	Current bool
+	Current bool `json:"current"`
 }
 
 func requirePrincipal(p *Principal) error {

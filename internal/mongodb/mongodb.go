@@ -62,13 +62,15 @@ func (d *DB) Ping(ctx context.Context) error {
 func (d *DB) Close(ctx context.Context) error { return d.Client.Disconnect(ctx) }
 
 // EnsureIndexes creates indexes on coll. It is idempotent: creating an index that exists with the
-// same definition is a no-op on MongoDB and FerretDB alike, so it runs at every start.
+// same definition is a no-op, so it runs at every start.
+//
+// Each index is created with its own command: FerretDB v1.24 panics (and drops the connection)
+// on a createIndexes command that names several indexes which all exist already.
 func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
-	if len(models) == 0 {
-		return nil
-	}
-	if _, err := coll.Indexes().CreateMany(ctx, models); err != nil {
-		return fmt.Errorf("create indexes on %s: %w", coll.Name(), err)
+	for _, m := range models {
+		if _, err := coll.Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("create index %v on %s: %w", m.Keys, coll.Name(), err)
+		}
 	}
 	return nil
 }

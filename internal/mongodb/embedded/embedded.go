@@ -33,8 +33,9 @@ func Start(dir, listenAddr string, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	// FerretDB logs every connection at info; keep only its warnings and errors.
-	quiet := slog.New(levelFilter{Handler: logger.Handler(), min: slog.LevelWarn})
+	// FerretDB logs every connection at info and dumps wire messages at warn (for example the
+	// driver's endSessions, which it does not implement); keep only its errors.
+	quiet := slog.New(levelFilter{Handler: logger.Handler(), min: slog.LevelError})
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: listenAddr},
 		Handler:   "sqlite",

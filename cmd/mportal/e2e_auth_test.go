@@ -1,0 +1,240 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// TestWalkThrough is the README's walk-through: the seeded admin signs in with the one-time
+// password, changes it, registers a device, refreshes, and manages users.
+func TestWalkThrough(t *testing.T) {
+	ts := startServer(t, testEnv(t, nil))
+	otp := ts.adminPassword()
+
+	first := ts.login("admin", otp, "laptop-1")
+	t.Run("a one-time password only opens the password change", func(t *testing.T) {
+		ts := ts.with(t)
+		if !first.PasswordChangeRequired {
+			t.Fatal("password_change_required is false")
+		}
+		ts.must(ts.call("GET", "/v1/me", first.AccessToken, nil), 200)
+		r := ts.must(ts.call("GET", "/v1/devices", first.AccessToken, nil), 403)
+		if r.problemCode() != "password_change_required" {
+			t.Fatalf("code %q", r.problemCode())
+		}
+	})
+	t.Run("a wrong current password is a 400 on current_password", func(t *testing.T) {
+		ts := ts.with(t)
+		r := ts.must(ts.call("POST", "/v1/me/password", first.AccessToken, map[string]string{
+			"current_password": "not-the-password", "new_password": "admin-passphrase-1",
+		}), 400)
+		if !strings.Contains(string(r.body), "current_password") {
+			t.Fatalf("problem does not name the field: %s", r.body)
+		}
+	})
+	admin := ts.signIn("admin", otp, "admin-passphrase-1", "laptop-1")
+	if admin.PasswordChangeRequired {
+		t.Fatal("still must change the password after changing it")
+	}
+	t.Run("the one-time password no longer works", func(t *testing.T) {
+		ts := ts.with(t)
+		ts.must(ts.call("POST", "/v1/auth/login", "", map[string]string{
+			"login": "admin", "password": otp, "device_id": "laptop-1",
+		}), 401)
+	})
+
+	t.Run("a device checks in and is listed without its push token", func(t *testing.T) {
+		ts := ts.with(t)
+		dev := device("android")
+		r := ts.must(ts.call("PUT", "/v1/devices/phone-1", admin.AccessToken, dev), 200)
+		var got map[string]any
+		r.json(t, &got)
+		if got["device_id"] != "phone-1" || got["has_push_token"] != true || got["last_seen_at"] == nil {
+			t.Fatalf("device %v", got)
+		}
+		if strings.Contains(string(r.body), dev["push_token"].(string)) {
+			t.Fatal("the push token was echoed")
+		}
+		dev["build_number"] = 231
+		ts.must(ts.call("PUT", "/v1/devices/phone-1", admin.AccessToken, dev), 200)
+		var list struct{ Items []map[string]any }
+		ts.must(ts.call("GET", "/v1/devices", admin.AccessToken, nil), 200).json(t, &list)
+		if len(list.Items) != 1 || list.Items[0]["build_number"] != float64(231) {
+			t.Fatalf("devices %v", list.Items)
+		}
+		ts.must(ts.call("DELETE", "/v1/devices/phone-1", admin.AccessToken, nil), 204)
+		ts.must(ts.call("DELETE", "/v1/devices/phone-1", admin.AccessToken, nil), 404)
+	})
+
+	t.Run("the profile's locale and timezone can be changed", func(t *testing.T) {
+		ts := ts.with(t)
+		var me map[string]any
+		ts.must(ts.call("PATCH", "/v1/me", admin.AccessToken, map[string]string{"locale": "en", "timezone": "Europe/Berlin"}), 200).json(t, &me)
+		if me["locale"] != "en" || me["timezone"] != "Europe/Berlin" {
+			t.Fatalf("me %v", me)
+		}
+		r := ts.must(ts.call("PATCH", "/v1/me", admin.AccessToken, map[string]string{"timezone": "Mars/Olympus"}), 400)
+		if r.problemCode() != "invalid" {
+			t.Fatalf("code %q", r.problemCode())
+		}
+	})
+
+	t.Run("refresh rotates, and replaying a used token revokes the session", func(t *testing.T) {
+		ts := ts.with(t)
+		r := ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
+			"refresh_token": admin.RefreshToken, "device_id": "laptop-1",
+		}), 200)
+		var next tokens
+		r.json(t, &next)
+		if next.RefreshToken == admin.RefreshToken || next.SessionID != admin.SessionID {
+			t.Fatal("refresh did not rotate within the same session")
+		}
+		ts.must(ts.call("GET", "/v1/me", next.AccessToken, nil), 200)
+		// The old token again: a stolen copy is in use, so the whole session dies.
+		ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
+			"refresh_token": admin.RefreshToken, "device_id": "laptop-1",
+		}), 401)
+		ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
+			"refresh_token": next.RefreshToken, "device_id": "laptop-1",
+		}), 401)
+		eventually(t, 10*time.Second, "the revoked session's access token is refused", func() bool {
+			return ts.call("GET", "/v1/me", next.AccessToken, nil).status == 401
+		})
+	})
+
+	admin = ts.login("admin", "admin-passphrase-1", "laptop-1")
+	t.Run("sessions are listed and can be revoked one by one", func(t *testing.T) {
+		ts := ts.with(t)
+		other := ts.login("admin", "admin-passphrase-1", "tablet-1")
+		var list struct {
+			Items []struct {
+				ID       string `json:"id"`
+				DeviceID string `json:"device_id"`
+				Current  bool   `json:"current"`
+			}
+		}
+		ts.must(ts.call("GET", "/v1/auth/sessions", admin.AccessToken, nil), 200).json(t, &list)
+		current := 0
+		found := false
+		for _, s := range list.Items {
+			if s.Current {
+				current++
+			}
+			found = found || s.ID == other.SessionID && s.DeviceID == "tablet-1"
+		}
+		if current != 1 || !found {
+			t.Fatalf("sessions %+v", list.Items)
+		}
+		ts.must(ts.call("DELETE", "/v1/auth/sessions/"+other.SessionID, admin.AccessToken, nil), 204)
+		ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
+			"refresh_token": other.RefreshToken, "device_id": "tablet-1",
+		}), 401)
+	})
+
+	t.Run("logout ends the session", func(t *testing.T) {
+		ts := ts.with(t)
+		s := ts.login("admin", "admin-passphrase-1", "laptop-2")
+		ts.must(ts.call("POST", "/v1/auth/logout", s.AccessToken, nil), 204)
+		ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
+			"refresh_token": s.RefreshToken, "device_id": "laptop-2",
+		}), 401)
+		eventually(t, 10*time.Second, "a logged-out access token is refused", func() bool {
+			return ts.call("GET", "/v1/me", s.AccessToken, nil).status == 401
+		})
+	})
+
+	t.Run("access tokens verify against the published JWKS", func(t *testing.T) {
+		ts := ts.with(t)
+		var set struct {
+			Keys []struct{ Kid, X, Alg, Kty, Crv string }
+		}
+		r := ts.must(ts.call("GET", "/v1/.well-known/jwks.json", "", nil), 200)
+		r.json(t, &set)
+		keys := map[string]ed25519.PublicKey{}
+		for _, k := range set.Keys {
+			x, err := base64.RawURLEncoding.DecodeString(k.X)
+			if err != nil || k.Alg != "EdDSA" || k.Kty != "OKP" || k.Crv != "Ed25519" {
+				t.Fatalf("bad JWK %+v", k)
+			}
+			keys[k.Kid] = ed25519.PublicKey(x)
+		}
+		tok, err := jwt.Parse(admin.AccessToken, func(tok *jwt.Token) (any, error) {
+			return keys[tok.Header["kid"].(string)], nil
+		}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer("mportal"), jwt.WithAudience("mportal-app"))
+		if err != nil || !tok.Valid {
+			t.Fatalf("token does not verify with the JWKS: %v", err)
+		}
+		claims := tok.Claims.(jwt.MapClaims)
+		exp, _ := claims.GetExpirationTime()
+		if claims["sub"] != admin.User.ID || claims["sid"] != admin.SessionID || time.Until(exp.Time) > 15*time.Minute {
+			t.Fatalf("claims %v", claims)
+		}
+	})
+
+	t.Run("nothing secret reaches the logs", func(t *testing.T) {
+		ts := ts.with(t)
+		logs := ts.logs.String()
+		for name, secret := range map[string]string{
+			"one-time password": otp, "password": "admin-passphrase-1",
+			"access token": admin.AccessToken, "refresh token": admin.RefreshToken,
+			"MinIO secret": "mportal-test-secret",
+		} {
+			if strings.Contains(logs, secret) {
+				t.Errorf("the logs contain the %s", name)
+			}
+		}
+		if !strings.Contains(logs, `"route":"/v1/auth/login"`) {
+			t.Error("no access log line for login")
+		}
+	})
+}
+
+// TestLoginFailures: one generic message whatever was wrong, and throttling with Retry-After.
+func TestLoginFailures(t *testing.T) {
+	ts := startServer(t, testEnv(t, nil))
+	admin := ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1")
+	id, otp := ts.createUser(admin.AccessToken, map[string]any{"employee_no": "E2001", "name": "Wang Fang"})
+	_ = ts.signIn("E2001", otp, "wang-passphrase-1", "phone-1")
+	ts.must(ts.call("PATCH", "/v1/admin/users/"+id, admin.AccessToken, map[string]string{"status": "disabled"}), 200)
+
+	detail := func(r response) string {
+		var p struct{ Detail string }
+		_ = json.Unmarshal(r.body, &p)
+		return p.Detail
+	}
+	attempt := func(login, password string) response {
+		return ts.call("POST", "/v1/auth/login", "", map[string]string{"login": login, "password": password, "device_id": "d1"})
+	}
+	unknown := ts.must(attempt("nobody", "whatever-pass"), 401)
+	wrong := ts.must(attempt("admin", "wrong-passphrase"), 401)
+	disabled := ts.must(attempt("E2001", "wang-passphrase-1"), 401)
+	if detail(unknown) != detail(wrong) || detail(wrong) != detail(disabled) {
+		t.Fatalf("failure messages differ: %q / %q / %q", detail(unknown), detail(wrong), detail(disabled))
+	}
+
+	t.Run("repeated failures are throttled with Retry-After", func(t *testing.T) {
+		ts := ts.with(t)
+		var last response
+		for i := 0; i < 8; i++ {
+			last = attempt("admin", "wrong-passphrase")
+			if last.status == 429 {
+				break
+			}
+		}
+		if last.status != 429 || last.problemCode() != "rate_limited" {
+			t.Fatalf("never throttled: %d %s", last.status, last.body)
+		}
+		if s, err := strconv.Atoi(last.header.Get("Retry-After")); err != nil || s < 1 {
+			t.Fatalf("Retry-After %q", last.header.Get("Retry-After"))
+		}
+		// Even the right password waits out the back-off.
+		ts.must(attempt("admin", "admin-passphrase-1"), 429)
+	})
+}

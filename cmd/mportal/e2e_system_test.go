@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mportal/mportal/internal/testenv"
+)
+
+func TestOperability(t *testing.T) {
+	ts := startServer(t, testEnv(t, nil))
+	t.Run("healthz, readyz and the contract are served", func(t *testing.T) {
+		ts := ts.with(t)
+		ts.must(ts.call("GET", "/healthz", "", nil), 200)
+		r := ts.must(ts.call("GET", "/readyz", "", nil), 200)
+		if !strings.Contains(string(r.body), `"mongodb":"ok"`) || !strings.Contains(string(r.body), `"minio":"ok"`) {
+			t.Fatalf("readyz %s", r.body)
+		}
+		r = ts.must(ts.call("GET", "/v1/openapi.yaml", "", nil), 200)
+		if !bytes.HasPrefix(r.body, []byte("openapi: 3.1")) {
+			t.Fatalf("openapi.yaml starts with %q", r.body[:20])
+		}
+	})
+	t.Run("metrics count requests by route template", func(t *testing.T) {
+		ts := ts.with(t)
+		ts.call("GET", "/v1/devices", "", nil)
+		r := ts.must(ts.call("GET", "/metrics", "", nil), 200)
+		for _, want := range []string{
+			`mportal_http_requests_total{method="GET",route="/v1/devices",status="401"}`,
+			"mportal_http_request_duration_seconds_bucket", "go_goroutines",
+		} {
+			if !bytes.Contains(r.body, []byte(want)) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+	t.Run("client mistakes get problem documents, never 500s", func(t *testing.T) {
+		ts := ts.with(t)
+		cases := []struct {
+			name, method, path, body, contentType string
+			status                                int
+			code                                  string
+		}{
+			{"malformed JSON", "POST", "/v1/auth/login", `{"login":`, "application/json", 400, "invalid_json"},
+			{"wrong content type", "POST", "/v1/auth/login", `login=a`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+			{"unknown route", "GET", "/v1/nothing-here", "", "", 404, "not_found"},
+			{"missing fields", "POST", "/v1/auth/login", `{}`, "application/json", 400, "invalid"},
+			{"refresh without a token", "POST", "/v1/auth/refresh", `{"device_id":"d"}`, "application/json", 401, "unauthorized"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				ts := ts.with(t)
+				var body any
+				if tc.body != "" {
+					body = tc.body
+				}
+				opts := []func(*http.Request){offContract}
+				if tc.contentType != "" {
+					opts = append(opts, withHeader("Content-Type", tc.contentType))
+				}
+				r := ts.call(tc.method, tc.path, "", body, opts...)
+				if r.status != tc.status || r.problemCode() != tc.code {
+					t.Fatalf("got %d %s", r.status, r.body)
+				}
+				if r.header.Get("X-Request-ID") == "" || !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") {
+					t.Fatalf("headers %v", r.header)
+				}
+			})
+		}
+	})
+	t.Run("a client request id is echoed", func(t *testing.T) {
+		ts := ts.with(t)
+		r := ts.call("GET", "/healthz", "", nil, withHeader("X-Request-ID", "trace-42"))
+		if r.header.Get("X-Request-ID") != "trace-42" {
+			t.Fatalf("X-Request-ID %q", r.header.Get("X-Request-ID"))
+		}
+	})
+}
+
+// TestEmbeddedDatabaseSurvivesRestart runs the server the way `make run` does — no MongoDB URI,
+// the embedded FerretDB under the data directory — stops it, and starts it again: the admin is
+// not seeded twice, passwords and signing keys persist, and tokens issued before still work.
+func TestEmbeddedDatabaseSurvivesRestart(t *testing.T) {
+	env := testEnv(t, map[string]string{"MPORTAL_MONGODB_URI": ""})
+	ts := startServer(t, env)
+	admin := ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1")
+	ts.must(ts.call("PUT", "/v1/devices/phone-1", admin.AccessToken, device("android")), 200)
+	if _, err := os.Stat(filepath.Join(env["MPORTAL_DATA_DIR"], "keys", "jwt-signing.pem")); err != nil {
+		t.Fatalf("signing key not generated in the data dir: %v", err)
+	}
+	ts.stop()
+
+	again := startServer(t, env)
+	if strings.Contains(again.stdout.String(), "Seeded") {
+		t.Fatal("the admin was seeded a second time")
+	}
+	again.must(again.call("GET", "/v1/devices", admin.AccessToken, nil), 200)
+	again.must(again.call("POST", "/v1/auth/refresh", "", map[string]string{
+		"refresh_token": admin.RefreshToken, "device_id": "laptop-1",
+	}), 200)
+	again.login("admin", "admin-passphrase-1", "laptop-2")
+}
+
+// TestCloseReleasesEverything: after Close the port is free and the database connection is closed.
+func TestCloseReleasesEverything(t *testing.T) {
+	ts := startServer(t, testEnv(t, nil))
+	addr, db := ts.main.Addr(), ts.main.db
+	ts.stop()
+	if err := db.Ping(context.Background()); err == nil {
+		t.Fatal("the database connection is still open")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the port is still taken: %v", err)
+	}
+	ln.Close()
+}
+
+func TestCommands(t *testing.T) {
+	env := testEnv(t, nil)
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	runCmd := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(ctx, args, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	t.Run("version", func(t *testing.T) {
+		out, err := runCmd("version")
+		if err != nil || !strings.HasPrefix(out, "mportal ") {
+			t.Fatalf("%q %v", out, err)
+		}
+	})
+	t.Run("config masks secrets", func(t *testing.T) {
+		out, err := runCmd("config")
+		if err != nil || strings.Contains(out, testenv.MinIOSecretKey) || !strings.Contains(out, "MPORTAL_MINIO_SECRET_KEY=********") {
+			t.Fatalf("%q %v", out, err)
+		}
+	})
+	t.Run("a bad variable fails with its name", func(t *testing.T) {
+		t.Setenv("MPORTAL_ACCESS_TOKEN_TTL", "forever")
+		_, err := runCmd("serve")
+		if err == nil || !strings.Contains(err.Error(), "MPORTAL_ACCESS_TOKEN_TTL") {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("an unknown command is a usage error", func(t *testing.T) {
+		if _, err := runCmd("frobnicate"); err == nil {
+			t.Fatal("no error")
+		}
+	})
+	var otp string
+	t.Run("user add prints a one-time password", func(t *testing.T) {
+		out, err := runCmd("user", "add", "-employee-no", "C100", "-name", "Chen Jing", "-roles", "employee,ops")
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		m := regexp.MustCompile(`one-time password: (\S+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no password in %q", out)
+		}
+		otp = m[1]
+	})
+	t.Run("user import reports every row", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "users.csv")
+		csv := "employee_no,name,department\nC200,Zhao Lei,Sales\nC201,,Sales\n"
+		if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runCmd("user", "import", file)
+		if err == nil || !strings.Contains(out, `"created": 1`) || !strings.Contains(out, `"line": 3`) {
+			t.Fatalf("%v: %s", err, out)
+		}
+	})
+	t.Run("the server sees users the CLI created", func(t *testing.T) {
+		ts := startServer(t, env)
+		ts.signIn("C100", otp, "chen-passphrase", "phone-1")
+	})
+}
