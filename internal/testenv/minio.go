@@ -71,6 +71,7 @@ func startMinIO(root string) (string, error) {
 			"MINIO_BROWSER=off",
 			"MINIO_UPDATE=off",
 		)
+		dieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			return "", err
 		}

@@ -57,6 +57,7 @@ func startDevDB(root string) (string, error) {
 	}
 	cmd := exec.Command(bin, "-dir", dir, "-addr", "127.0.0.1:0")
 	cmd.Stderr = os.Stderr
+	dieWithParent(cmd)
 	uri, err := firstLine(cmd, 30*time.Second)
 	if err != nil {
 		return "", err
