@@ -67,13 +67,7 @@ const (
 func (s *Devices) devices() *mongo.Collection { return s.DB.Collection(devicesCollection) }
 func (s *Devices) tokens() *mongo.Collection  { return s.DB.Collection(pushTokensCollection) }
 
-func (s *Devices) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
-}
+func (s *Devices) now() time.Time { return storedNow(s.Now) }
 
 func deviceKey(userID, deviceID string) string { return userID + "/" + deviceID }
 

@@ -72,10 +72,12 @@ func (s *Users) keys() *mongo.Collection  { return s.DB.Collection(keysCollectio
 
 // now returns the current time as it is stored: UTC with BSON's millisecond precision, so a value
 // returned to a caller equals the one read back later.
-func (s *Users) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
+func (s *Users) now() time.Time { return storedNow(s.Now) }
+
+// storedNow is now() (or time.Now) as stored in BSON: UTC, millisecond precision.
+func storedNow(now func() time.Time) time.Time {
+	if now == nil {
+		now = time.Now
 	}
 	return now().UTC().Truncate(time.Millisecond)
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 )
@@ -18,11 +17,7 @@ const (
 	MinIOSecretKey   = "mportal-test-secret"
 )
 
-var (
-	minioOnce     sync.Once
-	minioEndpoint string
-	minioErr      error
-)
+var minio = &component{env: MinIOEndpointEnv, what: "MinIO", start: startMinIO}
 
 // MinIOEndpoint returns host:port of a real MinIO server: the one `make test` shares, or bin/minio
 // started for this test binary on a free loopback port with a temporary data directory.
@@ -30,17 +25,7 @@ var (
 // bucket prefix (RandomName).
 func MinIOEndpoint(tb testing.TB) string {
 	tb.Helper()
-	minioOnce.Do(func() {
-		if ep := os.Getenv(MinIOEndpointEnv); ep != "" {
-			minioEndpoint = ep
-			return
-		}
-		minioEndpoint, minioErr = startMinIO(RepoRoot(tb))
-	})
-	if minioErr != nil {
-		tb.Fatalf("testenv: MinIO: %v", minioErr)
-	}
-	return minioEndpoint
+	return minio.get(tb)
 }
 
 func startMinIO(root string) (string, error) {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,27 +14,13 @@ import (
 // MongoURIEnv names the variable through which `make test` shares one database server.
 const MongoURIEnv = "MPORTAL_TEST_MONGODB_URI"
 
-var (
-	mongoOnce sync.Once
-	mongoURI  string
-	mongoErr  error
-)
+var devDB = &component{env: MongoURIEnv, what: "embedded FerretDB", start: startDevDB}
 
 // MongoURI returns the URI of the test database server, starting bin/devdb (the embedded
 // FerretDB) for this test binary if `make test` did not share one.
 func MongoURI(tb testing.TB) string {
 	tb.Helper()
-	mongoOnce.Do(func() {
-		if uri := os.Getenv(MongoURIEnv); uri != "" {
-			mongoURI = uri
-			return
-		}
-		mongoURI, mongoErr = startDevDB(RepoRoot(tb))
-	})
-	if mongoErr != nil {
-		tb.Fatalf("testenv: embedded FerretDB: %v", mongoErr)
-	}
-	return mongoURI
+	return devDB.get(tb)
 }
 
 // startDevDB builds bin/devdb (without -race; cached by the go command, so cheap when nothing

@@ -68,6 +68,32 @@ func RandomName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
+// component is a server that tests share: the one `make test` passes in env, or one started
+// once for this test binary.
+type component struct {
+	env, what string
+	start     func(root string) (string, error)
+	once      sync.Once
+	addr      string
+	err       error
+}
+
+// get returns the component's address, starting it on first use; failing to start fails the test.
+func (c *component) get(tb testing.TB) string {
+	tb.Helper()
+	c.once.Do(func() {
+		if addr := os.Getenv(c.env); addr != "" {
+			c.addr = addr
+			return
+		}
+		c.addr, c.err = c.start(RepoRoot(tb))
+	})
+	if c.err != nil {
+		tb.Fatalf("testenv: %s: %v", c.what, c.err)
+	}
+	return c.addr
+}
+
 // process is a component started by this test binary and stopped when it exits (see Main).
 type process struct {
 	cmd *exec.Cmd
