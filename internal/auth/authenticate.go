@@ -21,11 +21,11 @@ var errSessionGone = errors.New("session revoked, expired or not found")
 // once; those on other instances, and disabling a user (which revokes the sessions), take effect
 // within Recheck. The access token's own expiry is the other bound.
 func (s *Sessions) Authenticate(ctx context.Context, bearerToken string) (*Principal, error) {
-	p, err := s.Tokens.Verify(bearerToken)
+	now := s.now()
+	p, err := s.verified.verify(s.Tokens, bearerToken, now, s.cacheLimit())
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	e, ok := s.cache.get(p.SessionID)
 	if !ok || (!e.revoked && now.Sub(e.checkedAt) >= s.recheck()) {
 		if e, err = s.readSession(ctx, p.SessionID, now); err != nil {

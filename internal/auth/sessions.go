@@ -55,6 +55,7 @@ type Sessions struct {
 	dummyOnce sync.Once
 	dummyHash string
 	cache     sessionCache
+	verified  verifiedTokens
 }
 
 // sessionDoc is a stored session. revoked_at is set once and never cleared.

@@ -114,8 +114,14 @@ var (
 // window, and returns the Principal it carries. Every failure is the same unauthorized error, so a
 // client learns nothing about why; the cause is kept in Err for logs.
 func (t *Tokens) Verify(token string) (*Principal, error) {
+	p, _, err := t.verify(token)
+	return p, err
+}
+
+// verify is Verify that also returns the token's expiry.
+func (t *Tokens) verify(token string) (*Principal, time.Time, error) {
 	if err := t.check(); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
@@ -142,7 +148,7 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 		err = errIncomplete
 	}
 	if err != nil {
-		return nil, apperr.Wrap(err, apperr.Unauthorized, "invalid or expired access token")
+		return nil, time.Time{}, apperr.Wrap(err, apperr.Unauthorized, "invalid or expired access token")
 	}
 	return &Principal{
 		UserID:                 claims.Subject,
@@ -151,7 +157,7 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 		SessionID:              claims.SessionID,
 		DeviceID:               claims.DeviceID,
 		PasswordChangeRequired: claims.PwChange,
-	}, nil
+	}, claims.ExpiresAt.Time, nil
 }
 
 // randomToken returns n random bytes, base64url-encoded without padding.

@@ -1,0 +1,65 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+func TestVerifiedTokenCache(t *testing.T) {
+	f := newFixture(t)
+	f.s.Throttle = nil
+	ctx := context.Background()
+	pair := f.login(t, "E1001", alicePassword, "phone-1")
+
+	t.Run("remembers a verified token", func(t *testing.T) {
+		mustAuthenticate(t, f.s, pair.AccessToken)
+		if n := f.s.verified.len(); n != 1 {
+			t.Fatalf("cache holds %d tokens, want 1", n)
+		}
+	})
+	t.Run("hands out copies, so one request cannot change another's principal", func(t *testing.T) {
+		p := mustAuthenticate(t, f.s, pair.AccessToken)
+		p.UserID = "someone-else"
+		if again := mustAuthenticate(t, f.s, pair.AccessToken); again.UserID != "u1" {
+			t.Fatalf("cached principal changed to %q", again.UserID)
+		}
+	})
+	t.Run("verifies a tampered copy of a cached token in full", func(t *testing.T) {
+		parts := strings.Split(pair.AccessToken, ".")
+		sig := []byte(parts[2])
+		sig[3] ^= 1
+		_, err := f.s.Authenticate(ctx, parts[0]+"."+parts[1]+"."+string(sig))
+		wantCode(t, err, apperr.Unauthorized)
+	})
+	t.Run("still checks the session of a cached token", func(t *testing.T) {
+		other := f.login(t, "E1001", alicePassword, "phone-2")
+		p := mustAuthenticate(t, f.s, other.AccessToken)
+		if err := f.s.Logout(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.s.Authenticate(ctx, other.AccessToken)
+		wantCode(t, err, apperr.Unauthorized)
+	})
+	t.Run("stops honouring a cached token when it expires", func(t *testing.T) {
+		f.clock.Advance(DefaultAccessTTL + clockLeeway + time.Second)
+		_, err := f.s.Authenticate(ctx, pair.AccessToken)
+		wantCode(t, err, apperr.Unauthorized)
+	})
+}
+
+func TestVerifiedTokenCacheIsBounded(t *testing.T) {
+	f := newFixture(t)
+	f.s.Throttle = nil
+	f.s.CacheSize = 8
+	for i := 0; i < 20; i++ {
+		mustAuthenticate(t, f.s, f.login(t, "E1001", alicePassword, fmt.Sprintf("device-%d", i)).AccessToken)
+	}
+	if n := f.s.verified.len(); n > 8 {
+		t.Fatalf("cache holds %d tokens, want at most 8", n)
+	}
+}
