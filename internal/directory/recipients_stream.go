@@ -1,0 +1,127 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/push"
+)
+
+// recipientStream is one Stream call. users maps the audience's user ids to whether they were
+// emitted yet; it also collects the users of matching channel devices. Only ids are kept: the
+// devices pass through in batches of at most push.MaxBatch.
+type recipientStream struct {
+	r        *Recipients
+	aud      push.Audience
+	fn       func([]push.Recipient, string) error
+	now      time.Time
+	users    map[string]bool
+	disabled map[string]bool
+	batch    []push.Recipient
+	cursor   string
+}
+
+// devices reads the devices once, skipping the first pos (already handled by an earlier run)
+// while still noting whose users they reached.
+func (s *recipientStream) devices(ctx context.Context, pos int, last string) error {
+	if len(s.users) == 0 && len(s.aud.Channels) == 0 {
+		return nil
+	}
+	filter := bson.D{}
+	if onlyUserIDs(s.aud) {
+		filter = bson.D{{Key: "user_id", Value: bson.D{{Key: "$in", Value: slices.Collect(maps.Keys(s.users))}}}}
+	}
+	cur, err := s.r.DB.Collection(devicesCollection).Find(ctx, filter,
+		options.Find().SetProjection(recipientProjection).SetBatchSize(1000))
+	if err != nil {
+		return fmt.Errorf("audience devices: %w", mongodb.Translate(err, "device"))
+	}
+	defer cur.Close(ctx)
+	s.batch = make([]push.Recipient, 0, push.MaxBatch)
+	read, key := 0, ""
+	for cur.Next(ctx) {
+		var d recipientDevice
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("decode device: %w", err)
+		}
+		read, key = read+1, d.Key
+		rec, ok := s.classify(&d)
+		if read <= pos {
+			if read == pos && d.Key != last {
+				return errCursorMoved
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		s.batch = append(s.batch, rec)
+		if len(s.batch) == push.MaxBatch {
+			if err := s.flush(formatCursor(read, key)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("audience devices: %w", mongodb.Translate(err, "device"))
+	}
+	if read < pos {
+		return errCursorMoved
+	}
+	if read > pos {
+		s.cursor = formatCursor(read, key)
+	} else {
+		s.cursor = formatCursor(pos, last)
+	}
+	return s.flush(s.cursor)
+}
+
+// classify decides what a device contributes: a pushable device of an audience user is
+// yielded. Any other device only makes sure its user (perhaps reached through a channel) is in
+// the audience; the users no pushable device reached are yielded at the end, by tail.
+func (s *recipientStream) classify(d *recipientDevice) (push.Recipient, bool) {
+	if _, member := s.users[d.UserID]; !member {
+		if !slices.Contains(s.aud.Channels, d.Channel) || s.disabled[d.UserID] {
+			return push.Recipient{}, false
+		}
+		s.users[d.UserID] = false
+	}
+	if !d.PushEnabled || d.PushToken == "" || s.now.Sub(d.LastSeenAt) > push.StaleAfter {
+		return push.Recipient{}, false
+	}
+	s.users[d.UserID] = true
+	return push.Recipient{UserID: d.UserID, DeviceKey: d.Key, Token: d.PushToken, Platform: d.Platform,
+		Locale: d.Locale, Timezone: d.Timezone, PushEnabled: true, LastSeenAt: d.LastSeenAt}, true
+}
+
+// tail emits the audience users no device reached, so that they get their inbox item.
+func (s *recipientStream) tail() error {
+	for id, emitted := range s.users {
+		if emitted {
+			continue
+		}
+		s.batch = append(s.batch, push.Recipient{UserID: id})
+		if len(s.batch) == push.MaxBatch {
+			if err := s.flush(s.cursor); err != nil {
+				return err
+			}
+		}
+	}
+	return s.flush(s.cursor)
+}
+
+func (s *recipientStream) flush(cursor string) error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	err := s.fn(s.batch, cursor)
+	s.batch = s.batch[:0]
+	return err
+}

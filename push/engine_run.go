@@ -1,0 +1,99 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// task is one unit of work for a worker.
+type task struct {
+	fanout bool
+	id     string // notification id for a fan-out, batch id otherwise
+}
+
+func (t task) key() string {
+	if t.fanout {
+		return "fanout:" + t.id
+	}
+	return "batch:" + t.id
+}
+
+// Run works on the outbox until ctx is done: it fans out due notifications and sends due batches
+// with Workers workers. When ctx ends it stops taking work, lets the sends in flight finish and
+// record their results, hands unfinished fan-outs back, and returns nil.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.DB == nil || e.Recipients == nil {
+		return errors.New("push engine: DB and Recipients are required")
+	}
+	e.init()
+	tasks := make(chan task)
+	var inflight sync.Map
+	// Fan-outs are long; at most half the workers take them, so that sending keeps pace.
+	fanouts := make(chan struct{}, max(1, e.workers()/2))
+	var wg sync.WaitGroup
+	for range e.workers() {
+		wg.Go(func() {
+			for t := range tasks {
+				e.runTask(ctx, t)
+				if t.fanout {
+					<-fanouts
+				}
+				inflight.Delete(t.key())
+				e.poke()
+			}
+		})
+	}
+	defer func() {
+		close(tasks)
+		wg.Wait()
+	}()
+	tick := time.NewTicker(e.pollInterval())
+	defer tick.Stop()
+	for {
+		todo, err := e.scan(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log().Warn("push: scan for work", "err", err)
+		}
+		for _, t := range todo {
+			if _, busy := inflight.LoadOrStore(t.key(), true); busy {
+				continue
+			}
+			if t.fanout {
+				select {
+				case fanouts <- struct{}{}:
+				default: // all fan-out slots busy: the next scan offers it again
+					inflight.Delete(t.key())
+					continue
+				}
+			}
+			select {
+			case tasks <- t:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-e.wake:
+		}
+	}
+}
+
+func (e *Engine) runTask(ctx context.Context, t task) {
+	if ctx.Err() != nil {
+		return
+	}
+	var err error
+	if t.fanout {
+		err = e.fanOut(ctx, t.id)
+	} else {
+		err = e.sendBatch(ctx, t.id)
+	}
+	if err != nil && ctx.Err() == nil {
+		e.log().Warn("push: work failed, retrying later", "task", t.key(), "err", err)
+	}
+}

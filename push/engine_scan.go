@@ -1,0 +1,130 @@
+package push
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/mportal/mportal/internal/mongodb"
+)
+
+// activeDoc is a push_active document: a notification that is not done yet. The fan-out lease
+// holder alone updates it.
+type activeDoc struct {
+	ID        string    `bson:"_id"`
+	State     string    `bson:"state"`
+	NotBefore time.Time `bson:"not_before"`
+	// Cursor is the RecipientSource cursor after the last batch written.
+	Cursor string `bson:"cursor"`
+	// Queued counts the devices put into batches so far.
+	Queued    int64     `bson:"queued"`
+	UpdatedAt time.Time `bson:"updated_at"`
+}
+
+// Notification states in push_active.
+const (
+	stateFanout  = "fanout"  // the audience is being streamed into batches
+	stateSending = "sending" // all batches are written; done when none is left
+)
+
+// sentCollName names the collection of a notification's push_sent claims. One collection per
+// notification lets the completion drop the claims at once, where deleting them from a shared
+// collection would scan it.
+func sentCollName(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return "push_sent_" + hex.EncodeToString(sum[:16])
+}
+
+// scan reads the pending work: fan-outs whose time came and, with push on, due batches, oldest
+// first. It completes the notifications that have no batch left.
+func (e *Engine) scan(ctx context.Context) ([]task, error) {
+	var active []activeDoc
+	if err := findAll(ctx, e.coll(activeColl), &active); err != nil {
+		return nil, err
+	}
+	if len(active) == 0 && !e.pushOn() {
+		return nil, nil
+	}
+	var headers []batchHeader
+	if err := findAll(ctx, e.coll(batchesColl), &headers); err != nil {
+		return nil, err
+	}
+	now := e.now()
+	pending := make(map[string]bool, len(headers))
+	for _, h := range headers {
+		pending[h.Notification] = true
+	}
+	var todo []task
+	for _, a := range active {
+		switch {
+		case a.State == stateFanout && !a.NotBefore.After(now):
+			todo = append(todo, task{fanout: true, id: a.ID})
+		case a.State == stateSending && !pending[a.ID]:
+			if err := e.complete(ctx, a.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !e.pushOn() {
+		return todo, nil
+	}
+	slices.SortFunc(headers, func(a, b batchHeader) int {
+		if c := a.NotBefore.Compare(b.NotBefore); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	for _, h := range headers {
+		if !h.NotBefore.After(now) {
+			todo = append(todo, task{id: h.ID})
+		}
+	}
+	return todo, nil
+}
+
+// findAll reads a whole (small) collection.
+func findAll[T any](ctx context.Context, coll *mongo.Collection, out *[]T) error {
+	cur, err := coll.Find(ctx, bson.D{})
+	if err == nil {
+		err = cur.All(ctx, out)
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", coll.Name(), mongodb.Translate(err, coll.Name()))
+	}
+	return nil
+}
+
+// complete finishes a notification whose batches are all gone: it records done_at first (see
+// activate for why that order matters), drops the push_sent claims and removes it from
+// push_active. Engines racing to complete the same notification do the same idempotent writes.
+func (e *Engine) complete(ctx context.Context, id string) error {
+	// The scan is not a snapshot on MongoDB; look again for a retry batch written meanwhile.
+	err := e.coll(batchesColl).FindOne(ctx, bson.D{{Key: "notification", Value: id}}).Err()
+	if err == nil {
+		return nil
+	}
+	if !mongodb.IsNotFound(err) {
+		return fmt.Errorf("complete %s: %w", id, mongodb.Translate(err, "batch"))
+	}
+	now := e.now()
+	if _, err := e.coll(notificationsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "done_at", Value: now}}}}); err != nil {
+		return fmt.Errorf("complete %s: %w", id, mongodb.Translate(err, "notification"))
+	}
+	if err := e.sentColl(id).Drop(ctx); err != nil {
+		return fmt.Errorf("complete %s: drop sent claims: %w", id, mongodb.Translate(err, "notification"))
+	}
+	if _, err := e.coll(activeColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+		return fmt.Errorf("complete %s: %w", id, mongodb.Translate(err, "notification"))
+	}
+	e.cache.forget(id)
+	e.log().Info("push: notification done", "notification", id)
+	return nil
+}

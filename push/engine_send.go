@@ -1,0 +1,171 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mportal/mportal/internal/mongodb"
+)
+
+// sendBatch sends one due batch under the lease "batch:<id>". Each device is claimed in push_sent
+// before its message goes out, and only the devices whose claim this call inserted are sent, so
+// no device gets the same attempt twice whoever else works on the batch. Once claims are made the
+// batch is carried through (send, record the results, delete the batch) even if the engine is
+// stopping.
+func (e *Engine) sendBatch(ctx context.Context, id string) error {
+	if !e.pushOn() {
+		return nil
+	}
+	l, err := e.acquire(ctx, "batch:"+id)
+	if l == nil {
+		return err
+	}
+	finished := false
+	defer func() {
+		if finished {
+			l.finish()
+		} else {
+			l.release()
+		}
+	}()
+	var h batchHeader
+	err = e.coll(batchesColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&h)
+	switch {
+	case mongodb.IsNotFound(err):
+		finished = true // sent meanwhile
+		return nil
+	case err != nil:
+		return fmt.Errorf("read batch %s: %w", id, mongodb.Translate(err, "batch"))
+	case h.NotBefore.After(e.now()):
+		return nil
+	}
+	devices, err := e.loadDevices(ctx, id)
+	if err != nil {
+		return err
+	}
+	n, err := e.notification(ctx, h.Notification)
+	if err != nil {
+		return fmt.Errorf("send batch %s: %w", id, err)
+	}
+	if e.now().Sub(h.FannedOutAt) > e.verifyAfter() {
+		if devices, err = e.verifyOwners(ctx, devices); err != nil {
+			return fmt.Errorf("send batch %s: %w", id, err)
+		}
+	}
+	if !l.valid() {
+		return l.ctx.Err()
+	}
+	work := context.WithoutCancel(ctx)
+	claimed, unclaimed, err := e.claim(work, n.Key, h.Attempt, devices)
+	if err != nil {
+		return fmt.Errorf("send batch %s: %w", id, err)
+	}
+	var results []Result
+	if len(claimed) > 0 {
+		results = e.send(work, n, claimed)
+	}
+	if err := e.record(work, &h, n, claimed, results, unclaimed); err != nil {
+		return fmt.Errorf("send batch %s: %w", id, err)
+	}
+	if err := e.deleteBatch(work, id); err != nil {
+		return err
+	}
+	finished = true
+	return nil
+}
+
+// sendTimeout bounds one Send call of up to MaxBatch messages.
+const sendTimeout = time.Minute
+
+// send sends the messages of devices. A failure of the whole call is a Retry for each message.
+func (e *Engine) send(ctx context.Context, n *cachedNotification, devices []batchDevice) []Result {
+	msgs := make([]Message, len(devices))
+	for i := range devices {
+		msgs[i] = n.message(&devices[i])
+	}
+	// Bounded, so that a hung provider cannot hold a worker (or a shutdown) forever; messages cut
+	// off come back as Retry.
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	start := time.Now()
+	results, err := e.Sender.Send(ctx, msgs)
+	e.Metrics.sendLatency(time.Since(start))
+	if err == nil && len(results) != len(msgs) {
+		err = fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
+	}
+	if err != nil {
+		e.log().Warn("push: send failed as a whole", "notification", n.Key, "messages", len(msgs), "err", err)
+		results = make([]Result, len(msgs))
+		for i := range results {
+			results[i] = Result{Outcome: Retry, Reason: "send_error"}
+		}
+	}
+	return results
+}
+
+// sentID is the push_sent claim of one attempt at one device.
+func sentID(deviceKey string, attempt int) string {
+	if attempt <= 1 {
+		return deviceKey
+	}
+	return deviceKey + "~" + strconv.Itoa(attempt)
+}
+
+// claim inserts the push_sent claims of devices in one unordered insertMany and splits the
+// devices: claimed by this call (to send), already claimed by someone (dropped), and those whose
+// claim failed for another reason (unclaimed: tried again as a retry).
+func (e *Engine) claim(ctx context.Context, id string, attempt int, devices []batchDevice) (claimed, unclaimed []batchDevice, err error) {
+	if len(devices) == 0 {
+		return nil, nil, nil
+	}
+	docs := make([]any, len(devices))
+	for i := range devices {
+		docs[i] = bson.D{{Key: "_id", Value: sentID(devices[i].Key, attempt)}}
+	}
+	_, err = e.sentColl(id).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return devices, nil, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, nil, fmt.Errorf("claim sends: %w", mongodb.Translate(err, "claim"))
+	}
+	lost := make(map[int]bool, len(bwe.WriteErrors))
+	for _, we := range bwe.WriteErrors {
+		if we.Code != duplicateKeyCode {
+			unclaimed = append(unclaimed, devices[we.Index])
+		}
+		lost[we.Index] = true
+	}
+	for i := range devices {
+		if !lost[i] {
+			claimed = append(claimed, devices[i])
+		}
+	}
+	return claimed, unclaimed, nil
+}
+
+// duplicateKeyCode is the server's code for an insert whose _id exists.
+const duplicateKeyCode = 11000
+
+// onlyDuplicates reports whether a failed unordered insertMany only met documents that exist
+// already, which for idempotent writes is success.
+func onlyDuplicates(err error) bool {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return false
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != duplicateKeyCode {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,123 @@
+package push
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"firebase.google.com/go/v4/messaging"
+)
+
+// Data keys the sender fills in when the engine has not: the app routes on
+// them, and delivery_id lets it acknowledge or de-duplicate a delivery.
+const (
+	dataDeepLink   = "deep_link"
+	dataCategory   = "category"
+	dataDeliveryID = "delivery_id"
+)
+
+// maxAPNsCollapseID is Apple's limit on apns-collapse-id, in bytes.
+const maxAPNsCollapseID = 64
+
+// fcmMessage builds the FCM message for m under its category's policy. Only
+// the config of m's platform is included, to keep payloads small; an unknown
+// platform gets both.
+func fcmMessage(m *Message, now time.Time) *messaging.Message {
+	p := m.Category.Policy()
+	collapse := m.CollapseKey
+	if collapse == "" {
+		collapse = p.CollapseKey
+	}
+	ttl := m.TTL
+	if ttl <= 0 {
+		ttl = p.TTL
+	}
+	out := &messaging.Message{
+		Token:        m.Token,
+		Data:         fcmData(m),
+		Notification: &messaging.Notification{Title: m.Title, Body: m.Body},
+	}
+	if m.Category.Valid() {
+		// The label groups delivery statistics by category in the Firebase
+		// console; FCM rejects labels outside [a-zA-Z0-9-_.~%].
+		out.FCMOptions = &messaging.FCMOptions{AnalyticsLabel: string(m.Category)}
+	}
+	if m.Platform != "ios" {
+		out.Android = androidConfig(p, collapse, ttl)
+	}
+	if m.Platform != "android" {
+		out.APNS = apnsConfig(m, p, collapse, ttl, now)
+	}
+	return out
+}
+
+func androidConfig(p Policy, collapse string, ttl time.Duration) *messaging.AndroidConfig {
+	prio := messaging.PriorityDefault
+	if p.AndroidPriority == "high" {
+		prio = messaging.PriorityHigh
+	}
+	return &messaging.AndroidConfig{
+		CollapseKey: collapse,
+		Priority:    p.AndroidPriority,
+		TTL:         &ttl,
+		Notification: &messaging.AndroidNotification{
+			ChannelID: p.AndroidChannel,
+			Priority:  prio,
+			// The tag makes a collapsed message also replace the shown
+			// notification, not just the undelivered one.
+			Tag: collapse,
+		},
+	}
+}
+
+func apnsConfig(m *Message, p Policy, collapse string, ttl time.Duration, now time.Time) *messaging.APNSConfig {
+	headers := map[string]string{
+		"apns-priority":   p.APNsPriority,
+		"apns-push-type":  "alert",
+		"apns-expiration": strconv.FormatInt(now.Add(ttl).Unix(), 10),
+	}
+	if collapse != "" {
+		headers["apns-collapse-id"] = apnsCollapseID(collapse)
+	}
+	return &messaging.APNSConfig{
+		Headers: headers,
+		Payload: &messaging.APNSPayload{Aps: &messaging.Aps{
+			Alert:    &messaging.ApsAlert{Title: m.Title, Body: m.Body},
+			Sound:    "default",
+			Category: p.APNsCategory,
+			// Notification Center groups by thread, so one category's
+			// messages stay together.
+			ThreadID: string(m.Category),
+		}},
+	}
+}
+
+// fcmData copies m.Data and adds the routing keys the engine left out. It
+// copies because the engine may share one Data map between many messages.
+func fcmData(m *Message) map[string]string {
+	d := make(map[string]string, len(m.Data)+3)
+	for k, v := range m.Data {
+		d[k] = v
+	}
+	setDefault(d, dataCategory, string(m.Category))
+	setDefault(d, dataDeepLink, m.DeepLink)
+	setDefault(d, dataDeliveryID, m.ID)
+	return d
+}
+
+func setDefault(d map[string]string, key, value string) {
+	if _, ok := d[key]; !ok && value != "" {
+		d[key] = value
+	}
+}
+
+// apnsCollapseID fits a collapse key into Apple's 64-byte limit: longer keys
+// are replaced by their SHA-256 so distinct keys stay distinct.
+func apnsCollapseID(key string) string {
+	if len(key) <= maxAPNsCollapseID {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:]) // exactly 64 characters
+}

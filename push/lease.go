@@ -1,0 +1,144 @@
+package push
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/mongodb"
+)
+
+// A lease gives one worker, in any engine, the right to work on one thing (a fan-out or a batch)
+// for LeaseTTL, renewed while it works. Leases are push_leases documents "<thing>:<epoch>": taking
+// a lease is a Claim of the next epoch, the one write that is atomic on the embedded FerretDB, so
+// of two engines racing for a thing exactly one wins. Only the holder ever updates its document
+// (to renew it or to expire it early); an expired lease is taken over by claiming epoch+1.
+//
+// A lease is for efficiency, not correctness: should a slow holder and a taker ever overlap, the
+// push_sent claims still deliver every message at most once.
+type lease struct {
+	e       *Engine
+	thing   string
+	epoch   int
+	ctx     context.Context // cancelled when the lease is lost or released
+	cancel  context.CancelFunc
+	stopped chan struct{}
+	once    sync.Once
+}
+
+type leaseDoc struct {
+	ID        string    `bson:"_id"`
+	Holder    string    `bson:"holder"`
+	ExpiresAt time.Time `bson:"expires_at"`
+}
+
+func leaseID(thing string, epoch int) string { return thing + ":" + strconv.Itoa(epoch) }
+
+// maxEpochs bounds the probing of a thing's lease epochs; each one is a crashed or stopped holder.
+const maxEpochs = 10000
+
+// acquire takes the lease on thing. It returns nil without error when a live lease is held by
+// someone else.
+func (e *Engine) acquire(ctx context.Context, thing string) (*lease, error) {
+	coll := e.coll(leasesColl)
+	for epoch, tries := 1, 0; epoch <= maxEpochs && tries < maxEpochs; epoch, tries = epoch+1, tries+1 {
+		won, err := mongodb.Claim(ctx, coll, leaseID(thing, epoch), bson.D{
+			{Key: "holder", Value: e.holder}, {Key: "expires_at", Value: e.now().Add(e.leaseTTL())},
+		})
+		if err != nil {
+			return nil, err
+		}
+		if won {
+			return e.startLease(ctx, thing, epoch), nil
+		}
+		var held leaseDoc
+		err = coll.FindOne(ctx, bson.D{{Key: "_id", Value: leaseID(thing, epoch)}}).Decode(&held)
+		switch {
+		case mongodb.IsNotFound(err):
+			// The holder finished and deleted its leases; claim this epoch again. Whoever wins
+			// finds the thing gone.
+			epoch--
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("read lease %s: %w", leaseID(thing, epoch), mongodb.Translate(err, "lease"))
+		case held.ExpiresAt.After(e.now()):
+			return nil, nil
+		}
+	}
+	return nil, fmt.Errorf("lease %s: more than %d epochs", thing, maxEpochs)
+}
+
+// startLease starts the renewal of a won lease.
+func (e *Engine) startLease(parent context.Context, thing string, epoch int) *lease {
+	ctx, cancel := context.WithCancel(parent)
+	l := &lease{e: e, thing: thing, epoch: epoch, ctx: ctx, cancel: cancel, stopped: make(chan struct{})}
+	go l.renew(e.now().Add(e.leaseTTL()))
+	return l
+}
+
+// renew extends the lease every third of its TTL. When the lease runs out before a renewal
+// succeeds, someone may take it over, so the holder gives up: l.ctx is cancelled.
+func (l *lease) renew(expires time.Time) {
+	defer close(l.stopped)
+	ttl := l.e.leaseTTL()
+	t := time.NewTicker(ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := l.e.now()
+		if !now.Before(expires) {
+			l.e.log().Warn("push: lease lost", "lease", leaseID(l.thing, l.epoch))
+			l.cancel()
+			return
+		}
+		next := now.Add(ttl)
+		_, err := l.e.coll(leasesColl).UpdateOne(l.ctx, bson.D{{Key: "_id", Value: leaseID(l.thing, l.epoch)}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "expires_at", Value: next}}}})
+		if err == nil {
+			expires = next
+		}
+	}
+}
+
+// valid reports whether the lease is still held.
+func (l *lease) valid() bool { return l.ctx.Err() == nil }
+
+// stop ends the renewal.
+func (l *lease) stop() {
+	l.once.Do(l.cancel)
+	<-l.stopped
+}
+
+// release hands the thing back unfinished: the lease expires now, so any engine can take it over
+// at once instead of waiting out the TTL (a graceful shutdown mid-fan-out).
+func (l *lease) release() {
+	l.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := l.e.coll(leasesColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: leaseID(l.thing, l.epoch)}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "expires_at", Value: time.Time{}}}}})
+	if err != nil {
+		l.e.log().Warn("push: release lease", "lease", leaseID(l.thing, l.epoch), "err", err)
+	}
+}
+
+// finish deletes the thing's lease documents once the thing itself is gone.
+func (l *lease) finish() {
+	l.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for epoch := l.epoch; epoch >= 1; epoch-- {
+		if _, err := l.e.coll(leasesColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: leaseID(l.thing, epoch)}}); err != nil {
+			l.e.log().Warn("push: delete lease", "lease", leaseID(l.thing, epoch), "err", err)
+			return
+		}
+	}
+}
