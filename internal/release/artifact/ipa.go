@@ -1,0 +1,107 @@
+package artifact
+
+import (
+	"bytes"
+	"fmt"
+
+	"howett.net/plist"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+// infoPlist is the part of Info.plist that Inspect reads. Decoding into typed fields, never
+// into interface values, matters for binary plists: their objects can be shared, and
+// expanding a shared object graph into maps and slices can take exponential memory.
+type infoPlist struct {
+	BundleID     string `plist:"CFBundleIdentifier"`
+	ShortVersion string `plist:"CFBundleShortVersionString"`
+	Version      string `plist:"CFBundleVersion"`
+	MinOS        string `plist:"MinimumOSVersion"`
+	DisplayName  string `plist:"CFBundleDisplayName"`
+	Name         string `plist:"CFBundleName"`
+}
+
+// iconPlist names the app's icon files. It is decoded separately from infoPlist because its
+// shape varies between Xcode versions; an unexpected shape costs the icon hints, not the build.
+type iconPlist struct {
+	Icons     bundleIcons `plist:"CFBundleIcons"`
+	IconsPad  bundleIcons `plist:"CFBundleIcons~ipad"`
+	IconFiles []string    `plist:"CFBundleIconFiles"`
+	IconFile  string      `plist:"CFBundleIconFile"`
+}
+
+type bundleIcons struct {
+	Primary struct {
+		Files []string `plist:"CFBundleIconFiles"`
+	} `plist:"CFBundlePrimaryIcon"`
+}
+
+// inspectIPA reads the metadata of the app in appDir ("Payload/Demo.app/") from its
+// Info.plist, binary or XML.
+func inspectIPA(a *archive, appDir string) (*Metadata, error) {
+	raw, err := a.read(appDir+"Info.plist", a.limits.MaxManifestBytes)
+	if err != nil {
+		return nil, err
+	}
+	var info infoPlist
+	if err := decodePlist(raw, &info); err != nil {
+		return nil, apperr.Wrap(err, apperr.Invalid, "Info.plist is not a valid property list")
+	}
+	md := &Metadata{Platform: PlatformIOS, PackageID: info.BundleID}
+	if !validPackageID(md.PackageID) {
+		return nil, apperr.New(apperr.Invalid, "CFBundleIdentifier %s is missing or not a valid bundle identifier", quote(md.PackageID))
+	}
+	if md.BuildNumber, err = iosBuildNumber(info.Version); err != nil {
+		return nil, err
+	}
+	var ok bool
+	if md.VersionName, ok = cleanVersion(info.ShortVersion, true); !ok {
+		return nil, apperr.New(apperr.Invalid, "CFBundleShortVersionString is missing or not a valid version (a short line of text)")
+	}
+	if info.MinOS != "" {
+		if md.MinOS, ok = cleanVersion(info.MinOS, true); !ok {
+			return nil, apperr.New(apperr.Invalid, "MinimumOSVersion is not a valid version")
+		}
+	}
+	md.DisplayName = cleanDisplayName(info.DisplayName, cleanDisplayName(info.Name, md.PackageID))
+
+	var icons iconPlist
+	if decodePlist(raw, &icons) != nil {
+		icons = iconPlist{}
+	}
+	if md.Icon, err = ipaIcon(a, appDir, icons.names()); err != nil {
+		return nil, err
+	}
+	md.IconCgBI = isCgBI(md.Icon)
+	return md, nil
+}
+
+// iosBuildNumber parses CFBundleVersion. iOS allows "1.2.3" there, but mportal orders builds
+// of an app by one integer, so it requires one.
+func iosBuildNumber(s string) (int64, error) {
+	var n int64
+	for i, c := range []byte(s) {
+		if c < '0' || c > '9' || i >= 18 {
+			n = 0
+			break
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n <= 0 {
+		return 0, apperr.New(apperr.Invalid,
+			"CFBundleVersion %s is not a build number: mportal requires a positive integer (such as 42) to order builds", quote(s))
+	}
+	return n, nil
+}
+
+// decodePlist decodes a binary, XML or OpenStep property list into v. The decoder is a
+// third-party parser fed hostile input, so a panic in it is reported as an error rather than
+// taking the server down.
+func decodePlist(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("plist decoder panicked: %v", r)
+		}
+	}()
+	return plist.NewDecoder(bytes.NewReader(data)).Decode(v)
+}
