@@ -26,6 +26,8 @@ type Deps struct {
 	Sessions  Sessions
 	Directory Directory
 	Devices   Devices
+	Inbox     Inbox
+	Prefs     NotificationPrefs
 	JWKS      func() ([]byte, error)
 	OpenAPI   []byte
 	Ready     map[string]Checker // name -> check, for /readyz
@@ -120,6 +122,13 @@ func (s *Server) routes() {
 	v1.Put("/devices/:device_id", authed, s.checkIn)
 	v1.Get("/devices", authed, s.listDevices)
 	v1.Delete("/devices/:device_id", authed, s.deleteDevice)
+
+	v1.Get("/inbox", authed, s.listInbox)
+	v1.Get("/inbox/unread-count", authed, s.unreadCount)
+	v1.Post("/inbox/read-all", authed, s.markAllRead)
+	v1.Post("/inbox/:item_id/read", authed, s.markRead)
+	v1.Get("/me/notification-preferences", authed, s.getNotificationPrefs)
+	v1.Put("/me/notification-preferences", authed, s.setNotificationPrefs)
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)
 	v1.Post("/admin/users", adminOnly(s.createUser)...)

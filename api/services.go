@@ -6,6 +6,8 @@ import (
 
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/directory"
+	"github.com/mportal/mportal/internal/inbox"
+	"github.com/mportal/mportal/push"
 )
 
 // The services the API calls. They are declared here, where they are consumed, and implemented by
@@ -57,6 +59,31 @@ type Devices interface {
 	List(ctx context.Context, p *auth.Principal) ([]directory.Device, error)
 	// Delete removes one of the caller's devices; not_found for anyone else's.
 	Delete(ctx context.Context, p *auth.Principal, deviceID string) error
+}
+
+// Inbox is the caller's in-app notification inbox (inbox.Store). Every method returns
+// unauthorized without a principal and unavailable when the database cannot be reached.
+type Inbox interface {
+	// List returns a page of the caller's items, newest first, and the next page's cursor ("" on
+	// the last page); invalid (field limit or cursor) for bad paging.
+	List(ctx context.Context, p *auth.Principal, limit int, cursor string) ([]inbox.Item, string, error)
+	// UnreadCount counts the caller's unread items.
+	UnreadCount(ctx context.Context, p *auth.Principal) (int, error)
+	// MarkRead marks the item "<user id>/<notification id>" read; not_found unless it is the
+	// caller's.
+	MarkRead(ctx context.Context, p *auth.Principal, itemID string) error
+	// MarkAllRead marks every item the caller has now as read.
+	MarkAllRead(ctx context.Context, p *auth.Principal) error
+}
+
+// NotificationPrefs are the caller's push preferences (push.PrefsStore). Both methods return
+// unauthorized without a principal and unavailable when the database cannot be reached.
+type NotificationPrefs interface {
+	// Get returns the caller's preferences, the defaults when none were set.
+	Get(ctx context.Context, p *auth.Principal) (push.Prefs, error)
+	// Set replaces the caller's preferences; invalid (with the field) for a bad category, time or
+	// time zone.
+	Set(ctx context.Context, p *auth.Principal, prefs push.Prefs) (push.Prefs, error)
 }
 
 // Checker is a readiness check of one dependency (MongoDB, MinIO).

@@ -28,13 +28,15 @@ func TestExamples(t *testing.T) {
 		schema  string
 		request bool
 	}{
-		"login-request.json":          {schema: "LoginRequest", request: true},
-		"login-response.json":         {schema: "TokenResponse"},
-		"refresh-request.json":        {schema: "RefreshRequest", request: true},
-		"device-checkin-request.json": {schema: "DeviceInput", request: true},
-		"device.json":                 {schema: "Device"},
-		"problem-unauthorized.json":   {schema: "Problem"},
-		"problem-invalid.json":        {schema: "Problem"},
+		"login-request.json":                    {schema: "LoginRequest", request: true},
+		"login-response.json":                   {schema: "TokenResponse"},
+		"refresh-request.json":                  {schema: "RefreshRequest", request: true},
+		"device-checkin-request.json":           {schema: "DeviceInput", request: true},
+		"device.json":                           {schema: "Device"},
+		"inbox-page.json":                       {schema: "InboxPage"},
+		"notification-preferences-request.json": {schema: "NotificationPreferencesInput", request: true},
+		"problem-unauthorized.json":             {schema: "Problem"},
+		"problem-invalid.json":                  {schema: "Problem"},
 	}
 	files, err := filepath.Glob("examples/*.json")
 	if err != nil {

@@ -13,15 +13,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/api/option"
 
 	"github.com/mportal/mportal/api"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/config"
 	"github.com/mportal/mportal/internal/directory"
+	"github.com/mportal/mportal/internal/inbox"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/mongodb/embedded"
 	"github.com/mportal/mportal/media"
 	mobilecontract "github.com/mportal/mportal/mobile-contract"
+	"github.com/mportal/mportal/push"
 )
 
 // Main is the whole running program: all wiring happens here (config -> clients -> services ->
@@ -33,6 +36,9 @@ type Main struct {
 
 	// Argon overrides the password hashing cost (tests use a cheap one).
 	Argon *auth.Argon2Params
+	// PushOptions are appended to the FCM client's options when push is on; tests point the
+	// sender at a fake FCM server with them.
+	PushOptions []option.ClientOption
 
 	db       *mongodb.DB
 	embedded *embedded.Server
@@ -40,6 +46,9 @@ type Main struct {
 	sessions *auth.Sessions
 	users    *directory.Users
 	devices  *directory.Devices
+	inbox    *inbox.Store
+	prefs    *push.PrefsStore
+	push     *push.Engine
 	server   *api.Server
 	listener net.Listener
 	served   chan error
@@ -84,11 +93,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.services(ctx, keys); err != nil {
 		return err
 	}
-	m.logPushStatus()
-	m.startWorkers()
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.push = &push.Engine{
+		DB:         db,
+		Sender:     m.pushSender(ctx),
+		Recipients: &directory.Recipients{DB: db},
+		Inbox:      m.inbox,
+		Metrics:    push.NewMetrics(reg),
+		Logger:     m.Logger,
+	}
+	m.startWorkers()
+
 	m.server = api.New(api.Deps{
 		Config:    cfg,
 		Logger:    m.Logger,
@@ -96,6 +112,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Sessions:  m.sessions,
 		Directory: m.users,
 		Devices:   m.devices,
+		Inbox:     m.inbox,
+		Prefs:     m.prefs,
 		JWKS:      keys.JWKS,
 		OpenAPI:   mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{
@@ -133,8 +151,17 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	}
 	m.users.Sessions = m.sessions
 	m.devices = &directory.Devices{DB: m.db}
+	m.inbox = &inbox.Store{DB: m.db, Locale: func(ctx context.Context, userID string) (string, error) {
+		u, err := m.users.Me(ctx, userID)
+		if err != nil {
+			return "", err
+		}
+		return u.Locale, nil
+	}}
+	m.prefs = &push.PrefsStore{DB: m.db}
 	for name, ensure := range map[string]func(context.Context) error{
 		"users": m.users.EnsureIndexes, "sessions": m.sessions.EnsureIndexes, "devices": m.devices.EnsureIndexes,
+		"inbox": m.inbox.EnsureIndexes,
 	} {
 		if err := ensure(ctx); err != nil {
 			return fmt.Errorf("prepare %s collections: %w", name, err)
@@ -151,10 +178,17 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	return nil
 }
 
-// startWorkers starts the janitor: the embedded database has no TTL indexes, so expired sessions
-// and refresh tokens are deleted by a loop (on MongoDB too, for one code path).
+// startWorkers starts the push engine and the janitor: the embedded database has no TTL indexes,
+// so expired sessions and refresh tokens are deleted by a loop (on MongoDB too, for one code
+// path). Close stops them before it closes the database, and the engine finishes the sends in
+// flight first.
 func (m *Main) startWorkers() {
 	m.workers = newWorkers()
+	m.workers.run(func(ctx context.Context) {
+		if err := m.push.Run(ctx); err != nil {
+			m.Logger.Error("push engine stopped", "error", err.Error())
+		}
+	})
 	m.workers.every(10*time.Minute, func(ctx context.Context) {
 		n, err := m.sessions.Purge(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -167,16 +201,29 @@ func (m *Main) startWorkers() {
 	})
 }
 
-// logPushStatus says once whether push delivery is configured; without credentials everything else
-// works and notifications stay in the in-app inbox.
-func (m *Main) logPushStatus() {
-	if m.Config.FCMCredentialsFile == "" {
+// pushSender returns the FCM sender, or nil (push off) when the credentials are missing or
+// unusable, and says once which; without push everything else works and notifications still
+// reach the in-app inbox.
+func (m *Main) pushSender(ctx context.Context) push.Sender {
+	file := m.Config.FCMCredentialsFile
+	if file == "" {
 		m.Logger.Info("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE is not set")
-		return
+		return nil
 	}
-	if _, err := os.Stat(m.Config.FCMCredentialsFile); err != nil {
-		m.Logger.Warn("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE cannot be read", "file", m.Config.FCMCredentialsFile)
+	if _, err := os.Stat(file); err != nil {
+		m.Logger.Warn("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE cannot be read", "file", file)
+		return nil
 	}
+	// Run's context may end as soon as startup is done, but the sender lives until Close: it gets
+	// the context's values, never its cancellation.
+	sender, err := push.NewFCMSender(context.WithoutCancel(ctx), file, m.PushOptions...)
+	if err != nil {
+		m.Logger.Warn("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE is not a usable service account key",
+			"file", file, "error", err.Error())
+		return nil
+	}
+	m.Logger.Info("push notifications on (FCM)", "file", file)
+	return sender
 }
 
 // openDB connects to MPORTAL_MONGODB_URI or, when it is unset, starts the embedded FerretDB.

@@ -105,7 +105,9 @@ func testEnv(t *testing.T, extra map[string]string) map[string]string {
 	return env
 }
 
-func startServer(t *testing.T, env map[string]string) *testServer {
+// startServer runs a Main configured by env; configure, if given, adjusts it before Run (for
+// example to point push at a fake FCM server).
+func startServer(t *testing.T, env map[string]string, configure ...func(*Main)) *testServer {
 	t.Helper()
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
@@ -114,6 +116,9 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 	ts := &testServer{t: t, stdout: &syncBuffer{}, logs: &syncBuffer{}}
 	ts.main = NewMain(cfg, ts.stdout, ts.logs)
 	ts.main.Argon = &auth.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+	for _, c := range configure {
+		c(ts.main)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := ts.main.Run(ctx); err != nil {

@@ -39,6 +39,11 @@ func (w *workers) every(interval time.Duration, fn func(ctx context.Context)) {
 	}()
 }
 
+// run runs fn once in the background until stop; fn must return soon after its ctx ends.
+func (w *workers) run(fn func(ctx context.Context)) {
+	w.wg.Go(func() { fn(w.ctx) })
+}
+
 // stop cancels every loop and waits for the running ones to return.
 func (w *workers) stop() {
 	w.cancel()

@@ -1,0 +1,136 @@
+// Package inbox is the in-app notification inbox: every notification the push engine fans out
+// becomes an item in the inbox of each audience user, whether or not a push reaches them. Users
+// list their items, see how many are unread, and mark one or all of them read.
+//
+// Items live in the collection "inbox" with _id "<user id>/<notification id>", so that writing
+// a fan-out chunk twice is harmless and an item is only ever addressed through its owner's id.
+// "Mark all read" stores one watermark per user in "inbox_state" instead of updating every
+// item: FerretDB's updateMany over many documents takes minutes.
+//
+// The list and the unread count filter by user_id. On MongoDB the index {user_id, created_at,
+// _id} serves both; on the embedded FerretDB every non-_id filter scans the collection, which
+// is fine at development scale (tens of thousands of items) but is why production runs MongoDB.
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/push"
+)
+
+// Store keeps the inbox. It implements push.InboxWriter for the engine and serves the users'
+// inbox API.
+type Store struct {
+	DB *mongodb.DB
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Locale returns the language a user reads ("zh-CN", "en"); items are shown in it. nil, or
+	// an empty answer, means zh-CN, the default locale.
+	Locale func(ctx context.Context, userID string) (string, error)
+}
+
+var _ push.InboxWriter = (*Store)(nil)
+
+// Collections owned by the inbox.
+const (
+	itemsColl = "inbox"       // one document per user and notification
+	stateColl = "inbox_state" // one document per user who ever marked everything read
+)
+
+// itemDoc is an inbox document. Only read_at ever changes.
+type itemDoc struct {
+	ID             string            `bson:"_id"`
+	UserID         string            `bson:"user_id"`
+	NotificationID string            `bson:"notification_id"`
+	Category       push.Category     `bson:"category"`
+	Title          map[string]string `bson:"title"`
+	Body           map[string]string `bson:"body"`
+	DeepLink       string            `bson:"deep_link,omitempty"`
+	Data           map[string]string `bson:"data,omitempty"`
+	// CreatedAt is when the item reached the inbox (see Add). The list is ordered by it and the
+	// read-all watermark compares with it.
+	CreatedAt time.Time  `bson:"created_at"`
+	ReadAt    *time.Time `bson:"read_at,omitempty"`
+}
+
+// stateDoc is a user's inbox_state document.
+type stateDoc struct {
+	UserID string `bson:"_id"`
+	// ReadAllBefore is the last "mark all read": items created at or before it count as read.
+	ReadAllBefore time.Time `bson:"read_all_before"`
+}
+
+// ItemID is the id of userID's item for a notification, the same id the push engine gives it.
+func ItemID(userID, notificationID string) string { return userID + "/" + notificationID }
+
+func (s *Store) items() *mongo.Collection { return s.DB.Collection(itemsColl) }
+func (s *Store) state() *mongo.Collection { return s.DB.Collection(stateColl) }
+
+func (s *Store) now() time.Time {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	return now().UTC().Truncate(time.Millisecond)
+}
+
+// EnsureIndexes creates the index that serves a user's list and unread count on MongoDB.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	return mongodb.EnsureIndexes(ctx, s.items(), mongo.IndexModel{Keys: bson.D{
+		{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1},
+	}})
+}
+
+// Add implements push.InboxWriter: it inserts the items with one unordered insertMany, and an
+// item whose id exists already keeps its stored state (read or not). An item is dated when it
+// reaches the inbox (the later of its CreatedAt and now), not when its notification was
+// enqueued: a scheduled notification then appears at the top of the inbox when it is delivered,
+// and a "mark all read" done before it arrived does not cover it. It returns unavailable when
+// the database cannot be written.
+func (s *Store) Add(ctx context.Context, items []push.InboxItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	now := s.now()
+	docs := make([]any, len(items))
+	for i := range items {
+		it := &items[i]
+		if it.UserID == "" || it.NotificationID == "" || it.ID != ItemID(it.UserID, it.NotificationID) {
+			return fmt.Errorf("add inbox items: item %q is not \"<user id>/<notification id>\"", it.ID)
+		}
+		created := it.CreatedAt.UTC().Truncate(time.Millisecond)
+		if created.Before(now) {
+			created = now
+		}
+		docs[i] = itemDoc{ID: it.ID, UserID: it.UserID, NotificationID: it.NotificationID, Category: it.Category,
+			Title: it.Title, Body: it.Body, DeepLink: it.DeepLink, Data: it.Data, CreatedAt: created}
+	}
+	_, err := s.items().InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err != nil && !onlyDuplicates(err) {
+		return fmt.Errorf("add %d inbox items: %w", len(items), mongodb.Translate(err, "inbox item"))
+	}
+	return nil
+}
+
+// onlyDuplicates reports whether every failure of an unordered insertMany was an existing _id,
+// that is, whether everything new was written.
+func onlyDuplicates(err error) bool {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+		return false
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 && we.Code != 11001 && we.Code != 12582 {
+			return false
+		}
+	}
+	return true
+}
