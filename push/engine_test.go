@@ -29,6 +29,14 @@ func TestEnqueueTwiceSendsOnce(t *testing.T) {
 	}
 	run(t, e)
 	waitDone(t, e, id)
+	// Completion records done_at, then deletes push_active; wait for both before re-enqueuing.
+	eventually(t, id+" leaves push_active", func() (bool, error) {
+		err := db.Collection("push_active").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Err()
+		if mongodb.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
 	if _, created, err := e.Enqueue(ctx, n); err != nil || created {
 		t.Fatalf("enqueue after done: created=%v err=%v", created, err)
 	}
