@@ -2,8 +2,9 @@ package push
 
 import (
 	"context"
-	"slices"
 	"sync"
+
+	"github.com/mportal/mportal/internal/i18n"
 )
 
 // cachedNotification is a notification as the workers use it, with the data map every message
@@ -76,35 +77,10 @@ func (n *cachedNotification) message(d *batchDevice) Message {
 		Token:       d.Token,
 		Platform:    d.Platform,
 		Category:    n.Category,
-		Title:       localized(n.Title, d.Locale),
-		Body:        localized(n.Body, d.Locale),
+		Title:       i18n.Pick(n.Title, d.Locale),
+		Body:        i18n.Pick(n.Body, d.Locale),
 		DeepLink:    n.DeepLink,
 		Data:        n.data,
 		CollapseKey: n.CollapseKey,
 	}
-}
-
-// fallbackLocales are tried, in order, when a text lacks the recipient's locale.
-var fallbackLocales = []string{"zh-CN", "en"}
-
-// localized picks the text for locale: the locale itself, then the fallbacks, then the first
-// locale in sort order so that the choice is stable.
-func localized(texts map[string]string, locale string) string {
-	if s, ok := texts[locale]; ok {
-		return s
-	}
-	for _, l := range fallbackLocales {
-		if s, ok := texts[l]; ok {
-			return s
-		}
-	}
-	keys := make([]string, 0, len(texts))
-	for k := range texts {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	if len(keys) == 0 {
-		return ""
-	}
-	return texts[keys[0]]
 }

@@ -50,23 +50,3 @@ func TestQuietHoursUntil(t *testing.T) {
 		}
 	})
 }
-
-func TestLocalized(t *testing.T) {
-	texts := map[string]string{"zh-CN": "你好", "en": "Hello"}
-	tests := []struct{ name, locale, want string }{
-		{"picks the recipient's locale", "en", "Hello"},
-		{"falls back to zh-CN", "fr", "你好"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := localized(texts, tt.locale); got != tt.want {
-				t.Fatalf("got %q", got)
-			}
-		})
-	}
-	t.Run("falls back to any locale in a stable order", func(t *testing.T) {
-		if got := localized(map[string]string{"ja": "x", "de": "y"}, "fr"); got != "y" {
-			t.Fatalf("got %q", got)
-		}
-	})
-}

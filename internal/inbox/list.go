@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/i18n"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/push"
 )
@@ -102,8 +102,8 @@ func (s *Store) List(ctx context.Context, p *auth.Principal, limit int, cursor s
 
 // item renders d for a reader of locale whose last "mark all read" was at readAll.
 func (d *itemDoc) item(locale string, readAll time.Time) Item {
-	it := Item{ID: d.NotificationID, Category: d.Category, Title: localized(d.Title, locale),
-		Body: localized(d.Body, locale), DeepLink: d.DeepLink, Data: d.Data, CreatedAt: d.CreatedAt.UTC()}
+	it := Item{ID: d.NotificationID, Category: d.Category, Title: i18n.Pick(d.Title, locale),
+		Body: i18n.Pick(d.Body, locale), DeepLink: d.DeepLink, Data: d.Data, CreatedAt: d.CreatedAt.UTC()}
 	if it.Data == nil {
 		it.Data = map[string]string{}
 	}
@@ -127,32 +127,6 @@ func (s *Store) locale(ctx context.Context, userID string) (string, error) {
 		return "", fmt.Errorf("locale of %s: %w", userID, err)
 	}
 	return l, nil
-}
-
-// fallbackLocales are tried, in order, when a text lacks the reader's locale: the same rule as
-// the push engine's, so that the inbox and the push show the same text.
-var fallbackLocales = []string{"zh-CN", "en"}
-
-// localized picks the text for locale: the locale itself, then the fallbacks, then the first
-// locale in sort order so that the choice is stable.
-func localized(texts map[string]string, locale string) string {
-	if s, ok := texts[locale]; ok {
-		return s
-	}
-	for _, l := range fallbackLocales {
-		if s, ok := texts[l]; ok {
-			return s
-		}
-	}
-	keys := make([]string, 0, len(texts))
-	for k := range texts {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	if len(keys) == 0 {
-		return ""
-	}
-	return texts[keys[0]]
 }
 
 // A cursor is "<created_at in Unix milliseconds>:<notification id>" in unpadded base64url: the
