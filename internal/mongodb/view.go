@@ -1,0 +1,66 @@
+package mongodb
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// View is an in-memory copy of a small collection (banners, what's-new cards, announcements) that
+// hot paths read instead of the database: on the embedded FerretDB every query scans. Writers
+// call Refresh after their own writes so this instance shows them at once; a worker calls it
+// every few seconds to pick up other instances' writes. The zero value is ready to use.
+type View[T any] struct {
+	reload sync.Mutex // serializes reloads, so a slow one cannot overwrite a newer one
+	mu     sync.RWMutex
+	loaded bool
+	items  []T // replaced on reload, never modified: readers may keep it
+}
+
+// Refresh replaces the view with what load returns. On error the previous view stays in force.
+func (v *View[T]) Refresh(ctx context.Context, load func(context.Context) ([]T, error)) error {
+	v.reload.Lock()
+	defer v.reload.Unlock()
+	items, err := load(ctx)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.items, v.loaded = items, true
+	v.mu.Unlock()
+	return nil
+}
+
+// Get returns the items, loading them first if this instance has not yet. Callers must not
+// modify the slice.
+func (v *View[T]) Get(ctx context.Context, load func(context.Context) ([]T, error)) ([]T, error) {
+	v.mu.RLock()
+	items, loaded := v.items, v.loaded
+	v.mu.RUnlock()
+	if loaded {
+		return items, nil
+	}
+	if err := v.Refresh(ctx, load); err != nil {
+		return nil, err
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.items, nil
+}
+
+// FindAll decodes every document of coll, translating driver errors; what names the documents
+// for error messages.
+func FindAll[T any](ctx context.Context, coll *mongo.Collection, what string) ([]T, error) {
+	cur, err := coll.Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", what, Translate(err, what))
+	}
+	var all []T
+	if err := cur.All(ctx, &all); err != nil {
+		return nil, fmt.Errorf("load %s: %w", what, Translate(err, what))
+	}
+	return all, nil
+}
