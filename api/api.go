@@ -20,18 +20,21 @@ import (
 
 // Deps are the services and settings the API needs; cmd/mportal fills them in.
 type Deps struct {
-	Config    *config.Config
-	Logger    *slog.Logger
-	Registry  *prometheus.Registry // metrics are registered here and served at /metrics
-	Sessions  Sessions
-	Directory Directory
-	Devices   Devices
-	Inbox     Inbox
-	Prefs     NotificationPrefs
-	JWKS      func() ([]byte, error)
-	OpenAPI   []byte
-	Ready     map[string]Checker // name -> check, for /readyz
-	Version   string
+	Config        *config.Config
+	Logger        *slog.Logger
+	Registry      *prometheus.Registry // metrics are registered here and served at /metrics
+	Sessions      Sessions
+	Directory     Directory
+	Devices       Devices
+	Inbox         Inbox
+	Prefs         NotificationPrefs
+	Banners       Banners
+	WhatsNew      WhatsNew
+	Announcements Announcements
+	JWKS          func() ([]byte, error)
+	OpenAPI       []byte
+	Ready         map[string]Checker // name -> check, for /readyz
+	Version       string
 }
 
 // Server is the HTTP server.
@@ -129,6 +132,9 @@ func (s *Server) routes() {
 	v1.Post("/inbox/:item_id/read", authed, s.markRead)
 	v1.Get("/me/notification-preferences", authed, s.getNotificationPrefs)
 	v1.Put("/me/notification-preferences", authed, s.setNotificationPrefs)
+	s.bannerRoutes(v1, authed)
+	s.whatsNewRoutes(v1, authed)
+	s.announcementRoutes(v1, authed)
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)
 	v1.Post("/admin/users", adminOnly(s.createUser)...)

@@ -3,10 +3,15 @@ package api
 import (
 	"context"
 	"io"
+	"net/url"
+	"time"
 
+	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/inbox"
+	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/push"
 )
 
@@ -84,6 +89,66 @@ type NotificationPrefs interface {
 	// Set replaces the caller's preferences; invalid (with the field) for a bad category, time or
 	// time zone.
 	Set(ctx context.Context, p *auth.Principal, prefs push.Prefs) (push.Prefs, error)
+}
+
+// Banners are the login-page carousel banners (banner.Service). The ops methods return
+// forbidden unless the actor has role ops; every method returns unavailable when the database
+// cannot be reached.
+type Banners interface {
+	// Public returns the public banners active now, rendered with presigned image URLs, and the
+	// list's entity tag; it needs no principal.
+	Public(ctx context.Context) (*banner.PublicPage, error)
+	// List returns every banner.
+	List(ctx context.Context, actor *auth.Principal) ([]banner.Banner, error)
+	// Create returns invalid (with the field) for a bad value or an unknown image key.
+	Create(ctx context.Context, actor *auth.Principal, in banner.Input) (*banner.Banner, error)
+	// Update returns not_found for an unknown id and invalid (with the field) for a bad value.
+	Update(ctx context.Context, actor *auth.Principal, id string, p banner.Patch) (*banner.Banner, error)
+	// Delete returns not_found for an unknown id.
+	Delete(ctx context.Context, actor *auth.Principal, id string) error
+}
+
+// WhatsNew are the what's-new cards of app builds (whatsnew.Service). The ops methods return
+// forbidden unless the actor has role ops; every method returns unavailable when the database
+// cannot be reached.
+type WhatsNew interface {
+	// ForUpdate returns the caller's localized cards of the builds in the range; invalid (with
+	// the query parameter) for a bad range.
+	ForUpdate(ctx context.Context, p *auth.Principal, r whatsnew.Range) ([]whatsnew.LocalizedCard, error)
+	// List returns the cards of one app ("" for all); invalid (field app) for a bad app id.
+	List(ctx context.Context, actor *auth.Principal, appID string) ([]whatsnew.Card, error)
+	// Create returns invalid (with the field) for a bad value and conflict for a taken order.
+	Create(ctx context.Context, actor *auth.Principal, in whatsnew.Input) (*whatsnew.Card, error)
+	// Delete returns not_found for an unknown id.
+	Delete(ctx context.Context, actor *auth.Principal, id string) error
+}
+
+// Announcements are company announcements and their images (announce.Service). The ops methods
+// return forbidden unless the actor has role ops and not_found for an unknown id; the employee
+// methods return not_found for an announcement outside the caller's audience or not published.
+// Every method returns unavailable when the database or the object storage cannot be reached.
+type Announcements interface {
+	// Create returns invalid (with the field) for bad input.
+	Create(ctx context.Context, actor *auth.Principal, in announce.Input) (*announce.Announcement, error)
+	List(ctx context.Context, actor *auth.Principal) ([]announce.Announcement, error)
+	Get(ctx context.Context, actor *auth.Principal, id string) (*announce.Announcement, error)
+	// Update returns invalid for bad input and conflict for a withdrawn announcement or a new
+	// publish_at of a published one.
+	Update(ctx context.Context, actor *auth.Principal, id string, in announce.Input) (*announce.Announcement, error)
+	Withdraw(ctx context.Context, actor *auth.Principal, id string) (*announce.Announcement, error)
+	Stats(ctx context.Context, actor *auth.Principal, id string) (*announce.Stats, error)
+	// Remind returns conflict when the announcement is not published or was reminded of less
+	// than 24 hours ago.
+	Remind(ctx context.Context, actor *auth.Principal, id string) (*announce.Reminder, error)
+	// UploadImage returns unsupported_media_type, too_large or invalid for a bad image.
+	UploadImage(ctx context.Context, actor *auth.Principal, contentType string, data []byte) (string, error)
+	// ImageURL returns not_found for a key that names no image.
+	ImageURL(ctx context.Context, p *auth.Principal, key string) (*url.URL, time.Time, error)
+	Feed(ctx context.Context, p *auth.Principal) ([]announce.Summary, error)
+	Read(ctx context.Context, p *auth.Principal, id string) (*announce.Detail, error)
+	MarkRead(ctx context.Context, p *auth.Principal, id string) error
+	// Acknowledge returns conflict for an announcement that is not important.
+	Acknowledge(ctx context.Context, p *auth.Principal, id string) error
 }
 
 // Checker is a readiness check of one dependency (MongoDB, MinIO).

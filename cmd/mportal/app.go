@@ -16,12 +16,15 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/mportal/mportal/api"
+	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/config"
 	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/inbox"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/mongodb/embedded"
+	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
 	mobilecontract "github.com/mportal/mportal/mobile-contract"
 	"github.com/mportal/mportal/push"
@@ -48,6 +51,9 @@ type Main struct {
 	devices  *directory.Devices
 	inbox    *inbox.Store
 	prefs    *push.PrefsStore
+	banners  *banner.Service
+	whatsNew *whatsnew.Service
+	announce *announce.Service
 	push     *push.Engine
 	server   *api.Server
 	listener net.Listener
@@ -103,19 +109,24 @@ func (m *Main) Run(ctx context.Context) error {
 		Metrics:    push.NewMetrics(reg),
 		Logger:     m.Logger,
 	}
+	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db}, Images: m.store,
+		Logger: m.Logger}
 	m.startWorkers()
 
 	m.server = api.New(api.Deps{
-		Config:    cfg,
-		Logger:    m.Logger,
-		Registry:  reg,
-		Sessions:  m.sessions,
-		Directory: m.users,
-		Devices:   m.devices,
-		Inbox:     m.inbox,
-		Prefs:     m.prefs,
-		JWKS:      keys.JWKS,
-		OpenAPI:   mobilecontract.OpenAPI,
+		Config:        cfg,
+		Logger:        m.Logger,
+		Registry:      reg,
+		Sessions:      m.sessions,
+		Directory:     m.users,
+		Devices:       m.devices,
+		Inbox:         m.inbox,
+		Prefs:         m.prefs,
+		Banners:       m.banners,
+		WhatsNew:      m.whatsNew,
+		Announcements: m.announce,
+		JWKS:          keys.JWKS,
+		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{
 			"mongodb": db.Ping,
 			"minio":   m.store.Ping,
@@ -159,6 +170,8 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 		return u.Locale, nil
 	}}
 	m.prefs = &push.PrefsStore{DB: m.db}
+	m.banners = &banner.Service{DB: m.db, Images: m.store}
+	m.whatsNew = &whatsnew.Service{DB: m.db, Images: m.store, Locale: m.inbox.Locale}
 	for name, ensure := range map[string]func(context.Context) error{
 		"users": m.users.EnsureIndexes, "sessions": m.sessions.EnsureIndexes, "devices": m.devices.EnsureIndexes,
 		"inbox": m.inbox.EnsureIndexes,
@@ -187,6 +200,24 @@ func (m *Main) startWorkers() {
 	m.workers.run(func(ctx context.Context) {
 		if err := m.push.Run(ctx); err != nil {
 			m.Logger.Error("push engine stopped", "error", err.Error())
+		}
+	})
+	// Banners and what's-new cards are served from in-memory views; this picks up what other
+	// instances wrote.
+	m.workers.every(5*time.Second, func(ctx context.Context) {
+		for name, refresh := range map[string]func(context.Context) error{
+			"banners": m.banners.Refresh, "what's-new cards": m.whatsNew.Refresh,
+		} {
+			if err := refresh(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("reload "+name, "error", err.Error())
+			}
+		}
+	})
+	// Every instance runs the publisher: each scheduled announcement is published by whichever
+	// wins its Claim, and the loop refreshes this instance's view of announcements.
+	m.workers.every(announce.PublishInterval, func(ctx context.Context) {
+		if err := m.announce.PublishDue(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("publish due announcements", "error", err.Error())
 		}
 	})
 	m.workers.every(10*time.Minute, func(ctx context.Context) {

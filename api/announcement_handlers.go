@@ -1,0 +1,157 @@
+package api
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mportal/mportal/internal/announce"
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+)
+
+// announcementRoutes registers the announcement and image endpoints: /ops/* for role ops (the
+// service checks the role again), the rest for any signed-in user.
+func (s *Server) announcementRoutes(v1 fiber.Router, authed fiber.Handler) {
+	ops := func(h fiber.Handler) []fiber.Handler {
+		return []fiber.Handler{authed, requireRole(auth.RoleOps), h}
+	}
+	v1.Post("/ops/announcements", ops(s.createAnnouncement)...)
+	v1.Get("/ops/announcements", ops(s.listAnnouncements)...)
+	v1.Get("/ops/announcements/:announcement_id", ops(s.getAnnouncement)...)
+	v1.Patch("/ops/announcements/:announcement_id", ops(s.updateAnnouncement)...)
+	v1.Post("/ops/announcements/:announcement_id/withdraw", ops(s.withdrawAnnouncement)...)
+	v1.Get("/ops/announcements/:announcement_id/stats", ops(s.announcementStats)...)
+	v1.Post("/ops/announcements/:announcement_id/remind", ops(s.remindAnnouncement)...)
+	v1.Post("/ops/images", ops(s.uploadImage)...)
+	v1.Get("/images/:image_key", authed, s.getImage)
+
+	v1.Get("/announcements", authed, s.announcementFeed)
+	v1.Get("/announcements/:announcement_id", authed, s.readAnnouncement)
+	v1.Post("/announcements/:announcement_id/read", authed, s.markAnnouncementRead)
+	v1.Post("/announcements/:announcement_id/ack", authed, s.acknowledgeAnnouncement)
+}
+
+func (s *Server) createAnnouncement(c *fiber.Ctx) error {
+	var in announce.Input
+	if err := s.bind(c, &in); err != nil {
+		return err
+	}
+	a, err := s.deps.Announcements.Create(c.UserContext(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(a)
+}
+
+func (s *Server) listAnnouncements(c *fiber.Ctx) error {
+	items, err := s.deps.Announcements.List(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": nonNil(items)})
+}
+
+func (s *Server) getAnnouncement(c *fiber.Ctx) error {
+	a, err := s.deps.Announcements.Get(c.UserContext(), principal(c), c.Params("announcement_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(a)
+}
+
+func (s *Server) updateAnnouncement(c *fiber.Ctx) error {
+	var in announce.Input
+	if err := s.bind(c, &in); err != nil {
+		return err
+	}
+	a, err := s.deps.Announcements.Update(c.UserContext(), principal(c), c.Params("announcement_id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(a)
+}
+
+func (s *Server) withdrawAnnouncement(c *fiber.Ctx) error {
+	a, err := s.deps.Announcements.Withdraw(c.UserContext(), principal(c), c.Params("announcement_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(a)
+}
+
+func (s *Server) announcementStats(c *fiber.Ctx) error {
+	st, err := s.deps.Announcements.Stats(c.UserContext(), principal(c), c.Params("announcement_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+func (s *Server) remindAnnouncement(c *fiber.Ctx) error {
+	r, err := s.deps.Announcements.Remind(c.UserContext(), principal(c), c.Params("announcement_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+// uploadImage takes the image as the raw body; its Content-Type is checked by the service,
+// against the bytes too.
+func (s *Server) uploadImage(c *fiber.Ctx) error {
+	body := c.Request().Body()
+	if len(body) > announce.MaxImageSize {
+		return apperr.New(apperr.TooLarge, "the image is over %d bytes", announce.MaxImageSize)
+	}
+	key, err := s.deps.Announcements.UploadImage(c.UserContext(), principal(c), c.Get(fiber.HeaderContentType), body)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"key": key})
+}
+
+// getImage redirects to a short-lived presigned download URL. A client that asks for JSON
+// (Accept: application/json) gets the URL and its expiry instead, to hand to an image loader.
+func (s *Server) getImage(c *fiber.Ctx) error {
+	u, expires, err := s.deps.Announcements.ImageURL(c.UserContext(), principal(c), c.Params("image_key"))
+	if err != nil {
+		return err
+	}
+	// The URL is a credential for a few minutes; nobody should keep it longer.
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	if strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON) {
+		return c.JSON(fiber.Map{"url": u.String(), "expires_at": expires.UTC().Format(time.RFC3339)})
+	}
+	return c.Redirect(u.String(), fiber.StatusFound)
+}
+
+func (s *Server) announcementFeed(c *fiber.Ctx) error {
+	items, err := s.deps.Announcements.Feed(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": nonNil(items)})
+}
+
+func (s *Server) readAnnouncement(c *fiber.Ctx) error {
+	d, err := s.deps.Announcements.Read(c.UserContext(), principal(c), c.Params("announcement_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+func (s *Server) markAnnouncementRead(c *fiber.Ctx) error {
+	if err := s.deps.Announcements.MarkRead(c.UserContext(), principal(c), c.Params("announcement_id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) acknowledgeAnnouncement(c *fiber.Ctx) error {
+	if err := s.deps.Announcements.Acknowledge(c.UserContext(), principal(c), c.Params("announcement_id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

@@ -1,0 +1,102 @@
+// Package announce is company announcements: ops write them in Markdown for an audience, publish
+// them now or at a set time with one push to the audience, and see who read and acknowledged
+// them; employees list the announcements meant for them, read them and acknowledge important
+// ones.
+//
+// Every state change that must happen once is a mongodb.Claim, because on the embedded
+// FerretDB an insert with a unique _id is the only atomic write:
+//   - "announce_publish" holds one document per published announcement; whoever inserts it
+//     enqueues the push (the push Key "announcement:<id>:publish" guards a second time);
+//   - "announce_withdraw" holds one document per withdrawn announcement;
+//   - "announce_reminders" holds "<id>:<n>", the n-th reminder;
+//   - "announce_reads" and "announce_acks" hold "<id>/<user id>" with the reader's department.
+//
+// The announcement documents are only changed by ops edits. The few hundred announcements and
+// their publish and withdraw claims are held in memory (see view.go): employee reads never
+// query the database for them.
+package announce
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/directory"
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/media"
+	"github.com/mportal/mportal/push"
+)
+
+// Collections owned by the package.
+const (
+	announcementsColl = "announcements"
+	publishColl       = "announce_publish"
+	withdrawColl      = "announce_withdraw"
+	remindersColl     = "announce_reminders"
+	readsColl         = "announce_reads"
+	acksColl          = "announce_acks"
+)
+
+// Importance of an announcement; important ones ask each reader to acknowledge them.
+const (
+	Normal    = "normal"
+	Important = "important"
+)
+
+// Status of an announcement as ops see it.
+const (
+	StatusScheduled = "scheduled" // publish_at is in the future
+	StatusPublished = "published" // visible to its audience
+	StatusExpired   = "expired"   // published, but past expires_at
+	StatusWithdrawn = "withdrawn" // taken down by ops
+)
+
+// Pusher is the push engine (push.Engine).
+type Pusher interface {
+	// Enqueue records n for delivery once per Key; invalid for a bad notification,
+	// unavailable when the database cannot be reached.
+	Enqueue(ctx context.Context, n push.Notification) (id string, created bool, err error)
+}
+
+// Members reads audiences from the directory (directory.Recipients).
+type Members interface {
+	// Members lists the active users an audience reaches; unavailable when the directory
+	// cannot be read.
+	Members(ctx context.Context, aud push.Audience) ([]directory.Member, error)
+	// UserChannels lists the release channels of the user's devices; unavailable when the
+	// directory cannot be read.
+	UserChannels(ctx context.Context, userID string) ([]string, error)
+}
+
+// Service manages announcements. DB, Push and Members are required; Images is needed for
+// cover images and the image endpoints.
+type Service struct {
+	DB      *mongodb.DB
+	Push    Pusher
+	Members Members
+	Images  media.Store
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	view view
+}
+
+func (s *Service) now() time.Time {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	return now().UTC().Truncate(time.Millisecond)
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// requireOps authorizes the content-management methods.
+func requireOps(p *auth.Principal) error { return auth.RequireRole(p, auth.RoleOps) }

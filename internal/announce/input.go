@@ -1,0 +1,71 @@
+package announce
+
+import (
+	"context"
+	"time"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+// apply validates the fields present in in and writes them into a, rendering a new body.
+// now is the publish time for a null publish_at.
+func (s *Service) apply(ctx context.Context, a *Announcement, in Input, now time.Time) error {
+	if in.Title != nil {
+		title, err := validTitle(*in.Title)
+		if err != nil {
+			return err
+		}
+		a.Title = title
+	}
+	if in.Body != nil {
+		if err := validBody(*in.Body); err != nil {
+			return err
+		}
+		bodyHTML, excerpt, err := render(*in.Body)
+		if err != nil {
+			return err
+		}
+		a.Body, a.BodyHTML, a.Excerpt = *in.Body, bodyHTML, excerpt
+	}
+	if in.Audience != nil {
+		aud, err := validAudience(*in.Audience)
+		if err != nil {
+			return err
+		}
+		a.Audience = aud
+	}
+	if in.Importance != nil {
+		if err := validImportance(*in.Importance); err != nil {
+			return err
+		}
+		a.Importance = *in.Importance
+	}
+	if in.Pinned != nil {
+		a.Pinned = *in.Pinned
+	}
+	if in.PublishAt.Set {
+		a.PublishAt = now
+		if in.PublishAt.Value != nil && in.PublishAt.Value.After(now) {
+			a.PublishAt = utc(*in.PublishAt.Value)
+		}
+	}
+	if in.ExpiresAt.Set {
+		a.ExpiresAt = utcPtr(in.ExpiresAt.Value)
+	}
+	if err := validSchedule(a.PublishAt, a.ExpiresAt); err != nil {
+		return err
+	}
+	if in.CoverImage.Set {
+		a.CoverImage = nil
+		if key := in.CoverImage.Value; key != nil {
+			if err := s.checkImage(ctx, *key); err != nil {
+				if apperr.Is(err, apperr.NotFound) {
+					return apperr.Field("cover_image", "cover_image is not the key of an uploaded image")
+				}
+				return err
+			}
+			a.CoverImage = key
+		}
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+package announce
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+)
+
+// Create stores a new announcement and, when it has no publish_at or one that has come, publishes
+// it at once with one push to its audience. It returns forbidden unless the actor has role ops,
+// invalid (with the field) for bad input, and unavailable when the database cannot be reached.
+func (s *Service) Create(ctx context.Context, actor *auth.Principal, in Input) (_ *Announcement, err error) {
+	if err := requireOps(actor); err != nil {
+		return nil, err
+	}
+	defer apperr.Wrapf(&err, "create announcement")
+	now := s.now()
+	a := &Announcement{ID: bson.NewObjectID().Hex(), Importance: Normal, PublishAt: now, CreatedBy: actor.UserID,
+		CreatedAt: now}
+	if in.Title == nil || in.Body == nil || in.Audience == nil {
+		return nil, apperr.Field(missing(in), "title, body and audience are required")
+	}
+	if err := s.apply(ctx, a, in, now); err != nil {
+		return nil, err
+	}
+	if _, err := s.DB.Collection(announcementsColl).InsertOne(ctx, a); err != nil {
+		return nil, mongodb.Translate(err, "announcement")
+	}
+	if !a.PublishAt.After(now) {
+		if err := s.publish(ctx, a); err != nil {
+			return nil, err
+		}
+	}
+	return s.reloaded(ctx, a.ID)
+}
+
+func missing(in Input) string {
+	switch {
+	case in.Title == nil:
+		return "title"
+	case in.Body == nil:
+		return "body"
+	}
+	return "audience"
+}
+
+// Update edits an announcement. Editing a published one changes what readers see but pushes
+// nothing again; its publish_at can then no longer change. It returns forbidden unless the actor
+// has role ops, not_found for an unknown id, conflict for a withdrawn announcement or a new
+// publish_at of a published one, invalid for bad input, and unavailable when the database cannot
+// be reached.
+func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, in Input) (_ *Announcement, err error) {
+	if err := requireOps(actor); err != nil {
+		return nil, err
+	}
+	defer apperr.Wrapf(&err, "update announcement %s", id)
+	// Ops edits are the only writes to an announcement document; the lock keeps two of them in
+	// this process from interleaving their read and write.
+	unlock := s.DB.Lock("announce:" + id)
+	defer unlock()
+	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	cur, err := s.lookup(ctx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		return nil, apperr.New(apperr.NotFound, "announcement not found")
+	}
+	if cur.Status == StatusWithdrawn {
+		return nil, apperr.New(apperr.Conflict, "the announcement was withdrawn and can no longer be edited")
+	}
+	if in.PublishAt.Set && cur.Status == StatusPublished {
+		return nil, &apperr.Error{Code: apperr.Conflict, Field: "publish_at",
+			Message: "the announcement is published; publish_at can no longer change"}
+	}
+	now := s.now()
+	a := *cur
+	a.UpdatedAt = now
+	if err := s.apply(ctx, &a, in, now); err != nil {
+		return nil, err
+	}
+	set := bson.D{{Key: "title", Value: a.Title}, {Key: "body", Value: a.Body}, {Key: "body_html", Value: a.BodyHTML},
+		{Key: "excerpt", Value: a.Excerpt}, {Key: "audience", Value: a.Audience}, {Key: "importance", Value: a.Importance},
+		{Key: "publish_at", Value: a.PublishAt}, {Key: "pinned", Value: a.Pinned}, {Key: "updated_at", Value: now}}
+	var unset bson.D
+	for _, f := range []struct {
+		name  string
+		value any
+		isNil bool
+	}{{"expires_at", a.ExpiresAt, a.ExpiresAt == nil}, {"cover_image", a.CoverImage, a.CoverImage == nil}} {
+		if f.isNil {
+			unset = append(unset, bson.E{Key: f.name, Value: ""})
+		} else {
+			set = append(set, bson.E{Key: f.name, Value: f.value})
+		}
+	}
+	update := bson.D{{Key: "$set", Value: set}}
+	if len(unset) > 0 {
+		update = append(update, bson.E{Key: "$unset", Value: unset})
+	}
+	if _, err := s.DB.Collection(announcementsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, update); err != nil {
+		return nil, mongodb.Translate(err, "announcement")
+	}
+	if cur.Status == StatusScheduled && !a.PublishAt.After(now) {
+		if err := s.publish(ctx, &a); err != nil {
+			return nil, err
+		}
+	}
+	return s.reloaded(ctx, id)
+}
+
+// Withdraw takes an announcement down: readers no longer see it and, when it was still
+// scheduled, it is never published. Withdrawing twice is harmless. It returns forbidden unless
+// the actor has role ops, not_found for an unknown id, and unavailable when the database
+// cannot be reached.
+func (s *Service) Withdraw(ctx context.Context, actor *auth.Principal, id string) (_ *Announcement, err error) {
+	if err := requireOps(actor); err != nil {
+		return nil, err
+	}
+	defer apperr.Wrapf(&err, "withdraw announcement %s", id)
+	a, err := s.lookup(ctx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, apperr.New(apperr.NotFound, "announcement not found")
+	}
+	now := s.now()
+	if _, err := mongodb.Claim(ctx, s.DB.Collection(withdrawColl), id, bson.D{{Key: "withdrawn_at", Value: now}}); err != nil {
+		return nil, err
+	}
+	return s.reloaded(ctx, id)
+}
+
+// List returns every announcement with its status, newest publish_at first. It returns
+// forbidden unless the actor has role ops and unavailable when the database cannot be reached.
+func (s *Service) List(ctx context.Context, actor *auth.Principal) ([]Announcement, error) {
+	if err := requireOps(actor); err != nil {
+		return nil, err
+	}
+	all, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list announcements: %w", err)
+	}
+	now := s.now()
+	out := make([]Announcement, 0, len(all))
+	for _, a := range all {
+		out = append(out, withStatus(a, now))
+	}
+	return out, nil
+}
+
+// Get returns one announcement with its status. It returns forbidden unless the actor has role
+// ops, not_found for an unknown id, and unavailable when the database cannot be reached.
+func (s *Service) Get(ctx context.Context, actor *auth.Principal, id string) (*Announcement, error) {
+	if err := requireOps(actor); err != nil {
+		return nil, err
+	}
+	a, err := s.lookup(ctx, id, true)
+	if err != nil {
+		return nil, fmt.Errorf("get announcement %s: %w", id, err)
+	}
+	if a == nil {
+		return nil, apperr.New(apperr.NotFound, "announcement not found")
+	}
+	out := withStatus(a, s.now())
+	return &out, nil
+}
+
+// reloaded refreshes the view after a local write and returns the announcement from it.
+func (s *Service) reloaded(ctx context.Context, id string) (*Announcement, error) {
+	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	a, err := s.lookup(ctx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, apperr.New(apperr.NotFound, "announcement not found")
+	}
+	out := withStatus(a, s.now())
+	return &out, nil
+}

@@ -1,0 +1,124 @@
+package announce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/push"
+)
+
+// PublishInterval is how often the publisher loop should call PublishDue.
+const PublishInterval = time.Second
+
+// enqueueGrace is how long a publish claim may wait for its winner to confirm the push before
+// another instance enqueues it again (harmless: the push Key makes that a no-op when the
+// winner did enqueue before it crashed).
+const enqueueGrace = 30 * time.Second
+
+// PublishDue publishes the scheduled announcements whose time has come, each exactly once
+// across every instance sharing the database, and repairs publications whose push a crashed
+// instance never enqueued. Run it every PublishInterval on every instance; it also refreshes
+// this instance's view of what other instances wrote. It returns the first failure after
+// trying every due announcement.
+func (s *Service) PublishDue(ctx context.Context) error {
+	if err := s.reload(ctx); err != nil {
+		return err
+	}
+	now := s.now()
+	s.view.mu.RLock()
+	var due, unconfirmed []*Announcement
+	for _, a := range s.view.all {
+		switch {
+		case a.Status == StatusScheduled && !a.PublishAt.After(now):
+			due = append(due, a)
+		case a.Status == StatusPublished && s.view.pending[a.ID] && now.Sub(*a.PublishedAt) > enqueueGrace:
+			unconfirmed = append(unconfirmed, a)
+		}
+	}
+	s.view.mu.RUnlock()
+	var errs []error
+	for _, a := range due {
+		errs = append(errs, s.publishIfDue(ctx, a.ID, now))
+	}
+	for _, a := range unconfirmed {
+		errs = append(errs, s.enqueue(ctx, a))
+	}
+	if len(due)+len(unconfirmed) > 0 {
+		errs = append(errs, s.reload(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// publishIfDue re-reads the announcement, since another instance may have moved its
+// publish_at since the view was loaded, and publishes it when it is still due.
+func (s *Service) publishIfDue(ctx context.Context, id string, now time.Time) error {
+	var a Announcement
+	if err := s.DB.Collection(announcementsColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&a); err != nil {
+		return fmt.Errorf("publish announcement %s: %w", id, mongodb.Translate(err, "announcement"))
+	}
+	if a.PublishAt.After(now) {
+		return nil
+	}
+	return s.publish(ctx, &a)
+}
+
+// publish claims the publication of a; only the winner of the claim enqueues its push.
+func (s *Service) publish(ctx context.Context, a *Announcement) error {
+	withdrawn, err := exists(s.DB.Collection(withdrawColl).FindOne(ctx, bson.D{{Key: "_id", Value: a.ID}}).Err())
+	if err != nil || withdrawn {
+		return err
+	}
+	won, err := mongodb.Claim(ctx, s.DB.Collection(publishColl), a.ID, bson.D{{Key: "published_at", Value: s.now()}})
+	if err != nil || !won {
+		return err
+	}
+	s.log().Info("announcement published", "announcement", a.ID)
+	return s.enqueue(ctx, a)
+}
+
+// enqueue sends a's publication push and confirms it on the publish claim.
+func (s *Service) enqueue(ctx context.Context, a *Announcement) error {
+	if _, _, err := s.Push.Enqueue(ctx, notification(a, "announcement:"+a.ID+":publish", a.Audience.push())); err != nil {
+		return fmt.Errorf("push announcement %s: %w", a.ID, err)
+	}
+	_, err := s.DB.Collection(publishColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "enqueued_at", Value: s.now()}}}})
+	if err != nil {
+		return fmt.Errorf("confirm push of announcement %s: %w", a.ID, mongodb.Translate(err, "announcement"))
+	}
+	return nil
+}
+
+// notification is the push of announcement a: its title and excerpt in both locales (ops write
+// one language), opening the announcement in the app.
+func notification(a *Announcement, key string, aud push.Audience) push.Notification {
+	body := a.Excerpt
+	if body == "" {
+		body = a.Title
+	}
+	return push.Notification{
+		Key:      key,
+		Category: push.CategoryAnnouncement,
+		Audience: aud,
+		Title:    map[string]string{"zh-CN": a.Title, "en": a.Title},
+		Body:     map[string]string{"zh-CN": body, "en": body},
+		DeepLink: "mportal://announcements/" + a.ID,
+		Data:     map[string]string{"announcement_id": a.ID},
+	}
+}
+
+// exists turns a FindOne error into whether the document exists.
+func exists(err error) (bool, error) {
+	switch {
+	case err == nil:
+		return true, nil
+	case mongodb.IsNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("read announcement state: %w", mongodb.Translate(err, "announcement"))
+}
