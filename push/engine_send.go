@@ -23,62 +23,53 @@ func (e *Engine) sendBatch(ctx context.Context, id string) error {
 	if !e.pushOn() {
 		return nil
 	}
-	l, err := e.acquire(ctx, "batch:"+id)
-	if l == nil {
-		return err
-	}
-	finished := false
-	defer func() {
-		if finished {
-			l.finish()
-		} else {
-			l.release()
-		}
-	}()
+	return e.withLease(ctx, "batch:"+id, func(l *lease) (bool, error) { return e.sendLeased(ctx, l, id) })
+}
+
+// sendLeased is sendBatch under the batch's lease; it reports whether the batch is finished.
+func (e *Engine) sendLeased(ctx context.Context, l *lease, id string) (finished bool, err error) {
 	var h batchHeader
 	err = e.coll(batchesColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&h)
 	switch {
 	case mongodb.IsNotFound(err):
-		finished = true // sent meanwhile
-		return nil
+		return true, nil // sent meanwhile
 	case err != nil:
-		return fmt.Errorf("read batch %s: %w", id, mongodb.Translate(err, "batch"))
+		return false, fmt.Errorf("read batch %s: %w", id, mongodb.Translate(err, "batch"))
 	case h.NotBefore.After(e.now()):
-		return nil
+		return false, nil
 	}
 	devices, err := e.loadDevices(ctx, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	n, err := e.notification(ctx, h.Notification)
 	if err != nil {
-		return fmt.Errorf("send batch %s: %w", id, err)
+		return false, fmt.Errorf("send batch %s: %w", id, err)
 	}
 	if e.now().Sub(h.FannedOutAt) > e.verifyAfter() {
 		if devices, err = e.verifyOwners(ctx, devices); err != nil {
-			return fmt.Errorf("send batch %s: %w", id, err)
+			return false, fmt.Errorf("send batch %s: %w", id, err)
 		}
 	}
 	if !l.valid() {
-		return l.ctx.Err()
+		return false, l.ctx.Err()
 	}
 	work := context.WithoutCancel(ctx)
 	claimed, unclaimed, err := e.claim(work, n.Key, h.Attempt, devices)
 	if err != nil {
-		return fmt.Errorf("send batch %s: %w", id, err)
+		return false, fmt.Errorf("send batch %s: %w", id, err)
 	}
 	var results []Result
 	if len(claimed) > 0 {
 		results = e.send(work, n, claimed)
 	}
 	if err := e.record(work, &h, n, claimed, results, unclaimed); err != nil {
-		return fmt.Errorf("send batch %s: %w", id, err)
+		return false, fmt.Errorf("send batch %s: %w", id, err)
 	}
 	if err := e.deleteBatch(work, id); err != nil {
-		return err
+		return false, err
 	}
-	finished = true
-	return nil
+	return true, nil
 }
 
 // sendTimeout bounds one Send call of up to MaxBatch messages.

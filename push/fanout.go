@@ -18,48 +18,39 @@ import (
 // stops is finished first; one in flight at a crash is written again by the next holder, under
 // new batch ids, and the push_sent claims make sure its devices are not sent twice.
 func (e *Engine) fanOut(ctx context.Context, id string) error {
-	l, err := e.acquire(ctx, "fanout:"+id)
-	if l == nil {
-		return err
-	}
-	finished := false
-	defer func() {
-		if finished {
-			l.finish()
-		} else {
-			l.release()
-		}
-	}()
+	return e.withLease(ctx, "fanout:"+id, func(l *lease) (bool, error) { return e.fanOutLeased(ctx, l, id) })
+}
+
+// fanOutLeased is fanOut under the notification's fan-out lease; it reports whether the fan-out
+// is finished.
+func (e *Engine) fanOutLeased(ctx context.Context, l *lease, id string) (finished bool, err error) {
 	var a activeDoc
 	err = e.coll(activeColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&a)
 	switch {
 	case mongodb.IsNotFound(err):
-		finished = true // completed meanwhile
-		return nil
+		return true, nil // completed meanwhile
 	case err != nil:
-		return fmt.Errorf("fan out %s: %w", id, mongodb.Translate(err, "notification"))
+		return false, fmt.Errorf("fan out %s: %w", id, mongodb.Translate(err, "notification"))
 	case a.State != stateFanout:
-		finished = true
-		return nil
+		return true, nil
 	case a.NotBefore.After(e.now()):
-		return nil
+		return false, nil
 	}
 	n, err := e.notification(ctx, id)
 	if err != nil {
-		return fmt.Errorf("fan out: %w", err)
+		return false, fmt.Errorf("fan out: %w", err)
 	}
 	f := &fanout{e: e, lease: l, n: n, queued: a.Queued, prefs: prefsLookup{e: e}}
 	if err := e.Recipients.Stream(l.ctx, n.Audience, a.Cursor, f.chunk); err != nil {
-		return fmt.Errorf("fan out %s: %w", id, err)
+		return false, fmt.Errorf("fan out %s: %w", id, err)
 	}
 	if _, err := e.coll(activeColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "state", Value: stateSending}, {Key: "updated_at", Value: e.now()},
 	}}}); err != nil {
-		return fmt.Errorf("fan out %s: %w", id, mongodb.Translate(err, "notification"))
+		return false, fmt.Errorf("fan out %s: %w", id, mongodb.Translate(err, "notification"))
 	}
-	finished = true
 	e.log().Info("push: fanned out", "notification", id, "devices", f.queued)
-	return nil
+	return true, nil
 }
 
 // fanout is the state of one fan-out run.

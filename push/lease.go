@@ -41,6 +41,26 @@ func leaseID(thing string, epoch int) string { return thing + ":" + strconv.Itoa
 // maxEpochs bounds the probing of a thing's lease epochs; each one is a crashed or stopped holder.
 const maxEpochs = 10000
 
+// withLease runs fn while holding the lease on thing. fn reports whether the thing is finished:
+// its lease documents are then deleted; otherwise the lease is released for the next holder.
+// When someone else holds a live lease, fn does not run and withLease returns nil.
+func (e *Engine) withLease(ctx context.Context, thing string, fn func(l *lease) (finished bool, err error)) error {
+	l, err := e.acquire(ctx, thing)
+	if l == nil {
+		return err
+	}
+	finished := false
+	defer func() {
+		if finished {
+			l.finish()
+		} else {
+			l.release()
+		}
+	}()
+	finished, err = fn(l)
+	return err
+}
+
 // acquire takes the lease on thing. It returns nil without error when a live lease is held by
 // someone else.
 func (e *Engine) acquire(ctx context.Context, thing string) (*lease, error) {
