@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/mportal/mportal/internal/config"
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/mongodb/embedded"
+)
+
+// openDB connects to MPORTAL_MONGODB_URI or, when it is unset, starts the embedded FerretDB.
+func (m *Main) openDB(ctx context.Context) (*mongodb.DB, error) {
+	cfg := m.Config
+	if cfg.MongoURI != "" {
+		db, err := mongodb.Open(ctx, cfg.MongoURI, cfg.MongoDatabase, false)
+		if err != nil {
+			return nil, fmt.Errorf("MongoDB at %s (MPORTAL_MONGODB_URI): %w", config.MaskURI(cfg.MongoURI), err)
+		}
+		return db, nil
+	}
+	srv, err := embedded.Start(cfg.EmbeddedDBDir(), "127.0.0.1:0", m.Logger)
+	if err != nil {
+		return nil, err
+	}
+	m.embedded = srv
+	// The CLI (mportal user ...) finds the running server's database through this file instead of
+	// opening the same SQLite files a second time.
+	if err := os.WriteFile(embeddedURIFile(cfg), []byte(srv.URI()), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", embeddedURIFile(cfg), err)
+	}
+	m.Logger.Info("using the embedded database (FerretDB with SQLite); set MPORTAL_MONGODB_URI for production", "dir", cfg.EmbeddedDBDir())
+	return mongodb.Open(ctx, srv.URI(), cfg.MongoDatabase, true)
+}
+
+func embeddedURIFile(cfg *config.Config) string {
+	return filepath.Join(cfg.EmbeddedDBDir(), "mportal-embedded.uri")
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mportal/mportal/internal/announce"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/banner"
+	"github.com/mportal/mportal/internal/directory"
+	"github.com/mportal/mportal/internal/inbox"
+	"github.com/mportal/mportal/internal/whatsnew"
+	"github.com/mportal/mportal/push"
+)
+
+// services builds the domain services, creates their indexes and seeds the first admin.
+func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
+	cfg := m.Config
+	argon := auth.DefaultArgon2
+	if m.Argon != nil {
+		argon = *m.Argon
+	}
+	m.users = &directory.Users{DB: m.db, Argon: argon}
+	m.sessions = &auth.Sessions{
+		DB:         m.db,
+		Accounts:   m.users,
+		Tokens:     &auth.Tokens{Keys: keys, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTTL},
+		Throttle:   auth.NewThrottle(auth.ThrottleConfig{}),
+		RefreshTTL: cfg.RefreshTTL,
+		Recheck:    cfg.SessionRecheck,
+		Argon:      argon,
+	}
+	m.users.Sessions = m.sessions
+	m.devices = &directory.Devices{DB: m.db}
+	m.inbox = &inbox.Store{DB: m.db, Locale: func(ctx context.Context, userID string) (string, error) {
+		u, err := m.users.Me(ctx, userID)
+		if err != nil {
+			return "", err
+		}
+		return u.Locale, nil
+	}}
+	m.prefs = &push.PrefsStore{DB: m.db}
+	m.banners = &banner.Service{DB: m.db, Images: m.store}
+	m.whatsNew = &whatsnew.Service{DB: m.db, Images: m.store, Locale: m.inbox.Locale}
+	for name, ensure := range map[string]func(context.Context) error{
+		"users": m.users.EnsureIndexes, "sessions": m.sessions.EnsureIndexes, "devices": m.devices.EnsureIndexes,
+		"inbox": m.inbox.EnsureIndexes,
+	} {
+		if err := ensure(ctx); err != nil {
+			return fmt.Errorf("prepare %s collections: %w", name, err)
+		}
+	}
+	password, created, err := m.users.SeedAdmin(ctx, cfg.AdminEmployeeNo)
+	if err != nil {
+		return fmt.Errorf("seed admin: %w", err)
+	}
+	if created {
+		fmt.Fprintf(m.Stdout, "\nSeeded the first admin. Sign in with\n  login:    %s\n  password: %s\n"+
+			"This one-time password is shown once; you must change it at first sign-in.\n\n", cfg.AdminEmployeeNo, password)
+	}
+	return nil
+}
+
+// startWorkers starts the push engine and the janitor: the embedded database has no TTL indexes,
+// so expired sessions and refresh tokens are deleted by a loop (on MongoDB too, for one code
+// path). Close stops them before it closes the database, and the engine finishes the sends in
+// flight first.
+func (m *Main) startWorkers() {
+	m.workers = newWorkers()
+	m.workers.run(func(ctx context.Context) {
+		if err := m.push.Run(ctx); err != nil {
+			m.Logger.Error("push engine stopped", "error", err.Error())
+		}
+	})
+	// Banners and what's-new cards are served from in-memory views; this picks up what other
+	// instances wrote.
+	m.workers.every(5*time.Second, func(ctx context.Context) {
+		for name, refresh := range map[string]func(context.Context) error{
+			"banners": m.banners.Refresh, "what's-new cards": m.whatsNew.Refresh,
+		} {
+			if err := refresh(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("reload "+name, "error", err.Error())
+			}
+		}
+	})
+	// Every instance runs the publisher: each scheduled announcement is published by whichever
+	// wins its Claim, and the loop refreshes this instance's view of announcements.
+	m.workers.every(announce.PublishInterval, func(ctx context.Context) {
+		if err := m.announce.PublishDue(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("publish due announcements", "error", err.Error())
+		}
+	})
+	m.workers.every(10*time.Minute, func(ctx context.Context) {
+		n, err := m.sessions.Purge(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Warn("purge expired sessions", "error", err.Error())
+			return
+		}
+		if n > 0 {
+			m.Logger.Info("purged expired sessions and refresh tokens", "deleted", n)
+		}
+	})
+}
+
+// pushSender returns the FCM sender, or nil (push off) when the credentials are missing or
+// unusable, and says once which; without push everything else works and notifications still
+// reach the in-app inbox.
+func (m *Main) pushSender(ctx context.Context) push.Sender {
+	file := m.Config.FCMCredentialsFile
+	if file == "" {
+		m.Logger.Info("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE is not set")
+		return nil
+	}
+	if _, err := os.Stat(file); err != nil {
+		m.Logger.Warn("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE cannot be read", "file", file)
+		return nil
+	}
+	// Run's context may end as soon as startup is done, but the sender lives until Close: it gets
+	// the context's values, never its cancellation.
+	sender, err := push.NewFCMSender(context.WithoutCancel(ctx), file, m.PushOptions...)
+	if err != nil {
+		m.Logger.Warn("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE is not a usable service account key",
+			"file", file, "error", err.Error())
+		return nil
+	}
+	m.Logger.Info("push notifications on (FCM)", "file", file)
+	return sender
+}
