@@ -328,3 +328,45 @@ func TestBodyOverServerLimitIs413Problem(t *testing.T) {
 		t.Fatalf("got %d %v (X-Request-ID %q)", resp.StatusCode, doc, resp.Header.Get("X-Request-ID"))
 	}
 }
+
+func TestCORSAllowList(t *testing.T) {
+	cfg, err := config.Load(func(k string) (string, bool) {
+		if k == "MPORTAL_CORS_ORIGINS" {
+			return "https://portal.example.com", true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Deps{Config: cfg, Logger: slog.New(slog.DiscardHandler), Sessions: fakeSessions{}})
+	preflight := func(origin string) *http.Response {
+		r := httptest.NewRequest(http.MethodOptions, "/v1/auth/login", nil)
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := s.App().Test(r, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	t.Run("allows a listed origin", func(t *testing.T) {
+		if got := preflight("https://portal.example.com").Header.Get("Access-Control-Allow-Origin"); got != "https://portal.example.com" {
+			t.Fatalf("Access-Control-Allow-Origin = %q", got)
+		}
+	})
+	t.Run("gives an unlisted origin no CORS headers", func(t *testing.T) {
+		if got := preflight("https://evil.example.net").Header.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Fatalf("Access-Control-Allow-Origin = %q", got)
+		}
+	})
+	t.Run("sends no CORS headers when no origin is configured", func(t *testing.T) {
+		s, _ := newTestServer(t, nil)
+		r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+		r.Header.Set("Origin", "https://portal.example.com")
+		resp, _ := do(t, s, r)
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Fatalf("Access-Control-Allow-Origin = %q", got)
+		}
+	})
+}
