@@ -370,3 +370,34 @@ func TestCORSAllowList(t *testing.T) {
 		}
 	})
 }
+
+// A client that sends its request too slowly (slow loris) is cut off after the read timeout.
+func TestReadTimeoutCutsOffSlowClients(t *testing.T) {
+	s, _ := newTestServer(t, nil)
+	s.deps.Config.ReadTimeout = 200 * time.Millisecond
+	s = New(s.deps)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(ln) }()
+	defer s.Shutdown(context.Background())
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n")); err != nil { // headers never end
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 512)
+	for {
+		if _, err := conn.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the server kept the half-sent request open past its read timeout")
+			}
+			return // closed by the server (EOF or reset): cut off as intended
+		}
+	}
+}
