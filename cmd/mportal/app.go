@@ -100,9 +100,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	sender, err := m.pushSender(ctx)
+	if err != nil {
+		return err
+	}
 	m.push = &push.Engine{
 		DB:         db,
-		Sender:     m.pushSender(ctx),
+		Sender:     sender,
 		Recipients: &directory.Recipients{DB: db},
 		Inbox:      m.inbox,
 		Metrics:    push.NewMetrics(reg),

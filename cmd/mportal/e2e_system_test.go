@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mportal/mportal/internal/config"
 	"github.com/mportal/mportal/internal/testenv"
 )
 
@@ -185,4 +187,31 @@ func TestCommands(t *testing.T) {
 		ts := startServer(t, env)
 		ts.signIn("C100", otp, "chen-passphrase", "phone-1")
 	})
+}
+
+// TestBadFCMCredentialsFailStartUp: a configured but unusable credentials file is a bad setting,
+// not a silent "push off".
+func TestBadFCMCredentialsFailStartUp(t *testing.T) {
+	garbage := filepath.Join(t.TempDir(), "garbage.json")
+	if err := os.WriteFile(garbage, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, file := range map[string]string{
+		"a missing file":           filepath.Join(t.TempDir(), "missing.json"),
+		"a file that is not a key": garbage,
+	} {
+		t.Run("rejects "+name, func(t *testing.T) {
+			env := testEnv(t, map[string]string{"MPORTAL_FCM_CREDENTIALS_FILE": file})
+			cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := NewMain(cfg, io.Discard, io.Discard)
+			err = m.Run(context.Background())
+			_ = m.Close()
+			if err == nil || !strings.Contains(err.Error(), "MPORTAL_FCM_CREDENTIALS_FILE") {
+				t.Fatalf("Run = %v, want an error naming MPORTAL_FCM_CREDENTIALS_FILE", err)
+			}
+		})
+	}
 }

@@ -104,27 +104,25 @@ func (m *Main) startWorkers() {
 	})
 }
 
-// pushSender returns the FCM sender, or nil (push off) when the credentials are missing or
-// unusable, and says once which; without push everything else works and notifications still
-// reach the in-app inbox.
-func (m *Main) pushSender(ctx context.Context) push.Sender {
+// pushSender returns the FCM sender, or nil (push off, logged once) when no credentials file is
+// configured; without push everything else works and notifications still reach the in-app inbox.
+// A configured file that cannot be used fails start-up, like any other bad setting: an operator
+// who set it expects push, and a warning in a log is easy to miss.
+func (m *Main) pushSender(ctx context.Context) (push.Sender, error) {
 	file := m.Config.FCMCredentialsFile
 	if file == "" {
 		m.Logger.Info("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE is not set")
-		return nil
+		return nil, nil
 	}
 	if _, err := os.Stat(file); err != nil {
-		m.Logger.Warn("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE cannot be read", "file", file)
-		return nil
+		return nil, fmt.Errorf("MPORTAL_FCM_CREDENTIALS_FILE expects a readable Firebase service account key file: %w", err)
 	}
 	// Run's context may end as soon as startup is done, but the sender lives until Close: it gets
 	// the context's values, never its cancellation.
 	sender, err := push.NewFCMSender(context.WithoutCancel(ctx), file, m.PushOptions...)
 	if err != nil {
-		m.Logger.Warn("push notifications off: MPORTAL_FCM_CREDENTIALS_FILE is not a usable service account key",
-			"file", file, "error", err.Error())
-		return nil
+		return nil, fmt.Errorf("MPORTAL_FCM_CREDENTIALS_FILE expects a Firebase service account key file (%s): %w", file, err)
 	}
 	m.Logger.Info("push notifications on (FCM)", "file", file)
-	return sender
+	return sender, nil
 }
