@@ -2,7 +2,6 @@ package push_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,23 +15,8 @@ import (
 	"github.com/mportal/mportal/push/fcmfake"
 )
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+// testClock is the shared settable test clock.
+type testClock = testenv.Clock
 
 // fixture is a small directory built through the real check-in path, an engine with a settable
 // clock, and the fake FCM server behind the real SDK.
@@ -52,7 +36,7 @@ func newFixture(t *testing.T) *fixture {
 	db := testenv.Mongo(t)
 	fcm, fake := outboxFCM(t)
 	f := &fixture{ctx: context.Background(), db: db, fake: fake, inbox: &memInbox{}, registry: prometheus.NewRegistry(),
-		clock: &testClock{t: time.Date(2026, 3, 2, 4, 0, 0, 0, time.UTC)}}
+		clock: testenv.NewClock(time.Date(2026, 3, 2, 4, 0, 0, 0, time.UTC))}
 	f.devices = &directory.Devices{DB: db, Now: f.clock.Now}
 	f.engine = newEngine(db, fcm, f.inbox)
 	f.engine.Now = f.clock.Now

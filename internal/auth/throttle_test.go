@@ -5,29 +5,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mportal/mportal/internal/testenv"
 )
 
 // fakeClock is a clock tests move by hand; it is safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is the shared settable test clock.
+type fakeClock = testenv.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeClock { return testenv.NewClock(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)) }
 
 func newTestThrottle(clock *fakeClock) *Throttle {
 	return NewThrottle(ThrottleConfig{AccountFree: 5, IPFree: 20, Base: time.Second, Max: 15 * time.Minute,

@@ -16,23 +16,8 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the shared settable test clock.
+type clock = testenv.Clock
 
 type fixture struct {
 	ctx   context.Context
@@ -43,7 +28,7 @@ type fixture struct {
 // newFixture returns a store whose users read English, except "zh" who reads Chinese.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{ctx: context.Background(), clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
+	f := &fixture{ctx: context.Background(), clock: testenv.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))}
 	f.store = &inbox.Store{DB: testenv.Mongo(t), Now: f.clock.Now,
 		Locale: func(_ context.Context, userID string) (string, error) {
 			if userID == "zh" {
