@@ -21,11 +21,12 @@ func (k *keyedMutex) lock(key string) func() {
 
 // Lock serializes the few read-modify-writes that cannot be a single atomic update or a Claim.
 // On MongoDB those call sites are already atomic ($set with a filter on the previous value), so
-// Lock is a no-op there and safe across replicas. On the embedded FerretDB, whose updates are not
-// atomic, it serializes the writers of one key inside this process; the embedded database is only
-// ever served by one mportal process, so that is enough.
+// Lock is a no-op there and safe across replicas. On FerretDB, whose updates are not atomic, it
+// serializes the writers of one key inside this process; the embedded database is only ever served
+// by one mportal process, so that is enough (a FerretDB shared by several processes, as in the
+// tests, must give each process its own database).
 func (d *DB) Lock(key string) (unlock func()) {
-	if !d.Embedded {
+	if !d.FerretDB {
 		return func() {}
 	}
 	return d.locks.lock(key)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -21,8 +22,12 @@ type DB struct {
 	Client *mongo.Client
 	DB     *mongo.Database
 	// Embedded is true on the embedded FerretDB, whose updates are not atomic: read-modify-writes
-	// must hold Lock, and hot paths must be _id lookups.
+	// must hold Lock, and hot paths must be _id lookups. The embedded server lives inside this
+	// process, so this process is its only writer.
 	Embedded bool
+	// FerretDB is true when the server is any FerretDB (embedded or reached through a URI, as the
+	// tests' shared server is): its updates are not atomic either, so Lock serializes on it too.
+	FerretDB bool
 	locks    keyedMutex
 }
 
@@ -47,7 +52,22 @@ func Open(ctx context.Context, uri, database string, embedded bool) (*DB, error)
 		_ = client.Disconnect(context.Background())
 		return nil, fmt.Errorf("ping mongodb: %w", err)
 	}
-	return &DB{Client: client, DB: client.Database(database), Embedded: embedded}, nil
+	ferret, err := isFerretDB(pingCtx, client)
+	if err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, err
+	}
+	return &DB{Client: client, DB: client.Database(database), Embedded: embedded, FerretDB: embedded || ferret}, nil
+}
+
+// isFerretDB asks the server's buildInfo: FerretDB adds a ferretdbVersion field to it.
+func isFerretDB(ctx context.Context, client *mongo.Client) (bool, error) {
+	var info bson.M
+	if err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return false, fmt.Errorf("mongodb buildInfo: %w", err)
+	}
+	_, ok := info["ferretdbVersion"]
+	return ok, nil
 }
 
 // Collection returns the named collection.

@@ -173,3 +173,17 @@ func TestEnsureIndexesIsIdempotent(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenDetectsFerretDBBehindAURI(t *testing.T) {
+	// The tests' shared server is a FerretDB reached by URI, like a production MongoDB: Open
+	// must still see that its updates are not atomic, or Lock would do nothing there.
+	ctx := context.Background()
+	db, err := mongodb.Open(ctx, testenv.MongoURI(t), testenv.RandomName("t_"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	if db.Embedded || !db.FerretDB {
+		t.Fatalf("Embedded = %v, FerretDB = %v; want false, true", db.Embedded, db.FerretDB)
+	}
+}
