@@ -79,6 +79,9 @@ type Service struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Sync, when set, stamps publications, edits and withdrawals so that the announcements
+	// table syncs (see SyncTable).
+	Sync Sync
 
 	view view
 }

@@ -35,6 +35,9 @@ func (s *Service) Create(ctx context.Context, actor *auth.Principal, in Input) (
 		if err := s.publish(ctx, a); err != nil {
 			return nil, err
 		}
+		if err := s.stamp(ctx, a.ID); err != nil {
+			return nil, err
+		}
 	}
 	return s.reloaded(ctx, a.ID)
 }
@@ -59,32 +62,49 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 		return nil, err
 	}
 	defer apperr.Wrapf(&err, "update announcement %s", id)
+	published, err := s.edit(ctx, id, in)
+	if err != nil {
+		return nil, err
+	}
+	// Stamped for sync after the edit, outside its lock: the sync write takes locks of its own,
+	// and DB.Lock's striped mutexes must never nest.
+	if published {
+		if err := s.stamp(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return s.reloaded(ctx, id)
+}
+
+// edit writes an edit under the announcement's lock and reports whether the announcement is
+// published (before or by this edit), that is, whether its readers see the change.
+func (s *Service) edit(ctx context.Context, id string, in Input) (published bool, err error) {
 	// Ops edits are the only writes to an announcement document; the lock keeps two of them in
 	// this process from interleaving their read and write.
 	unlock := s.DB.Lock("announce:" + id)
 	defer unlock()
 	if err := s.reload(ctx); err != nil {
-		return nil, err
+		return false, err
 	}
 	cur, err := s.lookup(ctx, id, true)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	if cur == nil {
-		return nil, apperr.New(apperr.NotFound, "announcement not found")
+		return false, apperr.New(apperr.NotFound, "announcement not found")
 	}
 	if cur.Status == StatusWithdrawn {
-		return nil, apperr.New(apperr.Conflict, "the announcement was withdrawn and can no longer be edited")
+		return false, apperr.New(apperr.Conflict, "the announcement was withdrawn and can no longer be edited")
 	}
 	if in.PublishAt.Set && cur.Status == StatusPublished {
-		return nil, &apperr.Error{Code: apperr.Conflict, Field: "publish_at",
+		return false, &apperr.Error{Code: apperr.Conflict, Field: "publish_at",
 			Message: "the announcement is published; publish_at can no longer change"}
 	}
 	now := s.now()
 	a := *cur
 	a.UpdatedAt = now
 	if err := s.apply(ctx, &a, in, now); err != nil {
-		return nil, err
+		return false, err
 	}
 	set := bson.D{{Key: "title", Value: a.Title}, {Key: "body", Value: a.Body}, {Key: "body_html", Value: a.BodyHTML},
 		{Key: "excerpt", Value: a.Excerpt}, {Key: "audience", Value: a.Audience}, {Key: "importance", Value: a.Importance},
@@ -106,14 +126,15 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 		update = append(update, bson.E{Key: "$unset", Value: unset})
 	}
 	if _, err := s.DB.Collection(announcementsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, update); err != nil {
-		return nil, mongodb.Translate(err, "announcement")
+		return false, mongodb.Translate(err, "announcement")
 	}
 	if cur.Status == StatusScheduled && !a.PublishAt.After(now) {
 		if err := s.publish(ctx, &a); err != nil {
-			return nil, err
+			return false, err
 		}
+		return true, nil
 	}
-	return s.reloaded(ctx, id)
+	return cur.Status != StatusScheduled, nil
 }
 
 // Withdraw takes an announcement down: readers no longer see it and, when it was still
@@ -134,6 +155,9 @@ func (s *Service) Withdraw(ctx context.Context, actor *auth.Principal, id string
 	}
 	now := s.now()
 	if _, err := mongodb.Claim(ctx, s.DB.Collection(withdrawColl), id, bson.D{{Key: "withdrawn_at", Value: now}}); err != nil {
+		return nil, err
+	}
+	if err := s.stamp(ctx, id); err != nil {
 		return nil, err
 	}
 	return s.reloaded(ctx, id)

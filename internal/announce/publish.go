@@ -64,7 +64,10 @@ func (s *Service) publishIfDue(ctx context.Context, id string, now time.Time) er
 	if a.PublishAt.After(now) {
 		return nil
 	}
-	return s.publish(ctx, &a)
+	if err := s.publish(ctx, &a); err != nil {
+		return err
+	}
+	return s.stamp(ctx, id)
 }
 
 // publish claims the publication of a; only the winner of the claim enqueues its push.

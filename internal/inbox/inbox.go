@@ -7,6 +7,9 @@
 // "Mark all read" stores one watermark per user in "inbox_state" instead of updating every
 // item: FerretDB's updateMany over many documents takes minutes.
 //
+// With a Sync engine set, every write is stamped with a sync sequence number ("_seq") so that
+// the inbox syncs to the app's offline database (see synctable.go).
+//
 // The list and the unread count filter by user_id. On MongoDB the index {user_id, created_at,
 // _id} serves both; on the embedded FerretDB every non-_id filter scans the collection, which
 // is fine at development scale (tens of thousands of items) but is why production runs MongoDB.
@@ -16,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -24,6 +28,7 @@ import (
 
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/push"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 // Store keeps the inbox. It implements push.InboxWriter for the engine and serves the users'
@@ -35,6 +40,16 @@ type Store struct {
 	// Locale returns the language a user reads ("zh-CN", "en"); items are shown in it. nil, or
 	// an empty answer, means zh-CN, the default locale.
 	Locale func(ctx context.Context, userID string) (string, error)
+	// Sync, when set, stamps every write with a sync sequence number so that the inbox table
+	// syncs (see SyncTable). nil leaves the inbox unsynced.
+	Sync Sync
+}
+
+// Sync is the sync engine (datasync.Engine) as the inbox uses it.
+type Sync interface {
+	// Write runs fn with a fresh sequence number; it returns fn's error as is and unavailable
+	// when the sequence cannot be allocated.
+	Write(ctx context.Context, fn func(ctx context.Context, seq int64) ([]datasync.Touch, error)) error
 }
 
 var _ push.InboxWriter = (*Store)(nil)
@@ -59,6 +74,10 @@ type itemDoc struct {
 	// read-all watermark compares with it.
 	CreatedAt time.Time  `bson:"created_at"`
 	ReadAt    *time.Time `bson:"read_at,omitempty"`
+	// Seq is the sync sequence number of the item's last write and CreatedSeq of its creation;
+	// zero on items written without a Sync engine.
+	Seq        int64 `bson:"_seq,omitempty"`
+	CreatedSeq int64 `bson:"_created_seq,omitempty"`
 }
 
 // stateDoc is a user's inbox_state document.
@@ -66,6 +85,9 @@ type stateDoc struct {
 	UserID string `bson:"_id"`
 	// ReadAllBefore is the last "mark all read": items created at or before it count as read.
 	ReadAllBefore time.Time `bson:"read_all_before"`
+	// Seq is the sync sequence number of the last "mark all read": a puller with an older cursor
+	// gets all the user's items again, with their new read_at.
+	Seq int64 `bson:"_seq,omitempty"`
 }
 
 // ItemID is the id of userID's item for a notification, the same id the push engine gives it.
@@ -82,11 +104,12 @@ func (s *Store) now() time.Time {
 	return now().UTC().Truncate(time.Millisecond)
 }
 
-// EnsureIndexes creates the index that serves a user's list and unread count on MongoDB.
+// EnsureIndexes creates the indexes that serve a user's list and unread count, and their
+// incremental sync pulls, on MongoDB.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
 	return mongodb.EnsureIndexes(ctx, s.items(), mongo.IndexModel{Keys: bson.D{
 		{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1},
-	}})
+	}}, mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "_seq", Value: 1}}})
 }
 
 // Add implements push.InboxWriter: it inserts the items with one unordered insertMany, and an
@@ -99,38 +122,81 @@ func (s *Store) Add(ctx context.Context, items []push.InboxItem) error {
 	if len(items) == 0 {
 		return nil
 	}
-	now := s.now()
-	docs := make([]any, len(items))
 	for i := range items {
 		it := &items[i]
 		if it.UserID == "" || it.NotificationID == "" || it.ID != ItemID(it.UserID, it.NotificationID) {
 			return fmt.Errorf("add inbox items: item %q is not \"<user id>/<notification id>\"", it.ID)
 		}
+	}
+	return s.write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+		return s.insert(ctx, items, seq)
+	})
+}
+
+// insert writes one Add batch stamped with seq. Items that exist already keep their state but
+// take the new sequence number, so that a batch written again (a retried fan-out, or a sync
+// write run again after its lease) is still delivered to every device.
+func (s *Store) insert(ctx context.Context, items []push.InboxItem, seq int64) ([]datasync.Touch, error) {
+	now := s.now()
+	docs := make([]any, len(items))
+	touch := datasync.Touch{Table: SyncTableName}
+	for i := range items {
+		it := &items[i]
 		created := it.CreatedAt.UTC().Truncate(time.Millisecond)
 		if created.Before(now) {
 			created = now
 		}
 		docs[i] = itemDoc{ID: it.ID, UserID: it.UserID, NotificationID: it.NotificationID, Category: it.Category,
-			Title: it.Title, Body: it.Body, DeepLink: it.DeepLink, Data: it.Data, CreatedAt: created}
-	}
-	_, err := s.items().InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err != nil && !onlyDuplicates(err) {
-		return fmt.Errorf("add %d inbox items: %w", len(items), mongodb.Translate(err, "inbox item"))
-	}
-	return nil
-}
-
-// onlyDuplicates reports whether every failure of an unordered insertMany was an existing _id,
-// that is, whether everything new was written.
-func onlyDuplicates(err error) bool {
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
-		return false
-	}
-	for _, we := range bwe.WriteErrors {
-		if we.Code != 11000 && we.Code != 11001 && we.Code != 12582 {
-			return false
+			Title: it.Title, Body: it.Body, DeepLink: it.DeepLink, Data: it.Data, CreatedAt: created,
+			Seq: seq, CreatedSeq: seq}
+		if key := datasync.UserKey(it.UserID); !slices.Contains(touch.Keys, key) {
+			touch.Keys = append(touch.Keys, key)
 		}
 	}
-	return true
+	_, err := s.items().InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	dups, ok := duplicates(err)
+	if err != nil && !ok {
+		return nil, fmt.Errorf("add %d inbox items: %w", len(items), mongodb.Translate(err, "inbox item"))
+	}
+	if len(dups) > 0 && seq > 0 {
+		ids := make(bson.A, len(dups))
+		for i, d := range dups {
+			ids[i] = items[d].ID
+		}
+		_, err := s.items().UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+			bson.D{{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}}})
+		if err != nil {
+			return nil, fmt.Errorf("restamp %d inbox items: %w", len(dups), mongodb.Translate(err, "inbox item"))
+		}
+	}
+	return []datasync.Touch{touch}, nil
+}
+
+// duplicates returns the indexes of the documents an unordered insertMany found existing, and
+// whether that was its only failure, that is, whether everything new was written.
+func duplicates(err error) ([]int, bool) {
+	if err == nil {
+		return nil, true
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+		return nil, false
+	}
+	dups := make([]int, 0, len(bwe.WriteErrors))
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 && we.Code != 11001 && we.Code != 12582 {
+			return nil, false
+		}
+		dups = append(dups, we.Index)
+	}
+	return dups, true
+}
+
+// write runs fn through the sync engine, or with sequence number 0 (no stamp) without one.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, seq int64) ([]datasync.Touch, error)) error {
+	if s.Sync == nil {
+		_, err := fn(ctx, 0)
+		return err
+	}
+	return s.Sync.Write(ctx, fn)
 }

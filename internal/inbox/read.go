@@ -12,6 +12,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 // UnreadCount returns how many of the caller's items are unread: not marked read and created
@@ -52,17 +53,33 @@ func (s *Store) MarkRead(ctx context.Context, p *auth.Principal, itemID string) 
 		return notFound
 	}
 	defer apperr.Wrapf(&err, "mark inbox item %s read", itemID)
-	// $min keeps an earlier read_at and sets a missing one: idempotent without a read first.
-	res, err := s.items().UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: itemID}, {Key: "user_id", Value: p.UserID}},
-		bson.D{{Key: "$min", Value: bson.D{{Key: "read_at", Value: s.now()}}}})
+	return s.write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+		matched, err := s.markRead(ctx, p.UserID, itemID, seq)
+		switch {
+		case err != nil:
+			return nil, err
+		case !matched:
+			return nil, notFound
+		}
+		return []datasync.Touch{{Table: SyncTableName, Keys: []string{datasync.UserKey(p.UserID)}}}, nil
+	})
+}
+
+// markRead marks userID's item read now and stamps it with seq; it reports whether the item
+// exists. $min keeps an earlier read_at and sets a missing one: idempotent without a read first.
+// The lock keeps the sequence stamp of concurrent marks monotonic on the embedded database.
+func (s *Store) markRead(ctx context.Context, userID, itemID string, seq int64) (bool, error) {
+	unlock := s.DB.Lock("inbox:" + itemID)
+	defer unlock()
+	update := bson.D{{Key: "$min", Value: bson.D{{Key: "read_at", Value: s.now()}}}}
+	if seq > 0 {
+		update = append(update, bson.E{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}})
+	}
+	res, err := s.items().UpdateOne(ctx, bson.D{{Key: "_id", Value: itemID}, {Key: "user_id", Value: userID}}, update)
 	if err != nil {
-		return mongodb.Translate(err, "inbox item")
+		return false, mongodb.Translate(err, "inbox item")
 	}
-	if res.MatchedCount == 0 {
-		return notFound
-	}
-	return nil
+	return res.MatchedCount > 0, nil
 }
 
 // MarkAllRead marks every item the caller has now as read, in one write: it moves the caller's
@@ -73,25 +90,43 @@ func (s *Store) MarkAllRead(ctx context.Context, p *auth.Principal) (err error) 
 		return apperr.New(apperr.Unauthorized, "authentication required")
 	}
 	defer apperr.Wrapf(&err, "mark the inbox of %s read", p.UserID)
-	filter := bson.D{{Key: "_id", Value: p.UserID}}
-	update := bson.D{{Key: "$max", Value: bson.D{{Key: "read_all_before", Value: s.now()}}}}
-	_, err = s.state().UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
-	if mongodb.IsDuplicateKey(err) {
-		// Two first-time upserts raced and the other inserted; now the document exists.
-		_, err = s.state().UpdateOne(ctx, filter, update)
-	}
-	return mongodb.Translate(err, "inbox")
+	return s.write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+		unlock := s.DB.Lock("inbox-state:" + p.UserID)
+		defer unlock()
+		filter := bson.D{{Key: "_id", Value: p.UserID}}
+		latest := bson.D{{Key: "read_all_before", Value: s.now()}}
+		if seq > 0 {
+			latest = append(latest, bson.E{Key: "_seq", Value: seq})
+		}
+		update := bson.D{{Key: "$max", Value: latest}}
+		_, err := s.state().UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
+		if mongodb.IsDuplicateKey(err) {
+			// Two first-time upserts raced and the other inserted; now the document exists.
+			_, err = s.state().UpdateOne(ctx, filter, update)
+		}
+		if err != nil {
+			return nil, mongodb.Translate(err, "inbox")
+		}
+		return []datasync.Touch{{Table: SyncTableName, Keys: []string{datasync.UserKey(p.UserID)}}}, nil
+	})
 }
 
 // readAllBefore returns the user's watermark, zero when they never marked everything read.
 func (s *Store) readAllBefore(ctx context.Context, userID string) (time.Time, error) {
+	st, err := s.readState(ctx, userID)
+	return st.ReadAllBefore, err
+}
+
+// readState returns the user's inbox state, zero when they never marked everything read.
+func (s *Store) readState(ctx context.Context, userID string) (stateDoc, error) {
 	var st stateDoc
 	err := s.state().FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&st)
 	switch {
 	case mongodb.IsNotFound(err):
-		return time.Time{}, nil
+		return stateDoc{}, nil
 	case err != nil:
-		return time.Time{}, fmt.Errorf("read inbox state: %w", mongodb.Translate(err, "inbox"))
+		return stateDoc{}, fmt.Errorf("read inbox state: %w", mongodb.Translate(err, "inbox"))
 	}
-	return st.ReadAllBefore.UTC(), nil
+	st.ReadAllBefore = st.ReadAllBefore.UTC()
+	return st, nil
 }

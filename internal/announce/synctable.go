@@ -1,0 +1,175 @@
+package announce
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+// SyncTableName is the announcements' name in the sync protocol.
+const SyncTableName = "announcements"
+
+// syncColl holds one sync stamp per announcement that readers saw change: its publication, an
+// edit after it, its withdrawal. The announcement documents themselves are not stamped because
+// their state lives in three collections (see announce.go).
+const syncColl = "announce_sync"
+
+type syncStamp struct {
+	ID         string `bson:"_id"`
+	Seq        int64  `bson:"_seq"`
+	CreatedSeq int64  `bson:"_created_seq"`
+}
+
+// Sync is the sync engine (datasync.Engine) as announcements use it.
+type Sync interface {
+	// Write runs fn with a fresh sequence number; it returns fn's error as is and unavailable
+	// when the sequence cannot be allocated.
+	Write(ctx context.Context, fn func(ctx context.Context, seq int64) ([]datasync.Touch, error)) error
+}
+
+// SyncRecord is a published announcement as the sync protocol carries it: the REST detail
+// without the reader's own progress (read and acknowledge through REST). Times are Unix
+// milliseconds.
+type SyncRecord struct {
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	Excerpt     string  `json:"excerpt"`
+	BodyHTML    string  `json:"body_html"`
+	Importance  string  `json:"importance"`
+	RequiresAck bool    `json:"requires_ack"`
+	Pinned      bool    `json:"pinned"`
+	CoverImage  *string `json:"cover_image"`
+	PublishedAt int64   `json:"published_at"`
+	ExpiresAt   *int64  `json:"expires_at"`
+}
+
+// stamp records that announcement id changed for its readers, after the change is written: a
+// pull whose cursor passes the stamp started after the change. Every user's announcements table
+// is touched (AllKey): audiences are few and small, and whether a user is in one is decided at
+// pull time.
+func (s *Service) stamp(ctx context.Context, id string) error {
+	if s.Sync == nil {
+		return nil
+	}
+	return s.Sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+		unlock := s.DB.Lock("announce-sync:" + id)
+		defer unlock()
+		filter := bson.D{{Key: "_id", Value: id}}
+		update := bson.D{
+			{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
+			{Key: "$setOnInsert", Value: bson.D{{Key: "_created_seq", Value: seq}}},
+		}
+		_, err := s.DB.Collection(syncColl).UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
+		if mongodb.IsDuplicateKey(err) { // another instance stamped it first: stamp over it
+			_, err = s.DB.Collection(syncColl).UpdateOne(ctx, filter, update)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stamp announcement %s: %w", id, mongodb.Translate(err, "announcement"))
+		}
+		return []datasync.Touch{{Table: SyncTableName, Keys: []string{datasync.AllKey}}}, nil
+	})
+}
+
+// SyncTable returns the announcements as a read-only synced table. Register it with the engine
+// that is the service's Sync.
+func (s *Service) SyncTable() datasync.Table { return syncTable{s} }
+
+type syncTable struct{ s *Service }
+
+func (syncTable) Name() string { return SyncTableName }
+
+// Pull sends the published announcements the user may read: all of them on a first sync, else
+// those stamped after the cursor, as created or updated while the user may read them and as
+// deleted once withdrawn (or no longer for the user). An announcement that merely expires sends
+// nothing: its record carries expires_at, and the app hides it past that time.
+func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
+	var stamps []syncStamp
+	if err := findAll(ctx, t.s.DB.Collection(syncColl), &stamps); err != nil {
+		return err
+	}
+	byID := make(map[string]syncStamp, len(stamps))
+	changed := q.Since == 0
+	for _, st := range stamps {
+		byID[st.ID] = st
+		changed = changed || st.Seq > q.Since
+	}
+	if !changed {
+		return nil
+	}
+	// The stamps were written after their changes, so a view loaded now shows them, even when
+	// another instance wrote them a moment ago.
+	if err := t.s.reload(ctx); err != nil {
+		return err
+	}
+	all, err := t.s.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	now, r := t.s.now(), &reader{s: t.s, p: q.User}
+	for _, a := range all {
+		st, stamped := byID[a.ID]
+		if q.Since > 0 && (!stamped || st.Seq <= q.Since) {
+			continue
+		}
+		sees, err := r.sees(ctx, a, now)
+		if err != nil {
+			return err
+		}
+		switch {
+		case sees && (q.Since == 0 || st.CreatedSeq > q.Since):
+			err = out.Created(a.ID, a.syncRecord())
+		case sees:
+			err = out.Updated(a.ID, a.syncRecord())
+		case q.Since > 0:
+			err = out.Deleted(a.ID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Announcement) syncRecord() SyncRecord {
+	r := SyncRecord{ID: a.ID, Title: a.Title, Excerpt: a.Excerpt, BodyHTML: a.BodyHTML, Importance: a.Importance,
+		RequiresAck: a.Importance == Important, Pinned: a.Pinned, CoverImage: a.CoverImage}
+	if a.PublishedAt != nil {
+		r.PublishedAt = a.PublishedAt.UnixMilli()
+	}
+	if a.ExpiresAt != nil {
+		ms := a.ExpiresAt.UnixMilli()
+		r.ExpiresAt = &ms
+	}
+	return r
+}
+
+// Push rejects every change: announcements are read-only on devices (read and acknowledge them
+// through REST).
+func (syncTable) Push(_ context.Context, _ *auth.Principal, _ int64, ch datasync.Changes) (datasync.Applied, error) {
+	var a datasync.Applied
+	forbidden := apperr.New(apperr.Forbidden, "announcements are read-only; read and acknowledge them through the API")
+	for _, raw := range append(append([]json.RawMessage{}, ch.Created...), ch.Updated...) {
+		a.Rejected = append(a.Rejected, datasync.RejectionFrom(recordID(raw), raw, forbidden))
+	}
+	for _, id := range ch.Deleted {
+		a.Rejected = append(a.Rejected, datasync.RejectionFrom(id, nil, forbidden))
+	}
+	return a, nil
+}
+
+// recordID returns the id of a raw pushed record (the engine checked it is a string).
+func recordID(raw json.RawMessage) string {
+	var rec struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(raw, &rec)
+	return rec.ID
+}

@@ -1,0 +1,144 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+// SyncTableName is the inbox's name in the sync protocol.
+const SyncTableName = "inbox"
+
+// SyncRecord is an inbox item as the sync protocol carries it, in its owner's locale like the
+// REST list. Times are Unix milliseconds, as WatermelonDB stores dates.
+type SyncRecord struct {
+	// ID is the notification's id, as in the REST list.
+	ID             string            `json:"id"`
+	NotificationID string            `json:"notification_id"`
+	Category       string            `json:"category"`
+	Title          string            `json:"title"`
+	Body           string            `json:"body"`
+	DeepLink       string            `json:"deep_link"`
+	Data           map[string]string `json:"data"`
+	CreatedAt      int64             `json:"created_at"`
+	ReadAt         *int64            `json:"read_at"`
+}
+
+// SyncTable returns the inbox as a synced table: the app reads its items offline and marks
+// them read by pushing them updated with read_at set. Register it with the engine that is the
+// store's Sync.
+func (s *Store) SyncTable() datasync.Table { return syncTable{s} }
+
+type syncTable struct{ s *Store }
+
+func (syncTable) Name() string { return SyncTableName }
+
+// Pull sends the user's items written after the cursor, or all of them on a first sync or after
+// a "mark all read" newer than the cursor (every read_at may have changed). Items are never
+// deleted, so it sends no deletes. The query filters by user_id rather than audience keys, so
+// items written before sync existed take part in first syncs too.
+func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
+	user := q.User.UserID
+	state, err := t.s.readState(ctx, user)
+	if err != nil {
+		return err
+	}
+	filter := bson.D{{Key: "user_id", Value: user}}
+	if q.Since > 0 && state.Seq <= q.Since {
+		filter = append(filter, bson.E{Key: "_seq", Value: bson.D{{Key: "$gt", Value: q.Since}}})
+	}
+	locale, err := t.s.locale(ctx, user)
+	if err != nil {
+		return err
+	}
+	cur, err := t.s.items().Find(ctx, filter)
+	if err != nil {
+		return fmt.Errorf("pull inbox of %s: %w", user, mongodb.Translate(err, "inbox item"))
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	for cur.Next(ctx) {
+		var d itemDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("pull inbox of %s: %w", user, err)
+		}
+		kind := datasync.KindUpdated
+		if q.Since == 0 || d.CreatedSeq > q.Since {
+			kind = datasync.KindCreated
+		}
+		if err := out.Emit(d.NotificationID, d.syncRecord(locale, state.ReadAllBefore), kind); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("pull inbox of %s: %w", user, mongodb.Translate(err, "inbox item"))
+	}
+	return nil
+}
+
+func (d *itemDoc) syncRecord(locale string, readAll time.Time) SyncRecord {
+	it := d.item(locale, readAll)
+	r := SyncRecord{ID: it.ID, NotificationID: d.NotificationID, Category: string(it.Category), Title: it.Title,
+		Body: it.Body, DeepLink: it.DeepLink, Data: it.Data, CreatedAt: it.CreatedAt.UnixMilli()}
+	if it.ReadAt != nil {
+		ms := it.ReadAt.UnixMilli()
+		r.ReadAt = &ms
+	}
+	return r
+}
+
+// Push accepts one change only: an updated item of the caller's with read_at set marks it read
+// (at the server's time; an earlier read stands). Anything else is rejected: created and deleted
+// items as forbidden (the server owns the inbox), an update without read_at as invalid, an id
+// that is not one of the caller's items as not_found.
+func (t syncTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {
+	var a datasync.Applied
+	forbidden := apperr.New(apperr.Forbidden, "inbox items are written by the server; only marking them read syncs")
+	for _, raw := range ch.Created {
+		a.Rejected = append(a.Rejected, datasync.RejectionFrom(recordID(raw), raw, forbidden))
+	}
+	for _, id := range ch.Deleted {
+		a.Rejected = append(a.Rejected, datasync.RejectionFrom(id, nil, forbidden))
+	}
+	for _, raw := range ch.Updated {
+		var rec struct {
+			ID     string           `json:"id"`
+			ReadAt *json.RawMessage `json:"read_at"`
+		}
+		if err := json.Unmarshal(raw, &rec); err != nil || rec.ReadAt == nil || string(*rec.ReadAt) == "null" {
+			a.Rejected = append(a.Rejected, datasync.RejectionFrom(recordID(raw), raw,
+				apperr.Field("read_at", "only marking an item read syncs: read_at must be set")))
+			continue
+		}
+		matched, err := t.s.markRead(ctx, p.UserID, ItemID(p.UserID, rec.ID), seq)
+		if err != nil {
+			return a, err
+		}
+		if !matched {
+			a.Rejected = append(a.Rejected, datasync.RejectionFrom(rec.ID, raw,
+				apperr.New(apperr.NotFound, "inbox item not found")))
+			continue
+		}
+		a.Count++
+	}
+	if a.Count > 0 {
+		a.Touches = []datasync.Touch{{Table: SyncTableName, Keys: []string{datasync.UserKey(p.UserID)}}}
+	}
+	return a, nil
+}
+
+// recordID returns the id of a raw pushed record (the engine checked it is a string).
+func recordID(raw json.RawMessage) string {
+	var rec struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(raw, &rec)
+	return rec.ID
+}

@@ -1,0 +1,133 @@
+package inbox_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/inbox"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+type inboxPull struct {
+	Changes map[string]struct {
+		Created, Updated []inbox.SyncRecord
+		Deleted          []string
+	}
+	Timestamp int64
+}
+
+// syncFixture is a fixture whose store stamps its writes through a started sync engine.
+func syncFixture(t *testing.T) (*fixture, *datasync.Engine) {
+	f := newFixture(t)
+	e := &datasync.Engine{DB: f.store.DB, Now: f.clock.Now}
+	f.store.Sync = e
+	e.Register(f.store.SyncTable())
+	if err := e.Start(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	return f, e
+}
+
+func syncPull(t *testing.T, e *datasync.Engine, user string, since int64) inboxPull {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := e.Pull(context.Background(), principal(user), since, &buf); err != nil {
+		t.Fatal(err)
+	}
+	var r inboxPull
+	if err := json.Unmarshal(buf.Bytes(), &r); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	return r
+}
+
+func recIDs(recs []inbox.SyncRecord) []string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestSyncTable(t *testing.T) {
+	f, e := syncFixture(t)
+	f.add(t, f.item("en", "n1"), f.item("en", "n2"), f.item("zh", "n1"))
+	first := syncPull(t, e, "en", 0)
+	if got := first.Changes["inbox"]; !slices.Equal(recIDs(got.Created), []string{"n1", "n2"}) || got.Created[0].Title != "Title n1" {
+		t.Fatalf("first sync %+v", got)
+	}
+	cursor := first.Timestamp
+
+	t.Run("sends a new item as created and nothing else", func(t *testing.T) {
+		f.add(t, f.item("en", "n3"))
+		r := syncPull(t, e, "en", cursor)
+		if got := r.Changes["inbox"]; !slices.Equal(recIDs(got.Created), []string{"n3"}) || len(got.Updated) != 0 {
+			t.Fatalf("pull %+v", got)
+		}
+		cursor = r.Timestamp
+	})
+	t.Run("marks an item read through a push and sends it back updated", func(t *testing.T) {
+		res, err := e.Push(f.ctx, principal("en"), cursor, []byte(`{"changes":{"inbox":{"updated":[{"id":"n1","read_at":1}]}}}`))
+		if err != nil || res.Accepted != 1 || len(res.Rejected) != 0 {
+			t.Fatalf("push %+v, %v", res, err)
+		}
+		r := syncPull(t, e, "en", cursor)
+		if got := r.Changes["inbox"]; !slices.Equal(recIDs(got.Updated), []string{"n1"}) || got.Updated[0].ReadAt == nil {
+			t.Fatalf("pull %+v", got)
+		}
+		cursor = r.Timestamp
+		if n := f.unread(t, "en"); n != 2 {
+			t.Fatalf("%d unread, want 2", n)
+		}
+	})
+	t.Run("rejects every other change", func(t *testing.T) {
+		res, err := e.Push(f.ctx, principal("en"), cursor, []byte(`{"changes":{"inbox":{
+			"created":[{"id":"forged","title":"x"}],
+			"updated":[{"id":"n2","title":"renamed"},{"id":"missing","read_at":1}],
+			"deleted":["n3"]}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes := map[string]apperr.Code{}
+		for _, r := range res.Rejected {
+			codes[r.ID] = r.Code
+		}
+		want := map[string]apperr.Code{"forged": apperr.Forbidden, "n2": apperr.Invalid, "missing": apperr.NotFound, "n3": apperr.Forbidden}
+		if res.Accepted != 0 || !maps.Equal(codes, want) {
+			t.Fatalf("push %+v", res)
+		}
+	})
+	t.Run("cannot mark someone else's item read", func(t *testing.T) {
+		res, err := e.Push(f.ctx, principal("en"), cursor, []byte(`{"changes":{"inbox":{"updated":[{"id":"zh/n1","read_at":1}]}}}`))
+		if err != nil || res.Accepted != 0 || len(res.Rejected) != 1 {
+			t.Fatalf("push %+v, %v", res, err)
+		}
+		if n := f.unread(t, "zh"); n != 1 {
+			t.Fatalf("zh has %d unread, want 1", n)
+		}
+	})
+	t.Run("mark all read resends every item with its read time", func(t *testing.T) {
+		if err := f.store.MarkAllRead(f.ctx, principal("en")); err != nil {
+			t.Fatal(err)
+		}
+		r := syncPull(t, e, "en", cursor)
+		got := r.Changes["inbox"]
+		if !slices.Equal(recIDs(got.Updated), []string{"n1", "n2", "n3"}) {
+			t.Fatalf("pull %+v", got)
+		}
+		for _, rec := range got.Updated {
+			if rec.ReadAt == nil {
+				t.Fatalf("%s has no read_at", rec.ID)
+			}
+		}
+		if other := syncPull(t, e, "zh", r.Timestamp); len(other.Changes["inbox"].Updated) != 0 {
+			t.Fatalf("zh got %+v", other.Changes["inbox"])
+		}
+	})
+}

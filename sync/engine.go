@@ -1,0 +1,143 @@
+package datasync
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/mongodb"
+)
+
+// Defaults of Engine's tunables.
+const (
+	DefaultHorizon = 30 * 24 * time.Hour
+	DefaultLease   = 2 * time.Minute
+)
+
+// Collections owned by the engine.
+const (
+	metaColl    = "sync_meta"    // the sequence document {_id: "seq", n, pending, horizon}
+	changesColl = "sync_changes" // the change log: {_id: seq, touches, grants, at}
+	accessColl  = "sync_access"  // grants: {_id: "<user>|<key>", user_id, key, granted, _seq}
+	rejectsColl = "sync_rejects" // pushed records that were not applied
+	seqID       = "seq"
+)
+
+// Engine runs sync for the registered tables. Register the tables, then Start it before serving.
+type Engine struct {
+	DB *mongodb.DB
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Horizon is how long tombstones and the change log are kept; a device whose cursor is
+	// older gets a full resync. Zero means DefaultHorizon.
+	Horizon time.Duration
+	// Lease is how long a write may stay pending: an older pending write no longer holds the
+	// cursor back, and its writer runs it again with a new sequence number. Zero means
+	// DefaultLease.
+	Lease time.Duration
+
+	seqMu  sync.Mutex // serializes this instance's updates of the sequence document (seq.go)
+	mu     sync.RWMutex
+	tables []Table
+	byName map[string]Table
+	idx    index
+}
+
+// Register adds a table. It must be called before Start; registering a name twice panics, as
+// that is a wiring bug.
+func (e *Engine) Register(t Table) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.byName == nil {
+		e.byName = map[string]Table{}
+	}
+	if _, dup := e.byName[t.Name()]; dup {
+		panic("datasync: table " + t.Name() + " registered twice")
+	}
+	e.byName[t.Name()] = t
+	e.tables = append(e.tables, t)
+}
+
+// Tables returns the names of the registered tables, in registration order.
+func (e *Engine) Tables() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	names := make([]string, len(e.tables))
+	for i, t := range e.tables {
+		names[i] = t.Name()
+	}
+	return names
+}
+
+func (e *Engine) registered() []Table {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return slices.Clone(e.tables)
+}
+
+func (e *Engine) table(name string) (Table, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	t, ok := e.byName[name]
+	return t, ok
+}
+
+// Start creates the engine's indexes and its sequence document, and loads the change log and
+// the grants into the in-memory index (one scan of each). It returns an error when the database
+// cannot be read.
+func (e *Engine) Start(ctx context.Context) (err error) {
+	defer apperr.Wrapf(&err, "start sync engine")
+	if err := mongodb.EnsureIndexes(ctx, e.DB.Collection(accessColl),
+		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}}}); err != nil {
+		return err
+	}
+	if err := mongodb.EnsureIndexes(ctx, e.DB.Collection(changesColl),
+		mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}}); err != nil {
+		return err
+	}
+	if err := mongodb.EnsureIndexes(ctx, e.DB.Collection(rejectsColl),
+		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "at", Value: 1}}}); err != nil {
+		return err
+	}
+	if _, err := mongodb.Claim(ctx, e.DB.Collection(metaColl), seqID, bson.D{
+		{Key: "n", Value: int64(0)}, {Key: "pending", Value: bson.A{}}, {Key: "horizon", Value: int64(0)},
+	}); err != nil {
+		return err
+	}
+	return e.load(ctx)
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (e *Engine) horizon() time.Duration {
+	if e.Horizon > 0 {
+		return e.Horizon
+	}
+	return DefaultHorizon
+}
+
+func (e *Engine) lease() time.Duration {
+	if e.Lease > 0 {
+		return e.Lease
+	}
+	return DefaultLease
+}
+
+func (e *Engine) logger() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.Default()
+}

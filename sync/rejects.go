@@ -1,0 +1,118 @@
+package datasync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+)
+
+// MaxRejects is how many rejects Rejects lists (the newest); a user with more dismisses some to
+// see the rest.
+const MaxRejects = 500
+
+// Reject is a pushed record the server did not apply, kept until its user dismisses it so that
+// nothing written on a device is silently lost.
+type Reject struct {
+	ID       string          `json:"id"`
+	Table    string          `json:"table"`
+	RecordID string          `json:"record_id"`
+	Record   json.RawMessage `json:"record"`
+	Code     apperr.Code     `json:"code"`
+	Detail   string          `json:"detail"`
+	Field    string          `json:"field,omitempty"`
+	At       time.Time       `json:"at"`
+}
+
+// storedReject is a sync_rejects document. The record is kept as the JSON text the device sent.
+type storedReject struct {
+	ID       string      `bson:"_id"`
+	UserID   string      `bson:"user_id"`
+	Table    string      `bson:"table"`
+	RecordID string      `bson:"record_id"`
+	Record   string      `bson:"record"`
+	Code     apperr.Code `bson:"code"`
+	Detail   string      `bson:"detail"`
+	Field    string      `bson:"field,omitempty"`
+	At       time.Time   `bson:"at"`
+}
+
+// newReject builds the stored form of r. Its id is a hash of who pushed what, so a replayed
+// push stores a rejected record once.
+func (e *Engine) newReject(userID, table string, r Rejection) storedReject {
+	raw := r.Raw
+	if len(raw) == 0 {
+		raw, _ = json.Marshal(r.ID)
+	}
+	h := sha256.New()
+	for _, part := range []string{userID, table, r.ID, string(raw), string(r.Code)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return storedReject{ID: hex.EncodeToString(h.Sum(nil))[:24], UserID: userID, Table: table, RecordID: r.ID,
+		Record: string(raw), Code: r.Code, Detail: r.Detail, Field: r.Field, At: e.now().Truncate(time.Millisecond)}
+}
+
+func (e *Engine) storeRejects(ctx context.Context, rejects []storedReject) error {
+	for _, r := range rejects {
+		if _, err := e.DB.Collection(rejectsColl).InsertOne(ctx, r); err != nil && !mongodb.IsDuplicateKey(err) {
+			return fmt.Errorf("store reject of %s/%s: %w", r.Table, r.RecordID, mongodb.Translate(err, "sync reject"))
+		}
+	}
+	return nil
+}
+
+// Rejects lists the caller's rejected records, oldest first (at most MaxRejects). It returns
+// unauthorized without a principal and unavailable when the database cannot be reached.
+func (e *Engine) Rejects(ctx context.Context, p *auth.Principal) (out []Reject, err error) {
+	if p == nil {
+		return nil, apperr.New(apperr.Unauthorized, "authentication required")
+	}
+	defer apperr.Wrapf(&err, "list sync rejects of %s", p.UserID)
+	cur, err := e.DB.Collection(rejectsColl).Find(ctx, bson.D{{Key: "user_id", Value: p.UserID}},
+		options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(MaxRejects))
+	if err != nil {
+		return nil, mongodb.Translate(err, "sync reject")
+	}
+	var docs []storedReject
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongodb.Translate(err, "sync reject")
+	}
+	out = make([]Reject, len(docs))
+	for i, d := range docs {
+		rec := json.RawMessage(d.Record)
+		if !json.Valid(rec) {
+			rec, _ = json.Marshal(d.Record)
+		}
+		out[i] = Reject{ID: d.ID, Table: d.Table, RecordID: d.RecordID, Record: rec, Code: d.Code,
+			Detail: d.Detail, Field: d.Field, At: d.At.UTC()}
+	}
+	return out, nil
+}
+
+// DismissReject deletes one of the caller's rejects. It returns unauthorized without a
+// principal, not_found for a reject that does not exist or is someone else's, and unavailable
+// when the database cannot be reached.
+func (e *Engine) DismissReject(ctx context.Context, p *auth.Principal, id string) (err error) {
+	if p == nil {
+		return apperr.New(apperr.Unauthorized, "authentication required")
+	}
+	defer apperr.Wrapf(&err, "dismiss sync reject %s", id)
+	res, err := e.DB.Collection(rejectsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "user_id", Value: p.UserID}})
+	if err != nil {
+		return mongodb.Translate(err, "sync reject")
+	}
+	if res.DeletedCount == 0 {
+		return apperr.New(apperr.NotFound, "sync reject not found")
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package datasync
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+)
+
+// Table is one synced table. Domain packages implement it over their collections and register
+// it with Engine.Register; the engine never needs to change when a table is added.
+type Table interface {
+	// Name is the table's name in the wire format ("feedback", "inbox").
+	Name() string
+	// Pull writes to out the records of this table that q.User may see and that changed after
+	// q.Since (q.Since == 0: all live records, as created). See Query. Errors end the pull; a
+	// database failure should be returned as unavailable (mongodb.Translate).
+	Pull(ctx context.Context, q Query, out *TableWriter) error
+	// Push applies p's pushed changes of this table with sequence number seq (the engine calls it
+	// inside Write, possibly more than once, so it must be idempotent); records it cannot accept
+	// are returned as rejections, not applied. An error fails the whole push (use it for
+	// database failures, never for a bad record).
+	Push(ctx context.Context, p *auth.Principal, seq int64, ch Changes) (Applied, error)
+}
+
+// Purger is implemented by tables that keep tombstones: Engine.Purge calls PurgeTombstones to
+// delete the tombstones stamped with a sequence number below beforeSeq. No device with a cursor
+// that old gets an incremental pull any more (it gets a full resync). It returns unavailable when
+// the database cannot be reached.
+type Purger interface {
+	PurgeTombstones(ctx context.Context, beforeSeq int64) error
+}
+
+// Query says what a table's Pull must send.
+type Query struct {
+	// User is the puller.
+	User *auth.Principal
+	// Keys are all the audience keys the user holds now (UserKey, AllKey, RoleKey, DeptKey and
+	// granted keys).
+	Keys []string
+	// Since is the device's cursor; 0 means a first sync (or a full resync).
+	Since int64
+	// Upto is the pull's timestamp (the low-water mark). Records with _seq > Upto may be sent
+	// too: the next pull sends them again and the app treats an existing "created" as an update.
+	Upto int64
+	// Gained are keys granted after Since: send ALL live records visible through them, as
+	// created.
+	Gained []string
+	// Lost are keys revoked after Since: send deleted for records in them that are no longer
+	// visible through Keys.
+	Lost []string
+}
+
+// Changes are one table's part of a push (or of a pull): created and updated records as raw
+// JSON objects with an "id", and the ids of deleted records.
+type Changes struct {
+	Created, Updated []json.RawMessage
+	Deleted          []string
+}
+
+// Len is the number of records in c.
+func (c Changes) Len() int { return len(c.Created) + len(c.Updated) + len(c.Deleted) }
+
+// Touch says that a write changed records of Table that the holders of Keys see (or saw: a
+// record that moves from one audience to another touches both the old and the new keys).
+type Touch struct {
+	Table string
+	Keys  []string
+}
+
+// Applied is what a table's Push did.
+type Applied struct {
+	// Touches are the changes Push made, for the engine's change index.
+	Touches []Touch
+	// Rejected are the records Push did not apply; the engine stores them (see Engine.Rejects).
+	Rejected []Rejection
+	// Count is how many records Push applied (or found already applied, on a replay).
+	Count int
+}
+
+// Rejection is a pushed record a table did not apply, and why.
+type Rejection struct {
+	// ID is the record's id ("" when it had none).
+	ID string
+	// Raw is the record as pushed (a deleted record's id as a JSON string).
+	Raw json.RawMessage
+	// Code is invalid, forbidden, not_found or conflict.
+	Code apperr.Code
+	// Detail is a message for the user, and Field the offending column, if any.
+	Detail, Field string
+}
+
+// RejectionFrom builds a Rejection of a record from an error: an *apperr.Error keeps its code,
+// message and field; anything else becomes invalid with a generic message, so that a driver's
+// text never reaches a client.
+func RejectionFrom(id string, raw json.RawMessage, err error) Rejection {
+	if e, ok := apperr.As(err); ok {
+		return Rejection{ID: id, Raw: raw, Code: e.Code, Detail: e.Message, Field: e.Field}
+	}
+	return Rejection{ID: id, Raw: raw, Code: apperr.Invalid, Detail: "the record could not be accepted"}
+}
