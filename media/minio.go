@@ -111,6 +111,10 @@ func parsePublicEndpoint(s string, useTLS bool) (host string, secure bool, err e
 // bucketName returns the real bucket name of b.
 func (m *MinIO) bucketName(b Bucket) string { return m.prefix + string(b) }
 
+// BucketName returns the real name of b (the configured prefix followed by b), for code that
+// talks to the storage server with another S3 client (tusd's S3 store in internal/upload).
+func (m *MinIO) BucketName(b Bucket) string { return m.bucketName(b) }
+
 // EnsureBuckets creates every fixed bucket that does not exist yet and makes sure each one is
 // private: a bucket policy is the only way S3 grants anonymous access, so any policy found is
 // removed and the removal verified. It is idempotent and safe to run from several replicas

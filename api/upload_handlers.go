@@ -1,0 +1,43 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+
+	"github.com/mportal/mportal/internal/upload"
+)
+
+// uploadRoutes mounts the tus endpoint at /v1/uploads/ for any signed-in user: POST creates an
+// upload, HEAD asks for its offset, PATCH appends, DELETE gives up, OPTIONS describes the
+// server. POST on an upload carries X-HTTP-Method-Override for clients that cannot send PATCH.
+func (s *Server) uploadRoutes(v1 fiber.Router, authed fiber.Handler) {
+	if s.deps.Uploads == nil {
+		return
+	}
+	h := s.tus(s.deps.Uploads.Handler())
+	v1.Post("/uploads", authed, h)
+	v1.Options("/uploads", authed, h)
+	for _, method := range []string{fiber.MethodHead, fiber.MethodPatch, fiber.MethodDelete, fiber.MethodPost, fiber.MethodOptions} {
+		v1.Add(method, "/uploads/:upload_id", authed, h)
+	}
+}
+
+// tus runs the net/http tus handler for the authenticated caller. Fiber has read the request
+// body already (at most the server's body limit, so a PATCH chunk is limited to it).
+func (s *Server) tus(h http.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p, id := principal(c), requestID(c)
+		adaptor.HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The adaptor's context is fasthttp's, which ends only at shutdown (and whose Done
+			// races with Shutdown); tusd's per-request goroutines wait for the request's context
+			// to end, so the request gets its own, ended here.
+			ctx, cancel := context.WithCancel(upload.WithRequestID(upload.WithPrincipal(c.UserContext(), p), id))
+			defer cancel()
+			h.ServeHTTP(w, r.WithContext(ctx))
+		}))(c)
+		return nil
+	}
+}

@@ -1,0 +1,90 @@
+package upload
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+
+	tusd "github.com/tus/tusd/v2/pkg/handler"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/media"
+)
+
+// sniffLen is how much of an object http.DetectContentType looks at.
+const sniffLen = 512
+
+// finish checks a finished upload's content and hands it to its purpose. A wrong type deletes
+// the upload (object, parts and tusd's .info) and returns unsupported_media_type; any other
+// failure leaves the upload "finished" for the cleanup worker to retry.
+func (s *Service) finish(ctx context.Context, p *auth.Principal, fi tusd.FileInfo) (err error) {
+	defer apperr.Wrapf(&err, "finish upload %s", fi.ID)
+	objectID := objectIDOf(fi.ID)
+	purpose, ok := s.purpose(fi.MetaData[metaPurpose])
+	if !ok {
+		return fmt.Errorf("purpose %q is not registered", fi.MetaData[metaPurpose])
+	}
+	// From here on the bytes are all in: any failure leaves the upload "finished", which the
+	// cleanup worker retries at its next run whatever the upload's age.
+	if err := s.records.setStatus(ctx, objectID, statusFinished, s.now().UTC()); err != nil {
+		return err
+	}
+	key := ObjectPrefix + "/" + objectID
+	sniffed, err := s.sniff(ctx, key, fi.Size)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(purpose.ContentTypes, sniffed) || sniffed != fi.MetaData[metaFiletype] {
+		if err := s.terminate(ctx, fi.ID); err != nil {
+			return err
+		}
+		if err := s.records.setStatus(ctx, objectID, statusRejected, s.now().UTC()); err != nil {
+			return err
+		}
+		return apperr.New(apperr.UnsupportedMedia, "the file's content is %s, but a %s upload declared as %s must be one of: %v",
+			sniffed, purpose.Name, fi.MetaData[metaFiletype], purpose.ContentTypes)
+	}
+	info := Info{
+		ID: fi.ID, Purpose: purpose.Name, UserID: fi.MetaData[metaUserID], ContentType: sniffed,
+		Filename: fi.MetaData[metaFilename], Size: fi.Size, Bucket: media.Uploads, Key: key,
+		Meta: map[string]string(fi.MetaData),
+	}
+	if err := purpose.Complete(ctx, p, info); err != nil {
+		return err
+	}
+	return s.records.setStatus(ctx, objectID, statusCompleted, s.now().UTC())
+}
+
+// sniff reads the first bytes of the object and returns their media type without parameters.
+func (s *Service) sniff(ctx context.Context, key string, size int64) (string, error) {
+	r, err := s.cfg.Store.Open(ctx, media.Uploads, key, 0, min(size, sniffLen))
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	head, err := io.ReadAll(io.LimitReader(r, sniffLen))
+	if err != nil {
+		return "", err
+	}
+	t, err := normalizeType(http.DetectContentType(head))
+	if err != nil {
+		return "", fmt.Errorf("sniffed type: %w", err)
+	}
+	return t, nil
+}
+
+// terminate deletes an upload through tusd's store: it aborts the S3 multipart upload (if it
+// is still open) and deletes the object, the incomplete part and the .info file.
+func (s *Service) terminate(ctx context.Context, id string) error {
+	up, err := s.store.GetUpload(ctx, id)
+	if err != nil {
+		return fmt.Errorf("terminate %s: %w", id, err)
+	}
+	if err := s.store.AsTerminatableUpload(up).Terminate(ctx); err != nil {
+		return fmt.Errorf("terminate %s: %w", id, err)
+	}
+	return nil
+}

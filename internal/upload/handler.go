@@ -1,0 +1,78 @@
+package upload
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+// Handler returns the tus endpoint, to be mounted at Config.BasePath: POST creates an upload,
+// HEAD returns its offset, PATCH appends, DELETE terminates, OPTIONS describes the server. The
+// caller must be in the request context (WithPrincipal); without one every request is 401.
+// HEAD, PATCH and DELETE of an upload someone else created are 404. Errors are problem
+// documents (application/problem+json) with the statuses the tus protocol prescribes.
+func (s *Service) Handler() http.Handler {
+	routed := s.handler.Middleware(http.HandlerFunc(s.route))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pw := &problemWriter{ResponseWriter: w, r: r}
+		defer pw.finish()
+		if principalFrom(r.Context()) == nil {
+			pw.Header().Set("WWW-Authenticate", `Bearer realm="mportal"`)
+			pw.fail(s, apperr.New(apperr.Unauthorized, "a bearer access token is required"))
+			return
+		}
+		routed.ServeHTTP(pw, r)
+	})
+}
+
+// route dispatches after tusd's middleware has checked the protocol version and applied
+// X-HTTP-Method-Override, so the ownership check sees the method tusd will act on.
+func (s *Service) route(w http.ResponseWriter, r *http.Request) {
+	pw := w.(*problemWriter)
+	id, ok := strings.CutPrefix(r.URL.Path, s.path)
+	if !ok {
+		pw.fail(s, apperr.New(apperr.NotFound, "no such endpoint"))
+		return
+	}
+	id = strings.TrimPrefix(id, "/")
+	switch {
+	case id == "" && r.Method == http.MethodPost:
+		// Neither extension is offered: the size limit is checked at creation, and a final
+		// upload could concatenate other users' partial uploads.
+		if r.Header.Get("Upload-Defer-Length") != "" || r.Header.Get("Upload-Concat") != "" {
+			pw.fail(s, apperr.Field("Upload-Length", "declare Upload-Length; deferred lengths and concatenation are not supported"))
+			return
+		}
+		s.handler.PostFile(w, r)
+	case id == "" || strings.Contains(id, "/"):
+		pw.fail(s, apperr.New(apperr.NotFound, "no such endpoint"))
+	default:
+		if err := s.authorizeUpload(r.Context(), principalFrom(r.Context()), id); err != nil {
+			pw.fail(s, err)
+			return
+		}
+		// tusd's unrouted handlers take the upload id from a path with the base path removed.
+		r = withPath(r, id)
+		switch r.Method {
+		case http.MethodHead:
+			s.handler.HeadFile(w, r)
+		case http.MethodPatch:
+			s.handler.PatchFile(w, r)
+		case http.MethodDelete:
+			s.handler.DelFile(w, r)
+		default:
+			pw.fail(s, apperr.New(apperr.NotFound, "no such endpoint"))
+		}
+	}
+}
+
+// withPath returns a shallow copy of r whose URL path is path.
+func withPath(r *http.Request, path string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = path, ""
+	r2.URL = &u
+	return r2
+}

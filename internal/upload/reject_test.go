@@ -1,0 +1,134 @@
+package upload_test
+
+import (
+	"maps"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+func TestCreationIsChecked(t *testing.T) {
+	f := newFixture(t)
+	with := func(changes map[string]string) map[string]string {
+		m := meta("carol")
+		maps.Copy(m, changes)
+		for k, v := range changes {
+			if v == "" {
+				delete(m, k)
+			}
+		}
+		return m
+	}
+	cases := []struct {
+		name   string
+		size   int
+		meta   map[string]string
+		status int
+		code   apperr.Code
+	}{
+		{"rejects a file over the purpose's limit", 80<<20 + 1, meta("carol"), http.StatusRequestEntityTooLarge, apperr.TooLarge},
+		{"rejects an empty file", 0, meta("carol"), http.StatusBadRequest, apperr.Invalid},
+		{"rejects an unknown purpose", 10, with(map[string]string{"purpose": "anything"}), http.StatusBadRequest, apperr.Invalid},
+		{"rejects a missing purpose", 10, with(map[string]string{"purpose": ""}), http.StatusBadRequest, apperr.Invalid},
+		{"rejects a declared type the purpose does not allow", 10, with(map[string]string{"filetype": "text/html"}), http.StatusUnsupportedMediaType, apperr.UnsupportedMedia},
+		{"rejects a missing type", 10, with(map[string]string{"filetype": ""}), http.StatusUnsupportedMediaType, apperr.UnsupportedMedia},
+		{"passes the purpose's refusal on", 10, with(map[string]string{"record_id": "rec-dave"}), http.StatusNotFound, apperr.NotFound},
+		{"rejects oversized metadata", 10, with(map[string]string{"note": strings.Repeat("x", 2000)}), http.StatusBadRequest, apperr.Invalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := f.request(t, http.MethodPost, basePath, "carol", map[string]string{
+				"Upload-Length": strconv.Itoa(tc.size), "Upload-Metadata": encode(tc.meta)}, nil)
+			wantProblem(t, resp, tc.status, tc.code)
+		})
+	}
+	t.Run("rejects a deferred length and concatenation", func(t *testing.T) {
+		for _, h := range []map[string]string{{"Upload-Defer-Length": "1"}, {"Upload-Concat": "partial", "Upload-Length": "10"}} {
+			h["Upload-Metadata"] = encode(meta("carol"))
+			wantProblem(t, f.request(t, http.MethodPost, basePath, "carol", h, nil), http.StatusBadRequest, apperr.Invalid)
+		}
+	})
+	t.Run("answers 401 without a caller", func(t *testing.T) {
+		resp := f.request(t, http.MethodPost, basePath, "", map[string]string{
+			"Upload-Length": "10", "Upload-Metadata": encode(meta("carol"))}, nil)
+		wantProblem(t, resp, http.StatusUnauthorized, apperr.Unauthorized)
+	})
+}
+
+func TestWrongContentIsRejectedAndDeleted(t *testing.T) {
+	f := newFixture(t)
+	file := []byte(strings.Repeat("<html><body>not a photo</body></html>", 40))
+	loc := f.create(t, "erin", len(file), meta("erin"))
+	wantProblem(t, f.patch(t, "erin", loc, 0, file), http.StatusUnsupportedMediaType, apperr.UnsupportedMedia)
+	if n := len(f.completedUploads()); n != 0 {
+		t.Fatalf("Complete called %d times for a rejected upload", n)
+	}
+	key := keyOf(loc)
+	f.wantNoObject(t, key)
+	f.wantNoObject(t, key+".info")
+	wantProblem(t, f.request(t, http.MethodHead, loc, "erin", nil, nil), http.StatusNotFound, apperr.NotFound)
+
+	t.Run("a JPEG declared as PNG is rejected too", func(t *testing.T) {
+		jpeg := append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), make([]byte, 600)...)
+		loc := f.create(t, "erin", len(jpeg), meta("erin"))
+		wantProblem(t, f.patch(t, "erin", loc, 0, jpeg), http.StatusUnsupportedMediaType, apperr.UnsupportedMedia)
+		f.wantNoObject(t, keyOf(loc))
+	})
+}
+
+func TestUploadsArePrivateToTheirCreator(t *testing.T) {
+	f := newFixture(t)
+	file := pngFile(4000)
+	loc := f.create(t, "frank", len(file), meta("frank"))
+	wantStatus(t, f.patch(t, "frank", loc, 0, file[:1000]), http.StatusNoContent)
+
+	for _, method := range []string{http.MethodHead, http.MethodPatch, http.MethodDelete} {
+		t.Run(method+" by another user is 404", func(t *testing.T) {
+			resp := f.request(t, method, loc, "grace", map[string]string{
+				"Upload-Offset": "1000", "Content-Type": "application/offset+octet-stream"}, file[1000:])
+			wantProblem(t, resp, http.StatusNotFound, apperr.NotFound)
+		})
+	}
+	t.Run("an unknown upload is the same 404", func(t *testing.T) {
+		wantProblem(t, f.request(t, http.MethodHead, basePath+"0123+abc", "grace", nil, nil), http.StatusNotFound, apperr.NotFound)
+		wantProblem(t, f.request(t, http.MethodHead, basePath+"nonsense", "grace", nil, nil), http.StatusNotFound, apperr.NotFound)
+	})
+	t.Run("without a caller every method is 401", func(t *testing.T) {
+		for _, method := range []string{http.MethodHead, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+			wantProblem(t, f.request(t, method, loc, "", nil, nil), http.StatusUnauthorized, apperr.Unauthorized)
+		}
+	})
+	t.Run("a forged user_id is replaced by the creator", func(t *testing.T) {
+		m := meta("grace")
+		m["user_id"] = "frank"
+		loc := f.create(t, "grace", 100, m)
+		wantStatus(t, f.patch(t, "grace", loc, 0, pngFile(100)), http.StatusNoContent)
+		done := f.completedUploads()
+		if got := done[len(done)-1].UserID; got != "grace" {
+			t.Fatalf("UserID %q, want grace", got)
+		}
+	})
+	t.Run("the owner still resumes, and a wrong offset is a conflict", func(t *testing.T) {
+		if got := f.offset(t, "frank", loc); got != 1000 {
+			t.Fatalf("offset %d, want 1000", got)
+		}
+		wantProblem(t, f.patch(t, "frank", loc, 999, file[999:]), http.StatusConflict, apperr.Conflict)
+		wantStatus(t, f.patch(t, "frank", loc, 1000, file[1000:]), http.StatusNoContent)
+	})
+	t.Run("the owner can delete an upload in progress", func(t *testing.T) {
+		loc := f.create(t, "frank", 500, meta("frank"))
+		wantStatus(t, f.patch(t, "frank", loc, 0, pngFile(500)[:100]), http.StatusNoContent)
+		wantStatus(t, f.request(t, http.MethodDelete, loc, "frank", nil, nil), http.StatusNoContent)
+		wantProblem(t, f.request(t, http.MethodHead, loc, "frank", nil, nil), http.StatusNotFound, apperr.NotFound)
+		f.wantNoObject(t, keyOf(loc)+".info")
+	})
+}
+
+// keyOf returns the object key of an upload URL.
+func keyOf(loc string) string {
+	id := loc[strings.LastIndex(loc, "/")+1:]
+	return "tus/" + id[:strings.LastIndex(id, "+")]
+}
