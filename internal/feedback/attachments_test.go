@@ -1,0 +1,157 @@
+package feedback
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/testenv"
+	"github.com/mportal/mportal/internal/upload"
+	"github.com/mportal/mportal/media"
+)
+
+// attachment is an attachment record as the app creates it.
+func attachment(id, feedbackID string) map[string]any {
+	return map[string]any{"id": id, "feedback_id": feedbackID, "filename": "crash.png", "content_type": "image/png",
+		"size": 1234, "status": "complete", "created_at": clientTime}
+}
+
+func newStore(t *testing.T) media.Store {
+	t.Helper()
+	store, err := media.NewMinIO(context.Background(), media.MinIOConfig{
+		Endpoint: testenv.MinIOEndpoint(t), AccessKey: testenv.MinIOAccessKey, SecretKey: testenv.MinIOSecretKey,
+		BucketPrefix: strings.ToLower(testenv.RandomName("fb")) + "-",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EnsureBuckets(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+func pngBytes(t *testing.T) []byte {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// uploaded puts data where the upload service would have, and returns the upload's Info.
+func uploaded(t *testing.T, store media.Store, attachmentID string, data []byte) upload.Info {
+	t.Helper()
+	key := "tus/" + testenv.RandomName("obj")
+	if _, err := store.Put(context.Background(), media.Uploads, key, bytes.NewReader(data), int64(len(data)), ""); err != nil {
+		t.Fatal(err)
+	}
+	return upload.Info{ID: key, Purpose: UploadPurpose, UserID: "alice", ContentType: http.DetectContentType(data),
+		Size: int64(len(data)), Bucket: media.Uploads, Key: key, Meta: map[string]string{"attachment_id": attachmentID}}
+}
+
+func TestAttachments(t *testing.T) {
+	store := newStore(t)
+	f := newFixture(t, store)
+	ctx := context.Background()
+	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("photo-fb", "see photo")}}}), 1)
+	wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
+		attachment("a1", "photo-fb"), with(attachment("a2", "photo-fb"), "content_type", "image/heic", "filename", "x.heic"),
+	}}}), 2)
+	meta := func(id, filetype string) map[string]string {
+		return map[string]string{"attachment_id": id, "filetype": filetype, "purpose": UploadPurpose}
+	}
+
+	t.Run("the app creates attachments pending whatever status it sends", func(t *testing.T) {
+		dev := f.device(alice)
+		dev.sync()
+		if r := dev.get("feedback_attachments", "a1"); r == nil || r["status"] != AttachmentPending {
+			t.Fatalf("pulled %v", r)
+		}
+	})
+	t.Run("rejects bad attachments and more than ten", func(t *testing.T) {
+		res := f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
+			with(attachment("big", "photo-fb"), "size", MaxAttachmentSize+1),
+			with(attachment("gif", "photo-fb"), "content_type", "image/gif"),
+		}}})
+		wantRejected(t, res, "big", apperr.Invalid)
+		wantRejected(t, res, "gif", apperr.Invalid)
+		var more []any
+		for _, id := range ids(9, "more") {
+			more = append(more, attachment(id, "photo-fb"))
+		}
+		res = f.push(alice, map[string]changes{"feedback_attachments": {Created: more}})
+		if res.Accepted != 8 || len(res.Rejected) != 1 || res.Rejected[0].Code != apperr.Conflict {
+			t.Fatalf("result %+v", res)
+		}
+	})
+	t.Run("only the author may upload a pending attachment of the declared type", func(t *testing.T) {
+		if err := f.svc.AuthorizeUpload(ctx, bob, meta("a1", "image/png")); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("bob: %v", err)
+		}
+		if err := f.svc.AuthorizeUpload(ctx, alice, meta("missing", "image/png")); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("unknown: %v", err)
+		}
+		if err := f.svc.AuthorizeUpload(ctx, alice, meta("a1", "image/jpeg")); !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("wrong type: %v", err)
+		}
+		if err := f.svc.AuthorizeUpload(ctx, alice, meta("a1", "image/png")); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AuthorizeUpload(ctx, alice, meta("a2", "application/octet-stream")); err != nil {
+			t.Fatalf("heic: %v", err)
+		}
+	})
+	t.Run("completion links the object once and the author pulls it complete", func(t *testing.T) {
+		in := uploaded(t, store, "a1", pngBytes(t))
+		for range 2 {
+			if err := f.svc.CompleteUpload(ctx, alice, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dev := f.device(alice)
+		dev.sync()
+		if r := dev.get("feedback_attachments", "a1"); r["status"] != AttachmentComplete {
+			t.Fatalf("pulled %v", r)
+		}
+		if err := f.svc.AuthorizeUpload(ctx, alice, meta("a1", "image/png")); !apperr.Is(err, apperr.Conflict) {
+			t.Fatalf("second upload: %v", err)
+		}
+		u, _, err := f.svc.AttachmentURL(ctx, olga, "a1")
+		if err != nil || !strings.Contains(u.String(), in.Key) {
+			t.Fatalf("URL %v %v", u, err)
+		}
+		if _, _, err := f.svc.AttachmentURL(ctx, bob, "a1"); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("bob's download: %v", err)
+		}
+	})
+	t.Run("a HEIC upload is checked by its brand and fails when it is not one", func(t *testing.T) {
+		in := uploaded(t, store, "a2", []byte("definitely not a photo, just text that goes on"))
+		in.ContentType = "application/octet-stream"
+		if err := f.svc.CompleteUpload(ctx, alice, in); !apperr.Is(err, apperr.UnsupportedMedia) {
+			t.Fatalf("fake heic: %v", err)
+		}
+		if _, err := store.Stat(ctx, media.Uploads, in.Key); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("the rejected object is still there: %v", err)
+		}
+		if _, _, err := f.svc.AttachmentURL(ctx, alice, "a2"); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("failed attachment URL: %v", err)
+		}
+	})
+	t.Run("a real HEIC brand completes", func(t *testing.T) {
+		wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Deleted: []string{"more00000"}}}), 1)
+		wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
+			with(attachment("a3", "photo-fb"), "content_type", "image/heic"),
+		}}}), 1)
+		heic := append([]byte{0, 0, 0, 24}, []byte("ftypheic\x00\x00\x00\x00mif1heic")...)
+		in := uploaded(t, store, "a3", heic)
+		if err := f.svc.CompleteUpload(ctx, alice, in); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

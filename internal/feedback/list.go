@@ -1,0 +1,151 @@
+package feedback
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+)
+
+// Paging of the lists.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+	maxQueryLen  = 200
+)
+
+// Filter selects feedback for the ops list and the export; empty fields match everything.
+type Filter struct {
+	Status, Category, AppID, Channel, Department, AssigneeID string
+	Build                                                    *int64
+	// Q searches the text, case-insensitively.
+	Q string
+	// Limit and Cursor page the list (not the export).
+	Limit  int
+	Cursor string
+}
+
+// query builds the database filter; invalid (with the query parameter) for bad values.
+func (f Filter) query() (bson.D, error) {
+	q := bson.D{{Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}}}
+	if f.Status != "" && !validStatus(f.Status) {
+		return nil, apperr.Field("status", "status must be one of %s", strings.Join(Statuses, ", "))
+	}
+	if f.Category != "" && !slices.Contains(Categories, f.Category) {
+		return nil, apperr.Field("category", "category must be one of %s", strings.Join(Categories, ", "))
+	}
+	for _, c := range []struct{ field, value string }{
+		{"status", f.Status}, {"category", f.Category}, {"app_id", f.AppID}, {"channel", f.Channel},
+		{"department", f.Department}, {"assignee_id", f.AssigneeID},
+	} {
+		if c.value != "" {
+			q = append(q, bson.E{Key: c.field, Value: c.value})
+		}
+	}
+	if f.Build != nil {
+		q = append(q, bson.E{Key: "build", Value: *f.Build})
+	}
+	if f.Q != "" {
+		if len(f.Q) > maxQueryLen {
+			return nil, apperr.Field("q", "q must be at most %d bytes", maxQueryLen)
+		}
+		q = append(q, bson.E{Key: "text", Value: bson.Regex{Pattern: regexp.QuoteMeta(f.Q), Options: "i"}})
+	}
+	return q, nil
+}
+
+// List returns ops a page of feedback matching f, newest received first, and the cursor of the
+// next page ("" on the last). It returns forbidden unless actor is ops or admin and invalid
+// (with the parameter) for a bad filter, limit or cursor.
+func (s *Service) List(ctx context.Context, actor *auth.Principal, f Filter) ([]Feedback, string, error) {
+	if err := requireOps(actor); err != nil {
+		return nil, "", err
+	}
+	filter, err := f.query()
+	if err != nil {
+		return nil, "", err
+	}
+	return s.page(ctx, actor, filter, f.Limit, f.Cursor)
+}
+
+// page reads one page of the feedback matching filter, newest received first.
+func (s *Service) page(ctx context.Context, p *auth.Principal, filter bson.D, limit int, cursor string) ([]Feedback, string, error) {
+	switch {
+	case limit == 0:
+		limit = DefaultLimit
+	case limit < 1 || limit > MaxLimit:
+		return nil, "", apperr.Field("limit", "limit must be 1 to %d", MaxLimit)
+	}
+	if cursor != "" {
+		after, id, err := parseCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "received_at", Value: bson.D{{Key: "$lt", Value: after}}}},
+			bson.D{{Key: "received_at", Value: after}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: id}}}},
+		}})
+	}
+	cur, err := s.sorted(ctx, filter, int64(limit+1))
+	if err != nil {
+		return nil, "", err
+	}
+	var docs []feedbackDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, "", fmt.Errorf("list feedback: %w", mongodb.Translate(err, "feedback"))
+	}
+	next := ""
+	if len(docs) > limit {
+		docs = docs[:limit]
+		last := docs[limit-1]
+		next = formatCursor(last.ReceivedAt, last.ID)
+	}
+	out := make([]Feedback, len(docs))
+	for i := range docs {
+		out[i] = s.view(&docs[i], p.UserID)
+	}
+	return out, next, nil
+}
+
+// sorted finds the feedback matching filter, newest received first; limit 0 means all.
+func (s *Service) sorted(ctx context.Context, filter bson.D, limit int64) (*mongo.Cursor, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "received_at", Value: -1}, {Key: "_id", Value: -1}})
+	if limit > 0 {
+		opts.SetLimit(limit)
+	}
+	cur, err := s.coll(feedbackColl).Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list feedback: %w", mongodb.Translate(err, "feedback"))
+	}
+	return cur, nil
+}
+
+func formatCursor(t time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMilli(), 10) + "|" + id))
+}
+
+func parseCursor(c string) (time.Time, string, error) {
+	bad := apperr.Field("cursor", "cursor is not one this server returned")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	ms, id, ok := strings.Cut(string(raw), "|")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || checkID("cursor", id) != nil {
+		return time.Time{}, "", bad
+	}
+	return time.UnixMilli(n).UTC(), id, nil
+}

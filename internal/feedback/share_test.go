@@ -1,0 +1,190 @@
+package feedback
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+func TestSharedFeedback(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	betaKey := datasync.ChannelKey("com.example.portal", "beta")
+	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{
+		with(newRecord("shared", "login button overlaps"), "share_with_testers", true),
+		with(newRecord("stable-share", "stable has no testers"), "share_with_testers", true, "channel", "stable"),
+		newRecord("private", "my own"),
+	}}}), 3)
+	tessPhone := f.device(tess)
+
+	t.Run("testers see nothing before they are granted the channel", func(t *testing.T) {
+		tessPhone.sync()
+		if len(tessPhone.records["feedback"]) != 0 {
+			t.Fatalf("tess sees %v", tessPhone.records["feedback"])
+		}
+		if _, err := f.svc.Get(ctx, tess, "shared"); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("Get = %v, want not_found", err)
+		}
+	})
+	t.Run("a grant brings the shared feedback as created, and only it", func(t *testing.T) {
+		if err := f.engine.Grant(ctx, "tess", betaKey); err != nil {
+			t.Fatal(err)
+		}
+		tessPhone.sync()
+		if len(tessPhone.records["feedback"]) != 1 || tessPhone.get("feedback", "shared") == nil {
+			t.Fatalf("tess sees %v", tessPhone.records["feedback"])
+		}
+		if _, err := f.svc.Get(ctx, tess, "shared"); err != nil {
+			t.Fatal(err)
+		}
+		mine, _, err := f.svc.Mine(ctx, tess, 0, "")
+		if err != nil || len(mine) != 1 || mine[0].ID != "shared" {
+			t.Fatalf("Mine = %v, %v", mine, err)
+		}
+		if _, err := f.svc.Get(ctx, tess, "private"); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("private feedback: %v", err)
+		}
+	})
+	t.Run("testers add one me too each, counted from the records", func(t *testing.T) {
+		for range 2 {
+			fb, err := f.svc.MeToo(ctx, tess, "shared", true)
+			if err != nil || fb.MeTooCount != 1 || !fb.MeToo {
+				t.Fatalf("MeToo = %+v, %v", fb, err)
+			}
+		}
+		if n := f.count(meTooColl); n != 1 {
+			t.Fatalf("%d me-too records", n)
+		}
+		alicePhone := f.device(alice)
+		alicePhone.sync()
+		if r := alicePhone.get("feedback", "shared"); r["me_too_count"] != 1.0 || r["me_too"] != false {
+			t.Fatalf("author pulled %v", r)
+		}
+		// The counts survive a restart: they are rebuilt from the records.
+		f.svc.counts = counts{}
+		if err := f.svc.LoadCounts(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if fb, _ := f.svc.Get(ctx, olga, "shared"); fb.MeTooCount != 1 {
+			t.Fatalf("after reload: %d", fb.MeTooCount)
+		}
+	})
+	t.Run("the author cannot me-too their own feedback and others cannot see it", func(t *testing.T) {
+		if _, err := f.svc.MeToo(ctx, alice, "shared", true); !apperr.Is(err, apperr.Forbidden) {
+			t.Fatalf("author: %v", err)
+		}
+		if _, err := f.svc.MeToo(ctx, bob, "shared", true); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("bob: %v", err)
+		}
+	})
+	t.Run("testers comment on shared feedback by push", func(t *testing.T) {
+		res := f.push(tess, map[string]changes{"feedback_comments": {Created: []any{
+			map[string]any{"id": "c-tess", "feedback_id": "shared", "text": "same on my Galaxy", "created_at": clientTime, "from_ops": true},
+			map[string]any{"id": "c-priv", "feedback_id": "private", "text": "peek", "created_at": clientTime},
+		}}})
+		if res.Accepted != 1 {
+			t.Fatalf("result %+v", res)
+		}
+		wantRejected(t, res, "c-priv", apperr.NotFound)
+		alicePhone := f.device(alice)
+		alicePhone.sync()
+		c := alicePhone.get("feedback_comments", "c-tess")
+		if c == nil || c["from_ops"] != false || c["author_name"] != "Tess Tester" {
+			t.Fatalf("author pulled comment %v", c)
+		}
+		if r := alicePhone.get("feedback", "shared"); r["comment_count"] != 1.0 {
+			t.Fatalf("comment_count %v", r["comment_count"])
+		}
+	})
+	t.Run("a revoke takes the shared feedback and its comments away", func(t *testing.T) {
+		if err := f.engine.Revoke(ctx, "tess", betaKey); err != nil {
+			t.Fatal(err)
+		}
+		tessPhone.sync()
+		if len(tessPhone.records["feedback"]) != 0 || len(tessPhone.records["feedback_comments"]) != 0 {
+			t.Fatalf("tess still has %v %v", tessPhone.records["feedback"], tessPhone.records["feedback_comments"])
+		}
+		if _, err := f.svc.Get(ctx, tess, "shared"); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("Get = %v", err)
+		}
+	})
+	t.Run("sharing is not honoured on the stable channel", func(t *testing.T) {
+		if d := f.doc("stable-share"); d.Shared || len(d.Keys) != 1 {
+			t.Fatalf("stored %+v", d)
+		}
+	})
+}
+
+// TestCachedPullsMatchTheDatabase checks that the in-memory copy serving pulls on the embedded
+// database answers exactly what the database query answers, after every kind of write.
+func TestCachedPullsMatchTheDatabase(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	betaKey := datasync.ChannelKey("com.example.portal", "beta")
+	var cursors []int64
+	step := func(write func()) {
+		write()
+		cursors = append(cursors, f.pull(alice, 0).Timestamp)
+	}
+	step(func() {
+		f.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("k1", "one"),
+			with(newRecord("k2", "two"), "share_with_testers", true), newRecord("k3", "three")}}})
+	})
+	step(func() {
+		f.push(alice, map[string]changes{"feedback": {Updated: []any{newRecord("k1", "one, edited")}}})
+	})
+	step(func() { f.push(alice, map[string]changes{"feedback": {Deleted: []string{"k3"}}}) })
+	step(func() {
+		if _, err := f.svc.Update(ctx, olga, "k2", Update{Status: ptr(StatusAcknowledged)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	step(func() {
+		if err := f.engine.Grant(ctx, "tess", betaKey); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.MeToo(ctx, tess, "k2", true); err != nil {
+			t.Fatal(err)
+		}
+	})
+	step(func() {
+		if err := f.engine.Revoke(ctx, "tess", betaKey); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Nothing is mutated from here on: read every (user, cursor) both ways.
+	for _, p := range []*auth.Principal{alice, tess, bob} {
+		for _, since := range append([]int64{0}, cursors...) {
+			cached := f.pull(p, since)
+			f.svc.cache.mu.Lock()
+			f.svc.cache.on = false
+			f.svc.cache.mu.Unlock()
+			fromDB := f.pull(p, since)
+			f.svc.cache.mu.Lock()
+			f.svc.cache.on = true
+			f.svc.cache.mu.Unlock()
+			if diff := cmp.Diff(sorted(fromDB), sorted(cached)); diff != "" {
+				t.Errorf("%s since %d: cache differs from the database (-db +cache):\n%s", p.UserID, since, diff)
+			}
+		}
+	}
+}
+
+// sorted orders a pull's records by id, for comparison.
+func sorted(p pulled) pulled {
+	for name, ch := range p.Changes {
+		byID := func(a, b map[string]any) int { return strings.Compare(a["id"].(string), b["id"].(string)) }
+		slices.SortFunc(ch.Created, byID)
+		slices.SortFunc(ch.Updated, byID)
+		slices.Sort(ch.Deleted)
+		p.Changes[name] = ch
+	}
+	return p
+}

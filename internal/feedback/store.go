@@ -1,0 +1,172 @@
+package feedback
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+// EnsureIndexes creates the indexes MongoDB needs for the sync queries and the ops filters.
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	for _, name := range []string{feedbackColl, commentsColl, attachmentsColl} {
+		if err := mongodb.EnsureIndexes(ctx, s.coll(name), datasync.MetaIndexes()...); err != nil {
+			return err
+		}
+	}
+	if err := mongodb.EnsureIndexes(ctx, s.coll(feedbackColl),
+		mongo.IndexModel{Keys: bson.D{{Key: "received_at", Value: -1}, {Key: "_id", Value: -1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "received_at", Value: -1}}},
+	); err != nil {
+		return err
+	}
+	for _, name := range []string{commentsColl, attachmentsColl} {
+		if err := mongodb.EnsureIndexes(ctx, s.coll(name), mongo.IndexModel{Keys: bson.D{{Key: "feedback_id", Value: 1}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Start creates the indexes and loads the in-memory counts and, on the embedded database, the
+// in-memory copy of the feedback that serves pulls; run it before serving.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("feedback indexes: %w", err)
+	}
+	if s.DB.Embedded {
+		if err := s.cache.load(ctx, s.coll(feedbackColl)); err != nil {
+			return err
+		}
+	}
+	return s.LoadCounts(ctx)
+}
+
+// findByID decodes the document id of coll into v; not_found (naming what) when it is missing.
+func (s *Service) findByID(ctx context.Context, coll, id, what string, v any) error {
+	err := s.coll(coll).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(v)
+	if err != nil {
+		return mongodb.Translate(err, what)
+	}
+	return nil
+}
+
+// liveFeedback loads feedback id; not_found when it is missing or deleted.
+func (s *Service) liveFeedback(ctx context.Context, id string) (*feedbackDoc, error) {
+	var d feedbackDoc
+	if err := s.findByID(ctx, feedbackColl, id, "feedback", &d); err != nil {
+		return nil, err
+	}
+	if d.Deleted {
+		return nil, apperr.New(apperr.NotFound, "feedback not found")
+	}
+	return &d, nil
+}
+
+// stamp raises the document's _seq to seq ($max: a slower writer never moves it back), so the
+// next pull resends it; for a change of something computed into the record (counts). The
+// caller holds the record's lock.
+func (s *Service) stamp(ctx context.Context, coll, id string, seq int64) error {
+	_, err := s.coll(coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
+		{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
+		{Key: "$set", Value: bson.D{{Key: "_updated_at", Value: s.now()}}},
+	})
+	if err != nil {
+		return fmt.Errorf("stamp %s/%s: %w", coll, id, mongodb.Translate(err, coll))
+	}
+	return nil
+}
+
+// stampFeedback stamps feedback id under its lock and returns its keys for the Touch.
+func (s *Service) stampFeedback(ctx context.Context, id string, seq int64) ([]string, error) {
+	unlock := s.DB.Lock(lockKey(id))
+	defer unlock()
+	var d feedbackDoc
+	if err := s.findByID(ctx, feedbackColl, id, "feedback", &d); err != nil {
+		return nil, err
+	}
+	if err := s.stamp(ctx, feedbackColl, id, seq); err != nil {
+		return nil, err
+	}
+	d.Seq, d.UpdatedAt = max(d.Seq, seq), s.now()
+	s.cache.put(&d)
+	return d.Keys, nil
+}
+
+// feedbackKeys are the audience keys of feedback: its author, plus the channel's testers when it
+// is shared.
+func feedbackKeys(authorID string, shared bool, appID, channel string) []string {
+	keys := []string{datasync.UserKey(authorID)}
+	if shared {
+		keys = append(keys, datasync.ChannelKey(appID, channel))
+	}
+	return keys
+}
+
+// shareable reports whether feedback on channel may be shared with testers: the stable channel
+// has no testers, only staff.
+func shareable(channel string) bool { return channel != "" && channel != "stable" }
+
+// heldKeys returns the audience keys p holds (own key, and granted channel keys when Grants is
+// wired).
+func (s *Service) heldKeys(ctx context.Context, p *auth.Principal) ([]string, error) {
+	if s.Grants == nil {
+		return []string{datasync.UserKey(p.UserID)}, nil
+	}
+	return s.Grants.Keys(ctx, p)
+}
+
+// canSee reports whether a caller holding keys may see d: its author, ops and admins, and the
+// holders of one of its keys (a shared feedback's testers).
+func canSee(p *auth.Principal, keys []string, d *feedbackDoc) bool {
+	if p.UserID == d.AuthorID || p.HasAnyRole(auth.RoleOps, auth.RoleAdmin) {
+		return true
+	}
+	return slices.ContainsFunc(d.Keys, func(k string) bool { return slices.Contains(keys, k) })
+}
+
+// visibleFeedback loads feedback id for p: not_found when it is missing, deleted or not visible.
+func (s *Service) visibleFeedback(ctx context.Context, p *auth.Principal, id string) (*feedbackDoc, error) {
+	if p == nil {
+		return nil, apperr.New(apperr.Unauthorized, "authentication required")
+	}
+	d, err := s.liveFeedback(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.heldKeys(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !canSee(p, keys, d) {
+		return nil, apperr.New(apperr.NotFound, "feedback not found")
+	}
+	return d, nil
+}
+
+// authorName returns the user's display name; "" when the directory does not know them.
+func (s *Service) authorName(ctx context.Context, userID string) (string, error) {
+	u, err := s.Users.Me(ctx, userID)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	return u.Name, nil
+}
+
+func newID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,189 @@
+package feedback
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/media"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+// attachmentsTable is the "feedback_attachments" sync table. The author creates an attachment
+// record (pending) by push once its feedback has synced, then uploads the photo with tus; the
+// upload's completion sets it complete, which the next pull shows. Attachments have their
+// feedback's keys.
+type attachmentsTable struct{ s *Service }
+
+var _ datasync.Table = attachmentsTable{}
+
+// Name implements datasync.Table.
+func (attachmentsTable) Name() string { return attachmentsColl }
+
+// Pull implements datasync.Table.
+func (t attachmentsTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
+	return datasync.StreamChanges(ctx, t.s.coll(attachmentsColl), q, nil,
+		func(d *attachmentDoc, _ *datasync.Meta, kind datasync.Kind) error {
+			return out.Emit(d.ID, attachmentRecordOf(d), kind)
+		})
+}
+
+// Push creates the caller's attachment records; an update of an existing one changes nothing
+// (its columns are fixed at creation, its status is the server's) and is accepted, so replays
+// are harmless. Deleting one tombstones it and removes its object.
+func (t attachmentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {
+	var ap datasync.Applied
+	var keys []string
+	add := func(k []string) {
+		ap.Count++
+		for _, key := range k {
+			if !slices.Contains(keys, key) {
+				keys = append(keys, key)
+			}
+		}
+	}
+	rejected := func(id string, raw json.RawMessage, err error) error {
+		rej, err := reject(id, raw, err)
+		if err == nil {
+			ap.Rejected = append(ap.Rejected, rej)
+		}
+		return err
+	}
+	for _, raw := range append(append([]json.RawMessage{}, ch.Created...), ch.Updated...) {
+		var r attachmentRecord
+		err := decodeRecord(raw, &r)
+		if err == nil {
+			err = checkAttachment(&r)
+		}
+		var k []string
+		if err == nil {
+			k, err = t.s.createAttachment(ctx, p, &r, seq)
+		}
+		if err != nil {
+			if err := rejected(r.ID, raw, err); err != nil {
+				return datasync.Applied{}, err
+			}
+			continue
+		}
+		add(k)
+	}
+	for _, id := range ch.Deleted {
+		k, err := t.s.deleteAttachment(ctx, p, id, seq)
+		if err != nil {
+			if err := rejected(id, mustJSON(id), err); err != nil {
+				return datasync.Applied{}, err
+			}
+			continue
+		}
+		add(k)
+	}
+	if len(keys) > 0 {
+		ap.Touches = []datasync.Touch{{Table: attachmentsColl, Keys: keys}}
+	}
+	return ap, nil
+}
+
+// createAttachment inserts a pending attachment of the caller's own feedback, at most
+// MaxAttachments per feedback (counted from the records under the feedback's lock). An id that
+// exists is accepted when it is the caller's (a replay) and not_found otherwise.
+func (s *Service) createAttachment(ctx context.Context, p *auth.Principal, r *attachmentRecord, seq int64) ([]string, error) {
+	parent, err := s.liveFeedback(ctx, r.FeedbackID)
+	if err == nil && parent.AuthorID != p.UserID {
+		err = apperr.New(apperr.NotFound, "feedback not found")
+	}
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, &apperr.Error{Code: apperr.NotFound, Field: "feedback_id", Message: "feedback not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for range 2 {
+		if found, err := s.restampAttachment(ctx, p, r, seq); found || err != nil {
+			return parent.Keys, err
+		}
+		inserted, err := s.insertAttachment(ctx, p, r, parent, seq)
+		if inserted || err != nil {
+			return parent.Keys, err
+		}
+		// A concurrent copy of this push inserted it meanwhile: restamp that one.
+	}
+	return nil, fmt.Errorf("create attachment %s: too many concurrent writers", r.ID)
+}
+
+// restampAttachment handles a replayed attachment record: it reports whether the id exists,
+// and restamps it when it is the caller's. Every write of an existing attachment holds its
+// lock, so a replay cannot overwrite a concurrent completion.
+func (s *Service) restampAttachment(ctx context.Context, p *auth.Principal, r *attachmentRecord, seq int64) (bool, error) {
+	unlock := s.DB.Lock(childLockKey(attachmentsColl, r.ID))
+	defer unlock()
+	var old attachmentDoc
+	err := s.findByID(ctx, attachmentsColl, r.ID, "attachment", &old)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		return false, nil
+	case err != nil:
+		return true, err
+	case old.AuthorID != p.UserID || old.FeedbackID != r.FeedbackID:
+		return true, apperr.New(apperr.NotFound, "attachment not found")
+	case old.Deleted:
+		return true, apperr.New(apperr.Conflict, "this attachment was deleted")
+	}
+	return true, s.stamp(ctx, attachmentsColl, r.ID, seq)
+}
+
+// insertAttachment inserts a new pending attachment under its feedback's lock, which makes the
+// count and the insert one step; false when the id exists.
+func (s *Service) insertAttachment(ctx context.Context, p *auth.Principal, r *attachmentRecord, parent *feedbackDoc, seq int64) (bool, error) {
+	unlock := s.DB.Lock(lockKey(parent.ID))
+	defer unlock()
+	n, err := s.coll(attachmentsColl).CountDocuments(ctx, bson.D{
+		{Key: "feedback_id", Value: r.FeedbackID}, {Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}},
+	})
+	if err != nil {
+		return false, fmt.Errorf("count attachments: %w", mongodb.Translate(err, "attachment"))
+	}
+	if n >= MaxAttachments {
+		return false, apperr.New(apperr.Conflict, "feedback may have at most %d attachments", MaxAttachments)
+	}
+	doc := &attachmentDoc{ID: r.ID, FeedbackID: r.FeedbackID, AuthorID: p.UserID, Filename: r.Filename,
+		ContentType: r.ContentType, Size: r.Size, Status: AttachmentPending, CreatedAt: r.CreatedAt}
+	doc.Meta = datasync.Meta{Seq: seq, CreatedSeq: seq, Keys: parent.Keys, UpdatedAt: s.now()}
+	_, err = s.coll(attachmentsColl).InsertOne(ctx, doc)
+	switch {
+	case mongodb.IsDuplicateKey(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("insert attachment %s: %w", r.ID, mongodb.Translate(err, "attachment"))
+	}
+	return true, nil
+}
+
+// deleteAttachment tombstones the caller's attachment and deletes its object; not_found for
+// anyone else's or an unknown id.
+func (s *Service) deleteAttachment(ctx context.Context, p *auth.Principal, id string, seq int64) ([]string, error) {
+	unlock := s.DB.Lock(childLockKey(attachmentsColl, id))
+	var old attachmentDoc
+	err := s.findByID(ctx, attachmentsColl, id, "attachment", &old)
+	if err == nil && old.AuthorID != p.UserID {
+		err = apperr.New(apperr.NotFound, "attachment not found")
+	}
+	if err == nil { // a replay restamps the tombstone, like deleteOwn
+		err = s.tombstone(ctx, attachmentsColl, bson.D{{Key: "_id", Value: id}}, seq)
+	}
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	if old.ObjectKey != "" && s.Store != nil {
+		if err := s.Store.Delete(ctx, media.Bucket(old.Bucket), old.ObjectKey); err != nil {
+			s.log().Warn("delete attachment object", "attachment_id", id, "error", err.Error())
+		}
+	}
+	return old.Keys, nil
+}

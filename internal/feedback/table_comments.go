@@ -1,0 +1,185 @@
+package feedback
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+// commentsTable is the "feedback_comments" sync table. Comments have their feedback's keys, so
+// whoever sees the feedback sees its comments. The author and the testers of shared feedback
+// write comments by push; ops replies come from the REST reply endpoint.
+type commentsTable struct{ s *Service }
+
+var _ datasync.Table = commentsTable{}
+
+// Name implements datasync.Table.
+func (commentsTable) Name() string { return commentsColl }
+
+// Pull implements datasync.Table.
+func (t commentsTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
+	return datasync.StreamChanges(ctx, t.s.coll(commentsColl), q, nil,
+		func(d *commentDoc, _ *datasync.Meta, kind datasync.Kind) error {
+			return out.Emit(d.ID, commentRecordOf(d), kind)
+		})
+}
+
+// Push implements datasync.Table.
+func (t commentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {
+	var ap datasync.Applied
+	touched := map[string]bool{}
+	var keys []string
+	add := func(k []string) {
+		ap.Count++
+		for _, key := range k {
+			if !touched[key] {
+				touched[key] = true
+				keys = append(keys, key)
+			}
+		}
+	}
+	held, err := t.s.heldKeys(ctx, p)
+	if err != nil {
+		return ap, err
+	}
+	w := commentWriter{s: t.s, p: p, held: held, seq: seq}
+	for _, raw := range append(append([]json.RawMessage{}, ch.Created...), ch.Updated...) {
+		var r commentRecord
+		err := decodeRecord(raw, &r)
+		if err == nil {
+			err = checkComment(&r)
+		}
+		var k []string
+		if err == nil {
+			k, err = w.write(ctx, &r)
+		}
+		if err != nil {
+			rej, err := reject(r.ID, raw, err)
+			if err != nil {
+				return datasync.Applied{}, err
+			}
+			ap.Rejected = append(ap.Rejected, rej)
+			continue
+		}
+		add(k)
+	}
+	for _, id := range ch.Deleted {
+		k, err := w.delete(ctx, id)
+		if err != nil {
+			rej, err := reject(id, mustJSON(id), err)
+			if err != nil {
+				return datasync.Applied{}, err
+			}
+			ap.Rejected = append(ap.Rejected, rej)
+			continue
+		}
+		add(k)
+	}
+	if len(keys) > 0 {
+		ap.Touches = []datasync.Touch{{Table: commentsColl, Keys: keys}, {Table: feedbackColl, Keys: keys}}
+	}
+	return ap, nil
+}
+
+// commentWriter applies one user's pushed comments.
+type commentWriter struct {
+	s    *Service
+	p    *auth.Principal
+	held []string
+	seq  int64
+	name *string
+}
+
+// write creates the comment or, when it is the caller's and exists, replaces its text. It
+// returns the keys it touched; not_found for a comment of someone else's or on feedback the
+// caller cannot see.
+func (w *commentWriter) write(ctx context.Context, r *commentRecord) ([]string, error) {
+	parent, err := w.s.liveFeedback(ctx, r.FeedbackID)
+	if err == nil && !canSee(w.p, w.held, parent) {
+		err = apperr.New(apperr.NotFound, "feedback not found")
+	}
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, &apperr.Error{Code: apperr.NotFound, Field: "feedback_id", Message: "feedback not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if w.name == nil {
+		name, err := w.s.authorName(ctx, w.p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		w.name = &name
+	}
+	doc := &commentDoc{ID: r.ID, FeedbackID: r.FeedbackID, AuthorID: w.p.UserID, AuthorName: *w.name,
+		Text: r.Text, CreatedAt: r.CreatedAt}
+	doc.Meta = datasync.Meta{Seq: w.seq, CreatedSeq: w.seq, Keys: parent.Keys, UpdatedAt: w.s.now()}
+	if err := w.s.saveComment(ctx, w.p, doc); err != nil {
+		return nil, err
+	}
+	w.s.counts.setComment(parent.ID, doc.ID, true)
+	if _, err := w.s.stampFeedback(ctx, parent.ID, w.seq); err != nil {
+		return nil, err
+	}
+	return parent.Keys, nil
+}
+
+// saveComment inserts doc, or updates the text of the caller's existing comment with that id.
+func (s *Service) saveComment(ctx context.Context, p *auth.Principal, doc *commentDoc) error {
+	unlock := s.DB.Lock(childLockKey(commentsColl, doc.ID))
+	defer unlock()
+	_, err := s.coll(commentsColl).InsertOne(ctx, doc)
+	if err == nil {
+		return nil
+	}
+	if !mongodb.IsDuplicateKey(err) {
+		return fmt.Errorf("insert comment %s: %w", doc.ID, mongodb.Translate(err, "comment"))
+	}
+	var old commentDoc
+	if err := s.findByID(ctx, commentsColl, doc.ID, "comment", &old); err != nil {
+		return err
+	}
+	switch {
+	case old.AuthorID != p.UserID || old.FromOps || old.FeedbackID != doc.FeedbackID:
+		return apperr.New(apperr.NotFound, "comment not found")
+	case old.Deleted:
+		return apperr.New(apperr.Conflict, "this comment was deleted")
+	}
+	_, err = s.coll(commentsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, bson.D{
+		{Key: "$set", Value: bson.D{{Key: "text", Value: doc.Text}, {Key: "_updated_at", Value: s.now()}}},
+		{Key: "$max", Value: bson.D{{Key: "_seq", Value: doc.Seq}}},
+	})
+	if err != nil {
+		return fmt.Errorf("update comment %s: %w", doc.ID, mongodb.Translate(err, "comment"))
+	}
+	return nil
+}
+
+// delete tombstones the caller's own comment; not_found for anyone else's or an unknown id.
+func (w *commentWriter) delete(ctx context.Context, id string) ([]string, error) {
+	unlock := w.s.DB.Lock(childLockKey(commentsColl, id))
+	var old commentDoc
+	err := w.s.findByID(ctx, commentsColl, id, "comment", &old)
+	if err == nil && (old.AuthorID != w.p.UserID || old.FromOps) {
+		err = apperr.New(apperr.NotFound, "comment not found")
+	}
+	if err == nil { // a replay restamps the tombstone, like deleteOwn
+		err = w.s.tombstone(ctx, commentsColl, bson.D{{Key: "_id", Value: id}}, w.seq)
+	}
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	w.s.counts.setComment(old.FeedbackID, id, false)
+	if _, err := w.s.stampFeedback(ctx, old.FeedbackID, w.seq); err != nil && !apperr.Is(err, apperr.NotFound) {
+		return nil, err
+	}
+	return old.Keys, nil
+}

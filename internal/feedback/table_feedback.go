@@ -1,0 +1,265 @@
+package feedback
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+// feedbackTable is the "feedback" sync table: the author's own feedback, and feedback shared
+// with a channel the user tests. Ops see everything through REST instead.
+type feedbackTable struct{ s *Service }
+
+var _ datasync.Table = feedbackTable{}
+
+// Name implements datasync.Table.
+func (feedbackTable) Name() string { return feedbackColl }
+
+// Pull implements datasync.Table.
+func (t feedbackTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
+	if cached, err := t.pullCached(ctx, q, out); cached {
+		return err
+	}
+	return datasync.StreamChanges(ctx, t.s.coll(feedbackColl), q, nil,
+		func(d *feedbackDoc, _ *datasync.Meta, kind datasync.Kind) error {
+			return out.Emit(d.ID, t.s.record(d, q.User.UserID), kind)
+		})
+}
+
+// pushBatch is one push's work on the feedback table.
+type pushBatch struct {
+	s       *Service
+	p       *auth.Principal
+	seq     int64
+	name    string
+	applied datasync.Applied
+	keys    []string
+	// deleted are the keys of deleted feedback, whose comments and attachments went with it.
+	deleted []string
+}
+
+func (b *pushBatch) touched(keys []string) {
+	for _, k := range keys {
+		if !slices.Contains(b.keys, k) {
+			b.keys = append(b.keys, k)
+		}
+	}
+	b.applied.Count++
+}
+
+// rejected records the rejection of a record, or returns err when it is not the record's fault.
+func (b *pushBatch) rejected(id string, raw json.RawMessage, err error) error {
+	r, err := reject(id, raw, err)
+	if err != nil {
+		return err
+	}
+	b.applied.Rejected = append(b.applied.Rejected, r)
+	return nil
+}
+
+func (b *pushBatch) result() datasync.Applied {
+	if len(b.keys) > 0 {
+		b.applied.Touches = append(b.applied.Touches, datasync.Touch{Table: feedbackColl, Keys: b.keys})
+	}
+	if len(b.deleted) > 0 {
+		b.applied.Touches = append(b.applied.Touches, datasync.Touch{Table: commentsColl, Keys: b.deleted},
+			datasync.Touch{Table: attachmentsColl, Keys: b.deleted})
+	}
+	return b.applied
+}
+
+// Push applies the caller's pushed feedback. New records are inserted in one unordered batch;
+// a record whose id exists is an update of the caller's own record (a replayed push) or, when it
+// is someone else's, a not_found rejection that leaves their record untouched.
+func (t feedbackTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {
+	b := &pushBatch{s: t.s, p: p, seq: seq}
+	if len(ch.Created)+len(ch.Updated) > 0 {
+		name, err := t.s.authorName(ctx, p.UserID)
+		if err != nil {
+			return datasync.Applied{}, err
+		}
+		b.name = name
+	}
+	if err := b.create(ctx, ch.Created); err != nil {
+		return datasync.Applied{}, err
+	}
+	for _, raw := range ch.Updated {
+		if err := b.upsert(ctx, raw); err != nil {
+			return datasync.Applied{}, err
+		}
+	}
+	for _, id := range ch.Deleted {
+		keys, err := t.s.deleteOwn(ctx, p, seq, id)
+		if err != nil {
+			if err := b.rejected(id, mustJSON(id), err); err != nil {
+				return datasync.Applied{}, err
+			}
+			continue
+		}
+		b.touched(keys)
+		for _, k := range keys {
+			if !slices.Contains(b.deleted, k) {
+				b.deleted = append(b.deleted, k)
+			}
+		}
+	}
+	return b.result(), nil
+}
+
+// create inserts the valid new records in one unordered InsertMany; those whose id exists go
+// through upsert.
+func (b *pushBatch) create(ctx context.Context, created []json.RawMessage) error {
+	var docs []any
+	var raws []json.RawMessage
+	for _, raw := range created {
+		var r feedbackRecord
+		err := decodeRecord(raw, &r)
+		if err == nil {
+			err = checkFeedback(&r)
+		}
+		if err != nil {
+			if err := b.rejected(r.ID, raw, err); err != nil {
+				return err
+			}
+			continue
+		}
+		docs = append(docs, b.s.newFeedback(b.p, b.name, &r, b.seq))
+		raws = append(raws, raw)
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	_, err := b.s.coll(feedbackColl).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	existing := map[int]bool{}
+	if err != nil {
+		var bulk mongo.BulkWriteException
+		if !errors.As(err, &bulk) || bulk.WriteConcernError != nil {
+			return fmt.Errorf("insert feedback: %w", mongodb.Translate(err, "feedback"))
+		}
+		for _, we := range bulk.WriteErrors {
+			if !duplicateKey(we) {
+				return fmt.Errorf("insert feedback: %w", mongodb.Translate(err, "feedback"))
+			}
+			existing[we.Index] = true
+		}
+	}
+	for i, doc := range docs {
+		if !existing[i] {
+			b.s.cache.add(doc.(*feedbackDoc))
+			b.touched(doc.(*feedbackDoc).Keys)
+			continue
+		}
+		if err := b.upsert(ctx, raws[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// duplicateKey reports whether one write of a bulk insert failed on the unique _id index.
+func duplicateKey(we mongo.BulkWriteError) bool {
+	return mongodb.IsDuplicateKey(mongo.WriteException{WriteErrors: []mongo.WriteError{we.WriteError}})
+}
+
+// upsert applies one record as an update of the caller's own feedback, creating it when it
+// does not exist yet (an update pushed before its create reached the server).
+func (b *pushBatch) upsert(ctx context.Context, raw json.RawMessage) error {
+	var r feedbackRecord
+	err := decodeRecord(raw, &r)
+	if err == nil {
+		err = checkFeedback(&r)
+	}
+	if err == nil {
+		var keys []string
+		if keys, err = b.s.writeOwn(ctx, b.p, b.name, &r, b.seq); err == nil {
+			b.touched(keys)
+			return nil
+		}
+	}
+	return b.rejected(r.ID, raw, err)
+}
+
+// newFeedback is the document of a new record pushed by p.
+func (s *Service) newFeedback(p *auth.Principal, name string, r *feedbackRecord, seq int64) *feedbackDoc {
+	shared := r.ShareWithTesters && shareable(r.Channel)
+	d := &feedbackDoc{
+		ID: r.ID, Category: r.Category, Text: r.Text, Latitude: r.Latitude, Longitude: r.Longitude,
+		AccuracyM: r.AccuracyM, CreatedAt: r.CreatedAt, Shared: shared, Status: StatusNew,
+		Snapshot: Snapshot{AppID: r.AppID, Build: r.Build, Version: r.Version, Channel: r.Channel,
+			Platform: r.Platform, DeviceModel: r.DeviceModel, OSVersion: r.OSVersion},
+		AuthorID: p.UserID, AuthorName: name, Department: p.Department, ReceivedAt: s.now(),
+	}
+	d.Meta = datasync.Meta{Seq: seq, CreatedSeq: seq, Keys: feedbackKeys(p.UserID, shared, r.AppID, r.Channel), UpdatedAt: s.now()}
+	return d
+}
+
+// writeOwn applies the author-owned columns of r to the caller's feedback, or creates it. The
+// whole author-owned set is replaced: of two devices' conflicting edits the later push wins.
+// Ops-owned fields are never written here. It returns the record's keys; not_found when the id
+// is someone else's and conflict when the feedback was deleted.
+func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, r *feedbackRecord, seq int64) ([]string, error) {
+	unlock := s.DB.Lock(lockKey(r.ID))
+	defer unlock()
+	for range 3 {
+		var d feedbackDoc
+		err := s.findByID(ctx, feedbackColl, r.ID, "feedback", &d)
+		if apperr.Is(err, apperr.NotFound) {
+			doc := s.newFeedback(p, name, r, seq)
+			_, err := s.coll(feedbackColl).InsertOne(ctx, doc)
+			if mongodb.IsDuplicateKey(err) {
+				continue // a concurrent copy of this push created it: update it instead
+			}
+			if err != nil {
+				return nil, fmt.Errorf("insert feedback %s: %w", r.ID, mongodb.Translate(err, "feedback"))
+			}
+			s.cache.put(doc)
+			return doc.Keys, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if d.AuthorID != p.UserID {
+			return nil, apperr.New(apperr.NotFound, "feedback not found")
+		}
+		if d.Deleted {
+			return nil, apperr.New(apperr.Conflict, "this feedback was deleted")
+		}
+		res, err := s.coll(feedbackColl).UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: r.ID}, {Key: "author_id", Value: p.UserID}, {Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}}},
+			bson.D{
+				{Key: "$set", Value: bson.D{
+					{Key: "category", Value: r.Category}, {Key: "text", Value: r.Text},
+					{Key: "latitude", Value: r.Latitude}, {Key: "longitude", Value: r.Longitude},
+					{Key: "accuracy_m", Value: r.AccuracyM}, {Key: "_updated_at", Value: s.now()},
+				}},
+				{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
+			})
+		if err != nil {
+			return nil, fmt.Errorf("update feedback %s: %w", r.ID, mongodb.Translate(err, "feedback"))
+		}
+		if res.MatchedCount == 0 {
+			return nil, apperr.New(apperr.Conflict, "this feedback was deleted")
+		}
+		d.Category, d.Text, d.Latitude, d.Longitude, d.AccuracyM = r.Category, r.Text, r.Latitude, r.Longitude, r.AccuracyM
+		d.Seq, d.UpdatedAt = max(d.Seq, seq), s.now()
+		s.cache.put(&d)
+		return d.Keys, nil
+	}
+	return nil, fmt.Errorf("write feedback %s: too many concurrent writers", r.ID)
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}

@@ -1,0 +1,174 @@
+package feedback
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/upload"
+	"github.com/mportal/mportal/media"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+// UploadPurpose is the tus upload purpose of attachment photos.
+const UploadPurpose = "feedback_attachment"
+
+// octetStream is how HEIC photos are uploaded: the upload service checks the declared type
+// against http.DetectContentType, which does not know HEIC, so the app declares
+// application/octet-stream and Complete checks the HEIC brand itself.
+const octetStream = "application/octet-stream"
+
+// heicBrands are the ISO-BMFF "ftyp" brands of HEIC photos, at byte 4 of the file.
+var heicBrands = [][]byte{[]byte("ftypheic"), []byte("ftypmif1"), []byte("ftypheix"), []byte("ftyphevc")}
+
+// Purpose returns the upload purpose that receives attachment photos: metadata attachment_id
+// names a pending attachment record of the uploader, and the finished upload completes it.
+func (s *Service) Purpose() upload.Purpose {
+	return upload.Purpose{
+		Name:         UploadPurpose,
+		MaxSize:      MaxAttachmentSize,
+		ContentTypes: append(append([]string{}, AttachmentTypes...), octetStream),
+		Authorize:    s.AuthorizeUpload,
+		Complete:     s.CompleteUpload,
+	}
+}
+
+// AuthorizeUpload checks that meta's attachment_id is a pending attachment of p's and that the
+// declared filetype fits it: not_found for anyone else's or an unknown id, conflict for an
+// attachment that is not pending, invalid for a mismatched type.
+func (s *Service) AuthorizeUpload(ctx context.Context, p *auth.Principal, meta map[string]string) error {
+	a, err := s.ownAttachment(ctx, p.UserID, meta["attachment_id"])
+	if err != nil {
+		return err
+	}
+	if a.Status != AttachmentPending {
+		return apperr.New(apperr.Conflict, "attachment %s is %s, not pending", a.ID, a.Status)
+	}
+	if ft := meta["filetype"]; ft != a.ContentType && (a.ContentType != "image/heic" || ft != octetStream) {
+		return apperr.Field("filetype", "the attachment was declared as %s", a.ContentType)
+	}
+	return nil
+}
+
+func (s *Service) ownAttachment(ctx context.Context, userID, id string) (*attachmentDoc, error) {
+	if checkID("attachment_id", id) != nil {
+		return nil, apperr.Field("Upload-Metadata", "attachment_id names no attachment")
+	}
+	var a attachmentDoc
+	if err := s.findByID(ctx, attachmentsColl, id, "attachment", &a); err != nil {
+		return nil, err
+	}
+	if a.AuthorID != userID || a.Deleted {
+		return nil, apperr.New(apperr.NotFound, "attachment not found")
+	}
+	return &a, nil
+}
+
+// CompleteUpload links a finished upload to its attachment and marks it complete (or failed,
+// when the bytes are not the declared photo type). It is idempotent: a second call for a
+// completed or failed attachment changes nothing.
+func (s *Service) CompleteUpload(ctx context.Context, p *auth.Principal, in upload.Info) error {
+	a, err := s.ownAttachment(ctx, in.UserID, in.Meta["attachment_id"])
+	if err != nil {
+		return err
+	}
+	if a.Status != AttachmentPending {
+		return nil
+	}
+	status, failure := AttachmentComplete, ""
+	if err := s.checkPhoto(ctx, a.ContentType, in); err != nil {
+		status, failure = AttachmentFailed, err.Error()
+		if derr := s.Store.Delete(ctx, in.Bucket, in.Key); derr != nil {
+			s.log().Warn("delete rejected attachment object", "attachment_id", a.ID, "error", derr.Error())
+		}
+	}
+	err = s.Sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+		unlock := s.DB.Lock(childLockKey(attachmentsColl, a.ID))
+		defer unlock()
+		set := bson.D{{Key: "status", Value: status}, {Key: "_updated_at", Value: s.now()}}
+		if status == AttachmentComplete {
+			set = append(set, bson.E{Key: "bucket", Value: string(in.Bucket)}, bson.E{Key: "object_key", Value: in.Key},
+				bson.E{Key: "size", Value: in.Size})
+		} else {
+			set = append(set, bson.E{Key: "failure", Value: failure})
+		}
+		_, err := s.coll(attachmentsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, bson.D{
+			{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("complete attachment %s: %w", a.ID, mongodb.Translate(err, "attachment"))
+		}
+		return []datasync.Touch{{Table: attachmentsColl, Keys: a.Keys}}, nil
+	})
+	if err != nil {
+		return err
+	}
+	if status == AttachmentFailed {
+		return apperr.New(apperr.UnsupportedMedia, "%s", failure)
+	}
+	return nil
+}
+
+// checkPhoto checks the uploaded bytes are the attachment's declared type: the upload service
+// sniffed JPEG and PNG already; HEIC is recognised by its ftyp brand.
+func (s *Service) checkPhoto(ctx context.Context, declared string, in upload.Info) error {
+	if declared != "image/heic" {
+		if in.ContentType != declared {
+			return fmt.Errorf("the photo is %s, not the declared %s", in.ContentType, declared)
+		}
+		return nil
+	}
+	r, err := s.Store.Open(ctx, in.Bucket, in.Key, 0, min(in.Size, 12))
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	head, err := io.ReadAll(io.LimitReader(r, 12))
+	if err != nil {
+		return err
+	}
+	if len(head) == 12 {
+		for _, brand := range heicBrands {
+			if bytes.Equal(head[4:12], brand) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("the photo is not a HEIC image")
+}
+
+// AttachmentURL returns a presigned download URL (valid media.DefaultPresignExpiry) of a
+// complete attachment for anyone who may see its feedback; not_found otherwise, and for a
+// pending or failed attachment.
+func (s *Service) AttachmentURL(ctx context.Context, p *auth.Principal, id string) (*url.URL, time.Time, error) {
+	var a attachmentDoc
+	if checkID("attachment_id", id) != nil {
+		return nil, time.Time{}, apperr.New(apperr.NotFound, "attachment not found")
+	}
+	if err := s.findByID(ctx, attachmentsColl, id, "attachment", &a); err != nil {
+		return nil, time.Time{}, err
+	}
+	if _, err := s.visibleFeedback(ctx, p, a.FeedbackID); err != nil || a.Deleted {
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return nil, time.Time{}, err
+		}
+		return nil, time.Time{}, apperr.New(apperr.NotFound, "attachment not found")
+	}
+	if a.Status != AttachmentComplete {
+		return nil, time.Time{}, apperr.New(apperr.NotFound, "attachment %s has no content yet (status %s)", id, a.Status)
+	}
+	expiry := media.ClampExpiry(media.DefaultPresignExpiry)
+	u, err := s.Store.PresignGet(ctx, media.Bucket(a.Bucket), a.ObjectKey, expiry, a.Filename)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return u, s.now().Add(expiry), nil
+}
