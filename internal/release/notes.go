@@ -1,0 +1,64 @@
+package release
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+
+	"github.com/mportal/mportal/internal/apperr"
+)
+
+// Release notes are rendered like announcements: CommonMark with the GitHub extensions, then
+// sanitized with bluemonday's policy for user content, once when written so that update checks
+// never pay for it.
+var (
+	notesMarkdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
+	notesPolicy   = func() *bluemonday.Policy {
+		p := bluemonday.UGCPolicy()
+		p.RequireNoReferrerOnLinks(true)
+		p.AddTargetBlankToFullyQualifiedLinks(true)
+		return p
+	}()
+)
+
+// maxNotesLen bounds one locale's notes: a screenful of changes, not a manual.
+const maxNotesLen = 10_000
+
+// notesLocales are the locales notes may be written in.
+var notesLocales = []string{"zh-CN", "en"}
+
+// renderNotes validates Markdown notes by locale and returns them trimmed with their sanitized
+// HTML. Empty notes are dropped. It returns invalid (field notes) for an unknown locale or notes
+// over maxNotesLen.
+func renderNotes(notes map[string]string) (map[string]string, map[string]string, error) {
+	if len(notes) == 0 {
+		return nil, nil, nil
+	}
+	md, html := map[string]string{}, map[string]string{}
+	for loc, text := range notes {
+		if !slices.Contains(notesLocales, loc) {
+			return nil, nil, apperr.Field("notes", "notes locale must be one of %v, not %q", notesLocales, loc)
+		}
+		text = strings.TrimSpace(text)
+		if len(text) > maxNotesLen {
+			return nil, nil, apperr.Field("notes", "notes (%s) must be at most %d bytes", loc, maxNotesLen)
+		}
+		if text == "" {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := notesMarkdown.Convert([]byte(text), &buf); err != nil {
+			return nil, nil, fmt.Errorf("render notes: %w", err)
+		}
+		md[loc], html[loc] = text, notesPolicy.Sanitize(buf.String())
+	}
+	if len(md) == 0 {
+		return nil, nil, nil
+	}
+	return md, html, nil
+}
