@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -160,6 +161,15 @@ func Thumbprint(pub ed25519.PublicKey) string {
 
 // SigningKID returns the kid of the key that signs new tokens.
 func (k *KeySet) SigningKID() string { return k.keys[0].kid }
+
+// DeriveKey returns a 32-byte secret for purpose (such as "manifest-url"), derived from the
+// signing key with HMAC-SHA256, so every instance sharing the key files derives the same secret
+// and no other secret needs distributing. Rotating the signing key rotates derived keys too.
+func (k *KeySet) DeriveKey(purpose string) []byte {
+	mac := hmac.New(sha256.New, k.keys[0].priv.Seed())
+	mac.Write([]byte("mportal derived key v1\x00" + purpose))
+	return mac.Sum(nil)
+}
 
 // KIDs returns the kids of all verification keys, the signing key first.
 func (k *KeySet) KIDs() []string {

@@ -1,0 +1,32 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/release"
+	"github.com/mportal/mportal/internal/release/updatecheck"
+)
+
+// Distribution is the read side of app distribution (updatecheck.Service): the update check,
+// iOS manifests, downloads, the install page's data and the ops numbers. Every method returns
+// unavailable when the database or object storage cannot be reached.
+type Distribution interface {
+	// CheckUpdate answers an app's update check; invalid (with field) for bad parameters,
+	// not_found for an unknown app or a platform it does not ship on.
+	CheckUpdate(ctx context.Context, p *auth.Principal, q updatecheck.Query, locale string) (*updatecheck.Update, error)
+	// Manifest returns an iOS build's manifest.plist for a signed link; not_found for a bad,
+	// expired or tampered signature and for an unknown build.
+	Manifest(ctx context.Context, appID, buildID string, expires int64, sig string) ([]byte, error)
+	// Download records the caller's download of a build and returns a presigned URL of it and
+	// its expiry; not_found unless the build is offered to the caller (ops and admin may fetch
+	// any build).
+	Download(ctx context.Context, p *auth.Principal, appID, buildID string) (string, time.Time, error)
+	// Install returns what the install page offers the caller; invalid for a malformed channel,
+	// not_found for an unknown app.
+	Install(ctx context.Context, p *auth.Principal, appID, channel, locale string) (*updatecheck.InstallInfo, error)
+	// Stats returns an app's numbers; forbidden unless ops or admin, invalid for a bad platform,
+	// not_found for an unknown app.
+	Stats(ctx context.Context, p *auth.Principal, appID string, platform release.Platform) (*updatecheck.Stats, error)
+}

@@ -1,0 +1,96 @@
+package api
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/release"
+	"github.com/mportal/mportal/internal/release/updatecheck"
+)
+
+// distributionRoutes registers the update check, manifests, downloads and ops numbers, and the
+// install page outside /v1 (installRoutes).
+func (s *Server) distributionRoutes(v1 fiber.Router, authed fiber.Handler) {
+	v1.Get("/apps/:app_id/update", authed, s.checkUpdate)
+	// iOS installd fetches the manifest without the app's headers: the signed link authorizes.
+	v1.Get("/apps/:app_id/builds/:build_id/manifest.plist", s.manifest)
+	v1.Get("/apps/:app_id/builds/:build_id/download", s.installAuth(false), s.download)
+	v1.Get("/ops/apps/:app_id/stats", authed, requireRole(auth.RoleOps, auth.RoleAdmin), s.distributionStats)
+	s.installRoutes(s.app)
+}
+
+func (s *Server) checkUpdate(c *fiber.Ctx) error {
+	q := updatecheck.Query{AppID: c.Params("app_id"), Platform: release.Platform(c.Query("platform")), Channel: c.Query("channel")}
+	if q.Platform == "" {
+		return apperr.Field("platform", "platform is required (android or ios)")
+	}
+	build, err := strconv.ParseInt(c.Query("build"), 10, 64)
+	if err != nil {
+		return apperr.Field("build", "build is required and must be a whole number")
+	}
+	q.Build = build
+	u, err := s.deps.Distribution.CheckUpdate(c.UserContext(), principal(c), q, requestLocale(c))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store") // the answer holds short-lived signed links
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	buf := updateBuffers.Get().(*[]byte)
+	*buf = u.AppendJSON((*buf)[:0])
+	c.Response().SetBody(*buf) // copies (c.Send would not), so the buffer can go back at once
+	updateBuffers.Put(buf)
+	return nil
+}
+
+// updateBuffers recycle the update check's response buffers: every app start makes one.
+var updateBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// requestLocale is the locale query parameter, else the first language of Accept-Language.
+func requestLocale(c *fiber.Ctx) string {
+	if l := c.Query("locale"); l != "" {
+		return l
+	}
+	first, _, _ := strings.Cut(c.Get(fiber.HeaderAcceptLanguage), ",")
+	first, _, _ = strings.Cut(first, ";")
+	return strings.TrimSpace(first)
+}
+
+func (s *Server) manifest(c *fiber.Ctx) error {
+	expires, err := strconv.ParseInt(c.Query("expires"), 10, 64)
+	if err != nil {
+		return apperr.New(apperr.NotFound, "manifest not found or its link expired")
+	}
+	body, err := s.deps.Distribution.Manifest(c.UserContext(), c.Params("app_id"), c.Params("build_id"), expires, c.Query("sig"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, "application/xml")
+	return c.Send(body)
+}
+
+func (s *Server) download(c *fiber.Ctx) error {
+	link, expires, err := s.deps.Distribution.Download(c.UserContext(), principal(c), c.Params("app_id"), c.Params("build_id"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON) {
+		return c.JSON(fiber.Map{"url": link, "expires_at": expires.UTC().Format(time.RFC3339)})
+	}
+	return c.Redirect(link, fiber.StatusFound)
+}
+
+func (s *Server) distributionStats(c *fiber.Ctx) error {
+	st, err := s.deps.Distribution.Stats(c.UserContext(), principal(c), c.Params("app_id"), release.Platform(c.Query("platform")))
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}

@@ -1,0 +1,68 @@
+package updatecheck_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/mportal/mportal/internal/release/rollout"
+	"github.com/mportal/mportal/internal/release/updatecheck"
+)
+
+// benchFixture is a typical app: stable with a completed and a staged release, a beta, and an
+// alpha, on both platforms, with a thousand beta members.
+func benchFixture() *fixture {
+	f := newFixture()
+	for _, pf := range []string{"android", "ios"} {
+		p := android
+		if pf == "ios" {
+			p = ios
+		}
+		f.release("stable", p, 90, rollout.Completed, 100).release("stable", p, 100, rollout.Completed, 100).
+			release("stable", p, 110, rollout.Active, 20).release("beta", p, 120, rollout.Active, 50).
+			release("alpha", p, 130, rollout.Active, 100)
+	}
+	for i := range 1000 {
+		f.d.Members = append(f.d.Members, f.d.Members[0])
+		f.d.Members[len(f.d.Members)-1].UserID = fmt.Sprintf("member-%d", i)
+	}
+	return f
+}
+
+// BenchmarkSnapshotCheck is the in-memory decision alone: membership, two rollout decisions.
+func BenchmarkSnapshotCheck(b *testing.B) {
+	snap := benchFixture().snapshot()
+	p := user("member-7")
+	q := updatecheck.Query{AppID: appID, Platform: android, Build: 100, Channel: "beta"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := snap.Check(p, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckUpdate is the whole service call an update check makes, with the links (signed
+// or reused) and the JSON encoding the handler does, for Android and iOS.
+func BenchmarkCheckUpdate(b *testing.B) {
+	for _, pf := range []struct {
+		name string
+		q    updatecheck.Query
+	}{
+		{"android", updatecheck.Query{AppID: appID, Platform: android, Build: 95}},
+		{"ios", updatecheck.Query{AppID: appID, Platform: ios, Build: 95}},
+	} {
+		b.Run(pf.name, func(b *testing.B) {
+			s := newService(b, benchFixture())
+			p := user("u1")
+			buf := make([]byte, 0, 4096)
+			b.ReportAllocs()
+			for b.Loop() {
+				u, err := s.CheckUpdate(b.Context(), p, pf.q, "en")
+				if err != nil || u.DownloadURL == nil {
+					b.Fatal(err)
+				}
+				buf = u.AppendJSON(buf[:0])
+			}
+		})
+	}
+}

@@ -1,0 +1,101 @@
+package updatecheck
+
+import (
+	"context"
+	"time"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/i18n"
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/release"
+	"github.com/mportal/mportal/internal/release/rollout"
+	"github.com/mportal/mportal/media"
+)
+
+// Service answers update checks, manifest and download requests, the install page and the ops
+// numbers from its View. It is safe for concurrent use.
+type Service struct {
+	View  *View
+	DB    *mongodb.DB // downloads are recorded here, and stats read devices and downloads
+	Store media.Store
+	// Signer signs the manifest URLs of iOS installs.
+	Signer *ManifestSigner
+	// PublicBaseURL is how devices reach mportal (MPORTAL_PUBLIC_BASE_URL), without a trailing
+	// slash; manifest URLs are built on it, and iOS requires it to be https.
+	PublicBaseURL string
+	Now           func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Update is the answer of the update check endpoint. Fields about the offered build are nil
+// when nothing is offered; the URLs are nil unless an update is offered.
+type Update struct {
+	UpdateType     string     `json:"update_type"`
+	Channel        string     `json:"channel"`
+	InstalledNewer bool       `json:"installed_newer"`
+	Unsatisfiable  bool       `json:"unsatisfiable"`
+	MinBuild       int64      `json:"min_build"`
+	Version        *string    `json:"version"`
+	Build          *int64     `json:"build"`
+	BuildID        *string    `json:"build_id"`
+	Notes          *string    `json:"notes"`
+	NotesHTML      *string    `json:"notes_html"`
+	Size           *int64     `json:"size"`
+	SHA256         *string    `json:"sha256"`
+	PublishedAt    *time.Time `json:"published_at"`
+	DownloadURL    *string    `json:"download_url"`
+	InstallURL     *string    `json:"install_url"`
+}
+
+// CheckUpdate answers an app's update check with locale choosing the notes' language. It returns
+// unauthorized without a principal, invalid (with the field) for bad parameters, not_found for an
+// unknown app or platform, and unavailable when storage or the first load of the view fails.
+// In steady state it reads no database and makes no network call: presigned URLs are signed
+// locally and reused for at most URLReuse.
+func (s *Service) CheckUpdate(ctx context.Context, p *auth.Principal, q Query, locale string) (*Update, error) {
+	if p == nil {
+		return nil, apperr.New(apperr.Unauthorized, "authentication required")
+	}
+	snap, err := s.View.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := snap.Check(p, q)
+	if err != nil {
+		return nil, err
+	}
+	u := &Update{
+		UpdateType: res.Decision.Type.String(), Channel: res.Channel, MinBuild: res.MinBuild,
+		InstalledNewer: res.Decision.InstalledNewer, Unsatisfiable: res.Decision.Unsatisfiable,
+	}
+	if res.Build == nil {
+		return u, nil
+	}
+	b := res.Build
+	u.Version, u.Build, u.BuildID, u.Size, u.SHA256 = &b.Version, &b.Build, &b.PublicID, &b.Size, &b.SHA256
+	u.PublishedAt = &res.Release.PublishedAt
+	if notes := i18n.Pick(b.Notes, locale); notes != "" {
+		html := i18n.Pick(b.NotesHTML, locale)
+		u.Notes, u.NotesHTML = &notes, &html
+	}
+	if res.Decision.Type == rollout.None { // nothing to download
+		return u, nil
+	}
+	link, err := s.downloadURL(ctx, res.build)
+	if err != nil {
+		return nil, err
+	}
+	u.DownloadURL = &link.url
+	if b.Platform == release.IOS {
+		install := s.installURL(res.app.app.ID, res.build)
+		u.InstallURL = &install
+	}
+	return u, nil
+}

@@ -1,0 +1,138 @@
+package updatecheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/release"
+)
+
+// PollInterval is how often every instance reads the generation token; it bounds how stale an
+// instance's view of another instance's release changes can be.
+const PollInterval = time.Second
+
+// View holds the current Snapshot of the release collections. Readers take the snapshot with one
+// atomic load; Reload builds a whole new one and swaps it in. Each instance polls the release
+// service's generation document every PollInterval and reloads when its token changed, and the
+// instance that wrote reloads at once through the release service's change hook, so a change is
+// visible here immediately and on other instances within about a second.
+type View struct {
+	DB *mongodb.DB
+
+	reload sync.Mutex // one reload at a time, so an older load never replaces a newer one
+	cur    atomic.Pointer[Snapshot]
+	// changes counts Changed calls; covered (guarded by reload) is the count when the last
+	// successful load started, so a burst of writes waits for one reload, not one each.
+	changes atomic.Int64
+	covered int64
+}
+
+// Current returns the snapshot, loading it on first use. It returns unavailable when that first
+// load fails.
+func (v *View) Current(ctx context.Context) (*Snapshot, error) {
+	if s := v.cur.Load(); s != nil {
+		return s, nil
+	}
+	if err := v.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return v.cur.Load(), nil
+}
+
+// Reload loads every release collection and replaces the snapshot. The token is read before the
+// collections: a write that lands during the load changes the token after its data, so the next
+// Poll sees a new token and loads again; a snapshot can be labelled older than its data, never
+// newer. On error the previous snapshot stays in force.
+func (v *View) Reload(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("reload release view: %w", err)
+		}
+	}()
+	v.reload.Lock()
+	defer v.reload.Unlock()
+	return v.load(ctx)
+}
+
+// load does Reload's work; the caller holds v.reload.
+func (v *View) load(ctx context.Context) error {
+	started := v.changes.Load()
+	token, err := v.token(ctx)
+	if err != nil {
+		return err
+	}
+	d := Data{Token: token}
+	if d.Apps, err = mongodb.FindAll[release.App](ctx, v.DB.Collection(release.AppsColl), "apps"); err != nil {
+		return err
+	}
+	if d.Channels, err = mongodb.FindAll[release.Channel](ctx, v.DB.Collection(release.ChannelsColl), "channels"); err != nil {
+		return err
+	}
+	if d.Members, err = mongodb.FindAll[release.Member](ctx, v.DB.Collection(release.MembersColl), "channel members"); err != nil {
+		return err
+	}
+	if d.Builds, err = mongodb.FindAll[release.Build](ctx, v.DB.Collection(release.BuildsColl), "builds"); err != nil {
+		return err
+	}
+	if d.Tracks, err = mongodb.FindAll[release.Track](ctx, v.DB.Collection(release.TracksColl), "tracks"); err != nil {
+		return err
+	}
+	v.cur.Store(NewSnapshot(d))
+	v.covered = started
+	return nil
+}
+
+// Poll reloads when the generation token differs from the current snapshot's, or when nothing
+// is loaded yet. It costs one read of a one-document collection.
+func (v *View) Poll(ctx context.Context) error {
+	token, err := v.token(ctx)
+	if err != nil {
+		return fmt.Errorf("poll release generation: %w", err)
+	}
+	if s := v.cur.Load(); s != nil && s.token == token {
+		return nil
+	}
+	return v.Reload(ctx)
+}
+
+// changeReloadTimeout bounds the reload a local write triggers.
+const changeReloadTimeout = 10 * time.Second
+
+// Changed is the release service's change hook (release.Service.OnChange): it reloads at once,
+// so the instance that wrote answers with its write from the next request on. A failed reload
+// leaves the token unchanged in the snapshot, so the next Poll retries it.
+func (v *View) Changed() {
+	seq := v.changes.Add(1)
+	v.reload.Lock()
+	defer v.reload.Unlock()
+	if v.covered >= seq {
+		return // a load that started after this change already picked it up
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), changeReloadTimeout)
+	defer cancel()
+	// On error the snapshot keeps its old token, so the next Poll retries.
+	_ = v.load(ctx)
+}
+
+// token reads the generation token; "" before the release service's first write.
+func (v *View) token(ctx context.Context) (string, error) {
+	var doc struct {
+		Token string `bson:"token"`
+	}
+	err := v.DB.Collection(release.MetaColl).FindOne(ctx, bson.D{{Key: "_id", Value: release.GenerationID}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", nil
+	}
+	if err != nil {
+		return "", mongodb.Translate(err, "release generation")
+	}
+	return doc.Token, nil
+}
