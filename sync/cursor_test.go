@@ -143,3 +143,50 @@ func TestWriteThatOutlivesItsLeaseIsStillDelivered(t *testing.T) {
 		t.Errorf("the slow write was lost (-want +device):\n%s", diff)
 	}
 }
+
+func TestWriterThatDiesAfterStampingIsStillDelivered(t *testing.T) {
+	// A process that stamps a record and dies before logging the change leaves no trace in the
+	// change log or any index; once its number is reaped, pulls must still read that record.
+	clock := testenv.NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
+	e, notes := newEngine(t, clock)
+	ctx := context.Background()
+	u := employee("u1")
+	if err := notes.write(ctx, e, Record{ID: "before", Keys: noteKeys("u1", ""),
+		Set: bson.D{{Key: "text", Value: "before"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dev := newDevice()
+	dev.sync(t, e, u)
+
+	// The dying writer: a number, a stamped record, and nothing else.
+	p, err := e.allocate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Upsert(ctx, notes.db, notes.db.Collection("notes"), p.S, clock.Now(), Record{ID: "orphan",
+		Keys: noteKeys("u1", ""), Set: bson.D{{Key: "text", Value: "orphan"}}}); err != nil {
+		t.Fatal(err)
+	}
+	dev.sync(t, e, u)
+	if _, ok := dev.texts()["orphan"]; ok {
+		t.Fatal("a write still pending must not be delivered yet")
+	}
+
+	// A restarted instance knows nothing of the write either.
+	restarted := &Engine{DB: e.DB, Now: clock.Now}
+	restarted.Register(notes)
+	if err := restarted.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(DefaultLease + time.Second)
+	dev.sync(t, restarted, u)
+	if diff := cmp.Diff(map[string]string{"before": "before", "orphan": "orphan"}, dev.texts()); diff != "" {
+		t.Errorf("the dead writer's record was lost (-want +device):\n%s", diff)
+	}
+	// The first instance learns of it from the change log (on MongoDB) or its own reaping.
+	other := newDevice()
+	other.sync(t, e, u)
+	if diff := cmp.Diff(map[string]string{"before": "before", "orphan": "orphan"}, other.texts()); diff != "" {
+		t.Errorf("a first sync on the other instance (-want +device):\n%s", diff)
+	}
+}

@@ -17,7 +17,11 @@ type changeDoc struct {
 	ID      int64         `bson:"_id"`
 	Touches []touchDoc    `bson:"touches,omitempty"`
 	Grants  []grantChange `bson:"grants,omitempty"`
-	At      time.Time     `bson:"at"`
+	// Abandoned marks a write that was reaped after its lease without having logged what it
+	// touched: its writer may have died after stamping records. Every table and key then counts
+	// as changed at ID, so pulls read the tables and find those records by their _seq.
+	Abandoned bool      `bson:"abandoned,omitempty"`
+	At        time.Time `bson:"at"`
 }
 
 type touchDoc struct {
@@ -42,6 +46,7 @@ type index struct {
 	mu      sync.RWMutex
 	applied int64                            // change log read up to here (other instances' writes)
 	horizon int64                            // a key without an entry last changed at the horizon
+	unknown int64                            // the newest abandoned write: every key may have changed there
 	tables  map[string]map[string]int64      // table -> key -> last seq
 	grants  map[string]map[string]grantState // user -> key -> grant
 }
@@ -51,6 +56,9 @@ func (x *index) apply(c changeDoc) {
 	defer x.mu.Unlock()
 	if x.tables == nil {
 		x.tables, x.grants = map[string]map[string]int64{}, map[string]map[string]grantState{}
+	}
+	if c.Abandoned {
+		x.unknown = max(x.unknown, c.ID)
 	}
 	for _, t := range c.Touches {
 		keys := x.tables[t.Table]
@@ -79,7 +87,7 @@ func (x *index) apply(c changeDoc) {
 func (x *index) lastChange(table string, keys []string) int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	last := x.horizon
+	last := max(x.horizon, x.unknown)
 	for _, k := range keys {
 		last = max(last, x.tables[table][k])
 	}
@@ -123,6 +131,19 @@ func (e *Engine) load(ctx context.Context) error {
 	if err := e.readChanges(ctx, bson.D{}); err != nil {
 		return err
 	}
+	if err := e.loadGrants(ctx); err != nil {
+		return err
+	}
+	e.idx.mu.Lock()
+	// Writes pending at this point may commit later: catch-up reads them from the low-water mark.
+	e.idx.applied = max(e.idx.applied, snap.low)
+	e.idx.mu.Unlock()
+	return nil
+}
+
+// loadGrants reads every grant into the index: at Start, and after an abandoned write, which may
+// have granted or revoked something without logging it.
+func (e *Engine) loadGrants(ctx context.Context) error {
 	cur, err := e.DB.Collection(accessColl).Find(ctx, bson.D{})
 	if err != nil {
 		return fmt.Errorf("load sync grants: %w", mongodb.Translate(err, "sync grant"))
@@ -134,10 +155,6 @@ func (e *Engine) load(ctx context.Context) error {
 	for _, g := range grants {
 		e.idx.apply(changeDoc{ID: g.Seq, Grants: []grantChange{{UserID: g.UserID, Key: g.Key, Granted: g.Granted}}})
 	}
-	e.idx.mu.Lock()
-	// Writes pending at this point may commit later: catch-up reads them from the low-water mark.
-	e.idx.applied = max(e.idx.applied, snap.low)
-	e.idx.mu.Unlock()
 	return nil
 }
 

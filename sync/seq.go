@@ -138,6 +138,24 @@ func (e *Engine) reap(ctx context.Context, cutoff time.Time) (seqDoc, error) {
 		if err != nil {
 			return seqDoc{}, fmt.Errorf("reap sync sequence %d: %w", p.S, mongodb.Translate(err, "sync sequence"))
 		}
+		if err := e.logAbandoned(ctx, p.S); err != nil {
+			return seqDoc{}, err
+		}
 	}
 	return e.readSeq(ctx)
+}
+
+// logAbandoned records that the write numbered seq was reaped. If its writer is alive it runs the
+// write again and logs that; if it died after stamping records but before logging them, nothing
+// else would ever tell a pull to read those records, so the entry says "anything may have
+// changed at seq" — in this instance's index, and in the change log for the other instances
+// (unless the writer logged its own entry first, which says what it touched). Grants are
+// reloaded for the same reason.
+func (e *Engine) logAbandoned(ctx context.Context, seq int64) error {
+	doc := changeDoc{ID: seq, Abandoned: true, At: e.now()}
+	e.idx.apply(doc)
+	if _, err := e.DB.Collection(changesColl).InsertOne(ctx, doc); err != nil && !mongodb.IsDuplicateKey(err) {
+		return fmt.Errorf("log abandoned sync write %d: %w", seq, mongodb.Translate(err, "sync change"))
+	}
+	return e.loadGrants(ctx)
 }
