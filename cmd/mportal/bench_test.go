@@ -12,10 +12,7 @@ import (
 	"time"
 
 	"github.com/mportal/mportal/internal/auth"
-	"github.com/mportal/mportal/internal/config"
-	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/loadtest"
-	"github.com/mportal/mportal/internal/testenv"
 )
 
 // BenchmarkServer loads a whole mportal (Main on a loopback port, the test FerretDB and MinIO,
@@ -105,71 +102,8 @@ func (s *benchServer) bearer() http.Header {
 // creates an employee through the directory as the system, and signs them in over HTTP.
 func benchStart(b *testing.B) *benchServer {
 	b.Helper()
-	env := map[string]string{
-		"MPORTAL_LISTEN_ADDR":         "127.0.0.1:0",
-		"MPORTAL_DATA_DIR":            b.TempDir(),
-		"MPORTAL_MONGODB_URI":         testenv.MongoURI(b),
-		"MPORTAL_MONGODB_DATABASE":    testenv.RandomName("bench_"),
-		"MPORTAL_MINIO_ENDPOINT":      testenv.MinIOEndpoint(b),
-		"MPORTAL_MINIO_ACCESS_KEY":    testenv.MinIOAccessKey,
-		"MPORTAL_MINIO_SECRET_KEY":    testenv.MinIOSecretKey,
-		"MPORTAL_MINIO_BUCKET_PREFIX": testenv.RandomName("bench-") + "-",
-		"MPORTAL_LOG_LEVEL":           "warn", // a log line per request would measure the logger
-	}
-	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		b.Fatal(err)
-	}
-	logs := &benchLog{}
-	m := NewMain(cfg, &benchLog{}, logs)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := m.Run(ctx); err != nil {
-		_ = m.Close()
-		b.Fatalf("start mportal: %v\nlogs:\n%s", err, logs)
-	}
-	b.Cleanup(func() {
-		dropCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = m.db.DB.Drop(dropCtx) // thousands of sessions and devices nobody needs afterwards
-		if err := m.Close(); err != nil {
-			b.Errorf("close mportal: %v", err)
-		}
-	})
-	u, _, err := m.users.Create(ctx, systemActor, directory.CreateUser{
-		EmployeeNo: benchEmployeeNo, Name: "Bench User", Roles: []auth.Role{auth.RoleEmployee},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	hash, err := auth.HashPassword(benchPassword, auth.DefaultArgon2)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := m.users.SetPassword(ctx, u.ID, hash, false); err != nil {
-		b.Fatal(err)
-	}
-	s := &benchServer{base: "http://" + m.Addr()}
-	s.token = benchSignIn(b, s.base)
-	return s
-}
-
-// benchSignIn logs the bench employee in and returns the access token.
-func benchSignIn(b *testing.B, base string) string {
-	b.Helper()
-	body := benchJSON(b, map[string]string{"login": benchEmployeeNo, "password": benchPassword, "device_id": "bench-phone-0"})
-	resp, err := http.Post(base+"/v1/auth/login", "application/json", bytes.NewReader(body))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.AccessToken == "" {
-		b.Fatalf("login: status %d, err %v", resp.StatusCode, err)
-	}
-	return out.AccessToken
+	m := benchMain(b, nil)
+	return &benchServer{base: "http://" + m.Addr(), token: benchUser(b, m, benchEmployeeNo, "bench-phone-0", auth.RoleEmployee)}
 }
 
 func benchJSON(b *testing.B, v any) []byte {

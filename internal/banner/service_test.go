@@ -3,7 +3,6 @@ package banner_test
 import (
 	"bytes"
 	"context"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,16 +37,7 @@ func ptr[T any](v T) *T { return &v }
 
 func newService(t *testing.T, c *clock) *banner.Service {
 	t.Helper()
-	store, err := media.NewMinIO(ctx(t), media.MinIOConfig{
-		Endpoint: testenv.MinIOEndpoint(t), AccessKey: testenv.MinIOAccessKey, SecretKey: testenv.MinIOSecretKey,
-		BucketPrefix: strings.ToLower(testenv.RandomName("b")) + "-",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureBuckets(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	store := testenv.Store(t, "b")
 	png := []byte("\x89PNG\r\n\x1a\nbanner")
 	if _, err := store.Put(ctx(t), media.Images, "banners/a.png", bytes.NewReader(png), int64(len(png)), "image/png"); err != nil {
 		t.Fatal(err)

@@ -21,20 +21,7 @@ func attachment(id, feedbackID string) map[string]any {
 		"size": 1234, "status": "complete", "created_at": clientTime}
 }
 
-func newStore(t *testing.T) media.Store {
-	t.Helper()
-	store, err := media.NewMinIO(context.Background(), media.MinIOConfig{
-		Endpoint: testenv.MinIOEndpoint(t), AccessKey: testenv.MinIOAccessKey, SecretKey: testenv.MinIOSecretKey,
-		BucketPrefix: strings.ToLower(testenv.RandomName("fb")) + "-",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureBuckets(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return store
-}
+func newStore(t *testing.T) media.Store { return testenv.Store(t, "fb") }
 
 func pngBytes(t *testing.T) []byte {
 	var buf bytes.Buffer

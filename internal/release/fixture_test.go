@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
-
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/directory"
@@ -88,47 +85,13 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{store: newStore(t), push: &fakePusher{}, hook: &recordingHook{}}
+	f := &fixture{store: testenv.Store(t, "rel"), push: &fakePusher{}, hook: &recordingHook{}}
 	f.svc = &Service{DB: testenv.Mongo(t), Store: f.store, Push: f.push, Users: anyUser{}, Access: f.hook,
 		OnChange: func() { f.mu.Lock(); f.changes++; f.mu.Unlock() }}
 	if err := f.svc.EnsureIndexes(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// newStore returns a MinIO store on fresh buckets, removed when the test ends.
-func newStore(t testing.TB) *media.MinIO {
-	t.Helper()
-	endpoint := testenv.MinIOEndpoint(t)
-	cfg := media.MinIOConfig{Endpoint: endpoint, AccessKey: testenv.MinIOAccessKey, SecretKey: testenv.MinIOSecretKey,
-		BucketPrefix: strings.ToLower(testenv.RandomName("rel")) + "-"}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	store, err := media.NewMinIO(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureBuckets(ctx); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := minio.New(endpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(testenv.MinIOAccessKey, testenv.MinIOSecretKey, ""), Region: media.DefaultRegion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, b := range media.Buckets() {
-			name := cfg.BucketPrefix + string(b)
-			for obj := range admin.ListObjects(ctx, name, minio.ListObjectsOptions{Recursive: true}) {
-				_ = admin.RemoveObject(ctx, name, obj.Key, minio.RemoveObjectOptions{})
-			}
-			_ = admin.RemoveBucket(ctx, name)
-		}
-	})
-	return store
 }
 
 // app creates an app with both identities.

@@ -3,12 +3,10 @@ package upload_test
 import (
 	"io"
 	"net/http"
-	"runtime"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/mportal/mportal/internal/loadtest"
 )
 
 // BenchmarkUpload64MiB sends a 64 MiB file through the tus handler to MinIO in one PATCH (as a
@@ -19,9 +17,8 @@ func BenchmarkUpload64MiB(b *testing.B) {
 	const size = 64 << 20
 	f := newFixture(b)
 	b.SetBytes(size)
-	var peak atomic.Uint64
-	stop := sampleHeap(&peak)
-	defer stop()
+	peakHeap := loadtest.SampleHeap()
+	defer peakHeap()
 	b.ResetTimer()
 	for i := range b.N {
 		loc := f.create(b, "bench", size, meta("bench"))
@@ -44,33 +41,10 @@ func BenchmarkUpload64MiB(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(peakHeap())/(1<<20), "peak-heap-MiB")
 	if n := len(f.completedUploads()); n != b.N {
 		b.Fatalf("%d completions for %d uploads", n, b.N)
 	}
-}
-
-// sampleHeap records the largest heap in use until the returned function is called.
-func sampleHeap(peak *atomic.Uint64) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
 }
 
 // pngStream produces a PNG-looking body of left bytes without holding it in memory.

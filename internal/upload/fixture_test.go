@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -57,24 +56,12 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	endpoint := testenv.MinIOEndpoint(t)
-	prefix := strings.ToLower(testenv.RandomName("u")) + "-"
-	store, err := media.NewMinIO(ctx(t), media.MinIOConfig{Endpoint: endpoint, AccessKey: testenv.MinIOAccessKey,
-		SecretKey: testenv.MinIOSecretKey, BucketPrefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureBuckets(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := minio.New(endpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(testenv.MinIOAccessKey, testenv.MinIOSecretKey, ""), Region: media.DefaultRegion})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := testenv.Store(t, "u")
+	admin := testenv.MinIOAdmin(t)
 	f := &fixture{store: store, bucket: store.BucketName(media.Uploads), admin: admin,
 		clock: testenv.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))}
-	t.Cleanup(f.removeBuckets(prefix))
 	f.db = testenv.Mongo(t)
+	var err error
 	f.svc, err = upload.New(upload.Config{
 		Store: flakyStore{Store: store, f: f}, DB: f.db, BasePath: basePath, Now: f.clock.Now, TempDir: t.TempDir(),
 		PartSize: 5 << 20,
@@ -141,23 +128,6 @@ func (f *fixture) completedUploads() []upload.Info {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]upload.Info(nil), f.completed...)
-}
-
-func (f *fixture) removeBuckets(prefix string) func() {
-	return func() {
-		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, b := range media.Buckets() {
-			name := prefix + string(b)
-			for up := range f.admin.ListIncompleteUploads(c, name, "", true) {
-				_ = f.admin.RemoveIncompleteUpload(c, name, up.Key)
-			}
-			for obj := range f.admin.ListObjects(c, name, minio.ListObjectsOptions{Recursive: true}) {
-				_ = f.admin.RemoveObject(c, name, obj.Key, minio.RemoveObjectOptions{})
-			}
-			_ = f.admin.RemoveBucket(c, name)
-		}
-	}
 }
 
 // request sends one tus request as user ("" = unauthenticated).

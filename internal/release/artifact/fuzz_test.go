@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
+
 	"howett.net/plist"
 
 	"github.com/mportal/mportal/internal/apperr"
@@ -21,14 +23,14 @@ var fuzzLimits = Limits{MaxEntries: 1000, MaxDirectoryBytes: 1 << 20, MaxManifes
 // Whatever the bytes, Inspect must not panic, must fail only with invalid or too_large (the
 // reader never fails), and must never return metadata that breaks its own rules.
 func FuzzInspect(f *testing.F) {
-	apk := defaultAPK(f)
-	f.Add(buildAPK(f, apk))
-	apk.resources = nil
-	f.Add(buildAPK(f, apk))
-	ipa := defaultIPA(f)
-	f.Add(buildIPA(f, ipa))
-	ipa.format = plist.BinaryFormat
-	f.Add(buildIPA(f, ipa))
+	apk := artifacttest.DemoAPK(f)
+	f.Add(apk.Bytes(f))
+	apk.Resources = nil
+	f.Add(apk.Bytes(f))
+	ipa := artifacttest.DemoIPA(f)
+	f.Add(ipa.Bytes(f))
+	ipa.Format = plist.BinaryFormat
+	f.Add(ipa.Bytes(f))
 	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		md, err := Inspect(bytes.NewReader(data), int64(len(data)), fuzzLimits)
@@ -48,8 +50,8 @@ func FuzzInspect(f *testing.F) {
 // FuzzParseManifest reaches the binary XML parser directly: through Inspect, almost every
 // mutation fails the ZIP checksum first.
 func FuzzParseManifest(f *testing.F) {
-	f.Add(encodeAXML(defaultManifest(), true))
-	f.Add(encodeAXML(defaultManifest(), false))
+	f.Add(artifacttest.EncodeAXML(artifacttest.DemoManifest(), true))
+	f.Add(artifacttest.EncodeAXML(artifacttest.DemoManifest(), false))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := parseManifest(data)
 		if err == nil {
@@ -61,8 +63,8 @@ func FuzzParseManifest(f *testing.F) {
 
 // FuzzParseTable does the same for resources.arsc, resolving a fuzzed resource id.
 func FuzzParseTable(f *testing.F) {
-	f.Add(defaultResources(), uint32(resAppName))
-	f.Add(defaultResources(), uint32(resIconAlias))
+	f.Add(artifacttest.DemoResources(), uint32(artifacttest.ResAppName))
+	f.Add(artifacttest.DemoResources(), uint32(artifacttest.ResIconAlias))
 	f.Fuzz(func(t *testing.T, data []byte, id uint32) {
 		table, err := parseTable(data)
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
+
 	"github.com/mportal/mportal/internal/apperr"
 )
 
@@ -35,9 +37,9 @@ func zerosDeflate(mib int) []byte {
 }
 
 // bombEntry is a GiB of zeros stored as name, declaring uncompressed the size it claims.
-func bombEntry(name string, claims uint64) zipEntry {
+func bombEntry(name string, claims uint64) artifacttest.ZipEntry {
 	data := zerosDeflate(1024)
-	return zipEntry{name: name, raw: true, data: data, header: zip.FileHeader{
+	return artifacttest.ZipEntry{Name: name, Raw: true, Data: data, Header: zip.FileHeader{
 		Method: zip.Deflate, CompressedSize64: uint64(len(data)), UncompressedSize64: claims}}
 }
 
@@ -50,12 +52,12 @@ func TestZerosDeflateIsAValidStream(t *testing.T) {
 }
 
 func TestInspectRejectsHostileFiles(t *testing.T) {
-	manifest := func() []byte { return encodeAXML(defaultManifest(), true) }
-	apkWith := func(mutate func(*apkOptions)) func(t *testing.T) []byte {
-		return func(t *testing.T) []byte { o := defaultAPK(t); mutate(&o); return buildAPK(t, o) }
+	manifest := func() []byte { return artifacttest.EncodeAXML(artifacttest.DemoManifest(), true) }
+	apkWith := func(mutate func(*artifacttest.APKSpec)) func(t *testing.T) []byte {
+		return func(t *testing.T) []byte { o := artifacttest.DemoAPK(t); mutate(&o); return o.Bytes(t) }
 	}
-	ipaWith := func(mutate func(*ipaOptions)) func(t *testing.T) []byte {
-		return func(t *testing.T) []byte { o := defaultIPA(t); mutate(&o); return buildIPA(t, o) }
+	ipaWith := func(mutate func(*artifacttest.IPASpec)) func(t *testing.T) []byte {
+		return func(t *testing.T) []byte { o := artifacttest.DemoIPA(t); mutate(&o); return o.Bytes(t) }
 	}
 	tests := []struct {
 		name   string
@@ -67,85 +69,85 @@ func TestInspectRejectsHostileFiles(t *testing.T) {
 		{"rejects an empty file", func(*testing.T) []byte { return nil }, Limits{}, apperr.Invalid, "the file is empty"},
 		{"rejects random bytes", func(t *testing.T) []byte { return randomBytes(t, 4096) }, Limits{}, apperr.Invalid, "not a valid ZIP archive"},
 		{"rejects an archive cut short at its end", func(t *testing.T) []byte {
-			b := buildAPK(t, defaultAPK(t))
+			b := artifacttest.DemoAPK(t).Bytes(t)
 			return b[:len(b)-10]
 		}, Limits{}, apperr.Invalid, "not a valid ZIP archive"},
 		{"rejects an archive missing its first half", func(t *testing.T) []byte {
-			b := buildAPK(t, defaultAPK(t))
+			b := artifacttest.DemoAPK(t).Bytes(t)
 			return b[len(b)/2:]
 		}, Limits{}, apperr.Invalid, "not a valid ZIP archive"},
 		{"rejects a ZIP that is neither an APK nor an IPA", func(t *testing.T) []byte {
-			return buildZip(t, zipEntry{name: "README.txt", data: []byte("hello")})
+			return artifacttest.Zip(t, artifacttest.ZipEntry{Name: "README.txt", Data: []byte("hello")})
 		}, Limits{}, apperr.Invalid, "neither an APK nor an IPA"},
 		{"rejects an APK without a manifest", func(t *testing.T) []byte {
-			return buildZip(t, zipEntry{name: "classes.dex", data: []byte("dex")}, zipEntry{name: resourcesName, data: defaultResources()})
+			return artifacttest.Zip(t, artifacttest.ZipEntry{Name: "classes.dex", Data: []byte("dex")}, artifacttest.ZipEntry{Name: resourcesName, Data: artifacttest.DemoResources()})
 		}, Limits{}, apperr.Invalid, "neither an APK nor an IPA"},
 		{"rejects a manifest bomb that declares its size", func(t *testing.T) []byte {
-			return buildZip(t, bombEntry(androidManifestName, 1<<30))
+			return artifacttest.Zip(t, bombEntry(androidManifestName, 1<<30))
 		}, Limits{}, apperr.TooLarge, `"AndroidManifest.xml" is larger than 4194304 bytes`},
 		{"rejects a manifest bomb that understates its size", func(t *testing.T) []byte {
-			return buildZip(t, bombEntry(androidManifestName, 4096))
+			return artifacttest.Zip(t, bombEntry(androidManifestName, 4096))
 		}, Limits{}, apperr.Invalid, `"AndroidManifest.xml" is corrupt`},
 		{"rejects an Info.plist bomb", func(t *testing.T) []byte {
-			return buildZip(t, bombEntry("Payload/Demo.app/Info.plist", 1<<30))
+			return artifacttest.Zip(t, bombEntry("Payload/Demo.app/Info.plist", 1<<30))
 		}, Limits{}, apperr.TooLarge, "is larger than"},
-		{"rejects resources over their limit", apkWith(func(*apkOptions) {}), Limits{MaxResourcesBytes: 256},
+		{"rejects resources over their limit", apkWith(func(*artifacttest.APKSpec) {}), Limits{MaxResourcesBytes: 256},
 			apperr.TooLarge, `"resources.arsc" is larger than 256 bytes`},
-		{"rejects more entries than the limit", apkWith(func(o *apkOptions) {
+		{"rejects more entries than the limit", apkWith(func(o *artifacttest.APKSpec) {
 			for i := range 20 {
-				o.files[fmt.Sprintf("assets/%d", i)] = nil
+				o.Files[fmt.Sprintf("assets/%d", i)] = nil
 			}
 		}), Limits{MaxEntries: 10}, apperr.TooLarge, "more than 10 entries"},
-		{"rejects a central directory over its limit", apkWith(func(o *apkOptions) {
+		{"rejects a central directory over its limit", apkWith(func(o *artifacttest.APKSpec) {
 			for i := range 2000 {
-				o.files[fmt.Sprintf("assets/%s/%d", strings.Repeat("x", 100), i)] = nil
+				o.Files[fmt.Sprintf("assets/%s/%d", strings.Repeat("x", 100), i)] = nil
 			}
 		}), Limits{MaxDirectoryBytes: 64 << 10}, apperr.TooLarge, "central directory is larger than 65536 bytes"},
 		{"rejects duplicate manifests", func(t *testing.T) []byte {
-			return buildZip(t, zipEntry{name: androidManifestName, data: manifest()}, zipEntry{name: androidManifestName, data: manifest()})
+			return artifacttest.Zip(t, artifacttest.ZipEntry{Name: androidManifestName, Data: manifest()}, artifacttest.ZipEntry{Name: androidManifestName, Data: manifest()})
 		}, Limits{}, apperr.Invalid, `contains "AndroidManifest.xml" more than once`},
-		{"rejects a path that climbs out of the archive", apkWith(func(o *apkOptions) {
-			o.files["../../etc/passwd"] = []byte("x")
+		{"rejects a path that climbs out of the archive", apkWith(func(o *artifacttest.APKSpec) {
+			o.Files["../../etc/passwd"] = []byte("x")
 		}), Limits{}, apperr.Invalid, "unsafe file name"},
-		{"rejects a manifest name another tool would normalise", apkWith(func(o *apkOptions) {
-			o.files["./AndroidManifest.xml"] = manifest()
+		{"rejects a manifest name another tool would normalise", apkWith(func(o *artifacttest.APKSpec) {
+			o.Files["./AndroidManifest.xml"] = manifest()
 		}), Limits{}, apperr.Invalid, "unsafe file name"},
-		{"rejects an absolute path", apkWith(func(o *apkOptions) { o.files["/AndroidManifest.xml"] = nil }),
+		{"rejects an absolute path", apkWith(func(o *artifacttest.APKSpec) { o.Files["/AndroidManifest.xml"] = nil }),
 			Limits{}, apperr.Invalid, "unsafe file name"},
 		{"rejects an encrypted manifest", func(t *testing.T) []byte {
 			m := manifest()
-			return buildZip(t, zipEntry{name: androidManifestName, raw: true, data: m, header: zip.FileHeader{
+			return artifacttest.Zip(t, artifacttest.ZipEntry{Name: androidManifestName, Raw: true, Data: m, Header: zip.FileHeader{
 				Method: zip.Store, Flags: 0x1, CompressedSize64: uint64(len(m)), UncompressedSize64: uint64(len(m))}})
 		}, Limits{}, apperr.Invalid, "is encrypted"},
 		{"rejects an unsupported compression method", func(t *testing.T) []byte {
-			return buildZip(t, zipEntry{name: androidManifestName, raw: true, data: []byte("BZh9"), header: zip.FileHeader{
+			return artifacttest.Zip(t, artifacttest.ZipEntry{Name: androidManifestName, Raw: true, Data: []byte("BZh9"), Header: zip.FileHeader{
 				Method: 12, CompressedSize64: 4, UncompressedSize64: 4}})
 		}, Limits{}, apperr.Invalid, "unsupported compression method"},
 		{"rejects an entry whose checksum does not match", func(t *testing.T) []byte {
 			m := manifest()
-			return buildZip(t, zipEntry{name: androidManifestName, raw: true, data: m, header: zip.FileHeader{
+			return artifacttest.Zip(t, artifacttest.ZipEntry{Name: androidManifestName, Raw: true, Data: m, Header: zip.FileHeader{
 				Method: zip.Store, CRC32: 1, CompressedSize64: uint64(len(m)), UncompressedSize64: uint64(len(m))}})
 		}, Limits{}, apperr.Invalid, `"AndroidManifest.xml" is corrupt`},
 		{"rejects a manifest that is not binary XML", func(t *testing.T) []byte {
-			return buildZip(t, zipEntry{name: androidManifestName, data: []byte(`<manifest package="x"/>`)})
+			return artifacttest.Zip(t, artifacttest.ZipEntry{Name: androidManifestName, Data: []byte(`<manifest package="x"/>`)})
 		}, Limits{}, apperr.Invalid, "not a valid compiled manifest"},
-		{"rejects a manifest without versionCode", apkWith(func(o *apkOptions) { o.manifest.attrs = o.manifest.attrs[1:] }),
+		{"rejects a manifest without versionCode", apkWith(func(o *artifacttest.APKSpec) { o.Manifest.Attrs = o.Manifest.Attrs[1:] }),
 			Limits{}, apperr.Invalid, "android:versionCode must be a positive integer"},
-		{"rejects an invalid package name", apkWith(func(o *apkOptions) {
-			o.manifest.attrs[2] = strAttr("package", 0, "com.example/../evil")
+		{"rejects an invalid package name", apkWith(func(o *artifacttest.APKSpec) {
+			o.Manifest.Attrs[2] = artifacttest.StrAttr("package", 0, "com.example/../evil")
 		}), Limits{}, apperr.Invalid, "not a valid package name"},
-		{"rejects a non-integer CFBundleVersion", ipaWith(func(o *ipaOptions) { o.info["CFBundleVersion"] = "1.2.3" }),
+		{"rejects a non-integer CFBundleVersion", ipaWith(func(o *artifacttest.IPASpec) { o.Info["CFBundleVersion"] = "1.2.3" }),
 			Limits{}, apperr.Invalid, `CFBundleVersion "1.2.3" is not a build number`},
-		{"rejects a missing CFBundleShortVersionString", ipaWith(func(o *ipaOptions) { delete(o.info, "CFBundleShortVersionString") }),
+		{"rejects a missing CFBundleShortVersionString", ipaWith(func(o *artifacttest.IPASpec) { delete(o.Info, "CFBundleShortVersionString") }),
 			Limits{}, apperr.Invalid, "CFBundleShortVersionString is missing"},
-		{"rejects an IPA with two apps", ipaWith(func(o *ipaOptions) {
-			o.extra = []zipEntry{{name: "Payload/Other.app/Info.plist", data: []byte("x")}}
+		{"rejects an IPA with two apps", ipaWith(func(o *artifacttest.IPASpec) {
+			o.Extra = []artifacttest.ZipEntry{{Name: "Payload/Other.app/Info.plist", Data: []byte("x")}}
 		}), Limits{}, apperr.Invalid, "more than one app in Payload/"},
 		{"rejects an Info.plist that is not a property list", func(t *testing.T) []byte {
-			return buildZip(t, zipEntry{name: "Payload/Demo.app/Info.plist", data: randomBytes(t, 512)})
+			return artifacttest.Zip(t, artifacttest.ZipEntry{Name: "Payload/Demo.app/Info.plist", Data: randomBytes(t, 512)})
 		}, Limits{}, apperr.Invalid, "Info.plist is not a valid property list"},
-		{"rejects a file with both an Android and an iOS app", ipaWith(func(o *ipaOptions) {
-			o.extra = []zipEntry{{name: androidManifestName, data: manifest()}}
+		{"rejects a file with both an Android and an iOS app", ipaWith(func(o *artifacttest.IPASpec) {
+			o.Extra = []artifacttest.ZipEntry{{Name: androidManifestName, Data: manifest()}}
 		}), Limits{}, apperr.Invalid, "both an Android and an iOS app"},
 	}
 	for _, tt := range tests {
@@ -185,9 +187,9 @@ func (f *failingReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func TestInspectPassesReaderErrorsThrough(t *testing.T) {
-	o := defaultAPK(t)
-	o.files["assets/padding.bin"] = randomBytes(t, 200<<10) // puts the manifest outside the tail
-	b := buildAPK(t, o)
+	o := artifacttest.DemoAPK(t)
+	o.Files["assets/padding.bin"] = randomBytes(t, 200<<10) // puts the manifest outside the tail
+	b := o.Bytes(t)
 	size := int64(len(b))
 	unavailable := apperr.New(apperr.Unavailable, "object storage is unavailable")
 	tests := []struct {

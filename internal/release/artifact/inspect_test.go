@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
+
 	"github.com/google/go-cmp/cmp"
 	"howett.net/plist"
 
@@ -19,97 +21,97 @@ func inspectBytes(t testing.TB, b []byte, limits Limits) (*Metadata, error) {
 func TestInspectAPK(t *testing.T) {
 	tests := []struct {
 		name   string
-		modify func(t *testing.T, o *apkOptions)
-		want   func(o apkOptions) Metadata
+		modify func(t *testing.T, o *artifacttest.APKSpec)
+		want   func(o artifacttest.APKSpec) Metadata
 	}{
 		{
 			name:   "reads a typical build, resolving label and icon through resources",
-			modify: func(*testing.T, *apkOptions) {},
-			want: func(o apkOptions) Metadata {
-				return Metadata{Platform: PlatformAndroid, PackageID: testPackage, VersionName: "1.4.2", BuildNumber: 42,
-					MinOS: "24", DisplayName: testLabelRoot, Icon: o.files[testIconXXXH]}
+			modify: func(*testing.T, *artifacttest.APKSpec) {},
+			want: func(o artifacttest.APKSpec) Metadata {
+				return Metadata{Platform: PlatformAndroid, PackageID: artifacttest.DemoPackage, VersionName: "1.4.2", BuildNumber: 42,
+					MinOS: "24", DisplayName: artifacttest.DemoLabelRoot, Icon: o.Files[artifacttest.DemoIconXXXH]}
 			},
 		},
 		{
 			name: "reads a literal label and no icon without resources.arsc",
-			modify: func(t *testing.T, o *apkOptions) {
-				o.resources = nil
-				app := &o.manifest.children[1]
-				app.attrs = []xmlAttr{strAttr("label", attrLabel, "Literal Label"), refAttr("icon", attrIcon, resIcon)}
+			modify: func(t *testing.T, o *artifacttest.APKSpec) {
+				o.Resources = nil
+				app := &o.Manifest.Children[1]
+				app.Attrs = []artifacttest.Attr{artifacttest.StrAttr("label", attrLabel, "Literal Label"), artifacttest.RefAttr("icon", attrIcon, artifacttest.ResIcon)}
 			},
-			want: func(apkOptions) Metadata {
-				return Metadata{Platform: PlatformAndroid, PackageID: testPackage, VersionName: "1.4.2", BuildNumber: 42,
+			want: func(artifacttest.APKSpec) Metadata {
+				return Metadata{Platform: PlatformAndroid, PackageID: artifacttest.DemoPackage, VersionName: "1.4.2", BuildNumber: 42,
 					MinOS: "24", DisplayName: "Literal Label"}
 			},
 		},
 		{
 			name: "matches attributes by name when there is no resource map",
-			modify: func(t *testing.T, o *apkOptions) {
-				o.noResMap = true
+			modify: func(t *testing.T, o *artifacttest.APKSpec) {
+				o.NoResMap = true
 			},
-			want: func(o apkOptions) Metadata {
-				return Metadata{Platform: PlatformAndroid, PackageID: testPackage, VersionName: "1.4.2", BuildNumber: 42,
-					MinOS: "24", DisplayName: testLabelRoot, Icon: o.files[testIconXXXH]}
+			want: func(o artifacttest.APKSpec) Metadata {
+				return Metadata{Platform: PlatformAndroid, PackageID: artifacttest.DemoPackage, VersionName: "1.4.2", BuildNumber: 42,
+					MinOS: "24", DisplayName: artifacttest.DemoLabelRoot, Icon: o.Files[artifacttest.DemoIconXXXH]}
 			},
 		},
 		{
 			name: "combines versionCodeMajor and resolves a referenced versionName",
-			modify: func(t *testing.T, o *apkOptions) {
-				o.manifest.attrs = []xmlAttr{
-					intAttr("versionCode", attrVersionCode, 7),
-					intAttr("versionCodeMajor", attrVersionCodeMajor, 2),
-					refAttr("versionName", attrVersionName, resVersion),
-					strAttr("package", 0, testPackage),
+			modify: func(t *testing.T, o *artifacttest.APKSpec) {
+				o.Manifest.Attrs = []artifacttest.Attr{
+					artifacttest.IntAttr("versionCode", attrVersionCode, 7),
+					artifacttest.IntAttr("versionCodeMajor", attrVersionCodeMajor, 2),
+					artifacttest.RefAttr("versionName", attrVersionName, artifacttest.ResVersion),
+					artifacttest.StrAttr("package", 0, artifacttest.DemoPackage),
 				}
 			},
-			want: func(o apkOptions) Metadata {
-				return Metadata{Platform: PlatformAndroid, PackageID: testPackage, VersionName: "9.9.9-from-resources",
-					BuildNumber: 2<<32 | 7, MinOS: "24", DisplayName: testLabelRoot, Icon: o.files[testIconXXXH]}
+			want: func(o artifacttest.APKSpec) Metadata {
+				return Metadata{Platform: PlatformAndroid, PackageID: artifacttest.DemoPackage, VersionName: "9.9.9-from-resources",
+					BuildNumber: 2<<32 | 7, MinOS: "24", DisplayName: artifacttest.DemoLabelRoot, Icon: o.Files[artifacttest.DemoIconXXXH]}
 			},
 		},
 		{
 			name: "follows an icon alias and skips icons that are not PNG",
-			modify: func(t *testing.T, o *apkOptions) {
-				o.manifest.children[1].attrs[1] = refAttr("icon", attrIcon, resIconAlias)
-				o.resources = encodeARSC([]string{"string", "mipmap"}, []string{"app_name", "version", "ic_launcher", "ic_alias"}, []resValue{
-					{typeID: 1, entry: 0, str: testLabelRoot},
-					{typeID: 2, entry: 0, density: 160, str: testIconMdpi},
-					{typeID: 2, entry: 0, density: 480, str: testIconWebP},
-					{typeID: 2, entry: 1, ref: resIcon},
+			modify: func(t *testing.T, o *artifacttest.APKSpec) {
+				o.Manifest.Children[1].Attrs[1] = artifacttest.RefAttr("icon", attrIcon, artifacttest.ResIconAlias)
+				o.Resources = artifacttest.EncodeARSC([]string{"string", "mipmap"}, []string{"app_name", "version", "ic_launcher", "ic_alias"}, []artifacttest.ResValue{
+					{TypeID: 1, Entry: 0, Str: artifacttest.DemoLabelRoot},
+					{TypeID: 2, Entry: 0, Density: 160, Str: artifacttest.DemoIconMdpi},
+					{TypeID: 2, Entry: 0, Density: 480, Str: artifacttest.DemoIconWebP},
+					{TypeID: 2, Entry: 1, Ref: artifacttest.ResIcon},
 				})
-				o.files[testIconWebP] = []byte("RIFF....WEBP")
+				o.Files[artifacttest.DemoIconWebP] = []byte("RIFF....WEBP")
 			},
-			want: func(o apkOptions) Metadata {
-				return Metadata{Platform: PlatformAndroid, PackageID: testPackage, VersionName: "1.4.2", BuildNumber: 42,
-					MinOS: "24", DisplayName: testLabelRoot, Icon: o.files[testIconMdpi]}
+			want: func(o artifacttest.APKSpec) Metadata {
+				return Metadata{Platform: PlatformAndroid, PackageID: artifacttest.DemoPackage, VersionName: "1.4.2", BuildNumber: 42,
+					MinOS: "24", DisplayName: artifacttest.DemoLabelRoot, Icon: o.Files[artifacttest.DemoIconMdpi]}
 			},
 		},
 		{
 			name: "uses Android's default minimum SDK and the package name when uses-sdk and label are absent",
-			modify: func(t *testing.T, o *apkOptions) {
-				o.manifest.children = []xmlElem{{name: "application"}}
+			modify: func(t *testing.T, o *artifacttest.APKSpec) {
+				o.Manifest.Children = []artifacttest.Elem{{Name: "application"}}
 			},
-			want: func(apkOptions) Metadata {
-				return Metadata{Platform: PlatformAndroid, PackageID: testPackage, VersionName: "1.4.2", BuildNumber: 42,
-					MinOS: "1", DisplayName: testPackage}
+			want: func(artifacttest.APKSpec) Metadata {
+				return Metadata{Platform: PlatformAndroid, PackageID: artifacttest.DemoPackage, VersionName: "1.4.2", BuildNumber: 42,
+					MinOS: "1", DisplayName: artifacttest.DemoPackage}
 			},
 		},
 		{
 			name: "skips an icon over the icon limit instead of failing",
-			modify: func(t *testing.T, o *apkOptions) {
-				o.files[testIconXXXH] = append(pngOf(t, 192, 2), make([]byte, 3<<20)...)
+			modify: func(t *testing.T, o *artifacttest.APKSpec) {
+				o.Files[artifacttest.DemoIconXXXH] = append(artifacttest.TintedPNG(t, 192, 2), make([]byte, 3<<20)...)
 			},
-			want: func(o apkOptions) Metadata {
-				return Metadata{Platform: PlatformAndroid, PackageID: testPackage, VersionName: "1.4.2", BuildNumber: 42,
-					MinOS: "24", DisplayName: testLabelRoot, Icon: o.files[testIconMdpi]}
+			want: func(o artifacttest.APKSpec) Metadata {
+				return Metadata{Platform: PlatformAndroid, PackageID: artifacttest.DemoPackage, VersionName: "1.4.2", BuildNumber: 42,
+					MinOS: "24", DisplayName: artifacttest.DemoLabelRoot, Icon: o.Files[artifacttest.DemoIconMdpi]}
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := defaultAPK(t)
+			o := artifacttest.DemoAPK(t)
 			tt.modify(t, &o)
-			got, err := inspectBytes(t, buildAPK(t, o), Limits{})
+			got, err := inspectBytes(t, o.Bytes(t), Limits{})
 			if err != nil {
 				t.Fatalf("Inspect: %v", err)
 			}
@@ -123,57 +125,57 @@ func TestInspectAPK(t *testing.T) {
 func TestInspectIPA(t *testing.T) {
 	tests := []struct {
 		name   string
-		modify func(t *testing.T, o *ipaOptions)
-		want   func(o ipaOptions) Metadata
+		modify func(t *testing.T, o *artifacttest.IPASpec)
+		want   func(o artifacttest.IPASpec) Metadata
 	}{
 		{
 			name:   "reads an XML Info.plist and the largest app icon, flagged CgBI",
-			modify: func(*testing.T, *ipaOptions) {},
-			want: func(o ipaOptions) Metadata {
-				return Metadata{Platform: PlatformIOS, PackageID: testBundleID, VersionName: "2.0.1", BuildNumber: 57,
-					MinOS: "15.0", DisplayName: "Demo", Icon: o.files["AppIcon60x60@3x.png"], IconCgBI: true}
+			modify: func(*testing.T, *artifacttest.IPASpec) {},
+			want: func(o artifacttest.IPASpec) Metadata {
+				return Metadata{Platform: PlatformIOS, PackageID: artifacttest.DemoBundleID, VersionName: "2.0.1", BuildNumber: 57,
+					MinOS: "15.0", DisplayName: "Demo", Icon: o.Files["AppIcon60x60@3x.png"], IconCgBI: true}
 			},
 		},
 		{
 			name: "reads a binary Info.plist",
-			modify: func(t *testing.T, o *ipaOptions) {
-				o.format = plist.BinaryFormat
+			modify: func(t *testing.T, o *artifacttest.IPASpec) {
+				o.Format = plist.BinaryFormat
 			},
-			want: func(o ipaOptions) Metadata {
-				return Metadata{Platform: PlatformIOS, PackageID: testBundleID, VersionName: "2.0.1", BuildNumber: 57,
-					MinOS: "15.0", DisplayName: "Demo", Icon: o.files["AppIcon60x60@3x.png"], IconCgBI: true}
+			want: func(o artifacttest.IPASpec) Metadata {
+				return Metadata{Platform: PlatformIOS, PackageID: artifacttest.DemoBundleID, VersionName: "2.0.1", BuildNumber: 57,
+					MinOS: "15.0", DisplayName: "Demo", Icon: o.Files["AppIcon60x60@3x.png"], IconCgBI: true}
 			},
 		},
 		{
 			name: "falls back to CFBundleName and legacy icon names",
-			modify: func(t *testing.T, o *ipaOptions) {
-				delete(o.info, "CFBundleDisplayName")
-				delete(o.info, "CFBundleIcons")
-				o.info["CFBundleIconFiles"] = []string{"Icon.png", "Icon@2x.png"}
-				o.files = map[string][]byte{"Icon.png": pngOf(t, 57, 6), "Icon@2x.png": pngOf(t, 114, 7)}
+			modify: func(t *testing.T, o *artifacttest.IPASpec) {
+				delete(o.Info, "CFBundleDisplayName")
+				delete(o.Info, "CFBundleIcons")
+				o.Info["CFBundleIconFiles"] = []string{"Icon.png", "Icon@2x.png"}
+				o.Files = map[string][]byte{"Icon.png": artifacttest.TintedPNG(t, 57, 6), "Icon@2x.png": artifacttest.TintedPNG(t, 114, 7)}
 			},
-			want: func(o ipaOptions) Metadata {
-				return Metadata{Platform: PlatformIOS, PackageID: testBundleID, VersionName: "2.0.1", BuildNumber: 57,
-					MinOS: "15.0", DisplayName: "DemoApp", Icon: o.files["Icon@2x.png"]}
+			want: func(o artifacttest.IPASpec) Metadata {
+				return Metadata{Platform: PlatformIOS, PackageID: artifacttest.DemoBundleID, VersionName: "2.0.1", BuildNumber: 57,
+					MinOS: "15.0", DisplayName: "DemoApp", Icon: o.Files["Icon@2x.png"]}
 			},
 		},
 		{
 			name: "ignores an icon dictionary of an unexpected shape",
-			modify: func(t *testing.T, o *ipaOptions) {
-				o.info["CFBundleIcons"] = "AppIcon"
-				delete(o.info, "MinimumOSVersion")
+			modify: func(t *testing.T, o *artifacttest.IPASpec) {
+				o.Info["CFBundleIcons"] = "AppIcon"
+				delete(o.Info, "MinimumOSVersion")
 			},
-			want: func(o ipaOptions) Metadata {
-				return Metadata{Platform: PlatformIOS, PackageID: testBundleID, VersionName: "2.0.1", BuildNumber: 57,
-					DisplayName: "Demo", Icon: o.files["AppIcon60x60@3x.png"], IconCgBI: true}
+			want: func(o artifacttest.IPASpec) Metadata {
+				return Metadata{Platform: PlatformIOS, PackageID: artifacttest.DemoBundleID, VersionName: "2.0.1", BuildNumber: 57,
+					DisplayName: "Demo", Icon: o.Files["AppIcon60x60@3x.png"], IconCgBI: true}
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := defaultIPA(t)
+			o := artifacttest.DemoIPA(t)
 			tt.modify(t, &o)
-			got, err := inspectBytes(t, buildIPA(t, o), Limits{})
+			got, err := inspectBytes(t, o.Bytes(t), Limits{})
 			if err != nil {
 				t.Fatalf("Inspect: %v", err)
 			}
@@ -187,16 +189,16 @@ func TestInspectIPA(t *testing.T) {
 // TestInspectReadsZIP64Archives uses more entries than the classic end record can count, so
 // the archive carries ZIP64 end records, which large IPAs do.
 func TestInspectReadsZIP64Archives(t *testing.T) {
-	o := defaultIPA(t)
+	o := artifacttest.DemoIPA(t)
 	for i := range 70_000 {
-		o.extra = append(o.extra, zipEntry{name: fmt.Sprintf("Payload/Demo.app/Assets/%05d", i), store: true})
+		o.Extra = append(o.Extra, artifacttest.ZipEntry{Name: fmt.Sprintf("Payload/Demo.app/Assets/%05d", i), Store: true})
 	}
-	b := buildIPA(t, o)
+	b := o.Bytes(t)
 	if !bytes.Contains(b[len(b)-200:], []byte("PK\x06\x06")) {
 		t.Fatal("the test archive has no ZIP64 end record")
 	}
 	got, err := inspectBytes(t, b, Limits{})
-	if err != nil || got.PackageID != testBundleID || got.BuildNumber != 57 {
+	if err != nil || got.PackageID != artifacttest.DemoBundleID || got.BuildNumber != 57 {
 		t.Fatalf("Inspect = %+v, %v", got, err)
 	}
 	t.Run("still counts its entries against the limit", func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
+
 	"github.com/google/go-cmp/cmp"
 	"howett.net/plist"
 
@@ -26,19 +28,19 @@ func TestManifestPlist(t *testing.T) {
 	}{
 		{
 			name: "describes the package with the URL intact",
-			in:   ManifestInput{URL: presignedURL, BundleID: testBundleID, BundleVersion: "2.0.1", Title: "Demo & Co"},
+			in:   ManifestInput{URL: presignedURL, BundleID: artifacttest.DemoBundleID, BundleVersion: "2.0.1", Title: "Demo & Co"},
 			want: otaManifest{Items: []otaItem{{
 				Assets:   []otaAsset{{Kind: "software-package", URL: presignedURL}},
-				Metadata: otaMetadata{BundleIdentifier: testBundleID, BundleVersion: "2.0.1", Kind: "software", Title: "Demo & Co"},
+				Metadata: otaMetadata{BundleIdentifier: artifacttest.DemoBundleID, BundleVersion: "2.0.1", Kind: "software", Title: "Demo & Co"},
 			}}},
 		},
 		{
 			name: "declares the checksum as one chunk the size of the file",
-			in: ManifestInput{URL: presignedURL, BundleID: testBundleID, BundleVersion: "2.0.1",
+			in: ManifestInput{URL: presignedURL, BundleID: artifacttest.DemoBundleID, BundleVersion: "2.0.1",
 				SHA256: strings.ToUpper(sum), Size: 123456},
 			want: otaManifest{Items: []otaItem{{
 				Assets:   []otaAsset{{Kind: "software-package", URL: presignedURL, SHA256Size: 123456, SHA256s: []string{sum}}},
-				Metadata: otaMetadata{BundleIdentifier: testBundleID, BundleVersion: "2.0.1", Kind: "software", Title: testBundleID},
+				Metadata: otaMetadata{BundleIdentifier: artifacttest.DemoBundleID, BundleVersion: "2.0.1", Kind: "software", Title: artifacttest.DemoBundleID},
 			}}},
 		},
 	}
@@ -64,7 +66,7 @@ func TestManifestPlist(t *testing.T) {
 }
 
 func TestManifestPlistRejectsBadInput(t *testing.T) {
-	ok := ManifestInput{URL: presignedURL, BundleID: testBundleID, BundleVersion: "1.0"}
+	ok := ManifestInput{URL: presignedURL, BundleID: artifacttest.DemoBundleID, BundleVersion: "1.0"}
 	tests := []struct {
 		name   string
 		modify func(*ManifestInput)

@@ -6,13 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
 
 	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/media"
@@ -34,50 +32,16 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// newStore returns a MinIO store on fresh buckets, removed when the test ends.
-func newStore(t *testing.T) *media.MinIO {
-	t.Helper()
-	endpoint := testenv.MinIOEndpoint(t)
-	cfg := media.MinIOConfig{Endpoint: endpoint, AccessKey: testenv.MinIOAccessKey, SecretKey: testenv.MinIOSecretKey,
-		BucketPrefix: strings.ToLower(testenv.RandomName("art")) + "-"}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	store, err := media.NewMinIO(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.EnsureBuckets(ctx); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := minio.New(endpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(testenv.MinIOAccessKey, testenv.MinIOSecretKey, ""), Region: media.DefaultRegion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, b := range media.Buckets() {
-			name := cfg.BucketPrefix + string(b)
-			for obj := range admin.ListObjects(ctx, name, minio.ListObjectsOptions{Recursive: true}) {
-				_ = admin.RemoveObject(ctx, name, obj.Key, minio.RemoveObjectOptions{})
-			}
-			_ = admin.RemoveBucket(ctx, name)
-		}
-	})
-	return store
-}
-
 // TestInspectReadsFromObjectStorageWithRangedReads stores a 20 MiB APK in a real MinIO and
 // inspects it through media's ReaderAt: the metadata must come out right while only a few
 // kilobytes cross the network.
 func TestInspectReadsFromObjectStorageWithRangedReads(t *testing.T) {
-	store := newStore(t)
-	o := defaultAPK(t)
+	store := testenv.Store(t, "art")
+	o := artifacttest.DemoAPK(t)
 	// A large native library stored uncompressed, as APKs store .so files, ahead of the
 	// manifest.
-	o.extra = []zipEntry{{name: "lib/arm64-v8a/libgame.so", data: randomBytes(t, 20<<20), store: true}}
-	b := buildAPK(t, o)
+	o.Extra = []artifacttest.ZipEntry{{Name: "lib/arm64-v8a/libgame.so", Data: randomBytes(t, 20<<20), Store: true}}
+	b := o.Bytes(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	if _, err := store.Put(ctx, media.Artifacts, "android/demo/42.apk", bytes.NewReader(b), int64(len(b)), ""); err != nil {
@@ -93,7 +57,7 @@ func TestInspectReadsFromObjectStorageWithRangedReads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Inspect: %v", err)
 	}
-	if md.PackageID != testPackage || md.BuildNumber != 42 || md.DisplayName != testLabelRoot || !bytes.Equal(md.Icon, o.files[testIconXXXH]) {
+	if md.PackageID != artifacttest.DemoPackage || md.BuildNumber != 42 || md.DisplayName != artifacttest.DemoLabelRoot || !bytes.Equal(md.Icon, o.Files[artifacttest.DemoIconXXXH]) {
 		t.Errorf("Inspect through MinIO read %s/%d/%s with a %d-byte icon", md.PackageID, md.BuildNumber, md.DisplayName, len(md.Icon))
 	}
 	// The tail read (64 KiB), the manifest, resources and icon with their local headers.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
+
 	"github.com/shogo82148/androidbinary"
 	"github.com/shogo82148/androidbinary/apk"
 )
@@ -12,7 +14,7 @@ import (
 // github.com/shogo82148/androidbinary: if both parsers read the same values from the APKs the
 // tests build, the tests exercise the real formats, not a private dialect of them.
 func TestEncodedAPKMatchesAnIndependentParser(t *testing.T) {
-	b := buildAPK(t, defaultAPK(t))
+	b := artifacttest.DemoAPK(t).Bytes(t)
 	k, err := apk.OpenZipReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatalf("androidbinary cannot open the test APK: %v", err)
@@ -27,16 +29,16 @@ func TestEncodedAPKMatchesAnIndependentParser(t *testing.T) {
 	code, _ := m.VersionCode.Int32()
 	minSDK, _ := m.SDK.Min.Int32()
 	name, _ := m.VersionName.String()
-	if k.PackageName() != testPackage || code != 42 || name != "1.4.2" || minSDK != 24 || label != testLabelRoot {
+	if k.PackageName() != artifacttest.DemoPackage || code != 42 || name != "1.4.2" || minSDK != 24 || label != artifacttest.DemoLabelRoot {
 		t.Errorf("androidbinary read package %q, versionCode %d, versionName %q, minSdk %d, label %q",
 			k.PackageName(), code, name, minSDK, label)
 	}
 	icon, err := m.App.Icon.WithResTableConfig(&androidbinary.ResTableConfig{Density: 640}).String()
-	if err != nil || icon != testIconXXXH {
+	if err != nil || icon != artifacttest.DemoIconXXXH {
 		t.Errorf("androidbinary resolved the xxxhdpi icon to %q, %v", icon, err)
 	}
 	zh, err := m.App.Label.WithResTableConfig(&androidbinary.ResTableConfig{Language: [2]uint8{'z', 'h'}}).String()
-	if err != nil || zh != testLabelZH {
+	if err != nil || zh != artifacttest.DemoLabelZH {
 		t.Errorf("androidbinary resolved the zh label to %q, %v", zh, err)
 	}
 

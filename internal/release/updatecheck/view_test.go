@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mportal/mportal/internal/mongodb"
+
 	"github.com/mportal/mportal/internal/release/rollout"
 	"github.com/mportal/mportal/internal/release/updatecheck"
 	"github.com/mportal/mportal/internal/testenv"
@@ -27,14 +29,26 @@ func offeredBuild(t *testing.T, v *updatecheck.View) int64 {
 	return res.Build.Build
 }
 
+// loadedView saves build 100, completed on stable, under token to a fresh database and returns
+// the database, the fixture and a View that has loaded it.
+func loadedView(t *testing.T, token string) (*mongodb.DB, *fixture, *updatecheck.View) {
+	t.Helper()
+	db := testenv.Mongo(t)
+	f := newFixture().release("stable", android, 100, rollout.Completed, 100)
+	f.save(t, db, token)
+	v := &updatecheck.View{DB: db}
+	if offeredBuild(t, v) != 100 {
+		t.Fatal("the first load does not offer build 100")
+	}
+	return db, f, v
+}
+
 // Two Views over one database are two server instances: each must notice the other's writes
 // through the generation token, and only then.
 func TestViewsReloadWhenTheGenerationChanges(t *testing.T) {
-	db := testenv.Mongo(t)
-	f := newFixture().release("stable", android, 100, rollout.Completed, 100)
-	f.save(t, db, "t1")
-	a, b := &updatecheck.View{DB: db}, &updatecheck.View{DB: db}
-	if offeredBuild(t, a) != 100 || offeredBuild(t, b) != 100 {
+	db, f, a := loadedView(t, "t1")
+	b := &updatecheck.View{DB: db}
+	if offeredBuild(t, b) != 100 {
 		t.Fatal("the first load does not offer build 100")
 	}
 
@@ -65,13 +79,7 @@ func TestViewsReloadWhenTheGenerationChanges(t *testing.T) {
 }
 
 func TestViewChangedReloadsAtOnce(t *testing.T) {
-	db := testenv.Mongo(t)
-	f := newFixture().release("stable", android, 100, rollout.Completed, 100)
-	f.save(t, db, "t1")
-	v := &updatecheck.View{DB: db}
-	if offeredBuild(t, v) != 100 {
-		t.Fatal("the first load does not offer build 100")
-	}
+	db, f, v := loadedView(t, "t1")
 	f.release("stable", android, 120, rollout.Completed, 100)
 	f.save(t, db, "t2")
 	v.Changed()
@@ -82,13 +90,7 @@ func TestViewChangedReloadsAtOnce(t *testing.T) {
 
 // Readers keep answering from whole snapshots while reloads swap them (run with -race).
 func TestViewServesChecksDuringReloads(t *testing.T) {
-	db := testenv.Mongo(t)
-	f := newFixture().release("stable", android, 100, rollout.Completed, 100)
-	f.save(t, db, "t1")
-	v := &updatecheck.View{DB: db}
-	if offeredBuild(t, v) != 100 {
-		t.Fatal("the first load does not offer build 100")
-	}
+	db, f, v := loadedView(t, "t1")
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 8 {
@@ -122,13 +124,7 @@ func TestViewServesChecksDuringReloads(t *testing.T) {
 
 // Writers that call Changed at once (coalesced into fewer reloads) each see their own write.
 func TestViewChangedShowsEveryConcurrentWriterItsWrite(t *testing.T) {
-	db := testenv.Mongo(t)
-	f := newFixture().release("stable", android, 100, rollout.Completed, 100)
-	f.save(t, db, "t0")
-	v := &updatecheck.View{DB: db}
-	if offeredBuild(t, v) != 100 {
-		t.Fatal("the first load does not offer build 100")
-	}
+	db, _, v := loadedView(t, "t0")
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {

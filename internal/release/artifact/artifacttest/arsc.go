@@ -1,4 +1,4 @@
-package artifact
+package artifacttest
 
 import (
 	"bytes"
@@ -6,34 +6,40 @@ import (
 	"slices"
 )
 
-// resValue is one value of a resource in one configuration: a string (index into the global
-// pool, added automatically) or a reference.
-type resValue struct {
-	typeID  uint8 // 1-based index into the package's type names
-	entry   uint16
-	lang    string // "" or two letters
-	density uint16
-	str     string
-	ref     uint32
+// ResValue is one value of a resource in one configuration: a string (added to the global
+// pool automatically) or a reference.
+type ResValue struct {
+	// TypeID is the 1-based index into the package's type names.
+	TypeID uint8
+	// Entry is the entry index within the type.
+	Entry uint16
+	// Lang is "" or a two-letter language.
+	Lang string
+	// Density is the configuration's screen density, 0 for any.
+	Density uint16
+	// Str is the string value, used when Ref is 0.
+	Str string
+	// Ref is the resource the value refers to.
+	Ref uint32
 }
 
-// encodeARSC encodes a resources.arsc with one package (0x7f) holding values. Each type
-// gets a type-spec chunk and one type chunk per configuration, with 32-bit entry offsets.
-func encodeARSC(typeNames, keyNames []string, values []resValue) []byte {
+// EncodeARSC encodes a resources.arsc with one package (0x7f) holding values. Each type gets
+// a type-spec chunk and one type chunk per configuration, with 32-bit entry offsets.
+func EncodeARSC(typeNames, keyNames []string, values []ResValue) []byte {
 	var global stringTable
 	type cfgKey struct {
 		typeID  uint8
 		lang    string
 		density uint16
 	}
-	groups := map[cfgKey][]resValue{}
+	groups := map[cfgKey][]ResValue{}
 	entryCount := map[uint8]int{}
 	for _, v := range values {
-		k := cfgKey{v.typeID, v.lang, v.density}
+		k := cfgKey{v.TypeID, v.Lang, v.Density}
 		groups[k] = append(groups[k], v)
-		entryCount[v.typeID] = max(entryCount[v.typeID], int(v.entry)+1)
-		if v.ref == 0 {
-			global.ref(v.str)
+		entryCount[v.TypeID] = max(entryCount[v.TypeID], int(v.Entry)+1)
+		if v.Ref == 0 {
+			global.ref(v.Str)
 		}
 	}
 	keys := make([]cfgKey, 0, len(groups))
@@ -58,7 +64,7 @@ func encodeARSC(typeNames, keyNames []string, values []resValue) []byte {
 		for range entryCount[id] {
 			flags.u32(0)
 		}
-		chunks.Write(chunkBytes(0x0202, spec.Bytes(), flags.Bytes()))
+		chunks.Write(chunk(chunkTableSpec, spec.Bytes(), flags.Bytes()))
 		for _, k := range keys {
 			if k.typeID == id {
 				chunks.Write(encodeTypeChunk(id, entryCount[id], k.lang, k.density, groups[k], &global))
@@ -81,17 +87,17 @@ func encodeARSC(typeNames, keyNames []string, values []resValue) []byte {
 	pkg.u32(uint32(keyPoolOff))
 	pkg.u32(uint32(len(keyNames)))
 	pkg.u32(0) // typeIdOffset
-	pkgChunk := chunkBytes(chunkTablePackage, pkg.Bytes(), chunks.Bytes())
+	pkgChunk := chunk(chunkTablePackage, pkg.Bytes(), chunks.Bytes())
 
 	var tableHdr le
 	tableHdr.u32(1) // package count
 	var body bytes.Buffer
 	body.Write(encodeStringPool(global.strs, true))
 	body.Write(pkgChunk)
-	return chunkBytes(chunkTable, tableHdr.Bytes(), body.Bytes())
+	return chunk(chunkTable, tableHdr.Bytes(), body.Bytes())
 }
 
-func encodeTypeChunk(id uint8, count int, lang string, density uint16, vals []resValue, global *stringTable) []byte {
+func encodeTypeChunk(id uint8, count int, lang string, density uint16, vals []ResValue, global *stringTable) []byte {
 	var hdr le
 	hdr.u8(id)
 	hdr.u8(0) // flags
@@ -110,18 +116,18 @@ func encodeTypeChunk(id uint8, count int, lang string, density uint16, vals []re
 	}
 	var entries le
 	for _, v := range vals {
-		offsets[v.entry] = uint32(entries.Len())
+		offsets[v.Entry] = uint32(entries.Len())
 		entries.u16(8) // entry size
 		entries.u16(0) // flags
-		entries.u32(uint32(v.entry))
+		entries.u32(uint32(v.Entry))
 		entries.u16(8) // Res_value size
 		entries.u8(0)
-		if v.ref != 0 {
+		if v.Ref != 0 {
 			entries.u8(typeReference)
-			entries.u32(v.ref)
+			entries.u32(v.Ref)
 		} else {
 			entries.u8(typeString)
-			entries.u32(global.ref(v.str))
+			entries.u32(global.ref(v.Str))
 		}
 	}
 	var body le
@@ -129,5 +135,5 @@ func encodeTypeChunk(id uint8, count int, lang string, density uint16, vals []re
 		body.u32(o)
 	}
 	body.Write(entries.Bytes())
-	return chunkBytes(chunkTableType, hdr.Bytes(), body.Bytes())
+	return chunk(chunkTableType, hdr.Bytes(), body.Bytes())
 }
