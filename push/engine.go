@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -48,6 +49,11 @@ type Engine struct {
 	holder   string
 	wake     chan struct{}
 	cache    notificationCache
+	bodies   bodyCache
+	ready    readyQueue
+	// scanWanted asks Run for a scan at its next wake-up (poke); a nudge alone only hands out
+	// the ready queue.
+	scanWanted atomic.Bool
 }
 
 // Collections owned by the engine. push_active and push_batches hold only pending work and stay
@@ -56,7 +62,7 @@ const (
 	notificationsColl = "push_notifications" // every notification, by key
 	activeColl        = "push_active"        // notifications not yet done: fan-out state and cursor
 	batchesColl       = "push_batches"       // pending send batches: small headers the scanner reads
-	batchDevicesColl  = "push_batch_devices" // their device lists, read by _id
+	batchDevicesColl  = "push_batch_devices" // prefix of each notification's batch device lists
 	leasesColl        = "push_leases"        // "<thing>:<epoch>" leases
 	deadColl          = "push_dead"          // messages that could not be delivered
 	prefsColl         = "push_prefs"         // per-user preferences
@@ -107,6 +113,13 @@ func (e *Engine) sentColl(id string) *mongo.Collection { return e.coll(sentCollN
 
 // poke makes a running scanner look for work now rather than at its next tick.
 func (e *Engine) poke() {
+	e.init()
+	e.scanWanted.Store(true)
+	e.nudge()
+}
+
+// nudge makes Run hand out the batches in the ready queue now; unlike poke, it asks for no scan.
+func (e *Engine) nudge() {
 	e.init()
 	select {
 	case e.wake <- struct{}{}:

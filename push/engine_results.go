@@ -29,7 +29,11 @@ type deadLetter struct {
 // record acts on the results of a batch: dead tokens are removed from the directory, transient
 // failures go into one retry batch after a back-off, permanent failures and exhausted retries
 // are dead-lettered.
-func (e *Engine) record(ctx context.Context, h *batchHeader, n *cachedNotification, sent []batchDevice, results []Result, unclaimed []batchDevice) error {
+//
+// run is the epoch of the batch lease this run holds. It names the retry batch: a batch may be
+// handled in several runs (stopped between parts, or two holders overlapping after a lost lease),
+// each retrying the devices it sent, and their retry batches must not collide.
+func (e *Engine) record(ctx context.Context, h *batchHeader, run int, n *cachedNotification, sent []batchDevice, results []Result, unclaimed []batchDevice) error {
 	retry := unclaimed
 	var retryAfter time.Duration
 	var dead []any
@@ -65,7 +69,7 @@ func (e *Engine) record(ctx context.Context, h *batchHeader, n *cachedNotificati
 	}
 	if len(retry) > 0 {
 		attempt := h.Attempt + 1
-		next := batchHeader{ID: h.Origin + "~" + strconv.Itoa(attempt), Notification: n.Key, Origin: h.Origin,
+		next := batchHeader{ID: h.ID + "~" + strconv.Itoa(run), Notification: n.Key, Origin: h.Origin,
 			Attempt: attempt, Size: len(retry), FannedOutAt: h.FannedOutAt,
 			NotBefore: now.Add(e.backoff(h.Attempt, retryAfter))}
 		if err := e.insertBatch(ctx, next, retry); err != nil {

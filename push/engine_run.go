@@ -51,12 +51,18 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 	tick := time.NewTicker(e.pollInterval())
 	defer tick.Stop()
+	var q taskQueue
+	scan := true
 	for {
-		todo, err := e.scan(ctx)
-		if err != nil && ctx.Err() == nil {
-			e.log().Warn("push: scan for work", "err", err)
+		if scan {
+			todo, err := e.scan(ctx)
+			if err != nil && ctx.Err() == nil {
+				e.log().Warn("push: scan for work", "err", err)
+			}
+			q.add(todo...)
 		}
-		for _, t := range todo {
+		q.addReady(e.ready.take())
+		for t, ok := q.next(); ok; t, ok = q.next() {
 			if _, busy := inflight.LoadOrStore(t.key(), true); busy {
 				continue
 			}
@@ -73,14 +79,52 @@ func (e *Engine) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			}
+			q.addReady(e.ready.take())
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+			e.scanWanted.Store(false)
+			scan = true
 		case <-e.wake:
+			scan = e.scanWanted.Swap(false)
 		}
 	}
+}
+
+// taskQueue is the work Run knows of and has not handed out yet, in order, without duplicates.
+type taskQueue struct {
+	tasks  []task
+	queued map[string]bool
+}
+
+func (q *taskQueue) add(ts ...task) {
+	if q.queued == nil {
+		q.queued = make(map[string]bool)
+	}
+	for _, t := range ts {
+		if !q.queued[t.key()] {
+			q.queued[t.key()] = true
+			q.tasks = append(q.tasks, t)
+		}
+	}
+}
+
+func (q *taskQueue) addReady(batches []string) {
+	for _, id := range batches {
+		q.add(task{id: id})
+	}
+}
+
+func (q *taskQueue) next() (task, bool) {
+	if len(q.tasks) == 0 {
+		return task{}, false
+	}
+	t := q.tasks[0]
+	q.tasks = q.tasks[1:]
+	delete(q.queued, t.key())
+	return t, true
 }
 
 func (e *Engine) runTask(ctx context.Context, t task) {

@@ -37,9 +37,12 @@ const (
 // sentCollName names the collection of a notification's push_sent claims. One collection per
 // notification lets the completion drop the claims at once, where deleting them from a shared
 // collection would scan it.
-func sentCollName(id string) string {
+func sentCollName(id string) string { return "push_sent_" + collSuffix(id) }
+
+// collSuffix names a notification's own collections.
+func collSuffix(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return "push_sent_" + hex.EncodeToString(sum[:16])
+	return hex.EncodeToString(sum[:16])
 }
 
 // scan reads the pending work: fan-outs whose time came and, with push on, due batches, oldest
@@ -49,6 +52,9 @@ func (e *Engine) scan(ctx context.Context) ([]task, error) {
 	if err := findAll(ctx, e.coll(activeColl), &active); err != nil {
 		return nil, err
 	}
+	e.bodies.retain(func(id string) bool {
+		return slices.ContainsFunc(active, func(a activeDoc) bool { return a.ID == id })
+	})
 	if len(active) == 0 && !e.pushOn() {
 		return nil, nil
 	}
@@ -121,6 +127,10 @@ func (e *Engine) complete(ctx context.Context, id string) error {
 	if err := e.sentColl(id).Drop(ctx); err != nil {
 		return fmt.Errorf("complete %s: drop sent claims: %w", id, mongodb.Translate(err, "notification"))
 	}
+	if err := e.bodiesColl(id).Drop(ctx); err != nil {
+		return fmt.Errorf("complete %s: drop batch device lists: %w", id, mongodb.Translate(err, "notification"))
+	}
+	e.bodies.forget(id)
 	if _, err := e.coll(activeColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
 		return fmt.Errorf("complete %s: %w", id, mongodb.Translate(err, "notification"))
 	}

@@ -14,11 +14,13 @@ import (
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
-// sendBatch sends one due batch under the lease "batch:<id>". Each device is claimed in push_sent
-// before its message goes out, and only the devices whose claim this call inserted are sent, so
-// no device gets the same attempt twice whoever else works on the batch. Once claims are made the
-// batch is carried through (send, record the results, delete the batch) even if the engine is
-// stopping.
+// sendBatch sends one due batch under the lease "batch:<id>", MaxBatch devices at a time. Each
+// device is claimed in push_sent just before its message goes out, and only the devices whose
+// claim this call inserted are sent, so no device gets the same attempt twice whoever else works
+// on the batch, and a crash loses at most the MaxBatch claimed but unsent. Results are recorded
+// even if the engine is stopping. When it stops (or the lease is lost) between parts, the batch
+// stays for a later run, whose claims skip the parts already sent; a shutdown so waits for one
+// part at most.
 func (e *Engine) sendBatch(ctx context.Context, id string) error {
 	if !e.pushOn() {
 		return nil
@@ -38,7 +40,7 @@ func (e *Engine) sendLeased(ctx context.Context, l *lease, id string) (finished 
 	case h.NotBefore.After(e.now()):
 		return false, nil
 	}
-	devices, err := e.loadDevices(ctx, id)
+	devices, err := e.loadDevices(ctx, &h)
 	if err != nil {
 		return false, err
 	}
@@ -55,16 +57,31 @@ func (e *Engine) sendLeased(ctx context.Context, l *lease, id string) (finished 
 		return false, l.ctx.Err()
 	}
 	work := context.WithoutCancel(ctx)
-	claimed, unclaimed, err := e.claim(work, n.Key, h.Attempt, devices)
-	if err != nil {
-		return false, fmt.Errorf("send batch %s: %w", id, err)
-	}
+	var sent, unclaimed []batchDevice
 	var results []Result
-	if len(claimed) > 0 {
-		results = e.send(work, n, claimed)
+	var stopped error
+	for start := 0; start < len(devices); start += MaxBatch {
+		if start > 0 && !l.valid() {
+			stopped = l.ctx.Err() // the engine stops or the lease was lost
+			break
+		}
+		part := devices[start:min(start+MaxBatch, len(devices))]
+		claimed, lost, err := e.claim(work, n.Key, h.Attempt, part)
+		if err != nil {
+			stopped = fmt.Errorf("send batch %s: %w", id, err)
+			break
+		}
+		unclaimed = append(unclaimed, lost...)
+		if len(claimed) > 0 {
+			sent = append(sent, claimed...)
+			results = append(results, e.send(work, n, claimed)...)
+		}
 	}
-	if err := e.record(work, &h, n, claimed, results, unclaimed); err != nil {
+	if err := e.record(work, &h, l.epoch, n, sent, results, unclaimed); err != nil {
 		return false, fmt.Errorf("send batch %s: %w", id, err)
+	}
+	if stopped != nil {
+		return false, stopped
 	}
 	if err := e.deleteBatch(work, id); err != nil {
 		return false, err

@@ -2,11 +2,13 @@ package push_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/push"
@@ -89,11 +91,21 @@ func TestFanoutToTwoThousandDevices(t *testing.T) {
 	})
 	t.Run("leaves no pending work behind", func(t *testing.T) {
 		// Leases are deleted just after their work is recorded, so wait for the last ones.
-		for _, coll := range []string{"push_active", "push_batches", "push_batch_devices", "push_leases"} {
+		for _, coll := range []string{"push_active", "push_batches", "push_leases"} {
 			eventually(t, coll+" is empty", func() (bool, error) {
 				n, err := db.Collection(coll).EstimatedDocumentCount(context.Background())
 				return n == 0, err
 			})
+		}
+		// The notification's claims and batch device lists are dropped with it.
+		names, err := db.DB.ListCollectionNames(context.Background(), bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			if strings.HasPrefix(name, "push_sent_") || strings.HasPrefix(name, "push_batch_devices") {
+				t.Errorf("collection %s is left", name)
+			}
 		}
 	})
 }
@@ -127,7 +139,8 @@ func TestRestart(t *testing.T) {
 		interrupt func(e *push.Engine, sender *countingSender, stop func())
 	}{
 		{"a restart mid-fan-out delivers every device exactly once", func(e *push.Engine, _ *countingSender, stop func()) {
-			e.Recipients = &stoppingSource{RecipientSource: e.Recipients, after: 2, stop: stop}
+			// After one flush of four source batches is written, during the next.
+			e.Recipients = &stoppingSource{RecipientSource: e.Recipients, after: 5, stop: stop}
 		}},
 		{"a restart mid-send delivers every device exactly once", func(_ *push.Engine, sender *countingSender, stop func()) {
 			sender.after = func(call int) {
@@ -137,30 +150,47 @@ func TestRestart(t *testing.T) {
 			}
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			db := testenv.Mongo(t)
-			dir := seedDirectory(t, db, "restart", 3000)
-			fcm, fake := outboxFCM(t)
-			sender := &countingSender{Sender: fcm}
-			first := newEngine(db, sender, &memInbox{})
-			ctx, cancel := context.WithCancel(context.Background())
-			tt.interrupt(first, sender, cancel)
-			id := enqueue(t, first, announcement("ann-restart"))
-			if err := first.Run(ctx); err != nil {
-				t.Fatal(err)
-			}
-			s, err := first.Status(context.Background(), id)
-			if err != nil || s.State == push.StateDone || fake.Total() >= 3000 {
-				t.Fatalf("the first engine was not interrupted: %+v, %d sent, err %v", s, fake.Total(), err)
-			}
-
-			second := newEngine(db, fcm, &memInbox{})
-			run(t, second)
-			waitDone(t, second, id)
-			exactlyOnce(t, fake, dir.tokens)
-		})
+	// Each engine stands for a process: with a view, the restarted one loads its own.
+	sources := []struct {
+		name string
+		of   func(db *mongodb.DB) push.RecipientSource
+	}{
+		{"streaming from the database", func(db *mongodb.DB) push.RecipientSource { return &directory.Recipients{DB: db} }},
+		{"streaming from the recipient view", func(db *mongodb.DB) push.RecipientSource {
+			return &directory.Recipients{DB: db, View: &directory.RecipientView{DB: db}}
+		}},
 	}
+	for _, tt := range tests {
+		for _, src := range sources {
+			t.Run(tt.name+" "+src.name, func(t *testing.T) { testRestart(t, src.of, tt.interrupt) })
+		}
+	}
+}
+
+func testRestart(t *testing.T, source func(db *mongodb.DB) push.RecipientSource,
+	interrupt func(e *push.Engine, sender *countingSender, stop func())) {
+	db := testenv.Mongo(t)
+	dir := seedDirectory(t, db, "restart", 3000)
+	fcm, fake := outboxFCM(t)
+	sender := &countingSender{Sender: fcm}
+	first := newEngine(db, sender, &memInbox{})
+	first.Recipients = source(db)
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupt(first, sender, cancel)
+	id := enqueue(t, first, announcement("ann-restart"))
+	if err := first.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := first.Status(context.Background(), id)
+	if err != nil || s.State == push.StateDone || fake.Total() >= 3000 {
+		t.Fatalf("the first engine was not interrupted: %+v, %d sent, err %v", s, fake.Total(), err)
+	}
+
+	second := newEngine(db, fcm, &memInbox{})
+	second.Recipients = source(db)
+	run(t, second)
+	waitDone(t, second, id)
+	exactlyOnce(t, fake, dir.tokens)
 }
 
 func TestTwoEnginesShareTheWork(t *testing.T) {

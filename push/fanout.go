@@ -13,10 +13,11 @@ import (
 )
 
 // fanOut streams a notification's audience into inbox items and send batches. It holds the lease
-// "fanout:<id>" and persists the source cursor after each chunk, so that after a crash or a
-// shutdown another worker resumes after the last chunk written. A chunk in flight when the engine
-// stops is finished first; one in flight at a crash is written again by the next holder, under
-// new batch ids, and the push_sent claims make sure its devices are not sent twice.
+// "fanout:<id>" and persists the source cursor after each flush (about maxBatchDevices
+// recipients), so that after a crash or a shutdown another worker resumes after the last flush
+// written. A flush in flight when the engine stops is finished first; one in flight at a crash is
+// written again by the next holder, under new batch ids, and the push_sent claims make sure its
+// devices are not sent twice.
 func (e *Engine) fanOut(ctx context.Context, id string) error {
 	return e.withLease(ctx, "fanout:"+id, func(l *lease) (bool, error) { return e.fanOutLeased(ctx, l, id) })
 }
@@ -44,6 +45,9 @@ func (e *Engine) fanOutLeased(ctx context.Context, l *lease, id string) (finishe
 	if err := e.Recipients.Stream(l.ctx, n.Audience, a.Cursor, f.chunk); err != nil {
 		return false, fmt.Errorf("fan out %s: %w", id, err)
 	}
+	if err := f.flush(); err != nil {
+		return false, fmt.Errorf("fan out %s: %w", id, err)
+	}
 	if _, err := e.coll(activeColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "state", Value: stateSending}, {Key: "updated_at", Value: e.now()},
 	}}}); err != nil {
@@ -53,6 +57,11 @@ func (e *Engine) fanOutLeased(ctx context.Context, l *lease, id string) (finishe
 	return true, nil
 }
 
+// maxBatchDevices is the size of a send batch: four Send calls of MaxBatch. Every batch costs
+// the same handful of writes (its device list, header, lease and deletion, the fan-out cursor),
+// and the embedded FerretDB serializes writes, so fewer, larger batches let a fan-out go faster.
+const maxBatchDevices = 4 * MaxBatch
+
 // fanout is the state of one fan-out run.
 type fanout struct {
 	e      *Engine
@@ -61,35 +70,58 @@ type fanout struct {
 	queued int64
 	seq    int
 	prefs  prefsLookup
+	// buf collects the source's batches until a send batch's worth, with the cursor after them.
+	buf    []Recipient
+	cursor string
 }
 
-// chunk handles one batch from the RecipientSource: the inbox items of its users, its devices
-// into send batches (grouped by when they may be sent), then the cursor. It returns the lease's
-// error, which stops the stream between chunks when the engine stops or the lease is lost.
+// chunk takes one batch from the RecipientSource and writes what it collected once that makes a
+// send batch (see flush). It returns the lease's error, which stops the stream between chunks
+// when the engine stops or the lease is lost.
 func (f *fanout) chunk(recipients []Recipient, cursor string) error {
+	if err := f.lease.ctx.Err(); err != nil {
+		return err
+	}
+	f.buf = append(f.buf, recipients...) // copied: the source reuses its slice
+	f.cursor = cursor
+	if len(f.buf) < maxBatchDevices {
+		return nil
+	}
+	return f.flush()
+}
+
+// flush writes the collected recipients: the inbox items of their users, their devices into
+// send batches (grouped by when they may be sent), then the cursor. What was collected but not
+// flushed when a run ends early is streamed again by the next run, from the saved cursor.
+func (f *fanout) flush() error {
 	// A holder that lost its lease must not write: its successor may be further along.
 	if err := f.lease.ctx.Err(); err != nil {
 		return err
 	}
-	// Once started, finish the chunk even when the engine is stopping: a half-written chunk is
-	// only undone by writing it again.
+	if len(f.buf) == 0 {
+		return nil
+	}
+	// Once started, finish even when the engine is stopping: a half-written flush is only undone
+	// by writing it again.
 	ctx := context.WithoutCancel(f.lease.ctx)
-	users := distinctUsers(recipients)
+	users := distinctUsers(f.buf)
 	if err := f.writeInbox(ctx, users); err != nil {
 		return err
 	}
 	if f.e.pushOn() {
-		if err := f.writeBatches(ctx, recipients, users); err != nil {
+		if err := f.writeBatches(ctx, f.buf, users); err != nil {
 			return err
 		}
 	}
 	_, err := f.e.coll(activeColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: f.n.Key}}, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "cursor", Value: cursor}, {Key: "queued", Value: f.queued}, {Key: "updated_at", Value: f.e.now()},
+		{Key: "cursor", Value: f.cursor}, {Key: "queued", Value: f.queued}, {Key: "updated_at", Value: f.e.now()},
 	}}})
 	if err != nil {
 		return fmt.Errorf("save fan-out cursor: %w", mongodb.Translate(err, "notification"))
 	}
-	f.e.poke()
+	clear(f.buf) // drop the strings: the batches hold what they need
+	f.buf = f.buf[:0]
+	f.e.nudge()
 	return f.lease.ctx.Err()
 }
 
@@ -156,7 +188,7 @@ func (f *fanout) writeBatches(ctx context.Context, recipients []Recipient, users
 	slices.SortFunc(times, time.Time.Compare)
 	for _, t := range times {
 		for devices := due[t]; len(devices) > 0; {
-			n := min(len(devices), MaxBatch)
+			n := min(len(devices), maxBatchDevices)
 			if err := f.writeBatch(ctx, t, now, devices[:n]); err != nil {
 				return err
 			}
@@ -188,6 +220,9 @@ func (f *fanout) writeBatch(ctx context.Context, notBefore, now time.Time, devic
 		NotBefore: notBefore, FannedOutAt: now}
 	if err := f.e.insertBatch(ctx, h, devices); err != nil {
 		return err
+	}
+	if !notBefore.After(now) {
+		f.e.ready.push(id)
 	}
 	f.queued += int64(len(devices))
 	f.e.Metrics.queued(f.n.Category, len(devices))

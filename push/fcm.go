@@ -34,7 +34,9 @@ var _ Sender = (*FCMSender)(nil)
 // The returned sender does not let the SDK retry 503 responses itself (see
 // noSDKRetry): a Retry Result comes back at once and the outbox backs off.
 func NewFCMSender(ctx context.Context, credentialsFile string, opts ...option.ClientOption) (*FCMSender, error) {
-	all := []option.ClientOption{option.WithScopes(fcmScope)}
+	// Telemetry off: mportal configures no OpenTelemetry, and the SDK's HTTP instrumentation
+	// cost about 6% of the CPU of a 50,000-device fan-out.
+	all := []option.ClientOption{option.WithScopes(fcmScope), option.WithTelemetryDisabled()}
 	if credentialsFile != "" {
 		all = append(all, option.WithCredentialsFile(credentialsFile))
 	}

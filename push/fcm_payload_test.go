@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/api/option"
+
 	"github.com/mportal/mportal/push"
 	"github.com/mportal/mportal/push/fcmfake"
-	"google.golang.org/api/option"
 )
 
 func TestFCMSenderPayloadFollowsCategoryPolicy(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/mportal/mportal/push"
 	"github.com/mportal/mportal/push/fcmfake"
 )

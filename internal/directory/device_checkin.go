@@ -106,6 +106,7 @@ func (s *Devices) upsert(ctx context.Context, userID, deviceID string, in Device
 	if err != nil {
 		return nil, "", fmt.Errorf("check in device %s: %w", key, mongodb.Translate(err, "device"))
 	}
+	s.View.putDevice(d)
 	return d, before.PushToken, nil
 }
 
@@ -140,6 +141,7 @@ func (s *Devices) clearToken(ctx context.Context, key, token string) error {
 	if err != nil {
 		return fmt.Errorf("clear moved push token from %s: %w", key, mongodb.Translate(err, "device"))
 	}
+	s.View.clearToken(key, token)
 	return nil
 }
 

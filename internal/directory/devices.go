@@ -57,6 +57,8 @@ type DeviceInput struct {
 type Devices struct {
 	DB  *mongodb.DB
 	Now func() time.Time
+	// View, when set, is kept up to date with every device this service writes.
+	View *RecipientView
 }
 
 const (
@@ -111,6 +113,9 @@ func (s *Devices) Delete(ctx context.Context, p *auth.Principal, deviceID string
 	unlock := s.DB.Lock(deviceLock(key))
 	var d Device
 	err := s.devices().FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d)
+	if err == nil {
+		s.View.deleteDevice(key)
+	}
 	unlock()
 	if err != nil {
 		return fmt.Errorf("delete device %s: %w", key, mongodb.Translate(err, "device"))

@@ -19,9 +19,15 @@ import (
 
 // Recipients is the push engine's view of the directory: it streams an audience's devices and
 // removes the tokens the push provider rejects.
+//
+// With View set, audiences stream from that in-memory copy of the directory and token owners are
+// looked up there; cmd sets it on the embedded database, where reading 50,000 devices costs
+// seconds. Without it (MongoDB, several replicas) Stream reads the collections with a cursor.
 type Recipients struct {
 	DB  *mongodb.DB
 	Now func() time.Time
+	// View is the in-memory directory to stream from; nil reads the database.
+	View *RecipientView
 }
 
 var (
@@ -63,6 +69,9 @@ var errCursorMoved = errors.New("device order changed since the cursor was taken
 func (r *Recipients) Stream(ctx context.Context, aud push.Audience, cursor string, fn func([]push.Recipient, string) error) error {
 	if aud.Empty() {
 		return nil
+	}
+	if r.View != nil {
+		return r.View.stream(ctx, aud, r.now(), cursor, fn)
 	}
 	s := &recipientStream{r: r, aud: aud, fn: fn, now: r.now()}
 	var err error
@@ -121,7 +130,7 @@ func onlyUserIDs(aud push.Audience) bool {
 // RemoveToken implements push.RecipientSource: it clears token from the device holding it,
 // found through push_tokens by _id, and forgets the ownership.
 func (r *Recipients) RemoveToken(ctx context.Context, token string) error {
-	d := &Devices{DB: r.DB, Now: r.Now}
+	d := &Devices{DB: r.DB, Now: r.Now, View: r.View}
 	_, key, err := d.TokenOwner(ctx, token)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil
@@ -135,8 +144,16 @@ func (r *Recipients) RemoveToken(ctx context.Context, token string) error {
 	return d.releaseToken(ctx, token, key)
 }
 
-// TokenOwner implements push.TokenOwners; see Devices.TokenOwner.
+// TokenOwner implements push.TokenOwners; see Devices.TokenOwner. With View set it answers from
+// the view, which mirrors the devices' tokens as Devices writes them.
 func (r *Recipients) TokenOwner(ctx context.Context, token string) (userID, deviceKey string, err error) {
+	if r.View != nil {
+		userID, deviceKey, ok, err := r.View.tokenOwner(ctx, token)
+		if err == nil && !ok {
+			err = apperr.New(apperr.NotFound, "push token not found")
+		}
+		return userID, deviceKey, err
+	}
 	return (&Devices{DB: r.DB, Now: r.Now}).TokenOwner(ctx, token)
 }
 

@@ -34,6 +34,23 @@ func newRecipientFixture(t *testing.T) *recipientFixture {
 	return f
 }
 
+// newViewFixture is newRecipientFixture streaming from a RecipientView that the fixture's
+// Devices keep up to date. The view loads at the first Stream, so users and devices written
+// straight into the collections before then are in it.
+func newViewFixture(t *testing.T) *recipientFixture {
+	t.Helper()
+	f := newRecipientFixture(t)
+	v := &RecipientView{DB: f.db}
+	f.devices.View, f.recipients.View = v, v
+	return f
+}
+
+// sources are the two ways Recipients reads the directory; every behaviour is tested on both.
+var sources = []struct {
+	name string
+	new  func(t *testing.T) *recipientFixture
+}{{"from the database", newRecipientFixture}, {"from the view", newViewFixture}}
+
 func (f *recipientFixture) user(t *testing.T, id, dept, status string, rs ...auth.Role) *auth.Principal {
 	t.Helper()
 	now := f.clock.Now()
@@ -77,7 +94,12 @@ func (f *recipientFixture) stream(t *testing.T, aud push.Audience, cursor string
 }
 
 func TestRecipientsSelectTheAudience(t *testing.T) {
-	f := newRecipientFixture(t)
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) { testSelectTheAudience(t, src.new(t)) })
+	}
+}
+
+func testSelectTheAudience(t *testing.T, f *recipientFixture) {
 	ann := f.user(t, "ann", "Sales", StatusActive, auth.RoleEmployee)
 	bo := f.user(t, "bo", "HR", StatusActive, auth.RoleApprover)
 	cy := f.user(t, "cy", "Sales", StatusDisabled, auth.RoleEmployee)
@@ -186,7 +208,12 @@ func TestRecipientsStreamResumes(t *testing.T) {
 }
 
 func TestRecipientsRemoveToken(t *testing.T) {
-	f := newRecipientFixture(t)
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) { testRemoveToken(t, src.new(t)) })
+	}
+}
+
+func testRemoveToken(t *testing.T, f *recipientFixture) {
 	jo := f.user(t, "jo", "", StatusActive, auth.RoleEmployee)
 	f.device(t, jo, "phone", "stable", "tok-jo", true)
 

@@ -96,6 +96,7 @@ func (s *Users) insert(ctx context.Context, u *User) error {
 	if _, err := s.users().InsertOne(ctx, u); err != nil {
 		return fail(fmt.Errorf("insert user %s: %w", u.ID, mongodb.Translate(err, "user")))
 	}
+	s.View.putUser(u)
 	return nil
 }
 
@@ -141,6 +142,7 @@ func (s *Users) update(ctx context.Context, old, updated *User) (bool, error) {
 		// claimKey takes it over after staleKeyAge.
 		_ = s.releaseKey(ctx, oldKey, old.ID)
 	}
+	s.View.putUser(updated)
 	return true, nil
 }
 

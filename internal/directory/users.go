@@ -60,6 +60,8 @@ type Users struct {
 	Argon    auth.Argon2Params
 	Sessions SessionRevoker
 	Now      func() time.Time
+	// View, when set, is kept up to date with every user this service writes.
+	View *RecipientView
 }
 
 const (
