@@ -31,6 +31,11 @@ type Deps struct {
 	Banners       Banners
 	WhatsNew      WhatsNew
 	Announcements Announcements
+	Feedback      Feedback
+	Sync          Sync // offline sync: pull, push, rejects
+	Releases      Releases
+	Distribution  Distribution // update check, install page, downloads, numbers
+	Uploads       Uploads      // resumable tus uploads at /v1/uploads/
 	JWKS          func() ([]byte, error)
 	OpenAPI       []byte
 	Ready         map[string]Checker // name -> check, for /readyz
@@ -135,6 +140,11 @@ func (s *Server) routes() {
 	s.bannerRoutes(v1, authed)
 	s.whatsNewRoutes(v1, authed)
 	s.announcementRoutes(v1, authed)
+	s.feedbackRoutes(v1, authed)
+	s.syncRoutes(v1, authed)
+	s.releaseRoutes(v1, authed)
+	s.distributionRoutes(v1, authed)
+	s.uploadRoutes(v1, authed)
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)
 	v1.Post("/admin/users", adminOnly(s.createUser)...)

@@ -20,13 +20,18 @@ import (
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/config"
 	"github.com/mportal/mportal/internal/directory"
+	"github.com/mportal/mportal/internal/feedback"
 	"github.com/mportal/mportal/internal/inbox"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/mongodb/embedded"
+	"github.com/mportal/mportal/internal/release"
+	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
 	mobilecontract "github.com/mportal/mportal/mobile-contract"
 	"github.com/mportal/mportal/push"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 // Main is the whole running program: all wiring happens here (config -> clients -> services ->
@@ -49,10 +54,15 @@ type Main struct {
 	users    *directory.Users
 	devices  *directory.Devices
 	inbox    *inbox.Store
+	sync     *datasync.Engine
 	prefs    *push.PrefsStore
 	banners  *banner.Service
 	whatsNew *whatsnew.Service
 	announce *announce.Service
+	releases *release.Service
+	updates  *updatecheck.Service
+	uploads  *upload.Service
+	feedback *feedback.Service
 	push     *push.Engine
 	server   *api.Server
 	listener net.Listener
@@ -107,13 +117,21 @@ func (m *Main) Run(ctx context.Context) error {
 	m.push = &push.Engine{
 		DB:         db,
 		Sender:     sender,
-		Recipients: &directory.Recipients{DB: db},
+		Recipients: &directory.Recipients{DB: db, View: m.devices.View},
 		Inbox:      m.inbox,
 		Metrics:    push.NewMetrics(reg),
 		Logger:     m.Logger,
 	}
 	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db}, Images: m.store,
 		Logger: m.Logger}
+	m.releases.Push = m.push
+	m.releases.Access = m.sync // channel membership scopes synced data ("ch:<app>/<channel>")
+	m.feedback.Push = m.push
+	m.announce.Sync = m.sync
+	m.sync.Register(m.announce.SyncTable())
+	if err := m.sync.Start(ctx); err != nil {
+		return fmt.Errorf("sync engine: %w", err)
+	}
 	m.startWorkers()
 
 	m.server = api.New(api.Deps{
@@ -128,6 +146,11 @@ func (m *Main) Run(ctx context.Context) error {
 		Banners:       m.banners,
 		WhatsNew:      m.whatsNew,
 		Announcements: m.announce,
+		Feedback:      m.feedback,
+		Sync:          m.sync,
+		Releases:      m.releases,
+		Distribution:  m.updates,
+		Uploads:       m.uploads,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{

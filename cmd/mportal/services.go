@@ -10,9 +10,15 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/directory"
+	"github.com/mportal/mportal/internal/feedback"
 	"github.com/mportal/mportal/internal/inbox"
+	"github.com/mportal/mportal/internal/release"
+	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
+	"github.com/mportal/mportal/media"
 	"github.com/mportal/mportal/push"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 // services builds the domain services, creates their indexes and seeds the first admin.
@@ -34,6 +40,12 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	}
 	m.users.Sessions = m.sessions
 	m.devices = &directory.Devices{DB: m.db}
+	if m.db.Embedded {
+		// Push fan-outs stream audiences from memory: the embedded database reads a whole
+		// collection per query. Users and Devices keep the view current with their writes.
+		m.users.View = &directory.RecipientView{DB: m.db}
+		m.devices.View = m.users.View
+	}
 	m.inbox = &inbox.Store{DB: m.db, Locale: func(ctx context.Context, userID string) (string, error) {
 		u, err := m.users.Me(ctx, userID)
 		if err != nil {
@@ -41,12 +53,33 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 		}
 		return u.Locale, nil
 	}}
+	// Offline sync: synced tables register here (announcements in Run, once the service
+	// exists); Run starts the engine before serving.
+	m.sync = &datasync.Engine{DB: m.db, Logger: m.Logger}
+	m.inbox.Sync = m.sync
+	m.sync.Register(m.inbox.SyncTable())
 	m.prefs = &push.PrefsStore{DB: m.db}
 	m.banners = &banner.Service{DB: m.db, Images: m.store}
 	m.whatsNew = &whatsnew.Service{DB: m.db, Images: m.store, Locale: m.inbox.Locale}
+	uploads, err := upload.New(upload.Config{Store: m.store, DB: m.db, BasePath: "/v1/uploads/", Logger: m.Logger,
+		S3: upload.S3Config{Endpoint: cfg.MinIOEndpoint, AccessKey: cfg.MinIOAccessKey, SecretKey: cfg.MinIOSecretKey,
+			UseTLS: cfg.MinIOUseTLS, Region: cfg.MinIORegion, Bucket: m.store.BucketName(media.Uploads)}})
+	if err != nil {
+		return err
+	}
+	m.uploads = uploads // domains Register their upload purposes on it below
+	m.feedback = &feedback.Service{DB: m.db, Sync: m.sync, Users: m.users, Store: m.store,
+		Grants: &feedback.AccessGrants{DB: m.db}, Logger: m.Logger}
+	m.feedback.Register()
+	m.uploads.Register(m.feedback.Purpose())
+	m.releases = &release.Service{DB: m.db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger}
+	m.updates = &updatecheck.Service{View: &updatecheck.View{DB: m.db}, DB: m.db, Store: m.store,
+		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL}
+	m.releases.OnChange = m.updates.View.Changed // this instance answers with its own writes at once
 	for name, ensure := range map[string]func(context.Context) error{
 		"users": m.users.EnsureIndexes, "sessions": m.sessions.EnsureIndexes, "devices": m.devices.EnsureIndexes,
-		"inbox": m.inbox.EnsureIndexes,
+		"inbox": m.inbox.EnsureIndexes, "releases": m.releases.EnsureIndexes, "downloads": m.updates.EnsureIndexes, "uploads": m.uploads.EnsureIndexes,
+		"feedback": m.feedback.Start,
 	} {
 		if err := ensure(ctx); err != nil {
 			return fmt.Errorf("prepare %s collections: %w", name, err)
@@ -85,11 +118,54 @@ func (m *Main) startWorkers() {
 			}
 		}
 	})
+	// The update check answers from memory; this notices release changes other instances made.
+	m.workers.every(updatecheck.PollInterval, func(ctx context.Context) {
+		if err := m.updates.View.Poll(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("poll release view", "error", err.Error())
+		}
+	})
+	// Unfinished uploads are deleted after a day; uploads whose completion failed are retried.
+	m.workers.every(time.Hour, func(ctx context.Context) {
+		n, err := m.uploads.CleanupAbandoned(ctx, upload.DefaultMaxAge)
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Warn("clean up abandoned uploads", "error", err.Error())
+		}
+		if n > 0 {
+			m.Logger.Info("deleted abandoned uploads", "deleted", n)
+		}
+	})
+	// The recipient view sees this process's writes at once; the reload picks up the users that
+	// `mportal user add|import` writes into the running server's embedded database.
+	if v := m.devices.View; v != nil {
+		reload := func(ctx context.Context) {
+			if err := v.Refresh(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("reload push recipient view", "error", err.Error())
+			}
+		}
+		// Loaded in the background at start, so the first fan-out does not wait for it (tens of
+		// seconds at 50k users on the embedded database).
+		m.workers.run(reload)
+		m.workers.every(5*time.Minute, reload)
+	}
 	// Every instance runs the publisher: each scheduled announcement is published by whichever
 	// wins its Claim, and the loop refreshes this instance's view of announcements.
 	m.workers.every(announce.PublishInterval, func(ctx context.Context) {
 		if err := m.announce.PublishDue(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("publish due announcements", "error", err.Error())
+		}
+	})
+	// Feedback counts are served from memory; on MongoDB other instances write them too.
+	if !m.db.Embedded {
+		m.workers.every(30*time.Second, func(ctx context.Context) {
+			if err := m.feedback.LoadCounts(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("reload feedback counts", "error", err.Error())
+			}
+		})
+	}
+	// Tombstones and the sync change log are kept for the horizon (30 days), then purged.
+	m.workers.every(time.Hour, func(ctx context.Context) {
+		if err := m.sync.Purge(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("purge sync history", "error", err.Error())
 		}
 	})
 	m.workers.every(10*time.Minute, func(ctx context.Context) {
