@@ -21,11 +21,15 @@ type countingPusher struct {
 	mu   sync.Mutex
 	keys map[string]int
 	last map[string]push.Notification
+	fail error // when set, Enqueue fails with it and records nothing
 }
 
 func (c *countingPusher) Enqueue(_ context.Context, n push.Notification) (string, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.fail != nil {
+		return "", false, c.fail
+	}
 	if c.keys == nil {
 		c.keys, c.last = map[string]int{}, map[string]push.Notification{}
 	}
@@ -209,6 +213,25 @@ func TestRemind(t *testing.T) {
 		r, err := s.Remind(ctx, opsUser, a.ID)
 		if err != nil || r.Number != 2 || r.Recipients != 1 {
 			t.Fatalf("reminder %+v, %v", r, err)
+		}
+	})
+	t.Run("gives the reminder back when it cannot be enqueued", func(t *testing.T) {
+		now = now.Add(RemindEvery)
+		pusher.mu.Lock()
+		pusher.fail = apperr.New(apperr.Unavailable, "push outbox unavailable")
+		pusher.mu.Unlock()
+		if _, err := s.Remind(ctx, opsUser, a.ID); !apperr.Is(err, apperr.Unavailable) {
+			t.Fatalf("Remind with a failing outbox = %v, want unavailable", err)
+		}
+		pusher.mu.Lock()
+		pusher.fail = nil
+		pusher.mu.Unlock()
+		r, err := s.Remind(ctx, opsUser, a.ID)
+		if err != nil || r.Number != 3 {
+			t.Fatalf("the retry should send reminder 3 at once: %+v, %v", r, err)
+		}
+		if n := pusher.count("announcement:" + a.ID + ":remind:3"); n != 1 {
+			t.Fatalf("reminder 3 enqueued %d times", n)
 		}
 	})
 	t.Run("matches channel audiences through the reader's devices", func(t *testing.T) {

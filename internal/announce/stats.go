@@ -3,6 +3,7 @@ package announce
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -142,6 +143,12 @@ func (s *Service) Remind(ctx context.Context, actor *auth.Principal, id string) 
 	}
 	key := fmt.Sprintf("announcement:%s:remind:%d", id, r.Number)
 	if _, _, err := s.Push.Enqueue(ctx, notification(a, key, push.Audience{UserIDs: unread})); err != nil {
+		// Give the reminder back so that ops can retry at once rather than in RemindEvery; the
+		// retry enqueues the same key, which delivers once even if this attempt got halfway.
+		claim := bson.D{{Key: "_id", Value: id + ":" + strconv.Itoa(r.Number)}}
+		if _, derr := s.DB.Collection(remindersColl).DeleteOne(context.WithoutCancel(ctx), claim); derr != nil {
+			return nil, errors.Join(err, fmt.Errorf("release reminder claim: %w", mongodb.Translate(derr, "reminder")))
+		}
 		return nil, err
 	}
 	return r, nil
