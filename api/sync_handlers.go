@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mportal/mportal/internal/apperr"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 // syncRoutes registers offline sync: WatermelonDB's pull and push, and the caller's rejected
@@ -36,10 +37,20 @@ func lastPulledAt(c *fiber.Ctx) (int64, error) {
 }
 
 // syncPull prepares the pull (errors become problems), then streams the body: a first sync of
-// thousands of records is never built in memory. schema_version and migration are accepted and
-// ignored: the server sends every column of the current schema.
+// thousands of records is never built in memory. The server always sends every column of its
+// current schema, so schema_version is only checked; a migration (tables or columns the app
+// added since its last pull) makes those tables come whole.
 func (s *Server) syncPull(c *fiber.Ctx) error {
 	since, err := lastPulledAt(c)
+	if err != nil {
+		return err
+	}
+	if v := c.Query("schema_version"); v != "" && v != "null" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			return apperr.Field("schema_version", "schema_version must be the app's schema version, a positive integer")
+		}
+	}
+	migration, err := datasync.ParseMigration(c.Query("migration"))
 	if err != nil {
 		return err
 	}
@@ -48,6 +59,7 @@ func (s *Server) syncPull(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	stream.Migrate(migration)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	// The writer runs after the handler returns, when c belongs to the next request: it uses

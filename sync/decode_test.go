@@ -1,6 +1,7 @@
 package datasync
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/mportal/mportal/internal/apperr"
@@ -79,4 +80,38 @@ func FuzzDecodePush(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseMigration(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []string // refetched tables; nil with ok for no migration
+		ok       bool
+	}{
+		{name: "treats an absent migration as none", in: "", ok: true},
+		{name: "treats null as none", in: "null", ok: true},
+		{name: "refetches created tables and tables with new columns once each", ok: true,
+			in:   `{"from":2,"tables":["approvals"],"columns":[{"table":"feedback","columns":["rating"]},{"table":"approvals","columns":["x"]}]}`,
+			want: []string{"approvals", "feedback"}},
+		{name: "rejects a value that is not JSON", in: "tables=feedback"},
+		{name: "rejects unknown fields", in: `{"from":2,"tabels":["feedback"]}`},
+		{name: "rejects a column entry without its table", in: `{"from":2,"columns":[{"columns":["a"]}]}`},
+		{name: "rejects trailing data", in: `{"from":2} {}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ParseMigration(tc.in)
+			if !tc.ok {
+				if !apperr.Is(err, apperr.Invalid) {
+					t.Fatalf("ParseMigration(%q) = %v, want invalid", tc.in, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.refetched(); !slices.Equal(got, tc.want) {
+				t.Fatalf("refetched %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

@@ -21,6 +21,7 @@ type PullStream struct {
 	fullResync bool
 	tables     []Table
 	read       []bool // per table: false when nothing the user sees changed since the cursor
+	whole      []bool // per table: send it as a first sync would (see Migrate)
 }
 
 // Timestamp is the response's timestamp: the device's next last_pulled_at.
@@ -67,7 +68,7 @@ func (e *Engine) OpenPull(ctx context.Context, p *auth.Principal, lastPulledAt i
 	if since > 0 {
 		s.base.Gained, s.base.Lost = gained, lost
 	}
-	s.read = make([]bool, len(s.tables))
+	s.read, s.whole = make([]bool, len(s.tables)), make([]bool, len(s.tables))
 	for i, t := range s.tables {
 		s.read[i] = since == 0 || len(gained) > 0 || len(lost) > 0 ||
 			e.idx.lastChange(t.Name(), append(slices.Clone(s.base.Keys), lost...)) > since
@@ -99,6 +100,9 @@ func (s *PullStream) WriteTo(ctx context.Context, w io.Writer) error {
 		if s.read[i] {
 			q := s.base
 			q.Keys, q.Gained, q.Lost = slices.Clone(q.Keys), slices.Clone(q.Gained), slices.Clone(q.Lost)
+			if s.whole[i] {
+				q.Since, q.Gained, q.Lost = 0, nil, nil
+			}
 			if err := t.Pull(ctx, q, tw); err != nil {
 				return fmt.Errorf("pull %s of %s: %w", t.Name(), s.base.User.UserID, err)
 			}

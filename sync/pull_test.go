@@ -1,7 +1,9 @@
 package datasync
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -115,6 +117,33 @@ func TestIncrementalPull(t *testing.T) {
 		}
 		if got := dev.texts(); len(got) != 1 || got["a1"] != "v2" {
 			t.Fatalf("device %v", got)
+		}
+	})
+	t.Run("sends a table the app just created whole", func(t *testing.T) {
+		// A device that upgraded its schema and created the notes table (WatermelonDB's migration
+		// sync) has none of the notes that changed before its cursor.
+		stream, err := e.OpenPull(ctx, alice, dev.cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := ParseMigration(`{"from":3,"tables":["notes","local_drafts"],"columns":[]}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream.Migrate(m)
+		var buf bytes.Buffer
+		if err := stream.WriteTo(ctx, &buf); err != nil {
+			t.Fatal(err)
+		}
+		var r pullResponse
+		if err := json.Unmarshal(buf.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if c := r.Changes["notes"]; !slices.Equal(ids(c.Created), []string{"a1"}) || len(c.Updated)+len(c.Deleted) != 0 {
+			t.Fatalf("a migrated table must come as a first sync: %+v", c)
+		}
+		if r.Timestamp != dev.cursor || r.FullResync {
+			t.Fatalf("a migration moves nothing else: timestamp %d (cursor %d), full_resync %v", r.Timestamp, dev.cursor, r.FullResync)
 		}
 	})
 	t.Run("refuses a negative cursor", func(t *testing.T) {

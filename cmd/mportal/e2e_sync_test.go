@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,6 +102,25 @@ func TestSync(t *testing.T) {
 		}
 		if again := ts.syncPull(alice.token, cursor); len(again.Changes["announcements"].Created)+len(again.Changes["inbox"].Created) != 0 {
 			t.Fatalf("an incremental pull without changes sent %+v", again.Changes)
+		}
+	})
+
+	t.Run("a migration that created the announcements table sends it whole", func(t *testing.T) {
+		ts := ts.with(t)
+		migration := url.QueryEscape(`{"from":1,"tables":["announcements"],"columns":[]}`)
+		var got syncPull
+		ts.must(ts.call("GET", "/v1/sync/pull?schema_version=2&migration="+migration+"&last_pulled_at="+
+			strconv.FormatInt(cursor, 10), alice.token, nil), 200).json(t, &got)
+		if a := got.Changes["announcements"]; len(a.Created) != 1 || a.Created[0]["id"] != annID {
+			t.Fatalf("announcements %+v", a)
+		}
+		if in := got.Changes["inbox"]; len(in.Created)+len(in.Updated) != 0 {
+			t.Fatalf("a table the migration did not name came again: %+v", in)
+		}
+		r := ts.must(ts.call("GET", "/v1/sync/pull?migration=%7Btables%7D&last_pulled_at="+strconv.FormatInt(cursor, 10),
+			alice.token, nil), 400)
+		if r.problemCode() != "invalid" {
+			t.Fatalf("a malformed migration: %s", r.body)
 		}
 	})
 
