@@ -75,7 +75,8 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	m.releases = &release.Service{DB: m.db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger}
 	m.updates = &updatecheck.Service{View: &updatecheck.View{DB: m.db}, DB: m.db, Store: m.store,
 		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL}
-	m.releases.OnChange = m.updates.View.Changed // this instance answers with its own writes at once
+	m.releases.OnChange = m.updates.View.Changed
+	m.feedback.Apps = m.updates // feedback from "com.example.portal" belongs to the app "portal" // this instance answers with its own writes at once
 	for name, ensure := range map[string]func(context.Context) error{
 		"users": m.users.EnsureIndexes, "sessions": m.sessions.EnsureIndexes, "devices": m.devices.EnsureIndexes,
 		"inbox": m.inbox.EnsureIndexes, "releases": m.releases.EnsureIndexes, "downloads": m.updates.EnsureIndexes, "uploads": m.uploads.EnsureIndexes,

@@ -72,6 +72,13 @@ type Grants interface {
 	Keys(ctx context.Context, p *auth.Principal) ([]string, error)
 }
 
+// AppCatalog maps the app ids devices report to the catalogue's (updatecheck.Service).
+type AppCatalog interface {
+	// CatalogID returns the catalogue id of the app that id (a catalogue id, Android package
+	// name or iOS bundle id) names, or id itself when no app claims it.
+	CatalogID(ctx context.Context, id string) string
+}
+
 // Service is field feedback. DB, Sync and Users are required; Push sends reply and status
 // notifications (nil: none); Store serves and checks attachments; Grants shows shared feedback to
 // testers over REST (nil: only through sync).
@@ -82,6 +89,8 @@ type Service struct {
 	Push   Pusher
 	Store  media.Store
 	Grants Grants
+	// Apps maps reported app ids to catalogue ids (nil: stored as reported).
+	Apps AppCatalog
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger

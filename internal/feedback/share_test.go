@@ -188,3 +188,36 @@ func sorted(p pulled) pulled {
 	}
 	return p
 }
+
+// catalog maps the package name the test records report to the catalogue id "portal".
+type catalog struct{}
+
+func (catalog) CatalogID(_ context.Context, id string) string {
+	if id == "com.example.portal" {
+		return "portal"
+	}
+	return id
+}
+
+func TestSharedFeedbackReachesTheTestersOfTheCatalogueApp(t *testing.T) {
+	// Apps report their package name (as in their device check-in); channel membership, and so
+	// the testers' grants, use the catalogue id.
+	f := newFixture(t, nil)
+	f.svc.Apps = catalog{}
+	ctx := context.Background()
+	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{
+		with(newRecord("shared", "login button overlaps"), "share_with_testers", true),
+	}}}), 1)
+	if err := f.engine.Grant(ctx, "tess", datasync.ChannelKey("portal", "beta")); err != nil {
+		t.Fatal(err)
+	}
+	tessPhone := f.device(tess)
+	tessPhone.sync()
+	rec := tessPhone.get("feedback", "shared")
+	if rec == nil {
+		t.Fatalf("the beta tester of portal does not see the shared feedback: %v", tessPhone.records["feedback"])
+	}
+	if rec["app_id"] != "portal" {
+		t.Fatalf("app_id = %v, want the catalogue id portal", rec["app_id"])
+	}
+}

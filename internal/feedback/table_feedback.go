@@ -134,7 +134,7 @@ func (b *pushBatch) create(ctx context.Context, created []json.RawMessage) error
 			}
 			continue
 		}
-		docs = append(docs, b.s.newFeedback(b.p, b.name, &r, b.seq))
+		docs = append(docs, b.s.newFeedback(ctx, b.p, b.name, &r, b.seq))
 		raws = append(raws, raw)
 	}
 	if len(docs) == 0 {
@@ -190,8 +190,13 @@ func (b *pushBatch) upsert(ctx context.Context, raw json.RawMessage) error {
 	return b.rejected(r.ID, raw, err)
 }
 
-// newFeedback is the document of a new record pushed by p.
-func (s *Service) newFeedback(p *auth.Principal, name string, r *feedbackRecord, seq int64) *feedbackDoc {
+// newFeedback is the document of a new record pushed by p. The snapshot's app id is stored as
+// the app's catalogue id when the app sent its package name or bundle id (what its device
+// check-in reports), so that ops filter by one id and testers of that app's channel see it.
+func (s *Service) newFeedback(ctx context.Context, p *auth.Principal, name string, r *feedbackRecord, seq int64) *feedbackDoc {
+	if s.Apps != nil {
+		r.AppID = s.Apps.CatalogID(ctx, r.AppID)
+	}
 	shared := r.ShareWithTesters && shareable(r.Channel)
 	d := &feedbackDoc{
 		ID: r.ID, Category: r.Category, Text: r.Text, Latitude: r.Latitude, Longitude: r.Longitude,
@@ -215,7 +220,7 @@ func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, 
 		var d feedbackDoc
 		err := s.findByID(ctx, feedbackColl, r.ID, "feedback", &d)
 		if apperr.Is(err, apperr.NotFound) {
-			doc := s.newFeedback(p, name, r, seq)
+			doc := s.newFeedback(ctx, p, name, r, seq)
 			_, err := s.coll(feedbackColl).InsertOne(ctx, doc)
 			if mongodb.IsDuplicateKey(err) {
 				continue // a concurrent copy of this push created it: update it instead
