@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -38,23 +37,7 @@ func (t attachmentsTable) Pull(ctx context.Context, q datasync.Query, out *datas
 // (its columns are fixed at creation, its status is the server's) and is accepted, so replays
 // are harmless. Deleting one tombstones it and removes its object.
 func (t attachmentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {
-	var ap datasync.Applied
-	var keys []string
-	add := func(k []string) {
-		ap.Count++
-		for _, key := range k {
-			if !slices.Contains(keys, key) {
-				keys = append(keys, key)
-			}
-		}
-	}
-	rejected := func(id string, raw json.RawMessage, err error) error {
-		rej, err := reject(id, raw, err)
-		if err == nil {
-			ap.Rejected = append(ap.Rejected, rej)
-		}
-		return err
-	}
+	var tl tally
 	for _, raw := range append(append([]json.RawMessage{}, ch.Created...), ch.Updated...) {
 		var r attachmentRecord
 		err := decodeRecord(raw, &r)
@@ -66,27 +49,24 @@ func (t attachmentsTable) Push(ctx context.Context, p *auth.Principal, seq int64
 			k, err = t.s.createAttachment(ctx, p, &r, seq)
 		}
 		if err != nil {
-			if err := rejected(r.ID, raw, err); err != nil {
+			if err := tl.rejected(r.ID, raw, err); err != nil {
 				return datasync.Applied{}, err
 			}
 			continue
 		}
-		add(k)
+		tl.touched(k)
 	}
 	for _, id := range ch.Deleted {
 		k, err := t.s.deleteAttachment(ctx, p, id, seq)
 		if err != nil {
-			if err := rejected(id, mustJSON(id), err); err != nil {
+			if err := tl.rejected(id, mustJSON(id), err); err != nil {
 				return datasync.Applied{}, err
 			}
 			continue
 		}
-		add(k)
+		tl.touched(k)
 	}
-	if len(keys) > 0 {
-		ap.Touches = []datasync.Touch{{Table: attachmentsColl, Keys: keys}}
-	}
-	return ap, nil
+	return tl.result(attachmentsColl), nil
 }
 
 // createAttachment inserts a pending attachment of the caller's own feedback, at most

@@ -33,21 +33,10 @@ func (t commentsTable) Pull(ctx context.Context, q datasync.Query, out *datasync
 
 // Push implements datasync.Table.
 func (t commentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {
-	var ap datasync.Applied
-	touched := map[string]bool{}
-	var keys []string
-	add := func(k []string) {
-		ap.Count++
-		for _, key := range k {
-			if !touched[key] {
-				touched[key] = true
-				keys = append(keys, key)
-			}
-		}
-	}
+	var tl tally
 	held, err := t.s.heldKeys(ctx, p)
 	if err != nil {
-		return ap, err
+		return datasync.Applied{}, err
 	}
 	w := commentWriter{s: t.s, p: p, held: held, seq: seq}
 	for _, raw := range append(append([]json.RawMessage{}, ch.Created...), ch.Updated...) {
@@ -61,31 +50,25 @@ func (t commentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, c
 			k, err = w.write(ctx, &r)
 		}
 		if err != nil {
-			rej, err := reject(r.ID, raw, err)
-			if err != nil {
+			if err := tl.rejected(r.ID, raw, err); err != nil {
 				return datasync.Applied{}, err
 			}
-			ap.Rejected = append(ap.Rejected, rej)
 			continue
 		}
-		add(k)
+		tl.touched(k)
 	}
 	for _, id := range ch.Deleted {
 		k, err := w.delete(ctx, id)
 		if err != nil {
-			rej, err := reject(id, mustJSON(id), err)
-			if err != nil {
+			if err := tl.rejected(id, mustJSON(id), err); err != nil {
 				return datasync.Applied{}, err
 			}
-			ap.Rejected = append(ap.Rejected, rej)
 			continue
 		}
-		add(k)
+		tl.touched(k)
 	}
-	if len(keys) > 0 {
-		ap.Touches = []datasync.Touch{{Table: commentsColl, Keys: keys}, {Table: feedbackColl, Keys: keys}}
-	}
-	return ap, nil
+	// The feedback's comment_count changed too.
+	return tl.result(commentsColl, feedbackColl), nil
 }
 
 // commentWriter applies one user's pushed comments.

@@ -39,39 +39,18 @@ func (t feedbackTable) Pull(ctx context.Context, q datasync.Query, out *datasync
 
 // pushBatch is one push's work on the feedback table.
 type pushBatch struct {
-	s       *Service
-	p       *auth.Principal
-	seq     int64
-	name    string
-	applied datasync.Applied
-	keys    []string
+	tally
+	s    *Service
+	p    *auth.Principal
+	seq  int64
+	name string
 	// deleted are the keys of deleted feedback, whose comments and attachments went with it.
 	deleted []string
 }
 
-func (b *pushBatch) touched(keys []string) {
-	for _, k := range keys {
-		if !slices.Contains(b.keys, k) {
-			b.keys = append(b.keys, k)
-		}
-	}
-	b.applied.Count++
-}
-
-// rejected records the rejection of a record, or returns err when it is not the record's fault.
-func (b *pushBatch) rejected(id string, raw json.RawMessage, err error) error {
-	r, err := reject(id, raw, err)
-	if err != nil {
-		return err
-	}
-	b.applied.Rejected = append(b.applied.Rejected, r)
-	return nil
-}
-
+// result is the batch's tally; deleting feedback deleted its comments and attachments too.
 func (b *pushBatch) result() datasync.Applied {
-	if len(b.keys) > 0 {
-		b.applied.Touches = append(b.applied.Touches, datasync.Touch{Table: feedbackColl, Keys: b.keys})
-	}
+	b.tally.result(feedbackColl)
 	if len(b.deleted) > 0 {
 		b.applied.Touches = append(b.applied.Touches, datasync.Touch{Table: commentsColl, Keys: b.deleted},
 			datasync.Touch{Table: attachmentsColl, Keys: b.deleted})
