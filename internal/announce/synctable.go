@@ -124,10 +124,8 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 			return err
 		}
 		switch {
-		case sees && (q.Since == 0 || st.CreatedSeq > q.Since):
-			err = out.Created(a.ID, a.syncRecord())
 		case sees:
-			err = out.Updated(a.ID, a.syncRecord())
+			err = out.Live(a.ID, a.syncRecord())
 		case q.Since > 0:
 			err = out.Deleted(a.ID)
 		}
