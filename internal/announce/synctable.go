@@ -87,7 +87,7 @@ type syncTable struct{ s *Service }
 func (syncTable) Name() string { return SyncTableName }
 
 // Pull sends the published announcements the user may read: all of them on a first sync, else
-// those stamped after the cursor, as created or updated while the user may read them and as
+// those stamped after the cursor, as live records while the user may read them and as
 // deleted once withdrawn (or no longer for the user). An announcement that merely expires sends
 // nothing: its record carries expires_at, and the app hides it past that time.
 func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
