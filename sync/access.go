@@ -22,7 +22,7 @@ type accessDoc struct {
 }
 
 // Grant lets userID see the records of key (a channel's feedback, say): their next pull gets
-// all of them as created. Granting a key the user holds already changes nothing. It returns
+// all of them (as live records, in updated). Granting a key the user holds already changes nothing. It returns
 // invalid for an empty user or key and unavailable when the database cannot be written.
 func (e *Engine) Grant(ctx context.Context, userID, key string) error {
 	return e.setAccess(ctx, userID, key, true)

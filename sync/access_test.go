@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestGrantsArriveAsCreatedAndRevokesAsDeleted(t *testing.T) {
+func TestGrantsArriveAsLiveRecordsAndRevokesAsDeleted(t *testing.T) {
 	e, notes := newEngine(t, nil)
 	ctx := context.Background()
 	for _, r := range []Record{note("s1", "bob", "beta", "shared 1"), note("s2", "bob", "beta", "shared 2"),
@@ -20,22 +20,22 @@ func TestGrantsArriveAsCreatedAndRevokesAsDeleted(t *testing.T) {
 	dev.sync(t, e, tina)
 	beta := ChannelKey("app", "beta")
 
-	t.Run("a grant sends everything the key shows, as created", func(t *testing.T) {
+	t.Run("a grant sends everything the key shows", func(t *testing.T) {
 		if err := e.Grant(ctx, "tina", beta); err != nil {
 			t.Fatal(err)
 		}
 		r := dev.sync(t, e, tina)
-		got := ids(r.Changes["notes"].Created)
+		got := ids(r.Changes["notes"].Updated)
 		slices.Sort(got)
 		if !slices.Equal(got, []string{"s1", "s2"}) {
-			t.Fatalf("created %v", got)
+			t.Fatalf("updated %v", got)
 		}
 	})
 	t.Run("granting again sends nothing", func(t *testing.T) {
 		if err := e.Grant(ctx, "tina", beta); err != nil {
 			t.Fatal(err)
 		}
-		if r := dev.sync(t, e, tina); len(r.Changes["notes"].Created) != 0 {
+		if r := dev.sync(t, e, tina); len(r.Changes["notes"].Updated) != 0 {
 			t.Fatalf("changes %+v", r.Changes["notes"])
 		}
 	})
@@ -70,8 +70,8 @@ func TestGrantsArriveAsCreatedAndRevokesAsDeleted(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := pull(t, restarted, tina, 0)
-		if len(r.Changes["notes"].Created) != 2 {
-			t.Fatalf("after a restart tina sees %v", ids(r.Changes["notes"].Created))
+		if len(r.Changes["notes"].Updated) != 2 {
+			t.Fatalf("after a restart tina sees %v", ids(r.Changes["notes"].Updated))
 		}
 	})
 	t.Run("refuses an empty key", func(t *testing.T) {

@@ -2,6 +2,7 @@ package datasync
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -106,12 +107,34 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "at", Value: 1}}}); err != nil {
 		return err
 	}
-	if _, err := mongodb.Claim(ctx, e.DB.Collection(metaColl), seqID, bson.D{
-		{Key: "n", Value: int64(0)}, {Key: "pending", Value: bson.A{}}, {Key: "horizon", Value: int64(0)},
-	}); err != nil {
+	if err := e.startSequence(ctx); err != nil {
 		return err
 	}
 	return e.load(ctx)
+}
+
+// firstSeq is the number the sequence starts at: no write ever takes it, so the lowest possible
+// low-water mark, and so the timestamp of a pull on an empty database, is 1. WatermelonDB's
+// synchronize() refuses a timestamp that is not a positive number.
+const firstSeq = 1
+
+// startSequence creates the sequence document at firstSeq, or moves a database's sequence that
+// never handed out a number (n is 0, from before firstSeq existed) up to it. Nothing is stamped
+// with a number at or below firstSeq in either case, so the move skips no record.
+func (e *Engine) startSequence(ctx context.Context) error {
+	e.seqMu.Lock()
+	defer e.seqMu.Unlock()
+	if _, err := mongodb.Claim(ctx, e.DB.Collection(metaColl), seqID, bson.D{
+		{Key: "n", Value: int64(firstSeq)}, {Key: "pending", Value: bson.A{}}, {Key: "horizon", Value: int64(0)},
+	}); err != nil {
+		return err
+	}
+	_, err := e.DB.Collection(metaColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: seqID}},
+		bson.D{{Key: "$max", Value: bson.D{{Key: "n", Value: int64(firstSeq)}}}})
+	if err != nil {
+		return fmt.Errorf("start sync sequence: %w", mongodb.Translate(err, "sync sequence"))
+	}
+	return nil
 }
 
 func (e *Engine) now() time.Time {

@@ -43,7 +43,9 @@ type pullResponse struct {
 	FullResync bool                   `json:"full_resync"`
 }
 
-// pull runs a pull and decodes it, failing the test on an error or on an id sent twice.
+// pull runs a pull and decodes it, failing the test on an error, a timestamp that WatermelonDB's
+// synchronize() refuses (not a positive safe integer), a record sent as created (every live
+// record must come in updated) or an id sent twice.
 func pull(t testing.TB, e *Engine, p *auth.Principal, since int64) pullResponse {
 	t.Helper()
 	var buf bytes.Buffer
@@ -54,16 +56,23 @@ func pull(t testing.TB, e *Engine, p *auth.Principal, since int64) pullResponse 
 	if err := json.Unmarshal(buf.Bytes(), &r); err != nil {
 		t.Fatalf("pull response is not JSON: %v\n%s", err, buf.String())
 	}
+	if r.Timestamp < 1 || r.Timestamp > 1<<53-1 {
+		t.Fatalf("pull answered timestamp %d, want a positive safe integer", r.Timestamp)
+	}
 	for name, tab := range r.Changes {
+		if tab.Created == nil || tab.Updated == nil || tab.Deleted == nil {
+			t.Fatalf("table %s lacks one of its three arrays: %s", name, buf.String())
+		}
+		if len(tab.Created) != 0 {
+			t.Fatalf("pull sent %d records of %s as created, want every live record in updated", len(tab.Created), name)
+		}
 		seen := map[string]bool{}
-		for _, list := range [][]map[string]any{tab.Created, tab.Updated} {
-			for _, rec := range list {
-				id, _ := rec["id"].(string)
-				if seen[id] {
-					t.Fatalf("pull sent %s/%s twice", name, id)
-				}
-				seen[id] = true
+		for _, rec := range tab.Updated {
+			id, _ := rec["id"].(string)
+			if seen[id] {
+				t.Fatalf("pull sent %s/%s twice", name, id)
 			}
+			seen[id] = true
 		}
 		for _, id := range tab.Deleted {
 			if seen[id] {
@@ -79,11 +88,47 @@ func pull(t testing.TB, e *Engine, p *auth.Principal, since int64) pullResponse 
 type device struct {
 	cursor int64
 	tables map[string]map[string]map[string]any
+	// deleted are the ids the user deleted locally and the device has not pushed yet, per table
+	// (WatermelonDB keeps them as records marked deleted).
+	deleted map[string]map[string]bool
 }
 
-func newDevice() *device { return &device{tables: map[string]map[string]map[string]any{}} }
+func newDevice() *device {
+	return &device{tables: map[string]map[string]map[string]any{}, deleted: map[string]map[string]bool{}}
+}
 
-// sync pulls and applies the response as WatermelonDB would.
+// deleteLocally deletes a record on the device only, until the next push.
+func (d *device) deleteLocally(table, id string) {
+	delete(d.tables[table], id)
+	if d.deleted[table] == nil {
+		d.deleted[table] = map[string]bool{}
+	}
+	d.deleted[table][id] = true
+}
+
+// pushDeletes pushes the local deletions of table from the device's cursor, as synchronize()
+// does after its pull.
+func (d *device) pushDeletes(t testing.TB, e *Engine, p *auth.Principal, table string) *PushResult {
+	t.Helper()
+	ids := []string{}
+	for id := range d.deleted[table] {
+		ids = append(ids, id)
+	}
+	body, err := json.Marshal(map[string]any{"changes": map[string]any{table: map[string]any{
+		"created": []any{}, "updated": []any{}, "deleted": ids}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Push(context.Background(), p, d.cursor, body)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	delete(d.deleted, table)
+	return res
+}
+
+// sync pulls and applies the response as WatermelonDB with sendCreatedAsUpdated would (pull
+// has checked that created is empty).
 func (d *device) sync(t testing.TB, e *Engine, p *auth.Principal) pullResponse {
 	t.Helper()
 	r := pull(t, e, p, d.cursor)
@@ -96,8 +141,12 @@ func (d *device) sync(t testing.TB, e *Engine, p *auth.Principal) pullResponse {
 			local = map[string]map[string]any{}
 			d.tables[name] = local
 		}
-		for _, rec := range append(append([]map[string]any{}, tab.Created...), tab.Updated...) {
-			local[rec["id"].(string)] = rec
+		for _, rec := range tab.Updated {
+			id := rec["id"].(string)
+			if d.deleted[name][id] {
+				continue // deleted locally: the delete is pushed next (WatermelonDB's applyRemote)
+			}
+			local[id] = rec
 		}
 		for _, id := range tab.Deleted {
 			delete(local, id)

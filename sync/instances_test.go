@@ -30,7 +30,7 @@ func TestSecondInstanceCatchesUp(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := dev.sync(t, reader, alice)
-		if !slices.Equal(ids(r.Changes["notes"].Created), []string{"n1"}) {
+		if !slices.Equal(ids(r.Changes["notes"].Updated), []string{"n1"}) {
 			t.Fatalf("pull %+v", r.Changes["notes"])
 		}
 	})
@@ -38,13 +38,13 @@ func TestSecondInstanceCatchesUp(t *testing.T) {
 		if err := notes.write(ctx, writer, note("s1", "bob", "beta", "shared"), nil); err != nil {
 			t.Fatal(err)
 		}
-		if r := dev.sync(t, reader, alice); len(r.Changes["notes"].Created) != 0 {
+		if r := dev.sync(t, reader, alice); len(r.Changes["notes"].Updated) != 0 {
 			t.Fatalf("pull before the grant %+v", r.Changes["notes"])
 		}
 		if err := writer.Grant(ctx, "alice", ChannelKey("app", "beta")); err != nil {
 			t.Fatal(err)
 		}
-		if r := dev.sync(t, reader, alice); !slices.Equal(ids(r.Changes["notes"].Created), []string{"s1"}) {
+		if r := dev.sync(t, reader, alice); !slices.Equal(ids(r.Changes["notes"].Updated), []string{"s1"}) {
 			t.Fatalf("pull after the grant %+v", r.Changes["notes"])
 		}
 	})

@@ -17,8 +17,8 @@ import (
 type Meta struct {
 	// Seq is the sequence number of the document's last write.
 	Seq int64 `bson:"_seq"`
-	// CreatedSeq is the sequence number of the write that created it: a puller whose cursor is
-	// older gets it as created, otherwise as updated.
+	// CreatedSeq is the sequence number of the write that created (or revived) it. Pulls do not
+	// use it: every live record goes out as updated (see TableWriter).
 	CreatedSeq int64 `bson:"_created_seq"`
 	// Keys are the audience keys whose holders see the document.
 	Keys []string `bson:"_keys"`
@@ -37,26 +37,23 @@ func (m *Meta) syncMeta() *Meta { return m }
 
 type metaHolder interface{ syncMeta() *Meta }
 
-// Kind is how a pulled record reaches the device.
+// Kind is how a pulled record reaches the device: live (in "updated") or deleted.
 type Kind int
 
 // The kinds of a pulled record.
 const (
-	KindCreated Kind = iota + 1
-	KindUpdated
+	// KindLive is a record the user sees: the device creates it or merges it into its copy.
+	KindLive Kind = iota + 1
+	// KindDeleted is a record the user no longer sees (or that was deleted).
 	KindDeleted
 )
 
-// Emit writes a record of the given kind: shorthand for the matching TableWriter method.
+// Emit writes a record of the given kind: shorthand for Live or Deleted.
 func (w *TableWriter) Emit(id string, rec any, kind Kind) error {
-	switch kind {
-	case KindCreated:
-		return w.Created(id, rec)
-	case KindUpdated:
-		return w.Updated(id, rec)
-	default:
-		return w.Deleted(id)
+	if kind == KindLive {
+		return w.Live(id, rec)
 	}
+	return w.Deleted(id)
 }
 
 // ChangesFilter returns the standard query of a table's changes for q (see StreamChanges).
@@ -86,23 +83,17 @@ func ChangesFilter(q Query) bson.D {
 }
 
 // Classify says how a document with meta m reaches the device of q, and false when it need not
-// be sent: created when it is new since the cursor or visible through a newly gained key,
-// updated when it changed, deleted when it is a tombstone or no longer visible to a user who
-// may have seen it.
+// be sent: live when it is visible and changed since the cursor or visible through a newly
+// gained key (or on a first sync), deleted when it is a tombstone or no longer visible to a user
+// who may have seen it.
 func Classify(q Query, m *Meta) (Kind, bool) {
 	visible := !m.Deleted && intersects(m.Keys, q.Keys)
 	if q.Since == 0 {
-		return KindCreated, visible
+		return KindLive, visible
 	}
 	changed := m.Seq > q.Since
 	if visible {
-		switch {
-		case intersects(m.Keys, q.Gained), changed && m.CreatedSeq > q.Since:
-			return KindCreated, true
-		case changed:
-			return KindUpdated, true
-		}
-		return 0, false
+		return KindLive, changed || intersects(m.Keys, q.Gained)
 	}
 	if changed && (intersects(m.Keys, q.Keys) || intersects(m.FormerKeys, q.Keys)) {
 		return KindDeleted, true

@@ -60,7 +60,8 @@ func (m *Migration) refetched() []string {
 }
 
 // Migrate makes the prepared pull send the tables the migration needs whole (all live records the
-// user may see, as created). It must be called before WriteTo.
+// user may see, in "updated" like any live record: the app merges the new columns into the records
+// it has). It must be called before WriteTo.
 func (s *PullStream) Migrate(m *Migration) {
 	for _, name := range m.refetched() {
 		for i, t := range s.tables {

@@ -35,7 +35,8 @@ func (s *PullStream) FullResync() bool { return s.fullResync }
 // OpenPull prepares p's pull since lastPulledAt (0: first sync). It reads the sequence document
 // and, on MongoDB, the change-log entries of other instances; it reads no table. It returns
 // unauthorized without a principal, invalid (field last_pulled_at) for a negative cursor and
-// unavailable when the database cannot be reached.
+// unavailable when the database cannot be reached. The timestamp it answers is always at least 1
+// (see firstSeq).
 func (e *Engine) OpenPull(ctx context.Context, p *auth.Principal, lastPulledAt int64) (*PullStream, error) {
 	if p == nil {
 		return nil, apperr.New(apperr.Unauthorized, "authentication required")
@@ -46,6 +47,12 @@ func (e *Engine) OpenPull(ctx context.Context, p *auth.Principal, lastPulledAt i
 	snap, err := e.lowWater(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pull of %s: %w", p.UserID, err)
+	}
+	if snap.low < firstSeq {
+		// Only a database whose first write took number 1 (before firstSeq existed) and is still
+		// pending gets here. Its only correct timestamp, 0, is one the app refuses; the write
+		// commits or is reaped within the lease.
+		return nil, apperr.New(apperr.Unavailable, "sync is starting up, retry in a moment")
 	}
 	if err := e.catchUp(ctx, snap.low); err != nil {
 		return nil, fmt.Errorf("pull of %s: %w", p.UserID, err)
@@ -76,7 +83,8 @@ func (e *Engine) OpenPull(ctx context.Context, p *auth.Principal, lastPulledAt i
 	return s, nil
 }
 
-// WriteTo streams the response to w: {"changes":{<every table>},"timestamp":N[,"full_resync":true]}.
+// WriteTo streams the response to w: {"changes":{<every table>},"timestamp":N[,"full_resync":true]},
+// each table as {"created":[],"updated":[<live records>],"deleted":[<ids>]} (see TableWriter).
 // An error after the first byte leaves the response truncated, which the app sees as a failed
 // pull and retries.
 func (s *PullStream) WriteTo(ctx context.Context, w io.Writer) error {

@@ -63,7 +63,7 @@ func TestTombstones(t *testing.T) {
 			t.Fatalf("%d tombstones left after the horizon", n)
 		}
 		r := stale.sync(t, e, alice)
-		got := ids(r.Changes["notes"].Created)
+		got := ids(r.Changes["notes"].Updated)
 		slices.Sort(got)
 		if !r.FullResync || !slices.Equal(got, []string{"n2", "n3"}) {
 			t.Fatalf("stale device got %+v", r)
@@ -74,7 +74,7 @@ func TestTombstones(t *testing.T) {
 	})
 	t.Run("a device that kept up pulls incrementally", func(t *testing.T) {
 		r := phone.sync(t, e, alice)
-		if r.FullResync || !slices.Equal(ids(r.Changes["notes"].Created), []string{"n3"}) {
+		if r.FullResync || !slices.Equal(ids(r.Changes["notes"].Updated), []string{"n3"}) {
 			t.Fatalf("phone got %+v", r)
 		}
 	})

@@ -55,7 +55,7 @@ func TestPushIsIdempotent(t *testing.T) {
 			t.Fatalf("%d notes, want 5", n)
 		}
 		r := pull(t, e, alice, 0)
-		if len(r.Changes["notes"].Created) != 5 {
+		if len(r.Changes["notes"].Updated) != 5 {
 			t.Fatalf("pull %+v", r.Changes["notes"])
 		}
 	})

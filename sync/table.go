@@ -14,8 +14,9 @@ type Table interface {
 	// Name is the table's name in the wire format ("feedback", "inbox").
 	Name() string
 	// Pull writes to out the records of this table that q.User may see and that changed after
-	// q.Since (q.Since == 0: all live records, as created). See Query. Errors end the pull; a
-	// database failure should be returned as unavailable (mongodb.Translate).
+	// q.Since (q.Since == 0: all live records): out.Live for a record the user sees, out.Deleted
+	// for one they no longer see. See Query. Errors end the pull; a database failure should be
+	// returned as unavailable (mongodb.Translate).
 	Pull(ctx context.Context, q Query, out *TableWriter) error
 	// Push applies p's pushed changes of this table with sequence number seq (the engine calls it
 	// inside Write, possibly more than once, so it must be idempotent); records it cannot accept
@@ -41,11 +42,11 @@ type Query struct {
 	Keys []string
 	// Since is the device's cursor; 0 means a first sync (or a full resync).
 	Since int64
-	// Upto is the pull's timestamp (the low-water mark). Records with _seq > Upto may be sent
-	// too: the next pull sends them again and the app treats an existing "created" as an update.
+	// Upto is the pull's timestamp (the low-water mark, at least 1). Records with _seq > Upto may
+	// be sent too: the next pull sends them again, as updated, which the app applies idempotently.
 	Upto int64
-	// Gained are keys granted after Since: send ALL live records visible through them, as
-	// created.
+	// Gained are keys granted after Since: send ALL live records visible through them (as live
+	// records, like any other).
 	Gained []string
 	// Lost are keys revoked after Since: send deleted for records in them that are no longer
 	// visible through Keys.

@@ -113,8 +113,8 @@ func newDoc(seq int64, now time.Time, r Record) bson.D {
 		bson.E{Key: "_keys", Value: nonNil(r.Keys)}, bson.E{Key: "_updated_at", Value: now.UTC()})
 }
 
-// buildUpdate builds the update of an existing document. A tombstone brought back to life counts
-// as created again, so devices that applied its delete get it as created.
+// buildUpdate builds the update of an existing document. A tombstone brought back to life gets
+// a new _created_seq; devices that applied its delete get it as a live record and create it.
 func buildUpdate(seq int64, now time.Time, r Record, keys, lost []string, revive bool) bson.D {
 	set := bson.D{
 		{Key: "_seq", Value: seq},

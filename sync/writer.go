@@ -2,30 +2,29 @@ package datasync
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 )
 
-// TableWriter streams one table's part of a pull response: created records are written as they
-// come, updated and deleted ones are buffered until the table ends (the wire format puts them
-// after the created array). The same id is never written twice in one pull: the first write of
-// an id wins and later ones are dropped.
+// TableWriter streams one table's part of a pull response. The wire shape is fixed:
+// "created" is always empty, every live record is written to "updated" as it comes (the big
+// array is never buffered), and deleted ids are buffered until the table ends. Sending every
+// live record as updated is what WatermelonDB's sendCreatedAsUpdated expects: it creates a
+// record it lacks, merges one it has column by column, and leaves one the user deleted locally
+// deleted (the delete is pushed next), where a "created" record would be re-created. The same id
+// is never written twice in one pull: the first write of an id wins and later ones are dropped.
 type TableWriter struct {
 	w       *bufio.Writer
 	seen    map[string]struct{}
-	created int
-	updated bytes.Buffer
-	nUpd    int
+	live    int
 	deleted []string
-	records int
 }
 
 func newTableWriter(w *bufio.Writer, name string) (*TableWriter, error) {
 	tw := &TableWriter{w: w, seen: map[string]struct{}{}}
-	if err := writeString(w, strconv.Quote(name)+`:{"created":[`); err != nil {
+	if err := writeString(w, strconv.Quote(name)+`:{"created":[],"updated":[`); err != nil {
 		return nil, err
 	}
 	return tw, nil
@@ -37,12 +36,12 @@ func (w *TableWriter) first(id string) bool {
 		return false
 	}
 	w.seen[id] = struct{}{}
-	w.records++
 	return true
 }
 
-// Created writes rec, which must marshal to a JSON object whose "id" is id, as created.
-func (w *TableWriter) Created(id string, rec any) error {
+// Live writes rec, which must marshal to a JSON object whose "id" is id, as a live record: in
+// "updated", whether the device has it or not. It returns the encoding or write error.
+func (w *TableWriter) Live(id string, rec any) error {
 	if !w.first(id) {
 		return nil
 	}
@@ -50,31 +49,14 @@ func (w *TableWriter) Created(id string, rec any) error {
 	if err != nil {
 		return fmt.Errorf("encode record %s: %w", id, err)
 	}
-	if w.created > 0 {
+	if w.live > 0 {
 		if err := w.w.WriteByte(','); err != nil {
 			return err
 		}
 	}
-	w.created++
+	w.live++
 	_, err = w.w.Write(b)
 	return err
-}
-
-// Updated buffers rec, which must marshal to a JSON object whose "id" is id, as updated.
-func (w *TableWriter) Updated(id string, rec any) error {
-	if !w.first(id) {
-		return nil
-	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode record %s: %w", id, err)
-	}
-	if w.nUpd > 0 {
-		w.updated.WriteByte(',')
-	}
-	w.nUpd++
-	w.updated.Write(b)
-	return nil
 }
 
 // Deleted buffers id as deleted.
@@ -87,12 +69,6 @@ func (w *TableWriter) Deleted(id string) error {
 
 // end closes the table's object.
 func (w *TableWriter) end() error {
-	if err := writeString(w.w, `],"updated":[`); err != nil {
-		return err
-	}
-	if _, err := w.w.Write(w.updated.Bytes()); err != nil {
-		return err
-	}
 	del, err := json.Marshal(nonNil(w.deleted))
 	if err != nil {
 		return err

@@ -179,8 +179,8 @@ func TestFeedback(t *testing.T) {
 		ts.must(ts.call("PUT", "/v1/feedback/fbA1/me-too", bob.token, nil), 404)
 		ts.must(ts.call("GET", "/v1/ops/feedback", bob.token, nil), 403)
 		ts.must(ts.call("PATCH", "/v1/ops/feedback/fbA1", bob.token, map[string]any{"status": "resolved"}), 403)
-		if pulled := ts.syncPull(bob.token, 0); len(pulled.Changes["feedback"].Created) != 0 {
-			t.Fatalf("bob pulled %v", pulled.Changes["feedback"].Created)
+		if pulled := ts.syncPull(bob.token, 0); len(pulled.Changes["feedback"].Updated) != 0 {
+			t.Fatalf("bob pulled %v", pulled.Changes["feedback"].Updated)
 		}
 	})
 
@@ -220,7 +220,7 @@ func TestFeedback(t *testing.T) {
 
 		pulled := ts.syncPull(alice.token, 0)
 		var status any
-		for _, r := range pulled.Changes["feedback_attachments"].Created {
+		for _, r := range pulled.Changes["feedback_attachments"].Updated {
 			if r["id"] == "attA1" {
 				status = r["status"]
 			}
@@ -305,7 +305,7 @@ func TestFeedback(t *testing.T) {
 		ts := ts.with(t)
 		pulled := ts.syncPull(alice.token, 0)
 		var status, replies any
-		for _, r := range pulled.Changes["feedback"].Created {
+		for _, r := range pulled.Changes["feedback"].Updated {
 			if r["id"] == "fbA1" {
 				status, replies = r["status"], r["comment_count"]
 			}
@@ -314,7 +314,7 @@ func TestFeedback(t *testing.T) {
 			t.Fatalf("pulled status %v, comments %v", status, replies)
 		}
 		var fromOps bool
-		for _, c := range pulled.Changes["feedback_comments"].Created {
+		for _, c := range pulled.Changes["feedback_comments"].Updated {
 			fromOps = fromOps || c["from_ops"] == true
 		}
 		if !fromOps {

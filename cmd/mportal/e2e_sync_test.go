@@ -33,7 +33,22 @@ func (ts *testServer) syncPull(token string, since int64) syncPull {
 	var out syncPull
 	ts.must(ts.call("GET", "/v1/sync/pull?schema_version=1&migration=null&last_pulled_at="+strconv.FormatInt(since, 10),
 		token, nil), 200).json(ts.t, &out)
+	out.check(ts.t)
 	return out
+}
+
+// check fails the test on what WatermelonDB's synchronize() with sendCreatedAsUpdated refuses or
+// mishandles: a timestamp that is not positive, or a record sent as created.
+func (p syncPull) check(t *testing.T) {
+	t.Helper()
+	if p.Timestamp < 1 {
+		t.Fatalf("pull answered timestamp %d, want a positive one", p.Timestamp)
+	}
+	for name, ch := range p.Changes {
+		if len(ch.Created) != 0 {
+			t.Fatalf("pull sent %d records of %s as created, want every live record in updated", len(ch.Created), name)
+		}
+	}
 }
 
 func (ts *testServer) syncPush(token string, since int64, changes map[string]any) syncPushResult {
@@ -64,6 +79,7 @@ func TestSync(t *testing.T) {
 		ts := ts.with(t)
 		var first syncPull
 		ts.must(ts.call("GET", "/v1/sync/pull?last_pulled_at=null", alice.token, nil), 200).json(t, &first)
+		first.check(t) // the server is new: a timestamp of 0 would make synchronize() throw
 		for _, table := range []string{"inbox", "announcements"} {
 			ch, ok := first.Changes[table]
 			if !ok || len(ch.Created)+len(ch.Updated)+len(ch.Deleted) != 0 {
@@ -74,7 +90,7 @@ func TestSync(t *testing.T) {
 	})
 
 	var annID string
-	t.Run("an announcement and its inbox item arrive as created, for the audience only", func(t *testing.T) {
+	t.Run("an announcement and its inbox item arrive as updated, for the audience only", func(t *testing.T) {
 		ts := ts.with(t)
 		var ann opsAnnouncement
 		ts.must(ts.call("POST", "/v1/ops/announcements", ops, map[string]any{
@@ -84,12 +100,12 @@ func TestSync(t *testing.T) {
 		annID = ann.ID
 		ts.pushDone("announcement:" + ann.ID + ":publish")
 		got := ts.syncPull(alice.token, cursor)
-		if a := got.Changes["announcements"]; len(a.Created) != 1 || a.Created[0]["id"] != ann.ID ||
-			a.Created[0]["requires_ack"] != true || a.Created[0]["title"] != "Depot closed" {
+		if a := got.Changes["announcements"]; len(a.Updated) != 1 || a.Updated[0]["id"] != ann.ID ||
+			a.Updated[0]["requires_ack"] != true || a.Updated[0]["title"] != "Depot closed" {
 			t.Fatalf("announcements %+v", a)
 		}
-		if in := got.Changes["inbox"]; len(in.Created) != 1 || in.Created[0]["read_at"] != nil ||
-			in.Created[0]["title"] != "Depot closed" {
+		if in := got.Changes["inbox"]; len(in.Updated) != 1 || in.Updated[0]["read_at"] != nil ||
+			in.Updated[0]["title"] != "Depot closed" {
 			t.Fatalf("inbox %+v", in)
 		}
 		if got.Timestamp <= cursor {
@@ -97,10 +113,10 @@ func TestSync(t *testing.T) {
 		}
 		cursor = got.Timestamp
 		other := ts.syncPull(carol.token, 0)
-		if n := len(other.Changes["announcements"].Created) + len(other.Changes["inbox"].Created); n != 0 {
+		if n := len(other.Changes["announcements"].Updated) + len(other.Changes["inbox"].Updated); n != 0 {
 			t.Fatalf("carol sees %d records: %+v", n, other.Changes)
 		}
-		if again := ts.syncPull(alice.token, cursor); len(again.Changes["announcements"].Created)+len(again.Changes["inbox"].Created) != 0 {
+		if again := ts.syncPull(alice.token, cursor); len(again.Changes["announcements"].Updated)+len(again.Changes["inbox"].Updated) != 0 {
 			t.Fatalf("an incremental pull without changes sent %+v", again.Changes)
 		}
 	})
@@ -111,10 +127,11 @@ func TestSync(t *testing.T) {
 		var got syncPull
 		ts.must(ts.call("GET", "/v1/sync/pull?schema_version=2&migration="+migration+"&last_pulled_at="+
 			strconv.FormatInt(cursor, 10), alice.token, nil), 200).json(t, &got)
-		if a := got.Changes["announcements"]; len(a.Created) != 1 || a.Created[0]["id"] != annID {
+		got.check(t)
+		if a := got.Changes["announcements"]; len(a.Updated) != 1 || a.Updated[0]["id"] != annID {
 			t.Fatalf("announcements %+v", a)
 		}
-		if in := got.Changes["inbox"]; len(in.Created)+len(in.Updated) != 0 {
+		if in := got.Changes["inbox"]; len(in.Updated) != 0 {
 			t.Fatalf("a table the migration did not name came again: %+v", in)
 		}
 		r := ts.must(ts.call("GET", "/v1/sync/pull?migration=%7Btables%7D&last_pulled_at="+strconv.FormatInt(cursor, 10),
@@ -126,7 +143,7 @@ func TestSync(t *testing.T) {
 
 	t.Run("pushing an inbox item with read_at marks it read, once however often it is pushed", func(t *testing.T) {
 		ts := ts.with(t)
-		pulled := ts.syncPull(alice.token, 0).Changes["inbox"].Created
+		pulled := ts.syncPull(alice.token, 0).Changes["inbox"].Updated
 		if len(pulled) != 1 {
 			t.Fatalf("inbox %+v", pulled)
 		}
@@ -218,7 +235,7 @@ func TestSync(t *testing.T) {
 		if up := got.Changes["announcements"].Updated; len(up) != 1 || up[0]["title"] != "Depot reopens" {
 			t.Fatalf("announcements %+v", got.Changes["announcements"])
 		}
-		if other := ts.syncPull(carol.token, cursor); len(other.Changes["announcements"].Updated)+len(other.Changes["announcements"].Created) != 0 {
+		if other := ts.syncPull(carol.token, cursor); len(other.Changes["announcements"].Updated) != 0 {
 			t.Fatalf("carol got %+v", other.Changes["announcements"])
 		}
 	})
@@ -229,7 +246,7 @@ func TestSync(t *testing.T) {
 		if del := got.Changes["announcements"].Deleted; len(del) != 1 || del[0] != annID {
 			t.Fatalf("announcements %+v", got.Changes["announcements"])
 		}
-		if in := ids(got.Changes["inbox"].Created); len(in) != 1 || in[0] != "sync-e2e-2" {
+		if in := ids(got.Changes["inbox"].Updated); len(in) != 1 || in[0] != "sync-e2e-2" {
 			t.Fatalf("inbox %+v", got.Changes["inbox"])
 		}
 	})

@@ -30,10 +30,10 @@ func TestBetaTestersSeeSharedFeedback(t *testing.T) {
 	}
 
 	joined := ts.syncPull(tess.token, before.Timestamp)
-	if got := ids(joined.Changes["feedback"].Created); !slices.Equal(got, []string{"fbShared1"}) {
+	if got := ids(joined.Changes["feedback"].Updated); !slices.Equal(got, []string{"fbShared1"}) {
 		t.Fatalf("after joining beta the tester pulled %v, want only the shared report", got)
 	}
-	if app := joined.Changes["feedback"].Created[0]["app_id"]; app != "portal" {
+	if app := joined.Changes["feedback"].Updated[0]["app_id"]; app != "portal" {
 		t.Fatalf("app_id = %v, want the catalogue id", app)
 	}
 	ts.must(ts.call("PUT", "/v1/feedback/fbShared1/me-too", tess.token, nil), 200)

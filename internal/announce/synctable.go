@@ -87,7 +87,7 @@ type syncTable struct{ s *Service }
 func (syncTable) Name() string { return SyncTableName }
 
 // Pull sends the published announcements the user may read: all of them on a first sync, else
-// those stamped after the cursor, as created or updated while the user may read them and as
+// those stamped after the cursor, as live records while the user may read them and as
 // deleted once withdrawn (or no longer for the user). An announcement that merely expires sends
 // nothing: its record carries expires_at, and the app hides it past that time.
 func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
@@ -124,10 +124,8 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 			return err
 		}
 		switch {
-		case sees && (q.Since == 0 || st.CreatedSeq > q.Since):
-			err = out.Created(a.ID, a.syncRecord())
 		case sees:
-			err = out.Updated(a.ID, a.syncRecord())
+			err = out.Live(a.ID, a.syncRecord())
 		case q.Since > 0:
 			err = out.Deleted(a.ID)
 		}

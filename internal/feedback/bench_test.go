@@ -39,7 +39,7 @@ func BenchmarkPushFeedback500(b *testing.B) {
 func BenchmarkFirstSyncFeedback10k(b *testing.B) {
 	f := newFixture(b, nil)
 	pushNew(b, f, "fs-", 10_000)
-	if got := len(f.pull(alice, 0).Changes["feedback"].Created); got != 10_000 {
+	if got := len(f.pull(alice, 0).Changes["feedback"].Updated); got != 10_000 {
 		b.Fatalf("a first sync has %d records, want 10000", got)
 	}
 	ctx := context.Background()

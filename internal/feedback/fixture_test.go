@@ -150,6 +150,14 @@ func (f *fixture) pull(p *auth.Principal, since int64) pulled {
 	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
 		f.t.Fatalf("decode pull %s: %v", buf.String(), err)
 	}
+	if out.Timestamp < 1 {
+		f.t.Fatalf("pull answered timestamp %d, want a positive one", out.Timestamp)
+	}
+	for name, ch := range out.Changes {
+		if len(ch.Created) != 0 {
+			f.t.Fatalf("pull sent %d records of %s as created, want every live record in updated", len(ch.Created), name)
+		}
+	}
 	return out
 }
 

@@ -33,7 +33,7 @@ func TestSharedFeedback(t *testing.T) {
 			t.Fatalf("Get = %v, want not_found", err)
 		}
 	})
-	t.Run("a grant brings the shared feedback as created, and only it", func(t *testing.T) {
+	t.Run("a grant brings the shared feedback, and only it", func(t *testing.T) {
 		if err := f.engine.Grant(ctx, "tess", betaKey); err != nil {
 			t.Fatal(err)
 		}

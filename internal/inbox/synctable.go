@@ -69,11 +69,7 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("pull inbox of %s: %w", user, err)
 		}
-		kind := datasync.KindUpdated
-		if q.Since == 0 || d.CreatedSeq > q.Since {
-			kind = datasync.KindCreated
-		}
-		if err := out.Emit(d.NotificationID, d.syncRecord(locale, state.ReadAllBefore), kind); err != nil {
+		if err := out.Live(d.NotificationID, d.syncRecord(locale, state.ReadAllBefore)); err != nil {
 			return err
 		}
 	}

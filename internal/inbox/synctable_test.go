@@ -43,6 +43,9 @@ func syncPull(t *testing.T, e *datasync.Engine, user string, since int64) inboxP
 	if err := json.Unmarshal(buf.Bytes(), &r); err != nil {
 		t.Fatalf("%v: %s", err, buf.String())
 	}
+	if r.Timestamp < 1 || len(r.Changes["inbox"].Created) != 0 {
+		t.Fatalf("pull must answer a positive timestamp and every item in updated: %s", buf.String())
+	}
 	return r
 }
 
@@ -59,15 +62,15 @@ func TestSyncTable(t *testing.T) {
 	f, e := syncFixture(t)
 	f.add(t, f.item("en", "n1"), f.item("en", "n2"), f.item("zh", "n1"))
 	first := syncPull(t, e, "en", 0)
-	if got := first.Changes["inbox"]; !slices.Equal(recIDs(got.Created), []string{"n1", "n2"}) || got.Created[0].Title != "Title n1" {
+	if got := first.Changes["inbox"]; !slices.Equal(recIDs(got.Updated), []string{"n1", "n2"}) || got.Updated[0].Title != "Title n1" {
 		t.Fatalf("first sync %+v", got)
 	}
 	cursor := first.Timestamp
 
-	t.Run("sends a new item as created and nothing else", func(t *testing.T) {
+	t.Run("sends a new item as updated and nothing else", func(t *testing.T) {
 		f.add(t, f.item("en", "n3"))
 		r := syncPull(t, e, "en", cursor)
-		if got := r.Changes["inbox"]; !slices.Equal(recIDs(got.Created), []string{"n3"}) || len(got.Updated) != 0 {
+		if got := r.Changes["inbox"]; !slices.Equal(recIDs(got.Updated), []string{"n3"}) {
 			t.Fatalf("pull %+v", got)
 		}
 		cursor = r.Timestamp
