@@ -91,11 +91,12 @@ type watermelonUser struct {
 type watermelonConfig struct {
 	URL            string                    `json:"url"`
 	Users          map[string]watermelonUser `json:"users"`
+	Ops            string                    `json:"ops"`
 	AnnouncementID string                    `json:"announcement_id,omitempty"`
 }
 
-// seedWatermelon starts a server on an empty database with alice (three devices) and bob (one),
-// optionally publishes an announcement for everyone, and returns the scenario's configuration
+// seedWatermelon starts a server on an empty database with alice (three devices), bob (one) and
+// an ops user, optionally publishes an announcement for everyone, and returns the scenario's configuration
 // with the URL of a contract-checking proxy in front of the server.
 func seedWatermelon(t *testing.T, seeded bool) watermelonConfig {
 	ts := startServer(t, testEnv(t, nil))
@@ -115,11 +116,10 @@ func seedWatermelon(t *testing.T, seeded bool) watermelonConfig {
 	cfg := watermelonConfig{Users: map[string]watermelonUser{
 		"alice": user("E9101", "Alice Field", 3),
 		"bob":   user("E9102", "Bob Field", 1),
-	}}
+	}, Ops: ts.newOps(admin, "E9100")}
 	if seeded {
-		ops := ts.newOps(admin, "E9100")
 		var ann opsAnnouncement
-		ts.must(ts.call("POST", "/v1/ops/announcements", ops, map[string]any{
+		ts.must(ts.call("POST", "/v1/ops/announcements", cfg.Ops, map[string]any{
 			"title": "Depot closed", "body": "The depot is closed **today**.",
 			"audience": map[string]any{"all": true}, "importance": "important",
 		}), 201).json(t, &ann)

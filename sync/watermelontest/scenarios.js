@@ -1,13 +1,13 @@
 'use strict';
 // The scenarios, one per subtest of cmd/mportal/e2e_watermelon_test.go. Each gets a server on an
-// empty database with users alice (three sessions: devices A, B and C) and bob (one session);
-// `seeded` scenarios also find one announcement for everyone, published by ops, and the inbox
+// empty database with users alice (three sessions: devices A, B and C), bob (one session) and an
+// ops user (cfg.ops, a token for the REST API); `seeded` scenarios also find one announcement for everyone, published by ops, and the inbox
 // item it left for each user. Every sync runs the stock synchronize() with sendCreatedAsUpdated.
 
 const assert = require('node:assert/strict');
 const { LokiMemoryAdapter } = require('lokijs');
 const { schemaMigrations } = require('@nozbe/watermelondb/Schema/migrations');
-const { Device } = require('./device');
+const { Device, api } = require('./device');
 const { schemaV1, schemaV2, migrations, tables } = require('./schema');
 const { say } = require('./report');
 
@@ -25,6 +25,7 @@ function devices(cfg, user) {
   return u.sessions.map((token, i) => new Device(cfg.url, `${user}-${'ABC'[i]}`, token));
 }
 
+const asOps = (cfg, method, path, body, want) => api(cfg.url, method, path, cfg.ops, body, want);
 const lastPull = (d) => d.pulls[d.pulls.length - 1].body;
 const lastPush = (d) => d.pushes[d.pushes.length - 1].body;
 const ids = (recs) => recs.map((r) => r.id).sort();
@@ -53,7 +54,8 @@ const scenarios = {
     const fid = await a.create('feedback', feedback('First words'));
     await a.sync();
     assert.equal(lastPush(a).accepted, 1);
-    await expectSynced(a, 'feedback', fid, { text: 'First words', status: 'new' });
+    await a.sync(); // a sync pulls before it pushes: the server's columns come with the next one
+    await expectSynced(a, 'feedback', fid, { text: 'First words', status: 'new', author_name: cfg.users.alice.name });
   },
 
   // Feedback, a comment and a photo record written on device A reach device B of the same user;
@@ -87,6 +89,19 @@ const scenarios = {
     await expectSynced(a, 'feedback_comments', cid2, { text: 'Still broken', author_name: cfg.users.alice.name });
     await expectSynced(a, 'feedback', fid, { comment_count: 2 });
 
+    // Ops see it through REST, triage it and reply; both reach the devices.
+    const seen = await asOps(cfg, 'GET', `/v1/ops/feedback/${fid}`);
+    assert.equal(seen.text, 'Ladder broken at dock 4');
+    await asOps(cfg, 'PATCH', `/v1/ops/feedback/${fid}`, { status: 'acknowledged' });
+    await asOps(cfg, 'POST', `/v1/ops/feedback/${fid}/replies`, { text: 'A new ladder is on its way' }, 201);
+    await a.sync();
+    await b.sync();
+    for (const d of [a, b]) {
+      await expectSynced(d, 'feedback', fid, { status: 'acknowledged', comment_count: 3 });
+      const replies = (await d.all('feedback_comments')).filter((c) => c.from_ops);
+      assert.deepEqual(replies.map((c) => c.text), ['A new ladder is on its way'], `${d.name}: the ops reply`);
+    }
+
     await bob.sync();
     for (const t of ['feedback', 'feedback_comments', 'feedback_attachments']) {
       assert.deepEqual(await bob.all(t), [], `bob's ${t}: alice's feedback is private`);
@@ -94,7 +109,8 @@ const scenarios = {
     assert.deepEqual(ids(await bob.all('announcements')), [cfg.announcement_id]);
   },
 
-  // A edits the text, B (offline) the category; after A, B, A sync both have both edits.
+  // A edits the text, B (offline) the category, ops the status; after A, B, A sync both devices
+  // and the server have all three edits.
   async 'per-column-merge'(cfg) {
     const [a, b] = devices(cfg, 'alice');
     const fid = await a.create('feedback', feedback('Door sticks'));
@@ -102,14 +118,16 @@ const scenarios = {
     await b.sync();
     await a.update('feedback', fid, { text: 'Door sticks when it rains' });
     await b.update('feedback', fid, { category: 'incident' });
+    // Meanwhile ops acknowledge it: an ops-owned column, which the devices' pushes must not undo.
+    await asOps(cfg, 'PATCH', `/v1/ops/feedback/${fid}`, { status: 'acknowledged' });
     await a.sync();
     await b.sync();
     await a.sync();
-    const both = { text: 'Door sticks when it rains', category: 'incident' };
+    const both = { text: 'Door sticks when it rains', category: 'incident', status: 'acknowledged' };
     await expectSynced(a, 'feedback', fid, both);
     await expectSynced(b, 'feedback', fid, both);
     const server = await a.api('GET', `/v1/feedback/${fid}`);
-    assert.deepEqual({ text: server.text, category: server.category }, both, 'the server copy');
+    assert.deepEqual({ text: server.text, category: server.category, status: server.status }, both, 'the server copy');
   },
 
   // A record pushed, then deleted on the same device before the next sync: the deletion reaches
