@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a development machine (Debian/Ubuntu): ffmpeg and ffprobe for video processing, a C
-# compiler for `go test -race`, make, bin/minio built from the version pinned in deploy/tools, and
-# the Go modules. Idempotent: with everything present it only checks, and takes a second or two.
+# compiler for `go test -race`, make, Node.js and npm with the stock WatermelonDB client of the sync
+# tests (sync/watermelontest), bin/minio built from the version pinned in deploy/tools, and the Go
+# modules. Idempotent: with everything present it only checks, and takes a second or two.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -13,16 +14,26 @@ packages=()
 if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then packages+=(ffmpeg); fi
 if ! command -v gcc >/dev/null; then packages+=(gcc libc6-dev); fi # the race detector needs cgo
 if ! command -v make >/dev/null; then packages+=(make); fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi # WatermelonDB tests
 if ((${#packages[@]})); then
 	command -v apt-get >/dev/null || die "missing ${packages[*]}: install them with your package manager"
 	say "installing ${packages[*]} with apt-get"
 	as_root apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
 fi
-for tool in ffmpeg ffprobe gcc make; do
+for tool in ffmpeg ffprobe gcc make node npm; do
 	command -v "$tool" >/dev/null || die "$tool is still missing after installing ${packages[*]}"
 done
-say "ffmpeg, ffprobe, gcc and make present"
+say "ffmpeg, ffprobe, gcc, make, node and npm present"
+
+# The WatermelonDB client of the sync tests, at the versions of its package-lock.json: installed
+# when node_modules is missing or older than the lock file (npm ci writes node_modules/.package-lock.json).
+wmdb=sync/watermelontest
+if [[ ! -f $wmdb/node_modules/.package-lock.json || $wmdb/package-lock.json -nt $wmdb/node_modules/.package-lock.json ]]; then
+	say "installing $wmdb's npm packages (npm ci)"
+	(cd "$wmdb" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+say "$wmdb node_modules present (WatermelonDB $(awk -F'"' '$2 == "version" { print $4; exit }' "$wmdb/node_modules/@nozbe/watermelondb/package.json"))"
 
 # bin/minio: rebuilt only when missing or built from another version than deploy/tools pins.
 want=$(awk '$1 == "github.com/minio/minio" { print $2; exit }' deploy/tools/go.mod)

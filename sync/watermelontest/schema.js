@@ -1,0 +1,59 @@
+'use strict';
+// The app's local schema: every table mportal syncs, with the columns of its sync record in
+// mobile-contract/openapi.yaml (FeedbackRecord, FeedbackCommentRecord, FeedbackAttachmentRecord,
+// SyncInboxRecord, SyncAnnouncementRecord). Version 1 lacks `announcements`; version 2 adds it
+// with a migration, for the migration-sync scenario.
+
+const { appSchema, tableSchema } = require('@nozbe/watermelondb');
+const { schemaMigrations, createTable } = require('@nozbe/watermelondb/Schema/migrations');
+const { Model } = require('@nozbe/watermelondb');
+
+const str = (name, isOptional) => ({ name, type: 'string', ...(isOptional ? { isOptional } : {}) });
+const num = (name, isOptional) => ({ name, type: 'number', ...(isOptional ? { isOptional } : {}) });
+const bool = (name) => ({ name, type: 'boolean' });
+
+const tables = {
+  feedback: [
+    str('category'), str('text'), num('latitude', true), num('longitude', true), num('accuracy_m', true),
+    str('app_id'), num('build'), str('version'), str('channel'), str('platform'), str('device_model'),
+    str('os_version'), num('created_at'), bool('share_with_testers'),
+    // Server columns: ops-owned, then the server's own.
+    str('status'), str('assignee_id'), str('resolution'), str('duplicate_of'), num('updated_by_ops_at', true),
+    str('author_id'), str('author_name'), str('department'), num('me_too_count'), num('comment_count'), bool('me_too'),
+  ],
+  feedback_comments: [
+    str('feedback_id'), str('author_id'), str('author_name'), bool('from_ops'), str('text'), num('created_at'),
+  ],
+  feedback_attachments: [
+    str('feedback_id'), str('filename'), str('content_type'), num('size'), str('status'), num('created_at'),
+  ],
+  // `data` is an object of strings on the wire; a WatermelonDB column can only hold a string.
+  inbox: [
+    str('notification_id'), str('category'), str('title'), str('body'), str('deep_link'), str('data', true),
+    num('created_at'), num('read_at', true),
+  ],
+  announcements: [
+    str('title'), str('excerpt'), str('body_html'), str('importance'), bool('requires_ack'), bool('pinned'),
+    str('cover_image', true), num('published_at'), num('expires_at', true),
+  ],
+};
+
+const tableOf = (name) => tableSchema({ name, columns: tables[name] });
+
+const v1Tables = ['feedback', 'feedback_comments', 'feedback_attachments', 'inbox'];
+const schemaV1 = appSchema({ version: 1, tables: v1Tables.map(tableOf) });
+const schemaV2 = appSchema({ version: 2, tables: Object.keys(tables).map(tableOf) });
+const migrations = schemaMigrations({
+  migrations: [{ toVersion: 2, steps: [createTable({ name: 'announcements', columns: tables.announcements })] }],
+});
+
+// Plain model classes: the tests read and write raw columns through _getRaw/_setRaw, so no
+// decorators (and no Babel) are needed.
+function modelFor(table) {
+  const M = class extends Model {};
+  M.table = table;
+  return M;
+}
+const models = Object.fromEntries(Object.keys(tables).map((t) => [t, modelFor(t)]));
+
+module.exports = { tables, schemaV1, schemaV2, migrations, models };
