@@ -3,6 +3,7 @@ package feedback
 import (
 	"time"
 
+	"github.com/mportal/mportal/internal/clienttime"
 	datasync "github.com/mportal/mportal/sync"
 )
 
@@ -163,7 +164,9 @@ type Attachment struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+// msTime renders a stored millisecond time; client times stored before they were range-checked
+// are clamped so that they cannot fail a response (see clienttime.Time).
+func msTime(ms int64) time.Time { return clienttime.Time(ms) }
 
 // view renders d for a caller; meToo says whether the caller added a "me too".
 func (s *Service) view(d *feedbackDoc, callerID string) Feedback {
