@@ -162,6 +162,8 @@ type Attachment struct {
 	Size        int64     `json:"size"`
 	Status      string    `json:"status"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Failure says why the upload failed; only with status failed.
+	Failure string `json:"failure,omitempty"`
 }
 
 // msTime renders a stored millisecond time; client times stored before they were range-checked
@@ -194,5 +196,5 @@ func commentView(d *commentDoc) Comment {
 
 func attachmentView(d *attachmentDoc) Attachment {
 	return Attachment{ID: d.ID, FeedbackID: d.FeedbackID, Filename: d.Filename, ContentType: d.ContentType,
-		Size: d.Size, Status: d.Status, CreatedAt: msTime(d.CreatedAt)}
+		Size: d.Size, Status: d.Status, CreatedAt: msTime(d.CreatedAt), Failure: d.Failure}
 }
