@@ -125,6 +125,10 @@ func TestFeedback(t *testing.T) {
 	alice := ts.newMember(admin, "E9001", "Field Ops", "en", "android")
 	bob := ts.newMember(admin, "E9002", "Sales", "en")
 	tess := ts.newMember(admin, "E9003", "IT", "en")
+	// alice tests beta: sharing feedback with its testers takes membership of the channel.
+	if err := ts.main.sync.Grant(context.Background(), alice.id, datasync.ChannelKey("portal", "beta")); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("a push whose response was lost is replayed without duplicates", func(t *testing.T) {
 		ts := ts.with(t)

@@ -20,6 +20,7 @@ func TestBetaTestersSeeSharedFeedback(t *testing.T) {
 
 	before := ts.syncPull(tess.token, 0)
 	ts.must(ts.call("POST", "/v1/apps/portal/channels/beta/join", tess.token, nil), 200)
+	ts.must(ts.call("POST", "/v1/apps/portal/channels/beta/join", alice.token, nil), 200) // sharing takes membership
 
 	report := feedbackRecord("fbShared1", "The beta login screen flickers", true)
 	report["app_id"] = appPackage("portal")

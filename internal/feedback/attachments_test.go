@@ -47,8 +47,9 @@ func TestAttachments(t *testing.T) {
 	f := newFixture(t, store)
 	ctx := context.Background()
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("photo-fb", "see photo")}}}), 1)
+	photo := pngBytes(t)
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
-		attachment("a1", "photo-fb"), with(attachment("a2", "photo-fb"), "content_type", "image/heic", "filename", "x.heic"),
+		with(attachment("a1", "photo-fb"), "size", len(photo)), with(attachment("a2", "photo-fb"), "content_type", "image/heic", "filename", "x.heic"),
 	}}}), 2)
 	meta := func(id, filetype string) map[string]string {
 		return map[string]string{"attachment_id": id, "filetype": filetype, "purpose": UploadPurpose}
@@ -95,7 +96,7 @@ func TestAttachments(t *testing.T) {
 		}
 	})
 	t.Run("completion links the object once and the author pulls it complete", func(t *testing.T) {
-		in := uploaded(t, store, "a1", pngBytes(t))
+		in := uploaded(t, store, "a1", photo)
 		for range 2 {
 			if err := f.svc.CompleteUpload(ctx, alice, in); err != nil {
 				t.Fatal(err)
@@ -132,13 +133,63 @@ func TestAttachments(t *testing.T) {
 	})
 	t.Run("a real HEIC brand completes", func(t *testing.T) {
 		wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Deleted: []string{"more00000"}}}), 1)
-		wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
-			with(attachment("a3", "photo-fb"), "content_type", "image/heic"),
-		}}}), 1)
 		heic := append([]byte{0, 0, 0, 24}, []byte("ftypheic\x00\x00\x00\x00mif1heic")...)
+		wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
+			with(attachment("a3", "photo-fb"), "content_type", "image/heic", "size", len(heic)),
+		}}}), 1)
 		in := uploaded(t, store, "a3", heic)
 		if err := f.svc.CompleteUpload(ctx, alice, in); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+func TestAttachmentUploadsThatFail(t *testing.T) {
+	store := newStore(t)
+	f := newFixture(t, store)
+	ctx := context.Background()
+	photo := pngBytes(t)
+	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("fail-fb", "see photo")}}}), 1)
+	wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
+		with(attachment("short", "fail-fb"), "size", len(photo)+1), with(attachment("text", "fail-fb"), "size", 40),
+	}}}), 2)
+	failure := func(id string) (string, string) {
+		dev := f.device(alice)
+		dev.sync()
+		r := dev.get("feedback_attachments", id)
+		return r["status"].(string), r["failure"].(string)
+	}
+
+	t.Run("an upload of another size than declared fails the attachment with the reason", func(t *testing.T) {
+		in := uploaded(t, store, "short", photo)
+		err := f.svc.CompleteUpload(ctx, alice, in)
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != "Upload-Length" {
+			t.Fatalf("CompleteUpload = %v, want invalid Upload-Length", err)
+		}
+		status, why := failure("short")
+		if status != AttachmentFailed || !strings.Contains(why, "declared") {
+			t.Fatalf("pulled %s (%q)", status, why)
+		}
+		if _, err := store.Stat(ctx, media.Uploads, in.Key); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("the refused object is still there: %v", err)
+		}
+		fb, err := f.svc.Get(ctx, alice, "fail-fb")
+		if err != nil || fb.Attachments[0].Failure != why {
+			t.Fatalf("REST view %+v, %v", fb, err)
+		}
+	})
+	t.Run("an upload that failed the type check fails the attachment with the reason", func(t *testing.T) {
+		in := uploaded(t, store, "text", []byte("not a photo, forty bytes of plain text.."))
+		for range 2 { // the upload service may call it again after a failure
+			if err := f.svc.Purpose().Reject(ctx, alice, in, "the file's content is text/plain"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if status, why := failure("text"); status != AttachmentFailed || why != "the file's content is text/plain" {
+			t.Fatalf("pulled %s (%q)", status, why)
+		}
+		if err := f.svc.AuthorizeUpload(ctx, alice, map[string]string{"attachment_id": "text", "filetype": "image/png"}); !apperr.Is(err, apperr.Conflict) {
+			t.Fatalf("another upload of a failed attachment: %v", err)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package feedback
 import (
 	"time"
 
+	"github.com/mportal/mportal/internal/clienttime"
 	datasync "github.com/mportal/mportal/sync"
 )
 
@@ -161,9 +162,13 @@ type Attachment struct {
 	Size        int64     `json:"size"`
 	Status      string    `json:"status"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Failure says why the upload failed; only with status failed.
+	Failure string `json:"failure,omitempty"`
 }
 
-func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+// msTime renders a stored millisecond time; client times stored before they were range-checked
+// are clamped so that they cannot fail a response (see clienttime.Time).
+func msTime(ms int64) time.Time { return clienttime.Time(ms) }
 
 // view renders d for a caller; meToo says whether the caller added a "me too".
 func (s *Service) view(d *feedbackDoc, callerID string) Feedback {
@@ -191,5 +196,5 @@ func commentView(d *commentDoc) Comment {
 
 func attachmentView(d *attachmentDoc) Attachment {
 	return Attachment{ID: d.ID, FeedbackID: d.FeedbackID, Filename: d.Filename, ContentType: d.ContentType,
-		Size: d.Size, Status: d.Status, CreatedAt: msTime(d.CreatedAt)}
+		Size: d.Size, Status: d.Status, CreatedAt: msTime(d.CreatedAt), Failure: d.Failure}
 }

@@ -65,6 +65,7 @@ type attachmentRecord struct {
 	Size        int64  `json:"size"`
 	Status      string `json:"status"`
 	CreatedAt   int64  `json:"created_at"`
+	Failure     string `json:"failure"` // why the upload failed; "" unless status is failed
 }
 
 // record renders d as the feedback sync record the caller pulls.
@@ -90,7 +91,7 @@ func commentRecordOf(d *commentDoc) commentRecord {
 
 func attachmentRecordOf(d *attachmentDoc) attachmentRecord {
 	return attachmentRecord{ID: d.ID, FeedbackID: d.FeedbackID, Filename: d.Filename, ContentType: d.ContentType,
-		Size: d.Size, Status: d.Status, CreatedAt: d.CreatedAt}
+		Size: d.Size, Status: d.Status, CreatedAt: d.CreatedAt, Failure: d.Failure}
 }
 
 // decodeRecord reads a pushed record into v. A value of the wrong JSON type is an invalid error

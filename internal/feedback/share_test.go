@@ -17,11 +17,13 @@ func TestSharedFeedback(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	betaKey := datasync.ChannelKey("com.example.portal", "beta")
+	if err := f.engine.Grant(ctx, "alice", betaKey); err != nil { // alice tests beta too
+		t.Fatal(err)
+	}
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{
 		with(newRecord("shared", "login button overlaps"), "share_with_testers", true),
-		with(newRecord("stable-share", "stable has no testers"), "share_with_testers", true, "channel", "stable"),
 		newRecord("private", "my own"),
-	}}}), 3)
+	}}}), 2)
 	tessPhone := f.device(tess)
 
 	t.Run("testers see nothing before they are granted the channel", func(t *testing.T) {
@@ -115,11 +117,6 @@ func TestSharedFeedback(t *testing.T) {
 			t.Fatalf("Get = %v", err)
 		}
 	})
-	t.Run("sharing is not honoured on the stable channel", func(t *testing.T) {
-		if d := f.doc("stable-share"); d.Shared || len(d.Keys) != 1 {
-			t.Fatalf("stored %+v", d)
-		}
-	})
 }
 
 // TestCachedPullsMatchTheDatabase checks that the in-memory copy serving pulls on the embedded
@@ -128,6 +125,9 @@ func TestCachedPullsMatchTheDatabase(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	betaKey := datasync.ChannelKey("com.example.portal", "beta")
+	if err := f.engine.Grant(ctx, "alice", betaKey); err != nil {
+		t.Fatal(err)
+	}
 	var cursors []int64
 	step := func(write func()) {
 		write()
@@ -205,6 +205,9 @@ func TestSharedFeedbackReachesTheTestersOfTheCatalogueApp(t *testing.T) {
 	f := newFixture(t, nil)
 	f.svc.Apps = catalog{}
 	ctx := context.Background()
+	if err := f.engine.Grant(ctx, "alice", datasync.ChannelKey("portal", "beta")); err != nil {
+		t.Fatal(err)
+	}
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{
 		with(newRecord("shared", "login button overlaps"), "share_with_testers", true),
 	}}}), 1)
@@ -220,4 +223,73 @@ func TestSharedFeedbackReachesTheTestersOfTheCatalogueApp(t *testing.T) {
 	if rec["app_id"] != "portal" {
 		t.Fatalf("app_id = %v, want the catalogue id portal", rec["app_id"])
 	}
+}
+
+func TestSharingTakesMembershipOfTheChannel(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	betaKey := datasync.ChannelKey("com.example.portal", "beta")
+	for _, user := range []string{"tess", "alice"} { // members of beta; bob is not
+		if err := f.engine.Grant(ctx, user, betaKey); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tessPhone := f.device(tess)
+
+	t.Run("a non-member's shared feedback is rejected, not stored, and never reaches the testers", func(t *testing.T) {
+		shared := with(newRecord("bob-share", "look at this, testers"), "share_with_testers", true)
+		res := f.push(bob, map[string]changes{"feedback": {Created: []any{shared}}})
+		f.wantRejectedField(res, "bob", "bob-share", apperr.Forbidden, "share_with_testers")
+		res = f.push(bob, map[string]changes{"feedback": {Updated: []any{shared}}})
+		f.wantRejectedField(res, "bob", "bob-share", apperr.Forbidden, "share_with_testers")
+		tessPhone.sync()
+		if tessPhone.get("feedback", "bob-share") != nil {
+			t.Fatal("the tester pulled feedback shared by a non-member")
+		}
+		if _, err := f.svc.Get(ctx, tess, "bob-share"); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("Get = %v", err)
+		}
+		if n := f.count(feedbackColl); n != 0 {
+			t.Fatalf("%d feedback stored", n)
+		}
+	})
+	t.Run("sharing into a channel that does not exist is the same refusal", func(t *testing.T) {
+		res := f.push(bob, map[string]changes{"feedback": {Created: []any{
+			with(newRecord("bob-gamma", "x"), "share_with_testers", true, "channel", "gamma"),
+		}}})
+		f.wantRejectedField(res, "bob", "bob-gamma", apperr.Forbidden, "share_with_testers")
+	})
+	t.Run("sharing on stable is rejected with the reason instead of being dropped", func(t *testing.T) {
+		res := f.push(alice, map[string]changes{"feedback": {Created: []any{
+			with(newRecord("stable-share", "stable has no testers"), "share_with_testers", true, "channel", "stable"),
+		}}})
+		f.wantRejectedField(res, "alice", "stable-share", apperr.Invalid, "share_with_testers")
+		if n := f.count(feedbackColl); n != 0 {
+			t.Fatalf("%d feedback stored", n)
+		}
+	})
+	t.Run("a member shares; a replay after leaving the channel is still accepted", func(t *testing.T) {
+		shared := with(newRecord("al-share", "login button overlaps"), "share_with_testers", true)
+		wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{shared}}}), 1)
+		if err := f.engine.Revoke(ctx, "alice", betaKey); err != nil {
+			t.Fatal(err)
+		}
+		wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{shared}, Updated: []any{shared}}}), 2)
+		if d := f.doc("al-share"); !d.Shared {
+			t.Fatalf("stored %+v", d)
+		}
+		tessPhone.sync()
+		if tessPhone.get("feedback", "al-share") == nil {
+			t.Fatal("the tester does not see the member's shared feedback")
+		}
+	})
+	t.Run("an update cannot change sharing, and says so", func(t *testing.T) {
+		res := f.push(alice, map[string]changes{"feedback": {Updated: []any{
+			with(newRecord("al-share", "now private?"), "share_with_testers", false),
+		}}})
+		f.wantRejectedField(res, "alice", "al-share", apperr.Invalid, "share_with_testers")
+		if d := f.doc("al-share"); !d.Shared || d.Text != "login button overlaps" {
+			t.Fatalf("stored %+v", d)
+		}
+	})
 }

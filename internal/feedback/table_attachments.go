@@ -42,7 +42,7 @@ func (t attachmentsTable) Push(ctx context.Context, p *auth.Principal, seq int64
 		var r attachmentRecord
 		err := decodeRecord(raw, &r)
 		if err == nil {
-			err = checkAttachment(&r)
+			err = checkAttachment(&r, t.s.now())
 		}
 		var k []string
 		if err == nil {

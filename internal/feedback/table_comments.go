@@ -43,7 +43,7 @@ func (t commentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, c
 		var r commentRecord
 		err := decodeRecord(raw, &r)
 		if err == nil {
-			err = checkComment(&r)
+			err = checkComment(&r, t.s.now())
 		}
 		var k []string
 		if err == nil {

@@ -46,6 +46,8 @@ type pushBatch struct {
 	name string
 	// deleted are the keys of deleted feedback, whose comments and attachments went with it.
 	deleted []string
+	// held are the author's audience keys, read by the first shared record (see share.go).
+	held []string
 }
 
 // result is the batch's tally; deleting feedback deleted its comments and attachments too.
@@ -105,7 +107,21 @@ func (b *pushBatch) create(ctx context.Context, created []json.RawMessage) error
 		var r feedbackRecord
 		err := decodeRecord(raw, &r)
 		if err == nil {
-			err = checkFeedback(&r)
+			err = checkFeedback(&r, b.s.now())
+		}
+		if err == nil && r.ShareWithTesters {
+			var keys []string
+			if keys, err = b.heldKeys(ctx); err != nil {
+				return err
+			}
+			if err = b.s.mayShare(ctx, b.p, &r, keys); err != nil {
+				// Not a member (any more): unless this replays a create that was shared while
+				// they were, upsert rejects it.
+				if err := b.upsert(ctx, raw); err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if err != nil {
 			if err := b.rejected(r.ID, raw, err); err != nil {
@@ -157,7 +173,7 @@ func (b *pushBatch) upsert(ctx context.Context, raw json.RawMessage) error {
 	var r feedbackRecord
 	err := decodeRecord(raw, &r)
 	if err == nil {
-		err = checkFeedback(&r)
+		err = checkFeedback(&r, b.s.now())
 	}
 	if err == nil {
 		var keys []string
@@ -199,6 +215,9 @@ func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, 
 		var d feedbackDoc
 		err := s.findByID(ctx, feedbackColl, r.ID, "feedback", &d)
 		if apperr.Is(err, apperr.NotFound) {
+			if err := s.mayShare(ctx, p, r, nil); err != nil {
+				return nil, err
+			}
 			doc := s.newFeedback(ctx, p, name, r, seq)
 			_, err := s.coll(feedbackColl).InsertOne(ctx, doc)
 			if mongodb.IsDuplicateKey(err) {
@@ -218,6 +237,9 @@ func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, 
 		}
 		if d.Deleted {
 			return nil, apperr.New(apperr.Conflict, "this feedback was deleted")
+		}
+		if err := sameSharing(r, &d); err != nil {
+			return nil, err
 		}
 		res, err := s.coll(feedbackColl).UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: r.ID}, {Key: "author_id", Value: p.UserID}, {Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}}},

@@ -38,6 +38,7 @@ func (s *Service) Purpose() upload.Purpose {
 		ContentTypes: append(append([]string{}, AttachmentTypes...), octetStream),
 		Authorize:    s.AuthorizeUpload,
 		Complete:     s.CompleteUpload,
+		Reject:       s.RejectUpload,
 	}
 }
 
@@ -72,9 +73,10 @@ func (s *Service) ownAttachment(ctx context.Context, userID, id string) (*attach
 	return &a, nil
 }
 
-// CompleteUpload links a finished upload to its attachment and marks it complete (or failed,
-// when the bytes are not the declared photo type). It is idempotent: a second call for a
-// completed or failed attachment changes nothing.
+// CompleteUpload links a finished upload to its attachment and marks it complete, or failed with
+// the reason when the bytes are not the declared photo type or not the declared size (invalid or
+// unsupported_media_type is returned then, and the object deleted). It is idempotent: a second
+// call for a completed or failed attachment changes nothing.
 func (s *Service) CompleteUpload(ctx context.Context, p *auth.Principal, in upload.Info) error {
 	a, err := s.ownAttachment(ctx, in.UserID, in.Meta["attachment_id"])
 	if err != nil {
@@ -83,66 +85,87 @@ func (s *Service) CompleteUpload(ctx context.Context, p *auth.Principal, in uplo
 	if a.Status != AttachmentPending {
 		return nil
 	}
-	status, failure := AttachmentComplete, ""
-	if err := s.checkPhoto(ctx, a.ContentType, in); err != nil {
-		status, failure = AttachmentFailed, err.Error()
-		if derr := s.Store.Delete(ctx, in.Bucket, in.Key); derr != nil {
-			s.log().Warn("delete rejected attachment object", "attachment_id", a.ID, "error", derr.Error())
-		}
+	failure, err := s.checkPhoto(ctx, a.ContentType, in)
+	if err != nil {
+		return err
 	}
-	err = s.Sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+	refusal := apperr.New(apperr.UnsupportedMedia, "%s", failure)
+	if failure == "" && in.Size != a.Size {
+		failure = fmt.Sprintf("the upload has %d bytes but the attachment declared %d", in.Size, a.Size)
+		refusal = apperr.Field("Upload-Length", "%s", failure)
+	}
+	if failure == "" {
+		return s.settleAttachment(ctx, a, AttachmentComplete, bson.D{{Key: "bucket", Value: string(in.Bucket)},
+			{Key: "object_key", Value: in.Key}, {Key: "size", Value: in.Size}})
+	}
+	if derr := s.Store.Delete(ctx, in.Bucket, in.Key); derr != nil {
+		s.log().Warn("delete rejected attachment object", "attachment_id", a.ID, "error", derr.Error())
+	}
+	if err := s.settleAttachment(ctx, a, AttachmentFailed, bson.D{{Key: "failure", Value: failure}}); err != nil {
+		return err
+	}
+	return refusal
+}
+
+// RejectUpload marks the attachment of an upload that failed the upload service's type check
+// failed, with the reason. An attachment that is gone or no longer pending is left alone.
+func (s *Service) RejectUpload(ctx context.Context, _ *auth.Principal, in upload.Info, reason string) error {
+	a, err := s.ownAttachment(ctx, in.UserID, in.Meta["attachment_id"])
+	switch {
+	case apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Invalid):
+		return nil
+	case err != nil:
+		return err
+	case a.Status != AttachmentPending:
+		return nil
+	}
+	return s.settleAttachment(ctx, a, AttachmentFailed, bson.D{{Key: "failure", Value: reason}})
+}
+
+// settleAttachment sets a pending attachment's final status and fields, and lets its feedback's
+// audience pull it.
+func (s *Service) settleAttachment(ctx context.Context, a *attachmentDoc, status string, fields bson.D) error {
+	return s.Sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
 		unlock := s.DB.Lock(childLockKey(attachmentsColl, a.ID))
 		defer unlock()
-		set := bson.D{{Key: "status", Value: status}, {Key: "_updated_at", Value: s.now()}}
-		if status == AttachmentComplete {
-			set = append(set, bson.E{Key: "bucket", Value: string(in.Bucket)}, bson.E{Key: "object_key", Value: in.Key},
-				bson.E{Key: "size", Value: in.Size})
-		} else {
-			set = append(set, bson.E{Key: "failure", Value: failure})
-		}
+		set := append(bson.D{{Key: "status", Value: status}, {Key: "_updated_at", Value: s.now()}}, fields...)
 		_, err := s.coll(attachmentsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, bson.D{
 			{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("complete attachment %s: %w", a.ID, mongodb.Translate(err, "attachment"))
+			return nil, fmt.Errorf("settle attachment %s: %w", a.ID, mongodb.Translate(err, "attachment"))
 		}
 		return []datasync.Touch{{Table: attachmentsColl, Keys: a.Keys}}, nil
 	})
-	if err != nil {
-		return err
-	}
-	if status == AttachmentFailed {
-		return apperr.New(apperr.UnsupportedMedia, "%s", failure)
-	}
-	return nil
 }
 
 // checkPhoto checks the uploaded bytes are the attachment's declared type: the upload service
-// sniffed JPEG and PNG already; HEIC is recognised by its ftyp brand.
-func (s *Service) checkPhoto(ctx context.Context, declared string, in upload.Info) error {
+// sniffed JPEG and PNG already; HEIC is recognised by its ftyp brand. It returns why they are
+// not, or an error when they could not be read.
+func (s *Service) checkPhoto(ctx context.Context, declared string, in upload.Info) (string, error) {
 	if declared != "image/heic" {
 		if in.ContentType != declared {
-			return fmt.Errorf("the photo is %s, not the declared %s", in.ContentType, declared)
+			return fmt.Sprintf("the photo is %s, not the declared %s", in.ContentType, declared), nil
 		}
-		return nil
+		return "", nil
 	}
 	r, err := s.Store.Open(ctx, in.Bucket, in.Key, 0, min(in.Size, 12))
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer r.Close()
 	head, err := io.ReadAll(io.LimitReader(r, 12))
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(head) == 12 {
 		for _, brand := range heicBrands {
 			if bytes.Equal(head[4:12], brand) {
-				return nil
+				return "", nil
 			}
 		}
 	}
-	return fmt.Errorf("the photo is not a HEIC image")
+	return "the photo is not a HEIC image", nil
 }
 
 // AttachmentURL returns a presigned download URL (valid media.DefaultPresignExpiry) of a

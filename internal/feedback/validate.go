@@ -5,24 +5,25 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/clienttime"
 )
 
 // Limits on what the apps may write.
 const (
-	MaxTextRunes        = 5000
-	MaxCommentRunes     = 2000
-	MaxResolutionRunes  = 2000
-	MaxAttachmentSize   = 20 << 20
-	MaxAttachments      = 10
-	maxShortField       = 100
-	maxFilename         = 200
-	maxIDLen            = 64
-	maxAccuracyM        = 100_000
-	minClientTimeMillis = 1_000_000_000_000 // 2001: anything earlier is a broken clock or unit
+	MaxTextRunes       = 5000
+	MaxCommentRunes    = 2000
+	MaxResolutionRunes = 2000
+	MaxAttachmentSize  = 20 << 20
+	MaxAttachments     = 10
+	maxShortField      = 100
+	maxFilename        = 200
+	maxIDLen           = 64
+	maxAccuracyM       = 100_000
 )
 
 // Categories lists the feedback categories.
@@ -66,8 +67,10 @@ func checkShort(field, s string) error {
 func finite(f *float64) bool { return f == nil || (!math.IsNaN(*f) && !math.IsInf(*f, 0)) }
 
 // checkFeedback validates the author-owned columns of a pushed feedback record and normalizes
-// its text.
-func checkFeedback(r *feedbackRecord) error {
+// its text; now is the server's clock, which bounds created_at. Sharing with the testers of the
+// stable channel is refused here (stable has no testers); whether the author may share into
+// another channel is checked when the record is created (see share.go).
+func checkFeedback(r *feedbackRecord, now time.Time) error {
 	if err := checkID("id", r.ID); err != nil {
 		return err
 	}
@@ -90,12 +93,15 @@ func checkFeedback(r *feedbackRecord) error {
 		return apperr.Field("longitude", "longitude must be between -180 and 180")
 	case r.AccuracyM != nil && (r.Latitude == nil || *r.AccuracyM < 0 || *r.AccuracyM > maxAccuracyM):
 		return apperr.Field("accuracy_m", "accuracy_m must be 0 to %d metres and needs a location", maxAccuracyM)
-	case r.CreatedAt < minClientTimeMillis:
-		return apperr.Field("created_at", "created_at must be milliseconds since the epoch")
 	case r.Build < 0:
 		return apperr.Field("build", "build must not be negative")
 	case r.AppID == "" || r.Channel == "":
 		return apperr.Field("app_id", "app_id and channel are required")
+	case r.ShareWithTesters && !shareable(r.Channel):
+		return apperr.Field("share_with_testers", "feedback on the %s channel cannot be shared with testers: it has none", r.Channel)
+	}
+	if err := clienttime.Check("created_at", r.CreatedAt, now); err != nil {
+		return err
 	}
 	for field, v := range map[string]string{
 		"app_id": r.AppID, "version": r.Version, "channel": r.Channel, "platform": r.Platform,
@@ -108,8 +114,8 @@ func checkFeedback(r *feedbackRecord) error {
 	return nil
 }
 
-// checkAttachment validates a pushed attachment record.
-func checkAttachment(r *attachmentRecord) error {
+// checkAttachment validates a pushed attachment record; now bounds created_at.
+func checkAttachment(r *attachmentRecord, now time.Time) error {
 	if err := checkID("id", r.ID); err != nil {
 		return err
 	}
@@ -129,14 +135,12 @@ func checkAttachment(r *attachmentRecord) error {
 		return apperr.Field("content_type", "content_type must be one of %s", strings.Join(AttachmentTypes, ", "))
 	case r.Size <= 0 || r.Size > MaxAttachmentSize:
 		return apperr.Field("size", "size must be 1 to %d bytes", MaxAttachmentSize)
-	case r.CreatedAt < minClientTimeMillis:
-		return apperr.Field("created_at", "created_at must be milliseconds since the epoch")
 	}
-	return nil
+	return clienttime.Check("created_at", r.CreatedAt, now)
 }
 
-// checkComment validates a pushed comment record.
-func checkComment(r *commentRecord) error {
+// checkComment validates a pushed comment record; now bounds created_at.
+func checkComment(r *commentRecord, now time.Time) error {
 	if err := checkID("id", r.ID); err != nil {
 		return err
 	}
@@ -148,8 +152,5 @@ func checkComment(r *commentRecord) error {
 		return err
 	}
 	r.Text = text
-	if r.CreatedAt < minClientTimeMillis {
-		return apperr.Field("created_at", "created_at must be milliseconds since the epoch")
-	}
-	return nil
+	return clienttime.Check("created_at", r.CreatedAt, now)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clienttime"
 	"github.com/mportal/mportal/internal/mongodb"
 	datasync "github.com/mportal/mportal/sync"
 )
@@ -90,8 +91,9 @@ func (d *itemDoc) syncRecord(locale string, readAll time.Time) SyncRecord {
 	return r
 }
 
-// Push accepts one change only: an updated item of the caller's with read_at set marks it read
-// (at the server's time; an earlier read stands). Anything else is rejected: created and deleted
+// Push accepts one change only: an updated item of the caller's with read_at set to a sane
+// client time (see clienttime.Check) marks it read (at the server's time; an earlier read
+// stands). Anything else is rejected: created and deleted
 // items as forbidden (the server owns the inbox), an update without read_at as invalid, an id
 // that is not one of the caller's items as not_found.
 func (t syncTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {
@@ -113,6 +115,10 @@ func (t syncTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch da
 				apperr.Field("read_at", "only marking an item read syncs: read_at must be set")))
 			continue
 		}
+		if err := t.s.checkReadAt(*rec.ReadAt); err != nil {
+			a.Rejected = append(a.Rejected, datasync.RejectionFrom(recordID(raw), raw, err))
+			continue
+		}
 		matched, err := t.s.markRead(ctx, p.UserID, ItemID(p.UserID, rec.ID), seq)
 		if err != nil {
 			return a, err
@@ -128,6 +134,16 @@ func (t syncTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch da
 		a.Touches = []datasync.Touch{{Table: SyncTableName, Keys: []string{datasync.UserKey(p.UserID)}}}
 	}
 	return a, nil
+}
+
+// checkReadAt checks a pushed read_at: the server stores its own time, but a value that is not a
+// sane client time means the app's clock or code is broken, and the app should hear about it.
+func (s *Store) checkReadAt(raw json.RawMessage) error {
+	var ms int64
+	if err := json.Unmarshal(raw, &ms); err != nil {
+		return apperr.Field("read_at", "read_at must be Unix milliseconds")
+	}
+	return clienttime.Check("read_at", ms, s.now())
 }
 
 // recordID returns the id of a raw pushed record (the engine checked it is a string).

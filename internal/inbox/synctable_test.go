@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/inbox"
@@ -75,8 +78,9 @@ func TestSyncTable(t *testing.T) {
 		}
 		cursor = r.Timestamp
 	})
+	readAt := f.clock.Now().UnixMilli() // the phone's clock when the user opened the item
 	t.Run("marks an item read through a push and sends it back updated", func(t *testing.T) {
-		res, err := e.Push(f.ctx, principal("en"), cursor, []byte(`{"changes":{"inbox":{"updated":[{"id":"n1","read_at":1}]}}}`))
+		res, err := e.Push(f.ctx, principal("en"), cursor, fmt.Appendf(nil, `{"changes":{"inbox":{"updated":[{"id":"n1","read_at":%d}]}}}`, readAt))
 		if err != nil || res.Accepted != 1 || len(res.Rejected) != 0 {
 			t.Fatalf("push %+v, %v", res, err)
 		}
@@ -92,7 +96,7 @@ func TestSyncTable(t *testing.T) {
 	t.Run("rejects every other change", func(t *testing.T) {
 		res, err := e.Push(f.ctx, principal("en"), cursor, []byte(`{"changes":{"inbox":{
 			"created":[{"id":"forged","title":"x"}],
-			"updated":[{"id":"n2","title":"renamed"},{"id":"missing","read_at":1}],
+			"updated":[{"id":"n2","title":"renamed"},{"id":"missing","read_at":`+strconv.FormatInt(readAt, 10)+`}],
 			"deleted":["n3"]}}}`))
 		if err != nil {
 			t.Fatal(err)
@@ -107,12 +111,26 @@ func TestSyncTable(t *testing.T) {
 		}
 	})
 	t.Run("cannot mark someone else's item read", func(t *testing.T) {
-		res, err := e.Push(f.ctx, principal("en"), cursor, []byte(`{"changes":{"inbox":{"updated":[{"id":"zh/n1","read_at":1}]}}}`))
+		res, err := e.Push(f.ctx, principal("en"), cursor, fmt.Appendf(nil, `{"changes":{"inbox":{"updated":[{"id":"zh/n1","read_at":%d}]}}}`, readAt))
 		if err != nil || res.Accepted != 0 || len(res.Rejected) != 1 {
 			t.Fatalf("push %+v, %v", res, err)
 		}
 		if n := f.unread(t, "zh"); n != 1 {
 			t.Fatalf("zh has %d unread, want 1", n)
+		}
+	})
+	t.Run("rejects a read_at that is not a sane time, naming it, and leaves the item unread", func(t *testing.T) {
+		for _, bad := range []string{"1", "253402300800000", fmt.Sprint(f.clock.Now().Add(49 * time.Hour).UnixMilli()), `"yesterday"`, "true", "1.5"} {
+			res, err := e.Push(f.ctx, principal("en"), cursor, []byte(`{"changes":{"inbox":{"updated":[{"id":"n2","read_at":`+bad+`}]}}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Accepted != 0 || len(res.Rejected) != 1 || res.Rejected[0].Code != apperr.Invalid || res.Rejected[0].Field != "read_at" {
+				t.Fatalf("read_at %s: push %+v", bad, res)
+			}
+		}
+		if n := f.unread(t, "en"); n != 2 {
+			t.Fatalf("%d unread, want 2", n)
 		}
 	})
 	t.Run("mark all read resends every item with its read time", func(t *testing.T) {

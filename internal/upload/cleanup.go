@@ -100,7 +100,7 @@ func (s *Service) settle(ctx context.Context, rec record) (bool, error) {
 			return false, err
 		}
 		err = s.finish(ctx, rec.principal(), fi)
-		if apperr.CodeOf(err) == apperr.UnsupportedMedia {
+		if refused(err) {
 			return true, nil
 		}
 		return false, err

@@ -17,9 +17,10 @@ import (
 // sniffLen is how much of an object http.DetectContentType looks at.
 const sniffLen = 512
 
-// finish checks a finished upload's content and hands it to its purpose. A wrong type deletes
-// the upload (object, parts and tusd's .info) and returns unsupported_media_type; any other
-// failure leaves the upload "finished" for the cleanup worker to retry.
+// finish checks a finished upload's content and hands it to its purpose. A wrong type, or
+// content the purpose refuses, deletes the upload (object, parts and tusd's .info) and returns
+// why (unsupported_media_type or invalid); any other failure leaves the upload "finished" for
+// the cleanup worker to retry.
 func (s *Service) finish(ctx context.Context, p *auth.Principal, fi tusd.FileInfo) (err error) {
 	defer apperr.Wrapf(&err, "finish upload %s", fi.ID)
 	objectID := objectIDOf(fi.ID)
@@ -37,25 +38,45 @@ func (s *Service) finish(ctx context.Context, p *auth.Principal, fi tusd.FileInf
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(purpose.ContentTypes, sniffed) || sniffed != fi.MetaData[metaFiletype] {
-		if err := s.terminate(ctx, fi.ID); err != nil {
-			return err
-		}
-		if err := s.records.setStatus(ctx, objectID, statusRejected, s.now().UTC()); err != nil {
-			return err
-		}
-		return apperr.New(apperr.UnsupportedMedia, "the file's content is %s, but a %s upload declared as %s must be one of: %v",
-			sniffed, purpose.Name, fi.MetaData[metaFiletype], purpose.ContentTypes)
-	}
 	info := Info{
 		ID: fi.ID, Purpose: purpose.Name, UserID: fi.MetaData[metaUserID], ContentType: sniffed,
 		Filename: fi.MetaData[metaFilename], Size: fi.Size, Bucket: media.Uploads, Key: key,
 		Meta: map[string]string(fi.MetaData),
 	}
+	if !slices.Contains(purpose.ContentTypes, sniffed) || sniffed != fi.MetaData[metaFiletype] {
+		refusal := apperr.New(apperr.UnsupportedMedia, "the file's content is %s, but a %s upload declared as %s must be one of: %v",
+			sniffed, purpose.Name, fi.MetaData[metaFiletype], purpose.ContentTypes)
+		if purpose.Reject != nil {
+			if err := purpose.Reject(ctx, p, info, refusal.Message); err != nil {
+				return err
+			}
+		}
+		return s.refuse(ctx, fi.ID, refusal)
+	}
 	if err := purpose.Complete(ctx, p, info); err != nil {
+		if refused(err) {
+			return s.refuse(ctx, fi.ID, err)
+		}
 		return err
 	}
 	return s.records.setStatus(ctx, objectID, statusCompleted, s.now().UTC())
+}
+
+// refused reports whether err refuses an upload's content for good: trying again cannot help.
+func refused(err error) bool {
+	code := apperr.CodeOf(err)
+	return code == apperr.UnsupportedMedia || code == apperr.Invalid
+}
+
+// refuse deletes a refused upload, records it rejected and returns why.
+func (s *Service) refuse(ctx context.Context, id string, why error) error {
+	if err := s.terminate(ctx, id); err != nil {
+		return err
+	}
+	if err := s.records.setStatus(ctx, objectIDOf(id), statusRejected, s.now().UTC()); err != nil {
+		return err
+	}
+	return why
 }
 
 // sniff reads the first bytes of the object and returns their media type without parameters.

@@ -50,7 +50,10 @@ type fixture struct {
 	mu          sync.Mutex
 	completed   []upload.Info
 	failNext    int // Complete calls that fail before one succeeds
+	refuseNext  int // Complete calls that refuse the content (invalid)
 	completions int
+	rejections  []string // the reasons Reject was called with
+	failRejects int      // Reject calls that fail before one succeeds
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -83,6 +86,7 @@ func newFixture(t testing.TB) *fixture {
 			return nil
 		},
 		Complete: f.complete,
+		Reject:   f.reject,
 	})
 	h := f.svc.Handler()
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -117,11 +121,32 @@ func (f *fixture) complete(_ context.Context, p *auth.Principal, in upload.Info)
 		f.failNext--
 		return apperr.New(apperr.Unavailable, "the database is unavailable, try again later")
 	}
+	if f.refuseNext > 0 {
+		f.refuseNext--
+		return apperr.Field("Upload-Length", "the record declared another size")
+	}
 	if p.UserID != in.UserID {
 		return fmt.Errorf("principal %s completes %s's upload", p.UserID, in.UserID)
 	}
 	f.completed = append(f.completed, in)
 	return nil
+}
+
+func (f *fixture) reject(_ context.Context, _ *auth.Principal, in upload.Info, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failRejects > 0 {
+		f.failRejects--
+		return apperr.New(apperr.Unavailable, "the database is unavailable, try again later")
+	}
+	f.rejections = append(f.rejections, in.ContentType+": "+reason)
+	return nil
+}
+
+func (f *fixture) rejected() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.rejections...)
 }
 
 func (f *fixture) completedUploads() []upload.Info {

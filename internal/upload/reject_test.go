@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 )
@@ -70,6 +71,9 @@ func TestWrongContentIsRejectedAndDeleted(t *testing.T) {
 	f.wantNoObject(t, key)
 	f.wantNoObject(t, key+".info")
 	wantProblem(t, f.request(t, http.MethodHead, loc, "erin", nil, nil), http.StatusNotFound, apperr.NotFound)
+	if got := f.rejected(); len(got) != 1 || !strings.HasPrefix(got[0], "text/html: the file's content is text/html") {
+		t.Fatalf("the purpose was told %q, want one rejection with the reason", got)
+	}
 
 	t.Run("a JPEG declared as PNG is rejected too", func(t *testing.T) {
 		jpeg := append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), make([]byte, 600)...)
@@ -77,6 +81,36 @@ func TestWrongContentIsRejectedAndDeleted(t *testing.T) {
 		wantProblem(t, f.patch(t, "erin", loc, 0, jpeg), http.StatusUnsupportedMediaType, apperr.UnsupportedMedia)
 		f.wantNoObject(t, keyOf(loc))
 	})
+	t.Run("when the purpose cannot record the rejection, the cleanup worker rejects it again", func(t *testing.T) {
+		before := len(f.rejected())
+		f.mu.Lock()
+		f.failRejects = 1
+		f.mu.Unlock()
+		loc := f.create(t, "erin", len(file), meta("erin"))
+		wantProblem(t, f.patch(t, "erin", loc, 0, file), http.StatusServiceUnavailable, apperr.Unavailable)
+		f.wantObject(t, keyOf(loc), file) // kept until the rejection is recorded
+		if n, err := f.svc.CleanupAbandoned(ctx(t), 24*time.Hour); err != nil || n != 1 {
+			t.Fatalf("CleanupAbandoned = %d, %v; want the upload deleted", n, err)
+		}
+		f.wantNoObject(t, keyOf(loc))
+		if got := f.rejected(); len(got) != before+1 {
+			t.Fatalf("rejections %q, want one more", got)
+		}
+	})
+}
+
+func TestContentThePurposeRefusesIsDeleted(t *testing.T) {
+	f := newFixture(t)
+	f.refuseNext = 1
+	file := pngFile(2000)
+	loc := f.create(t, "judy", len(file), meta("judy"))
+	wantProblem(t, f.patch(t, "judy", loc, 0, file), http.StatusBadRequest, apperr.Invalid)
+	f.wantNoObject(t, keyOf(loc))
+	f.wantNoObject(t, keyOf(loc)+".info")
+	// Settled: the cleanup worker does not complete it later.
+	if n, err := f.svc.CleanupAbandoned(ctx(t), 0); err != nil || n != 0 || len(f.completedUploads()) != 0 {
+		t.Fatalf("the refused upload was touched again: %d, %v, %d completions", n, err, len(f.completedUploads()))
+	}
 }
 
 func TestUploadsArePrivateToTheirCreator(t *testing.T) {

@@ -42,8 +42,16 @@ type Purpose struct {
 	Authorize func(ctx context.Context, p *auth.Principal, meta map[string]string) error
 	// Complete is called once the upload has finished and passed the type check; it links the
 	// object to its domain record. It must be idempotent: after a crash or a failed call it is
-	// called again (with a Principal that carries only the uploader's UserID and Roles).
+	// called again (with a Principal that carries only the uploader's UserID and Roles). When it
+	// refuses the content for good (unsupported_media_type or invalid: not the photo it should
+	// be, not the declared size), the upload is deleted like one of a wrong type; any other
+	// error leaves it for the cleanup worker to complete again.
 	Complete func(ctx context.Context, p *auth.Principal, in Info) error
+	// Reject, when set, is called when a finished upload fails the type check, before it is
+	// deleted, with the reason the client is given, so that the domain can mark its record
+	// failed instead of leaving it waiting. in.ContentType is the sniffed type. It must be
+	// idempotent: when it fails, the upload is checked and rejected again later.
+	Reject func(ctx context.Context, p *auth.Principal, in Info, reason string) error
 }
 
 // Info describes a finished upload and where its object is.
