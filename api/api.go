@@ -65,6 +65,7 @@ func New(d Deps) *Server {
 		ReadTimeout:           d.Config.ReadTimeout,
 		WriteTimeout:          d.Config.WriteTimeout,
 		IdleTimeout:           d.Config.IdleTimeout,
+		ReadBufferSize:        d.Config.HeaderLimit, // request line + headers; beyond it 431 (errors.go)
 		DisableStartupMessage: true,
 		// Handlers keep strings from the request beyond the handler (in services, in errors):
 		// copying them is cheaper than a use-after-reuse bug.

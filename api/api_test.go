@@ -253,6 +253,50 @@ func TestMetricsUseRouteTemplates(t *testing.T) {
 	}
 }
 
+// TestOverlongRequestLine goes through a real listener: fasthttp rejects the request before
+// Fiber's app.Test could see a response.
+func TestOverlongRequestLine(t *testing.T) {
+	s, logs := newTestServer(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = s.Shutdown(context.Background())
+		<-served
+	})
+	get := func(t *testing.T, path string) (*http.Response, map[string]any) {
+		t.Helper()
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		return resp, doc
+	}
+	long := "/v1/sync/pull?cursor=" + strings.Repeat("a", s.deps.Config.HeaderLimit)
+	resp, doc := get(t, long)
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || doc["code"] != "headers_too_large" {
+		t.Fatalf("got %d %v, want 431 headers_too_large", resp.StatusCode, doc)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("Content-Type = %q", ct)
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Fatalf("a client's long request was logged as a server error:\n%s", logs.String())
+	}
+	t.Run("a request line just under the limit is served", func(t *testing.T) {
+		ok := "/v1/openapi.yaml?pad=" + strings.Repeat("a", s.deps.Config.HeaderLimit-512)
+		if resp, _ := get(t, ok); resp.StatusCode != 200 {
+			t.Fatalf("got %d", resp.StatusCode)
+		}
+	})
+}
+
 func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	s, _ := newTestServer(t, nil)
 	entered := make(chan struct{})
