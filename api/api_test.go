@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -231,16 +232,18 @@ func TestReadyz(t *testing.T) {
 }
 
 func TestMetricsUseRouteTemplates(t *testing.T) {
-	s, _ := newTestServer(t, nil)
-	r := httptest.NewRequest(http.MethodDelete, "/v1/devices/some-device-id", nil)
-	r.Header.Set("Authorization", "Bearer nope")
-	do(t, s, r)
-	resp, err := s.App().Test(httptest.NewRequest(http.MethodGet, "/metrics", nil), -1)
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	text := string(body)
+	reg := prometheus.NewRegistry()
+	s := New(Deps{Config: cfg, Logger: slog.New(slog.DiscardHandler), Sessions: fakeSessions{}, Registry: reg})
+	r := httptest.NewRequest(http.MethodDelete, "/v1/devices/some-device-id", nil)
+	r.Header.Set("Authorization", "Bearer nope")
+	do(t, s, r)
+	rec := httptest.NewRecorder()
+	MetricsHandler(reg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	text := rec.Body.String()
 	want := `mportal_http_requests_total{method="DELETE",route="/v1/devices/:device_id",status="401"} 1`
 	if !strings.Contains(text, want) {
 		t.Fatalf("metrics lack %s:\n%s", want, text)
@@ -251,6 +254,12 @@ func TestMetricsUseRouteTemplates(t *testing.T) {
 	if !strings.Contains(text, "mportal_http_request_duration_seconds_bucket") {
 		t.Fatal("no latency histogram")
 	}
+	t.Run("the API app does not serve them", func(t *testing.T) {
+		resp, doc := do(t, s, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if resp.StatusCode != 404 || doc["code"] != "not_found" {
+			t.Fatalf("GET /metrics on the API: %d %v", resp.StatusCode, doc)
+		}
+	})
 }
 
 // TestOverlongRequestLine goes through a real listener: fasthttp rejects the request before
