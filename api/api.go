@@ -22,7 +22,7 @@ import (
 type Deps struct {
 	Config        *config.Config
 	Logger        *slog.Logger
-	Registry      *prometheus.Registry // metrics are registered here and served at /metrics
+	Registry      *prometheus.Registry // HTTP metrics are registered here; cmd serves it (MetricsHandler)
 	Sessions      Sessions
 	Directory     Directory
 	Devices       Devices
@@ -65,6 +65,7 @@ func New(d Deps) *Server {
 		ReadTimeout:           d.Config.ReadTimeout,
 		WriteTimeout:          d.Config.WriteTimeout,
 		IdleTimeout:           d.Config.IdleTimeout,
+		ReadBufferSize:        d.Config.HeaderLimit, // request line + headers; beyond it 431 (errors.go)
 		DisableStartupMessage: true,
 		// Handlers keep strings from the request beyond the handler (in services, in errors):
 		// copying them is cheaper than a use-after-reuse bug.
@@ -104,7 +105,6 @@ func (s *Server) routes() {
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	app.Get("/metrics", s.metricsHandler())
 
 	v1 := app.Group("/v1")
 	v1.Get("/openapi.yaml", s.openAPI)

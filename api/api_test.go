@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -231,16 +232,18 @@ func TestReadyz(t *testing.T) {
 }
 
 func TestMetricsUseRouteTemplates(t *testing.T) {
-	s, _ := newTestServer(t, nil)
-	r := httptest.NewRequest(http.MethodDelete, "/v1/devices/some-device-id", nil)
-	r.Header.Set("Authorization", "Bearer nope")
-	do(t, s, r)
-	resp, err := s.App().Test(httptest.NewRequest(http.MethodGet, "/metrics", nil), -1)
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	text := string(body)
+	reg := prometheus.NewRegistry()
+	s := New(Deps{Config: cfg, Logger: slog.New(slog.DiscardHandler), Sessions: fakeSessions{}, Registry: reg})
+	r := httptest.NewRequest(http.MethodDelete, "/v1/devices/some-device-id", nil)
+	r.Header.Set("Authorization", "Bearer nope")
+	do(t, s, r)
+	rec := httptest.NewRecorder()
+	MetricsHandler(reg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	text := rec.Body.String()
 	want := `mportal_http_requests_total{method="DELETE",route="/v1/devices/:device_id",status="401"} 1`
 	if !strings.Contains(text, want) {
 		t.Fatalf("metrics lack %s:\n%s", want, text)
@@ -251,6 +254,56 @@ func TestMetricsUseRouteTemplates(t *testing.T) {
 	if !strings.Contains(text, "mportal_http_request_duration_seconds_bucket") {
 		t.Fatal("no latency histogram")
 	}
+	t.Run("the API app does not serve them", func(t *testing.T) {
+		resp, doc := do(t, s, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if resp.StatusCode != 404 || doc["code"] != "not_found" {
+			t.Fatalf("GET /metrics on the API: %d %v", resp.StatusCode, doc)
+		}
+	})
+}
+
+// TestOverlongRequestLine goes through a real listener: fasthttp rejects the request before
+// Fiber's app.Test could see a response.
+func TestOverlongRequestLine(t *testing.T) {
+	s, logs := newTestServer(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = s.Shutdown(context.Background())
+		<-served
+	})
+	get := func(t *testing.T, path string) (*http.Response, map[string]any) {
+		t.Helper()
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		return resp, doc
+	}
+	long := "/v1/sync/pull?cursor=" + strings.Repeat("a", s.deps.Config.HeaderLimit)
+	resp, doc := get(t, long)
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || doc["code"] != "headers_too_large" {
+		t.Fatalf("got %d %v, want 431 headers_too_large", resp.StatusCode, doc)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("Content-Type = %q", ct)
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Fatalf("a client's long request was logged as a server error:\n%s", logs.String())
+	}
+	t.Run("a request line just under the limit is served", func(t *testing.T) {
+		ok := "/v1/openapi.yaml?pad=" + strings.Repeat("a", s.deps.Config.HeaderLimit-512)
+		if resp, _ := get(t, ok); resp.StatusCode != 200 {
+			t.Fatalf("got %d", resp.StatusCode)
+		}
+	})
 }
 
 func TestShutdownFinishesInFlightRequests(t *testing.T) {

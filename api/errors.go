@@ -22,6 +22,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.NotFound:             http.StatusNotFound,
 	apperr.Conflict:             http.StatusConflict,
 	apperr.TooLarge:             http.StatusRequestEntityTooLarge,
+	apperr.HeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
 	apperr.UnsupportedMedia:     http.StatusUnsupportedMediaType,
 	apperr.RateLimited:          http.StatusTooManyRequests,
 	apperr.Unavailable:          http.StatusServiceUnavailable,
@@ -33,9 +34,12 @@ var fiberCodes = map[int]apperr.Code{
 	http.StatusNotFound:              apperr.NotFound,
 	http.StatusMethodNotAllowed:      apperr.NotFound,
 	http.StatusRequestEntityTooLarge: apperr.TooLarge,
-	http.StatusUnsupportedMediaType:  apperr.UnsupportedMedia,
-	http.StatusRequestTimeout:        apperr.Unavailable,
-	http.StatusBadRequest:            apperr.Invalid,
+	// fasthttp could not fit the request line and headers in MPORTAL_HEADER_LIMIT bytes (a long
+	// query string counts): the client's mistake, not a server error.
+	http.StatusRequestHeaderFieldsTooLarge: apperr.HeadersTooLarge,
+	http.StatusUnsupportedMediaType:        apperr.UnsupportedMedia,
+	http.StatusRequestTimeout:              apperr.Unavailable,
+	http.StatusBadRequest:                  apperr.Invalid,
 }
 
 // Problem is an RFC 9457 problem document.
@@ -86,6 +90,8 @@ func fiberMessage(fe *fiber.Error) string {
 		return "no such endpoint"
 	case http.StatusRequestEntityTooLarge:
 		return "the request body is too large"
+	case http.StatusRequestHeaderFieldsTooLarge:
+		return "the request line and headers are too long (a query parameter or path segment may be oversized)"
 	default:
 		return http.StatusText(fe.Code)
 	}

@@ -67,6 +67,7 @@ type Main struct {
 	server   *api.Server
 	listener net.Listener
 	served   chan error
+	metrics  *metricsServer
 	workers  *workers
 }
 
@@ -81,8 +82,22 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // Run connects every dependency, prepares the database, seeds the first admin, and starts
 // serving HTTP in the background. It returns once the server accepts connections.
+//
+// The listen addresses are taken first, so that a busy port fails start-up at once with an
+// error naming the variable to change, before any dependency is touched.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
+	var err error
+	if m.listener, err = listen(cfg.ListenAddr, "MPORTAL_LISTEN_ADDR"); err != nil {
+		return err
+	}
+	if cfg.MetricsAddr != "" {
+		ln, err := listen(cfg.MetricsAddr, "MPORTAL_METRICS_ADDR")
+		if err != nil {
+			return err
+		}
+		m.metrics = &metricsServer{listener: ln}
+	}
 	db, err := m.openDB(ctx)
 	if err != nil {
 		return err
@@ -159,31 +174,63 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 		Version: version,
 	})
-	m.listener, err = net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (MPORTAL_LISTEN_ADDR): %w", cfg.ListenAddr, err)
-	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.listener) }()
-	m.Logger.Info("mportal started", "version", version, "addr", m.Addr(), "public_base_url", cfg.PublicBaseURL)
+	metricsAddr := "(off: MPORTAL_METRICS_ADDR unset)"
+	if m.metrics != nil {
+		m.metrics.start(api.MetricsHandler(reg))
+		metricsAddr = m.MetricsAddr()
+	}
+	m.Logger.Info("mportal started", "version", version, "addr", m.Addr(), "metrics_addr", metricsAddr,
+		"public_base_url", cfg.PublicBaseURL)
 	return nil
+}
+
+// MetricsAddr is the address the metrics listener is bound to, or "" when metrics are off.
+func (m *Main) MetricsAddr() string {
+	if m.metrics == nil {
+		return ""
+	}
+	return m.metrics.listener.Addr().String()
+}
+
+// listen binds addr, or says which variable to change.
+func listen(addr, variable string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w (is another process using it? set %s to a free host:port)",
+			addr, err, variable)
+	}
+	return ln, nil
 }
 
 // Close shuts down in reverse order: stop accepting and finish in-flight requests (bounded by
 // MPORTAL_SHUTDOWN_TIMEOUT), then close the database and the embedded server.
+//
+// Close is safe after a Run that failed at any step: it stops only what was started.
 func (m *Main) Close() error {
 	var errs []error
-	if m.server != nil {
+	if m.served != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownGrace)
 		if err := m.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 		cancel()
+	}
+	if m.listener != nil {
 		// fasthttp's Shutdown only closes listeners that Serve has already registered; a Close
-		// right after Run could otherwise leave Serve accepting forever.
+		// right after Run could otherwise leave Serve accepting forever. A Run that failed
+		// before serving leaves a bound listener that only this closes.
 		_ = m.listener.Close()
+	}
+	if m.served != nil {
 		if err := <-m.served; err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("http serve: %w", err))
+		}
+	}
+	if m.metrics != nil {
+		if err := m.metrics.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("metrics server: %w", err))
 		}
 	}
 	if m.workers != nil {

@@ -17,7 +17,7 @@ import (
 )
 
 func TestOperability(t *testing.T) {
-	ts := startServer(t, testEnv(t, nil))
+	ts := startServer(t, testEnv(t, map[string]string{"MPORTAL_METRICS_ADDR": "127.0.0.1:0"}))
 	t.Run("healthz, readyz and the contract are served", func(t *testing.T) {
 		ts := ts.with(t)
 		ts.must(ts.call("GET", "/healthz", "", nil), 200)
@@ -33,7 +33,7 @@ func TestOperability(t *testing.T) {
 	t.Run("metrics count requests by route template", func(t *testing.T) {
 		ts := ts.with(t)
 		ts.call("GET", "/v1/devices", "", nil)
-		r := ts.must(ts.call("GET", "/metrics", "", nil), 200)
+		r := ts.must(ts.metrics(), 200)
 		for _, want := range []string{
 			`mportal_http_requests_total{method="GET",route="/v1/devices",status="401"}`,
 			"mportal_http_request_duration_seconds_bucket", "go_goroutines",

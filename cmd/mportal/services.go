@@ -37,6 +37,9 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 		RefreshTTL: cfg.RefreshTTL,
 		Recheck:    cfg.SessionRecheck,
 		Argon:      argon,
+		// Bounded argon2 work: a burst of logins queues, then answers 503 with Retry-After.
+		HashConcurrency: cfg.LoginConcurrency,
+		HashQueue:       loginQueue(cfg.LoginQueue),
 	}
 	m.users.Sessions = m.sessions
 	m.devices = &directory.Devices{DB: m.db}
@@ -202,4 +205,13 @@ func (m *Main) pushSender(ctx context.Context) (push.Sender, error) {
 	}
 	m.Logger.Info("push notifications on (FCM)", "file", file)
 	return sender, nil
+}
+
+// loginQueue maps MPORTAL_LOGIN_QUEUE, where 0 means that nobody waits, to auth.Sessions.HashQueue,
+// where 0 means the default.
+func loginQueue(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -14,6 +14,8 @@ export MPORTAL_DATA_DIR=${MPORTAL_DATA_DIR:-./data}
 listen=${MPORTAL_LISTEN_ADDR:-127.0.0.1:8080}
 base=${MPORTAL_PUBLIC_BASE_URL:-http://$listen}
 base=${base%/}
+# Metrics have their own listener, never the API port; for development, next to the API.
+export MPORTAL_METRICS_ADDR=${MPORTAL_METRICS_ADDR:-127.0.0.1:9464}
 mkdir -p "$MPORTAL_DATA_DIR"
 
 minio_pid=
@@ -62,7 +64,7 @@ cat <<INFO
 ==> mportal $version
     API        $base/v1
     OpenAPI    $base/v1/openapi.yaml
-    Health     $base/healthz   readiness: $base/readyz   metrics: $base/metrics
+    Health     $base/healthz   readiness: $base/readyz   metrics: http://$MPORTAL_METRICS_ADDR/metrics
     MinIO      http://$MPORTAL_MINIO_ENDPOINT${minio_console:+   console: $minio_console}
     Data       $MPORTAL_DATA_DIR (embedded database unless MPORTAL_MONGODB_URI is set, signing keys)
     On first start mportal prints the seeded admin's one-time password. Ctrl-C stops everything.

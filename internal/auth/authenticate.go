@@ -13,13 +13,18 @@ import (
 var errSessionGone = errors.New("session revoked, expired or not found")
 
 // Authenticate verifies a bearer access token and checks that its session is still active. It
-// returns unauthorized for a bad token or an ended session, and unavailable when the session
-// cannot be checked.
+// returns unauthorized for a bad token, an ended session or a disabled user, and unavailable when
+// the session cannot be checked.
 //
-// The session check is one map read: each instance caches what it last read of a session and
-// reads it again (by _id) at most every Recheck. Revocations on this instance update the cache at
-// once; those on other instances, and disabling a user (which revokes the sessions), take effect
-// within Recheck. The access token's own expiry is the other bound.
+// The session check is one map read: each instance caches what it last read of a session and of
+// its user, and reads both again (by _id) at most every Recheck. Revocations on this instance
+// update the cache at once; those on other instances, and disabling a user (which revokes the
+// sessions), take effect within Recheck. The access token's own expiry is the other bound.
+//
+// The Principal's roles and department are the user's as of that read, not the token's claims:
+// a token lives up to 15 minutes, and a demoted admin must lose the admin endpoints within Recheck
+// like a disabled user, on every instance. A login or a refresh on this instance updates the
+// cached roles at once.
 func (s *Sessions) Authenticate(ctx context.Context, bearerToken string) (*Principal, error) {
 	now := s.now()
 	p, err := s.verified.verify(s.Tokens, bearerToken, now, s.cacheLimit())
@@ -32,14 +37,16 @@ func (s *Sessions) Authenticate(ctx context.Context, bearerToken string) (*Princ
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
 	}
-	if e.revoked || !now.Before(e.expiresAt) || e.userID != p.UserID || e.deviceID != p.DeviceID {
+	if e.revoked || e.disabled || !now.Before(e.expiresAt) || e.userID != p.UserID || e.deviceID != p.DeviceID {
 		return nil, apperr.Wrap(errSessionGone, apperr.Unauthorized, "invalid or expired access token")
 	}
+	p.Roles, p.Department = e.roles, e.department
 	return p, nil
 }
 
-// readSession loads a session into the cache. A missing session is cached as revoked: session
-// ids are random and never reused, so it can only have been purged.
+// readSession loads a session and its user into the cache. A missing session is cached as
+// revoked: session ids are random and never reused, so it can only have been purged. So is a
+// session whose user is gone.
 func (s *Sessions) readSession(ctx context.Context, id string, now time.Time) (cachedSession, error) {
 	sess, err := s.loadSession(ctx, id)
 	var e cachedSession
@@ -52,7 +59,27 @@ func (s *Sessions) readSession(ctx context.Context, id string, now time.Time) (c
 		e = cachedSession{userID: sess.UserID, deviceID: sess.DeviceID, expiresAt: sess.ExpiresAt,
 			revoked: sess.RevokedAt != nil, checkedAt: now}
 	}
+	if !e.revoked {
+		acc, err := s.Accounts.Account(ctx, sess.UserID)
+		switch {
+		case apperr.Is(err, apperr.NotFound):
+			e.revoked = true
+		case err != nil:
+			return cachedSession{}, fmt.Errorf("load user %s: %w", sess.UserID, err)
+		default:
+			e.withAccount(acc)
+		}
+	}
 	return s.cache.put(id, e, s.cacheLimit(), now.Add(-s.recheck())), nil
+}
+
+// remember caches what a login or a refresh just read of sess and its user, so that this
+// instance authorizes the new access token with the roles it carries, without waiting for Recheck.
+func (s *Sessions) remember(sess *sessionDoc, acc *Account, expiresAt time.Time) {
+	now := s.now()
+	e := cachedSession{userID: sess.UserID, deviceID: sess.DeviceID, expiresAt: expiresAt, checkedAt: now}
+	e.withAccount(acc)
+	s.cache.put(sess.ID, e, s.cacheLimit(), now.Add(-s.recheck()))
 }
 
 func (s *Sessions) cacheLimit() int {
@@ -74,6 +101,15 @@ type cachedSession struct {
 	expiresAt        time.Time
 	revoked          bool
 	checkedAt        time.Time
+	// The user as read with the session. roles is shared by every Principal built from this
+	// entry and must not be modified.
+	roles      []Role
+	department string
+	disabled   bool
+}
+
+func (e *cachedSession) withAccount(acc *Account) {
+	e.roles, e.department, e.disabled = acc.Roles, acc.Department, !acc.Active
 }
 
 func (c *sessionCache) get(id string) (cachedSession, bool) {

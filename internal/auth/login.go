@@ -46,8 +46,9 @@ func badLogin(cause error) error {
 
 // Login checks a password and opens a session on the device. It returns invalid for a missing
 // login, password or malformed device id, rate_limited (with RetryAfter) after too many failures,
-// and unauthorized "invalid login or password" for an unknown, disabled or password-less user and
-// for a wrong password alike.
+// unavailable (with RetryAfter) when too many password checks are already running and waiting
+// (see HashConcurrency), and unauthorized "invalid login or password" for an unknown, disabled or
+// password-less user and for a wrong password alike.
 //
 // Throttling counts per login string and per IP: a user's employee number and e-mail have separate
 // budgets (at most twice the attempts), so that a lock-out never reveals which logins belong to
@@ -73,7 +74,13 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error)
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		return nil, fmt.Errorf("login: find account: %w", err)
 	}
-	if cause := s.checkPassword(acc, in.Password); cause != nil {
+	release, err := s.gate().enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cause := s.checkPassword(acc, in.Password)
+	release()
+	if cause != nil {
 		if s.Throttle != nil {
 			s.Throttle.Failure(account, in.IP)
 		}

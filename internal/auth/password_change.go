@@ -25,7 +25,8 @@ func ValidateNewPassword(field, password string) error {
 //
 // It returns invalid (field current_password or new_password) for a wrong current password or an
 // unacceptable new one, rate_limited after repeated wrong current passwords (a stolen access token
-// must not become a password-guessing oracle), and unauthorized for a disabled or deleted user.
+// must not become a password-guessing oracle), unavailable when too many password checks are
+// running and waiting, and unauthorized for a disabled or deleted user.
 func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, newPassword string) error {
 	if err := requirePrincipal(p); err != nil {
 		return err
@@ -54,7 +55,13 @@ func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, ne
 	case !acc.Active:
 		return apperr.Wrap(errDisabled, apperr.Unauthorized, "authentication required")
 	}
-	if cause := s.checkPassword(acc, current); cause != nil {
+	release, err := s.gate().enter(ctx)
+	if err != nil {
+		return err
+	}
+	hash, cause, err := s.rehash(acc, current, newPassword)
+	release()
+	if cause != nil {
 		if s.Throttle != nil {
 			s.Throttle.Failure(throttleKey, "")
 		}
@@ -63,7 +70,6 @@ func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, ne
 	if s.Throttle != nil {
 		s.Throttle.Success(throttleKey)
 	}
-	hash, err := HashPassword(newPassword, s.argon())
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
@@ -78,4 +84,14 @@ func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, ne
 		return fmt.Errorf("change password: %w", err)
 	}
 	return nil
+}
+
+// rehash checks current against acc and hashes newPassword, the two argon2 computations of a
+// password change, which run under one gate slot. cause says why current is wrong.
+func (s *Sessions) rehash(acc *Account, current, newPassword string) (hash string, cause, err error) {
+	if cause := s.checkPassword(acc, current); cause != nil {
+		return "", cause, nil
+	}
+	hash, err = HashPassword(newPassword, s.argon())
+	return hash, nil, err
 }

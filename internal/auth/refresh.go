@@ -117,7 +117,8 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken, deviceID string) (
 }
 
 // issue stores a new refresh token for sess and signs an access token with acc's current roles,
-// so role changes reach the client at its next refresh.
+// so role changes reach the client at its next refresh; Authenticate goes by the cached user
+// state, which issue updates for this instance.
 func (s *Sessions) issue(ctx context.Context, acc *Account, sess *sessionDoc, refreshExp time.Time) (*TokenPair, error) {
 	refresh, err := randomToken(refreshTokenBytes)
 	if err != nil {
@@ -138,6 +139,7 @@ func (s *Sessions) issue(ctx context.Context, acc *Account, sess *sessionDoc, re
 	if err != nil {
 		return nil, err
 	}
+	s.remember(sess, acc, refreshExp)
 	return &TokenPair{
 		AccessToken: access, AccessExpiresAt: accessExp,
 		RefreshToken: refresh, RefreshExpiresAt: refreshExp,

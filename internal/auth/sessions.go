@@ -51,9 +51,17 @@ type Sessions struct {
 	Now func() time.Time
 	// CacheSize bounds the session cache; zero means 100 000 sessions.
 	CacheSize int
+	// HashConcurrency bounds the argon2 computations (password checks at login and password
+	// change) running at once; zero means GOMAXPROCS, capped at HashMemoryBudget of argon2 memory.
+	HashConcurrency int
+	// HashQueue is how many requests may wait for one of those slots; further ones get
+	// unavailable with Retry-After. Zero means DefaultHashQueue; negative means none may wait.
+	HashQueue int
 
 	dummyOnce sync.Once
 	dummyHash string
+	gateOnce  sync.Once
+	hashGate  *hashGate
 	cache     sessionCache
 	verified  verifiedTokens
 }

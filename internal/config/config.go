@@ -27,6 +27,13 @@ type Config struct {
 	WriteTimeout  time.Duration // MPORTAL_WRITE_TIMEOUT
 	IdleTimeout   time.Duration // MPORTAL_IDLE_TIMEOUT
 	ShutdownGrace time.Duration // MPORTAL_SHUTDOWN_TIMEOUT: how long in-flight requests may finish
+	// HeaderLimit (MPORTAL_HEADER_LIMIT) bounds the request line plus headers in bytes; a longer
+	// request (a huge query string, say) answers 431 headers_too_large.
+	HeaderLimit int
+	// MetricsAddr (MPORTAL_METRICS_ADDR) is the host:port of the separate listener that serves
+	// Prometheus metrics at /metrics; empty = metrics are not served. The API port never serves
+	// them, so keep this address off the public ingress.
+	MetricsAddr string
 
 	MongoURI      string // MPORTAL_MONGODB_URI; empty = embedded FerretDB under DataDir
 	MongoDatabase string // MPORTAL_MONGODB_DATABASE
@@ -46,7 +53,13 @@ type Config struct {
 	JWTAudience    string        // MPORTAL_JWT_AUDIENCE
 	AccessTTL      time.Duration // MPORTAL_ACCESS_TOKEN_TTL
 	RefreshTTL     time.Duration // MPORTAL_REFRESH_TOKEN_TTL
-	SessionRecheck time.Duration // MPORTAL_SESSION_RECHECK: how stale a session's revocation may be seen
+	SessionRecheck time.Duration // MPORTAL_SESSION_RECHECK: how stale a session's revocation, a disabled user or a role change may be seen
+	// LoginConcurrency (MPORTAL_LOGIN_CONCURRENCY) is how many password verifications (argon2,
+	// 19 MiB each) run at once; 0 = GOMAXPROCS, capped so that they need at most 256 MiB.
+	LoginConcurrency int
+	// LoginQueue (MPORTAL_LOGIN_QUEUE) is how many logins and password changes may wait for a
+	// verification slot; beyond it they answer 503 unavailable with Retry-After.
+	LoginQueue int
 
 	FCMCredentialsFile string // MPORTAL_FCM_CREDENTIALS_FILE; empty = push off
 
@@ -70,6 +83,8 @@ func Load(getenv Getenv) (*Config, error) {
 		WriteTimeout:  l.duration("MPORTAL_WRITE_TIMEOUT", 30*time.Second),
 		IdleTimeout:   l.duration("MPORTAL_IDLE_TIMEOUT", 120*time.Second),
 		ShutdownGrace: l.duration("MPORTAL_SHUTDOWN_TIMEOUT", 15*time.Second),
+		HeaderLimit:   l.bytes("MPORTAL_HEADER_LIMIT", 8<<10),
+		MetricsAddr:   l.str("MPORTAL_METRICS_ADDR", ""),
 
 		MongoURI:      l.str("MPORTAL_MONGODB_URI", ""),
 		MongoDatabase: l.str("MPORTAL_MONGODB_DATABASE", "mportal"),
@@ -89,6 +104,9 @@ func Load(getenv Getenv) (*Config, error) {
 		RefreshTTL:     l.duration("MPORTAL_REFRESH_TOKEN_TTL", 30*24*time.Hour),
 		SessionRecheck: l.duration("MPORTAL_SESSION_RECHECK", 30*time.Second),
 
+		LoginConcurrency: l.integer("MPORTAL_LOGIN_CONCURRENCY", 0, 0, 1024),
+		LoginQueue:       l.integer("MPORTAL_LOGIN_QUEUE", 64, 0, 100_000),
+
 		FCMCredentialsFile: l.str("MPORTAL_FCM_CREDENTIALS_FILE", ""),
 		AdminEmployeeNo:    l.str("MPORTAL_ADMIN_EMPLOYEE_NO", "admin"),
 	}
@@ -106,6 +124,16 @@ func (c *Config) validate(l *loader) {
 	}
 	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		l.fail("MPORTAL_PUBLIC_BASE_URL", "expects an absolute http(s) URL, e.g. https://portal.example.com")
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			l.fail("MPORTAL_METRICS_ADDR", "expects host:port for the metrics listener, e.g. 0.0.0.0:9090 (leave unset to serve no metrics)")
+		} else if c.MetricsAddr == c.ListenAddr && port != "0" {
+			l.fail("MPORTAL_METRICS_ADDR", "must differ from MPORTAL_LISTEN_ADDR: metrics are never served on the API port")
+		}
+	}
+	if c.HeaderLimit < 4<<10 || c.HeaderLimit > 1<<20 {
+		l.fail("MPORTAL_HEADER_LIMIT", "expects a size between 4KiB and 1MiB")
 	}
 	if c.MongoURI != "" && !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {
 		l.fail("MPORTAL_MONGODB_URI", "expects a mongodb:// or mongodb+srv:// URI (leave unset for the embedded database)")

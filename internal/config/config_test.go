@@ -20,6 +20,9 @@ func TestLoad(t *testing.T) {
 		if c.ListenAddr != "127.0.0.1:8080" || c.MongoURI != "" || c.AccessTTL != 15*time.Minute {
 			t.Fatalf("unexpected defaults: %+v", c)
 		}
+		if c.MetricsAddr != "" || c.HeaderLimit != 8<<10 || c.LoginConcurrency != 0 || c.LoginQueue != 64 {
+			t.Fatalf("unexpected hardening defaults: %+v", c)
+		}
 		if c.PublicBaseURL != "http://127.0.0.1:8080" {
 			t.Fatalf("PublicBaseURL = %q", c.PublicBaseURL)
 		}
@@ -50,6 +53,11 @@ func TestLoad(t *testing.T) {
 		{"rejects a relative public base URL", "MPORTAL_PUBLIC_BASE_URL", "portal.example.com"},
 		{"rejects a CORS origin with a path", "MPORTAL_CORS_ORIGINS", "https://a.example.com/app"},
 		{"rejects a non-boolean TLS flag", "MPORTAL_MINIO_TLS", "maybe"},
+		{"rejects a metrics address without a port", "MPORTAL_METRICS_ADDR", "metrics"},
+		{"rejects metrics on the API address", "MPORTAL_METRICS_ADDR", "127.0.0.1:8080"},
+		{"rejects a header limit under 4KiB", "MPORTAL_HEADER_LIMIT", "1KiB"},
+		{"rejects a negative login concurrency", "MPORTAL_LOGIN_CONCURRENCY", "-1"},
+		{"rejects a login queue that is not a number", "MPORTAL_LOGIN_QUEUE", "many"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

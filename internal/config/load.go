@@ -48,6 +48,20 @@ func (l *loader) duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
+// integer parses a whole number between lo and hi.
+func (l *loader) integer(key string, def, lo, hi int) int {
+	v := l.str(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		l.fail(key, fmt.Sprintf("expects a whole number from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
 func (l *loader) boolean(key string, def bool) bool {
 	v := l.str(key, "")
 	if v == "" {

@@ -31,6 +31,14 @@ func (c *Config) WriteMasked(w io.Writer) error {
 	if keys == "" {
 		keys = "(unset: generated at " + c.DefaultJWTKeyFile() + ")"
 	}
+	metrics := c.MetricsAddr
+	if metrics == "" {
+		metrics = "(unset: metrics not served)"
+	}
+	loginConcurrency := fmt.Sprint(c.LoginConcurrency)
+	if c.LoginConcurrency == 0 {
+		loginConcurrency = "0 (GOMAXPROCS, at most 256 MiB of argon2 memory)"
+	}
 	rows := [][2]string{
 		{"MPORTAL_LISTEN_ADDR", c.ListenAddr},
 		{"MPORTAL_PUBLIC_BASE_URL", c.PublicBaseURL},
@@ -43,6 +51,8 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_WRITE_TIMEOUT", c.WriteTimeout.String()},
 		{"MPORTAL_IDLE_TIMEOUT", c.IdleTimeout.String()},
 		{"MPORTAL_SHUTDOWN_TIMEOUT", c.ShutdownGrace.String()},
+		{"MPORTAL_HEADER_LIMIT", fmt.Sprint(c.HeaderLimit)},
+		{"MPORTAL_METRICS_ADDR", metrics},
 		{"MPORTAL_MONGODB_URI", mongoURI},
 		{"MPORTAL_MONGODB_DATABASE", c.MongoDatabase},
 		{"MPORTAL_MINIO_ENDPOINT", c.MinIOEndpoint},
@@ -58,6 +68,8 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_ACCESS_TOKEN_TTL", c.AccessTTL.String()},
 		{"MPORTAL_REFRESH_TOKEN_TTL", c.RefreshTTL.String()},
 		{"MPORTAL_SESSION_RECHECK", c.SessionRecheck.String()},
+		{"MPORTAL_LOGIN_CONCURRENCY", loginConcurrency},
+		{"MPORTAL_LOGIN_QUEUE", fmt.Sprint(c.LoginQueue)},
 		{"MPORTAL_FCM_CREDENTIALS_FILE", fcm},
 		{"MPORTAL_ADMIN_EMPLOYEE_NO", c.AdminEmployeeNo},
 	}
