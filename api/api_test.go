@@ -128,6 +128,12 @@ func TestProblemResponses(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an unknown field is 400 invalid naming the field", func(t *testing.T) {
+		resp, doc := do(t, s, login(`{"login":"a","password":"b","device_id":"d","remember_me":true}`, "application/json"))
+		if resp.StatusCode != 400 || doc["code"] != "invalid" || doc["field"] != "remember_me" {
+			t.Fatalf("got %d %v", resp.StatusCode, doc)
+		}
+	})
 	t.Run("a compressed body is refused, not inflated", func(t *testing.T) {
 		r := login(`{}`, "application/json")
 		r.Header.Set("Content-Encoding", "gzip")
