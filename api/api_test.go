@@ -134,6 +134,12 @@ func TestProblemResponses(t *testing.T) {
 			t.Fatalf("got %d %v", resp.StatusCode, doc)
 		}
 	})
+	t.Run("an error answer to HEAD names no body type", func(t *testing.T) {
+		resp, _ := do(t, s, httptest.NewRequest(http.MethodHead, "/v1/devices", nil))
+		if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "" || resp.Header.Get("X-Request-ID") == "" {
+			t.Fatalf("got %d %v", resp.StatusCode, resp.Header)
+		}
+	})
 	t.Run("a compressed body is refused, not inflated", func(t *testing.T) {
 		r := login(`{}`, "application/json")
 		r.Header.Set("Content-Encoding", "gzip")
