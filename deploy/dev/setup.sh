@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a development machine (Debian/Ubuntu): ffmpeg and ffprobe for video processing, a C
-# compiler for `go test -race`, make, bin/minio built from the version pinned in deploy/tools, and
+# compiler for `go test -race`, make, Chromium (and a Chinese font) for the install page's browser
+# test, bin/minio built from the version pinned in deploy/tools, and
 # the Go modules. Idempotent: with everything present it only checks, and takes a second or two.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -13,16 +14,18 @@ packages=()
 if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then packages+=(ffmpeg); fi
 if ! command -v gcc >/dev/null; then packages+=(gcc libc6-dev); fi # the race detector needs cgo
 if ! command -v make >/dev/null; then packages+=(make); fi
+if [[ ! -x /usr/bin/chromium ]]; then packages+=(chromium); fi # the install page's browser test
+if [[ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]]; then packages+=(fonts-wqy-microhei); fi # zh-CN text
 if ((${#packages[@]})); then
 	command -v apt-get >/dev/null || die "missing ${packages[*]}: install them with your package manager"
 	say "installing ${packages[*]} with apt-get"
 	as_root apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
 fi
-for tool in ffmpeg ffprobe gcc make; do
+for tool in ffmpeg ffprobe gcc make /usr/bin/chromium; do
 	command -v "$tool" >/dev/null || die "$tool is still missing after installing ${packages[*]}"
 done
-say "ffmpeg, ffprobe, gcc and make present"
+say "ffmpeg, ffprobe, gcc, make and chromium present"
 
 # bin/minio: rebuilt only when missing or built from another version than deploy/tools pins.
 want=$(awk '$1 == "github.com/minio/minio" { print $2; exit }' deploy/tools/go.mod)
