@@ -44,7 +44,7 @@ func TestServerIsNoMoreLenientThanItsContract(t *testing.T) {
 		ts := ts.with(t)
 		for _, c := range []struct{ method, path, token, body, field string }{
 			{"POST", "/v1/auth/login", "", `{"login":"E4001","password":"E4001-passphrase","device_id":"d1","remember_me":true}`, "remember_me"},
-			{"PUT", "/v1/devices/d1", alice, `{"platform":"android","model":"Pixel 8","os_version":"14","app_id":"com.example.portal","app_version":"1.0.0",`+
+			{"PUT", "/v1/devices/d1", alice, `{"platform":"android","model":"Pixel 8","os_version":"14","app_id":"com.example.portal","app_version":"1.0.0",` +
 				`"build_number":1,"channel":"stable","locale":"zh-CN","timezone":"Asia/Shanghai","push_enabled":true,"colour":"red"}`, "colour"},
 			{"POST", "/v1/ops/apps", ops, `{"id":"strict","name":"Strict","android_package":"com.example.strict","owner":"me"}`, "owner"},
 		} {
