@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -19,13 +18,11 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 		Query:      c.Query("q"),
 		Cursor:     c.Query("cursor"),
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return apperr.Field("limit", "limit must be a whole number")
-		}
-		f.Limit = n
+	limit, err := queryLimit(c, directory.MaxListLimit)
+	if err != nil {
+		return err
 	}
+	f.Limit = limit
 	users, next, err := s.deps.Directory.List(c.UserContext(), principal(c), f)
 	if err != nil {
 		return err

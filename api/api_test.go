@@ -129,6 +129,18 @@ func TestProblemResponses(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an unknown field is 400 invalid naming the field", func(t *testing.T) {
+		resp, doc := do(t, s, login(`{"login":"a","password":"b","device_id":"d","remember_me":true}`, "application/json"))
+		if resp.StatusCode != 400 || doc["code"] != "invalid" || doc["field"] != "remember_me" {
+			t.Fatalf("got %d %v", resp.StatusCode, doc)
+		}
+	})
+	t.Run("an error answer to HEAD names no body type", func(t *testing.T) {
+		resp, _ := do(t, s, httptest.NewRequest(http.MethodHead, "/v1/devices", nil))
+		if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "" || resp.Header.Get("X-Request-ID") == "" {
+			t.Fatalf("got %d %v", resp.StatusCode, resp.Header)
+		}
+	})
 	t.Run("a compressed body is refused, not inflated", func(t *testing.T) {
 		r := login(`{}`, "application/json")
 		r.Header.Set("Content-Encoding", "gzip")

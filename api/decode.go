@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,7 +16,10 @@ import (
 )
 
 // bind decodes a JSON request body into v. It answers 415 for another content type, 413 above the
-// JSON body limit, and 400 invalid_json (naming the offending field where it can) for bad JSON.
+// JSON body limit, 400 invalid_json (naming the offending field where it can) for bad JSON, and
+// 400 invalid naming the field for a field v does not have: every request body of the contract
+// is declared additionalProperties: false, and a misspelt field silently ignored would look
+// like success to the client.
 func (s *Server) bind(c *fiber.Ctx, v any) error {
 	if err := requireContentType(c, "application/json"); err != nil {
 		return err
@@ -28,6 +32,7 @@ func (s *Server) bind(c *fiber.Ctx, v any) error {
 		return apperr.New(apperr.InvalidJSON, "the request body is empty; a JSON object is expected")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
@@ -65,6 +70,13 @@ func jsonError(err error) error {
 		e := apperr.Wrap(err, apperr.InvalidJSON, "%s must be a JSON %s", fieldName(typ.Field), typ.Type.Kind())
 		e.Field = typ.Field
 		return e
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no error type for it; the message is "json: unknown field \"name\"".
+		name, uerr := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if uerr != nil {
+			name = strings.TrimPrefix(err.Error(), "json: unknown field ")
+		}
+		return apperr.Field(name, "unknown field %q; the contract lists the fields of this body", name)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return apperr.Wrap(err, apperr.InvalidJSON, "the JSON body ends too early")
 	default:

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/mportal/mportal/internal/auth"
@@ -26,6 +27,11 @@ type Distribution interface {
 	// Install returns what the install page offers the caller; invalid for a malformed channel,
 	// not_found for an unknown app.
 	Install(ctx context.Context, p *auth.Principal, appID, channel, locale string) (*updatecheck.InstallInfo, error)
+	// AppName returns an app's display name for the sign-in form, "" for an unknown app.
+	AppName(ctx context.Context, appID string) (string, error)
+	// InstallIcon opens the icon of the builds the install page offers the caller, and returns
+	// its size; not_found when they have none, and Install's errors.
+	InstallIcon(ctx context.Context, p *auth.Principal, appID, channel string) (io.ReadCloser, int64, error)
 	// Stats returns an app's numbers; forbidden unless ops or admin, invalid for a bad platform,
 	// not_found for an unknown app.
 	Stats(ctx context.Context, p *auth.Principal, appID string, platform release.Platform) (*updatecheck.Stats, error)

@@ -111,5 +111,17 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	if c.Method() == fiber.MethodHead {
+		c.Status(p.Status)
+		withoutBodyType(c)
+		return nil
+	}
 	return c.Status(p.Status).JSON(p, "application/problem+json")
+}
+
+// withoutBodyType drops the Content-Type of an error answer to HEAD: it has no body, and a
+// problem+json type would announce a document that is not there.
+func withoutBodyType(c *fiber.Ctx) {
+	c.Response().Header.Del(fiber.HeaderContentType)
+	c.Response().Header.SetNoDefaultContentType(true)
 }

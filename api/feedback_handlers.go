@@ -48,18 +48,6 @@ func page[T any](c *fiber.Ctx, items []T, next string) error {
 	return c.JSON(fiber.Map{"items": nonNil(items), "next_cursor": cursor})
 }
 
-func queryLimit(c *fiber.Ctx) (int, error) {
-	v := c.Query("limit")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, apperr.Field("limit", "limit must be a whole number")
-	}
-	return n, nil
-}
-
 // feedbackFilter reads the ops list and export filters from the query string.
 func feedbackFilter(c *fiber.Ctx) (feedback.Filter, error) {
 	f := feedback.Filter{
@@ -74,13 +62,13 @@ func feedbackFilter(c *fiber.Ctx) (feedback.Filter, error) {
 		}
 		f.Build = &n
 	}
-	limit, err := queryLimit(c)
+	limit, err := queryLimit(c, feedback.MaxLimit)
 	f.Limit = limit
 	return f, err
 }
 
 func (s *Server) listMyFeedback(c *fiber.Ctx) error {
-	limit, err := queryLimit(c)
+	limit, err := queryLimit(c, feedback.MaxLimit)
 	if err != nil {
 		return err
 	}

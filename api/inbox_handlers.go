@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/url"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -13,13 +12,9 @@ import (
 // listInbox answers one page of the caller's inbox with the unread count, so that the app's
 // badge and list come from one request.
 func (s *Server) listInbox(c *fiber.Ctx) error {
-	limit := 0
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return apperr.Field("limit", "limit must be a whole number")
-		}
-		limit = n
+	limit, err := queryLimit(c, inbox.MaxLimit)
+	if err != nil {
+		return err
 	}
 	p := principal(c)
 	items, next, err := s.deps.Inbox.List(c.UserContext(), p, limit, c.Query("cursor"))

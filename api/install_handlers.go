@@ -28,6 +28,7 @@ func (s *Server) installRoutes(app fiber.Router) {
 	app.Post("/install/login", s.installLogin)
 	app.Get("/install/:app_id", s.installAuth(true), s.installPage)
 	app.Get("/install/:app_id/qr.png", s.installAuth(false), s.installQR)
+	app.Get("/install/:app_id/icon.png", s.installAuth(false), s.installIcon)
 }
 
 // installAuth authenticates with a bearer token or the install cookie. Pages (page true) answer
@@ -49,39 +50,60 @@ func (s *Server) installAuth(page bool) fiber.Handler {
 			if !page || (apperr.CodeOf(err) != apperr.Unauthorized && apperr.CodeOf(err) != apperr.PasswordChangeNeeded) {
 				return err
 			}
-			msg := ""
+			msg := install.NoMessage
 			if token != "" {
-				msg = "Your session has ended; please sign in again."
+				msg = install.SessionEnded
 			}
 			if apperr.CodeOf(err) == apperr.PasswordChangeNeeded {
-				msg = "Sign in to the app first and change your one-time password there."
+				msg = install.ChangePassword
 			}
-			return s.renderInstall(c, fiber.StatusUnauthorized, install.Page{AppID: c.Params("app_id"), LoginMessage: msg, Next: c.OriginalURL()})
+			return s.renderLogin(c, fiber.StatusUnauthorized, c.Params("app_id"), c.OriginalURL(), msg, 0)
 		}
 		c.Locals(localPrincipal, p)
 		return c.Next()
 	}
 }
 
+// installPage shows the builds offered to the visitor, in the language of the page: release
+// notes and the page's own words follow the same Accept-Language choice.
 func (s *Server) installPage(c *fiber.Ctx) error {
-	ua := c.Get(fiber.HeaderUserAgent)
 	appID, channel := c.Params("app_id"), c.Query("channel")
-	info, err := s.deps.Distribution.Install(c.UserContext(), principal(c), appID, channel, requestLocale(c))
+	locale := install.NegotiateLocale(c.Get(fiber.HeaderAcceptLanguage))
+	info, err := s.deps.Distribution.Install(c.UserContext(), principal(c), appID, channel, string(locale))
 	if err != nil {
 		return err
 	}
-	qr := "/install/" + url.PathEscape(appID) + "/qr.png"
-	if channel != "" {
-		qr += "?channel=" + url.QueryEscape(channel)
+	p := install.Page{AppID: appID, AppName: info.AppName, Device: install.DetectDevice(c.Get(fiber.HeaderUserAgent)), Info: info,
+		QRPath: installAsset(appID, "qr.png", channel)}
+	if info.IconKey != "" {
+		p.IconPath = installAsset(appID, "icon.png", channel)
 	}
-	return s.renderInstall(c, fiber.StatusOK, install.Page{
-		AppID: appID, AppName: info.AppName, Device: install.DetectDevice(ua),
-		WeChat: install.InWeChat(ua), Info: info, QRPath: qr,
-	})
+	return s.renderInstall(c, fiber.StatusOK, p)
+}
+
+// installAsset is the path of an image of the install page (QR code, icon) for channel.
+func installAsset(appID, name, channel string) string {
+	path := "/install/" + url.PathEscape(appID) + "/" + name
+	if channel != "" {
+		path += "?channel=" + url.QueryEscape(channel)
+	}
+	return path
+}
+
+// renderLogin shows the sign-in form, titled with the app's name, with a fresh or the
+// visitor's current anti-forgery token.
+func (s *Server) renderLogin(c *fiber.Ctx, status int, appID, next string, msg install.Message, retryAfter int) error {
+	name, err := s.deps.Distribution.AppName(c.UserContext(), appID)
+	if err != nil {
+		return err
+	}
+	return s.renderInstall(c, status, install.Page{AppID: appID, AppName: name, Message: msg, RetryAfter: retryAfter,
+		Next: next, CSRFToken: s.installCSRFToken(c)})
 }
 
 func (s *Server) renderInstall(c *fiber.Ctx, status int, p install.Page) error {
 	p.WeChat = install.InWeChat(c.Get(fiber.HeaderUserAgent))
+	p.Locale = install.NegotiateLocale(c.Get(fiber.HeaderAcceptLanguage))
 	body, err := install.Render(p)
 	if err != nil {
 		return err
@@ -112,8 +134,21 @@ func (s *Server) installQR(c *fiber.Ctx) error {
 	return c.Send(png)
 }
 
+// installIcon is the icon of the builds the page offers, parsed from the uploaded build.
+func (s *Server) installIcon(c *fiber.Ctx) error {
+	r, size, err := s.deps.Distribution.InstallIcon(c.UserContext(), principal(c), c.Params("app_id"), c.Query("channel"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "private, max-age=300")
+	c.Set(fiber.HeaderContentType, "image/png")
+	return c.SendStream(r, int(size)) // fasthttp closes r once it is sent
+}
+
 // installLogin signs in from the install page's form and sets the install cookie. Failures show
-// the form again; throttling applies as for the app's login.
+// the form again; throttling applies as for the app's login. A post from another site, or
+// without the form's anti-forgery token, signs nobody in (login CSRF): it shows the form
+// again with a fresh token.
 func (s *Server) installLogin(c *fiber.Ctx) error {
 	if err := requireContentType(c, fiber.MIMEApplicationForm); err != nil {
 		return err
@@ -122,7 +157,10 @@ func (s *Server) installLogin(c *fiber.Ctx) error {
 	if !safeNext(next) {
 		return apperr.Field("next", "next must be a path of the install page on this site")
 	}
-	form := install.Page{AppID: strings.TrimPrefix(strings.SplitN(next, "?", 2)[0], "/install/"), Next: next}
+	appID, _ := url.PathUnescape(strings.TrimPrefix(strings.SplitN(next, "?", 2)[0], "/install/"))
+	if !sameOriginPost(c, s.deps.Config.PublicBaseURL) || !validInstallCSRF(c) {
+		return s.renderLogin(c, fiber.StatusForbidden, appID, next, install.FormExpired, 0)
+	}
 	pair, err := s.deps.Sessions.Login(c.UserContext(), auth.LoginInput{
 		Login: c.FormValue("login"), Password: c.FormValue("password"), DeviceID: installDevice, IP: c.IP(),
 	})
@@ -130,13 +168,11 @@ func (s *Server) installLogin(c *fiber.Ctx) error {
 		e, ok := apperr.As(err)
 		switch {
 		case ok && e.Code == apperr.Unauthorized:
-			form.LoginMessage = "Wrong employee number, e-mail or password."
-			return s.renderInstall(c, fiber.StatusUnauthorized, form)
+			return s.renderLogin(c, fiber.StatusUnauthorized, appID, next, install.WrongPassword, 0)
 		case ok && e.Code == apperr.RateLimited:
 			wait := int(math.Ceil(e.RetryAfter.Seconds()))
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
-			form.LoginMessage = "Too many attempts. Try again in " + strconv.Itoa(wait) + " seconds."
-			return s.renderInstall(c, fiber.StatusTooManyRequests, form)
+			return s.renderLogin(c, fiber.StatusTooManyRequests, appID, next, install.TooManyAttempts, wait)
 		}
 		return err
 	}
@@ -145,8 +181,7 @@ func (s *Server) installLogin(c *fiber.Ctx) error {
 		if p, err := s.deps.Sessions.Authenticate(c.UserContext(), pair.AccessToken); err == nil {
 			_ = s.deps.Sessions.Logout(c.UserContext(), p)
 		}
-		form.LoginMessage = "Sign in to the app first and change your one-time password there."
-		return s.renderInstall(c, fiber.StatusForbidden, form)
+		return s.renderLogin(c, fiber.StatusForbidden, appID, next, install.ChangePassword, 0)
 	}
 	c.Cookie(&fiber.Cookie{
 		Name: installCookie, Value: pair.AccessToken, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,

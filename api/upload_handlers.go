@@ -38,6 +38,11 @@ func (s *Server) tus(h http.Handler) fiber.Handler {
 			defer cancel()
 			h.ServeHTTP(w, r.WithContext(ctx))
 		}))(c)
+		// tusd answers most requests without a body, and the adaptor would label them with
+		// fasthttp's default text/plain; a HEAD's problem has no body either.
+		if len(c.Response().Body()) == 0 || c.Method() == fiber.MethodHead {
+			withoutBodyType(c)
+		}
 		return nil
 	}
 }

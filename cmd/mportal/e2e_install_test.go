@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"image/png"
+	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -14,11 +16,28 @@ const (
 	uaDesktop      = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 )
 
-// installLogin posts the install page's login form.
-func (ts *testServer) installLogin(login, password, next string) response {
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// installForm opens the install page without a session, as a browser does before it signs
+// in, and returns the anti-forgery cookie ("name=value") and the token of the login form.
+func (ts *testServer) installForm() (cookie, token string) {
 	ts.t.Helper()
-	form := url.Values{"login": {login}, "password": {password}, "next": {next}}.Encode()
-	return ts.noRedirects().call("POST", "/install/login", "", form, withHeader("Content-Type", "application/x-www-form-urlencoded"))
+	r := ts.must(ts.call("GET", "/install/portal", "", nil), 401)
+	m := csrfField.FindSubmatch(r.body)
+	set := r.header.Get("Set-Cookie")
+	if m == nil || !strings.HasPrefix(set, "mportal_install_csrf=") {
+		ts.t.Fatalf("the login form has no anti-forgery token (Set-Cookie %q):\n%s", set, r.body)
+	}
+	return strings.SplitN(set, ";", 2)[0], string(m[1])
+}
+
+// installLogin posts the install page's login form, with the form's anti-forgery token.
+func (ts *testServer) installLogin(login, password, next string, opts ...func(*http.Request)) response {
+	ts.t.Helper()
+	cookie, token := ts.installForm()
+	form := url.Values{"login": {login}, "password": {password}, "next": {next}, "csrf_token": {token}}.Encode()
+	opts = append([]func(*http.Request){withHeader("Content-Type", "application/x-www-form-urlencoded"), withHeader("Cookie", cookie)}, opts...)
+	return ts.noRedirects().call("POST", "/install/login", "", form, opts...)
 }
 
 func TestInstallPageEndToEnd(t *testing.T) {
@@ -31,10 +50,13 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		if !strings.Contains(string(r.body), `action="/install/login"`) || !strings.Contains(string(r.body), `value="/install/portal"`) {
 			t.Fatalf("no login form:\n%s", r.body)
 		}
+		if !strings.Contains(string(r.body), "<title>App portal · 安装</title>") {
+			t.Fatalf("the form is not titled with the app's name:\n%s", r.body)
+		}
 	})
 	t.Run("re-renders the form after a wrong password", func(t *testing.T) {
 		ts := ts.with(t)
-		r := ts.must(ts.installLogin("E3001", "wrong-password", "/install/portal"), 401)
+		r := ts.must(ts.installLogin("E3001", "wrong-password", "/install/portal", withHeader("Accept-Language", "en-US,en;q=0.9")), 401)
 		if !strings.Contains(string(r.body), "Wrong employee number") {
 			t.Fatalf("no message:\n%s", r.body)
 		}
@@ -45,6 +67,39 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		r := ts.noRedirects().call("POST", "/install/login", "", url.Values{"login": {"E3001"}, "password": {"E3001-passphrase"},
 			"next": {"https://evil.example/install/portal"}}.Encode(), withHeader("Content-Type", "application/x-www-form-urlencoded"), offContract)
 		ts.must(r, 400)
+	})
+	t.Run("signs nobody in from another site (login CSRF)", func(t *testing.T) {
+		ts := ts.with(t)
+		form := url.Values{"login": {"E3001"}, "password": {"E3001-passphrase"}, "next": {"/install/portal"}}
+		asForm := withHeader("Content-Type", "application/x-www-form-urlencoded")
+		refused := func(r response) {
+			t.Helper()
+			ts.must(r, 403)
+			if strings.Contains(r.header.Get("Set-Cookie"), "mportal_install=") || !strings.Contains(string(r.body), "The sign-in form expired") {
+				t.Fatalf("a forged post was not refused: %v\n%s", r.header, r.body)
+			}
+		}
+		// A cross-site form has no token: the attacker can neither read nor set the cookie.
+		refused(ts.noRedirects().call("POST", "/install/login", "", form.Encode(), asForm, withHeader("Accept-Language", "en"), offContract))
+		cookie, token := ts.installForm()
+		form.Set("csrf_token", token)
+		refused(ts.noRedirects().call("POST", "/install/login", "", form.Encode(), asForm, withHeader("Accept-Language", "en")))
+		refused(ts.noRedirects().call("POST", "/install/login", "", form.Encode(), asForm, withHeader("Accept-Language", "en"),
+			withHeader("Cookie", "mportal_install_csrf="+strings.Repeat("x", 43))))
+		// Even with a valid pair (a page that somehow got both), another site's post is refused.
+		refused(ts.noRedirects().call("POST", "/install/login", "", form.Encode(), asForm, withHeader("Accept-Language", "en"),
+			withHeader("Cookie", cookie), withHeader("Origin", "https://evil.example")))
+		refused(ts.noRedirects().call("POST", "/install/login", "", form.Encode(), asForm, withHeader("Accept-Language", "en"),
+			withHeader("Cookie", cookie), withHeader("Sec-Fetch-Site", "cross-site")))
+		// Under the page's no-referrer policy a browser sends "Origin: null"; only Sec-Fetch-Site
+		// can then vouch for the post.
+		refused(ts.noRedirects().call("POST", "/install/login", "", form.Encode(), asForm, withHeader("Accept-Language", "en"),
+			withHeader("Cookie", cookie), withHeader("Origin", "null")))
+		ts.must(ts.noRedirects().call("POST", "/install/login", "", form.Encode(), asForm,
+			withHeader("Cookie", cookie), withHeader("Origin", "null"), withHeader("Sec-Fetch-Site", "same-origin")), 303)
+		// The same pair from this site signs in.
+		ts.must(ts.noRedirects().call("POST", "/install/login", "", form.Encode(), asForm,
+			withHeader("Cookie", cookie), withHeader("Origin", ts.base), withHeader("Sec-Fetch-Site", "same-origin")), 303)
 	})
 
 	var cookie string
@@ -61,20 +116,42 @@ func TestInstallPageEndToEnd(t *testing.T) {
 			t.Fatalf("Set-Cookie %q", set)
 		}
 		cookie = strings.SplitN(set, ";", 2)[0]
-		r = ts.must(ts.noRedirects().call("POST", "/install/login", "", url.Values{"login": {"E3001"}, "password": {"E3001-passphrase"},
-			"next": {"/install/portal"}}.Encode(), withHeader("Content-Type", "application/x-www-form-urlencoded"), withHeader("Accept", "application/json")), 204)
+		r = ts.must(ts.installLogin("E3001", "E3001-passphrase", "/install/portal", withHeader("Accept", "application/json")), 204)
 		if !strings.HasPrefix(r.header.Get("Set-Cookie"), "mportal_install=") {
 			t.Fatalf("a JSON client got no cookie: %v", r.header)
 		}
 	})
-	page := func(t *testing.T, ua, query string) string {
+	page := func(t *testing.T, ua, query string, opts ...func(*http.Request)) string {
 		ts := ts.with(t)
-		r := ts.must(ts.call("GET", "/install/portal"+query, "", nil, withHeader("User-Agent", ua), withHeader("Cookie", cookie)), 200)
-		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		opts = append([]func(*http.Request){withHeader("User-Agent", ua), withHeader("Cookie", cookie)}, opts...)
+		r := ts.must(ts.call("GET", "/install/portal"+query, "", nil, opts...), 200)
+		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("CSP %q", csp)
 		}
 		return string(r.body)
 	}
+	t.Run("speaks the browser's language, in its own words and the notes", func(t *testing.T) {
+		zh := page(t, uaAndroidPhone, "", withHeader("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8"))
+		en := page(t, uaAndroidPhone, "", withHeader("Accept-Language", "en-US,en;q=0.9"))
+		if !strings.Contains(zh, "下载 APK") || !strings.Contains(zh, "更新说明") || strings.Contains(zh, "Download APK") {
+			t.Errorf("zh-CN page:\n%s", zh)
+		}
+		if !strings.Contains(en, "Download APK") || !strings.Contains(en, "<strong>notes</strong>") || strings.Contains(en, "下载") {
+			t.Errorf("en page:\n%s", en)
+		}
+	})
+	t.Run("shows the icon parsed from the build", func(t *testing.T) {
+		if html := page(t, uaAndroidPhone, "?channel=alpha"); !strings.Contains(html, `<img id="icon" alt="应用图标" src="/install/portal/icon.png?channel=alpha">`) {
+			t.Fatalf("page:\n%s", html)
+		}
+		ts := ts.with(t)
+		r := ts.must(ts.call("GET", "/install/portal/icon.png?channel=alpha", "", nil, withHeader("Cookie", cookie)), 200)
+		if _, err := png.Decode(bytes.NewReader(r.body)); err != nil || r.header.Get("Content-Type") != "image/png" {
+			t.Fatalf("icon (%s): %v", r.header.Get("Content-Type"), err)
+		}
+		ts.must(ts.call("GET", "/install/portal/icon.png", "", nil), 401)
+		ts.must(ts.call("GET", "/install/nope/icon.png", "", nil, withHeader("Cookie", cookie)), 404)
+	})
 	t.Run("offers Android phones the stable APK, not alpha", func(t *testing.T) {
 		html := page(t, uaAndroidPhone, "?channel=alpha")
 		if !strings.Contains(html, `href="/v1/apps/portal/builds/android-100/download"`) || strings.Contains(html, "android-130") {
@@ -113,7 +190,7 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		ts := ts.with(t)
 		_, otp := ts.createUser(admin, map[string]any{"employee_no": "E3002", "name": "New Hire"})
 		r := ts.must(ts.installLogin("E3002", otp, "/install/portal"), 403)
-		if !strings.Contains(string(r.body), "one-time password") || r.header.Get("Set-Cookie") != "" {
+		if !strings.Contains(string(r.body), "一次性密码") || strings.Contains(r.header.Get("Set-Cookie"), "mportal_install=") {
 			t.Fatalf("page:\n%s", r.body)
 		}
 	})

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares a development machine (Debian/Ubuntu): ffmpeg and ffprobe for video processing, a C
 # compiler for `go test -race`, make, Node.js and npm with the stock WatermelonDB client of the sync
-# tests (sync/watermelontest), bin/minio built from the version pinned in deploy/tools, and the Go
-# modules. Idempotent: with everything present it only checks, and takes a second or two.
+# tests (sync/watermelontest), Chromium (and a Chinese font) for the install page's browser test,
+# bin/minio built from the version pinned in deploy/tools, and the Go modules. Idempotent: with
+# everything present it only checks, and takes a second or two.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -15,16 +16,18 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then packa
 if ! command -v gcc >/dev/null; then packages+=(gcc libc6-dev); fi # the race detector needs cgo
 if ! command -v make >/dev/null; then packages+=(make); fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi # WatermelonDB tests
+if [[ ! -x /usr/bin/chromium ]]; then packages+=(chromium); fi # the install page's browser test
+if [[ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]]; then packages+=(fonts-wqy-microhei); fi # zh-CN text
 if ((${#packages[@]})); then
 	command -v apt-get >/dev/null || die "missing ${packages[*]}: install them with your package manager"
 	say "installing ${packages[*]} with apt-get"
 	as_root apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
 fi
-for tool in ffmpeg ffprobe gcc make node npm; do
+for tool in ffmpeg ffprobe gcc make node npm /usr/bin/chromium; do
 	command -v "$tool" >/dev/null || die "$tool is still missing after installing ${packages[*]}"
 done
-say "ffmpeg, ffprobe, gcc, make, node and npm present"
+say "ffmpeg, ffprobe, gcc, make, node, npm and chromium present"
 
 # The WatermelonDB client of the sync tests, at the versions of its package-lock.json: installed
 # when node_modules is missing or older than the lock file (npm ci writes node_modules/.package-lock.json).

@@ -14,7 +14,9 @@ import (
 // request is validated before it is sent and the response after it arrives (its body is
 // buffered and handed back unread); each mismatch is reported with tb.Errorf, naming the
 // method, path and status, and never stops the exchange, so a test sees exactly what the
-// server said. base carries the requests; nil means http.DefaultTransport.
+// server said. A response must use only the statuses and headers its operation declares
+// (HTTP's own framing, caching and CORS headers aside), and send no Content-Type where the
+// contract documents no body. base carries the requests; nil means http.DefaultTransport.
 //
 // Authentication is not checked: any bearer token, or none, satisfies the contract's security
 // requirements, so tests can probe 401s freely. Use OffContract for requests that break the
@@ -29,9 +31,12 @@ func (s *Spec) Client(tb testing.TB, base http.RoundTripper) *http.Client {
 type offContractKey struct{}
 
 // OffContract marks req as a deliberate breach of the contract, for negative tests: a missing
-// field, malformed JSON, a wrong Content-Type, an unknown endpoint. The harness then skips
-// validating the request, still validates the response against the matched operation, and
-// when no operation matches requires the response to be a problem document.
+// field, malformed JSON, a wrong Content-Type, an unknown endpoint. The harness then does not
+// report the request's own mismatches, but it reports a server that answers such a request
+// with success (a status below 400): a server more lenient than its contract lets clients
+// come to depend on what the contract forbids. It still validates the response against the
+// matched operation, and when no operation matches requires the response to be a problem
+// document.
 func OffContract(req *http.Request) *http.Request {
 	return req.WithContext(context.WithValue(req.Context(), offContractKey{}, true))
 }

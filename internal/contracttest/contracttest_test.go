@@ -40,12 +40,24 @@ func TestLoad(t *testing.T) {
 	})
 }
 
+func TestEveryStatusIsDeclared(t *testing.T) {
+	// A "default" response would let any undeclared status through the response check.
+	doc := Load(t).Doc()
+	for _, r := range Load(t).Routes() {
+		op := doc.Paths.Value(r.Path).GetOperation(r.Method)
+		if op.Responses.Default() != nil {
+			t.Errorf("%s declares a default response; declare each status it answers instead", r)
+		}
+	}
+}
+
 func TestRoutes(t *testing.T) {
 	// Every endpoint of the design, so that the contract can neither lose nor grow one unnoticed.
 	want := []string{
 		"GET /healthz",
 		"POST /install/login",
 		"GET /install/{app_id}",
+		"GET /install/{app_id}/icon.png",
 		"GET /install/{app_id}/qr.png",
 		"GET /metrics",
 		"GET /readyz",
@@ -143,6 +155,7 @@ func TestRoutes(t *testing.T) {
 		"GET /v1/sync/rejects",
 		"DELETE /v1/sync/rejects/{reject_id}",
 		"POST /v1/uploads",
+		"POST /v1/uploads/",
 		"DELETE /v1/uploads/{upload_id}",
 		"HEAD /v1/uploads/{upload_id}",
 		"PATCH /v1/uploads/{upload_id}",
@@ -315,6 +328,31 @@ func TestClientReportsMismatches(t *testing.T) {
 			ctype: "text/plain", body: "hi", off: true,
 			reply: reply{contentType: "text/plain", status: 415, body: "unsupported"},
 			want:  []string{`"text/plain"`},
+		},
+		{
+			name: "reports an off-contract request that the server accepted", method: "GET", path: "/v1/admin/users?limit=1000", off: true,
+			reply: reply{contentType: "application/json", body: `{"items":[],"next_cursor":null}`},
+			want:  []string{"status 200 accepts a request that breaks the contract", `parameter "limit" in query`},
+		},
+		{
+			name: "reports an unknown body field that the server accepted", method: "POST", path: "/v1/auth/login", off: true,
+			ctype: "application/json", body: strings.Replace(loginJSON, "{", `{"remember":true,`, 1),
+			reply: reply{status: 204},
+			want:  []string{"status 204 accepts a request that breaks the contract", `"remember" is unsupported`},
+		},
+		{
+			name: "passes an off-contract request that the server refused", method: "GET", path: "/v1/admin/users?limit=1000", off: true,
+			reply: reply{contentType: "application/problem+json", status: 400, body: strings.ReplaceAll(problemJSON, "unauthorized", "invalid")},
+		},
+		{
+			name: "reports a response header the contract does not declare", method: "GET", path: "/v1/me",
+			reply: reply{contentType: "application/json", body: userJSON, headers: map[string]string{"X-Powered-By": "mportal", "Cache-Control": "no-store"}},
+			want:  []string{`header "X-Powered-By" is not declared for status 200`},
+		},
+		{
+			name: "reports a body type on an answer the contract gives no body", method: "POST", path: "/v1/auth/logout",
+			reply: reply{status: 204, contentType: "application/problem+json"},
+			want:  []string{`Content-Type "application/problem+json", but the contract documents no body for status 204`},
 		},
 		{
 			name: "passes a problem for an off-contract request to an unknown endpoint", method: "GET", path: "/v1/nope", off: true,

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -20,6 +21,9 @@ type exchange struct {
 	route    Route
 	off      bool     // the test marked the request with OffContract
 	problems []string // mismatches found so far, reported once the status is known
+	// breaches are how an OffContract request breaks the contract: a server that answers
+	// such a request with success is more lenient than its contract.
+	breaches []string
 }
 
 // options are the validator's settings: every documented detail is checked except
@@ -65,8 +69,10 @@ func (s *Spec) checkRequest(req *http.Request, body []byte) *exchange {
 		Route:      route,
 		Options:    options(),
 	}
-	if !ex.off {
-		if err := openapi3filter.ValidateRequest(req.Context(), ex.input); err != nil {
+	if err := openapi3filter.ValidateRequest(req.Context(), ex.input); err != nil {
+		if ex.off {
+			ex.breaches = describe("request", err)
+		} else {
 			ex.problems = append(ex.problems, describe("request", err)...)
 		}
 	}
@@ -85,6 +91,15 @@ func (s *Spec) checkResponse(ex *exchange, resp *http.Response, body []byte) []s
 	if !ex.off {
 		s.record(ex.route, resp.StatusCode)
 	}
+	var problems []string
+	if ex.off && len(ex.breaches) > 0 && resp.StatusCode < 400 {
+		// The contract promises clients that such a request fails; a server that accepts it
+		// lets clients depend on what the contract forbids.
+		problems = append(problems, fmt.Sprintf("response: status %d accepts a request that breaks the contract:", resp.StatusCode))
+		for _, b := range ex.breaches {
+			problems = append(problems, "  "+b)
+		}
+	}
 
 	documented := ex.input.Route.Operation.Responses.Status(resp.StatusCode)
 	if documented == nil {
@@ -92,14 +107,15 @@ func (s *Spec) checkResponse(ex *exchange, resp *http.Response, body []byte) []s
 	}
 	if documented == nil || documented.Value == nil {
 		// kin-openapi words this one well ("status is not supported").
-		return validateResponse(ex.input, ex.input.Route, resp, body)
+		return append(problems, validateResponse(ex.input, ex.input.Route, resp, body)...)
 	}
 
 	// kin-openapi stops at the first bad header before it looks at the body, so a missing
 	// X-Request-ID would hide every body mismatch. Check the body and each header separately.
 	bodyOnly := *documented.Value
 	bodyOnly.Headers = nil
-	problems := validateResponse(ex.input, withResponse(ex.input.Route, resp.StatusCode, &bodyOnly), resp, body)
+	problems = append(problems, validateResponse(ex.input, withResponse(ex.input.Route, resp.StatusCode, &bodyOnly), resp, body)...)
+	problems = append(problems, undeclaredHeaders(resp, documented.Value)...)
 	for _, name := range slices.Sorted(maps.Keys(documented.Value.Headers)) {
 		headerOnly := *documented.Value
 		headerOnly.Content = nil
@@ -112,6 +128,36 @@ func (s *Spec) checkResponse(ex *exchange, resp *http.Response, body []byte) []s
 	if len(documented.Value.Content) == 0 && len(body) > 0 {
 		problems = append(problems, fmt.Sprintf("response: the contract documents no body for status %d, got %d bytes (Content-Type %q)",
 			resp.StatusCode, len(body), resp.Header.Get("Content-Type")))
+	}
+	// A Content-Type names the type of a body; with none documented (a 204, a redirect, any
+	// answer to HEAD) it announces a body that is not there.
+	if ct := resp.Header.Get("Content-Type"); len(documented.Value.Content) == 0 && ct != "" {
+		problems = append(problems, fmt.Sprintf("response: Content-Type %q, but the contract documents no body for status %d", ct, resp.StatusCode))
+	}
+	return problems
+}
+
+// ambientHeaders are response headers that need no mention in the contract: HTTP's own
+// framing, caching and CORS headers and the no-sniffing directive, which clients handle (or
+// ignore) without being told.
+var ambientHeaders = map[string]bool{
+	"Content-Type": true, "Content-Length": true, "Date": true, "Connection": true, "Keep-Alive": true,
+	"Transfer-Encoding": true, "Server": true, "Vary": true, "Cache-Control": true, "X-Content-Type-Options": true,
+}
+
+// undeclaredHeaders reports the headers of resp that the documented response does not
+// declare: a header clients may come to rely on must be in the contract.
+func undeclaredHeaders(resp *http.Response, documented *openapi3.Response) []string {
+	declared := make(map[string]bool, len(documented.Headers))
+	for name := range documented.Headers {
+		declared[http.CanonicalHeaderKey(name)] = true
+	}
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(resp.Header)) {
+		if ambientHeaders[name] || declared[name] || strings.HasPrefix(name, "Access-Control-") {
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("response: header %q is not declared for status %d", name, resp.StatusCode))
 	}
 	return problems
 }

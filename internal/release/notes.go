@@ -9,15 +9,18 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer/html"
 
 	"github.com/mportal/mportal/internal/apperr"
 )
 
 // Release notes are rendered like announcements: CommonMark with the GitHub extensions, then
 // sanitized with bluemonday's policy for user content, once when written so that update checks
-// never pay for it.
+// never pay for it. Raw HTML is passed on to the sanitizer rather than dropped by goldmark:
+// dropping it turned notes that begin with an HTML block (which runs to the first blank line)
+// into nothing, and bluemonday is what keeps scripts out.
 var (
-	notesMarkdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
+	notesMarkdown = goldmark.New(goldmark.WithExtensions(extension.GFM), goldmark.WithRendererOptions(html.WithUnsafe()))
 	notesPolicy   = func() *bluemonday.Policy {
 		p := bluemonday.UGCPolicy()
 		p.RequireNoReferrerOnLinks(true)

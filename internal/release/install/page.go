@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"html/template"
 	"strconv"
+	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/mportal/mportal/internal/release/updatecheck"
 )
-
-// CSP is the Content-Security-Policy of every install page: nothing is loaded from elsewhere,
-// and the only images are the page's own QR code.
-const CSP = "default-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
 
 // Page is what one rendering of the install page shows.
 type Page struct {
@@ -23,12 +20,20 @@ type Page struct {
 	WeChat  bool
 	// Info is the visitor's offers; nil renders the login form instead.
 	Info *updatecheck.InstallInfo
-	// LoginMessage is shown above the login form (a failed attempt, an expired session).
-	LoginMessage string
+	// Locale is the language of the page's own words (NegotiateLocale); "" means zh-CN.
+	Locale Locale
+	// Message is shown above the login form (a failed attempt, an expired session);
+	// RetryAfter is the wait in seconds that TooManyAttempts names.
+	Message    Message
+	RetryAfter int
 	// Next is the page to return to after login (a same-site path).
 	Next string
+	// CSRFToken is the login form's anti-forgery token, the value of its cookie.
+	CSRFToken string
 	// QRPath is the QR code image of the page, shown to desktop visitors.
 	QRPath string
+	// IconPath is the app icon's image, "" when the offered builds have none.
+	IconPath string
 }
 
 // offerView is an Offer prepared for the template: sizes formatted, notes re-sanitized (they
@@ -44,7 +49,7 @@ type offerView struct {
 
 var notesPolicy = bluemonday.UGCPolicy()
 
-func view(o *updatecheck.Offer, device Device) *offerView {
+func view(o *updatecheck.Offer, device Device, t *texts) *offerView {
 	if o == nil {
 		return nil
 	}
@@ -52,10 +57,10 @@ func view(o *updatecheck.Offer, device Device) *offerView {
 		Label: "Android", Version: o.Build.Version, Build: o.Build.Build, Size: humanSize(o.Build.Size),
 		Published: o.PublishedAt.UTC().Format("2006-01-02"), Channel: o.Channel,
 		Notes: template.HTML(notesPolicy.Sanitize(o.NotesHTML)), //nolint:gosec // sanitized just now
-		Href:  template.URL(o.DownloadPath), Button: "Download APK",
+		Href:  template.URL(o.DownloadPath), Button: t.DownloadAPK,
 	}
 	if o.InstallURL != "" {
-		v.Label, v.Button = "iOS", "Install"
+		v.Label, v.Button = "iOS", t.InstallIOS
 		v.Href = template.URL(o.InstallURL) //nolint:gosec // built by artifact.InstallURL from our own URL
 	}
 	if device == Desktop && o.InstallURL != "" {
@@ -66,13 +71,22 @@ func view(o *updatecheck.Offer, device Device) *offerView {
 
 // Render writes the page as HTML. Every value is escaped by html/template.
 func Render(p Page) ([]byte, error) {
+	t := textsFor(p.Locale)
 	data := struct {
 		Page
-		Offers  []*offerView
-		Desktop bool
-	}{Page: p, Desktop: p.Device == Desktop}
+		T           *texts
+		MessageText string
+		Offers      []*offerView
+		Desktop     bool
+	}{Page: p, T: t, Desktop: p.Device == Desktop}
+	if msg := t.messages[p.Message]; msg != "" {
+		if strings.Contains(msg, "%d") {
+			msg = fmt.Sprintf(msg, p.RetryAfter)
+		}
+		data.MessageText = msg
+	}
 	if p.Info != nil {
-		android, ios := view(p.Info.Android, p.Device), view(p.Info.IOS, p.Device)
+		android, ios := view(p.Info.Android, p.Device, t), view(p.Info.IOS, p.Device, t)
 		switch p.Device {
 		case Android:
 			ios = nil

@@ -2,6 +2,8 @@ package install_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"image/png"
 	"strings"
 	"testing"
@@ -71,7 +73,7 @@ func TestRender(t *testing.T) {
 		},
 		{
 			name: "asks WeChat users to open the system browser", ua: uaWeChat,
-			want: []string{`id="wechat"`, "Open in Browser", "在浏览器打开"},
+			want: []string{`id="wechat"`, "Open in Browser"},
 		},
 		{
 			name: "escapes the app name and strips scripts from the notes", ua: uaAndroid,
@@ -81,7 +83,7 @@ func TestRender(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := install.Page{AppID: "portal", AppName: info().AppName, Info: info(),
+			p := install.Page{AppID: "portal", AppName: info().AppName, Info: info(), Locale: install.En,
 				Device: install.DetectDevice(tt.ua), WeChat: install.InWeChat(tt.ua), QRPath: "/install/portal/qr.png?channel=beta"}
 			html := render(t, p)
 			for _, w := range tt.want {
@@ -97,14 +99,74 @@ func TestRender(t *testing.T) {
 		})
 	}
 	t.Run("shows the login form without a session", func(t *testing.T) {
-		html := render(t, install.Page{AppID: "portal", Next: `/install/portal?channel=beta"><script>`, LoginMessage: "Wrong password."})
-		for _, w := range []string{`<form method="post" action="/install/login">`, `name="password" type="password"`, "Wrong password.",
-			`value="/install/portal?channel=beta&#34;&gt;&lt;script&gt;"`} {
+		html := render(t, install.Page{AppID: "portal", AppName: "Portal", Locale: install.En, Next: `/install/portal?channel=beta"><script>`,
+			Message: install.WrongPassword, CSRFToken: "tok\"en"})
+		for _, w := range []string{`<form method="post" action="/install/login">`, `name="password" type="password"`, "Wrong employee number",
+			`value="/install/portal?channel=beta&#34;&gt;&lt;script&gt;"`, `name="csrf_token" value="tok&#34;en"`, "<title>Portal · Install</title>"} {
 			if !strings.Contains(html, w) {
 				t.Errorf("form lacks %q", w)
 			}
 		}
 	})
+}
+
+func TestRenderSpeaksTheVisitorsLanguage(t *testing.T) {
+	t.Run("in Chinese", func(t *testing.T) {
+		html := render(t, install.Page{AppID: "portal", AppName: "Portal", Info: info(), Locale: install.ZhCN, Device: install.Android,
+			WeChat: true, IconPath: "/install/portal/icon.png"})
+		for _, w := range []string{`<html lang="zh-CN">`, "下载 APK", "构建 240", "渠道 beta", "在浏览器打开", `<img id="icon" alt="应用图标" src="/install/portal/icon.png">`} {
+			if !strings.Contains(html, w) {
+				t.Errorf("page lacks %q", w)
+			}
+		}
+		if strings.Contains(html, "Download APK") || strings.Contains(html, "Open in Browser") {
+			t.Error("a Chinese page has English words")
+		}
+	})
+	t.Run("titles the sign-in form with the app's name, never its id", func(t *testing.T) {
+		html := render(t, install.Page{AppID: "portal", AppName: "员工门户", Message: install.TooManyAttempts, RetryAfter: 42})
+		for _, w := range []string{"<title>员工门户 · 安装</title>", "登录后安装", "请 42 秒后再试"} {
+			if !strings.Contains(html, w) {
+				t.Errorf("page lacks %q", w)
+			}
+		}
+		if html := render(t, install.Page{AppID: "portal"}); !strings.Contains(html, "<title>安装</title>") {
+			t.Errorf("an unknown app's form shows its id:\n%s", html)
+		}
+	})
+}
+
+func TestNegotiateLocale(t *testing.T) {
+	for header, want := range map[string]install.Locale{
+		"zh-CN,zh;q=0.9,en;q=0.8": install.ZhCN, "en-US,en;q=0.9": install.En, "zh-TW": install.ZhCN, "": install.ZhCN,
+		"fr-FR,en;q=0.5": install.En, "fr": install.ZhCN, "en;q=0.4,zh;q=0.8": install.ZhCN, "EN-gb": install.En,
+	} {
+		if got := install.NegotiateLocale(header); got != want {
+			t.Errorf("NegotiateLocale(%q) = %q, want %q", header, got, want)
+		}
+	}
+}
+
+func TestCSPAllowsNoInlineScript(t *testing.T) {
+	for _, w := range []string{"default-src 'self'", "script-src 'none'", "style-src 'sha256-", "frame-ancestors 'none'", "form-action 'self'"} {
+		if !strings.Contains(install.CSP, w) {
+			t.Errorf("CSP %q lacks %q", install.CSP, w)
+		}
+	}
+	if strings.Contains(install.CSP, "unsafe-inline") {
+		t.Errorf("CSP %q allows inline code", install.CSP)
+	}
+	// The page's one <style> element must be the one the hash allows, and it may have no
+	// style attributes, which a hash does not cover.
+	html := render(t, install.Page{AppID: "portal", Info: info(), Device: install.Desktop, QRPath: "/q"})
+	start, end := strings.Index(html, "<style>")+len("<style>"), strings.Index(html, "</style>")
+	sum := sha256.Sum256([]byte(html[start:end]))
+	if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(install.CSP, want) {
+		t.Errorf("CSP %q does not allow the page's style sheet (%s)", install.CSP, want)
+	}
+	if strings.Count(html, "<style") != 1 || strings.Contains(html, "style=") || strings.Contains(html, "<script") {
+		t.Errorf("the page has inline code the CSP blocks:\n%s", html)
+	}
 }
 
 func TestDetectDevice(t *testing.T) {

@@ -2,6 +2,7 @@ package updatecheck
 
 import (
 	"context"
+	"io"
 	"net/url"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/i18n"
 	"github.com/mportal/mportal/internal/release"
+	"github.com/mportal/mportal/media"
 )
 
 // Offer is the build the install page offers on one platform.
@@ -32,6 +34,8 @@ type InstallInfo struct {
 	AppName string
 	Android *Offer
 	IOS     *Offer
+	// IconKey is the icon of the offered builds (Android's first), "" when neither has one.
+	IconKey string
 }
 
 // Install returns the install page's data for the caller on channel ("" means stable; a channel
@@ -73,6 +77,44 @@ func (s *Service) Install(ctx context.Context, p *auth.Principal, appID, channel
 		} else {
 			info.Android = o
 		}
+		if info.IconKey == "" {
+			info.IconKey = res.Build.IconKey
+		}
 	}
 	return info, nil
+}
+
+// AppName returns the display name of an app, for the install page's sign-in form, which
+// has no principal yet; "" for an unknown app, so that the form looks the same either way.
+func (s *Service) AppName(ctx context.Context, appID string) (string, error) {
+	snap, err := s.View.Current(ctx)
+	if err != nil {
+		return "", err
+	}
+	if a := snap.apps[appID]; a != nil {
+		return a.app.Name, nil
+	}
+	return "", nil
+}
+
+// InstallIcon opens the PNG icon of the builds the install page offers the caller on channel
+// (see Install), and returns its size. It returns not_found when the offered builds have no
+// icon, and Install's errors otherwise. The caller closes the reader.
+func (s *Service) InstallIcon(ctx context.Context, p *auth.Principal, appID, channel string) (io.ReadCloser, int64, error) {
+	info, err := s.Install(ctx, p, appID, channel, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	if info.IconKey == "" {
+		return nil, 0, apperr.New(apperr.NotFound, "the offered builds have no icon")
+	}
+	st, err := s.Store.Stat(ctx, media.Images, info.IconKey)
+	if err != nil {
+		return nil, 0, err
+	}
+	r, err := s.Store.Open(ctx, media.Images, info.IconKey, 0, -1)
+	if err != nil {
+		return nil, 0, err
+	}
+	return r, st.Size, nil
 }
