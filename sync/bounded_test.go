@@ -301,18 +301,8 @@ func TestPushWriteThatAlwaysOutlivesItsLeaseIsRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Accepted != len(ids)-1 || len(res.Rejected) != 1 {
-		t.Fatalf("push %+v", res)
-	}
-	if r := res.Rejected[0]; r.ID != "stuck" || r.Code != apperr.Unavailable || r.Detail != unconfirmedDetail || r.RejectID == "" {
-		t.Fatalf("rejected %+v", r)
-	}
-	stored, err := e.Rejects(ctx, alice)
-	if err != nil || len(stored) != 1 || stored[0].RecordID != "stuck" || stored[0].Code != apperr.Unavailable ||
-		stored[0].ID != res.Rejected[0].RejectID {
-		t.Fatalf("stored rejects %+v, %v", stored, err)
-	}
-	// The write starting at the stuck record ran WriteAttempts times, then the push moved on.
+	// The write starting at the stuck record ran WriteAttempts times (on fewer records each
+	// time), then the push gave up the records of the last attempt and moved on.
 	var at []int
 	for i, c := range notes.calls {
 		if c.ids[0] == "stuck" {
@@ -322,16 +312,36 @@ func TestPushWriteThatAlwaysOutlivesItsLeaseIsRejected(t *testing.T) {
 	if len(at) != DefaultWriteAttempts || at[len(at)-1]-at[0] != DefaultWriteAttempts-1 {
 		t.Fatalf("writes starting at the stuck record: calls %v", at)
 	}
+	given := notes.calls[at[len(at)-1]].ids
 	for _, c := range notes.calls[at[len(at)-1]+1:] {
 		if slices.Contains(c.ids, "stuck") {
 			t.Fatalf("the stuck record was tried again after the push gave it up: %v", c.ids)
 		}
 	}
+	if res.Accepted != len(ids)-len(given) || len(res.Rejected) != len(given) {
+		t.Fatalf("accepted %d, rejected %+v; gave up %v", res.Accepted, res.Rejected, given)
+	}
+	stored, err := e.Rejects(ctx, alice)
+	if err != nil || len(stored) != len(given) {
+		t.Fatalf("stored rejects %+v, %v", stored, err)
+	}
+	byID := map[string]Reject{}
+	for _, s := range stored {
+		byID[s.RecordID] = s
+	}
+	for i, r := range res.Rejected {
+		if r.ID != given[i] || r.Code != apperr.Unavailable || r.Detail != unconfirmedDetail || r.RejectID == "" {
+			t.Fatalf("rejected[%d] = %+v", i, r)
+		}
+		if s := byID[r.ID]; s.Code != apperr.Unavailable || s.ID != r.RejectID {
+			t.Fatalf("stored reject of %s: %+v", r.ID, s)
+		}
+	}
 
 	t.Run("the device pushes it again and it is applied", func(t *testing.T) {
 		notes.setHook(nil)
-		res, err := e.Push(ctx, alice, 0, createBody([]string{"stuck"}))
-		if err != nil || res.Accepted != 1 || len(res.Rejected) != 0 {
+		res, err := e.Push(ctx, alice, 0, createBody(given))
+		if err != nil || res.Accepted != len(given) || len(res.Rejected) != 0 {
 			t.Fatalf("push %+v, %v", res, err)
 		}
 		dev := newDevice()
@@ -409,7 +419,7 @@ func TestPushThatRunsOutOfTimeSendsTheRestBack(t *testing.T) {
 func TestConcurrentChunkedPushesNeverSkipAChange(t *testing.T) {
 	clock := newTestClock()
 	e, notes := newHookedEngine(t, clock)
-	e.PushChunk = 16 // many small writes per push: 4, 8, 16, 16, ...
+	e.PushChunk = 16 // many small writes per push: 1, 2, 4, 8, 16, 16, ...
 	ctx := context.Background()
 	pushers := []string{"u0", "u1", "u2"}
 	pullers := []*auth.Principal{{UserID: "ops1", Roles: []auth.Role{auth.RoleOps}}, employee("u0"), employee("u1")}

@@ -52,7 +52,7 @@ type Engine struct {
 	// then it gives up (a push lists the records as rejected, unavailable). Zero means
 	// DefaultWriteAttempts.
 	WriteAttempts int
-	// PushChunk is the most records a push applies in one write. A push starts with a quarter
+	// PushChunk is the most records a push applies in one write. A push starts with a tenth
 	// of it and sizes each next write from the last one's duration, aiming at a quarter of the
 	// lease. Zero means DefaultPushChunk.
 	PushChunk int

@@ -84,8 +84,8 @@ type chunkResult struct {
 }
 
 // pushInChunks applies items in writes of at most PushChunk records. The first write takes a
-// quarter of that; each next one is sized from the last one's duration so that it takes about
-// a quarter of the lease (doubling while writes are fast). A write that outlives its lease is
+// tenth of that (a blind guess, so a small one); each next one is sized from the last one's
+// duration so that it takes about a quarter of the lease (doubling while writes are fast). A write that outlives its lease is
 // run again on half as many records or fewer, and after WriteAttempts lost attempts in a row
 // its records are rejected as unavailable. Once PushBudget has passed no write starts: the
 // records left are listed as unavailable for the device to push again. Committed chunks'
@@ -93,7 +93,7 @@ type chunkResult struct {
 // the chunks before it applied, and the device pushes everything again.
 func (e *Engine) pushInChunks(ctx context.Context, p *auth.Principal, items []pushItem, res *PushResult) error {
 	most, attempts, target := e.pushChunk(), e.writeAttempts(), e.lease()/4
-	size := max(1, most/4)
+	size := max(1, most/10)
 	deadline := e.now().Add(e.pushBudget())
 	lost := 0 // attempts in a row that outlived their lease, at pos
 	for pos := 0; pos < len(items); {

@@ -36,7 +36,7 @@ func (e *Engine) Write(ctx context.Context, fn func(ctx context.Context, seq int
 // write runs fn through attempt until an attempt keeps its number, at most writeAttempts times.
 func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, seq int64) (change, error)) error {
 	attempts := e.writeAttempts()
-	for n := 1; n <= attempts; n++ {
+	for range attempts {
 		kept, err := e.attempt(ctx, fn)
 		if err != nil {
 			return err
