@@ -18,7 +18,13 @@ import (
 // Defaults of Engine's tunables.
 const (
 	DefaultHorizon = 30 * 24 * time.Hour
-	DefaultLease   = 2 * time.Minute
+	// DefaultLease is short because it is how long a stuck or dead writer can hold every
+	// user's cursor; writes are bounded (a push is split, see PushChunk) so that a live writer
+	// finishes well within it. See sync/README.md, "Bounded writes".
+	DefaultLease         = 10 * time.Second
+	DefaultWriteAttempts = 3
+	DefaultPushChunk     = 200
+	DefaultPushBudget    = 20 * time.Second
 )
 
 // Collections owned by the engine.
@@ -40,9 +46,21 @@ type Engine struct {
 	// older gets a full resync. Zero means DefaultHorizon.
 	Horizon time.Duration
 	// Lease is how long a write may stay pending: an older pending write no longer holds the
-	// cursor back, and its writer runs it again with a new sequence number. Zero means
-	// DefaultLease.
+	// cursor back, and its writer runs it again with a new sequence number. It must be well
+	// above the clock skew between instances. Zero means DefaultLease.
 	Lease time.Duration
+	// WriteAttempts is how many times a write runs in all when it keeps outliving its lease;
+	// then it gives up (a push lists the records as rejected, unavailable). Zero means
+	// DefaultWriteAttempts.
+	WriteAttempts int
+	// PushChunk is the most records a push applies in one write. A push starts with a tenth
+	// of it and sizes each next write from the last one's duration, aiming at a quarter of the
+	// lease. Zero means DefaultPushChunk.
+	PushChunk int
+	// PushBudget is how long a push may keep starting writes: the records it has not reached
+	// by then are listed as rejected (unavailable, not stored) for the device to push again.
+	// Zero means DefaultPushBudget.
+	PushBudget time.Duration
 
 	seqMu  sync.Mutex // serializes this instance's updates of the sequence document (seq.go)
 	mu     sync.RWMutex
@@ -156,6 +174,27 @@ func (e *Engine) lease() time.Duration {
 		return e.Lease
 	}
 	return DefaultLease
+}
+
+func (e *Engine) writeAttempts() int {
+	if e.WriteAttempts > 0 {
+		return e.WriteAttempts
+	}
+	return DefaultWriteAttempts
+}
+
+func (e *Engine) pushChunk() int {
+	if e.PushChunk > 0 {
+		return e.PushChunk
+	}
+	return DefaultPushChunk
+}
+
+func (e *Engine) pushBudget() time.Duration {
+	if e.PushBudget > 0 {
+		return e.PushBudget
+	}
+	return DefaultPushBudget
 }
 
 func (e *Engine) logger() *slog.Logger {

@@ -2,7 +2,6 @@ package datasync
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -14,25 +13,31 @@ type PushResult struct {
 	Rejected []RejectedRecord `json:"rejected"`
 }
 
-// RejectedRecord is a pushed record that was not applied; it is also stored (see Rejects).
+// RejectedRecord is a pushed record that was not applied. Code is the table's reason (invalid,
+// forbidden, not_found, conflict) or unavailable: the server could not apply the record in time
+// and the device pushes it again unchanged.
 type RejectedRecord struct {
 	Table  string      `json:"table"`
 	ID     string      `json:"id"`
 	Code   apperr.Code `json:"code"`
 	Detail string      `json:"detail"`
 	Field  string      `json:"field,omitempty"`
-	// RejectID names the stored reject, for DismissReject.
-	RejectID string `json:"reject_id"`
+	// RejectID names the stored reject (see Rejects), for DismissReject. It is empty for the
+	// records a push did not reach in its time (unavailable), which are not stored.
+	RejectID string `json:"reject_id,omitempty"`
 }
 
 // Push applies p's pushed changes (body is the WatermelonDB push payload). A structurally
 // malformed body is rejected whole with invalid (see DecodePush) and nothing is applied.
-// Otherwise every table's changes are applied in one Write (one sequence number per push), in
-// registration order; records a table cannot accept are stored as rejects and listed in the
-// result while the rest is applied. Replaying a push creates nothing twice: tables insert under
-// the client's id. lastPulledAt is the device's cursor; tables resolve conflicts by field
-// ownership, not by cursor, so it is only checked for sanity. It returns unauthorized without a
-// principal, invalid for a malformed body and unavailable when the database cannot be reached.
+// Otherwise the records are applied in order (tables in registration order) in bounded writes,
+// each with its own sequence number, that commit one after the other (see pushInChunks): a pull
+// may see the first records of a push before the rest. Records a table cannot accept are
+// stored as rejects and listed in the result while the rest is applied; records the server
+// could not apply in time are listed as unavailable, for the device to push again. Replaying a
+// push creates nothing twice: tables insert under the client's id. lastPulledAt is the device's
+// cursor; tables resolve conflicts by field ownership, not by cursor, so it is only checked for
+// sanity. It returns unauthorized without a principal, invalid for a malformed body and
+// unavailable when the database cannot be reached (the writes before the failure stay applied).
 func (e *Engine) Push(ctx context.Context, p *auth.Principal, lastPulledAt int64, body []byte) (res *PushResult, err error) {
 	if p == nil {
 		return nil, apperr.New(apperr.Unauthorized, "authentication required")
@@ -46,44 +51,8 @@ func (e *Engine) Push(ctx context.Context, p *auth.Principal, lastPulledAt int64
 	}
 	defer apperr.Wrapf(&err, "push of %s", p.UserID)
 	res = &PushResult{Rejected: []RejectedRecord{}}
-	total := 0
-	for _, ch := range changes {
-		total += ch.Len()
-	}
-	if total == 0 {
-		return res, nil
-	}
-	var rejected []storedReject
-	err = e.Write(ctx, func(ctx context.Context, seq int64) ([]Touch, error) {
-		// A rerun after an expired lease starts over: only the last run's outcome counts.
-		res.Accepted, rejected = 0, rejected[:0]
-		var touches []Touch
-		for _, t := range e.registered() {
-			ch, ok := changes[t.Name()]
-			if !ok || ch.Len() == 0 {
-				continue
-			}
-			applied, err := t.Push(ctx, p, seq, ch)
-			touches = append(touches, applied.Touches...)
-			if err != nil {
-				return touches, fmt.Errorf("push %s: %w", t.Name(), err)
-			}
-			res.Accepted += applied.Count
-			for _, r := range applied.Rejected {
-				rejected = append(rejected, e.newReject(p.UserID, t.Name(), r))
-			}
-		}
-		return touches, nil
-	})
-	if err != nil {
+	if err := e.pushInChunks(ctx, p, flatten(e.registered(), changes), res); err != nil {
 		return nil, err
-	}
-	if err := e.storeRejects(ctx, rejected); err != nil {
-		return nil, err
-	}
-	for _, r := range rejected {
-		res.Rejected = append(res.Rejected, RejectedRecord{Table: r.Table, ID: r.RecordID, Code: r.Code,
-			Detail: r.Detail, Field: r.Field, RejectID: r.ID})
 	}
 	return res, nil
 }
