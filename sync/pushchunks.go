@@ -20,11 +20,20 @@ const (
 	deferredDetail    = "the push took too long to apply in full and this record was not applied; push it again"
 )
 
+// pushKind says which of a pushed table's lists a record came in.
+type pushKind int
+
+const (
+	pushedCreated pushKind = iota + 1
+	pushedUpdated
+	pushedDeleted
+)
+
 // pushItem is one record of a push. A push is a list of them in the order it is applied:
 // tables in registration order and, in each, its created, updated and deleted records.
 type pushItem struct {
 	table Table
-	kind  Kind
+	kind  pushKind
 	raw   json.RawMessage // the record as pushed; nil for a deleted record
 	id    string          // a deleted record's id
 }
@@ -34,13 +43,13 @@ func flatten(tables []Table, changes PushChanges) []pushItem {
 	for _, t := range tables {
 		ch := changes[t.Name()]
 		for _, raw := range ch.Created {
-			items = append(items, pushItem{table: t, kind: KindCreated, raw: raw})
+			items = append(items, pushItem{table: t, kind: pushedCreated, raw: raw})
 		}
 		for _, raw := range ch.Updated {
-			items = append(items, pushItem{table: t, kind: KindUpdated, raw: raw})
+			items = append(items, pushItem{table: t, kind: pushedUpdated, raw: raw})
 		}
 		for _, id := range ch.Deleted {
-			items = append(items, pushItem{table: t, kind: KindDeleted, id: id})
+			items = append(items, pushItem{table: t, kind: pushedDeleted, id: id})
 		}
 	}
 	return items
@@ -48,7 +57,7 @@ func flatten(tables []Table, changes PushChanges) []pushItem {
 
 // recordID returns the item's record id; DecodePush made sure it has one.
 func (it pushItem) recordID() string {
-	if it.kind == KindDeleted {
+	if it.kind == pushedDeleted {
 		return it.id
 	}
 	var r struct {
@@ -66,9 +75,9 @@ func group(chunk []pushItem) (tables []Table, changes []Changes) {
 		}
 		ch := &changes[len(changes)-1]
 		switch it.kind {
-		case KindCreated:
+		case pushedCreated:
 			ch.Created = append(ch.Created, it.raw)
-		case KindUpdated:
+		case pushedUpdated:
 			ch.Updated = append(ch.Updated, it.raw)
 		default:
 			ch.Deleted = append(ch.Deleted, it.id)
