@@ -3,6 +3,7 @@ package datasync
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -29,9 +30,10 @@ type RejectedRecord struct {
 // malformed body is rejected whole with invalid (see DecodePush) and nothing is applied.
 // Otherwise every table's changes are applied in one Write (one sequence number per push), in
 // registration order; records a table cannot accept are stored as rejects and listed in the
-// result while the rest is applied. Replaying a push creates nothing twice: tables insert under
-// the client's id. lastPulledAt is the device's cursor; tables resolve conflicts by field
-// ownership, not by cursor, so it is only checked for sanity. It returns unauthorized without a
+// result while the rest is applied; a deleted id with no live record (see Gone) is accepted as a
+// no-op. Replaying a push creates nothing twice: tables insert under the client's id.
+// lastPulledAt is the device's cursor; tables resolve conflicts by field ownership, not by
+// cursor, so it is only checked for sanity. It returns unauthorized without a
 // principal, invalid for a malformed body and unavailable when the database cannot be reached.
 func (e *Engine) Push(ctx context.Context, p *auth.Principal, lastPulledAt int64, body []byte) (res *PushResult, err error) {
 	if p == nil {
@@ -70,6 +72,10 @@ func (e *Engine) Push(ctx context.Context, p *auth.Principal, lastPulledAt int64
 			}
 			res.Accepted += applied.Count
 			for _, r := range applied.Rejected {
+				if r.gone && slices.Contains(ch.Deleted, r.ID) {
+					res.Accepted++ // deleting what is not there is done already (see Gone)
+					continue
+				}
 				rejected = append(rejected, e.newReject(p.UserID, t.Name(), r))
 			}
 		}
