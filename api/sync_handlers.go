@@ -37,18 +37,22 @@ func lastPulledAt(c *fiber.Ctx) (int64, error) {
 }
 
 // syncPull prepares the pull (errors become problems), then streams the body: a first sync of
-// thousands of records is never built in memory. The server always sends every column of its
-// current schema, so schema_version is only checked; a migration (tables or columns the app
-// added since its last pull) makes those tables come whole.
+// thousands of records is never built in memory. schema_version limits the pull to the tables
+// that schema version has (absent: every table); every table sent has every column of the
+// server's schema. A migration (tables or columns the app added since its last pull) makes those
+// tables come whole.
 func (s *Server) syncPull(c *fiber.Ctx) error {
 	since, err := lastPulledAt(c)
 	if err != nil {
 		return err
 	}
+	schema := 0
 	if v := c.Query("schema_version"); v != "" && v != "null" {
-		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
 			return apperr.Field("schema_version", "schema_version must be the app's schema version, a positive integer")
 		}
+		schema = n
 	}
 	migration, err := datasync.ParseMigration(c.Query("migration"))
 	if err != nil {
@@ -59,6 +63,7 @@ func (s *Server) syncPull(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	stream.ForSchema(schema)
 	stream.Migrate(migration)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	c.Set(fiber.HeaderCacheControl, "no-store")

@@ -32,7 +32,8 @@ type RejectedRecord struct {
 // Otherwise the records are applied in order (tables in registration order) in bounded writes,
 // each with its own sequence number, that commit one after the other (see pushInChunks): a pull
 // may see the first records of a push before the rest. Records a table cannot accept are
-// stored as rejects and listed in the result while the rest is applied; records the server
+// stored as rejects and listed in the result while the rest is applied (a deleted id with no
+// live record, see Gone, is accepted as a no-op); records the server
 // could not apply in time are listed as unavailable, for the device to push again. Replaying a
 // push creates nothing twice: tables insert under the client's id. lastPulledAt is the device's
 // cursor; tables resolve conflicts by field ownership, not by cursor, so it is only checked for

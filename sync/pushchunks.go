@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
@@ -159,6 +160,10 @@ func (e *Engine) pushChunkOnce(ctx context.Context, p *auth.Principal, chunk []p
 			}
 			out.count += applied.Count
 			for _, r := range applied.Rejected {
+				if r.gone && slices.Contains(changes[i].Deleted, r.ID) {
+					out.count++ // deleting what is not there is done already (see Gone)
+					continue
+				}
 				out.rejected = append(out.rejected, e.newReject(p.UserID, t.Name(), r))
 			}
 		}

@@ -3,6 +3,7 @@ package datasync
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -20,8 +21,9 @@ type Table interface {
 	Pull(ctx context.Context, q Query, out *TableWriter) error
 	// Push applies p's pushed changes of this table with sequence number seq (the engine calls it
 	// inside Write, possibly more than once, so it must be idempotent); records it cannot accept
-	// are returned as rejections, not applied. An error fails the whole push (use it for
-	// database failures, never for a bad record).
+	// are returned as rejections, not applied. A deleted id with no live record (never pushed, or
+	// already deleted) is rejected with Gone, which the engine counts as accepted. An error fails
+	// the whole push (use it for database failures, never for a bad record).
 	Push(ctx context.Context, p *auth.Principal, seq int64, ch Changes) (Applied, error)
 }
 
@@ -90,6 +92,21 @@ type Rejection struct {
 	Code apperr.Code
 	// Detail is a message for the user, and Field the offending column, if any.
 	Detail, Field string
+	// gone is set by RejectionFrom for a Gone error: the engine accepts such a delete.
+	gone bool
+}
+
+// errGone marks the errors Gone returns.
+var errGone = errors.New("no live record with this id")
+
+// Gone is the error a table's Push gives for a pushed delete of an id that has no live record:
+// one the server never saw (WatermelonDB pushes the deletion of a record created and deleted
+// offline) or one already deleted. Engine.Push counts such a delete as accepted, a no-op, since
+// the record is already what the device wants; rejecting it would make WatermelonDB push it again
+// on every sync. Tables must not use it for a record the caller may not delete: that stays a
+// rejection. It is not_found for anything else (a Gone update stays rejected).
+func Gone(what string) error {
+	return &apperr.Error{Code: apperr.NotFound, Message: what + " not found", Err: errGone}
 }
 
 // RejectionFrom builds a Rejection of a record from an error: an *apperr.Error keeps its code,
@@ -97,7 +114,7 @@ type Rejection struct {
 // text never reaches a client.
 func RejectionFrom(id string, raw json.RawMessage, err error) Rejection {
 	if e, ok := apperr.As(err); ok {
-		return Rejection{ID: id, Raw: raw, Code: e.Code, Detail: e.Message, Field: e.Field}
+		return Rejection{ID: id, Raw: raw, Code: e.Code, Detail: e.Message, Field: e.Field, gone: errors.Is(err, errGone)}
 	}
 	return Rejection{ID: id, Raw: raw, Code: apperr.Invalid, Detail: "the record could not be accepted"}
 }

@@ -28,10 +28,11 @@ type syncPushResult struct {
 	} `json:"rejected"`
 }
 
+// syncPull pulls as an app of the current schema (2, see sync/README.md) would.
 func (ts *testServer) syncPull(token string, since int64) syncPull {
 	ts.t.Helper()
 	var out syncPull
-	ts.must(ts.call("GET", "/v1/sync/pull?schema_version=1&migration=null&last_pulled_at="+strconv.FormatInt(since, 10),
+	ts.must(ts.call("GET", "/v1/sync/pull?schema_version=2&migration=null&last_pulled_at="+strconv.FormatInt(since, 10),
 		token, nil), 200).json(ts.t, &out)
 	out.check(ts.t)
 	return out
@@ -118,6 +119,16 @@ func TestSync(t *testing.T) {
 		}
 		if again := ts.syncPull(alice.token, cursor); len(again.Changes["announcements"].Updated)+len(again.Changes["inbox"].Updated) != 0 {
 			t.Fatalf("an incremental pull without changes sent %+v", again.Changes)
+		}
+	})
+
+	t.Run("an app of schema 1 is not sent announcements, which schema 2 added", func(t *testing.T) {
+		ts := ts.with(t)
+		var got syncPull
+		ts.must(ts.call("GET", "/v1/sync/pull?schema_version=1&migration=null&last_pulled_at=0", alice.token, nil), 200).json(t, &got)
+		got.check(t)
+		if _, ok := got.Changes["announcements"]; ok || len(got.Changes["inbox"].Updated) != 1 {
+			t.Fatalf("schema 1 pulled %+v", got.Changes)
 		}
 	})
 

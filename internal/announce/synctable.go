@@ -28,6 +28,10 @@ type syncStamp struct {
 	CreatedSeq int64  `bson:"_created_seq"`
 }
 
+// SyncSchemaVersion is the app schema version that added the announcements table (schema 1 had
+// the feedback tables and the inbox).
+const SyncSchemaVersion = 2
+
 // Sync is the sync engine (datasync.Engine) as announcements use it.
 type Sync interface {
 	// Write runs fn with a fresh sequence number; it returns fn's error as is and unavailable
@@ -84,7 +88,12 @@ func (s *Service) SyncTable() datasync.Table { return syncTable{s} }
 
 type syncTable struct{ s *Service }
 
+var _ datasync.Versioned = syncTable{}
+
 func (syncTable) Name() string { return SyncTableName }
+
+// SchemaVersion implements datasync.Versioned: apps on schema 1 are not sent announcements.
+func (syncTable) SchemaVersion() int { return SyncSchemaVersion }
 
 // Pull sends the published announcements the user may read: all of them on a first sync, else
 // those stamped after the cursor, as live records while the user may read them and as

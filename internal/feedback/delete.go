@@ -10,16 +10,21 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 // deleteOwn tombstones the caller's feedback id and its comments and attachments. The author may
 // delete only while ops have not triaged it (status new): afterwards it is conflict and the
-// record stays. Someone else's or an unknown id is not_found.
+// record stays. Someone else's live feedback is not_found; an unknown id or someone else's
+// deleted feedback is datasync.Gone (accepted as a no-op).
 func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, id string) ([]string, error) {
 	unlock := s.DB.Lock(lockKey(id))
 	var d feedbackDoc
 	err := s.findByID(ctx, feedbackColl, id, "feedback", &d)
-	if err == nil && d.AuthorID != p.UserID {
+	switch {
+	case apperr.Is(err, apperr.NotFound) || err == nil && d.AuthorID != p.UserID && d.Deleted:
+		err = datasync.Gone("feedback")
+	case err == nil && d.AuthorID != p.UserID:
 		err = apperr.New(apperr.NotFound, "feedback not found")
 	}
 	if err == nil {

@@ -114,5 +114,5 @@ func reject(id string, raw json.RawMessage, err error) (datasync.Rejection, erro
 	if !ok || e.Code == apperr.Internal || e.Code == apperr.Unavailable {
 		return datasync.Rejection{}, err
 	}
-	return datasync.Rejection{ID: id, Raw: raw, Code: e.Code, Detail: e.Message, Field: e.Field}, nil
+	return datasync.RejectionFrom(id, raw, e), nil
 }

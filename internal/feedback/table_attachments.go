@@ -145,12 +145,16 @@ func (s *Service) insertAttachment(ctx context.Context, p *auth.Principal, r *at
 }
 
 // deleteAttachment tombstones the caller's attachment and deletes its object; not_found for
-// anyone else's or an unknown id.
+// anyone else's live attachment and datasync.Gone (accepted as a no-op) for an unknown id or
+// anyone else's deleted attachment.
 func (s *Service) deleteAttachment(ctx context.Context, p *auth.Principal, id string, seq int64) ([]string, error) {
 	unlock := s.DB.Lock(childLockKey(attachmentsColl, id))
 	var old attachmentDoc
 	err := s.findByID(ctx, attachmentsColl, id, "attachment", &old)
-	if err == nil && old.AuthorID != p.UserID {
+	switch {
+	case apperr.Is(err, apperr.NotFound) || err == nil && old.AuthorID != p.UserID && old.Deleted:
+		err = datasync.Gone("attachment")
+	case err == nil && old.AuthorID != p.UserID:
 		err = apperr.New(apperr.NotFound, "attachment not found")
 	}
 	if err == nil { // a replay restamps the tombstone, like deleteOwn

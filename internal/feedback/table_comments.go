@@ -145,12 +145,17 @@ func (s *Service) saveComment(ctx context.Context, p *auth.Principal, doc *comme
 	return nil
 }
 
-// delete tombstones the caller's own comment; not_found for anyone else's or an unknown id.
+// delete tombstones the caller's own comment; not_found for anyone else's live comment and
+// datasync.Gone (accepted as a no-op) for an unknown id or anyone else's deleted comment.
 func (w *commentWriter) delete(ctx context.Context, id string) ([]string, error) {
 	unlock := w.s.DB.Lock(childLockKey(commentsColl, id))
 	var old commentDoc
 	err := w.s.findByID(ctx, commentsColl, id, "comment", &old)
-	if err == nil && (old.AuthorID != w.p.UserID || old.FromOps) {
+	mine := err == nil && old.AuthorID == w.p.UserID && !old.FromOps
+	switch {
+	case apperr.Is(err, apperr.NotFound) || err == nil && !mine && old.Deleted:
+		err = datasync.Gone("comment")
+	case err == nil && !mine:
 		err = apperr.New(apperr.NotFound, "comment not found")
 	}
 	if err == nil { // a replay restamps the tombstone, like deleteOwn

@@ -19,18 +19,22 @@ import (
 const SyncTableName = "inbox"
 
 // SyncRecord is an inbox item as the sync protocol carries it, in its owner's locale like the
-// REST list. Times are Unix milliseconds, as WatermelonDB stores dates.
+// REST list. Times are Unix milliseconds, as WatermelonDB stores dates. Every value fits a
+// WatermelonDB column, which holds a string, a number or a boolean: data, an object, is sent
+// JSON-encoded.
 type SyncRecord struct {
 	// ID is the notification's id, as in the REST list.
-	ID             string            `json:"id"`
-	NotificationID string            `json:"notification_id"`
-	Category       string            `json:"category"`
-	Title          string            `json:"title"`
-	Body           string            `json:"body"`
-	DeepLink       string            `json:"deep_link"`
-	Data           map[string]string `json:"data"`
-	CreatedAt      int64             `json:"created_at"`
-	ReadAt         *int64            `json:"read_at"`
+	ID             string `json:"id"`
+	NotificationID string `json:"notification_id"`
+	Category       string `json:"category"`
+	Title          string `json:"title"`
+	Body           string `json:"body"`
+	DeepLink       string `json:"deep_link"`
+	// Data is the item's data (string values by key) as a JSON object encoded in a string, "{}"
+	// when it has none.
+	Data      string `json:"data"`
+	CreatedAt int64  `json:"created_at"`
+	ReadAt    *int64 `json:"read_at"`
 }
 
 // SyncTable returns the inbox as a synced table: the app reads its items offline and marks
@@ -83,7 +87,7 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 func (d *itemDoc) syncRecord(locale string, readAll time.Time) SyncRecord {
 	it := d.item(locale, readAll)
 	r := SyncRecord{ID: it.ID, NotificationID: d.NotificationID, Category: string(it.Category), Title: it.Title,
-		Body: it.Body, DeepLink: it.DeepLink, Data: it.Data, CreatedAt: it.CreatedAt.UnixMilli()}
+		Body: it.Body, DeepLink: it.DeepLink, Data: encodeData(it.Data), CreatedAt: it.CreatedAt.UnixMilli()}
 	if it.ReadAt != nil {
 		ms := it.ReadAt.UnixMilli()
 		r.ReadAt = &ms
@@ -91,9 +95,23 @@ func (d *itemDoc) syncRecord(locale string, readAll time.Time) SyncRecord {
 	return r
 }
 
+// encodeData is data as a JSON object in a string, "{}" for none (a nil map would encode as
+// "null").
+func encodeData(data map[string]string) string {
+	if len(data) == 0 {
+		return "{}"
+	}
+	b, err := json.Marshal(data) // a map of strings always encodes
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
 // Push accepts one change only: an updated item of the caller's with read_at set to a sane
 // client time (see clienttime.Check) marks it read (at the server's time; an earlier read
-// stands). Anything else is rejected: created and deleted
+// stands). Only id and read_at are read: the app pushes the whole record as it stores it (data
+// as a string), and its other columns are the server's. Anything else is rejected: created and deleted
 // items as forbidden (the server owns the inbox), an update without read_at as invalid, an id
 // that is not one of the caller's items as not_found.
 func (t syncTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {

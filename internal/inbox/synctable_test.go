@@ -152,3 +152,57 @@ func TestSyncTable(t *testing.T) {
 		}
 	})
 }
+
+// TestSyncRecordsFitWatermelonDBColumns: a WatermelonDB column holds a string, a number or a
+// boolean (anything else is stored as null), so data, an object, travels as a JSON string; the
+// app pushes the record back in that shape to mark it read.
+func TestSyncRecordsFitWatermelonDBColumns(t *testing.T) {
+	f, e := syncFixture(t)
+	bare := f.item("en", "bare")
+	bare.Data = nil
+	f.add(t, f.item("en", "n1"), bare)
+	var raw struct {
+		Changes map[string]struct{ Updated []map[string]any }
+	}
+	var buf bytes.Buffer
+	if err := e.Pull(f.ctx, principal("en"), 0, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(buf.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	records := map[string]map[string]any{}
+	for _, rec := range raw.Changes["inbox"].Updated {
+		records[rec["id"].(string)] = rec
+		for col, v := range rec {
+			switch v.(type) {
+			case string, float64, bool, nil:
+			default:
+				t.Errorf("%s.%s is %T (%v): no WatermelonDB column holds it", rec["id"], col, v, v)
+			}
+		}
+	}
+	t.Run("data is a JSON object in a string", func(t *testing.T) {
+		s, ok := records["n1"]["data"].(string)
+		var data map[string]string
+		if !ok || json.Unmarshal([]byte(s), &data) != nil || !maps.Equal(data, map[string]string{"announcement_id": "n1"}) {
+			t.Fatalf("data %#v", records["n1"]["data"])
+		}
+		if records["bare"]["data"] != "{}" {
+			t.Fatalf("an item without data sends %#v, want \"{}\"", records["bare"]["data"])
+		}
+	})
+	t.Run("the record pushed back as the app stores it marks it read", func(t *testing.T) {
+		rec := records["n1"]
+		rec["read_at"], rec["_status"], rec["_changed"] = 1, "updated", "read_at"
+		body, _ := json.Marshal(map[string]any{"changes": map[string]any{"inbox": map[string]any{
+			"created": []any{}, "updated": []any{rec}, "deleted": []any{}}}})
+		res, err := e.Push(f.ctx, principal("en"), 0, body)
+		if err != nil || res.Accepted != 1 || len(res.Rejected) != 0 {
+			t.Fatalf("push %+v, %v", res, err)
+		}
+		if n := f.unread(t, "en"); n != 1 {
+			t.Fatalf("%d unread, want 1", n)
+		}
+	})
+}
