@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"cmp"
 	"regexp"
 	"slices"
 	"strings"
@@ -46,38 +47,36 @@ func (s *Service) pageCached(p *auth.Principal, match func(*feedbackDoc) bool, l
 	if !on {
 		return nil, "", false
 	}
-	var hits []*feedbackDoc
+	type hit struct {
+		at int64 // received_at in ms, as the database stores it
+		d  *feedbackDoc
+	}
+	var hits []hit
 	for _, d := range docs {
 		if !match(d) {
 			continue
 		}
-		if afterID != "" {
-			at := received(d)
-			if at.After(after) || (at.Equal(after) && d.ID >= afterID) {
-				continue
-			}
+		at := d.ReceivedAt.UnixMilli()
+		if afterID != "" && (at > after.UnixMilli() || (at == after.UnixMilli() && d.ID >= afterID)) {
+			continue
 		}
-		hits = append(hits, d)
+		hits = append(hits, hit{at, d})
 	}
-	slices.SortFunc(hits, func(a, b *feedbackDoc) int { // newest received first, then _id descending
-		if c := received(b).Compare(received(a)); c != 0 {
-			return c
+	slices.SortFunc(hits, func(a, b hit) int { // newest received first, then _id descending
+		if a.at != b.at {
+			return cmp.Compare(b.at, a.at)
 		}
-		return strings.Compare(b.ID, a.ID)
+		return strings.Compare(b.d.ID, a.d.ID)
 	})
 	next := ""
 	if len(hits) > limit {
 		hits = hits[:limit]
-		last := hits[limit-1]
+		last := hits[limit-1].d
 		next = formatCursor(last.ReceivedAt, last.ID)
 	}
 	out := make([]Feedback, len(hits))
-	for i, d := range hits {
-		out[i] = s.view(d, p.UserID)
+	for i, h := range hits {
+		out[i] = s.view(h.d, p.UserID)
 	}
 	return out, next, true
 }
-
-// received is d's received_at as the database stores it (milliseconds), so that the order and
-// the cursors match those of a database query whether or not d was written by this process.
-func received(d *feedbackDoc) time.Time { return d.ReceivedAt.Truncate(time.Millisecond) }
