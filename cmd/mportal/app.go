@@ -147,6 +147,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.sync.Start(ctx); err != nil {
 		return fmt.Errorf("sync engine: %w", err)
 	}
+	if m.embedded != nil {
+		// Now that the collections exist: FerretDB's own _id index does not serve its lookups.
+		if err := m.embedded.EnsureIDIndexes(ctx, cfg.MongoDatabase); err != nil {
+			return fmt.Errorf("embedded database indexes: %w", err)
+		}
+	}
 	m.startWorkers()
 
 	m.server = api.New(api.Deps{

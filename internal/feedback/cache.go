@@ -72,6 +72,20 @@ func (c *feedbackCache) add(d *feedbackDoc) {
 	}
 }
 
+// get returns a copy of document id and whether it is cached, and whether the cache is on: with
+// the cache on, a missing id is a missing document.
+func (c *feedbackCache) get(id string) (d feedbackDoc, found, on bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.on {
+		return feedbackDoc{}, false, false
+	}
+	if cached, ok := c.docs[id]; ok {
+		return *cached, true, true
+	}
+	return feedbackDoc{}, false, true
+}
+
 // snapshot returns the cached documents, or false when the cache is off.
 func (c *feedbackCache) snapshot() ([]*feedbackDoc, bool) {
 	c.mu.RLock()

@@ -13,38 +13,40 @@ import (
 	datasync "github.com/mportal/mportal/sync"
 )
 
-// deleteOwn tombstones the caller's feedback id and its comments and attachments. The author may
+// deleteOwn tombstones the caller's feedback id; the caller then tombstones its comments and
+// attachments (tombstoneChildren, once for all the feedback a push deletes). The author may
 // delete only while ops have not triaged it (status new): afterwards it is conflict and the
 // record stays. Someone else's live feedback is not_found; an unknown id or someone else's
 // deleted feedback is datasync.Gone (accepted as a no-op).
 func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, id string) ([]string, error) {
 	unlock := s.DB.Lock(lockKey(id))
+	defer unlock()
 	var d feedbackDoc
-	err := s.findByID(ctx, feedbackColl, id, "feedback", &d)
+	err := s.loadFeedback(ctx, id, &d)
 	switch {
-	case apperr.Is(err, apperr.NotFound) || err == nil && d.AuthorID != p.UserID && d.Deleted:
-		err = datasync.Gone("feedback")
-	case err == nil && d.AuthorID != p.UserID:
-		err = apperr.New(apperr.NotFound, "feedback not found")
-	}
-	if err == nil {
-		// A replayed delete restamps the tombstone: when the engine reruns a write that
-		// outlived its lease, the newer sequence number must reach pullers too.
-		if d.Status != StatusNew && !d.Deleted {
-			err = apperr.New(apperr.Conflict, "feedback that ops are handling (status %s) cannot be deleted", d.Status)
-		} else {
-			err = s.tombstone(ctx, feedbackColl, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: StatusNew}}, seq)
-			d.Deleted, d.Seq, d.UpdatedAt = true, max(d.Seq, seq), s.now()
-			if err == nil {
-				s.cache.put(&d)
-			}
-		}
-	}
-	unlock()
-	if err != nil {
+	case apperr.Is(err, apperr.NotFound):
+		return nil, datasync.Gone("feedback")
+	case err != nil:
 		return nil, err
 	}
-	return d.Keys, s.tombstoneChildren(ctx, id, seq)
+	switch {
+	case d.AuthorID != p.UserID && d.Deleted:
+		return nil, datasync.Gone("feedback")
+	case d.AuthorID != p.UserID:
+		return nil, apperr.New(apperr.NotFound, "feedback not found")
+	case d.Status != StatusNew && !d.Deleted:
+		return nil, apperr.New(apperr.Conflict, "feedback that ops are handling (status %s) cannot be deleted", d.Status)
+	case d.Status != StatusNew:
+		return d.Keys, nil // deleted before ops could triage it: nothing to restamp
+	}
+	// A replayed delete restamps the tombstone: when the engine reruns a write that outlived its
+	// lease, the newer sequence number must reach pullers too.
+	if err := s.tombstone(ctx, feedbackColl, s.byID(id, bson.E{Key: "status", Value: StatusNew}), seq); err != nil {
+		return nil, err
+	}
+	d.Deleted, d.Seq, d.UpdatedAt = true, max(d.Seq, seq), s.now()
+	s.cache.put(&d)
+	return d.Keys, nil
 }
 
 // tombstone marks the document matching filter deleted with seq.
@@ -59,22 +61,28 @@ func (s *Service) tombstone(ctx context.Context, coll string, filter bson.D, seq
 	return nil
 }
 
-// tombstoneChildren deletes (or, on a replay, restamps) the comments and attachments of
-// deleted feedback, one by one under their own locks.
-func (s *Service) tombstoneChildren(ctx context.Context, feedbackID string, seq int64) error {
+// tombstoneChildren deletes (or, on a replay, restamps) the comments and attachments of the
+// deleted feedback ids, one by one under their own locks. They are found with one query per
+// collection for all the ids: on the embedded database a filter on feedback_id reads the whole
+// collection, so one query per deleted feedback would read it once per record.
+func (s *Service) tombstoneChildren(ctx context.Context, feedbackIDs []string, seq int64) error {
+	if len(feedbackIDs) == 0 {
+		return nil
+	}
 	for _, coll := range []string{commentsColl, attachmentsColl} {
-		cur, err := s.coll(coll).Find(ctx, bson.D{{Key: "feedback_id", Value: feedbackID}},
-			options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		cur, err := s.coll(coll).Find(ctx, bson.D{{Key: "feedback_id", Value: bson.D{{Key: "$in", Value: feedbackIDs}}}},
+			options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "feedback_id", Value: 1}}))
 		if err != nil {
-			return fmt.Errorf("children of %s: %w", feedbackID, mongodb.Translate(err, coll))
+			return fmt.Errorf("children of %d feedback: %w", len(feedbackIDs), mongodb.Translate(err, coll))
 		}
-		var ids []struct {
-			ID string `bson:"_id"`
+		var children []struct {
+			ID         string `bson:"_id"`
+			FeedbackID string `bson:"feedback_id"`
 		}
-		if err := cur.All(ctx, &ids); err != nil {
-			return fmt.Errorf("children of %s: %w", feedbackID, mongodb.Translate(err, coll))
+		if err := cur.All(ctx, &children); err != nil {
+			return fmt.Errorf("children of %d feedback: %w", len(feedbackIDs), mongodb.Translate(err, coll))
 		}
-		for _, c := range ids {
+		for _, c := range children {
 			unlock := s.DB.Lock(childLockKey(coll, c.ID))
 			err := s.tombstone(ctx, coll, bson.D{{Key: "_id", Value: c.ID}}, seq)
 			unlock()
@@ -82,7 +90,7 @@ func (s *Service) tombstoneChildren(ctx context.Context, feedbackID string, seq 
 				return err
 			}
 			if coll == commentsColl {
-				s.counts.setComment(feedbackID, c.ID, false)
+				s.counts.setComment(c.FeedbackID, c.ID, false)
 			}
 		}
 	}

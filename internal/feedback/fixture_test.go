@@ -12,6 +12,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/directory"
+	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/media"
 	"github.com/mportal/mportal/push"
@@ -80,7 +81,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, store media.Store) *fixture {
 	t.Helper()
-	db := testenv.Mongo(t)
+	return newFixtureOn(t, testenv.Mongo(t), store)
+}
+
+// newFixtureOn is newFixture on db.
+func newFixtureOn(t testing.TB, db *mongodb.DB, store media.Store) *fixture {
+	t.Helper()
 	engine := &datasync.Engine{DB: db}
 	f := &fixture{t: t, engine: engine, pusher: &recordingPusher{}}
 	f.svc = &Service{DB: db, Sync: engine, Users: users, Push: f.pusher, Store: store, Grants: &AccessGrants{DB: db}}

@@ -77,25 +77,33 @@ func (s *Service) List(ctx context.Context, actor *auth.Principal, f Filter) ([]
 	if err != nil {
 		return nil, "", err
 	}
-	return s.page(ctx, actor, filter, f.Limit, f.Cursor)
+	return s.page(ctx, actor, filter, f.matcher(), f.Limit, f.Cursor)
 }
 
-// page reads one page of the feedback matching filter, newest received first.
-func (s *Service) page(ctx context.Context, p *auth.Principal, filter bson.D, limit int, cursor string) ([]Feedback, string, error) {
+// page reads one page of the feedback matching filter, newest received first: from the
+// in-memory copy when it is on (match is filter as a predicate), else from the database.
+func (s *Service) page(ctx context.Context, p *auth.Principal, filter bson.D, match func(*feedbackDoc) bool, limit int, cursor string) ([]Feedback, string, error) {
 	switch {
 	case limit == 0:
 		limit = DefaultLimit
 	case limit < 1 || limit > MaxLimit:
 		return nil, "", apperr.Field("limit", "limit must be 1 to %d", MaxLimit)
 	}
+	var after time.Time
+	var afterID string
 	if cursor != "" {
-		after, id, err := parseCursor(cursor)
-		if err != nil {
+		var err error
+		if after, afterID, err = parseCursor(cursor); err != nil {
 			return nil, "", err
 		}
+	}
+	if out, next, ok := s.pageCached(p, match, limit, after, afterID); ok {
+		return out, next, nil
+	}
+	if cursor != "" {
 		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
 			bson.D{{Key: "received_at", Value: bson.D{{Key: "$lt", Value: after}}}},
-			bson.D{{Key: "received_at", Value: after}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: id}}}},
+			bson.D{{Key: "received_at", Value: after}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: afterID}}}},
 		}})
 	}
 	cur, err := s.sorted(ctx, filter, int64(limit+1))

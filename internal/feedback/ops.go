@@ -152,7 +152,7 @@ func (s *Service) opsWrite(ctx context.Context, id string, change func(d *feedba
 		}
 		set = append(set, bson.E{Key: "ops_version", Value: d.OpsVersion + 1}, bson.E{Key: "ops_token", Value: token},
 			bson.E{Key: "updated_by_ops_at", Value: s.now().UnixMilli()}, bson.E{Key: "_updated_at", Value: s.now()})
-		res, err := s.coll(feedbackColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "ops_version", Value: d.OpsVersion}},
+		res, err := s.coll(feedbackColl).UpdateOne(ctx, s.byID(id, bson.E{Key: "ops_version", Value: d.OpsVersion}),
 			bson.D{{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}}})
 		if err != nil {
 			return nil, fmt.Errorf("update feedback %s: %w", id, mongodb.Translate(err, "feedback"))
@@ -160,7 +160,9 @@ func (s *Service) opsWrite(ctx context.Context, id string, change func(d *feedba
 		if res.MatchedCount == 0 {
 			return nil, apperr.New(apperr.Conflict, "the feedback was changed at the same time; reload it and try again")
 		}
-		if out, err = s.liveFeedback(ctx, id); err != nil {
+		// The stored state, read back from the database (not from the copy this refreshes).
+		out = new(feedbackDoc)
+		if err := s.findByID(ctx, feedbackColl, id, "feedback", out); err != nil {
 			return nil, err
 		}
 		s.cache.put(out)

@@ -27,7 +27,7 @@ func (s *Service) Mine(ctx context.Context, p *auth.Principal, limit int, cursor
 		{Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}},
 		{Key: "_keys", Value: bson.D{{Key: "$in", Value: keys}}},
 	}
-	return s.page(ctx, p, filter, limit, cursor)
+	return s.page(ctx, p, filter, visibleThrough(keys), limit, cursor)
 }
 
 // Get returns feedback id with its comments and attachments to anyone who may see it (author,

@@ -17,7 +17,20 @@ import (
 )
 
 // EnsureIndexes creates the indexes MongoDB needs for the sync queries and the ops filters.
+//
+// On FerretDB it creates the collections and no index: FerretDB v1.24 on SQLite only ever looks
+// a document up by _id (see embedded.EnsureIDIndexes) and never reads another index, while
+// every index is an SQLite expression index that each insert and update of a document must
+// maintain, parsing its JSON once more. A database created before this rule keeps its indexes.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
+	if s.DB.FerretDB {
+		for _, name := range []string{feedbackColl, commentsColl, attachmentsColl, meTooColl} {
+			if err := s.DB.DB.CreateCollection(ctx, name); err != nil && !mongodb.IsNamespaceExists(err) {
+				return fmt.Errorf("create collection %s: %w", name, mongodb.Translate(err, name))
+			}
+		}
+		return nil
+	}
 	for _, name := range []string{feedbackColl, commentsColl, attachmentsColl} {
 		if err := mongodb.EnsureIndexes(ctx, s.coll(name), datasync.MetaIndexes()...); err != nil {
 			return err
@@ -60,10 +73,37 @@ func (s *Service) findByID(ctx context.Context, coll, id, what string, v any) er
 	return nil
 }
 
+// loadFeedback reads feedback id into d: from the in-memory copy when it is on (it is exact, see
+// feedbackCache), else from the database; not_found when it is missing.
+func (s *Service) loadFeedback(ctx context.Context, id string, d *feedbackDoc) error {
+	cached, found, on := s.cache.get(id)
+	switch {
+	case !on:
+		return s.findByID(ctx, feedbackColl, id, "feedback", d)
+	case !found:
+		return apperr.New(apperr.NotFound, "feedback not found")
+	}
+	*d = cached
+	return nil
+}
+
+// byID is the filter of a conditional write of document id. On MongoDB the conditions make the
+// write atomic. On FerretDB, whose updates are not atomic anyway, the caller checks them under
+// the record's lock and only {_id: id} is sent: FerretDB v1.24 pushes that one filter shape down
+// to SQLite, where the _id expression index finds the row (embedded.EnsureIDIndexes), while
+// any other filter makes it read and decode the collection in Go until a document matches.
+func (s *Service) byID(id string, conds ...bson.E) bson.D {
+	filter := bson.D{{Key: "_id", Value: id}}
+	if s.DB.FerretDB {
+		return filter
+	}
+	return append(filter, conds...)
+}
+
 // liveFeedback loads feedback id; not_found when it is missing or deleted.
 func (s *Service) liveFeedback(ctx context.Context, id string) (*feedbackDoc, error) {
 	var d feedbackDoc
-	if err := s.findByID(ctx, feedbackColl, id, "feedback", &d); err != nil {
+	if err := s.loadFeedback(ctx, id, &d); err != nil {
 		return nil, err
 	}
 	if d.Deleted {
@@ -91,7 +131,7 @@ func (s *Service) stampFeedback(ctx context.Context, id string, seq int64) ([]st
 	unlock := s.DB.Lock(lockKey(id))
 	defer unlock()
 	var d feedbackDoc
-	if err := s.findByID(ctx, feedbackColl, id, "feedback", &d); err != nil {
+	if err := s.loadFeedback(ctx, id, &d); err != nil {
 		return nil, err
 	}
 	if err := s.stamp(ctx, feedbackColl, id, seq); err != nil {

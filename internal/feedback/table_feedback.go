@@ -80,6 +80,7 @@ func (t feedbackTable) Push(ctx context.Context, p *auth.Principal, seq int64, c
 			return datasync.Applied{}, err
 		}
 	}
+	var deletedIDs []string
 	for _, id := range ch.Deleted {
 		keys, err := t.s.deleteOwn(ctx, p, seq, id)
 		if err != nil {
@@ -88,12 +89,18 @@ func (t feedbackTable) Push(ctx context.Context, p *auth.Principal, seq int64, c
 			}
 			continue
 		}
+		deletedIDs = append(deletedIDs, id)
 		b.touched(keys)
 		for _, k := range keys {
 			if !slices.Contains(b.deleted, k) {
 				b.deleted = append(b.deleted, k)
 			}
 		}
+	}
+	// Should the process die before this, the push was not answered and the app sends it
+	// again: a replayed delete of its own tombstone is accepted and reaches this line.
+	if err := t.s.tombstoneChildren(ctx, deletedIDs, seq); err != nil {
+		return datasync.Applied{}, err
 	}
 	return b.result(), nil
 }
@@ -211,9 +218,15 @@ func (s *Service) newFeedback(ctx context.Context, p *auth.Principal, name strin
 func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, r *feedbackRecord, seq int64) ([]string, error) {
 	unlock := s.DB.Lock(lockKey(r.ID))
 	defer unlock()
+	fromDB := false
 	for range 3 {
 		var d feedbackDoc
-		err := s.findByID(ctx, feedbackColl, r.ID, "feedback", &d)
+		var err error
+		if fromDB {
+			err = s.findByID(ctx, feedbackColl, r.ID, "feedback", &d)
+		} else {
+			err = s.loadFeedback(ctx, r.ID, &d)
+		}
 		if apperr.Is(err, apperr.NotFound) {
 			if err := s.mayShare(ctx, p, r, nil); err != nil {
 				return nil, err
@@ -221,7 +234,10 @@ func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, 
 			doc := s.newFeedback(ctx, p, name, r, seq)
 			_, err := s.coll(feedbackColl).InsertOne(ctx, doc)
 			if mongodb.IsDuplicateKey(err) {
-				continue // a concurrent copy of this push created it: update it instead
+				// A concurrent copy of this push created it, and may not have put it in the
+				// in-memory copy yet: read the database and update it instead.
+				fromDB = true
+				continue
 			}
 			if err != nil {
 				return nil, fmt.Errorf("insert feedback %s: %w", r.ID, mongodb.Translate(err, "feedback"))
@@ -242,7 +258,7 @@ func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, 
 			return nil, err
 		}
 		res, err := s.coll(feedbackColl).UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: r.ID}, {Key: "author_id", Value: p.UserID}, {Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}}},
+			s.byID(r.ID, bson.E{Key: "author_id", Value: p.UserID}, bson.E{Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}}),
 			bson.D{
 				{Key: "$set", Value: bson.D{
 					{Key: "category", Value: r.Category}, {Key: "text", Value: r.Text},

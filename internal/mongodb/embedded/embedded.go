@@ -15,6 +15,7 @@ import (
 
 // Server is a running embedded FerretDB.
 type Server struct {
+	dir    string
 	uri    string
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -46,7 +47,7 @@ func Start(dir, listenAddr string, logger *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("start embedded FerretDB: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{uri: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
+	s := &Server{dir: abs, uri: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		_ = f.Run(ctx)
@@ -56,6 +57,12 @@ func Start(dir, listenAddr string, logger *slog.Logger) (*Server, error) {
 
 // URI is the mongodb:// URI clients connect to.
 func (s *Server) URI() string { return s.uri }
+
+// EnsureIDIndexes adds the _id expression index to the collections of database that lack it;
+// see the function EnsureIDIndexes.
+func (s *Server) EnsureIDIndexes(ctx context.Context, database string) error {
+	return EnsureIDIndexes(ctx, s.dir, database)
+}
 
 // Stop shuts FerretDB down and waits (bounded) for it to close its SQLite files.
 func (s *Server) Stop() {
