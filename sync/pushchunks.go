@@ -71,7 +71,7 @@ func (it pushItem) recordID() string {
 // group splits a chunk into each table's changes, in the chunk's order.
 func group(chunk []pushItem) (tables []Table, changes []Changes) {
 	for _, it := range chunk {
-		if len(tables) == 0 || tables[len(tables)-1] != it.table {
+		if len(tables) == 0 || tables[len(tables)-1].Name() != it.table.Name() {
 			tables, changes = append(tables, it.table), append(changes, Changes{})
 		}
 		ch := &changes[len(changes)-1]

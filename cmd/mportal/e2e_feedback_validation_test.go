@@ -50,7 +50,7 @@ func (ts *testServer) wantStoredReject(token, table, recordID, code, field strin
 // attachmentPulled returns the status and failure of an attachment as its author pulls it.
 func (ts *testServer) attachmentPulled(token, id string) (status, failure any) {
 	ts.t.Helper()
-	for _, r := range ts.syncPull(token, 0).Changes["feedback_attachments"].Created {
+	for _, r := range ts.syncPull(token, 0).Changes["feedback_attachments"].Updated {
 		if r["id"] == id {
 			return r["status"], r["failure"]
 		}
@@ -112,7 +112,7 @@ func TestFeedbackValidation(t *testing.T) {
 			t.Fatalf("push: %d accepted, rejected %+v", accepted, rejected)
 		}
 		ts.wantStoredReject(bob.token, "feedback", "fbBob", "forbidden", "share_with_testers")
-		for _, r := range ts.syncPull(tess.token, 0).Changes["feedback"].Created {
+		for _, r := range ts.syncPull(tess.token, 0).Changes["feedback"].Updated {
 			if r["id"] == "fbBob" {
 				t.Fatal("a beta tester pulled feedback shared by a non-member")
 			}

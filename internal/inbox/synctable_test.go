@@ -194,7 +194,7 @@ func TestSyncRecordsFitWatermelonDBColumns(t *testing.T) {
 	})
 	t.Run("the record pushed back as the app stores it marks it read", func(t *testing.T) {
 		rec := records["n1"]
-		rec["read_at"], rec["_status"], rec["_changed"] = 1, "updated", "read_at"
+		rec["read_at"], rec["_status"], rec["_changed"] = f.clock.Now().UnixMilli(), "updated", "read_at"
 		body, _ := json.Marshal(map[string]any{"changes": map[string]any{"inbox": map[string]any{
 			"created": []any{}, "updated": []any{rec}, "deleted": []any{}}}})
 		res, err := e.Push(f.ctx, principal("en"), 0, body)

@@ -26,6 +26,7 @@ const tables = {
   ],
   feedback_attachments: [
     str('feedback_id'), str('filename'), str('content_type'), num('size'), str('status'), num('created_at'),
+    str('failure'),
   ],
   // `data` is an object of strings on the wire; a WatermelonDB column can only hold a string.
   inbox: [
