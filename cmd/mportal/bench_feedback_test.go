@@ -15,7 +15,6 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/config"
 	"github.com/mportal/mportal/internal/loadtest"
-	"github.com/mportal/mportal/internal/testenv"
 )
 
 // BenchmarkFeedbackEmbedded measures the feedback shapes of issue #9 (part B, items 5 and 7)
@@ -131,15 +130,7 @@ func benchFixed(b *testing.B, cfg loadtest.Config) {
 // test MinIO), with one employee signed in; unlike benchMain, no MPORTAL_MONGODB_URI.
 func benchEmbedded(b *testing.B) *benchServer {
 	b.Helper()
-	env := map[string]string{
-		"MPORTAL_LISTEN_ADDR":         "127.0.0.1:0",
-		"MPORTAL_DATA_DIR":            b.TempDir(),
-		"MPORTAL_MINIO_ENDPOINT":      testenv.MinIOEndpoint(b),
-		"MPORTAL_MINIO_ACCESS_KEY":    testenv.MinIOAccessKey,
-		"MPORTAL_MINIO_SECRET_KEY":    testenv.MinIOSecretKey,
-		"MPORTAL_MINIO_BUCKET_PREFIX": testenv.RandomName("bench-") + "-",
-		"MPORTAL_LOG_LEVEL":           "warn",
-	}
+	env := benchEnv(b, false)
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		b.Fatal(err)

@@ -16,6 +16,27 @@ import (
 	"github.com/mportal/mportal/internal/testenv"
 )
 
+// benchEnv is the environment of a benchmark's server: a free loopback port, a temporary data
+// directory, the test MinIO with its own bucket prefix, warnings only (a log line per request
+// would measure the logger), and, with shared, a database of its own on the test FerretDB
+// (without, the embedded database under the data directory).
+func benchEnv(b *testing.B, shared bool) map[string]string {
+	env := map[string]string{
+		"MPORTAL_LISTEN_ADDR":         "127.0.0.1:0",
+		"MPORTAL_DATA_DIR":            b.TempDir(),
+		"MPORTAL_MINIO_ENDPOINT":      testenv.MinIOEndpoint(b),
+		"MPORTAL_MINIO_ACCESS_KEY":    testenv.MinIOAccessKey,
+		"MPORTAL_MINIO_SECRET_KEY":    testenv.MinIOSecretKey,
+		"MPORTAL_MINIO_BUCKET_PREFIX": testenv.RandomName("bench-") + "-",
+		"MPORTAL_LOG_LEVEL":           "warn",
+	}
+	if shared {
+		env["MPORTAL_MONGODB_URI"] = testenv.MongoURI(b)
+		env["MPORTAL_MONGODB_DATABASE"] = testenv.RandomName("bench_")
+	}
+	return env
+}
+
 // benchMain starts Main on a loopback port against the test FerretDB and MinIO, on a fresh
 // database and bucket prefix, logging only warnings (a log line per request would measure the
 // logger). argon, when not nil, replaces the production password cost. When the benchmark
@@ -23,17 +44,7 @@ import (
 // needs) and Main is closed.
 func benchMain(b *testing.B, argon *auth.Argon2Params) *Main {
 	b.Helper()
-	env := map[string]string{
-		"MPORTAL_LISTEN_ADDR":         "127.0.0.1:0",
-		"MPORTAL_DATA_DIR":            b.TempDir(),
-		"MPORTAL_MONGODB_URI":         testenv.MongoURI(b),
-		"MPORTAL_MONGODB_DATABASE":    testenv.RandomName("bench_"),
-		"MPORTAL_MINIO_ENDPOINT":      testenv.MinIOEndpoint(b),
-		"MPORTAL_MINIO_ACCESS_KEY":    testenv.MinIOAccessKey,
-		"MPORTAL_MINIO_SECRET_KEY":    testenv.MinIOSecretKey,
-		"MPORTAL_MINIO_BUCKET_PREFIX": testenv.RandomName("bench-") + "-",
-		"MPORTAL_LOG_LEVEL":           "warn",
-	}
+	env := benchEnv(b, true)
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		b.Fatal(err)

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/mportal/mportal/internal/testenv"
 )
 
 // loginBurst is how many logins BenchmarkLoginMemory sends at once.
@@ -30,17 +28,8 @@ const loginBurst = 200
 //
 //	deploy/dev/test.sh --bench ./cmd/mportal/  with  GOTESTFLAGS='-bench BenchmarkLoginMemory -benchtime 3x'
 func BenchmarkLoginMemory(b *testing.B) {
-	env := map[string]string{
-		"MPORTAL_LISTEN_ADDR":         "127.0.0.1:0",
-		"MPORTAL_DATA_DIR":            b.TempDir(),
-		"MPORTAL_MONGODB_URI":         testenv.MongoURI(b),
-		"MPORTAL_MONGODB_DATABASE":    testenv.RandomName("bench_"),
-		"MPORTAL_MINIO_ENDPOINT":      testenv.MinIOEndpoint(b),
-		"MPORTAL_MINIO_ACCESS_KEY":    testenv.MinIOAccessKey,
-		"MPORTAL_MINIO_SECRET_KEY":    testenv.MinIOSecretKey,
-		"MPORTAL_MINIO_BUCKET_PREFIX": testenv.RandomName("bench-") + "-",
-		"MPORTAL_LOG_LEVEL":           "info",
-	}
+	env := benchEnv(b, true)
+	env["MPORTAL_LOG_LEVEL"] = "info"
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServe$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), "MPORTAL_TEST_HELPER_SERVE=1")
 	for k, v := range env {
