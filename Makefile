@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION)
 PKGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test bench lint clean
+.PHONY: help setup build run test datecheck bench lint clean
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  make %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -26,6 +26,9 @@ run: ## Run mportal with the embedded database under ./data and MinIO on 127.0.0
 
 test: ## Run the tests with -race against one shared FerretDB and MinIO (PKGS=, GOTESTFLAGS=)
 	@bash deploy/dev/test.sh $(PKGS)
+
+datecheck: ## Run the tests as if today were DAYS (default 400) days from now: finds date bombs
+	@bash deploy/dev/datecheck.sh $(or $(DAYS),400) $(PKGS)
 
 bench: ## Run the benchmarks against the same shared FerretDB and MinIO (PKGS=, GOTESTFLAGS=)
 	@bash deploy/dev/test.sh --bench $(PKGS)

@@ -8,6 +8,7 @@
 #   deploy/dev/test.sh ./internal/mongodb/...   or   deploy/dev/test.sh -run TestClaim ./internal/...
 #   GOTESTFLAGS adds flags after the defaults, e.g. GOTESTFLAGS='-v -run TestLogin'.
 #   --bench runs benchmarks only (no -race): go test -run '^$' -bench . -benchmem.
+#   MPORTAL_TEST_MINIO_BIN runs another MinIO binary than bin/minio (deploy/dev/datecheck.sh).
 # Exits with go test's exit code.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -73,7 +74,7 @@ for attempt in 1 2 3 4 5; do
 	console=$(random_port)
 	if [[ $port == "$console" ]] || port_busy "$port" || port_busy "$console"; then continue; fi
 	MINIO_ROOT_USER=$minio_user MINIO_ROOT_PASSWORD=$minio_password MINIO_BROWSER=off MINIO_UPDATE=off \
-		"${BG[@]}" bin/minio server --quiet --address "127.0.0.1:$port" \
+		"${BG[@]}" "${MPORTAL_TEST_MINIO_BIN:-bin/minio}" server --quiet --address "127.0.0.1:$port" \
 		--console-address "127.0.0.1:$console" "$tmp/minio" >"$tmp/minio.log" 2>&1 &
 	minio_pid=$!
 	status=0
