@@ -80,13 +80,17 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL}
 	m.releases.OnChange = m.updates.View.Changed
 	m.feedback.Apps = m.updates // feedback from "com.example.portal" belongs to the app "portal" // this instance answers with its own writes at once
-	for name, ensure := range map[string]func(context.Context) error{
-		"users": m.users.EnsureIndexes, "sessions": m.sessions.EnsureIndexes, "devices": m.devices.EnsureIndexes,
-		"inbox": m.inbox.EnsureIndexes, "releases": m.releases.EnsureIndexes, "downloads": m.updates.EnsureIndexes, "uploads": m.uploads.EnsureIndexes,
-		"feedback": m.feedback.Start,
+	// Start-up steps run in this order, every time (a map would change it from run to run).
+	for _, step := range []struct {
+		name   string
+		ensure func(context.Context) error
+	}{
+		{"users", m.users.EnsureIndexes}, {"sessions", m.sessions.EnsureIndexes}, {"devices", m.devices.EnsureIndexes},
+		{"inbox", m.inbox.EnsureIndexes}, {"releases", m.releases.EnsureIndexes}, {"downloads", m.updates.EnsureIndexes},
+		{"uploads", m.uploads.EnsureIndexes}, {"feedback", m.feedback.Start},
 	} {
-		if err := ensure(ctx); err != nil {
-			return fmt.Errorf("prepare %s collections: %w", name, err)
+		if err := step.ensure(ctx); err != nil {
+			return fmt.Errorf("prepare %s collections: %w", step.name, err)
 		}
 	}
 	password, created, err := m.users.SeedAdmin(ctx, cfg.AdminEmployeeNo)
@@ -114,12 +118,11 @@ func (m *Main) startWorkers() {
 	// Banners and what's-new cards are served from in-memory views; this picks up what other
 	// instances wrote.
 	m.workers.every(5*time.Second, func(ctx context.Context) {
-		for name, refresh := range map[string]func(context.Context) error{
-			"banners": m.banners.Refresh, "what's-new cards": m.whatsNew.Refresh,
-		} {
-			if err := refresh(ctx); err != nil && ctx.Err() == nil {
-				m.Logger.Warn("reload "+name, "error", err.Error())
-			}
+		if err := m.banners.Refresh(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("reload banners", "error", err.Error())
+		}
+		if err := m.whatsNew.Refresh(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("reload what's-new cards", "error", err.Error())
 		}
 	})
 	// The update check answers from memory; this notices release changes other instances made.

@@ -103,11 +103,12 @@ func checkFeedback(r *feedbackRecord, now time.Time) error {
 	if err := clienttime.Check("created_at", r.CreatedAt, now); err != nil {
 		return err
 	}
-	for field, v := range map[string]string{
-		"app_id": r.AppID, "version": r.Version, "channel": r.Channel, "platform": r.Platform,
-		"device_model": r.DeviceModel, "os_version": r.OSVersion,
+	// In the record's column order, so that a record with two bad columns always names the same.
+	for _, c := range [...]struct{ field, v string }{
+		{"app_id", r.AppID}, {"version", r.Version}, {"channel", r.Channel}, {"platform", r.Platform},
+		{"device_model", r.DeviceModel}, {"os_version", r.OSVersion},
 	} {
-		if err := checkShort(field, v); err != nil {
+		if err := checkShort(c.field, c.v); err != nil {
 			return err
 		}
 	}
