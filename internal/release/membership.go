@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/mportal/mportal/internal/auth"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 // Includes reports whether the user behind p is in channel c: everybody is in stable; anybody
@@ -59,7 +60,7 @@ func (s *Service) grant(ctx context.Context, userID string, c *Channel) {
 	if s.Access == nil {
 		return
 	}
-	if err := s.Access.Grant(ctx, userID, ChannelKey(c.AppID, c.Name)); err != nil {
+	if err := s.Access.Grant(ctx, userID, datasync.ChannelKey(c.AppID, c.Name)); err != nil {
 		s.log().Warn("release: grant channel access", "channel", c.ID, "user", userID, "error", err.Error())
 	}
 }
@@ -68,7 +69,7 @@ func (s *Service) revoke(ctx context.Context, userID string, c *Channel) {
 	if s.Access == nil {
 		return
 	}
-	if err := s.Access.Revoke(ctx, userID, ChannelKey(c.AppID, c.Name)); err != nil {
+	if err := s.Access.Revoke(ctx, userID, datasync.ChannelKey(c.AppID, c.Name)); err != nil {
 		s.log().Warn("release: revoke channel access", "channel", c.ID, "user", userID, "error", err.Error())
 	}
 }

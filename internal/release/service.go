@@ -29,7 +29,7 @@ type Pusher interface {
 }
 
 // AccessHook is told when a user gains or loses explicit membership of a channel, so that data
-// scoped to the channel (offline sync) follows. key is ChannelKey(app, channel). Both methods
+// scoped to the channel (offline sync) follows. key is datasync.ChannelKey(app, channel). Both methods
 // return unavailable when their store cannot be reached; membership changes are not undone when
 // the hook fails, the failure is logged.
 type AccessHook interface {
@@ -48,10 +48,6 @@ type Cards interface {
 	// List returns the cards of one app; forbidden unless the actor has role ops.
 	List(ctx context.Context, actor *auth.Principal, appID string) ([]whatsnew.Card, error)
 }
-
-// ChannelKey is the access key of a channel's scoped data, the same string the sync engine
-// builds: "ch:<app>/<channel>".
-func ChannelKey(appID, channel string) string { return "ch:" + appID + "/" + channel }
 
 // Service manages apps, channels, membership, builds and releases. DB and Store are required;
 // Push is needed to notify, Users to invite, Cards to link what's-new cards; Access is optional.
