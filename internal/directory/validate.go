@@ -14,6 +14,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/i18n"
 )
 
 // Defaults for a user's and a device's profile settings.
@@ -21,9 +22,6 @@ const (
 	DefaultLocale   = "zh-CN"
 	DefaultTimezone = "Asia/Shanghai"
 )
-
-// Locales lists the supported user interface languages.
-var Locales = []string{"zh-CN", "en"}
 
 const (
 	maxEmployeeNo = 32
@@ -105,8 +103,8 @@ func normalizeLocale(s, field string) (string, error) {
 	if s == "" {
 		return DefaultLocale, nil
 	}
-	if !slices.Contains(Locales, s) {
-		return "", apperr.Field(field, "locale must be one of %s", strings.Join(Locales, ", "))
+	if !slices.Contains(i18n.Locales, s) {
+		return "", apperr.Field(field, "locale must be one of %s", strings.Join(i18n.Locales, ", "))
 	}
 	return s, nil
 }

@@ -4,8 +4,10 @@ package i18n
 
 import "slices"
 
-// Fallbacks are tried, in order, when a text lacks the reader's locale.
-var Fallbacks = []string{"zh-CN", "en"}
+// Locales are the languages mportal speaks, the one list of them: user settings, release
+// notes, what's-new cards and the install page accept these. In this order they are the
+// fallbacks tried when a text lacks the reader's locale.
+var Locales = []string{"zh-CN", "en"}
 
 // Pick returns the non-empty text for locale, else the first fallback that has one, else the
 // text of the first locale in sort order (a stable choice), else "".
@@ -13,7 +15,7 @@ func Pick(texts map[string]string, locale string) string {
 	if s := texts[locale]; s != "" {
 		return s
 	}
-	for _, l := range Fallbacks {
+	for _, l := range Locales {
 		if s := texts[l]; s != "" {
 			return s
 		}

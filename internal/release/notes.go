@@ -12,6 +12,7 @@ import (
 	"github.com/yuin/goldmark/renderer/html"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/i18n"
 )
 
 // Release notes are rendered like announcements: CommonMark with the GitHub extensions, then
@@ -32,9 +33,6 @@ var (
 // maxNotesLen bounds one locale's notes: a screenful of changes, not a manual.
 const maxNotesLen = 10_000
 
-// notesLocales are the locales notes may be written in.
-var notesLocales = []string{"zh-CN", "en"}
-
 // renderNotes validates Markdown notes by locale and returns them trimmed with their sanitized
 // HTML. Empty notes are dropped. It returns invalid (field notes) for an unknown locale or notes
 // over maxNotesLen.
@@ -44,8 +42,8 @@ func renderNotes(notes map[string]string) (map[string]string, map[string]string,
 	}
 	md, html := map[string]string{}, map[string]string{}
 	for loc, text := range notes {
-		if !slices.Contains(notesLocales, loc) {
-			return nil, nil, apperr.Field("notes", "notes locale must be one of %v, not %q", notesLocales, loc)
+		if !slices.Contains(i18n.Locales, loc) {
+			return nil, nil, apperr.Field("notes", "notes locale must be one of %v, not %q", i18n.Locales, loc)
 		}
 		text = strings.TrimSpace(text)
 		if len(text) > maxNotesLen {

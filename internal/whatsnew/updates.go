@@ -72,7 +72,7 @@ func (s *Service) ForUpdate(ctx context.Context, p *auth.Principal, r Range) ([]
 	if len(cards) == 0 {
 		return nil, nil
 	}
-	locale := Locales[0]
+	locale := i18n.Locales[0]
 	if s.Locale != nil {
 		loc, err := s.Locale(ctx, p.UserID)
 		if err != nil {

@@ -7,12 +7,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/i18n"
 	"github.com/mportal/mportal/media"
 )
-
-// Locales are the languages a card is written in, in fallback order: a card shown in a locale
-// it lacks falls back to zh-CN, then en.
-var Locales = []string{"zh-CN", "en"}
 
 const (
 	maxAppID = 128
@@ -73,7 +70,7 @@ func validText(field string, m map[string]string, limit int) (map[string]string,
 }
 
 func knownLocale(loc string) bool {
-	for _, l := range Locales {
+	for _, l := range i18n.Locales {
 		if l == loc {
 			return true
 		}

@@ -44,7 +44,7 @@ func NegotiateLocale(acceptLanguage string) Locale {
 		}
 	}
 	if best == "" {
-		return Locale(i18n.Fallbacks[0])
+		return Locale(i18n.Locales[0])
 	}
 	return best
 }
