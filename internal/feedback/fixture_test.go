@@ -77,6 +77,7 @@ type fixture struct {
 	svc    *Service
 	engine *datasync.Engine
 	pusher *recordingPusher
+	clock  *testenv.Clock
 }
 
 func newFixture(t testing.TB, store media.Store) *fixture {
@@ -87,9 +88,13 @@ func newFixture(t testing.TB, store media.Store) *fixture {
 // newFixtureOn is newFixture on db.
 func newFixtureOn(t testing.TB, db *mongodb.DB, store media.Store) *fixture {
 	t.Helper()
-	engine := &datasync.Engine{DB: db}
-	f := &fixture{t: t, engine: engine, pusher: &recordingPusher{}}
-	f.svc = &Service{DB: db, Sync: engine, Users: users, Push: f.pusher, Store: store, Grants: &AccessGrants{DB: db}}
+	// One clock for the engine and the service, on the same calendar as the records' clientTime
+	// (a fixed date mixed with the wall clock breaks on some day; see testenv.Clock).
+	clock := testenv.NewClock(serverTime)
+	engine := &datasync.Engine{DB: db, Now: clock.Now}
+	f := &fixture{t: t, engine: engine, pusher: &recordingPusher{}, clock: clock}
+	f.svc = &Service{DB: db, Sync: engine, Users: users, Push: f.pusher, Store: store, Grants: &AccessGrants{DB: db},
+		Now: clock.Now}
 	f.svc.Register()
 	ctx := context.Background()
 	if err := engine.Start(ctx); err != nil {
@@ -198,7 +203,12 @@ func (d *device) sync() {
 
 func (d *device) get(table, id string) map[string]any { return d.records[table][id] }
 
-var clientTime = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC).UnixMilli()
+// serverTime is where the fixture's clock starts; clientTime is a phone's clock an hour earlier,
+// when the records were written offline.
+var (
+	serverTime = time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)
+	clientTime = serverTime.Add(-time.Hour).UnixMilli()
+)
 
 // newRecord is a feedback record as the app creates it.
 func newRecord(id, text string) map[string]any {
