@@ -468,25 +468,7 @@ func TestConcurrentChunkedPushesNeverSkipAChange(t *testing.T) {
 			clock.Advance(e.lease() + time.Millisecond)
 		}
 	})
-	done := make(chan struct{})
-	devices := make([]*device, len(pullers))
-	var pw sync.WaitGroup
-	for i, p := range pullers {
-		devices[i] = newDevice()
-		pw.Go(func() {
-			for {
-				select {
-				case <-done:
-					return
-				default:
-					devices[i].sync(t, e, p)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(done)
-	pw.Wait()
+	devices := pullWhile(t, e, pullers, wg.Wait)
 	for i, p := range pullers {
 		devices[i].sync(t, e, p)
 		if diff := cmp.Diff(visibleTexts(t, e, notes.notesTable, p), devices[i].texts()); diff != "" {

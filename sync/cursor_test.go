@@ -51,7 +51,6 @@ func TestConcurrentWritersNeverSkipAChange(t *testing.T) {
 	}
 	const writers, writesEach, ids = 8, 30, 40
 	var wg sync.WaitGroup
-	done := make(chan struct{})
 	for w := range writers {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
@@ -74,24 +73,7 @@ func TestConcurrentWritersNeverSkipAChange(t *testing.T) {
 			}
 		})
 	}
-	devices := make([]*device, len(pullers))
-	var pw sync.WaitGroup
-	for i, p := range pullers {
-		devices[i] = newDevice()
-		pw.Go(func() {
-			for {
-				select {
-				case <-done:
-					return
-				default:
-					devices[i].sync(t, e, p)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(done)
-	pw.Wait()
+	devices := pullWhile(t, e, pullers, wg.Wait)
 	for i, p := range pullers {
 		devices[i].sync(t, e, p) // one last pull after everything committed
 		if diff := cmp.Diff(visibleTexts(t, e, notes, p), devices[i].texts()); diff != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,4 +164,29 @@ func (d *device) texts() map[string]string {
 		out[id], _ = rec["text"].(string)
 	}
 	return out
+}
+
+// pullWhile gives each puller a device that syncs over and over until wait returns, then waits
+// for the devices' last pulls to end, and returns them.
+func pullWhile(t testing.TB, e *Engine, pullers []*auth.Principal, wait func()) []*device {
+	done := make(chan struct{})
+	devices := make([]*device, len(pullers))
+	var pw sync.WaitGroup
+	for i, p := range pullers {
+		devices[i] = newDevice()
+		pw.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					devices[i].sync(t, e, p)
+				}
+			}
+		})
+	}
+	wait()
+	close(done)
+	pw.Wait()
+	return devices
 }

@@ -118,12 +118,7 @@ func benchFixed(b *testing.B, cfg loadtest.Config) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if rep.Errors > 0 || rep.Non2xx > 0 {
-		b.Fatalf("%d errors (first: %s), %d non-2xx responses: %v", rep.Errors, rep.FirstError, rep.Non2xx, rep.Statuses)
-	}
-	b.ReportMetric(rep.RPS, "req/s")
-	b.ReportMetric(float64(rep.P50)/float64(time.Millisecond), "p50-ms")
-	b.ReportMetric(float64(rep.P99)/float64(time.Millisecond), "p99-ms")
+	reportLoad(b, rep)
 }
 
 // benchEmbedded starts Main on the embedded database in a temporary data directory (and the

@@ -65,6 +65,18 @@ const (
 	benchPassword   = "bench-passphrase-1"
 )
 
+// reportLoad fails the benchmark on any error or non-2xx answer of a load run and reports its
+// throughput and latency.
+func reportLoad(b *testing.B, rep *loadtest.Report) {
+	b.Helper()
+	if rep.Errors > 0 || rep.Non2xx > 0 {
+		b.Fatalf("%d errors (first: %s), %d non-2xx responses: %v", rep.Errors, rep.FirstError, rep.Non2xx, rep.Statuses)
+	}
+	b.ReportMetric(rep.RPS, "req/s")
+	b.ReportMetric(float64(rep.P50)/float64(time.Millisecond), "p50-ms")
+	b.ReportMetric(float64(rep.P99)/float64(time.Millisecond), "p99-ms")
+}
+
 // benchLoad sends b.N requests as cfg says, fails on any error or non-2xx response, reports the
 // figures and returns the requests per second.
 func benchLoad(b *testing.B, cfg loadtest.Config, baselineRPS float64) float64 {
@@ -76,12 +88,7 @@ func benchLoad(b *testing.B, cfg loadtest.Config, baselineRPS float64) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if rep.Errors > 0 || rep.Non2xx > 0 {
-		b.Fatalf("%d errors (first: %s), %d non-2xx responses: %v", rep.Errors, rep.FirstError, rep.Non2xx, rep.Statuses)
-	}
-	b.ReportMetric(rep.RPS, "req/s")
-	b.ReportMetric(float64(rep.P50)/float64(time.Millisecond), "p50-ms")
-	b.ReportMetric(float64(rep.P99)/float64(time.Millisecond), "p99-ms")
+	reportLoad(b, rep)
 	if baselineRPS > 0 {
 		b.ReportMetric(rep.RPS/baselineRPS, "x-baseline")
 	}
