@@ -10,6 +10,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -25,7 +26,7 @@ type Engine struct {
 	Recipients RecipientSource
 	Inbox      InboxWriter
 	// Now is the clock; nil means time.Now.
-	Now     func() time.Time
+	Now     clock.Func
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// LeaseTTL is how long a worker holds a fan-out or batch without renewing; a crashed
@@ -78,14 +79,6 @@ func (e *Engine) init() {
 }
 
 func (e *Engine) coll(name string) *mongo.Collection { return e.DB.Collection(name) }
-
-func (e *Engine) now() time.Time {
-	now := time.Now
-	if e.Now != nil {
-		now = e.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
-}
 
 func (e *Engine) log() *slog.Logger {
 	if e.Logger != nil {

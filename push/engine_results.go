@@ -37,7 +37,7 @@ func (e *Engine) record(ctx context.Context, h *batchHeader, run int, n *cachedN
 	retry := unclaimed
 	var retryAfter time.Duration
 	var dead []any
-	now := e.now()
+	now := e.Now.Stored()
 	kill := func(d *batchDevice, reason string) {
 		dead = append(dead, deadLetter{ID: n.Key + "/" + d.Key, Notification: n.Key, UserID: d.User,
 			DeviceKey: d.Key, Category: n.Category, Reason: reason, Attempts: h.Attempt, CreatedAt: now})

@@ -62,7 +62,7 @@ func (e *Engine) scan(ctx context.Context) ([]task, error) {
 	if err := findAll(ctx, e.coll(batchesColl), &headers); err != nil {
 		return nil, err
 	}
-	now := e.now()
+	now := e.Now.Stored()
 	pending := make(map[string]bool, len(headers))
 	for _, h := range headers {
 		pending[h.Notification] = true
@@ -119,7 +119,7 @@ func (e *Engine) complete(ctx context.Context, id string) error {
 	if !mongodb.IsNotFound(err) {
 		return fmt.Errorf("complete %s: %w", id, mongodb.Translate(err, "batch"))
 	}
-	now := e.now()
+	now := e.Now.Stored()
 	if _, err := e.coll(notificationsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "done_at", Value: now}}}}); err != nil {
 		return fmt.Errorf("complete %s: %w", id, mongodb.Translate(err, "notification"))

@@ -37,7 +37,7 @@ func (e *Engine) sendLeased(ctx context.Context, l *lease, id string) (finished 
 		return true, nil // sent meanwhile
 	case err != nil:
 		return false, fmt.Errorf("read batch %s: %w", id, mongodb.Translate(err, "batch"))
-	case h.NotBefore.After(e.now()):
+	case h.NotBefore.After(e.Now.Stored()):
 		return false, nil
 	}
 	devices, err := e.loadDevices(ctx, &h)
@@ -48,7 +48,7 @@ func (e *Engine) sendLeased(ctx context.Context, l *lease, id string) (finished 
 	if err != nil {
 		return false, fmt.Errorf("send batch %s: %w", id, err)
 	}
-	if e.now().Sub(h.FannedOutAt) > e.verifyAfter() {
+	if e.Now.Stored().Sub(h.FannedOutAt) > e.verifyAfter() {
 		if devices, err = e.verifyOwners(ctx, devices); err != nil {
 			return false, fmt.Errorf("send batch %s: %w", id, err)
 		}

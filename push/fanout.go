@@ -34,7 +34,7 @@ func (e *Engine) fanOutLeased(ctx context.Context, l *lease, id string) (finishe
 		return false, fmt.Errorf("fan out %s: %w", id, mongodb.Translate(err, "notification"))
 	case a.State != stateFanout:
 		return true, nil
-	case a.NotBefore.After(e.now()):
+	case a.NotBefore.After(e.Now.Stored()):
 		return false, nil
 	}
 	n, err := e.notification(ctx, id)
@@ -49,7 +49,7 @@ func (e *Engine) fanOutLeased(ctx context.Context, l *lease, id string) (finishe
 		return false, fmt.Errorf("fan out %s: %w", id, err)
 	}
 	if _, err := e.coll(activeColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "state", Value: stateSending}, {Key: "updated_at", Value: e.now()},
+		{Key: "state", Value: stateSending}, {Key: "updated_at", Value: e.Now.Stored()},
 	}}}); err != nil {
 		return false, fmt.Errorf("fan out %s: %w", id, mongodb.Translate(err, "notification"))
 	}
@@ -114,7 +114,7 @@ func (f *fanout) flush() error {
 		}
 	}
 	_, err := f.e.coll(activeColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: f.n.Key}}, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "cursor", Value: f.cursor}, {Key: "queued", Value: f.queued}, {Key: "updated_at", Value: f.e.now()},
+		{Key: "cursor", Value: f.cursor}, {Key: "queued", Value: f.queued}, {Key: "updated_at", Value: f.e.Now.Stored()},
 	}}})
 	if err != nil {
 		return fmt.Errorf("save fan-out cursor: %w", mongodb.Translate(err, "notification"))
@@ -159,7 +159,7 @@ func (f *fanout) writeBatches(ctx context.Context, recipients []Recipient, users
 	if err != nil {
 		return err
 	}
-	now := f.e.now()
+	now := f.e.Now.Stored()
 	urgent := f.n.Category.Urgent()
 	due := make(map[time.Time][]batchDevice)
 	for i := range recipients {

@@ -3,12 +3,13 @@ package push
 import (
 	"context"
 	"fmt"
-	"time"
 
 	firebase "firebase.google.com/go/v4"
 	"firebase.google.com/go/v4/messaging"
 	"google.golang.org/api/option"
 	htransport "google.golang.org/api/transport/http"
+
+	"github.com/mportal/mportal/internal/clock"
 )
 
 // fcmScope is the only OAuth scope the sender needs.
@@ -18,9 +19,8 @@ const fcmScope = "https://www.googleapis.com/auth/firebase.messaging"
 // with the Firebase Admin SDK. It is safe for concurrent use.
 type FCMSender struct {
 	client *messaging.Client
-	// Now is the clock for APNs expiration times and Retry-After dates;
-	// nil means time.Now.
-	Now func() time.Time
+	// Now is the clock for APNs expiration times and Retry-After dates; nil means time.Now.
+	Now clock.Func
 }
 
 var _ Sender = (*FCMSender)(nil)
@@ -72,10 +72,7 @@ func (s *FCMSender) Send(ctx context.Context, msgs []Message) ([]Result, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("fcm send: %w", err)
 	}
-	now := time.Now()
-	if s.Now != nil {
-		now = s.Now()
-	}
+	now := s.Now.UTC()
 	results := make([]Result, len(msgs))
 	batch := make([]*messaging.Message, 0, len(msgs))
 	index := make([]int, 0, len(msgs)) // batch position -> msgs position

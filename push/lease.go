@@ -67,7 +67,7 @@ func (e *Engine) acquire(ctx context.Context, thing string) (*lease, error) {
 	coll := e.coll(leasesColl)
 	for epoch, tries := 1, 0; epoch <= maxEpochs && tries < maxEpochs; epoch, tries = epoch+1, tries+1 {
 		won, err := mongodb.Claim(ctx, coll, leaseID(thing, epoch), bson.D{
-			{Key: "holder", Value: e.holder}, {Key: "expires_at", Value: e.now().Add(e.leaseTTL())},
+			{Key: "holder", Value: e.holder}, {Key: "expires_at", Value: e.Now.Stored().Add(e.leaseTTL())},
 		})
 		if err != nil {
 			return nil, err
@@ -85,7 +85,7 @@ func (e *Engine) acquire(ctx context.Context, thing string) (*lease, error) {
 			continue
 		case err != nil:
 			return nil, fmt.Errorf("read lease %s: %w", leaseID(thing, epoch), mongodb.Translate(err, "lease"))
-		case held.ExpiresAt.After(e.now()):
+		case held.ExpiresAt.After(e.Now.Stored()):
 			return nil, nil
 		}
 	}
@@ -96,7 +96,7 @@ func (e *Engine) acquire(ctx context.Context, thing string) (*lease, error) {
 func (e *Engine) startLease(parent context.Context, thing string, epoch int) *lease {
 	ctx, cancel := context.WithCancel(parent)
 	l := &lease{e: e, thing: thing, epoch: epoch, ctx: ctx, cancel: cancel, stopped: make(chan struct{})}
-	go l.renew(e.now().Add(e.leaseTTL()))
+	go l.renew(e.Now.Stored().Add(e.leaseTTL()))
 	return l
 }
 
@@ -113,7 +113,7 @@ func (l *lease) renew(expires time.Time) {
 			return
 		case <-t.C:
 		}
-		now := l.e.now()
+		now := l.e.Now.Stored()
 		if !now.Before(expires) {
 			l.e.log().Warn("push: lease lost", "lease", leaseID(l.thing, l.epoch))
 			l.cancel()

@@ -100,7 +100,7 @@ func validText(field string, m map[string]string, limit int) error {
 // (with Field) for a bad notification and unavailable when the database cannot be reached.
 func (e *Engine) Enqueue(ctx context.Context, n Notification) (id string, created bool, err error) {
 	defer apperr.Wrapf(&err, "enqueue notification %s", n.Key)
-	now := e.now()
+	now := e.Now.Stored()
 	if err := n.validate(now); err != nil {
 		return "", false, err
 	}
@@ -147,7 +147,7 @@ func (e *Engine) activate(ctx context.Context, id string, notBefore time.Time, c
 		}
 	}
 	_, err := e.coll(activeColl).InsertOne(ctx, activeDoc{
-		ID: id, State: stateFanout, NotBefore: notBefore, UpdatedAt: e.now(),
+		ID: id, State: stateFanout, NotBefore: notBefore, UpdatedAt: e.Now.Stored(),
 	})
 	if err != nil && !mongodb.IsDuplicateKey(err) {
 		return fmt.Errorf("activate: %w", mongodb.Translate(err, "notification"))

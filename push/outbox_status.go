@@ -62,7 +62,7 @@ func (e *Engine) Status(ctx context.Context, id string) (*Status, error) {
 	switch {
 	case a.State == stateSending:
 		s.State = StateSending
-	case a.NotBefore.After(e.now()):
+	case a.NotBefore.After(e.Now.Stored()):
 		s.State = StateScheduled
 	default:
 		s.State = StateFanningOut

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -40,7 +41,7 @@ const (
 type Engine struct {
 	DB *mongodb.DB
 	// Now is the clock; nil means time.Now.
-	Now    func() time.Time
+	Now    clock.Func
 	Logger *slog.Logger
 	// Horizon is how long tombstones and the change log are kept; a device whose cursor is
 	// older gets a full resync. Zero means DefaultHorizon.
@@ -153,13 +154,6 @@ func (e *Engine) startSequence(ctx context.Context) error {
 		return fmt.Errorf("start sync sequence: %w", mongodb.Translate(err, "sync sequence"))
 	}
 	return nil
-}
-
-func (e *Engine) now() time.Time {
-	if e.Now != nil {
-		return e.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 func (e *Engine) horizon() time.Duration {

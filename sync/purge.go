@@ -18,7 +18,7 @@ import (
 // purged tombstone. It returns unavailable when the database cannot be reached.
 func (e *Engine) Purge(ctx context.Context) (err error) {
 	defer apperr.Wrapf(&err, "purge sync history")
-	cutoff := e.now().Add(-e.horizon())
+	cutoff := e.Now.UTC().Add(-e.horizon())
 	var newest changeDoc
 	err = e.DB.Collection(changesColl).FindOne(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: cutoff}}}},
 		options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}}).SetProjection(bson.D{{Key: "_id", Value: 1}})).Decode(&newest)

@@ -104,10 +104,10 @@ type chunkResult struct {
 func (e *Engine) pushInChunks(ctx context.Context, p *auth.Principal, items []pushItem, res *PushResult) error {
 	most, attempts, target := e.pushChunk(), e.writeAttempts(), e.lease()/4
 	size := max(1, most/10)
-	deadline := e.now().Add(e.pushBudget())
+	deadline := e.Now.UTC().Add(e.pushBudget())
 	lost := 0 // attempts in a row that outlived their lease, at pos
 	for pos := 0; pos < len(items); {
-		if !e.now().Before(deadline) {
+		if !e.Now.UTC().Before(deadline) {
 			e.logger().Warn("sync: push ran out of time; the rest goes back to the device",
 				"user", p.UserID, "done", pos, "left", len(items)-pos)
 			for _, it := range items[pos:] {
@@ -118,12 +118,12 @@ func (e *Engine) pushInChunks(ctx context.Context, p *auth.Principal, items []pu
 		}
 		n := min(size, len(items)-pos)
 		chunk := items[pos : pos+n]
-		start := e.now()
+		start := e.Now.UTC()
 		out, kept, err := e.pushChunkOnce(ctx, p, chunk)
 		if err != nil {
 			return err
 		}
-		size = nextChunkSize(n, e.now().Sub(start), target, most)
+		size = nextChunkSize(n, e.Now.UTC().Sub(start), target, most)
 		if !kept {
 			if lost++; lost < attempts {
 				size = max(1, min(size, n/2))

@@ -59,7 +59,7 @@ func (e *Engine) newReject(userID, table string, r Rejection) storedReject {
 		h.Write([]byte{0})
 	}
 	return storedReject{ID: hex.EncodeToString(h.Sum(nil))[:24], UserID: userID, Table: table, RecordID: r.ID,
-		Record: string(raw), Code: r.Code, Detail: r.Detail, Field: r.Field, At: e.now().Truncate(time.Millisecond)}
+		Record: string(raw), Code: r.Code, Detail: r.Detail, Field: r.Field, At: e.Now.Stored()}
 }
 
 func (e *Engine) storeRejects(ctx context.Context, rejects []storedReject) error {

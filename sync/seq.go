@@ -49,7 +49,7 @@ func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 			return pendingEntry{}, err
 		}
 		// Truncated to the stored precision: release removes the entry by exact value.
-		p := pendingEntry{S: d.N + 1, At: e.now().Truncate(time.Millisecond)}
+		p := pendingEntry{S: d.N + 1, At: e.Now.Stored()}
 		res, err := e.DB.Collection(metaColl).UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: seqID}, {Key: "n", Value: d.N}},
 			bson.D{
@@ -96,7 +96,7 @@ func (e *Engine) lowWater(ctx context.Context) (snapshot, error) {
 	if err != nil {
 		return snapshot{}, err
 	}
-	cutoff := e.now().Add(-e.lease())
+	cutoff := e.Now.UTC().Add(-e.lease())
 	if hasStale(d.Pending, cutoff) {
 		if d, err = e.reap(ctx, cutoff); err != nil {
 			return snapshot{}, err
@@ -152,7 +152,7 @@ func (e *Engine) reap(ctx context.Context, cutoff time.Time) (seqDoc, error) {
 // (unless the writer logged its own entry first, which says what it touched). Grants are
 // reloaded for the same reason.
 func (e *Engine) logAbandoned(ctx context.Context, seq int64) error {
-	doc := changeDoc{ID: seq, Abandoned: true, At: e.now()}
+	doc := changeDoc{ID: seq, Abandoned: true, At: e.Now.UTC()}
 	e.idx.apply(doc)
 	if _, err := e.DB.Collection(changesColl).InsertOne(ctx, doc); err != nil && !mongodb.IsDuplicateKey(err) {
 		return fmt.Errorf("log abandoned sync write %d: %w", seq, mongodb.Translate(err, "sync change"))

@@ -85,7 +85,7 @@ func (e *Engine) logChange(ctx context.Context, seq int64, ch change) error {
 	if len(ch.touches) == 0 && len(ch.grants) == 0 {
 		return nil
 	}
-	doc := changeDoc{ID: seq, Grants: ch.grants, At: e.now()}
+	doc := changeDoc{ID: seq, Grants: ch.grants, At: e.Now.UTC()}
 	for _, t := range ch.touches {
 		if len(t.Keys) > 0 {
 			doc.Touches = append(doc.Touches, touchDoc{Table: t.Table, Keys: t.Keys})

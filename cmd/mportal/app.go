@@ -18,6 +18,7 @@ import (
 	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/config"
 	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/feedback"
@@ -46,6 +47,9 @@ type Main struct {
 	// PushOptions are appended to the FCM client's options when push is on; tests point the
 	// sender at a fake FCM server with them.
 	PushOptions []option.ClientOption
+	// Clock is the one time source of every service; nil means the wall clock. Tests set a
+	// testenv.Clock's Now here.
+	Clock clock.Func
 
 	db       *mongodb.DB
 	embedded *embedded.Server
@@ -132,13 +136,14 @@ func (m *Main) Run(ctx context.Context) error {
 	m.push = &push.Engine{
 		DB:         db,
 		Sender:     sender,
-		Recipients: &directory.Recipients{DB: db, View: m.devices.View},
+		Recipients: &directory.Recipients{DB: db, View: m.devices.View, Now: m.Clock},
 		Inbox:      m.inbox,
 		Metrics:    push.NewMetrics(reg),
 		Logger:     m.Logger,
+		Now:        m.Clock,
 	}
-	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db}, Images: m.store,
-		Logger: m.Logger}
+	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db, Now: m.Clock}, Images: m.store,
+		Logger: m.Logger, Now: m.Clock}
 	m.releases.Push = m.push
 	m.releases.Access = m.sync // channel membership scopes synced data ("ch:<app>/<channel>")
 	m.feedback.Push = m.push

@@ -28,28 +28,29 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	if m.Argon != nil {
 		argon = *m.Argon
 	}
-	m.users = &directory.Users{DB: m.db, Argon: argon}
+	m.users = &directory.Users{DB: m.db, Argon: argon, Now: m.Clock}
 	m.sessions = &auth.Sessions{
 		DB:         m.db,
 		Accounts:   m.users,
-		Tokens:     &auth.Tokens{Keys: keys, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTTL},
-		Throttle:   auth.NewThrottle(auth.ThrottleConfig{}),
+		Tokens:     &auth.Tokens{Keys: keys, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTTL, Now: m.Clock},
+		Throttle:   auth.NewThrottle(auth.ThrottleConfig{Now: m.Clock}),
 		RefreshTTL: cfg.RefreshTTL,
 		Recheck:    cfg.SessionRecheck,
 		Argon:      argon,
 		// Bounded argon2 work: a burst of logins queues, then answers 503 with Retry-After.
 		HashConcurrency: cfg.LoginConcurrency,
 		HashQueue:       loginQueue(cfg.LoginQueue),
+		Now:             m.Clock,
 	}
 	m.users.Sessions = m.sessions
-	m.devices = &directory.Devices{DB: m.db}
+	m.devices = &directory.Devices{DB: m.db, Now: m.Clock}
 	if m.db.Embedded {
 		// Push fan-outs stream audiences from memory: the embedded database reads a whole
 		// collection per query. Users and Devices keep the view current with their writes.
 		m.users.View = &directory.RecipientView{DB: m.db}
 		m.devices.View = m.users.View
 	}
-	m.inbox = &inbox.Store{DB: m.db, Locale: func(ctx context.Context, userID string) (string, error) {
+	m.inbox = &inbox.Store{DB: m.db, Now: m.Clock, Locale: func(ctx context.Context, userID string) (string, error) {
 		u, err := m.users.Me(ctx, userID)
 		if err != nil {
 			return "", err
@@ -58,13 +59,13 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	}}
 	// Offline sync: synced tables register here (announcements in Run, once the service
 	// exists); Run starts the engine before serving.
-	m.sync = &datasync.Engine{DB: m.db, Logger: m.Logger}
+	m.sync = &datasync.Engine{DB: m.db, Logger: m.Logger, Now: m.Clock}
 	m.inbox.Sync = m.sync
 	m.sync.Register(m.inbox.SyncTable())
 	m.prefs = &push.PrefsStore{DB: m.db}
-	m.banners = &banner.Service{DB: m.db, Images: m.store}
-	m.whatsNew = &whatsnew.Service{DB: m.db, Images: m.store, Locale: m.inbox.Locale}
-	uploads, err := upload.New(upload.Config{Store: m.store, DB: m.db, BasePath: "/v1/uploads/", Logger: m.Logger,
+	m.banners = &banner.Service{DB: m.db, Images: m.store, Now: m.Clock}
+	m.whatsNew = &whatsnew.Service{DB: m.db, Images: m.store, Locale: m.inbox.Locale, Now: m.Clock}
+	uploads, err := upload.New(upload.Config{Store: m.store, DB: m.db, BasePath: "/v1/uploads/", Logger: m.Logger, Now: m.Clock,
 		S3: upload.S3Config{Endpoint: cfg.MinIOEndpoint, AccessKey: cfg.MinIOAccessKey, SecretKey: cfg.MinIOSecretKey,
 			UseTLS: cfg.MinIOUseTLS, Region: cfg.MinIORegion, Bucket: m.store.BucketName(media.Uploads)}})
 	if err != nil {
@@ -72,12 +73,12 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	}
 	m.uploads = uploads // domains Register their upload purposes on it below
 	m.feedback = &feedback.Service{DB: m.db, Sync: m.sync, Users: m.users, Store: m.store,
-		Grants: &feedback.AccessGrants{DB: m.db}, Logger: m.Logger}
+		Grants: &feedback.AccessGrants{DB: m.db}, Logger: m.Logger, Now: m.Clock}
 	m.feedback.Register()
 	m.uploads.Register(m.feedback.Purpose())
-	m.releases = &release.Service{DB: m.db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger}
+	m.releases = &release.Service{DB: m.db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger, Now: m.Clock}
 	m.updates = &updatecheck.Service{View: &updatecheck.View{DB: m.db}, DB: m.db, Store: m.store,
-		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL}
+		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Now: m.Clock}
 	m.releases.OnChange = m.updates.View.Changed
 	m.feedback.Apps = m.updates // feedback from "com.example.portal" belongs to the app "portal" // this instance answers with its own writes at once
 	// Start-up steps run in this order, every time (a map would change it from run to run).
@@ -206,6 +207,7 @@ func (m *Main) pushSender(ctx context.Context) (push.Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MPORTAL_FCM_CREDENTIALS_FILE expects a Firebase service account key file (%s): %w", file, err)
 	}
+	sender.Now = m.Clock
 	m.Logger.Info("push notifications on (FCM)", "file", file)
 	return sender, nil
 }

@@ -19,9 +19,9 @@ package announce
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/media"
@@ -77,21 +77,13 @@ type Service struct {
 	Members Members
 	Images  media.Store
 	// Now is the clock; nil means time.Now.
-	Now    func() time.Time
+	Now    clock.Func
 	Logger *slog.Logger
 	// Sync, when set, stamps publications, edits and withdrawals so that the announcements
 	// table syncs (see SyncTable).
 	Sync Sync
 
 	view view
-}
-
-func (s *Service) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
 }
 
 func (s *Service) log() *slog.Logger {

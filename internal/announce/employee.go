@@ -58,7 +58,7 @@ func (s *Service) Feed(ctx context.Context, p *auth.Principal) ([]Summary, error
 	if err != nil {
 		return nil, fmt.Errorf("announcements of %s: %w", p.UserID, err)
 	}
-	now, r := s.now(), &reader{s: s, p: p}
+	now, r := s.Now.Stored(), &reader{s: s, p: p}
 	out := []Summary{}
 	for _, a := range all {
 		ok, err := r.sees(ctx, a, now)
@@ -92,7 +92,7 @@ func (s *Service) visible(ctx context.Context, p *auth.Principal, id string) (*A
 		return nil, err
 	}
 	if a != nil {
-		ok, err := (&reader{s: s, p: p}).sees(ctx, a, s.now())
+		ok, err := (&reader{s: s, p: p}).sees(ctx, a, s.Now.Stored())
 		if err != nil || ok {
 			return a, err
 		}
@@ -160,7 +160,7 @@ type progressDoc struct {
 func (s *Service) mark(ctx context.Context, coll, id string, p *auth.Principal) error {
 	_, err := mongodb.Claim(ctx, s.DB.Collection(coll), progressID(id, p.UserID), bson.D{
 		{Key: "announcement", Value: id}, {Key: "user_id", Value: p.UserID},
-		{Key: "department", Value: p.Department}, {Key: "at", Value: s.now()},
+		{Key: "department", Value: p.Department}, {Key: "at", Value: s.Now.Stored()},
 	})
 	if err != nil {
 		return fmt.Errorf("mark announcement %s for %s: %w", id, p.UserID, err)

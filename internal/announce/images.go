@@ -76,7 +76,7 @@ func (s *Service) ImageURL(ctx context.Context, p *auth.Principal, key string) (
 	if err := s.checkImage(ctx, key); err != nil {
 		return nil, time.Time{}, err
 	}
-	expires := s.now().Add(ImageURLExpiry)
+	expires := s.Now.Stored().Add(ImageURLExpiry)
 	u, err := s.Images.PresignGet(ctx, media.Images, key, ImageURLExpiry, "")
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("image url %s: %w", key, err)

@@ -19,7 +19,7 @@ func (s *Service) Create(ctx context.Context, actor *auth.Principal, in Input) (
 		return nil, err
 	}
 	defer apperr.Wrapf(&err, "create announcement")
-	now := s.now()
+	now := s.Now.Stored()
 	a := &Announcement{ID: bson.NewObjectID().Hex(), Importance: Normal, PublishAt: now, CreatedBy: actor.UserID,
 		CreatedAt: now}
 	if in.Title == nil || in.Body == nil || in.Audience == nil {
@@ -100,7 +100,7 @@ func (s *Service) edit(ctx context.Context, id string, in Input) (published bool
 		return false, &apperr.Error{Code: apperr.Conflict, Field: "publish_at",
 			Message: "the announcement is published; publish_at can no longer change"}
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	a := *cur
 	a.UpdatedAt = now
 	if err := s.apply(ctx, &a, in, now); err != nil {
@@ -153,7 +153,7 @@ func (s *Service) Withdraw(ctx context.Context, actor *auth.Principal, id string
 	if a == nil {
 		return nil, apperr.New(apperr.NotFound, "announcement not found")
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	if _, err := mongodb.Claim(ctx, s.DB.Collection(withdrawColl), id, bson.D{{Key: "withdrawn_at", Value: now}}); err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (s *Service) List(ctx context.Context, actor *auth.Principal) ([]Announceme
 	if err != nil {
 		return nil, fmt.Errorf("list announcements: %w", err)
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	out := make([]Announcement, 0, len(all))
 	for _, a := range all {
 		out = append(out, withStatus(a, now))
@@ -194,7 +194,7 @@ func (s *Service) Get(ctx context.Context, actor *auth.Principal, id string) (*A
 	if a == nil {
 		return nil, apperr.New(apperr.NotFound, "announcement not found")
 	}
-	out := withStatus(a, s.now())
+	out := withStatus(a, s.Now.Stored())
 	return &out, nil
 }
 
@@ -210,6 +210,6 @@ func (s *Service) reloaded(ctx context.Context, id string) (*Announcement, error
 	if a == nil {
 		return nil, apperr.New(apperr.NotFound, "announcement not found")
 	}
-	out := withStatus(a, s.now())
+	out := withStatus(a, s.Now.Stored())
 	return &out, nil
 }

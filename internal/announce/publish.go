@@ -29,7 +29,7 @@ func (s *Service) PublishDue(ctx context.Context) error {
 	if err := s.reload(ctx); err != nil {
 		return err
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	s.view.mu.RLock()
 	var due, unconfirmed []*Announcement
 	for _, a := range s.view.all {
@@ -76,7 +76,7 @@ func (s *Service) publish(ctx context.Context, a *Announcement) error {
 	if err != nil || withdrawn {
 		return err
 	}
-	won, err := mongodb.Claim(ctx, s.DB.Collection(publishColl), a.ID, bson.D{{Key: "published_at", Value: s.now()}})
+	won, err := mongodb.Claim(ctx, s.DB.Collection(publishColl), a.ID, bson.D{{Key: "published_at", Value: s.Now.Stored()}})
 	if err != nil || !won {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Service) enqueue(ctx context.Context, a *Announcement) error {
 		return fmt.Errorf("push announcement %s: %w", a.ID, err)
 	}
 	_, err := s.DB.Collection(publishColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "enqueued_at", Value: s.now()}}}})
+		bson.D{{Key: "$set", Value: bson.D{{Key: "enqueued_at", Value: s.Now.Stored()}}}})
 	if err != nil {
 		return fmt.Errorf("confirm push of announcement %s: %w", a.ID, mongodb.Translate(err, "announcement"))
 	}

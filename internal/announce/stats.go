@@ -111,7 +111,7 @@ func (s *Service) Remind(ctx context.Context, actor *auth.Principal, id string) 
 		return nil, apperr.New(apperr.Conflict, "only a published announcement can be reminded of (this one is %s)", a.Status)
 	}
 	defer apperr.Wrapf(&err, "remind of announcement %s", id)
-	now := s.now()
+	now := s.Now.Stored()
 	var last reminderDoc
 	err = s.DB.Collection(remindersColl).FindOne(ctx, bson.D{{Key: "announcement", Value: id}},
 		options.FindOne().SetSort(bson.D{{Key: "n", Value: -1}})).Decode(&last)

@@ -122,7 +122,7 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 	if err != nil {
 		return err
 	}
-	now, r := t.s.now(), &reader{s: t.s, p: q.User}
+	now, r := t.s.Now.Stored(), &reader{s: t.s, p: q.User}
 	for _, a := range all {
 		st, stamped := byID[a.ID]
 		if q.Since > 0 && (!stamped || st.Seq <= q.Since) {

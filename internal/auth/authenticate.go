@@ -26,7 +26,7 @@ var errSessionGone = errors.New("session revoked, expired or not found")
 // like a disabled user, on every instance. A login or a refresh on this instance updates the
 // cached roles at once.
 func (s *Sessions) Authenticate(ctx context.Context, bearerToken string) (*Principal, error) {
-	now := s.now()
+	now := s.Now.Stored()
 	p, err := s.verified.verify(s.Tokens, bearerToken, now, s.cacheLimit())
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (s *Sessions) readSession(ctx context.Context, id string, now time.Time) (c
 // remember caches what a login or a refresh just read of sess and its user, so that this
 // instance authorizes the new access token with the roles it carries, without waiting for Recheck.
 func (s *Sessions) remember(sess *sessionDoc, acc *Account, expiresAt time.Time) {
-	now := s.now()
+	now := s.Now.Stored()
 	e := cachedSession{userID: sess.UserID, deviceID: sess.DeviceID, expiresAt: expiresAt, checkedAt: now}
 	e.withAccount(acc)
 	s.cache.put(sess.ID, e, s.cacheLimit(), now.Add(-s.recheck()))

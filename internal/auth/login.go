@@ -90,7 +90,7 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error)
 		s.Throttle.Success(account)
 	}
 
-	now := s.now()
+	now := s.Now.Stored()
 	sess := &sessionDoc{
 		UserID: acc.ID, DeviceID: in.DeviceID,
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.refreshTTL()),

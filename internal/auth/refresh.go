@@ -58,7 +58,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken, deviceID string) (
 	if err != nil {
 		return nil, badRefresh(err)
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	var rt refreshDoc
 	if err := s.coll(refreshTokensColl).FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&rt); err != nil {
 		if mongodb.IsNotFound(err) {

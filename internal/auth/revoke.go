@@ -48,7 +48,7 @@ func (s *Sessions) ListSessions(ctx context.Context, p *Principal) ([]SessionInf
 	filter := bson.D{
 		{Key: "user_id", Value: p.UserID},
 		{Key: "revoked_at", Value: nil},
-		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: s.now()}}},
+		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: s.Now.Stored()}}},
 	}
 	cur, err := s.coll(sessionsColl).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "last_used_at", Value: -1}}))
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *Sessions) RevokeSession(ctx context.Context, p *Principal, sessionID st
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		return fmt.Errorf("revoke session: %w", err)
 	}
-	if sess == nil || sess.UserID != p.UserID || !sess.active(s.now()) {
+	if sess == nil || sess.UserID != p.UserID || !sess.active(s.Now.Stored()) {
 		return apperr.New(apperr.NotFound, "session not found")
 	}
 	return s.revoke(ctx, p.UserID, []string{sessionID})
@@ -122,7 +122,7 @@ func (s *Sessions) liveSessionIDs(ctx context.Context, userID, except string) ([
 // their access tokens from now on. Each write is an idempotent $set by _id under the session's
 // lock (see touch); the revoked_at filter keeps the time of the first revocation.
 func (s *Sessions) revoke(ctx context.Context, userID string, ids []string) error {
-	now := s.now()
+	now := s.Now.Stored()
 	s.cache.markRevoked(s.cacheLimit(), now, ids...)
 	for _, id := range ids {
 		unlock := s.DB.Lock("session:" + id)

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -48,7 +49,7 @@ type Sessions struct {
 	// of logins for unknown users; zero means DefaultArgon2.
 	Argon Argon2Params
 	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Now clock.Func
 	// CacheSize bounds the session cache; zero means 100 000 sessions.
 	CacheSize int
 	// HashConcurrency bounds the argon2 computations (password checks at login and password
@@ -84,15 +85,6 @@ type refreshDoc struct {
 	SessionID string    `bson:"session_id"`
 	UserID    string    `bson:"user_id"`
 	ExpiresAt time.Time `bson:"expires_at"`
-}
-
-// now returns the current time in UTC at the millisecond precision the database stores.
-func (s *Sessions) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
 }
 
 func (s *Sessions) refreshTTL() time.Duration {
@@ -135,7 +127,7 @@ func (s *Sessions) EnsureIndexes(ctx context.Context) error {
 // are no TTL indexes on the embedded database, so cmd runs it periodically. A consumed token's
 // record lives as long as the token would have, which keeps reuse detection working until then.
 func (s *Sessions) Purge(ctx context.Context) (int64, error) {
-	filter := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lte", Value: s.now()}}}}
+	filter := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lte", Value: s.Now.Stored()}}}}
 	var total int64
 	for _, name := range []string{refreshUsesColl, refreshTokensColl, sessionsColl} {
 		res, err := s.coll(name).DeleteMany(ctx, filter)

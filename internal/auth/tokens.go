@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/clock"
 )
 
 // DefaultAccessTTL is the access-token lifetime when Tokens.TTL is zero.
@@ -28,7 +29,7 @@ type Tokens struct {
 	// TTL is the access-token lifetime; zero means DefaultAccessTTL.
 	TTL time.Duration
 	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Now clock.Func
 }
 
 // accessClaims is the token payload. Short claim names keep the header of every request small.
@@ -39,13 +40,6 @@ type accessClaims struct {
 	DeviceID   string `json:"did"`
 	PwChange   bool   `json:"pwc,omitempty"`
 	jwt.RegisteredClaims
-}
-
-func (t *Tokens) now() time.Time {
-	if t.Now != nil {
-		return t.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 func (t *Tokens) ttl() time.Duration {
@@ -76,7 +70,7 @@ func (t *Tokens) Issue(p Principal) (token string, expiresAt time.Time, err erro
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue access token: %w", err)
 	}
-	now := t.now().Truncate(time.Second) // JWT times are whole seconds
+	now := t.Now.UTC().Truncate(time.Second) // JWT times are whole seconds
 	expiresAt = now.Add(t.ttl())
 	claims := accessClaims{
 		Roles:      p.Roles,
@@ -130,7 +124,7 @@ func (t *Tokens) verify(token string) (*Principal, time.Time, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(clockLeeway),
-		jwt.WithTimeFunc(t.now),
+		jwt.WithTimeFunc(t.Now.UTC),
 	)
 	var claims accessClaims
 	_, err := parser.ParseWithClaims(token, &claims, func(tok *jwt.Token) (any, error) {

@@ -16,6 +16,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/media"
 )
@@ -60,7 +61,7 @@ type Service struct {
 	DB     *mongodb.DB
 	Images Images
 	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Now clock.Func
 
 	view   mongodb.View[Banner]
 	pageMu sync.Mutex
@@ -68,11 +69,3 @@ type Service struct {
 }
 
 func (s *Service) coll() *mongo.Collection { return s.DB.Collection(coll) }
-
-func (s *Service) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
-}

@@ -32,7 +32,7 @@ func (s *Service) Create(ctx context.Context, actor *auth.Principal, in Input) (
 	if err := auth.RequireRole(actor, auth.RoleOps); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	b := Banner{
 		ID: bson.NewObjectID().Hex(), Title: in.Title, ImageKey: in.ImageKey, Link: in.Link,
 		StartsAt: in.StartsAt, EndsAt: in.EndsAt, Order: in.Order, Public: in.Public,
@@ -77,7 +77,7 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 			return nil, err
 		}
 	}
-	b.UpdatedAt = s.now()
+	b.UpdatedAt = s.Now.Stored()
 	res, err := s.coll().ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, b)
 	if err != nil {
 		return nil, mongodb.Translate(err, "banner")

@@ -47,7 +47,7 @@ func (s *Service) Public(ctx context.Context) (*PublicPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	visible := Visible(all, now)
 	etag := ETag(visible)
 

@@ -71,7 +71,7 @@ func (s *Users) SetPassword(ctx context.Context, userID, hash string, mustChange
 	res, err := s.users().UpdateOne(ctx, bson.D{{Key: "_id", Value: userID}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "password_hash", Value: hash},
 		{Key: "must_change_password", Value: mustChange},
-		{Key: "updated_at", Value: s.now()},
+		{Key: "updated_at", Value: s.Now.Stored()},
 	}}})
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", userID, mongodb.Translate(err, "user"))

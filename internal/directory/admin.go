@@ -35,7 +35,7 @@ type UserUpdate struct {
 
 // newUser returns an active user with a fresh id and trimmed fields; it is not yet validated.
 func (s *Users) newUser(employeeNo, name, email, department string) *User {
-	now := s.now()
+	now := s.Now.Stored()
 	return &User{
 		ID:                 bson.NewObjectID().Hex(),
 		EmployeeNo:         strings.TrimSpace(employeeNo),

@@ -38,7 +38,7 @@ func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID strin
 		return nil, err
 	}
 	key := deviceKey(p.UserID, deviceID)
-	now := s.now()
+	now := s.Now.Stored()
 	// The token's owner changes first: from then on the sender refuses the token for the previous
 	// device even if clearing it there fails.
 	if in.PushToken != "" {

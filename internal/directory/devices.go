@@ -11,6 +11,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -56,7 +57,7 @@ type DeviceInput struct {
 // Devices is the device registry and the owner of push-token ownership.
 type Devices struct {
 	DB  *mongodb.DB
-	Now func() time.Time
+	Now clock.Func
 	// View, when set, is kept up to date with every device this service writes.
 	View *RecipientView
 }
@@ -68,8 +69,6 @@ const (
 
 func (s *Devices) devices() *mongo.Collection { return s.DB.Collection(devicesCollection) }
 func (s *Devices) tokens() *mongo.Collection  { return s.DB.Collection(pushTokensCollection) }
-
-func (s *Devices) now() time.Time { return storedNow(s.Now) }
 
 func deviceKey(userID, deviceID string) string { return userID + "/" + deviceID }
 

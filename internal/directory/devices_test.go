@@ -17,7 +17,7 @@ import (
 type deviceFixture struct {
 	ctx     context.Context
 	devices *Devices
-	clock   *clock
+	clock   *testenv.Clock
 	alice   *auth.Principal
 	bob     *auth.Principal
 }

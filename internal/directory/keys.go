@@ -39,7 +39,7 @@ func carries(u *User, key string) bool {
 func (s *Users) claimKey(ctx context.Context, key, userID string) (bool, error) {
 	for attempt := 0; ; attempt++ {
 		won, err := mongodb.Claim(ctx, s.keys(), key, bson.D{
-			{Key: "user_id", Value: userID}, {Key: "created_at", Value: s.now()},
+			{Key: "user_id", Value: userID}, {Key: "created_at", Value: s.Now.Stored()},
 		})
 		if err != nil || won {
 			return won, err
@@ -54,7 +54,7 @@ func (s *Users) claimKey(ctx context.Context, key, userID string) (bool, error) 
 		case held.UserID == userID:
 			return true, nil
 		}
-		if attempt > 0 || s.now().Sub(held.CreatedAt) < staleKeyAge {
+		if attempt > 0 || s.Now.Stored().Sub(held.CreatedAt) < staleKeyAge {
 			return false, nil
 		}
 		holder, err := s.load(ctx, held.UserID)

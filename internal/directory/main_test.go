@@ -20,11 +20,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // cheapArgon keeps hashing fast in tests; production uses auth.DefaultArgon2.
 var cheapArgon = auth.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}
 
-// clock is a settable time source.
-// clock is the shared settable test clock.
-type clock = testenv.Clock
-
-func newClock() *clock { return testenv.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) }
+func newClock() *testenv.Clock { return testenv.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) }
 
 // fakeRevoker records the users whose sessions were revoked.
 type fakeRevoker struct {
@@ -55,7 +51,7 @@ type fixture struct {
 	ctx     context.Context
 	users   *Users
 	revoker *fakeRevoker
-	clock   *clock
+	clock   *testenv.Clock
 	admin   *auth.Principal
 	ops     *auth.Principal
 }

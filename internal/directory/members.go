@@ -80,7 +80,7 @@ func (r *Recipients) deviceCounts(ctx context.Context, aud push.Audience, active
 	if err := cur.All(ctx, &devices); err != nil {
 		return nil, fmt.Errorf("audience devices: %w", mongodb.Translate(err, "device"))
 	}
-	now := r.now()
+	now := r.Now.UTC()
 	counts := make(map[string]int)
 	for _, d := range devices {
 		if _, ok := active[d.UserID]; ok && slices.Contains(aud.Channels, d.Channel) {

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/push"
 )
@@ -25,7 +26,7 @@ import (
 // seconds. Without it (MongoDB, several replicas) Stream reads the collections with a cursor.
 type Recipients struct {
 	DB  *mongodb.DB
-	Now func() time.Time
+	Now clock.Func
 	// View is the in-memory directory to stream from; nil reads the database.
 	View *RecipientView
 }
@@ -71,9 +72,9 @@ func (r *Recipients) Stream(ctx context.Context, aud push.Audience, cursor strin
 		return nil
 	}
 	if r.View != nil {
-		return r.View.stream(ctx, aud, r.now(), cursor, fn)
+		return r.View.stream(ctx, aud, r.Now.UTC(), cursor, fn)
 	}
-	s := &recipientStream{r: r, aud: aud, fn: fn, now: r.now()}
+	s := &recipientStream{r: r, aud: aud, fn: fn, now: r.Now.UTC()}
 	var err error
 	if s.users, err = r.audienceUsers(ctx, aud); err != nil {
 		return err
@@ -98,13 +99,6 @@ func (r *Recipients) Stream(ctx context.Context, aud push.Audience, cursor strin
 		return err
 	}
 	return s.tail()
-}
-
-func (r *Recipients) now() time.Time {
-	if r.Now != nil {
-		return r.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 func parseCursor(c string) (pos int, last string) {

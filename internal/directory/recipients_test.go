@@ -20,7 +20,7 @@ import (
 type recipientFixture struct {
 	ctx        context.Context
 	db         *mongodb.DB
-	clock      *clock
+	clock      *testenv.Clock
 	devices    *Devices
 	recipients *Recipients
 }

@@ -44,7 +44,7 @@ func (s *Users) SeedAdmin(ctx context.Context, employeeNo string) (password stri
 		return "", false, mongodb.Translate(err, "user")
 	}
 	won, err := mongodb.Claim(ctx, s.keys(), seedClaimID, bson.D{
-		{Key: "user_id", Value: u.ID}, {Key: "created_at", Value: s.now()},
+		{Key: "user_id", Value: u.ID}, {Key: "created_at", Value: s.Now.Stored()},
 	})
 	if err != nil || !won {
 		return "", false, err

@@ -124,7 +124,7 @@ func (s *Users) update(ctx context.Context, old, updated *User) (bool, error) {
 			}
 		}
 	}
-	updated.UpdatedAt = s.now()
+	updated.UpdatedAt = s.Now.Stored()
 	set = append(set, bson.E{Key: "updated_at", Value: updated.UpdatedAt})
 	filter := append(bson.D{{Key: "_id", Value: old.ID}}, pin...)
 	res, err := s.users().UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}})

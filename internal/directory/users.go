@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -59,7 +60,7 @@ type Users struct {
 	DB       *mongodb.DB
 	Argon    auth.Argon2Params
 	Sessions SessionRevoker
-	Now      func() time.Time
+	Now      clock.Func
 	// View, when set, is kept up to date with every user this service writes.
 	View *RecipientView
 }
@@ -71,18 +72,6 @@ const (
 
 func (s *Users) users() *mongo.Collection { return s.DB.Collection(usersCollection) }
 func (s *Users) keys() *mongo.Collection  { return s.DB.Collection(keysCollection) }
-
-// now returns the current time as it is stored: UTC with BSON's millisecond precision, so a value
-// returned to a caller equals the one read back later.
-func (s *Users) now() time.Time { return storedNow(s.Now) }
-
-// storedNow is now() (or time.Now) as stored in BSON: UTC, millisecond precision.
-func storedNow(now func() time.Time) time.Time {
-	if now == nil {
-		now = time.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
-}
 
 func (s *Users) argon() auth.Argon2Params {
 	if s.Argon.Time == 0 || s.Argon.MemoryKiB == 0 || s.Argon.Threads == 0 {

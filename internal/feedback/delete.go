@@ -44,7 +44,7 @@ func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, i
 	if err := s.tombstone(ctx, feedbackColl, s.byID(id, bson.E{Key: "status", Value: StatusNew}), seq); err != nil {
 		return nil, err
 	}
-	d.Deleted, d.Seq, d.UpdatedAt = true, max(d.Seq, seq), s.now()
+	d.Deleted, d.Seq, d.UpdatedAt = true, max(d.Seq, seq), s.Now.Stored()
 	s.cache.put(&d)
 	return d.Keys, nil
 }
@@ -52,7 +52,7 @@ func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, i
 // tombstone marks the document matching filter deleted with seq.
 func (s *Service) tombstone(ctx context.Context, coll string, filter bson.D, seq int64) error {
 	_, err := s.coll(coll).UpdateOne(ctx, filter, bson.D{
-		{Key: "$set", Value: bson.D{{Key: "_deleted", Value: true}, {Key: "_updated_at", Value: s.now()}}},
+		{Key: "$set", Value: bson.D{{Key: "_deleted", Value: true}, {Key: "_updated_at", Value: s.Now.Stored()}}},
 		{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
 	})
 	if err != nil {

@@ -21,11 +21,11 @@ package feedback
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/media"
@@ -92,7 +92,7 @@ type Service struct {
 	// Apps maps reported app ids to catalogue ids (nil: stored as reported).
 	Apps AppCatalog
 	// Now is the clock; nil means time.Now.
-	Now    func() time.Time
+	Now    clock.Func
 	Logger *slog.Logger
 
 	counts counts
@@ -100,14 +100,6 @@ type Service struct {
 }
 
 func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }
-
-func (s *Service) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
-}
 
 func (s *Service) log() *slog.Logger {
 	if s.Logger != nil {

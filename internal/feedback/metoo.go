@@ -28,7 +28,7 @@ func (s *Service) MeToo(ctx context.Context, p *auth.Principal, id string, on bo
 	changed := false
 	if on {
 		changed, err = mongodb.Claim(ctx, s.coll(meTooColl), markID, bson.D{
-			{Key: "feedback_id", Value: id}, {Key: "user_id", Value: p.UserID}, {Key: "at", Value: s.now()},
+			{Key: "feedback_id", Value: id}, {Key: "user_id", Value: p.UserID}, {Key: "at", Value: s.Now.Stored()},
 		})
 	} else {
 		changed, err = s.unmark(ctx, markID)

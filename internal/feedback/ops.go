@@ -140,7 +140,7 @@ func (s *Service) opsWrite(ctx context.Context, id string, change func(d *feedba
 			if err := s.stamp(ctx, feedbackColl, id, seq); err != nil {
 				return nil, err
 			}
-			d.Seq, d.UpdatedAt = max(d.Seq, seq), s.now()
+			d.Seq, d.UpdatedAt = max(d.Seq, seq), s.Now.Stored()
 			s.cache.put(d)
 			out = d
 			return touch, nil
@@ -151,7 +151,7 @@ func (s *Service) opsWrite(ctx context.Context, id string, change func(d *feedba
 			return nil, err
 		}
 		set = append(set, bson.E{Key: "ops_version", Value: d.OpsVersion + 1}, bson.E{Key: "ops_token", Value: token},
-			bson.E{Key: "updated_by_ops_at", Value: s.now().UnixMilli()}, bson.E{Key: "_updated_at", Value: s.now()})
+			bson.E{Key: "updated_by_ops_at", Value: s.Now.Stored().UnixMilli()}, bson.E{Key: "_updated_at", Value: s.Now.Stored()})
 		res, err := s.coll(feedbackColl).UpdateOne(ctx, s.byID(id, bson.E{Key: "ops_version", Value: d.OpsVersion}),
 			bson.D{{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}}})
 		if err != nil {

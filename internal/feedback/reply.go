@@ -34,9 +34,9 @@ func (s *Service) Reply(ctx context.Context, actor *auth.Principal, id, text str
 		return nil, err
 	}
 	doc := &commentDoc{ID: newID(), FeedbackID: id, AuthorID: actor.UserID, AuthorName: name, FromOps: true,
-		Text: text, CreatedAt: s.now().UnixMilli()}
+		Text: text, CreatedAt: s.Now.Stored().UnixMilli()}
 	err = s.Sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
-		doc.Meta = datasync.Meta{Seq: seq, CreatedSeq: seq, Keys: parent.Keys, UpdatedAt: s.now()}
+		doc.Meta = datasync.Meta{Seq: seq, CreatedSeq: seq, Keys: parent.Keys, UpdatedAt: s.Now.Stored()}
 		unlock := s.DB.Lock(childLockKey(commentsColl, doc.ID))
 		_, err := s.coll(commentsColl).InsertOne(ctx, doc)
 		if mongodb.IsDuplicateKey(err) { // a rerun of this write: restamp it

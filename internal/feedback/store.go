@@ -118,7 +118,7 @@ func (s *Service) liveFeedback(ctx context.Context, id string) (*feedbackDoc, er
 func (s *Service) stamp(ctx context.Context, coll, id string, seq int64) error {
 	_, err := s.coll(coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
 		{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
-		{Key: "$set", Value: bson.D{{Key: "_updated_at", Value: s.now()}}},
+		{Key: "$set", Value: bson.D{{Key: "_updated_at", Value: s.Now.Stored()}}},
 	})
 	if err != nil {
 		return fmt.Errorf("stamp %s/%s: %w", coll, id, mongodb.Translate(err, coll))
@@ -137,7 +137,7 @@ func (s *Service) stampFeedback(ctx context.Context, id string, seq int64) ([]st
 	if err := s.stamp(ctx, feedbackColl, id, seq); err != nil {
 		return nil, err
 	}
-	d.Seq, d.UpdatedAt = max(d.Seq, seq), s.now()
+	d.Seq, d.UpdatedAt = max(d.Seq, seq), s.Now.Stored()
 	s.cache.put(&d)
 	return d.Keys, nil
 }

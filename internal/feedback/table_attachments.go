@@ -42,7 +42,7 @@ func (t attachmentsTable) Push(ctx context.Context, p *auth.Principal, seq int64
 		var r attachmentRecord
 		err := decodeRecord(raw, &r)
 		if err == nil {
-			err = checkAttachment(&r, t.s.now())
+			err = checkAttachment(&r, t.s.Now.Stored())
 		}
 		var k []string
 		if err == nil {
@@ -133,7 +133,7 @@ func (s *Service) insertAttachment(ctx context.Context, p *auth.Principal, r *at
 	}
 	doc := &attachmentDoc{ID: r.ID, FeedbackID: r.FeedbackID, AuthorID: p.UserID, Filename: r.Filename,
 		ContentType: r.ContentType, Size: r.Size, Status: AttachmentPending, CreatedAt: r.CreatedAt}
-	doc.Meta = datasync.Meta{Seq: seq, CreatedSeq: seq, Keys: parent.Keys, UpdatedAt: s.now()}
+	doc.Meta = datasync.Meta{Seq: seq, CreatedSeq: seq, Keys: parent.Keys, UpdatedAt: s.Now.Stored()}
 	_, err = s.coll(attachmentsColl).InsertOne(ctx, doc)
 	switch {
 	case mongodb.IsDuplicateKey(err):

@@ -43,7 +43,7 @@ func (t commentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, c
 		var r commentRecord
 		err := decodeRecord(raw, &r)
 		if err == nil {
-			err = checkComment(&r, t.s.now())
+			err = checkComment(&r, t.s.Now.Stored())
 		}
 		var k []string
 		if err == nil {
@@ -103,7 +103,7 @@ func (w *commentWriter) write(ctx context.Context, r *commentRecord) ([]string, 
 	}
 	doc := &commentDoc{ID: r.ID, FeedbackID: r.FeedbackID, AuthorID: w.p.UserID, AuthorName: *w.name,
 		Text: r.Text, CreatedAt: r.CreatedAt}
-	doc.Meta = datasync.Meta{Seq: w.seq, CreatedSeq: w.seq, Keys: parent.Keys, UpdatedAt: w.s.now()}
+	doc.Meta = datasync.Meta{Seq: w.seq, CreatedSeq: w.seq, Keys: parent.Keys, UpdatedAt: w.s.Now.Stored()}
 	if err := w.s.saveComment(ctx, w.p, doc); err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (s *Service) saveComment(ctx context.Context, p *auth.Principal, doc *comme
 		return apperr.New(apperr.Conflict, "this comment was deleted")
 	}
 	_, err = s.coll(commentsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, bson.D{
-		{Key: "$set", Value: bson.D{{Key: "text", Value: doc.Text}, {Key: "_updated_at", Value: s.now()}}},
+		{Key: "$set", Value: bson.D{{Key: "text", Value: doc.Text}, {Key: "_updated_at", Value: s.Now.Stored()}}},
 		{Key: "$max", Value: bson.D{{Key: "_seq", Value: doc.Seq}}},
 	})
 	if err != nil {

@@ -114,7 +114,7 @@ func (b *pushBatch) create(ctx context.Context, created []json.RawMessage) error
 		var r feedbackRecord
 		err := decodeRecord(raw, &r)
 		if err == nil {
-			err = checkFeedback(&r, b.s.now())
+			err = checkFeedback(&r, b.s.Now.Stored())
 		}
 		if err == nil && r.ShareWithTesters {
 			var keys []string
@@ -180,7 +180,7 @@ func (b *pushBatch) upsert(ctx context.Context, raw json.RawMessage) error {
 	var r feedbackRecord
 	err := decodeRecord(raw, &r)
 	if err == nil {
-		err = checkFeedback(&r, b.s.now())
+		err = checkFeedback(&r, b.s.Now.Stored())
 	}
 	if err == nil {
 		var keys []string
@@ -205,9 +205,9 @@ func (s *Service) newFeedback(ctx context.Context, p *auth.Principal, name strin
 		AccuracyM: r.AccuracyM, CreatedAt: r.CreatedAt, Shared: shared, Status: StatusNew,
 		Snapshot: Snapshot{AppID: r.AppID, Build: r.Build, Version: r.Version, Channel: r.Channel,
 			Platform: r.Platform, DeviceModel: r.DeviceModel, OSVersion: r.OSVersion},
-		AuthorID: p.UserID, AuthorName: name, Department: p.Department, ReceivedAt: s.now(),
+		AuthorID: p.UserID, AuthorName: name, Department: p.Department, ReceivedAt: s.Now.Stored(),
 	}
-	d.Meta = datasync.Meta{Seq: seq, CreatedSeq: seq, Keys: feedbackKeys(p.UserID, shared, r.AppID, r.Channel), UpdatedAt: s.now()}
+	d.Meta = datasync.Meta{Seq: seq, CreatedSeq: seq, Keys: feedbackKeys(p.UserID, shared, r.AppID, r.Channel), UpdatedAt: s.Now.Stored()}
 	return d
 }
 
@@ -263,7 +263,7 @@ func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, 
 				{Key: "$set", Value: bson.D{
 					{Key: "category", Value: r.Category}, {Key: "text", Value: r.Text},
 					{Key: "latitude", Value: r.Latitude}, {Key: "longitude", Value: r.Longitude},
-					{Key: "accuracy_m", Value: r.AccuracyM}, {Key: "_updated_at", Value: s.now()},
+					{Key: "accuracy_m", Value: r.AccuracyM}, {Key: "_updated_at", Value: s.Now.Stored()},
 				}},
 				{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
 			})
@@ -274,7 +274,7 @@ func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, 
 			return nil, apperr.New(apperr.Conflict, "this feedback was deleted")
 		}
 		d.Category, d.Text, d.Latitude, d.Longitude, d.AccuracyM = r.Category, r.Text, r.Latitude, r.Longitude, r.AccuracyM
-		d.Seq, d.UpdatedAt = max(d.Seq, seq), s.now()
+		d.Seq, d.UpdatedAt = max(d.Seq, seq), s.Now.Stored()
 		s.cache.put(&d)
 		return d.Keys, nil
 	}

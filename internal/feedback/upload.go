@@ -128,7 +128,7 @@ func (s *Service) settleAttachment(ctx context.Context, a *attachmentDoc, status
 	return s.Sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
 		unlock := s.DB.Lock(childLockKey(attachmentsColl, a.ID))
 		defer unlock()
-		set := append(bson.D{{Key: "status", Value: status}, {Key: "_updated_at", Value: s.now()}}, fields...)
+		set := append(bson.D{{Key: "status", Value: status}, {Key: "_updated_at", Value: s.Now.Stored()}}, fields...)
 		_, err := s.coll(attachmentsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, bson.D{
 			{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
 		})
@@ -193,5 +193,5 @@ func (s *Service) AttachmentURL(ctx context.Context, p *auth.Principal, id strin
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	return u, s.now().Add(expiry), nil
+	return u, s.Now.Stored().Add(expiry), nil
 }

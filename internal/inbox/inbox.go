@@ -26,6 +26,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/push"
 	datasync "github.com/mportal/mportal/sync"
@@ -36,7 +37,7 @@ import (
 type Store struct {
 	DB *mongodb.DB
 	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Now clock.Func
 	// Locale returns the language a user reads ("zh-CN", "en"); items are shown in it. nil, or
 	// an empty answer, means zh-CN, the default locale.
 	Locale func(ctx context.Context, userID string) (string, error)
@@ -96,14 +97,6 @@ func ItemID(userID, notificationID string) string { return userID + "/" + notifi
 func (s *Store) items() *mongo.Collection { return s.DB.Collection(itemsColl) }
 func (s *Store) state() *mongo.Collection { return s.DB.Collection(stateColl) }
 
-func (s *Store) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
-}
-
 // EnsureIndexes creates the indexes that serve a user's list and unread count, and their
 // incremental sync pulls, on MongoDB.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
@@ -137,7 +130,7 @@ func (s *Store) Add(ctx context.Context, items []push.InboxItem) error {
 // take the new sequence number, so that a batch written again (a retried fan-out, or a sync
 // write run again after its lease) is still delivered to every device.
 func (s *Store) insert(ctx context.Context, items []push.InboxItem, seq int64) ([]datasync.Touch, error) {
-	now := s.now()
+	now := s.Now.Stored()
 	docs := make([]any, len(items))
 	touch := datasync.Touch{Table: SyncTableName}
 	for i := range items {

@@ -71,7 +71,7 @@ func (s *Store) MarkRead(ctx context.Context, p *auth.Principal, itemID string) 
 func (s *Store) markRead(ctx context.Context, userID, itemID string, seq int64) (bool, error) {
 	unlock := s.DB.Lock("inbox:" + itemID)
 	defer unlock()
-	update := bson.D{{Key: "$min", Value: bson.D{{Key: "read_at", Value: s.now()}}}}
+	update := bson.D{{Key: "$min", Value: bson.D{{Key: "read_at", Value: s.Now.Stored()}}}}
 	if seq > 0 {
 		update = append(update, bson.E{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}})
 	}
@@ -94,7 +94,7 @@ func (s *Store) MarkAllRead(ctx context.Context, p *auth.Principal) (err error) 
 		unlock := s.DB.Lock("inbox-state:" + p.UserID)
 		defer unlock()
 		filter := bson.D{{Key: "_id", Value: p.UserID}}
-		latest := bson.D{{Key: "read_all_before", Value: s.now()}}
+		latest := bson.D{{Key: "read_all_before", Value: s.Now.Stored()}}
 		if seq > 0 {
 			latest = append(latest, bson.E{Key: "_seq", Value: seq})
 		}

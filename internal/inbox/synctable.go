@@ -161,7 +161,7 @@ func (s *Store) checkReadAt(raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &ms); err != nil {
 		return apperr.Field("read_at", "read_at must be Unix milliseconds")
 	}
-	return clienttime.Check("read_at", ms, s.now())
+	return clienttime.Check("read_at", ms, s.Now.Stored())
 }
 
 // recordID returns the id of a raw pushed record (the engine checked it is a string).

@@ -43,7 +43,7 @@ func (s *Service) CreateApp(ctx context.Context, actor *auth.Principal, in AppIn
 	if err := validPackages(in.AndroidPackage, in.IOSBundleID); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	app := App{ID: in.ID, Name: name, AndroidPackage: in.AndroidPackage, IOSBundleID: in.IOSBundleID, CreatedAt: now, UpdatedAt: now}
 	// The channels go first: an app document is what makes the app exist, so a crash in between
 	// leaves nothing visible, and the retry finds the channels already there.
@@ -123,7 +123,7 @@ func (s *Service) UpdateApp(ctx context.Context, actor *auth.Principal, appID st
 	if err := validPackages(app.AndroidPackage, app.IOSBundleID); err != nil {
 		return nil, err
 	}
-	app.UpdatedAt = s.now()
+	app.UpdatedAt = s.Now.Stored()
 	set = append(set, bson.E{Key: "updated_at", Value: app.UpdatedAt})
 	if _, err := s.coll(AppsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: app.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
 		return nil, mongodb.Translate(err, "app")

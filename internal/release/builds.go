@@ -64,7 +64,7 @@ func (s *Service) CreateBuild(ctx context.Context, actor *auth.Principal, appID 
 		ID: BuildID(app.ID, plat, md.BuildNumber), PublicID: PublicBuildID(plat, md.BuildNumber), AppID: app.ID,
 		Platform: plat, Build: md.BuildNumber, Version: md.VersionName, PackageID: md.PackageID, MinOS: md.MinOS,
 		DisplayName: md.DisplayName, Size: size, ObjectKey: app.ID + "/" + string(plat) + "/" + itoa(md.BuildNumber) + fileExt(plat),
-		Notes: notes, NotesHTML: notesHTML, UploadedBy: actor.UserID, UploadedAt: s.now(),
+		Notes: notes, NotesHTML: notesHTML, UploadedBy: actor.UserID, UploadedAt: s.Now.Stored(),
 	}
 	// The claim reserves the build number before anything is written under its key, so that a
 	// duplicate upload can never overwrite the artifact of the build that got there first.

@@ -61,7 +61,7 @@ func (s *Service) PutChannel(ctx context.Context, actor *auth.Principal, appID, 
 	}
 	// One upsert, atomic on MongoDB; created_at is only written when the channel is new.
 	_, err = s.coll(ChannelsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
-		{Key: "$set", Value: set}, {Key: "$setOnInsert", Value: bson.D{{Key: "created_at", Value: s.now()}}},
+		{Key: "$set", Value: set}, {Key: "$setOnInsert", Value: bson.D{{Key: "created_at", Value: s.Now.Stored()}}},
 	}, options.UpdateOne().SetUpsert(true))
 	if err != nil && !mongodb.IsDuplicateKey(err) {
 		return nil, mongodb.Translate(err, "channel")

@@ -165,7 +165,7 @@ func (s *Service) addMember(ctx context.Context, c *Channel, userID, source stri
 			return err
 		}
 	}
-	m := Member{ID: id, AppID: c.AppID, Channel: c.Name, UserID: userID, Source: source, Seat: seat, JoinedAt: s.now()}
+	m := Member{ID: id, AppID: c.AppID, Channel: c.Name, UserID: userID, Source: source, Seat: seat, JoinedAt: s.Now.Stored()}
 	if _, err := s.coll(MembersColl).InsertOne(ctx, m); err != nil {
 		if seat > 0 {
 			s.freeSeat(ctx, c, seat, userID)

@@ -46,7 +46,7 @@ func (s *Service) Publish(ctx context.Context, actor *auth.Principal, appID stri
 	if b.Platform != in.Platform {
 		return nil, apperr.Field("build_id", "build %s is not an %s build", b.PublicID, in.Platform)
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	rel := Release{ID: "rel_" + randomID(12), BuildID: b.PublicID, Build: b.Build, Version: b.Version,
 		Percent: in.Percent, State: rollout.Active, PublishedAt: now, UpdatedAt: now}
 	rel.Seed = rel.ID
@@ -113,7 +113,7 @@ func (s *Service) ChangeRelease(ctx context.Context, actor *auth.Principal, appI
 			if err != nil {
 				return err
 			}
-			r.Percent, r.State, r.UpdatedAt = next.Percent, next.State, s.now()
+			r.Percent, r.State, r.UpdatedAt = next.Percent, next.State, s.Now.Stored()
 			return nil
 		}
 		return apperr.New(apperr.NotFound, "release not found")

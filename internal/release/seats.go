@@ -36,7 +36,7 @@ func (s *Service) claimSeat(ctx context.Context, c *Channel, userID string) (int
 		for i := range c.Cap {
 			n := (start+i)%c.Cap + 1
 			won, err := mongodb.Claim(ctx, s.coll(SeatsColl), seatID(c, n),
-				bson.D{{Key: "user_id", Value: userID}, {Key: "at", Value: s.now()}})
+				bson.D{{Key: "user_id", Value: userID}, {Key: "at", Value: s.Now.Stored()}})
 			if err != nil {
 				return 0, err
 			}
@@ -68,7 +68,7 @@ func (s *Service) reclaimOrphanSeats(ctx context.Context, c *Channel) (int, erro
 	freed := 0
 	for n := 1; n <= c.Cap; n++ {
 		st, err := findOne[seat](ctx, s.coll(SeatsColl), seatID(c, n), "seat")
-		if err != nil || s.now().Sub(st.At) < orphanAge {
+		if err != nil || s.Now.Stored().Sub(st.At) < orphanAge {
 			continue
 		}
 		_, err = findOne[Member](ctx, s.coll(MembersColl), MemberID(c.AppID, c.Name, st.UserID), "member")

@@ -6,13 +6,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/release/artifact"
@@ -64,16 +64,8 @@ type Service struct {
 	// reloads at once (other instances notice the generation document).
 	OnChange func()
 	// Now is the clock; nil means time.Now.
-	Now    func() time.Time
+	Now    clock.Func
 	Logger *slog.Logger
-}
-
-func (s *Service) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
 }
 
 func (s *Service) log() *slog.Logger {
@@ -119,7 +111,7 @@ func (s *Service) changed(ctx context.Context) {
 	token := randomID(8)
 	for attempt := 0; attempt < 3; attempt++ {
 		_, err := s.coll(MetaColl).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: GenerationID}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "token", Value: token}, {Key: "at", Value: s.now()}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "token", Value: token}, {Key: "at", Value: s.Now.Stored()}}}},
 			options.UpdateOne().SetUpsert(true))
 		// Two first-ever upserts can race to insert; the loser simply updates on its retry.
 		if err == nil || !mongodb.IsDuplicateKey(err) {

@@ -34,7 +34,7 @@ func (s *Service) updateTrack(ctx context.Context, appID string, plat Platform, 
 		if err := change(t); err != nil {
 			return nil, err
 		}
-		t.Version, t.UpdatedAt = prev+1, s.now()
+		t.Version, t.UpdatedAt = prev+1, s.Now.Stored()
 		if t.Releases == nil {
 			t.Releases = []Release{}
 		}

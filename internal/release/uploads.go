@@ -72,7 +72,7 @@ func (s *Service) StartUpload(ctx context.Context, actor *auth.Principal, appID 
 	if err != nil {
 		return nil, err
 	}
-	return &UploadTicket{UploadKey: key, UploadURL: u.String(), Method: "PUT", ExpiresAt: s.now().Add(uploadExpiry)}, nil
+	return &UploadTicket{UploadKey: key, UploadURL: u.String(), Method: "PUT", ExpiresAt: s.Now.Stored().Add(uploadExpiry)}, nil
 }
 
 // parseUploadKey checks that key is an upload key of this app and returns its platform.

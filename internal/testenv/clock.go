@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Clock is a settable time source for tests: pass its Now where a service takes a
-// `Now func() time.Time`. It is safe for concurrent use.
+// Clock is a settable time source for tests: pass its Now where a service takes its clock,
+// `Now clock.Func`. It is safe for concurrent use.
 //
 // A test gives every service of its fixture the same Clock. Mixing a Clock standing at a fixed
 // date with the wall clock in one code path is a time bomb: the distance between the two grows

@@ -29,7 +29,7 @@ func (s *Service) Create(ctx context.Context, actor *auth.Principal, in Input) (
 	if err := auth.RequireRole(actor, auth.RoleOps); err != nil {
 		return nil, err
 	}
-	c := Card{AppID: in.AppID, BuildNumber: in.BuildNumber, ImageKey: in.ImageKey, CreatedBy: actor.UserID, CreatedAt: s.now()}
+	c := Card{AppID: in.AppID, BuildNumber: in.BuildNumber, ImageKey: in.ImageKey, CreatedBy: actor.UserID, CreatedAt: s.Now.Stored()}
 	if err := validAppID("app_id", c.AppID); err != nil {
 		return nil, err
 	}

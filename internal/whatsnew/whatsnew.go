@@ -15,6 +15,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/media"
 )
@@ -55,7 +56,7 @@ type Service struct {
 	DB     *mongodb.DB
 	Images Images
 	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Now clock.Func
 	// Locale returns the language a user reads ("zh-CN", "en"); cards are shown in it. nil, or
 	// an empty answer, means zh-CN, the default locale.
 	Locale func(ctx context.Context, userID string) (string, error)
@@ -64,11 +65,3 @@ type Service struct {
 }
 
 func (s *Service) coll() *mongo.Collection { return s.DB.Collection(coll) }
-
-func (s *Service) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
-}

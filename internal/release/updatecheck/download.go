@@ -20,7 +20,7 @@ import (
 // expiry and signature. The IPA URL inside is presigned afresh. It returns not_found for a bad,
 // expired or tampered signature and for an unknown build, so a probe learns nothing.
 func (s *Service) Manifest(ctx context.Context, appID, buildID string, expires int64, sig string) ([]byte, error) {
-	if !s.Signer.Valid(appID, buildID, expires, sig, s.now()) {
+	if !s.Signer.Valid(appID, buildID, expires, sig, s.Now.UTC()) {
 		return nil, apperr.New(apperr.NotFound, "manifest not found or its link expired")
 	}
 	snap, err := s.View.Current(ctx)
@@ -59,7 +59,7 @@ func (s *Service) Download(ctx context.Context, p *auth.Principal, appID, buildI
 	}
 	_, err = mongodb.Claim(ctx, s.DB.Collection(release.DownloadsColl), b.build.ID+"/"+p.UserID, bson.D{
 		{Key: "app_id", Value: a.app.ID}, {Key: "build_id", Value: b.build.ID},
-		{Key: "user_id", Value: p.UserID}, {Key: "at", Value: s.now().UTC()},
+		{Key: "user_id", Value: p.UserID}, {Key: "at", Value: s.Now.UTC()},
 	})
 	if err != nil {
 		return "", time.Time{}, err

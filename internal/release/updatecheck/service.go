@@ -6,6 +6,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/i18n"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/release"
@@ -24,14 +25,7 @@ type Service struct {
 	// PublicBaseURL is how devices reach mportal (MPORTAL_PUBLIC_BASE_URL), without a trailing
 	// slash; manifest URLs are built on it, and iOS requires it to be https.
 	PublicBaseURL string
-	Now           func() time.Time
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	Now           clock.Func
 }
 
 // Update is the answer of the update check endpoint. Fields about the offered build are nil
