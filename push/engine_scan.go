@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/mportal/mportal/internal/mongodb"
 )
@@ -48,8 +47,8 @@ func collSuffix(id string) string {
 // scan reads the pending work: fan-outs whose time came and, with push on, due batches, oldest
 // first. It completes the notifications that have no batch left.
 func (e *Engine) scan(ctx context.Context) ([]task, error) {
-	var active []activeDoc
-	if err := findAll(ctx, e.coll(activeColl), &active); err != nil {
+	active, err := mongodb.FindAll[activeDoc](ctx, e.coll(activeColl), bson.D{}, activeColl)
+	if err != nil {
 		return nil, err
 	}
 	e.bodies.retain(func(id string) bool {
@@ -58,8 +57,8 @@ func (e *Engine) scan(ctx context.Context) ([]task, error) {
 	if len(active) == 0 && !e.pushOn() {
 		return nil, nil
 	}
-	var headers []batchHeader
-	if err := findAll(ctx, e.coll(batchesColl), &headers); err != nil {
+	headers, err := mongodb.FindAll[batchHeader](ctx, e.coll(batchesColl), bson.D{}, batchesColl)
+	if err != nil {
 		return nil, err
 	}
 	now := e.Now.Stored()
@@ -93,18 +92,6 @@ func (e *Engine) scan(ctx context.Context) ([]task, error) {
 		}
 	}
 	return todo, nil
-}
-
-// findAll reads a whole (small) collection.
-func findAll[T any](ctx context.Context, coll *mongo.Collection, out *[]T) error {
-	cur, err := coll.Find(ctx, bson.D{})
-	if err == nil {
-		err = cur.All(ctx, out)
-	}
-	if err != nil {
-		return fmt.Errorf("read %s: %w", coll.Name(), mongodb.Translate(err, coll.Name()))
-	}
-	return nil
 }
 
 // complete finishes a notification whose batches are all gone: it records done_at first (see

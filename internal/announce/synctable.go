@@ -100,8 +100,8 @@ func (syncTable) SchemaVersion() int { return SyncSchemaVersion }
 // deleted once withdrawn (or no longer for the user). An announcement that merely expires sends
 // nothing: its record carries expires_at, and the app hides it past that time.
 func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
-	var stamps []syncStamp
-	if err := findAll(ctx, t.s.DB.Collection(syncColl), &stamps); err != nil {
+	stamps, err := mongodb.FindAll[syncStamp](ctx, t.s.DB.Collection(syncColl), bson.D{}, "announcement")
+	if err != nil {
 		return err
 	}
 	byID := make(map[string]syncStamp, len(stamps))

@@ -3,13 +3,11 @@ package announce
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/mportal/mportal/internal/mongodb"
 )
@@ -44,16 +42,16 @@ const maxViewAge = 5 * time.Second
 
 // reload reads the three small collections whole and swaps the view.
 func (s *Service) reload(ctx context.Context) error {
-	var docs []*Announcement
-	if err := findAll(ctx, s.DB.Collection(announcementsColl), &docs); err != nil {
+	docs, err := mongodb.FindAll[*Announcement](ctx, s.DB.Collection(announcementsColl), bson.D{}, "announcement")
+	if err != nil {
 		return err
 	}
-	var published []publishDoc
-	if err := findAll(ctx, s.DB.Collection(publishColl), &published); err != nil {
+	published, err := mongodb.FindAll[publishDoc](ctx, s.DB.Collection(publishColl), bson.D{}, "announcement")
+	if err != nil {
 		return err
 	}
-	var withdrawn []withdrawDoc
-	if err := findAll(ctx, s.DB.Collection(withdrawColl), &withdrawn); err != nil {
+	withdrawn, err := mongodb.FindAll[withdrawDoc](ctx, s.DB.Collection(withdrawColl), bson.D{}, "announcement")
+	if err != nil {
 		return err
 	}
 	byID := make(map[string]*Announcement, len(docs))
@@ -140,15 +138,4 @@ func withStatus(a *Announcement, now time.Time) Announcement {
 	c.Status = statusAt(a, now)
 	c.Audience = c.Audience.withLists()
 	return c
-}
-
-func findAll[T any](ctx context.Context, coll *mongo.Collection, out *[]T) error {
-	cur, err := coll.Find(ctx, bson.D{})
-	if err != nil {
-		return fmt.Errorf("read %s: %w", coll.Name(), mongodb.Translate(err, "announcement"))
-	}
-	if err := cur.All(ctx, out); err != nil {
-		return fmt.Errorf("read %s: %w", coll.Name(), mongodb.Translate(err, "announcement"))
-	}
-	return nil
 }

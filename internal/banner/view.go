@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -21,7 +23,7 @@ func (s *Service) all(ctx context.Context) ([]Banner, error) { return s.view.Get
 
 // load reads every banner, in UTC and sorted for the carousel.
 func (s *Service) load(ctx context.Context) ([]Banner, error) {
-	all, err := mongodb.FindAll[Banner](ctx, s.coll(), "banner")
+	all, err := mongodb.FindAll[Banner](ctx, s.coll(), bson.D{}, "banner")
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package feedback
 
 import (
 	"context"
-	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -40,16 +39,16 @@ func (s *Service) Get(ctx context.Context, p *auth.Principal, id string) (*Feedb
 	f := s.view(d, p.UserID)
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}})
 	live := bson.D{{Key: "feedback_id", Value: id}, {Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}}}
-	var comments []commentDoc
-	if err := s.findAll(ctx, commentsColl, live, opts, &comments); err != nil {
+	comments, err := mongodb.FindAll[commentDoc](ctx, s.coll(commentsColl), live, commentsColl, opts)
+	if err != nil {
 		return nil, err
 	}
 	f.Comments = make([]Comment, len(comments))
 	for i := range comments {
 		f.Comments[i] = commentView(&comments[i])
 	}
-	var attachments []attachmentDoc
-	if err := s.findAll(ctx, attachmentsColl, live, opts, &attachments); err != nil {
+	attachments, err := mongodb.FindAll[attachmentDoc](ctx, s.coll(attachmentsColl), live, attachmentsColl, opts)
+	if err != nil {
 		return nil, err
 	}
 	f.Attachments = make([]Attachment, len(attachments))
@@ -65,15 +64,4 @@ func (s *Service) OpsGet(ctx context.Context, actor *auth.Principal, id string) 
 		return nil, err
 	}
 	return s.Get(ctx, actor, id)
-}
-
-func (s *Service) findAll(ctx context.Context, coll string, filter bson.D, opts *options.FindOptionsBuilder, out any) error {
-	cur, err := s.coll(coll).Find(ctx, filter, opts)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", coll, mongodb.Translate(err, coll))
-	}
-	if err := cur.All(ctx, out); err != nil {
-		return fmt.Errorf("read %s: %w", coll, mongodb.Translate(err, coll))
-	}
-	return nil
 }

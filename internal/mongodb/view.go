@@ -2,11 +2,7 @@ package mongodb
 
 import (
 	"context"
-	"fmt"
 	"sync"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // View is an in-memory copy of a small collection (banners, what's-new cards, announcements) that
@@ -49,18 +45,4 @@ func (v *View[T]) Get(ctx context.Context, load func(context.Context) ([]T, erro
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.items, nil
-}
-
-// FindAll decodes every document of coll, translating driver errors; what names the documents
-// for error messages.
-func FindAll[T any](ctx context.Context, coll *mongo.Collection, what string) ([]T, error) {
-	cur, err := coll.Find(ctx, bson.D{})
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", what, Translate(err, what))
-	}
-	var all []T
-	if err := cur.All(ctx, &all); err != nil {
-		return nil, fmt.Errorf("load %s: %w", what, Translate(err, what))
-	}
-	return all, nil
 }

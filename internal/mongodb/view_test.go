@@ -22,7 +22,7 @@ func TestView(t *testing.T) {
 	loads := 0
 	load := func(ctx context.Context) ([]item, error) {
 		loads++
-		return mongodb.FindAll[item](ctx, coll, "item")
+		return mongodb.FindAll[item](ctx, coll, bson.D{}, "item")
 	}
 	var v mongodb.View[item]
 

@@ -72,7 +72,7 @@ func (s *Service) ListApps(ctx context.Context, actor *auth.Principal) ([]App, e
 }
 
 func (s *Service) allApps(ctx context.Context) ([]App, error) {
-	return findAll[App](ctx, s.coll(AppsColl), bson.D{}, "apps", options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	return mongodb.FindAll[App](ctx, s.coll(AppsColl), bson.D{}, "apps", options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
 // GetApp returns one app. It returns forbidden unless the actor has role ops or admin, and

@@ -177,7 +177,7 @@ func (s *Service) ListBuilds(ctx context.Context, actor *auth.Principal, appID s
 		}
 		filter = append(filter, bson.E{Key: "platform", Value: plat})
 	}
-	return findAll[Build](ctx, s.coll(BuildsColl), filter, "builds",
+	return mongodb.FindAll[Build](ctx, s.coll(BuildsColl), filter, "builds",
 		options.Find().SetSort(bson.D{{Key: "build", Value: -1}, {Key: "platform", Value: 1}}))
 }
 

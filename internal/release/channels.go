@@ -110,7 +110,7 @@ func (s *Service) ListChannels(ctx context.Context, actor *auth.Principal, appID
 }
 
 func (s *Service) channels(ctx context.Context, appID string) ([]Channel, error) {
-	chs, err := findAll[Channel](ctx, s.coll(ChannelsColl), bson.D{{Key: "app_id", Value: appID}}, "channels",
+	chs, err := mongodb.FindAll[Channel](ctx, s.coll(ChannelsColl), bson.D{{Key: "app_id", Value: appID}}, "channels",
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	for i := range chs {
 		chs[i].normalize()

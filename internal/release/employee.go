@@ -6,6 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
 )
 
 // ChannelView is a channel as one employee sees it.
@@ -43,7 +44,7 @@ func (s *Service) Apps(ctx context.Context, p *auth.Principal) ([]AppView, error
 	if err != nil {
 		return nil, err
 	}
-	chs, err := findAll[Channel](ctx, s.coll(ChannelsColl), bson.D{}, "channels")
+	chs, err := mongodb.FindAll[Channel](ctx, s.coll(ChannelsColl), bson.D{}, "channels")
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +97,7 @@ func (s *Service) Channels(ctx context.Context, p *auth.Principal, appID string)
 
 // memberships returns the channel ids the user is an explicit member of.
 func (s *Service) memberships(ctx context.Context, userID string) (map[string]bool, error) {
-	ms, err := findAll[Member](ctx, s.coll(MembersColl), bson.D{{Key: "user_id", Value: userID}}, "memberships")
+	ms, err := mongodb.FindAll[Member](ctx, s.coll(MembersColl), bson.D{{Key: "user_id", Value: userID}}, "memberships")
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func (s *Service) ListMembers(ctx context.Context, actor *auth.Principal, appID,
 	if _, err := s.opsChannel(ctx, appID, channel); err != nil {
 		return nil, err
 	}
-	return findAll[Member](ctx, s.coll(MembersColl), bson.D{{Key: "app_id", Value: appID}, {Key: "channel", Value: channel}},
+	return mongodb.FindAll[Member](ctx, s.coll(MembersColl), bson.D{{Key: "app_id", Value: appID}, {Key: "channel", Value: channel}},
 		"members", options.Find().SetSort(bson.D{{Key: "joined_at", Value: 1}, {Key: "_id", Value: 1}}))
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/push"
 )
 
@@ -21,7 +22,7 @@ func (s *Service) notify(ctx context.Context, ch *Channel, b *Build, rel Release
 	aud := push.Audience{All: ch.Kind == KindStable}
 	if !aud.All {
 		aud.Roles, aud.Departments = ch.Roles, ch.Departments
-		ms, err := findAll[Member](ctx, s.coll(MembersColl), bson.D{{Key: "app_id", Value: ch.AppID}, {Key: "channel", Value: ch.Name}}, "members")
+		ms, err := mongodb.FindAll[Member](ctx, s.coll(MembersColl), bson.D{{Key: "app_id", Value: ch.AppID}, {Key: "channel", Value: ch.Name}}, "members")
 		if err != nil {
 			s.log().Warn("release: notify", "release", rel.ID, "error", err.Error())
 			return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -140,17 +139,4 @@ func findOne[T any](ctx context.Context, c *mongo.Collection, id, what string) (
 		return nil, mongodb.Translate(err, what)
 	}
 	return &v, nil
-}
-
-// findAll decodes every document matching filter.
-func findAll[T any](ctx context.Context, c *mongo.Collection, filter bson.D, what string, opts ...options.Lister[options.FindOptions]) ([]T, error) {
-	cur, err := c.Find(ctx, filter, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", what, mongodb.Translate(err, what))
-	}
-	out := []T{}
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("list %s: %w", what, mongodb.Translate(err, what))
-	}
-	return out, nil
 }

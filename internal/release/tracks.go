@@ -64,7 +64,7 @@ func (s *Service) updateTrack(ctx context.Context, appID string, plat Platform, 
 
 // tracks returns an app's tracks by id.
 func (s *Service) tracks(ctx context.Context, appID string) ([]Track, error) {
-	ts, err := findAll[Track](ctx, s.coll(TracksColl), bson.D{{Key: "app_id", Value: appID}}, "tracks",
+	ts, err := mongodb.FindAll[Track](ctx, s.coll(TracksColl), bson.D{{Key: "app_id", Value: appID}}, "tracks",
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	for i := range ts {
 		if ts[i].Releases == nil {

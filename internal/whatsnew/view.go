@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -21,7 +23,7 @@ func (s *Service) all(ctx context.Context) ([]Card, error) { return s.view.Get(c
 
 // load reads every card, sorted by app, build and order.
 func (s *Service) load(ctx context.Context) ([]Card, error) {
-	all, err := mongodb.FindAll[Card](ctx, s.coll(), "what's-new card")
+	all, err := mongodb.FindAll[Card](ctx, s.coll(), bson.D{}, "what's-new card")
 	if err != nil {
 		return nil, err
 	}

@@ -105,7 +105,7 @@ func (s *Service) Stats(ctx context.Context, p *auth.Principal, appID string, pl
 }
 
 func (s *Service) countDownloads(ctx context.Context, appID string) (map[string]int, error) {
-	rows, err := findAll[release.Download](ctx, s.DB, release.DownloadsColl, bson.D{{Key: "app_id", Value: appID}}, "downloads")
+	rows, err := mongodb.FindAll[release.Download](ctx, s.DB.Collection(release.DownloadsColl), bson.D{{Key: "app_id", Value: appID}}, "downloads")
 	if err != nil {
 		return nil, err
 	}
@@ -130,17 +130,5 @@ func (s *Service) appDevices(ctx context.Context, a *appView, platform release.P
 	if platform != "" {
 		filter = append(filter, bson.E{Key: "platform", Value: string(platform)})
 	}
-	return findAll[deviceRow](ctx, s.DB, devicesColl, filter, "devices")
-}
-
-func findAll[T any](ctx context.Context, db *mongodb.DB, coll string, filter bson.D, what string) ([]T, error) {
-	cur, err := db.Collection(coll).Find(ctx, filter)
-	if err != nil {
-		return nil, mongodb.Translate(err, what)
-	}
-	var all []T
-	if err := cur.All(ctx, &all); err != nil {
-		return nil, mongodb.Translate(err, what)
-	}
-	return all, nil
+	return mongodb.FindAll[deviceRow](ctx, s.DB.Collection(devicesColl), filter, "devices")
 }

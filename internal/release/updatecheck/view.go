@@ -70,19 +70,19 @@ func (v *View) load(ctx context.Context) error {
 		return err
 	}
 	d := Data{Token: token}
-	if d.Apps, err = mongodb.FindAll[release.App](ctx, v.DB.Collection(release.AppsColl), "apps"); err != nil {
+	if d.Apps, err = mongodb.FindAll[release.App](ctx, v.DB.Collection(release.AppsColl), bson.D{}, "apps"); err != nil {
 		return err
 	}
-	if d.Channels, err = mongodb.FindAll[release.Channel](ctx, v.DB.Collection(release.ChannelsColl), "channels"); err != nil {
+	if d.Channels, err = mongodb.FindAll[release.Channel](ctx, v.DB.Collection(release.ChannelsColl), bson.D{}, "channels"); err != nil {
 		return err
 	}
-	if d.Members, err = mongodb.FindAll[release.Member](ctx, v.DB.Collection(release.MembersColl), "channel members"); err != nil {
+	if d.Members, err = mongodb.FindAll[release.Member](ctx, v.DB.Collection(release.MembersColl), bson.D{}, "channel members"); err != nil {
 		return err
 	}
-	if d.Builds, err = mongodb.FindAll[release.Build](ctx, v.DB.Collection(release.BuildsColl), "builds"); err != nil {
+	if d.Builds, err = mongodb.FindAll[release.Build](ctx, v.DB.Collection(release.BuildsColl), bson.D{}, "builds"); err != nil {
 		return err
 	}
-	if d.Tracks, err = mongodb.FindAll[release.Track](ctx, v.DB.Collection(release.TracksColl), "tracks"); err != nil {
+	if d.Tracks, err = mongodb.FindAll[release.Track](ctx, v.DB.Collection(release.TracksColl), bson.D{}, "tracks"); err != nil {
 		return err
 	}
 	v.cur.Store(NewSnapshot(d))
