@@ -60,3 +60,20 @@ func (e *Engine) setAccess(ctx context.Context, userID, key string, granted bool
 		return change{grants: []grantChange{{UserID: userID, Key: key, Granted: granted}}}, nil
 	})
 }
+
+// GrantedKeys returns the keys granted to userID and not revoked, as the database holds them, so
+// that grants written by another instance count at once. It is for REST reads; pulls use the
+// engine's index. It returns unavailable when the database fails.
+func (e *Engine) GrantedKeys(ctx context.Context, userID string) ([]string, error) {
+	rows, err := mongodb.FindAll[accessDoc](ctx, e.DB.Collection(accessColl),
+		bson.D{{Key: "user_id", Value: userID}, {Key: "granted", Value: true}}, "sync grant",
+		options.Find().SetProjection(bson.D{{Key: "key", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("grants of %s: %w", userID, err)
+	}
+	keys := make([]string, len(rows))
+	for i, r := range rows {
+		keys[i] = r.Key
+	}
+	return keys, nil
+}

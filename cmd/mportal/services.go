@@ -73,11 +73,11 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	}
 	m.uploads = uploads // domains Register their upload purposes on it below
 	m.feedback = &feedback.Service{DB: m.db, Sync: m.sync, Users: m.users, Store: m.store,
-		Grants: &feedback.AccessGrants{DB: m.db}, Logger: m.Logger, Now: m.Clock}
+		Grants: &feedback.AccessGrants{Sync: m.sync}, Logger: m.Logger, Now: m.Clock}
 	m.feedback.Register()
 	m.uploads.Register(m.feedback.Purpose())
 	m.releases = &release.Service{DB: m.db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger, Now: m.Clock}
-	m.updates = &updatecheck.Service{View: &updatecheck.View{DB: m.db}, DB: m.db, Store: m.store,
+	m.updates = &updatecheck.Service{View: &updatecheck.View{Releases: m.releases}, DB: m.db, Devices: m.devices, Store: m.store,
 		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Now: m.Clock}
 	m.releases.OnChange = m.updates.View.Changed
 	m.feedback.Apps = m.updates // feedback from "com.example.portal" belongs to the app "portal" // this instance answers with its own writes at once

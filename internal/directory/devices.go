@@ -101,6 +101,18 @@ func (s *Devices) List(ctx context.Context, p *auth.Principal) ([]Device, error)
 	return devices, nil
 }
 
+// ByApp returns the devices that last checked in with one of appIDs (an app checks in with its
+// slug or its package name / bundle id), on platform, or on every platform when platform is "".
+// It is for ops numbers: it reads the whole registry's matching part. It returns unavailable when
+// the database fails.
+func (s *Devices) ByApp(ctx context.Context, appIDs []string, platform string) ([]Device, error) {
+	filter := bson.D{{Key: "app_id", Value: bson.D{{Key: "$in", Value: appIDs}}}}
+	if platform != "" {
+		filter = append(filter, bson.E{Key: "platform", Value: platform})
+	}
+	return mongodb.FindAll[Device](ctx, s.devices(), filter, "devices")
+}
+
 // Delete removes one of the caller's devices and releases its push token. It returns
 // unauthorized without a principal and not_found when the caller has no such device, whoever
 // else might.

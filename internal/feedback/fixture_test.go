@@ -93,7 +93,7 @@ func newFixtureOn(t testing.TB, db *mongodb.DB, store media.Store) *fixture {
 	clock := testenv.NewClock(serverTime)
 	engine := &datasync.Engine{DB: db, Now: clock.Now}
 	f := &fixture{t: t, engine: engine, pusher: &recordingPusher{}, clock: clock}
-	f.svc = &Service{DB: db, Sync: engine, Users: users, Push: f.pusher, Store: store, Grants: &AccessGrants{DB: db},
+	f.svc = &Service{DB: db, Sync: engine, Users: users, Push: f.pusher, Store: store, Grants: &AccessGrants{Sync: engine},
 		Now: clock.Now}
 	f.svc.Register()
 	ctx := context.Background()

@@ -2,46 +2,34 @@ package feedback
 
 import (
 	"context"
-	"fmt"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/auth"
-	"github.com/mportal/mportal/internal/mongodb"
 	datasync "github.com/mportal/mportal/sync"
 )
 
-// accessCollection is the sync engine's grants collection, {_id: "<user>|<key>", user_id, key,
-// granted}, written by Engine.Grant and Engine.Revoke.
-const accessCollection = "sync_access"
+// GrantedKeys is the sync engine as AccessGrants reads it.
+type GrantedKeys interface {
+	// GrantedKeys returns the keys granted to userID and not revoked. It returns unavailable
+	// when the database fails.
+	GrantedKeys(ctx context.Context, userID string) ([]string, error)
+}
 
-// AccessGrants implements Grants by reading the sync engine's grants, so that a tester sees over
-// REST exactly the shared feedback that sync gives them. It reads one small collection per call
-// (REST reads and comment pushes only; pulls get the keys from the engine).
+var _ GrantedKeys = (*datasync.Engine)(nil)
+
+// AccessGrants implements Grants with the sync engine's grants, so that a tester sees over REST
+// exactly the shared feedback that sync gives them. It reads the engine's grants of the caller
+// on every call (REST reads and comment pushes only; pulls get the keys from the engine).
 type AccessGrants struct {
-	DB *mongodb.DB
+	Sync GrantedKeys
 }
 
 var _ Grants = (*AccessGrants)(nil)
 
 // Keys implements Grants: p's own key and every key granted to p and not revoked.
 func (g *AccessGrants) Keys(ctx context.Context, p *auth.Principal) ([]string, error) {
-	keys := []string{datasync.UserKey(p.UserID)}
-	cur, err := g.DB.Collection(accessCollection).Find(ctx,
-		bson.D{{Key: "user_id", Value: p.UserID}, {Key: "granted", Value: true}},
-		options.Find().SetProjection(bson.D{{Key: "key", Value: 1}}))
+	granted, err := g.Sync.GrantedKeys(ctx, p.UserID)
 	if err != nil {
-		return nil, fmt.Errorf("grants of %s: %w", p.UserID, mongodb.Translate(err, "grant"))
+		return nil, err
 	}
-	var rows []struct {
-		Key string `bson:"key"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("grants of %s: %w", p.UserID, mongodb.Translate(err, "grant"))
-	}
-	for _, r := range rows {
-		keys = append(keys, r.Key)
-	}
-	return keys, nil
+	return append([]string{datasync.UserKey(p.UserID)}, granted...), nil
 }

@@ -49,11 +49,11 @@ func (s *Service) CreateApp(ctx context.Context, actor *auth.Principal, in AppIn
 	// leaves nothing visible, and the retry finds the channels already there.
 	for _, kind := range []ChannelKind{KindAlpha, KindBeta, KindStable} {
 		ch := Channel{ID: ChannelID(app.ID, string(kind)), AppID: app.ID, Name: string(kind), Kind: kind, CreatedAt: now}
-		if _, err := s.coll(ChannelsColl).InsertOne(ctx, ch); err != nil && !mongodb.IsDuplicateKey(err) {
+		if _, err := s.coll(channelsColl).InsertOne(ctx, ch); err != nil && !mongodb.IsDuplicateKey(err) {
 			return nil, mongodb.Translate(err, "channel")
 		}
 	}
-	if _, err := s.coll(AppsColl).InsertOne(ctx, app); err != nil {
+	if _, err := s.coll(appsColl).InsertOne(ctx, app); err != nil {
 		if mongodb.IsDuplicateKey(err) {
 			return nil, apperr.New(apperr.Conflict, "an app with id %q already exists", app.ID)
 		}
@@ -72,7 +72,7 @@ func (s *Service) ListApps(ctx context.Context, actor *auth.Principal) ([]App, e
 }
 
 func (s *Service) allApps(ctx context.Context) ([]App, error) {
-	return mongodb.FindAll[App](ctx, s.coll(AppsColl), bson.D{}, "apps", options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	return mongodb.FindAll[App](ctx, s.coll(appsColl), bson.D{}, "apps", options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
 // GetApp returns one app. It returns forbidden unless the actor has role ops or admin, and
@@ -88,7 +88,7 @@ func (s *Service) app(ctx context.Context, appID string) (*App, error) {
 	if validSlug("app_id", appID) != nil {
 		return nil, apperr.New(apperr.NotFound, "app not found")
 	}
-	return findOne[App](ctx, s.coll(AppsColl), appID, "app")
+	return findOne[App](ctx, s.coll(appsColl), appID, "app")
 }
 
 // UpdateApp changes an app's name or package ids. Builds already uploaded keep the package id
@@ -125,7 +125,7 @@ func (s *Service) UpdateApp(ctx context.Context, actor *auth.Principal, appID st
 	}
 	app.UpdatedAt = s.Now.Stored()
 	set = append(set, bson.E{Key: "updated_at", Value: app.UpdatedAt})
-	if _, err := s.coll(AppsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: app.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
+	if _, err := s.coll(appsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: app.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
 		return nil, mongodb.Translate(err, "app")
 	}
 	s.changed(ctx)

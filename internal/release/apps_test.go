@@ -72,14 +72,14 @@ func TestApps(t *testing.T) {
 	})
 	t.Run("every write moves the generation", func(t *testing.T) {
 		var gen struct{ Token string }
-		if err := f.svc.coll(MetaColl).FindOne(ctx, map[string]string{"_id": GenerationID}).Decode(&gen); err != nil {
+		if err := f.svc.coll(metaColl).FindOne(ctx, map[string]string{"_id": generationID}).Decode(&gen); err != nil {
 			t.Fatal(err)
 		}
 		before := gen.Token
 		if _, err := f.svc.PutChannel(ctx, opsUser, "portal", "beta", ChannelInput{SelfOptIn: true}); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.coll(MetaColl).FindOne(ctx, map[string]string{"_id": GenerationID}).Decode(&gen); err != nil {
+		if err := f.svc.coll(metaColl).FindOne(ctx, map[string]string{"_id": generationID}).Decode(&gen); err != nil {
 			t.Fatal(err)
 		}
 		if gen.Token == "" || gen.Token == before || f.changes == 0 {

@@ -47,7 +47,7 @@ func (s *Service) UpdateBuild(ctx context.Context, actor *auth.Principal, appID,
 	if len(set) == 0 {
 		return b, nil
 	}
-	if _, err := s.coll(BuildsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
+	if _, err := s.coll(buildsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
 		return nil, mongodb.Translate(err, "build")
 	}
 	s.changed(ctx)

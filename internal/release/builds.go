@@ -68,7 +68,7 @@ func (s *Service) CreateBuild(ctx context.Context, actor *auth.Principal, appID 
 	}
 	// The claim reserves the build number before anything is written under its key, so that a
 	// duplicate upload can never overwrite the artifact of the build that got there first.
-	won, err := mongodb.Claim(ctx, s.coll(MetaColl), buildClaimID(b.ID), nil)
+	won, err := mongodb.Claim(ctx, s.coll(metaColl), buildClaimID(b.ID), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s *Service) CreateBuild(ctx context.Context, actor *auth.Principal, appID 
 		}
 		b.IconKey = key
 	}
-	if _, err := s.coll(BuildsColl).InsertOne(ctx, b); err != nil {
+	if _, err := s.coll(buildsColl).InsertOne(ctx, b); err != nil {
 		return nil, mongodb.Translate(err, "build")
 	}
 	if err := s.Store.Delete(ctx, media.Uploads, in.UploadKey); err != nil {
@@ -151,9 +151,9 @@ func (s *Service) discard(ctx context.Context, b *Build) {
 	if b.IconKey != "" {
 		errs = append(errs, s.Store.Delete(ctx, media.Images, b.IconKey))
 	}
-	_, err := s.coll(BuildsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: b.ID}})
+	_, err := s.coll(buildsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: b.ID}})
 	errs = append(errs, err)
-	_, err = s.coll(MetaColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: buildClaimID(b.ID)}})
+	_, err = s.coll(metaColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: buildClaimID(b.ID)}})
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		s.log().Warn("release: discard build", "build", b.ID, "error", err.Error())
@@ -177,7 +177,7 @@ func (s *Service) ListBuilds(ctx context.Context, actor *auth.Principal, appID s
 		}
 		filter = append(filter, bson.E{Key: "platform", Value: plat})
 	}
-	return mongodb.FindAll[Build](ctx, s.coll(BuildsColl), filter, "builds",
+	return mongodb.FindAll[Build](ctx, s.coll(buildsColl), filter, "builds",
 		options.Find().SetSort(bson.D{{Key: "build", Value: -1}, {Key: "platform", Value: 1}}))
 }
 
@@ -186,5 +186,5 @@ func (s *Service) build(ctx context.Context, appID, publicID string) (*Build, er
 	if err != nil {
 		return nil, err
 	}
-	return findOne[Build](ctx, s.coll(BuildsColl), BuildID(appID, plat, n), "build")
+	return findOne[Build](ctx, s.coll(buildsColl), BuildID(appID, plat, n), "build")
 }

@@ -60,14 +60,14 @@ func (s *Service) PutChannel(ctx context.Context, actor *auth.Principal, appID, 
 		{Key: "cap", Value: in.Cap}, {Key: "retention", Value: in.Retention},
 	}
 	// One upsert, atomic on MongoDB; created_at is only written when the channel is new.
-	_, err = s.coll(ChannelsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
+	_, err = s.coll(channelsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
 		{Key: "$set", Value: set}, {Key: "$setOnInsert", Value: bson.D{{Key: "created_at", Value: s.Now.Stored()}}},
 	}, options.UpdateOne().SetUpsert(true))
 	if err != nil && !mongodb.IsDuplicateKey(err) {
 		return nil, mongodb.Translate(err, "channel")
 	}
 	if err != nil { // a concurrent first PUT inserted it: now it is an update
-		if _, err := s.coll(ChannelsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}); err != nil {
+		if _, err := s.coll(channelsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}); err != nil {
 			return nil, mongodb.Translate(err, "channel")
 		}
 	}
@@ -79,7 +79,7 @@ func (s *Service) channel(ctx context.Context, appID, name string) (*Channel, er
 	if validSlug("channel", name) != nil {
 		return nil, apperr.New(apperr.NotFound, "channel not found")
 	}
-	c, err := findOne[Channel](ctx, s.coll(ChannelsColl), ChannelID(appID, name), "channel")
+	c, err := findOne[Channel](ctx, s.coll(channelsColl), ChannelID(appID, name), "channel")
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (s *Service) ListChannels(ctx context.Context, actor *auth.Principal, appID
 }
 
 func (s *Service) channels(ctx context.Context, appID string) ([]Channel, error) {
-	chs, err := mongodb.FindAll[Channel](ctx, s.coll(ChannelsColl), bson.D{{Key: "app_id", Value: appID}}, "channels",
+	chs, err := mongodb.FindAll[Channel](ctx, s.coll(channelsColl), bson.D{{Key: "app_id", Value: appID}}, "channels",
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	for i := range chs {
 		chs[i].normalize()

@@ -44,7 +44,7 @@ func (s *Service) Apps(ctx context.Context, p *auth.Principal) ([]AppView, error
 	if err != nil {
 		return nil, err
 	}
-	chs, err := mongodb.FindAll[Channel](ctx, s.coll(ChannelsColl), bson.D{}, "channels")
+	chs, err := mongodb.FindAll[Channel](ctx, s.coll(channelsColl), bson.D{}, "channels")
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (s *Service) Channels(ctx context.Context, p *auth.Principal, appID string)
 	taken := map[string]int{}
 	for _, c := range chs {
 		if c.Cap > 0 && c.visibleTo(p, mine[c.ID]) {
-			n, err := s.coll(MembersColl).CountDocuments(ctx, bson.D{{Key: "app_id", Value: appID}, {Key: "channel", Value: c.Name}})
+			n, err := s.coll(membersColl).CountDocuments(ctx, bson.D{{Key: "app_id", Value: appID}, {Key: "channel", Value: c.Name}})
 			if err != nil {
 				return nil, err
 			}
@@ -97,7 +97,7 @@ func (s *Service) Channels(ctx context.Context, p *auth.Principal, appID string)
 
 // memberships returns the channel ids the user is an explicit member of.
 func (s *Service) memberships(ctx context.Context, userID string) (map[string]bool, error) {
-	ms, err := mongodb.FindAll[Member](ctx, s.coll(MembersColl), bson.D{{Key: "user_id", Value: userID}}, "memberships")
+	ms, err := mongodb.FindAll[Member](ctx, s.coll(membersColl), bson.D{{Key: "user_id", Value: userID}}, "memberships")
 	if err != nil {
 		return nil, err
 	}

@@ -143,7 +143,7 @@ func (f *fixture) fakeBuild(t testing.TB, appID string, plat Platform, n int64) 
 	t.Helper()
 	b := Build{ID: BuildID(appID, plat, n), PublicID: PublicBuildID(plat, n), AppID: appID, Platform: plat, Build: n,
 		Version: "1.0." + itoa(n), ObjectKey: appID + "/" + string(plat) + "/" + itoa(n) + fileExt(plat), UploadedAt: time.Now()}
-	if _, err := f.svc.coll(BuildsColl).InsertOne(t.Context(), b); err != nil {
+	if _, err := f.svc.coll(buildsColl).InsertOne(t.Context(), b); err != nil {
 		t.Fatal(err)
 	}
 	return &b

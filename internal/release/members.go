@@ -70,7 +70,7 @@ func (s *Service) visibleChannel(ctx context.Context, p *auth.Principal, appID, 
 	if err != nil {
 		return nil, false, err
 	}
-	_, err = findOne[Member](ctx, s.coll(MembersColl), MemberID(appID, channel, p.UserID), "member")
+	_, err = findOne[Member](ctx, s.coll(membersColl), MemberID(appID, channel, p.UserID), "member")
 	explicit := err == nil
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		return nil, false, err
@@ -103,7 +103,7 @@ func (s *Service) Invite(ctx context.Context, actor *auth.Principal, appID, chan
 	if err := s.addMember(ctx, c, userID, SourceInvite); err != nil {
 		return nil, err
 	}
-	return findOne[Member](ctx, s.coll(MembersColl), MemberID(appID, channel, userID), "member")
+	return findOne[Member](ctx, s.coll(membersColl), MemberID(appID, channel, userID), "member")
 }
 
 // RemoveMember ends a user's explicit membership. It returns forbidden unless the actor has role
@@ -116,7 +116,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor *auth.Principal, appID
 	if err != nil {
 		return err
 	}
-	if _, err := findOne[Member](ctx, s.coll(MembersColl), MemberID(appID, channel, userID), "member"); err != nil {
+	if _, err := findOne[Member](ctx, s.coll(membersColl), MemberID(appID, channel, userID), "member"); err != nil {
 		return err
 	}
 	return s.removeMember(ctx, c, userID)
@@ -131,7 +131,7 @@ func (s *Service) ListMembers(ctx context.Context, actor *auth.Principal, appID,
 	if _, err := s.opsChannel(ctx, appID, channel); err != nil {
 		return nil, err
 	}
-	return mongodb.FindAll[Member](ctx, s.coll(MembersColl), bson.D{{Key: "app_id", Value: appID}, {Key: "channel", Value: channel}},
+	return mongodb.FindAll[Member](ctx, s.coll(membersColl), bson.D{{Key: "app_id", Value: appID}, {Key: "channel", Value: channel}},
 		"members", options.Find().SetSort(bson.D{{Key: "joined_at", Value: 1}, {Key: "_id", Value: 1}}))
 }
 
@@ -153,7 +153,7 @@ func (s *Service) opsChannel(ctx context.Context, appID, channel string) (*Chann
 // Already being a member is success.
 func (s *Service) addMember(ctx context.Context, c *Channel, userID, source string) error {
 	id := MemberID(c.AppID, c.Name, userID)
-	if _, err := findOne[Member](ctx, s.coll(MembersColl), id, "member"); err == nil {
+	if _, err := findOne[Member](ctx, s.coll(membersColl), id, "member"); err == nil {
 		return nil
 	} else if !apperr.Is(err, apperr.NotFound) {
 		return err
@@ -166,7 +166,7 @@ func (s *Service) addMember(ctx context.Context, c *Channel, userID, source stri
 		}
 	}
 	m := Member{ID: id, AppID: c.AppID, Channel: c.Name, UserID: userID, Source: source, Seat: seat, JoinedAt: s.Now.Stored()}
-	if _, err := s.coll(MembersColl).InsertOne(ctx, m); err != nil {
+	if _, err := s.coll(membersColl).InsertOne(ctx, m); err != nil {
 		if seat > 0 {
 			s.freeSeat(ctx, c, seat, userID)
 		}
@@ -182,7 +182,7 @@ func (s *Service) addMember(ctx context.Context, c *Channel, userID, source stri
 
 func (s *Service) removeMember(ctx context.Context, c *Channel, userID string) error {
 	var m Member
-	err := s.coll(MembersColl).FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: MemberID(c.AppID, c.Name, userID)}}).Decode(&m)
+	err := s.coll(membersColl).FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: MemberID(c.AppID, c.Name, userID)}}).Decode(&m)
 	switch {
 	case mongodb.IsNotFound(err):
 		return nil

@@ -189,7 +189,7 @@ func TestOrphanSeatIsReclaimed(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Now().UTC()
-	if _, err := f.svc.coll(SeatsColl).InsertOne(ctx, bson.D{{Key: "_id", Value: "portal/beta#1"}, {Key: "user_id", Value: "gone"}, {Key: "at", Value: at}}); err != nil {
+	if _, err := f.svc.coll(seatsColl).InsertOne(ctx, bson.D{{Key: "_id", Value: "portal/beta#1"}, {Key: "user_id", Value: "gone"}, {Key: "at", Value: at}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("a young orphan may still be a join in flight", func(t *testing.T) {

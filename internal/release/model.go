@@ -1,6 +1,6 @@
 // Package release distributes the company's apps: apps and their channels, channel membership,
 // uploaded builds and staged releases on tracks. It owns the collections named below; the update
-// check and the install page read them through their own views.
+// check reads them through Service.Catalog and Service.Generation.
 package release
 
 import (
@@ -11,14 +11,13 @@ import (
 
 // The collections owned by the release service.
 const (
-	AppsColl      = "apps"
-	ChannelsColl  = "channels"
-	MembersColl   = "channel_members"
-	SeatsColl     = "channel_seats"
-	BuildsColl    = "builds"
-	TracksColl    = "tracks"
-	MetaColl      = "release_meta"
-	DownloadsColl = "downloads"
+	appsColl     = "apps"
+	channelsColl = "channels"
+	membersColl  = "channel_members"
+	seatsColl    = "channel_seats"
+	buildsColl   = "builds"
+	tracksColl   = "tracks"
+	metaColl     = "release_meta"
 )
 
 // Platform is the mobile platform a build runs on: "android" or "ios".
@@ -153,11 +152,11 @@ func (t *Track) Rollout() rollout.Track {
 }
 
 // Generation: every write to apps/channels/members/builds/tracks ends with
-// updateOne(MetaColl {_id:"gen"}, {$set:{token: <random>, at: now}}, upsert) — a plain overwrite,
+// updateOne(metaColl {_id:"gen"}, {$set:{token: <random>, at: now}}, upsert) — a plain overwrite,
 // not a counter. Every instance's update-check view polls that one document (every second) and
 // reloads everything when the token changed; the writing instance also calls the local OnChange
 // hook so it reloads at once.
-const GenerationID = "gen"
+const generationID = "gen"
 
 // Download records that a user downloaded a build.
 type Download struct {

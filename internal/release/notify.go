@@ -22,7 +22,7 @@ func (s *Service) notify(ctx context.Context, ch *Channel, b *Build, rel Release
 	aud := push.Audience{All: ch.Kind == KindStable}
 	if !aud.All {
 		aud.Roles, aud.Departments = ch.Roles, ch.Departments
-		ms, err := mongodb.FindAll[Member](ctx, s.coll(MembersColl), bson.D{{Key: "app_id", Value: ch.AppID}, {Key: "channel", Value: ch.Name}}, "members")
+		ms, err := mongodb.FindAll[Member](ctx, s.coll(membersColl), bson.D{{Key: "app_id", Value: ch.AppID}, {Key: "channel", Value: ch.Name}}, "members")
 		if err != nil {
 			s.log().Warn("release: notify", "release", rel.ID, "error", err.Error())
 			return

@@ -23,7 +23,7 @@ const orphanAge = time.Minute
 func (s *Service) claimSeat(ctx context.Context, c *Channel, userID string) (int, error) {
 	// A full channel is refused after one count instead of cap failed inserts. The count only
 	// short-cuts: the seats alone decide.
-	members, err := s.coll(MembersColl).CountDocuments(ctx, bson.D{{Key: "app_id", Value: c.AppID}, {Key: "channel", Value: c.Name}})
+	members, err := s.coll(membersColl).CountDocuments(ctx, bson.D{{Key: "app_id", Value: c.AppID}, {Key: "channel", Value: c.Name}})
 	if err != nil {
 		return 0, mongodb.Translate(err, "members")
 	}
@@ -35,7 +35,7 @@ func (s *Service) claimSeat(ctx context.Context, c *Channel, userID string) (int
 	for pass := 0; pass < 2; pass++ {
 		for i := range c.Cap {
 			n := (start+i)%c.Cap + 1
-			won, err := mongodb.Claim(ctx, s.coll(SeatsColl), seatID(c, n),
+			won, err := mongodb.Claim(ctx, s.coll(seatsColl), seatID(c, n),
 				bson.D{{Key: "user_id", Value: userID}, {Key: "at", Value: s.Now.Stored()}})
 			if err != nil {
 				return 0, err
@@ -67,11 +67,11 @@ func (s *Service) reclaimOrphanSeats(ctx context.Context, c *Channel) (int, erro
 	}
 	freed := 0
 	for n := 1; n <= c.Cap; n++ {
-		st, err := findOne[seat](ctx, s.coll(SeatsColl), seatID(c, n), "seat")
+		st, err := findOne[seat](ctx, s.coll(seatsColl), seatID(c, n), "seat")
 		if err != nil || s.Now.Stored().Sub(st.At) < orphanAge {
 			continue
 		}
-		_, err = findOne[Member](ctx, s.coll(MembersColl), MemberID(c.AppID, c.Name, st.UserID), "member")
+		_, err = findOne[Member](ctx, s.coll(membersColl), MemberID(c.AppID, c.Name, st.UserID), "member")
 		if apperr.Is(err, apperr.NotFound) {
 			s.freeSeat(ctx, c, n, st.UserID)
 			freed++
@@ -82,7 +82,7 @@ func (s *Service) reclaimOrphanSeats(ctx context.Context, c *Channel) (int, erro
 
 // freeSeat deletes seat n if userID still holds it.
 func (s *Service) freeSeat(ctx context.Context, c *Channel, n int, userID string) {
-	_, err := s.coll(SeatsColl).DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: seatID(c, n)}, {Key: "user_id", Value: userID}})
+	_, err := s.coll(seatsColl).DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: seatID(c, n)}, {Key: "user_id", Value: userID}})
 	if err != nil {
 		s.log().Warn("release: free seat", "channel", c.ID, "seat", n, "error", err.Error())
 	}

@@ -91,16 +91,16 @@ func requireUser(p *auth.Principal) error {
 // queries (every query scans), but on MongoDB they keep the per-app listings cheap.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
 	for name, keys := range map[string]bson.D{
-		ChannelsColl: {{Key: "app_id", Value: 1}},
-		MembersColl:  {{Key: "app_id", Value: 1}, {Key: "channel", Value: 1}},
-		BuildsColl:   {{Key: "app_id", Value: 1}, {Key: "platform", Value: 1}, {Key: "build", Value: -1}},
-		TracksColl:   {{Key: "app_id", Value: 1}},
+		channelsColl: {{Key: "app_id", Value: 1}},
+		membersColl:  {{Key: "app_id", Value: 1}, {Key: "channel", Value: 1}},
+		buildsColl:   {{Key: "app_id", Value: 1}, {Key: "platform", Value: 1}, {Key: "build", Value: -1}},
+		tracksColl:   {{Key: "app_id", Value: 1}},
 	} {
 		if err := mongodb.EnsureIndexes(ctx, s.coll(name), mongo.IndexModel{Keys: keys}); err != nil {
 			return err
 		}
 	}
-	return mongodb.EnsureIndexes(ctx, s.coll(MembersColl), mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}}})
+	return mongodb.EnsureIndexes(ctx, s.coll(membersColl), mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}}})
 }
 
 // changed ends every write: it overwrites the generation document with a fresh random token, which
@@ -109,7 +109,7 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 func (s *Service) changed(ctx context.Context) {
 	token := randomID(8)
 	for attempt := 0; attempt < 3; attempt++ {
-		_, err := s.coll(MetaColl).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: GenerationID}},
+		_, err := s.coll(metaColl).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: generationID}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "token", Value: token}, {Key: "at", Value: s.Now.Stored()}}}},
 			options.UpdateOne().SetUpsert(true))
 		// Two first-ever upserts can race to insert; the loser simply updates on its retry.

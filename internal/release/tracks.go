@@ -23,7 +23,7 @@ func (s *Service) updateTrack(ctx context.Context, appID string, plat Platform, 
 	id := TrackID(appID, plat, channel)
 	defer s.DB.Lock(id)()
 	for attempt := 0; attempt < maxCASAttempts; attempt++ {
-		t, err := findOne[Track](ctx, s.coll(TracksColl), id, "track")
+		t, err := findOne[Track](ctx, s.coll(tracksColl), id, "track")
 		switch {
 		case apperr.Is(err, apperr.NotFound) && create:
 			t = &Track{ID: id, AppID: appID, Platform: plat, Channel: channel}
@@ -39,14 +39,14 @@ func (s *Service) updateTrack(ctx context.Context, appID string, plat Platform, 
 			t.Releases = []Release{}
 		}
 		if prev == 0 {
-			if _, err := s.coll(TracksColl).InsertOne(ctx, t); err == nil {
+			if _, err := s.coll(tracksColl).InsertOne(ctx, t); err == nil {
 				return t, nil
 			} else if !mongodb.IsDuplicateKey(err) {
 				return nil, mongodb.Translate(err, "track")
 			}
 			continue // another instance created it first
 		}
-		res, err := s.coll(TracksColl).UpdateOne(ctx,
+		res, err := s.coll(tracksColl).UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: id}, {Key: "version", Value: prev}},
 			bson.D{{Key: "$set", Value: bson.D{
 				{Key: "releases", Value: t.Releases}, {Key: "min_build", Value: t.MinBuild},
@@ -64,7 +64,7 @@ func (s *Service) updateTrack(ctx context.Context, appID string, plat Platform, 
 
 // tracks returns an app's tracks by id.
 func (s *Service) tracks(ctx context.Context, appID string) ([]Track, error) {
-	ts, err := mongodb.FindAll[Track](ctx, s.coll(TracksColl), bson.D{{Key: "app_id", Value: appID}}, "tracks",
+	ts, err := mongodb.FindAll[Track](ctx, s.coll(tracksColl), bson.D{{Key: "app_id", Value: appID}}, "tracks",
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	for i := range ts {
 		if ts[i].Releases == nil {

@@ -57,7 +57,7 @@ func (s *Service) Download(ctx context.Context, p *auth.Principal, appID, buildI
 	if b == nil || !(p.HasAnyRole(auth.RoleOps, auth.RoleAdmin) || a.offers(p, b)) {
 		return "", time.Time{}, apperr.New(apperr.NotFound, "build not found")
 	}
-	_, err = mongodb.Claim(ctx, s.DB.Collection(release.DownloadsColl), b.build.ID+"/"+p.UserID, bson.D{
+	_, err = mongodb.Claim(ctx, s.DB.Collection(downloadsColl), b.build.ID+"/"+p.UserID, bson.D{
 		{Key: "app_id", Value: a.app.ID}, {Key: "build_id", Value: b.build.ID},
 		{Key: "user_id", Value: p.UserID}, {Key: "at", Value: s.Now.UTC()},
 	})
@@ -74,7 +74,7 @@ func (s *Service) Download(ctx context.Context, p *auth.Principal, appID, buildI
 // EnsureIndexes creates the index that serves the download counts of an app (on MongoDB; the
 // embedded database scans either way).
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	return mongodb.EnsureIndexes(ctx, s.DB.Collection(release.DownloadsColl),
+	return mongodb.EnsureIndexes(ctx, s.DB.Collection(downloadsColl),
 		mongo.IndexModel{Keys: bson.D{{Key: "app_id", Value: 1}}})
 }
 

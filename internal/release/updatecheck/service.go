@@ -7,6 +7,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/clock"
+	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/i18n"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/release"
@@ -17,9 +18,11 @@ import (
 // Service answers update checks, manifest and download requests, the install page and the ops
 // numbers from its View. It is safe for concurrent use.
 type Service struct {
-	View  *View
-	DB    *mongodb.DB // downloads are recorded here, and stats read devices and downloads
-	Store media.Store
+	View *View
+	DB   *mongodb.DB // downloads are recorded here (this package owns downloadsColl)
+	// Devices is the device registry, which the ops numbers read.
+	Devices AppDevices
+	Store   media.Store
 	// Signer signs the manifest URLs of iOS installs.
 	Signer *ManifestSigner
 	// PublicBaseURL is how devices reach mportal (MPORTAL_PUBLIC_BASE_URL), without a trailing
@@ -27,6 +30,18 @@ type Service struct {
 	PublicBaseURL string
 	Now           clock.Func
 }
+
+// downloadsColl holds one release.Download per user and build: {_id: "<build _id>/<user id>"}.
+const downloadsColl = "downloads"
+
+// AppDevices is the device registry as the ops numbers read it.
+type AppDevices interface {
+	// ByApp returns the devices that last checked in with one of appIDs, on platform or, when
+	// it is "", on every platform. It returns unavailable when the database fails.
+	ByApp(ctx context.Context, appIDs []string, platform string) ([]directory.Device, error)
+}
+
+var _ AppDevices = (*directory.Devices)(nil)
 
 // Update is the answer of the update check endpoint. Fields about the offered build are nil
 // when nothing is offered; the URLs are nil unless an update is offered.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
-	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/rollout"
 	"github.com/mportal/mportal/internal/release/updatecheck"
 )
@@ -191,7 +190,7 @@ func TestDownload(t *testing.T) {
 		if _, _, err := s.Download(ctx(t), it, appID, "android-130"); err != nil {
 			t.Fatal(err)
 		}
-		n, err := s.db.Collection(release.DownloadsColl).CountDocuments(ctx(t), map[string]any{})
+		n, err := s.db.Collection("downloads").CountDocuments(ctx(t), map[string]any{})
 		if err != nil || n != 2 {
 			t.Fatalf("%d download records (%v), want 2", n, err)
 		}

@@ -14,9 +14,6 @@ import (
 	"github.com/mportal/mportal/internal/release/rollout"
 )
 
-// devicesColl is the directory's device registry, which check-ins keep current.
-const devicesColl = "devices"
-
 // Stats are the numbers ops read about one app.
 type Stats struct {
 	AppID    string         `json:"app_id"`
@@ -62,12 +59,12 @@ type RolloutStats struct {
 	Share     float64          `json:"share"`
 }
 
+// deviceRow is what the numbers need of a device in the registry.
 type deviceRow struct {
-	UserID   string `bson:"user_id"`
-	Platform string `bson:"platform"`
-	AppID    string `bson:"app_id"`
-	Build    int64  `bson:"build_number"`
-	Channel  string `bson:"channel"`
+	UserID   string
+	Platform string
+	Build    int64
+	Channel  string
 }
 
 // Stats returns an app's numbers, on one platform or ("") both. It returns forbidden unless the
@@ -105,7 +102,7 @@ func (s *Service) Stats(ctx context.Context, p *auth.Principal, appID string, pl
 }
 
 func (s *Service) countDownloads(ctx context.Context, appID string) (map[string]int, error) {
-	rows, err := mongodb.FindAll[release.Download](ctx, s.DB.Collection(release.DownloadsColl), bson.D{{Key: "app_id", Value: appID}}, "downloads")
+	rows, err := mongodb.FindAll[release.Download](ctx, s.DB.Collection(downloadsColl), bson.D{{Key: "app_id", Value: appID}}, "downloads")
 	if err != nil {
 		return nil, err
 	}
@@ -119,16 +116,20 @@ func (s *Service) countDownloads(ctx context.Context, appID string) (map[string]
 // appDevices returns the devices running the app, which check in with the app's slug or its
 // package name / bundle id.
 func (s *Service) appDevices(ctx context.Context, a *appView, platform release.Platform) ([]deviceRow, error) {
-	ids := bson.A{a.app.ID}
+	ids := []string{a.app.ID}
 	if a.app.AndroidPackage != "" {
 		ids = append(ids, a.app.AndroidPackage)
 	}
 	if a.app.IOSBundleID != "" {
 		ids = append(ids, a.app.IOSBundleID)
 	}
-	filter := bson.D{{Key: "app_id", Value: bson.D{{Key: "$in", Value: ids}}}}
-	if platform != "" {
-		filter = append(filter, bson.E{Key: "platform", Value: string(platform)})
+	devices, err := s.Devices.ByApp(ctx, ids, string(platform))
+	if err != nil {
+		return nil, err
 	}
-	return mongodb.FindAll[deviceRow](ctx, s.DB.Collection(devicesColl), filter, "devices")
+	rows := make([]deviceRow, len(devices))
+	for i, d := range devices {
+		rows[i] = deviceRow{UserID: d.UserID, Platform: d.Platform, Build: d.BuildNumber, Channel: d.Channel}
+	}
+	return rows, nil
 }

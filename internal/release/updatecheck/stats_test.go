@@ -8,6 +8,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/release/rollout"
 	"github.com/mportal/mportal/internal/release/updatecheck"
 )
@@ -30,9 +31,9 @@ func TestStats(t *testing.T) {
 		{out, "stable", "com.other.app", 100}, // another app: ignored
 	}
 	for i, d := range devices {
-		_, err := s.db.Collection("devices").InsertOne(ctx(t), map[string]any{
-			"_id": fmt.Sprintf("%s/dev-%d", d.user, i), "user_id": d.user, "platform": "android",
-			"app_id": d.app, "build_number": d.build, "channel": d.channel,
+		_, err := s.Devices.(*directory.Devices).CheckIn(ctx(t), user(d.user), fmt.Sprintf("dev-%d", i), directory.DeviceInput{
+			Platform: "android", Model: "Pixel 8", OSVersion: "15", AppVersion: "1.0",
+			AppID: d.app, BuildNumber: d.build, Channel: d.channel,
 		})
 		if err != nil {
 			t.Fatal(err)

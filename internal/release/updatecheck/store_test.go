@@ -4,13 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
+	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/updatecheck"
@@ -24,32 +24,53 @@ func ctx(t testing.TB) context.Context {
 	return ctx
 }
 
-// save writes the fixture's documents into db, replacing earlier versions, and sets the
-// generation token, as the release service does after every write.
-func (f *fixture) save(t testing.TB, db *mongodb.DB, token string) {
-	t.Helper()
-	put := func(coll, id string, doc any) {
-		_, err := db.Collection(coll).ReplaceOne(ctx(t), bson.D{{Key: "_id", Value: id}}, doc, options.Replace().SetUpsert(true))
-		if err != nil {
-			t.Fatalf("save %s %s: %v", coll, id, err)
+// releases is the release catalog in memory, standing in for the release service (whose own
+// tests cover Catalog and Generation on the database): documents are replaced by id, as the
+// service's upserts do.
+type releases struct {
+	mu    sync.Mutex
+	token string
+	c     release.Catalog
+}
+
+func (r *releases) Generation(context.Context) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.token, nil
+}
+
+func (r *releases) Catalog(context.Context) (*release.Catalog, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return &release.Catalog{Apps: slices.Clone(r.c.Apps), Channels: slices.Clone(r.c.Channels),
+		Members: slices.Clone(r.c.Members), Builds: slices.Clone(r.c.Builds), Tracks: slices.Clone(r.c.Tracks)}, nil
+}
+
+// replace puts each of docs into list in place of the document with its id, or at the end.
+func replace[T any](list []T, id func(*T) string, docs []T) []T {
+	for _, d := range docs {
+		i := slices.IndexFunc(list, func(x T) bool { return id(&x) == id(&d) })
+		if i < 0 {
+			list = append(list, d)
+		} else {
+			list[i] = d
 		}
 	}
-	for _, a := range f.d.Apps {
-		put(release.AppsColl, a.ID, a)
-	}
-	for _, c := range f.d.Channels {
-		put(release.ChannelsColl, c.ID, c)
-	}
-	for _, m := range f.d.Members {
-		put(release.MembersColl, m.ID, m)
-	}
-	for _, b := range f.d.Builds {
-		put(release.BuildsColl, b.ID, b)
-	}
-	for _, tr := range f.d.Tracks {
-		put(release.TracksColl, tr.ID, tr)
-	}
-	put(release.MetaColl, release.GenerationID, bson.D{{Key: "token", Value: token}})
+	return list
+}
+
+// save writes the fixture's documents into r, replacing earlier versions, and sets the
+// generation token, as the release service does after every write.
+func (f *fixture) save(t testing.TB, r *releases, token string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.c.Apps = replace(r.c.Apps, func(a *release.App) string { return a.ID }, f.d.Apps)
+	r.c.Channels = replace(r.c.Channels, func(c *release.Channel) string { return c.ID }, f.d.Channels)
+	r.c.Members = replace(r.c.Members, func(m *release.Member) string { return m.ID }, f.d.Members)
+	r.c.Builds = replace(r.c.Builds, func(b *release.Build) string { return b.ID }, f.d.Builds)
+	r.c.Tracks = replace(r.c.Tracks, func(tr *release.Track) string { return tr.ID }, f.d.Tracks)
+	r.token = token
 }
 
 // countingStorage is an HTTP server standing in for MinIO that counts the requests it gets; a
@@ -76,6 +97,7 @@ func countingStorage(t testing.TB) (*media.MinIO, *atomic.Int64) {
 type service struct {
 	*updatecheck.Service
 	db       *mongodb.DB
+	releases *releases
 	clock    *testenv.Clock
 	requests *atomic.Int64
 }
@@ -83,15 +105,17 @@ type service struct {
 func newService(t testing.TB, f *fixture) *service {
 	t.Helper()
 	db := testenv.Mongo(t)
-	f.save(t, db, "t1")
+	rel := &releases{}
+	f.save(t, rel, "t1")
 	store, n := countingStorage(t)
 	clock := testenv.NewClock(time.Now())
 	return &service{
 		Service: &updatecheck.Service{
-			View: &updatecheck.View{DB: db}, DB: db, Store: store,
+			View: &updatecheck.View{Releases: rel}, DB: db, Store: store,
+			Devices:       &directory.Devices{DB: db, Now: clock.Now},
 			Signer:        updatecheck.NewManifestSigner([]byte("0123456789abcdef0123456789abcdef")),
 			PublicBaseURL: "https://portal.example.com", Now: clock.Now,
 		},
-		db: db, clock: clock, requests: n,
+		db: db, releases: rel, clock: clock, requests: n,
 	}
 }

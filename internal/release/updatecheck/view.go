@@ -2,16 +2,11 @@ package updatecheck
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
-	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/release"
 )
 
@@ -19,13 +14,24 @@ import (
 // instance's view of another instance's release changes can be.
 const PollInterval = time.Second
 
-// View holds the current Snapshot of the release collections. Readers take the snapshot with one
+// Releases is the release service as the view reads it.
+type Releases interface {
+	// Generation returns the token every catalog write changes; "" before the first write.
+	// It returns unavailable when the database fails.
+	Generation(ctx context.Context) (string, error)
+	// Catalog reads the whole catalog. It returns unavailable when the database fails.
+	Catalog(ctx context.Context) (*release.Catalog, error)
+}
+
+var _ Releases = (*release.Service)(nil)
+
+// View holds the current Snapshot of the release catalog. Readers take the snapshot with one
 // atomic load; Reload builds a whole new one and swaps it in. Each instance polls the release
 // service's generation document every PollInterval and reloads when its token changed, and the
 // instance that wrote reloads at once through the release service's change hook, so a change is
 // visible here immediately and on other instances within about a second.
 type View struct {
-	DB *mongodb.DB
+	Releases Releases
 
 	reload sync.Mutex // one reload at a time, so an older load never replaces a newer one
 	cur    atomic.Pointer[Snapshot]
@@ -47,8 +53,8 @@ func (v *View) Current(ctx context.Context) (*Snapshot, error) {
 	return v.cur.Load(), nil
 }
 
-// Reload loads every release collection and replaces the snapshot. The token is read before the
-// collections: a write that lands during the load changes the token after its data, so the next
+// Reload loads the release catalog and replaces the snapshot. The token is read before the
+// catalog: a write that lands during the load changes the token after its data, so the next
 // Poll sees a new token and loads again; a snapshot can be labelled older than its data, never
 // newer. On error the previous snapshot stays in force.
 func (v *View) Reload(ctx context.Context) (err error) {
@@ -65,27 +71,16 @@ func (v *View) Reload(ctx context.Context) (err error) {
 // load does Reload's work; the caller holds v.reload.
 func (v *View) load(ctx context.Context) error {
 	started := v.changes.Load()
-	token, err := v.token(ctx)
+	token, err := v.Releases.Generation(ctx)
 	if err != nil {
 		return err
 	}
-	d := Data{Token: token}
-	if d.Apps, err = mongodb.FindAll[release.App](ctx, v.DB.Collection(release.AppsColl), bson.D{}, "apps"); err != nil {
+	c, err := v.Releases.Catalog(ctx)
+	if err != nil {
 		return err
 	}
-	if d.Channels, err = mongodb.FindAll[release.Channel](ctx, v.DB.Collection(release.ChannelsColl), bson.D{}, "channels"); err != nil {
-		return err
-	}
-	if d.Members, err = mongodb.FindAll[release.Member](ctx, v.DB.Collection(release.MembersColl), bson.D{}, "channel members"); err != nil {
-		return err
-	}
-	if d.Builds, err = mongodb.FindAll[release.Build](ctx, v.DB.Collection(release.BuildsColl), bson.D{}, "builds"); err != nil {
-		return err
-	}
-	if d.Tracks, err = mongodb.FindAll[release.Track](ctx, v.DB.Collection(release.TracksColl), bson.D{}, "tracks"); err != nil {
-		return err
-	}
-	v.cur.Store(NewSnapshot(d))
+	v.cur.Store(NewSnapshot(Data{Token: token, Apps: c.Apps, Channels: c.Channels, Members: c.Members,
+		Builds: c.Builds, Tracks: c.Tracks}))
 	v.covered = started
 	return nil
 }
@@ -93,7 +88,7 @@ func (v *View) load(ctx context.Context) error {
 // Poll reloads when the generation token differs from the current snapshot's, or when nothing
 // is loaded yet. It costs one read of a one-document collection.
 func (v *View) Poll(ctx context.Context) error {
-	token, err := v.token(ctx)
+	token, err := v.Releases.Generation(ctx)
 	if err != nil {
 		return fmt.Errorf("poll release generation: %w", err)
 	}
@@ -120,19 +115,4 @@ func (v *View) Changed() {
 	defer cancel()
 	// On error the snapshot keeps its old token, so the next Poll retries.
 	_ = v.load(ctx)
-}
-
-// token reads the generation token; "" before the release service's first write.
-func (v *View) token(ctx context.Context) (string, error) {
-	var doc struct {
-		Token string `bson:"token"`
-	}
-	err := v.DB.Collection(release.MetaColl).FindOne(ctx, bson.D{{Key: "_id", Value: release.GenerationID}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", nil
-	}
-	if err != nil {
-		return "", mongodb.Translate(err, "release generation")
-	}
-	return doc.Token, nil
 }

@@ -5,11 +5,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mportal/mportal/internal/mongodb"
-
 	"github.com/mportal/mportal/internal/release/rollout"
 	"github.com/mportal/mportal/internal/release/updatecheck"
-	"github.com/mportal/mportal/internal/testenv"
 )
 
 // offeredBuild is the build the view offers an Android device on build 1, or 0.
@@ -29,31 +26,31 @@ func offeredBuild(t *testing.T, v *updatecheck.View) int64 {
 	return res.Build.Build
 }
 
-// loadedView saves build 100, completed on stable, under token to a fresh database and returns
-// the database, the fixture and a View that has loaded it.
-func loadedView(t *testing.T, token string) (*mongodb.DB, *fixture, *updatecheck.View) {
+// loadedView saves build 100, completed on stable, under token to a fresh catalog and returns
+// the catalog, the fixture and a View that has loaded it.
+func loadedView(t *testing.T, token string) (*releases, *fixture, *updatecheck.View) {
 	t.Helper()
-	db := testenv.Mongo(t)
+	rel := &releases{}
 	f := newFixture().release("stable", android, 100, rollout.Completed, 100)
-	f.save(t, db, token)
-	v := &updatecheck.View{DB: db}
+	f.save(t, rel, token)
+	v := &updatecheck.View{Releases: rel}
 	if offeredBuild(t, v) != 100 {
 		t.Fatal("the first load does not offer build 100")
 	}
-	return db, f, v
+	return rel, f, v
 }
 
-// Two Views over one database are two server instances: each must notice the other's writes
+// Two Views over one catalog are two server instances: each must notice the other's writes
 // through the generation token, and only then.
 func TestViewsReloadWhenTheGenerationChanges(t *testing.T) {
-	db, f, a := loadedView(t, "t1")
-	b := &updatecheck.View{DB: db}
+	rel, f, a := loadedView(t, "t1")
+	b := &updatecheck.View{Releases: rel}
 	if offeredBuild(t, b) != 100 {
 		t.Fatal("the first load does not offer build 100")
 	}
 
 	f.release("stable", android, 110, rollout.Completed, 100)
-	f.save(t, db, "t1") // data changed, token not (yet)
+	f.save(t, rel, "t1") // data changed, token not (yet)
 	if err := a.Poll(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +58,7 @@ func TestViewsReloadWhenTheGenerationChanges(t *testing.T) {
 		t.Fatalf("a poll without a new token reloaded: offers %d", got)
 	}
 
-	f.save(t, db, "t2")
+	f.save(t, rel, "t2")
 	if got := offeredBuild(t, b); got != 100 {
 		t.Fatalf("a view changed before it polled: offers %d", got)
 	}
@@ -79,9 +76,9 @@ func TestViewsReloadWhenTheGenerationChanges(t *testing.T) {
 }
 
 func TestViewChangedReloadsAtOnce(t *testing.T) {
-	db, f, v := loadedView(t, "t1")
+	rel, f, v := loadedView(t, "t1")
 	f.release("stable", android, 120, rollout.Completed, 100)
-	f.save(t, db, "t2")
+	f.save(t, rel, "t2")
 	v.Changed()
 	if got := offeredBuild(t, v); got != 120 {
 		t.Fatalf("after Changed the view offers %d, want 120", got)
@@ -90,7 +87,7 @@ func TestViewChangedReloadsAtOnce(t *testing.T) {
 
 // Readers keep answering from whole snapshots while reloads swap them (run with -race).
 func TestViewServesChecksDuringReloads(t *testing.T) {
-	db, f, v := loadedView(t, "t1")
+	rel, f, v := loadedView(t, "t1")
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 8 {
@@ -109,7 +106,7 @@ func TestViewServesChecksDuringReloads(t *testing.T) {
 		})
 	}
 	f.release("stable", android, 110, rollout.Completed, 100)
-	f.save(t, db, "t2")
+	f.save(t, rel, "t2")
 	for range 5 {
 		if err := v.Reload(ctx(t)); err != nil {
 			t.Error(err)
@@ -124,7 +121,7 @@ func TestViewServesChecksDuringReloads(t *testing.T) {
 
 // Writers that call Changed at once (coalesced into fewer reloads) each see their own write.
 func TestViewChangedShowsEveryConcurrentWriterItsWrite(t *testing.T) {
-	db, _, v := loadedView(t, "t0")
+	rel, _, v := loadedView(t, "t0")
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
@@ -136,7 +133,7 @@ func TestViewChangedShowsEveryConcurrentWriterItsWrite(t *testing.T) {
 			g.d.Channels[0].ID, g.d.Channels[0].Name, g.d.Channels[0].Kind = fmt.Sprintf("%s/w%d", appID, i), fmt.Sprintf("w%d", i), "custom"
 			g.d.Channels[0].Roles = []string{"employee"}
 			g.d.Members = nil
-			g.save(t, db, fmt.Sprintf("w%d", i))
+			g.save(t, rel, fmt.Sprintf("w%d", i))
 			v.Changed()
 			snap, err := v.Current(ctx(t))
 			if err != nil {
