@@ -11,6 +11,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -30,6 +31,8 @@ type Prefs struct {
 // PrefsStore keeps Prefs in push_prefs, one document per user (_id = user id).
 type PrefsStore struct {
 	DB *mongodb.DB
+	// Now is the clock; nil means time.Now.
+	Now clock.Func
 }
 
 type prefsDoc struct {
@@ -67,7 +70,7 @@ func (s *PrefsStore) Set(ctx context.Context, p *auth.Principal, prefs Prefs) (P
 		return Prefs{}, err
 	}
 	// A whole-document replace by _id needs no lock: the last writer wins, as the caller expects.
-	doc := prefsDoc{UserID: p.UserID, Prefs: prefs, UpdatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	doc := prefsDoc{UserID: p.UserID, Prefs: prefs, UpdatedAt: s.Now.Stored()}
 	coll := s.DB.Collection(prefsColl)
 	filter := bson.D{{Key: "_id", Value: p.UserID}}
 	_, err := coll.ReplaceOne(ctx, filter, doc, options.Replace().SetUpsert(true))

@@ -62,7 +62,7 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	m.sync = &datasync.Engine{DB: m.db, Logger: m.Logger, Now: m.Clock}
 	m.inbox.Sync = m.sync
 	m.sync.Register(m.inbox.SyncTable())
-	m.prefs = &push.PrefsStore{DB: m.db}
+	m.prefs = &push.PrefsStore{DB: m.db, Now: m.Clock}
 	m.banners = &banner.Service{DB: m.db, Images: m.store, Now: m.Clock}
 	m.whatsNew = &whatsnew.Service{DB: m.db, Images: m.store, Locale: m.inbox.Locale, Now: m.Clock}
 	uploads, err := upload.New(upload.Config{Store: m.store, DB: m.db, BasePath: "/v1/uploads/", Logger: m.Logger, Now: m.Clock,

@@ -24,9 +24,9 @@ func TestStats(t *testing.T) {
 		user, channel, app string
 		build              int64
 	}{
-		{in, "stable", "com.example.portal", 110}, // in the cohort, updated
-		{in, "", "com.example.portal", 100},       // in the cohort, not yet ("" is stable)
-		{out, "stable", "portal", 100},            // outside the cohort; checks in with the slug
+		{in, "stable", "com.example.portal", 110},  // in the cohort, updated
+		{in, "", "com.example.portal", 100},        // in the cohort, not yet ("" is stable)
+		{out, "stable", "com.example.portal", 100}, // outside the cohort
 		{tester, "beta", "com.example.portal", 120},
 		{out, "stable", "com.other.app", 100}, // another app: ignored
 	}
