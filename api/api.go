@@ -34,8 +34,8 @@ type Deps struct {
 	Feedback      Feedback
 	Sync          Sync // offline sync: pull, push, rejects
 	Releases      Releases
-	Distribution  Distribution // update check, install page, downloads, numbers
-	Uploads       Uploads      // resumable tus uploads at /v1/uploads/
+	Updates       Updates // update check, install page, downloads, numbers
+	Uploads       Uploads // resumable tus uploads at /v1/uploads/
 	JWKS          func() ([]byte, error)
 	OpenAPI       []byte
 	Ready         map[string]Checker // name -> check, for /readyz

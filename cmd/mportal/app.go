@@ -25,7 +25,7 @@ import (
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/mongodb/embedded"
 	"github.com/mportal/mportal/internal/release"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
@@ -60,7 +60,7 @@ type Main struct {
 	whatsNew *whatsnew.Service
 	announce *announce.Service
 	releases *release.Service
-	updates  *updatecheck.Service
+	updates  *updates.Service
 	uploads  *upload.Service
 	feedback *feedback.Service
 	push     *push.Engine
@@ -152,7 +152,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Feedback:      m.feedback,
 		Sync:          m.sync,
 		Releases:      m.releases,
-		Distribution:  m.updates,
+		Updates:       m.updates,
 		Uploads:       m.uploads,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,

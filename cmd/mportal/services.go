@@ -15,7 +15,7 @@ import (
 	"github.com/mportal/mportal/internal/feedback"
 	"github.com/mportal/mportal/internal/inbox"
 	"github.com/mportal/mportal/internal/release"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
@@ -86,8 +86,8 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.uploads = uploads
 	// The read side of distribution answers from a view that the management side tells about
 	// its own writes at once (OnChange); other instances' writes arrive by polling (workers).
-	m.updates = &updatecheck.Service{View: &updatecheck.View{DB: db}, DB: db, Store: m.store,
-		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL}
+	m.updates = &updates.Service{View: &updates.View{DB: db}, DB: db, Store: m.store,
+		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL}
 	m.releases = &release.Service{DB: db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger,
 		Push: m.push, Access: m.sync, OnChange: m.updates.View.Changed} // Access: channel membership scopes synced data ("ch:<app>/<channel>")
 	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,
@@ -183,7 +183,7 @@ func (m *Main) startWorkers() {
 		}
 	})
 	// The update check answers from memory; this notices release changes other instances made.
-	m.workers.every(updatecheck.PollInterval, func(ctx context.Context) {
+	m.workers.every(updates.PollInterval, func(ctx context.Context) {
 		if err := m.updates.View.Poll(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("poll release view", "error", err.Error())
 		}
