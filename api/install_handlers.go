@@ -22,15 +22,6 @@ const installCookie = "mportal_install"
 // session list.
 const installDevice = "install-web"
 
-// installRoutes registers the login-protected install page, outside /v1 because browsers, not
-// the apps, use it.
-func (s *Server) installRoutes(app fiber.Router) {
-	app.Post("/install/login", s.installLogin)
-	app.Get("/install/:app_id", s.installAuth(true), s.installPage)
-	app.Get("/install/:app_id/qr.png", s.installAuth(false), s.installQR)
-	app.Get("/install/:app_id/icon.png", s.installAuth(false), s.installIcon)
-}
-
 // installAuth authenticates with a bearer token or the install cookie. Pages (page true) answer
 // a visitor without a valid session with the login form instead of an error.
 func (s *Server) installAuth(page bool) fiber.Handler {

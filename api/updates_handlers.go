@@ -9,21 +9,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mportal/mportal/internal/apperr"
-	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/updates"
 )
-
-// distributionRoutes registers the update check, manifests, downloads and ops numbers, and the
-// install page outside /v1 (installRoutes).
-func (s *Server) distributionRoutes(v1 fiber.Router, authed fiber.Handler) {
-	v1.Get("/apps/:app_id/update", authed, s.checkUpdate)
-	// iOS installd fetches the manifest without the app's headers: the signed link authorizes.
-	v1.Get("/apps/:app_id/builds/:build_id/manifest.plist", s.manifest)
-	v1.Get("/apps/:app_id/builds/:build_id/download", s.installAuth(false), s.download)
-	v1.Get("/ops/apps/:app_id/stats", authed, requireRole(auth.RoleOps, auth.RoleAdmin), s.appStats)
-	s.installRoutes(s.app)
-}
 
 func (s *Server) checkUpdate(c *fiber.Ctx) error {
 	q := updates.Query{AppID: c.Params("app_id"), Platform: release.Platform(c.Query("platform")), Channel: c.Query("channel")}
