@@ -88,8 +88,9 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	// its own writes at once (OnChange); other instances' writes arrive by polling (workers).
 	m.updates = &updates.Service{View: &updates.View{DB: db}, DB: db, Store: m.store,
 		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL}
+	// Channel membership scopes synced data ("ch:<app>/<channel>"): Access is the sync engine.
 	m.releases = &release.Service{DB: db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger,
-		Push: m.push, Access: m.sync, OnChange: m.updates.View.Changed} // Access: channel membership scopes synced data ("ch:<app>/<channel>")
+		Push: m.push, Access: m.sync, OnChange: m.updates.View.Changed}
 	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,
 		Grants: &feedback.AccessGrants{DB: db}, Logger: m.Logger,
 		Apps: m.updates} // feedback from "com.example.portal" belongs to the app "portal"
@@ -111,15 +112,18 @@ func (f revokeFunc) RevokeUser(ctx context.Context, userID string) error { retur
 
 var _ directory.SessionRevoker = revokeFunc(nil)
 
+// startStep is one start-up step; what prefixes its error.
+type startStep struct {
+	what string
+	run  func(context.Context) error
+}
+
 // prepare runs the start-up steps in this order, every time (a map would change it from run to
 // run): indexes and in-memory state of each service's collections, the first admin, the sync
 // engine (once every synced table is registered), and last the embedded database's _id indexes,
 // which need the collections to exist.
 func (m *Main) prepare(ctx context.Context) error {
-	steps := []struct {
-		what string
-		run  func(context.Context) error
-	}{
+	steps := []startStep{
 		{"prepare users collections", m.users.EnsureIndexes},
 		{"prepare sessions collections", m.sessions.EnsureIndexes},
 		{"prepare devices collections", m.devices.EnsureIndexes},
@@ -133,10 +137,7 @@ func (m *Main) prepare(ctx context.Context) error {
 	}
 	if m.embedded != nil {
 		// FerretDB's own _id index does not serve its lookups.
-		steps = append(steps, struct {
-			what string
-			run  func(context.Context) error
-		}{"embedded database indexes", func(ctx context.Context) error {
+		steps = append(steps, startStep{"embedded database indexes", func(ctx context.Context) error {
 			return m.embedded.EnsureIDIndexes(ctx, m.Config.MongoDatabase)
 		}})
 	}
