@@ -8,30 +8,7 @@ import (
 
 	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/apperr"
-	"github.com/mportal/mportal/internal/auth"
 )
-
-// announcementRoutes registers the announcement and image endpoints: /ops/* for role ops (the
-// service checks the role again), the rest for any signed-in user.
-func (s *Server) announcementRoutes(v1 fiber.Router, authed fiber.Handler) {
-	ops := func(h fiber.Handler) []fiber.Handler {
-		return []fiber.Handler{authed, requireRole(auth.RoleOps), h}
-	}
-	v1.Post("/ops/announcements", ops(s.createAnnouncement)...)
-	v1.Get("/ops/announcements", ops(s.listAnnouncements)...)
-	v1.Get("/ops/announcements/:announcement_id", ops(s.getAnnouncement)...)
-	v1.Patch("/ops/announcements/:announcement_id", ops(s.updateAnnouncement)...)
-	v1.Post("/ops/announcements/:announcement_id/withdraw", ops(s.withdrawAnnouncement)...)
-	v1.Get("/ops/announcements/:announcement_id/stats", ops(s.announcementStats)...)
-	v1.Post("/ops/announcements/:announcement_id/remind", ops(s.remindAnnouncement)...)
-	v1.Post("/ops/images", ops(s.uploadImage)...)
-	v1.Get("/images/:image_key", authed, s.getImage)
-
-	v1.Get("/announcements", authed, s.announcementFeed)
-	v1.Get("/announcements/:announcement_id", authed, s.readAnnouncement)
-	v1.Post("/announcements/:announcement_id/read", authed, s.markAnnouncementRead)
-	v1.Post("/announcements/:announcement_id/ack", authed, s.acknowledgeAnnouncement)
-}
 
 func (s *Server) createAnnouncement(c *fiber.Ctx) error {
 	var in announce.Input

@@ -34,8 +34,8 @@ type Deps struct {
 	Feedback      Feedback
 	Sync          Sync // offline sync: pull, push, rejects
 	Releases      Releases
-	Distribution  Distribution // update check, install page, downloads, numbers
-	Uploads       Uploads      // resumable tus uploads at /v1/uploads/
+	Updates       Updates // update check, install page, downloads, numbers
+	Uploads       Uploads // resumable tus uploads at /v1/uploads/
 	JWKS          func() ([]byte, error)
 	OpenAPI       []byte
 	Ready         map[string]Checker // name -> check, for /readyz
@@ -90,7 +90,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.app.ShutdownWithTimeout(timeout)
 }
 
-// routes is the one route table.
+// routes is the one route table: every path with its middleware and handler is registered
+// here and nowhere else; the handlers live in <resource>_handlers.go. Requests pass requestID,
+// observe, recover and rejectEncodedBodies (and CORS when configured) before any route.
 func (s *Server) routes() {
 	app := s.app
 	app.Use(s.requestID, s.observe, s.recover, rejectEncodedBodies)
@@ -103,6 +105,15 @@ func (s *Server) routes() {
 		}))
 	}
 
+	// Auth is attached per route, not with Group(...).Use, so unknown paths stay 404s.
+	// pending routes stay open while a one-time password is still to be changed. The role
+	// checks run before the handler; the services check the roles again.
+	pending, authed := s.authenticate(true), s.authenticate(false)
+	withRoles := func(roles ...auth.Role) func(fiber.Handler) []fiber.Handler {
+		return func(h fiber.Handler) []fiber.Handler { return []fiber.Handler{authed, requireRole(roles...), h} }
+	}
+	adminOnly, opsOnly, opsOrAdmin := withRoles(auth.RoleAdmin), withRoles(auth.RoleOps), withRoles(auth.RoleOps, auth.RoleAdmin)
+
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 
@@ -112,13 +123,6 @@ func (s *Server) routes() {
 
 	v1.Post("/auth/login", s.login)
 	v1.Post("/auth/refresh", s.refresh)
-
-	// Auth is attached per route, not with Group(...).Use, so unknown paths stay 404s.
-	// pending routes stay open while a one-time password is still to be changed.
-	pending, authed := s.authenticate(true), s.authenticate(false)
-	adminOnly := func(h fiber.Handler) []fiber.Handler {
-		return []fiber.Handler{authed, requireRole(auth.RoleAdmin), h}
-	}
 	v1.Post("/auth/logout", pending, s.logout)
 	v1.Get("/me", pending, s.getMe)
 	v1.Post("/me/password", pending, s.changePassword)
@@ -137,14 +141,109 @@ func (s *Server) routes() {
 	v1.Post("/inbox/:item_id/read", authed, s.markRead)
 	v1.Get("/me/notification-preferences", authed, s.getNotificationPrefs)
 	v1.Put("/me/notification-preferences", authed, s.setNotificationPrefs)
-	s.bannerRoutes(v1, authed)
-	s.whatsNewRoutes(v1, authed)
-	s.announcementRoutes(v1, authed)
-	s.feedbackRoutes(v1, authed)
-	s.syncRoutes(v1, authed)
-	s.releaseRoutes(v1, authed)
-	s.distributionRoutes(v1, authed)
-	s.uploadRoutes(v1, authed)
+
+	// Login-page banners: the login page reads the public ones without signing in; the banner
+	// service lets only ops manage them.
+	v1.Get("/public/banners", s.publicBanners)
+	v1.Get("/ops/banners", authed, s.listBanners)
+	v1.Post("/ops/banners", authed, s.createBanner)
+	v1.Patch("/ops/banners/:banner_id", authed, s.updateBanner)
+	v1.Delete("/ops/banners/:banner_id", authed, s.deleteBanner)
+
+	// What's-new cards: ops attach them to builds (the service checks the role), and an app that
+	// was updated asks for the cards of the builds it skipped.
+	v1.Get("/whats-new", authed, s.whatsNewForUpdate)
+	v1.Get("/ops/whats-new", authed, s.listWhatsNew)
+	v1.Post("/ops/whats-new", authed, s.createWhatsNew)
+	v1.Delete("/ops/whats-new/:card_id", authed, s.deleteWhatsNew)
+
+	// Announcements and their images: ops write, any signed-in user reads.
+	v1.Post("/ops/announcements", opsOnly(s.createAnnouncement)...)
+	v1.Get("/ops/announcements", opsOnly(s.listAnnouncements)...)
+	v1.Get("/ops/announcements/:announcement_id", opsOnly(s.getAnnouncement)...)
+	v1.Patch("/ops/announcements/:announcement_id", opsOnly(s.updateAnnouncement)...)
+	v1.Post("/ops/announcements/:announcement_id/withdraw", opsOnly(s.withdrawAnnouncement)...)
+	v1.Get("/ops/announcements/:announcement_id/stats", opsOnly(s.announcementStats)...)
+	v1.Post("/ops/announcements/:announcement_id/remind", opsOnly(s.remindAnnouncement)...)
+	v1.Post("/ops/images", opsOnly(s.uploadImage)...)
+	v1.Get("/images/:image_key", authed, s.getImage)
+	v1.Get("/announcements", authed, s.announcementFeed)
+	v1.Get("/announcements/:announcement_id", authed, s.readAnnouncement)
+	v1.Post("/announcements/:announcement_id/read", authed, s.markAnnouncementRead)
+	v1.Post("/announcements/:announcement_id/ack", authed, s.acknowledgeAnnouncement)
+
+	// Field feedback: the app writes it through /sync; users read theirs (and shared feedback)
+	// here, add "me too" and download attachments; ops and admins triage.
+	// export.csv before :feedback_id, which would otherwise match it.
+	v1.Get("/ops/feedback/export.csv", opsOrAdmin(s.exportFeedback)...)
+	v1.Get("/ops/feedback", opsOrAdmin(s.listOpsFeedback)...)
+	v1.Get("/ops/feedback/:feedback_id", opsOrAdmin(s.getOpsFeedback)...)
+	v1.Patch("/ops/feedback/:feedback_id", opsOrAdmin(s.updateFeedback)...)
+	v1.Post("/ops/feedback/:feedback_id/merge", opsOrAdmin(s.mergeFeedback)...)
+	v1.Post("/ops/feedback/:feedback_id/replies", opsOrAdmin(s.replyFeedback)...)
+	v1.Get("/feedback", authed, s.listMyFeedback)
+	v1.Get("/feedback/attachments/:attachment_id/content", authed, s.feedbackAttachment)
+	v1.Get("/feedback/:feedback_id", authed, s.getFeedback)
+	v1.Put("/feedback/:feedback_id/me-too", authed, s.meToo(true))
+	v1.Delete("/feedback/:feedback_id/me-too", authed, s.meToo(false))
+
+	// Offline sync: WatermelonDB's pull and push, and the caller's rejected records.
+	v1.Get("/sync/pull", authed, s.syncPull)
+	v1.Post("/sync/push", authed, s.syncPush)
+	v1.Get("/sync/rejects", authed, s.listSyncRejects)
+	v1.Delete("/sync/rejects/:reject_id", authed, s.dismissSyncReject)
+
+	// App distribution, management side (release_handlers.go): employees see apps and channels
+	// and join or leave them; ops and admins manage apps, channels, builds and releases.
+	v1.Get("/apps", authed, s.listMyApps)
+	v1.Get("/apps/:app_id/channels", authed, s.listMyChannels)
+	v1.Post("/apps/:app_id/channels/:channel/join", authed, s.joinChannel)
+	v1.Post("/apps/:app_id/channels/:channel/leave", authed, s.leaveChannel)
+	v1.Get("/ops/apps", opsOrAdmin(s.listApps)...)
+	v1.Post("/ops/apps", opsOrAdmin(s.createApp)...)
+	v1.Get("/ops/apps/:app_id", opsOrAdmin(s.getApp)...)
+	v1.Patch("/ops/apps/:app_id", opsOrAdmin(s.updateApp)...)
+	v1.Get("/ops/apps/:app_id/channels", opsOrAdmin(s.listChannels)...)
+	v1.Put("/ops/apps/:app_id/channels/:channel", opsOrAdmin(s.putChannel)...)
+	v1.Get("/ops/apps/:app_id/channels/:channel/members", opsOrAdmin(s.listMembers)...)
+	v1.Put("/ops/apps/:app_id/channels/:channel/members/:user_id", opsOrAdmin(s.inviteMember)...)
+	v1.Delete("/ops/apps/:app_id/channels/:channel/members/:user_id", opsOrAdmin(s.removeMember)...)
+	v1.Post("/ops/apps/:app_id/builds/uploads", opsOrAdmin(s.startBuildUpload)...)
+	v1.Post("/ops/apps/:app_id/builds", opsOrAdmin(s.createBuild)...)
+	v1.Get("/ops/apps/:app_id/builds", opsOrAdmin(s.listBuilds)...)
+	v1.Patch("/ops/apps/:app_id/builds/:build_id", opsOrAdmin(s.updateBuild)...)
+	v1.Delete("/ops/apps/:app_id/builds/:build_id", opsOrAdmin(s.deleteBuild)...)
+	v1.Post("/ops/apps/:app_id/releases", opsOrAdmin(s.publishRelease)...)
+	v1.Get("/ops/apps/:app_id/tracks", opsOrAdmin(s.listTracks)...)
+	v1.Put("/ops/apps/:app_id/tracks/:platform/:channel/min-build", opsOrAdmin(s.setMinBuild)...)
+	v1.Post("/ops/apps/:app_id/tracks/:platform/:channel/releases/:release_id/:action", opsOrAdmin(s.changeRelease)...)
+
+	// App distribution, read side (updates_handlers.go): the update check, iOS manifests,
+	// downloads and the numbers for ops. iOS installd fetches the manifest without the app's
+	// headers: the signed link authorizes. Downloads also accept the install page's cookie.
+	v1.Get("/apps/:app_id/update", authed, s.checkUpdate)
+	v1.Get("/apps/:app_id/builds/:build_id/manifest.plist", s.manifest)
+	v1.Get("/apps/:app_id/builds/:build_id/download", s.installAuth(false), s.download)
+	v1.Get("/ops/apps/:app_id/stats", opsOrAdmin(s.appStats)...)
+	// The install page (install_handlers.go), outside /v1 because browsers, not the apps, use
+	// it: a bearer token or the install cookie; the page itself answers a visitor without a
+	// session with the login form.
+	app.Post("/install/login", s.installLogin)
+	app.Get("/install/:app_id", s.installAuth(true), s.installPage)
+	app.Get("/install/:app_id/qr.png", s.installAuth(false), s.installQR)
+	app.Get("/install/:app_id/icon.png", s.installAuth(false), s.installIcon)
+
+	// Resumable uploads (tus) at /v1/uploads/ for any signed-in user: POST creates an upload,
+	// HEAD asks for its offset, PATCH appends, DELETE gives up, OPTIONS describes the server.
+	// POST on an upload carries X-HTTP-Method-Override for clients that cannot send PATCH.
+	if s.deps.Uploads != nil {
+		tus := s.tus(s.deps.Uploads.Handler())
+		v1.Post("/uploads", authed, tus)
+		v1.Options("/uploads", authed, tus)
+		for _, method := range []string{fiber.MethodHead, fiber.MethodPatch, fiber.MethodDelete, fiber.MethodPost, fiber.MethodOptions} {
+			v1.Add(method, "/uploads/:upload_id", authed, tus)
+		}
+	}
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)
 	v1.Post("/admin/users", adminOnly(s.createUser)...)

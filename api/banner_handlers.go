@@ -9,16 +9,6 @@ import (
 	"github.com/mportal/mportal/internal/banner"
 )
 
-// bannerRoutes registers the login-page banners: ops manage them, and the login page reads the
-// public list before anyone has signed in.
-func (s *Server) bannerRoutes(v1 fiber.Router, authed fiber.Handler) {
-	v1.Get("/public/banners", s.publicBanners)
-	v1.Get("/ops/banners", authed, s.listBanners)
-	v1.Post("/ops/banners", authed, s.createBanner)
-	v1.Patch("/ops/banners/:banner_id", authed, s.updateBanner)
-	v1.Delete("/ops/banners/:banner_id", authed, s.deleteBanner)
-}
-
 // publicBanners serves the login page's carousel. The list is the same for everyone, so shared
 // caches may keep it for a minute and clients revalidate it with If-None-Match.
 func (s *Server) publicBanners(c *fiber.Ctx) error {

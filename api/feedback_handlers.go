@@ -10,34 +10,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mportal/mportal/internal/apperr"
-	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/feedback"
 )
 
 // exportTimeout bounds a CSV export's database cursor once the response has started streaming.
 const exportTimeout = 5 * time.Minute
-
-// feedbackRoutes registers field feedback: the app writes feedback through /sync; users read
-// theirs (and shared feedback) here, add "me too" and download attachments; ops and admins
-// triage under /ops/feedback (the service checks the roles again).
-func (s *Server) feedbackRoutes(v1 fiber.Router, authed fiber.Handler) {
-	ops := func(h fiber.Handler) []fiber.Handler {
-		return []fiber.Handler{authed, requireRole(auth.RoleOps, auth.RoleAdmin), h}
-	}
-	// export.csv before :feedback_id, which would otherwise match it.
-	v1.Get("/ops/feedback/export.csv", ops(s.exportFeedback)...)
-	v1.Get("/ops/feedback", ops(s.listOpsFeedback)...)
-	v1.Get("/ops/feedback/:feedback_id", ops(s.getOpsFeedback)...)
-	v1.Patch("/ops/feedback/:feedback_id", ops(s.updateFeedback)...)
-	v1.Post("/ops/feedback/:feedback_id/merge", ops(s.mergeFeedback)...)
-	v1.Post("/ops/feedback/:feedback_id/replies", ops(s.replyFeedback)...)
-
-	v1.Get("/feedback", authed, s.listMyFeedback)
-	v1.Get("/feedback/attachments/:attachment_id/content", authed, s.feedbackAttachment)
-	v1.Get("/feedback/:feedback_id", authed, s.getFeedback)
-	v1.Put("/feedback/:feedback_id/me-too", authed, s.meToo(true))
-	v1.Delete("/feedback/:feedback_id/me-too", authed, s.meToo(false))
-}
 
 // page answers a list page in the common shape.
 func page[T any](c *fiber.Ctx, items []T, next string) error {

@@ -22,15 +22,6 @@ const installCookie = "mportal_install"
 // session list.
 const installDevice = "install-web"
 
-// installRoutes registers the login-protected install page, outside /v1 because browsers, not
-// the apps, use it.
-func (s *Server) installRoutes(app fiber.Router) {
-	app.Post("/install/login", s.installLogin)
-	app.Get("/install/:app_id", s.installAuth(true), s.installPage)
-	app.Get("/install/:app_id/qr.png", s.installAuth(false), s.installQR)
-	app.Get("/install/:app_id/icon.png", s.installAuth(false), s.installIcon)
-}
-
 // installAuth authenticates with a bearer token or the install cookie. Pages (page true) answer
 // a visitor without a valid session with the login form instead of an error.
 func (s *Server) installAuth(page bool) fiber.Handler {
@@ -69,7 +60,7 @@ func (s *Server) installAuth(page bool) fiber.Handler {
 func (s *Server) installPage(c *fiber.Ctx) error {
 	appID, channel := c.Params("app_id"), c.Query("channel")
 	locale := install.NegotiateLocale(c.Get(fiber.HeaderAcceptLanguage))
-	info, err := s.deps.Distribution.Install(c.UserContext(), principal(c), appID, channel, string(locale))
+	info, err := s.deps.Updates.Install(c.UserContext(), principal(c), appID, channel, string(locale))
 	if err != nil {
 		return err
 	}
@@ -93,7 +84,7 @@ func installAsset(appID, name, channel string) string {
 // renderLogin shows the sign-in form, titled with the app's name, with a fresh or the
 // visitor's current anti-forgery token.
 func (s *Server) renderLogin(c *fiber.Ctx, status int, appID, next string, msg install.Message, retryAfter int) error {
-	name, err := s.deps.Distribution.AppName(c.UserContext(), appID)
+	name, err := s.deps.Updates.AppName(c.UserContext(), appID)
 	if err != nil {
 		return err
 	}
@@ -118,7 +109,7 @@ func (s *Server) renderInstall(c *fiber.Ctx, status int, p install.Page) error {
 func (s *Server) installQR(c *fiber.Ctx) error {
 	appID, channel := c.Params("app_id"), c.Query("channel")
 	// Asking for the page's data checks that the app exists and the channel is well-formed.
-	if _, err := s.deps.Distribution.Install(c.UserContext(), principal(c), appID, channel, ""); err != nil {
+	if _, err := s.deps.Updates.Install(c.UserContext(), principal(c), appID, channel, ""); err != nil {
 		return err
 	}
 	link := s.deps.Config.PublicBaseURL + "/install/" + url.PathEscape(appID)
@@ -136,7 +127,7 @@ func (s *Server) installQR(c *fiber.Ctx) error {
 
 // installIcon is the icon of the builds the page offers, parsed from the uploaded build.
 func (s *Server) installIcon(c *fiber.Ctx) error {
-	r, size, err := s.deps.Distribution.InstallIcon(c.UserContext(), principal(c), c.Params("app_id"), c.Query("channel"))
+	r, size, err := s.deps.Updates.InstallIcon(c.UserContext(), principal(c), c.Params("app_id"), c.Query("channel"))
 	if err != nil {
 		return err
 	}

@@ -4,41 +4,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mportal/mportal/internal/apperr"
-	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/release"
 )
-
-// releaseRoutes registers app distribution's management endpoints: the employee views of apps
-// and channels with joining and leaving, and /ops/apps/* for roles ops and admin (the service
-// checks the roles again).
-func (s *Server) releaseRoutes(v1 fiber.Router, authed fiber.Handler) {
-	ops := func(h fiber.Handler) []fiber.Handler {
-		return []fiber.Handler{authed, requireRole(auth.RoleOps, auth.RoleAdmin), h}
-	}
-	v1.Get("/apps", authed, s.listMyApps)
-	v1.Get("/apps/:app_id/channels", authed, s.listMyChannels)
-	v1.Post("/apps/:app_id/channels/:channel/join", authed, s.joinChannel)
-	v1.Post("/apps/:app_id/channels/:channel/leave", authed, s.leaveChannel)
-
-	v1.Get("/ops/apps", ops(s.listApps)...)
-	v1.Post("/ops/apps", ops(s.createApp)...)
-	v1.Get("/ops/apps/:app_id", ops(s.getApp)...)
-	v1.Patch("/ops/apps/:app_id", ops(s.updateApp)...)
-	v1.Get("/ops/apps/:app_id/channels", ops(s.listChannels)...)
-	v1.Put("/ops/apps/:app_id/channels/:channel", ops(s.putChannel)...)
-	v1.Get("/ops/apps/:app_id/channels/:channel/members", ops(s.listMembers)...)
-	v1.Put("/ops/apps/:app_id/channels/:channel/members/:user_id", ops(s.inviteMember)...)
-	v1.Delete("/ops/apps/:app_id/channels/:channel/members/:user_id", ops(s.removeMember)...)
-	v1.Post("/ops/apps/:app_id/builds/uploads", ops(s.startBuildUpload)...)
-	v1.Post("/ops/apps/:app_id/builds", ops(s.createBuild)...)
-	v1.Get("/ops/apps/:app_id/builds", ops(s.listBuilds)...)
-	v1.Patch("/ops/apps/:app_id/builds/:build_id", ops(s.updateBuild)...)
-	v1.Delete("/ops/apps/:app_id/builds/:build_id", ops(s.deleteBuild)...)
-	v1.Post("/ops/apps/:app_id/releases", ops(s.publishRelease)...)
-	v1.Get("/ops/apps/:app_id/tracks", ops(s.listTracks)...)
-	v1.Put("/ops/apps/:app_id/tracks/:platform/:channel/min-build", ops(s.setMinBuild)...)
-	v1.Post("/ops/apps/:app_id/tracks/:platform/:channel/releases/:release_id/:action", ops(s.changeRelease)...)
-}
 
 func (s *Server) listMyApps(c *fiber.Ctx) error {
 	items, err := s.deps.Releases.Apps(c.UserContext(), principal(c))

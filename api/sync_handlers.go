@@ -13,15 +13,6 @@ import (
 	datasync "github.com/mportal/mportal/sync"
 )
 
-// syncRoutes registers offline sync: WatermelonDB's pull and push, and the caller's rejected
-// records.
-func (s *Server) syncRoutes(v1 fiber.Router, authed fiber.Handler) {
-	v1.Get("/sync/pull", authed, s.syncPull)
-	v1.Post("/sync/push", authed, s.syncPush)
-	v1.Get("/sync/rejects", authed, s.listSyncRejects)
-	v1.Delete("/sync/rejects/:reject_id", authed, s.dismissSyncReject)
-}
-
 // lastPulledAt parses the cursor: absent, empty, "null" and 0 all mean a first sync, as
 // WatermelonDB sends null on its first pull.
 func lastPulledAt(c *fiber.Ctx) (int64, error) {

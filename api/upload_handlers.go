@@ -10,21 +10,6 @@ import (
 	"github.com/mportal/mportal/internal/upload"
 )
 
-// uploadRoutes mounts the tus endpoint at /v1/uploads/ for any signed-in user: POST creates an
-// upload, HEAD asks for its offset, PATCH appends, DELETE gives up, OPTIONS describes the
-// server. POST on an upload carries X-HTTP-Method-Override for clients that cannot send PATCH.
-func (s *Server) uploadRoutes(v1 fiber.Router, authed fiber.Handler) {
-	if s.deps.Uploads == nil {
-		return
-	}
-	h := s.tus(s.deps.Uploads.Handler())
-	v1.Post("/uploads", authed, h)
-	v1.Options("/uploads", authed, h)
-	for _, method := range []string{fiber.MethodHead, fiber.MethodPatch, fiber.MethodDelete, fiber.MethodPost, fiber.MethodOptions} {
-		v1.Add(method, "/uploads/:upload_id", authed, h)
-	}
-}
-
 // tus runs the net/http tus handler for the authenticated caller. Fiber has read the request
 // body already (at most the server's body limit, so a PATCH chunk is limited to it).
 func (s *Server) tus(h http.Handler) fiber.Handler {

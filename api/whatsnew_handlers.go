@@ -10,15 +10,6 @@ import (
 	"github.com/mportal/mportal/internal/whatsnew"
 )
 
-// whatsNewRoutes registers the what's-new cards: ops attach them to builds, and an app that was
-// just updated asks for the cards of the builds it skipped.
-func (s *Server) whatsNewRoutes(v1 fiber.Router, authed fiber.Handler) {
-	v1.Get("/whats-new", authed, s.whatsNewForUpdate)
-	v1.Get("/ops/whats-new", authed, s.listWhatsNew)
-	v1.Post("/ops/whats-new", authed, s.createWhatsNew)
-	v1.Delete("/ops/whats-new/:card_id", authed, s.deleteWhatsNew)
-}
-
 func (s *Server) whatsNewForUpdate(c *fiber.Ctx) error {
 	from, err := buildParam(c, "from_build")
 	if err != nil {

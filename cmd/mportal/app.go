@@ -26,7 +26,7 @@ import (
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/mongodb/embedded"
 	"github.com/mportal/mportal/internal/release"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
@@ -64,7 +64,7 @@ type Main struct {
 	whatsNew *whatsnew.Service
 	announce *announce.Service
 	releases *release.Service
-	updates  *updatecheck.Service
+	updates  *updates.Service
 	uploads  *upload.Service
 	feedback *feedback.Service
 	push     *push.Engine
@@ -87,8 +87,10 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 // Run connects every dependency, prepares the database, seeds the first admin, and starts
 // serving HTTP in the background. It returns once the server accepts connections.
 //
-// The listen addresses are taken first, so that a busy port fails start-up at once with an
-// error naming the variable to change, before any dependency is touched.
+// It reads top to bottom: listeners, clients, services (each built complete, after the services
+// it uses), start-up steps, the API, the background workers, and finally serving. The listen
+// addresses are taken first, so that a busy port fails start-up at once with an error naming the
+// variable to change, before any dependency is touched.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
 	var err error
@@ -102,12 +104,13 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.metrics = &metricsServer{listener: ln}
 	}
+
+	// Clients.
 	db, err := m.openDB(ctx)
 	if err != nil {
 		return err
 	}
 	m.db = db
-
 	m.store, err = media.NewMinIO(ctx, media.MinIOConfig{
 		Endpoint: cfg.MinIOEndpoint, AccessKey: cfg.MinIOAccessKey, SecretKey: cfg.MinIOSecretKey,
 		UseTLS: cfg.MinIOUseTLS, Region: cfg.MinIORegion, BucketPrefix: cfg.MinIOBucketPrefix,
@@ -119,13 +122,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.store.EnsureBuckets(ctx); err != nil {
 		return fmt.Errorf("object storage at %s (MPORTAL_MINIO_ENDPOINT): %w", cfg.MinIOEndpoint, err)
 	}
-
 	keys, err := auth.LoadKeys(cfg.JWTKeyFiles, cfg.DefaultJWTKeyFile())
 	if err != nil {
 		return fmt.Errorf("JWT keys (MPORTAL_JWT_KEY_FILES): %w", err)
-	}
-	if err := m.services(ctx, keys); err != nil {
-		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -133,32 +132,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.push = &push.Engine{
-		DB:         db,
-		Sender:     sender,
-		Recipients: &directory.Recipients{DB: db, View: m.devices.View, Now: m.Clock},
-		Inbox:      m.inbox,
-		Metrics:    push.NewMetrics(reg),
-		Logger:     m.Logger,
-		Now:        m.Clock,
+
+	// Services, then the start-up steps that prepare their collections.
+	if err := m.services(keys, reg, sender); err != nil {
+		return err
 	}
-	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db, Now: m.Clock}, Images: m.store,
-		Logger: m.Logger, Now: m.Clock}
-	m.releases.Push = m.push
-	m.releases.Access = m.sync // channel membership scopes synced data ("ch:<app>/<channel>")
-	m.feedback.Push = m.push
-	m.announce.Sync = m.sync
-	m.sync.Register(m.announce.SyncTable())
-	if err := m.sync.Start(ctx); err != nil {
-		return fmt.Errorf("sync engine: %w", err)
+	if err := m.prepare(ctx); err != nil {
+		return err
 	}
-	if m.embedded != nil {
-		// Now that the collections exist: FerretDB's own _id index does not serve its lookups.
-		if err := m.embedded.EnsureIDIndexes(ctx, cfg.MongoDatabase); err != nil {
-			return fmt.Errorf("embedded database indexes: %w", err)
-		}
-	}
-	m.startWorkers()
 
 	m.server = api.New(api.Deps{
 		Config:        cfg,
@@ -175,7 +156,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Feedback:      m.feedback,
 		Sync:          m.sync,
 		Releases:      m.releases,
-		Distribution:  m.updates,
+		Updates:       m.updates,
 		Uploads:       m.uploads,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
@@ -185,6 +166,8 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 		Version: version,
 	})
+	m.startWorkers()
+
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.listener) }()
 	metricsAddr := "(off: MPORTAL_METRICS_ADDR unset)"

@@ -81,18 +81,70 @@ func withContentType(ct string) func(*http.Request) {
 	return func(r *http.Request) { r.Header.Set("Content-Type", ct) }
 }
 
-func TestAnnouncements(t *testing.T) {
+// announcementFixture is a server (pushing to a fake FCM) with ops and three employees with
+// phones: alice (two devices) and bob in Field Ops, carol in Sales. Each subtest of
+// TestAnnouncements builds its own.
+type announcementFixture struct {
+	ts                *testServer
+	fake              *fcmfake.Server
+	admin, ops        string
+	alice, bob, carol member
+}
+
+func newAnnouncementFixture(t *testing.T) *announcementFixture {
+	t.Helper()
 	fake, env, configure := fakeFCM(t)
 	ts := startServer(t, testEnv(t, env), configure)
 	admin := ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1").AccessToken
-	ops := ts.newOps(admin, "E7000")
-	alice := ts.newMember(admin, "E7001", "Field Ops", "en", "android", "ios")
-	bob := ts.newMember(admin, "E7002", "Field Ops", "zh-CN", "android")
-	carol := ts.newMember(admin, "E7003", "Sales", "en", "android")
+	return &announcementFixture{ts: ts, fake: fake, admin: admin, ops: ts.newOps(admin, "E7000"),
+		alice: ts.newMember(admin, "E7001", "Field Ops", "en", "android", "ios"),
+		bob:   ts.newMember(admin, "E7002", "Field Ops", "zh-CN", "android"),
+		carol: ts.newMember(admin, "E7003", "Sales", "en", "android")}
+}
 
+// image uploads a PNG as ops and returns its key.
+func (f *announcementFixture) image(t *testing.T) string {
+	t.Helper()
+	var out struct{ Key string }
+	f.ts.with(t).must(f.ts.call("POST", "/v1/ops/images", f.ops, string(pngBytes(t)), withContentType("image/png")), 201).json(t, &out)
+	return out.Key
+}
+
+// officeMove publishes the important, pinned "Office move" to Field Ops now, with a cover image,
+// and waits until its pushes are sent.
+func (f *announcementFixture) officeMove(t *testing.T) opsAnnouncement {
+	t.Helper()
+	ts := f.ts.with(t)
+	var ann opsAnnouncement
+	ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, map[string]any{
+		"title": "Office move", "body": "We move to **B**.\n\n<script>alert(1)</script>\n\n[map](javascript:alert(1))",
+		"audience": map[string]any{"departments": []string{"Field Ops"}}, "importance": "important",
+		"pinned": true, "cover_image": f.image(t),
+	}), 201).json(t, &ann)
+	ts.pushDone("announcement:" + ann.ID + ":publish")
+	return ann
+}
+
+// canteen publishes a normal announcement to carol and waits until its push is sent.
+func (f *announcementFixture) canteen(t *testing.T) opsAnnouncement {
+	t.Helper()
+	ts := f.ts.with(t)
+	var normal opsAnnouncement
+	ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, map[string]any{
+		"title": "Canteen", "body": "Closed on Friday.", "audience": map[string]any{"user_ids": []string{f.carol.id}},
+	}), 201).json(t, &normal)
+	ts.pushDone("announcement:" + normal.ID + ":publish")
+	return normal
+}
+
+// TestAnnouncements runs company announcements through HTTP: images, publishing with pushes to
+// the audience, reading, acknowledging, reminding, editing and withdrawing. Each subtest starts
+// its own server, so any of them runs alone.
+func TestAnnouncements(t *testing.T) {
 	t.Run("keeps employees and admins out of the ops endpoints", func(t *testing.T) {
-		ts := ts.with(t)
-		for _, tok := range []string{alice.token, admin} {
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		for _, tok := range []string{f.alice.token, f.admin} {
 			ts.must(ts.call("GET", "/v1/ops/announcements", tok, nil), 403)
 			r := ts.must(ts.call("POST", "/v1/ops/announcements", tok, map[string]any{
 				"title": "x", "body": "y", "audience": map[string]any{"all": true}}), 403)
@@ -102,24 +154,23 @@ func TestAnnouncements(t *testing.T) {
 			ts.must(ts.call("POST", "/v1/ops/images", tok, string(pngBytes(t)), withContentType("image/png")), 403)
 		}
 	})
-
-	var imageKey string
 	t.Run("stores an image and hands out a short-lived link to it", func(t *testing.T) {
-		ts := ts.with(t)
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
 		img := pngBytes(t)
 		var out struct{ Key string }
-		ts.must(ts.call("POST", "/v1/ops/images", ops, string(img), withContentType("image/png")), 201).json(t, &out)
-		imageKey = out.Key
+		ts.must(ts.call("POST", "/v1/ops/images", f.ops, string(img), withContentType("image/png")), 201).json(t, &out)
+		imageKey := out.Key
 		var link struct {
 			URL       string
 			ExpiresAt time.Time `json:"expires_at"`
 		}
-		ts.must(ts.call("GET", "/v1/images/"+imageKey, carol.token, nil, withHeader("Accept", "application/json")), 200).json(t, &link)
+		ts.must(ts.call("GET", "/v1/images/"+imageKey, f.carol.token, nil, withHeader("Accept", "application/json")), 200).json(t, &link)
 		noFollow := *ts.client
 		noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		direct := *ts
 		direct.client = &noFollow
-		r := direct.must(direct.call("GET", "/v1/images/"+imageKey, carol.token, nil), 302)
+		r := direct.must(direct.call("GET", "/v1/images/"+imageKey, f.carol.token, nil), 302)
 		resp, err := http.Get(r.header.Get("Location"))
 		if err != nil {
 			t.Fatal(err)
@@ -129,23 +180,25 @@ func TestAnnouncements(t *testing.T) {
 		if resp.StatusCode != 200 || !bytes.Equal(got, img) {
 			t.Fatalf("presigned GET answered %d with %d bytes", resp.StatusCode, len(got))
 		}
-		ts.must(ts.call("GET", "/v1/images/0123456789abcdef0123456789abcdef.png", carol.token, nil), 404)
+		ts.must(ts.call("GET", "/v1/images/0123456789abcdef0123456789abcdef.png", f.carol.token, nil), 404)
 	})
 	t.Run("refuses an image whose bytes or type are wrong", func(t *testing.T) {
-		ts := ts.with(t)
-		r := ts.must(ts.call("POST", "/v1/ops/images", ops, "<svg onload=alert(1)>", withContentType("image/png")), 400)
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		r := ts.must(ts.call("POST", "/v1/ops/images", f.ops, "<svg onload=alert(1)>", withContentType("image/png")), 400)
 		if r.problemCode() != "invalid" {
 			t.Fatalf("code %q", r.problemCode())
 		}
-		ts.must(ts.call("POST", "/v1/ops/images", ops, "GIF89a", withContentType("image/gif"), offContract), 415)
+		ts.must(ts.call("POST", "/v1/ops/images", f.ops, "GIF89a", withContentType("image/gif"), offContract), 415)
 	})
-
-	var ann opsAnnouncement
 	t.Run("publishes now with one push to each device of the audience", func(t *testing.T) {
-		ts := ts.with(t)
-		ts.must(ts.call("POST", "/v1/ops/announcements", ops, map[string]any{
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		imageKey := f.image(t)
+		var ann opsAnnouncement
+		ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, map[string]any{
 			"title": "x", "body": "y", "audience": map[string]any{}}), 400)
-		ts.must(ts.call("POST", "/v1/ops/announcements", ops, map[string]any{
+		ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, map[string]any{
 			"title": "Office move", "body": "We move to **B**.\n\n<script>alert(1)</script>\n\n[map](javascript:alert(1))",
 			"audience": map[string]any{"departments": []string{"Field Ops"}}, "importance": "important",
 			"pinned": true, "cover_image": imageKey,
@@ -155,28 +208,30 @@ func TestAnnouncements(t *testing.T) {
 			t.Fatalf("announcement %+v", ann)
 		}
 		ts.pushDone("announcement:" + ann.ID + ":publish")
-		for _, tok := range append(append([]string{}, alice.pushTokens...), bob.pushTokens...) {
-			if n := fake.Count(tok); n != 1 {
+		for _, tok := range append(append([]string{}, f.alice.pushTokens...), f.bob.pushTokens...) {
+			if n := f.fake.Count(tok); n != 1 {
 				t.Errorf("token %s got %d messages, want 1", tok, n)
 			}
 		}
-		if n := fake.Count(carol.pushTokens[0]); n != 0 {
+		if n := f.fake.Count(f.carol.pushTokens[0]); n != 0 {
 			t.Errorf("carol got %d messages", n)
 		}
-		for _, m := range fake.Messages() {
+		for _, m := range f.fake.Messages() {
 			if m.Title != "Office move" || m.Data["announcement_id"] != ann.ID || m.Data["deep_link"] != "mportal://announcements/"+ann.ID {
 				t.Errorf("message %+v", m)
 			}
 		}
 	})
 	t.Run("shows it to the audience only", func(t *testing.T) {
-		ts := ts.with(t)
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		ann := f.officeMove(t)
 		var feed struct{ Items []struct{ ID, Title string } }
-		ts.must(ts.call("GET", "/v1/announcements", alice.token, nil), 200).json(t, &feed)
+		ts.must(ts.call("GET", "/v1/announcements", f.alice.token, nil), 200).json(t, &feed)
 		if len(feed.Items) != 1 || feed.Items[0].ID != ann.ID {
 			t.Fatalf("alice's feed %+v", feed)
 		}
-		ts.must(ts.call("GET", "/v1/announcements", carol.token, nil), 200).json(t, &feed)
+		ts.must(ts.call("GET", "/v1/announcements", f.carol.token, nil), 200).json(t, &feed)
 		if len(feed.Items) != 0 {
 			t.Fatalf("carol's feed %+v", feed)
 		}
@@ -185,25 +240,27 @@ func TestAnnouncements(t *testing.T) {
 			if path == "" {
 				method = "GET"
 			}
-			ts.must(ts.call(method, "/v1/announcements/"+ann.ID+path, carol.token, nil), 404)
+			ts.must(ts.call(method, "/v1/announcements/"+ann.ID+path, f.carol.token, nil), 404)
 		}
 	})
 	t.Run("records reads and acknowledgements once and counts them", func(t *testing.T) {
-		ts := ts.with(t)
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		ann := f.officeMove(t)
 		for range 2 {
-			ts.must(ts.call("POST", "/v1/announcements/"+ann.ID+"/ack", alice.token, nil), 204)
+			ts.must(ts.call("POST", "/v1/announcements/"+ann.ID+"/ack", f.alice.token, nil), 204)
 		}
 		var d struct {
 			BodyHTML       string     `json:"body_html"`
 			ReadAt         *time.Time `json:"read_at"`
 			AcknowledgedAt *time.Time `json:"acknowledged_at"`
 		}
-		ts.must(ts.call("GET", "/v1/announcements/"+ann.ID, alice.token, nil), 200).json(t, &d)
+		ts.must(ts.call("GET", "/v1/announcements/"+ann.ID, f.alice.token, nil), 200).json(t, &d)
 		if d.ReadAt == nil || d.AcknowledgedAt == nil || d.BodyHTML != ann.BodyHTML {
 			t.Fatalf("alice's view %+v", d)
 		}
 		var st announcementStats
-		ts.must(ts.call("GET", "/v1/ops/announcements/"+ann.ID+"/stats", ops, nil), 200).json(t, &st)
+		ts.must(ts.call("GET", "/v1/ops/announcements/"+ann.ID+"/stats", f.ops, nil), 200).json(t, &st)
 		want := announcementStats{AudienceSize: 2, Pushed: 3, Read: 1, Acknowledged: 1}
 		want.ByDepartment = append(want.ByDepartment, struct {
 			Department                   string
@@ -214,55 +271,58 @@ func TestAnnouncements(t *testing.T) {
 		}
 	})
 	t.Run("reminds only the unread, once a day", func(t *testing.T) {
-		ts := ts.with(t)
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		ann := f.officeMove(t)
+		ts.must(ts.call("POST", "/v1/announcements/"+ann.ID+"/ack", f.alice.token, nil), 204)
 		var rem struct{ Number, Recipients int }
-		ts.must(ts.call("POST", "/v1/ops/announcements/"+ann.ID+"/remind", ops, nil), 200).json(t, &rem)
+		ts.must(ts.call("POST", "/v1/ops/announcements/"+ann.ID+"/remind", f.ops, nil), 200).json(t, &rem)
 		if rem.Number != 1 || rem.Recipients != 1 {
 			t.Fatalf("reminder %+v", rem)
 		}
 		ts.pushDone("announcement:" + ann.ID + ":remind:1")
-		if a, b := fake.Count(alice.pushTokens[0]), fake.Count(bob.pushTokens[0]); a != 1 || b != 2 {
+		if a, b := f.fake.Count(f.alice.pushTokens[0]), f.fake.Count(f.bob.pushTokens[0]); a != 1 || b != 2 {
 			t.Fatalf("alice got %d, bob %d messages", a, b)
 		}
-		r := ts.must(ts.call("POST", "/v1/ops/announcements/"+ann.ID+"/remind", ops, nil), 409)
+		r := ts.must(ts.call("POST", "/v1/ops/announcements/"+ann.ID+"/remind", f.ops, nil), 409)
 		if !strings.Contains(string(r.body), "next one can be sent") {
 			t.Fatalf("body %s", r.body)
 		}
-		ts.must(ts.call("POST", "/v1/announcements/"+ann.ID+"/read", bob.token, nil), 204)
+		ts.must(ts.call("POST", "/v1/announcements/"+ann.ID+"/read", f.bob.token, nil), 204)
 	})
 	t.Run("asks for acknowledgement of important announcements only", func(t *testing.T) {
-		ts := ts.with(t)
-		var normal opsAnnouncement
-		ts.must(ts.call("POST", "/v1/ops/announcements", ops, map[string]any{
-			"title": "Canteen", "body": "Closed on Friday.", "audience": map[string]any{"user_ids": []string{carol.id}},
-		}), 201).json(t, &normal)
-		ts.pushDone("announcement:" + normal.ID + ":publish")
-		ts.must(ts.call("POST", "/v1/announcements/"+normal.ID+"/ack", carol.token, nil), 409)
-		ts.must(ts.call("POST", "/v1/announcements/"+normal.ID+"/read", carol.token, nil), 204)
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		normal := f.canteen(t)
+		ts.must(ts.call("POST", "/v1/announcements/"+normal.ID+"/ack", f.carol.token, nil), 409)
+		ts.must(ts.call("POST", "/v1/announcements/"+normal.ID+"/read", f.carol.token, nil), 204)
 	})
 	t.Run("edits without pushing again and withdraws", func(t *testing.T) {
-		ts := ts.with(t)
-		before := fake.Total()
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		ann := f.officeMove(t)
+		f.canteen(t)
+		before := f.fake.Total()
 		var edited opsAnnouncement
-		ts.must(ts.call("PATCH", "/v1/ops/announcements/"+ann.ID, ops, map[string]any{"title": "Office move (update)"}), 200).json(t, &edited)
+		ts.must(ts.call("PATCH", "/v1/ops/announcements/"+ann.ID, f.ops, map[string]any{"title": "Office move (update)"}), 200).json(t, &edited)
 		if edited.Title != "Office move (update)" || edited.Status != "published" {
 			t.Fatalf("edited %+v", edited)
 		}
-		ts.must(ts.call("PATCH", "/v1/ops/announcements/"+ann.ID, ops, map[string]any{"publish_at": time.Now().Add(time.Hour)}), 409)
+		ts.must(ts.call("PATCH", "/v1/ops/announcements/"+ann.ID, f.ops, map[string]any{"publish_at": time.Now().Add(time.Hour)}), 409)
 		var list struct{ Items []opsAnnouncement }
-		ts.must(ts.call("GET", "/v1/ops/announcements", ops, nil), 200).json(t, &list)
+		ts.must(ts.call("GET", "/v1/ops/announcements", f.ops, nil), 200).json(t, &list)
 		if len(list.Items) != 2 {
 			t.Fatalf("ops list %+v", list)
 		}
 		var w opsAnnouncement
-		ts.must(ts.call("POST", "/v1/ops/announcements/"+ann.ID+"/withdraw", ops, nil), 200).json(t, &w)
-		ts.must(ts.call("GET", "/v1/ops/announcements/"+ann.ID, ops, nil), 200).json(t, &w)
+		ts.must(ts.call("POST", "/v1/ops/announcements/"+ann.ID+"/withdraw", f.ops, nil), 200).json(t, &w)
+		ts.must(ts.call("GET", "/v1/ops/announcements/"+ann.ID, f.ops, nil), 200).json(t, &w)
 		if w.Status != "withdrawn" {
 			t.Fatalf("status %q", w.Status)
 		}
-		ts.must(ts.call("GET", "/v1/announcements/"+ann.ID, alice.token, nil), 404)
-		if fake.Total() != before {
-			t.Fatalf("the edit or withdrawal pushed %d messages", fake.Total()-before)
+		ts.must(ts.call("GET", "/v1/announcements/"+ann.ID, f.alice.token, nil), 404)
+		if f.fake.Total() != before {
+			t.Fatalf("the edit or withdrawal pushed %d messages", f.fake.Total()-before)
 		}
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mportal/mportal/internal/feedback"
+	"github.com/mportal/mportal/push/fcmfake"
 	datasync "github.com/mportal/mportal/sync"
 )
 
@@ -117,23 +118,65 @@ type feedbackList struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-func TestFeedback(t *testing.T) {
+// feedbackFixture is a server (pushing to a fake FCM) with ops, alice, who tests the beta channel
+// of "portal" and has a phone, and bob, who does not. Each subtest of TestFeedback builds its own.
+type feedbackFixture struct {
+	ts         *testServer
+	fake       *fcmfake.Server
+	admin, ops string
+	alice, bob member
+}
+
+func newFeedbackFixture(t *testing.T) *feedbackFixture {
+	t.Helper()
 	fake, env, configure := fakeFCM(t)
 	ts := startServer(t, testEnv(t, env), configure)
 	admin := ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1").AccessToken
-	ops := ts.newOps(admin, "E9000")
-	alice := ts.newMember(admin, "E9001", "Field Ops", "en", "android")
-	bob := ts.newMember(admin, "E9002", "Sales", "en")
-	tess := ts.newMember(admin, "E9003", "IT", "en")
+	f := &feedbackFixture{ts: ts, fake: fake, admin: admin, ops: ts.newOps(admin, "E9000"),
+		alice: ts.newMember(admin, "E9001", "Field Ops", "en", "android"), bob: ts.newMember(admin, "E9002", "Sales", "en")}
 	// alice tests beta: sharing feedback with its testers takes membership of the channel.
-	if err := ts.main.sync.Grant(context.Background(), alice.id, datasync.ChannelKey("portal", "beta")); err != nil {
+	f.joinBeta(t, f.alice)
+	return f
+}
+
+// joinBeta makes m a tester of the beta channel of "portal".
+func (f *feedbackFixture) joinBeta(t *testing.T, m member) {
+	t.Helper()
+	if err := f.ts.main.sync.Grant(context.Background(), m.id, datasync.ChannelKey("portal", "beta")); err != nil {
 		t.Fatal(err)
 	}
+}
 
+// aliceReports has alice's phone push her two reports: fbA1, shared with the beta testers, and
+// fbA2, private.
+func (f *feedbackFixture) aliceReports(t *testing.T) {
+	t.Helper()
+	res := f.ts.with(t).syncPush(f.alice.token, 0, aliceFeedback())
+	if res.Accepted != 2 || len(res.Rejected) != 0 {
+		t.Fatalf("alice's feedback: %+v", res)
+	}
+}
+
+func aliceFeedback() map[string]any {
+	return feedbackChanges("feedback", feedbackRecord("fbA1", "Scanner crashes when offline", true),
+		feedbackRecord("fbA2", "Map tiles load slowly", false))
+}
+
+// attachmentRecord is the sync record of alice's photo attA1 of fbA1, whose upload is pending.
+func attachmentRecord(size int) map[string]any {
+	return feedbackChanges("feedback_attachments", map[string]any{
+		"id": "attA1", "feedback_id": "fbA1", "filename": "crash.png", "content_type": "image/png",
+		"size": size, "created_at": time.Now().UnixMilli(),
+	})
+}
+
+// TestFeedback follows field feedback from the phone to ops and back. Each subtest starts its
+// own server, so any of them runs alone (go test -run 'TestFeedback/ops_filter').
+func TestFeedback(t *testing.T) {
 	t.Run("a push whose response was lost is replayed without duplicates", func(t *testing.T) {
-		ts := ts.with(t)
-		changes := feedbackChanges("feedback", feedbackRecord("fbA1", "Scanner crashes when offline", true),
-			feedbackRecord("fbA2", "Map tiles load slowly", false))
+		f := newFeedbackFixture(t)
+		ts, alice := f.ts.with(t), f.alice
+		changes := aliceFeedback()
 		body, _ := json.Marshal(map[string]any{"changes": changes})
 		ts.rawRequest("POST", "/v1/sync/push?last_pulled_at=0", alice.token, map[string]string{"Content-Type": "application/json"}, body, -1)
 		eventually(t, 10*time.Second, "the lost push applied", func() bool {
@@ -153,14 +196,16 @@ func TestFeedback(t *testing.T) {
 		}
 		wg.Wait()
 		var list feedbackList
-		ts.must(ts.call("GET", "/v1/ops/feedback", ops, nil), 200).json(t, &list)
+		ts.must(ts.call("GET", "/v1/ops/feedback", f.ops, nil), 200).json(t, &list)
 		if len(list.Items) != 2 {
 			t.Fatalf("ops see %d feedback, want 2", len(list.Items))
 		}
 	})
 
 	t.Run("nobody reaches another's feedback through REST or forged sync ids", func(t *testing.T) {
-		ts := ts.with(t)
+		f := newFeedbackFixture(t)
+		f.aliceReports(t)
+		ts, alice, bob := f.ts.with(t), f.alice, f.bob
 		res := ts.syncPush(bob.token, 0, map[string]any{
 			"feedback":          map[string]any{"created": []any{feedbackRecord("fbA2", "hijacked", false)}, "updated": []any{feedbackRecord("fbA1", "hijacked", false)}, "deleted": []any{"fbA2"}},
 			"feedback_comments": map[string]any{"created": []any{map[string]any{"id": "cBob", "feedback_id": "fbA2", "text": "peek", "created_at": time.Now().UnixMilli()}}, "updated": []any{}, "deleted": []any{}},
@@ -188,15 +233,13 @@ func TestFeedback(t *testing.T) {
 		}
 	})
 
-	var attachmentObject []byte
 	t.Run("a photo uploads with tus, survives an interruption and completes its attachment", func(t *testing.T) {
-		ts := ts.with(t)
-		attachmentObject = noisyPNG(t)
+		f := newFeedbackFixture(t)
+		f.aliceReports(t)
+		ts, alice, bob := f.ts.with(t), f.alice, f.bob
+		attachmentObject := noisyPNG(t)
 		size := len(attachmentObject)
-		res := ts.syncPush(alice.token, 0, feedbackChanges("feedback_attachments", map[string]any{
-			"id": "attA1", "feedback_id": "fbA1", "filename": "crash.png", "content_type": "image/png",
-			"size": size, "created_at": time.Now().UnixMilli(),
-		}))
+		res := ts.syncPush(alice.token, 0, attachmentRecord(size))
 		if res.Accepted != 1 {
 			t.Fatalf("attachment record: %+v", res)
 		}
@@ -233,7 +276,7 @@ func TestFeedback(t *testing.T) {
 			t.Fatalf("attachment status %v after the upload", status)
 		}
 		var link struct{ URL string }
-		ts.must(ts.call("GET", "/v1/feedback/attachments/attA1/content", ops, nil, withHeader("Accept", "application/json")), 200).json(t, &link)
+		ts.must(ts.call("GET", "/v1/feedback/attachments/attA1/content", f.ops, nil, withHeader("Accept", "application/json")), 200).json(t, &link)
 		r := ts.noRedirects().must(ts.noRedirects().call("GET", "/v1/feedback/attachments/attA1/content", alice.token, nil), 302)
 		resp, err := http.Get(r.header.Get("Location"))
 		if err != nil {
@@ -248,10 +291,11 @@ func TestFeedback(t *testing.T) {
 	})
 
 	t.Run("testers of the channel see shared feedback and add one me too each", func(t *testing.T) {
-		ts := ts.with(t)
-		if err := ts.main.sync.Grant(context.Background(), tess.id, datasync.ChannelKey("portal", "beta")); err != nil {
-			t.Fatal(err)
-		}
+		f := newFeedbackFixture(t)
+		f.aliceReports(t)
+		ts, alice := f.ts.with(t), f.alice
+		tess := ts.newMember(f.admin, "E9003", "IT", "en")
+		f.joinBeta(t, tess)
 		var mine feedbackList
 		ts.must(ts.call("GET", "/v1/feedback", tess.token, nil), 200).json(t, &mine)
 		if len(mine.Items) != 1 || mine.Items[0].ID != "fbA1" || mine.NextCursor != nil {
@@ -274,30 +318,39 @@ func TestFeedback(t *testing.T) {
 	})
 
 	t.Run("ops filter, triage, merge, reply and export", func(t *testing.T) {
-		ts := ts.with(t)
+		f := newFeedbackFixture(t)
+		f.aliceReports(t)
+		ts, alice := f.ts.with(t), f.alice
+		// fbA1 has a photo (still uploading) and a me too from a tester, which its detail counts.
+		if res := ts.syncPush(alice.token, 0, attachmentRecord(1000)); res.Accepted != 1 {
+			t.Fatalf("attachment record: %+v", res)
+		}
+		tess := ts.newMember(f.admin, "E9003", "IT", "en")
+		f.joinBeta(t, tess)
+		ts.must(ts.call("PUT", "/v1/feedback/fbA1/me-too", tess.token, nil), 200)
 		var list feedbackList
-		ts.must(ts.call("GET", "/v1/ops/feedback?status=new&category=bug&department=Field+Ops&q=SCANNER&build=230&limit=10", ops, nil), 200).json(t, &list)
+		ts.must(ts.call("GET", "/v1/ops/feedback?status=new&category=bug&department=Field+Ops&q=SCANNER&build=230&limit=10", f.ops, nil), 200).json(t, &list)
 		if len(list.Items) != 1 || list.Items[0].ID != "fbA1" {
 			t.Fatalf("filtered list %+v", list)
 		}
-		ts.must(ts.call("GET", "/v1/ops/feedback?build=abc", ops, nil, offContract), 400)
-		ts.must(ts.call("PATCH", "/v1/ops/feedback/fbA1", ops, map[string]any{"status": "in_progress"}), 409)
+		ts.must(ts.call("GET", "/v1/ops/feedback?build=abc", f.ops, nil, offContract), 400)
+		ts.must(ts.call("PATCH", "/v1/ops/feedback/fbA1", f.ops, map[string]any{"status": "in_progress"}), 409)
 		var fb feedbackView
-		ts.must(ts.call("PATCH", "/v1/ops/feedback/fbA1", ops, map[string]any{"status": "acknowledged", "resolution": "reproduced"}), 200).json(t, &fb)
+		ts.must(ts.call("PATCH", "/v1/ops/feedback/fbA1", f.ops, map[string]any{"status": "acknowledged", "resolution": "reproduced"}), 200).json(t, &fb)
 		if fb.Status != "acknowledged" {
 			t.Fatalf("status %q", fb.Status)
 		}
-		ts.must(ts.call("POST", "/v1/ops/feedback/fbA2/merge", ops, map[string]any{"into": "fbA2"}), 400)
-		ts.must(ts.call("POST", "/v1/ops/feedback/fbA2/merge", ops, map[string]any{"into": "fbA1"}), 200).json(t, &fb)
+		ts.must(ts.call("POST", "/v1/ops/feedback/fbA2/merge", f.ops, map[string]any{"into": "fbA2"}), 400)
+		ts.must(ts.call("POST", "/v1/ops/feedback/fbA2/merge", f.ops, map[string]any{"into": "fbA1"}), 200).json(t, &fb)
 		if fb.Status != "duplicate" || fb.DuplicateOf != "fbA1" {
 			t.Fatalf("merged %+v", fb)
 		}
-		ts.must(ts.call("POST", "/v1/ops/feedback/fbA1/replies", ops, map[string]any{"text": "Fixed in build 231, please update"}), 201)
-		ts.must(ts.call("GET", "/v1/ops/feedback/fbA1", ops, nil), 200).json(t, &fb)
+		ts.must(ts.call("POST", "/v1/ops/feedback/fbA1/replies", f.ops, map[string]any{"text": "Fixed in build 231, please update"}), 201)
+		ts.must(ts.call("GET", "/v1/ops/feedback/fbA1", f.ops, nil), 200).json(t, &fb)
 		if len(fb.Comments) != 1 || !fb.Comments[0].FromOps || len(fb.Attachments) != 1 || fb.MeTooCount != 1 {
 			t.Fatalf("detail %+v", fb)
 		}
-		r := ts.must(ts.call("GET", "/v1/ops/feedback/export.csv?category=bug", ops, nil), 200)
+		r := ts.must(ts.call("GET", "/v1/ops/feedback/export.csv?category=bug", f.ops, nil), 200)
 		rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
 		if err != nil || len(rows) != 3 || rows[0][0] != "id" {
 			t.Fatalf("csv %v %v", rows, err)
@@ -306,7 +359,11 @@ func TestFeedback(t *testing.T) {
 	})
 
 	t.Run("the author's next pull shows the status and the reply, and the phone got the push", func(t *testing.T) {
-		ts := ts.with(t)
+		f := newFeedbackFixture(t)
+		f.aliceReports(t)
+		ts, alice := f.ts.with(t), f.alice
+		ts.must(ts.call("PATCH", "/v1/ops/feedback/fbA1", f.ops, map[string]any{"status": "acknowledged", "resolution": "reproduced"}), 200)
+		ts.must(ts.call("POST", "/v1/ops/feedback/fbA1/replies", f.ops, map[string]any{"text": "Fixed in build 231, please update"}), 201)
 		pulled := ts.syncPull(alice.token, 0)
 		var status, replies any
 		for _, r := range pulled.Changes["feedback"].Updated {
@@ -325,7 +382,7 @@ func TestFeedback(t *testing.T) {
 			t.Fatalf("no reply pulled: %v", pulled.Changes["feedback_comments"])
 		}
 		eventually(t, 30*time.Second, "the feedback_reply push", func() bool {
-			for _, m := range fake.Messages() {
+			for _, m := range f.fake.Messages() {
 				if m.Token == alice.pushTokens[0] && m.Data["category"] == "feedback_reply" && m.Data["feedback_id"] == "fbA1" &&
 					m.Data["comment_id"] != "" {
 					return true

@@ -40,9 +40,29 @@ func (ts *testServer) installLogin(login, password, next string, opts ...func(*h
 	return ts.noRedirects().call("POST", "/install/login", "", form, opts...)
 }
 
+// TestInstallPageEndToEnd drives the install page as a browser does. The subtests share the
+// server and its builds, nothing else: each signs in itself, so any of them runs alone.
 func TestInstallPageEndToEnd(t *testing.T) {
 	ts, admin, _ := distributionServer(t)
 	_, _ = ts.newEmployee(admin, "E3001", "Sales")
+
+	// signIn signs E3001 in on the install page and returns the session cookie ("name=value").
+	signIn := func(t *testing.T) string {
+		t.Helper()
+		ts := ts.with(t)
+		r := ts.must(ts.installLogin("E3001", "E3001-passphrase", "/install/portal"), 303)
+		return strings.SplitN(r.header.Get("Set-Cookie"), ";", 2)[0]
+	}
+	page := func(t *testing.T, cookie, ua, query string, opts ...func(*http.Request)) string {
+		t.Helper()
+		ts := ts.with(t)
+		opts = append([]func(*http.Request){withHeader("User-Agent", ua), withHeader("Cookie", cookie)}, opts...)
+		r := ts.must(ts.call("GET", "/install/portal"+query, "", nil, opts...), 200)
+		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("CSP %q", csp)
+		}
+		return string(r.body)
+	}
 
 	t.Run("shows a login form without a session", func(t *testing.T) {
 		ts := ts.with(t)
@@ -102,7 +122,6 @@ func TestInstallPageEndToEnd(t *testing.T) {
 			withHeader("Cookie", cookie), withHeader("Origin", ts.base), withHeader("Sec-Fetch-Site", "same-origin")), 303)
 	})
 
-	var cookie string
 	t.Run("signs in, sets an HttpOnly cookie and returns to the page", func(t *testing.T) {
 		ts := ts.with(t)
 		r := ts.must(ts.installLogin("E3001", "E3001-passphrase", "/install/portal?channel=alpha"), 303)
@@ -115,24 +134,15 @@ func TestInstallPageEndToEnd(t *testing.T) {
 			!strings.Contains(attrs, "; samesite=lax") || !strings.Contains(attrs, "; path=/") || strings.Contains(attrs, "secure") {
 			t.Fatalf("Set-Cookie %q", set)
 		}
-		cookie = strings.SplitN(set, ";", 2)[0]
 		r = ts.must(ts.installLogin("E3001", "E3001-passphrase", "/install/portal", withHeader("Accept", "application/json")), 204)
 		if !strings.HasPrefix(r.header.Get("Set-Cookie"), "mportal_install=") {
 			t.Fatalf("a JSON client got no cookie: %v", r.header)
 		}
 	})
-	page := func(t *testing.T, ua, query string, opts ...func(*http.Request)) string {
-		ts := ts.with(t)
-		opts = append([]func(*http.Request){withHeader("User-Agent", ua), withHeader("Cookie", cookie)}, opts...)
-		r := ts.must(ts.call("GET", "/install/portal"+query, "", nil, opts...), 200)
-		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
-			t.Errorf("CSP %q", csp)
-		}
-		return string(r.body)
-	}
 	t.Run("speaks the browser's language, in its own words and the notes", func(t *testing.T) {
-		zh := page(t, uaAndroidPhone, "", withHeader("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8"))
-		en := page(t, uaAndroidPhone, "", withHeader("Accept-Language", "en-US,en;q=0.9"))
+		cookie := signIn(t)
+		zh := page(t, cookie, uaAndroidPhone, "", withHeader("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8"))
+		en := page(t, cookie, uaAndroidPhone, "", withHeader("Accept-Language", "en-US,en;q=0.9"))
 		if !strings.Contains(zh, "下载 APK") || !strings.Contains(zh, "更新说明") || strings.Contains(zh, "Download APK") {
 			t.Errorf("zh-CN page:\n%s", zh)
 		}
@@ -141,7 +151,8 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("shows the icon parsed from the build", func(t *testing.T) {
-		if html := page(t, uaAndroidPhone, "?channel=alpha"); !strings.Contains(html, `<img id="icon" alt="应用图标" src="/install/portal/icon.png?channel=alpha">`) {
+		cookie := signIn(t)
+		if html := page(t, cookie, uaAndroidPhone, "?channel=alpha"); !strings.Contains(html, `<img id="icon" alt="应用图标" src="/install/portal/icon.png?channel=alpha">`) {
 			t.Fatalf("page:\n%s", html)
 		}
 		ts := ts.with(t)
@@ -153,7 +164,8 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		ts.must(ts.call("GET", "/install/nope/icon.png", "", nil, withHeader("Cookie", cookie)), 404)
 	})
 	t.Run("offers Android phones the stable APK, not alpha", func(t *testing.T) {
-		html := page(t, uaAndroidPhone, "?channel=alpha")
+		cookie := signIn(t)
+		html := page(t, cookie, uaAndroidPhone, "?channel=alpha")
 		if !strings.Contains(html, `href="/v1/apps/portal/builds/android-100/download"`) || strings.Contains(html, "android-130") {
 			t.Fatalf("page:\n%s", html)
 		}
@@ -162,12 +174,14 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		ts.must(ts.call("GET", "/v1/apps/portal/builds/android-130/download", "", nil, withHeader("Cookie", cookie)), 404)
 	})
 	t.Run("offers iPhones the itms-services link", func(t *testing.T) {
-		if html := page(t, uaIPhone, ""); !strings.Contains(html, `href="itms-services://?action=download-manifest&amp;url=`) {
+		cookie := signIn(t)
+		if html := page(t, cookie, uaIPhone, ""); !strings.Contains(html, `href="itms-services://?action=download-manifest&amp;url=`) {
 			t.Fatalf("page:\n%s", html)
 		}
 	})
 	t.Run("shows desktop visitors a QR code that decodes", func(t *testing.T) {
-		html := page(t, uaDesktop, "")
+		cookie := signIn(t)
+		html := page(t, cookie, uaDesktop, "")
 		if !strings.Contains(html, `src="/install/portal/qr.png"`) {
 			t.Fatalf("page:\n%s", html)
 		}
@@ -178,11 +192,13 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("asks WeChat users to open the system browser", func(t *testing.T) {
-		if html := page(t, uaAndroidPhone+" MicroMessenger/8.0.47", ""); !strings.Contains(html, `id="wechat"`) {
+		cookie := signIn(t)
+		if html := page(t, cookie, uaAndroidPhone+" MicroMessenger/8.0.47", ""); !strings.Contains(html, `id="wechat"`) {
 			t.Fatalf("page:\n%s", html)
 		}
 	})
 	t.Run("accepts the cookie nowhere else", func(t *testing.T) {
+		cookie := signIn(t)
 		ts := ts.with(t)
 		ts.must(ts.call("GET", "/v1/me", "", nil, withHeader("Cookie", cookie)), 401)
 	})
@@ -195,6 +211,7 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("answers an unknown app with 404", func(t *testing.T) {
+		cookie := signIn(t)
 		ts := ts.with(t)
 		ts.must(ts.call("GET", "/install/nope", "", nil, withHeader("Cookie", cookie)), 404)
 	})

@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
@@ -13,7 +15,7 @@ import (
 	"github.com/mportal/mportal/internal/feedback"
 	"github.com/mportal/mportal/internal/inbox"
 	"github.com/mportal/mportal/internal/release"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
@@ -21,16 +23,27 @@ import (
 	datasync "github.com/mportal/mportal/sync"
 )
 
-// services builds the domain services, creates their indexes and seeds the first admin.
-func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
-	cfg := m.Config
+// services builds the domain services, each one complete (a full struct literal or its
+// constructor) and after the services it uses, so nothing is patched in later.
+func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push.Sender) error {
+	cfg, db := m.Config, m.db
 	argon := auth.DefaultArgon2
 	if m.Argon != nil {
 		argon = *m.Argon
 	}
-	m.users = &directory.Users{DB: m.db, Argon: argon, Now: m.Clock}
+	// Push fan-outs stream audiences from memory: the embedded database reads a whole collection
+	// per query. Users and Devices keep the view current with their writes.
+	var recipients *directory.RecipientView
+	if db.Embedded {
+		recipients = &directory.RecipientView{DB: db}
+	}
+	// The one cycle: Sessions looks accounts up in Users, and Users revokes a user's sessions
+	// (disabling, password reset, role change). Users gets a callback into the Sessions built
+	// on the next statement; it is called only when serving requests, long after both exist.
+	m.users = &directory.Users{DB: db, Argon: argon, View: recipients, Now: m.Clock,
+		Sessions: revokeFunc(func(ctx context.Context, userID string) error { return m.sessions.RevokeUser(ctx, userID) })}
 	m.sessions = &auth.Sessions{
-		DB:         m.db,
+		DB:         db,
 		Accounts:   m.users,
 		Tokens:     &auth.Tokens{Keys: keys, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTTL, Now: m.Clock},
 		Throttle:   auth.NewThrottle(auth.ThrottleConfig{Now: m.Clock}),
@@ -42,65 +55,115 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 		HashQueue:       loginQueue(cfg.LoginQueue),
 		Now:             m.Clock,
 	}
-	m.users.Sessions = m.sessions
-	m.devices = &directory.Devices{DB: m.db, Now: m.Clock}
-	if m.db.Embedded {
-		// Push fan-outs stream audiences from memory: the embedded database reads a whole
-		// collection per query. Users and Devices keep the view current with their writes.
-		m.users.View = &directory.RecipientView{DB: m.db}
-		m.devices.View = m.users.View
-	}
-	m.inbox = &inbox.Store{DB: m.db, Now: m.Clock, Locale: func(ctx context.Context, userID string) (string, error) {
+	m.devices = &directory.Devices{DB: db, View: recipients, Now: m.Clock}
+	// Offline sync: the synced tables register below; prepare starts the engine before serving.
+	m.sync = &datasync.Engine{DB: db, Logger: m.Logger, Now: m.Clock}
+	m.inbox = &inbox.Store{DB: db, Sync: m.sync, Now: m.Clock, Locale: func(ctx context.Context, userID string) (string, error) {
 		u, err := m.users.Me(ctx, userID)
 		if err != nil {
 			return "", err
 		}
 		return u.Locale, nil
 	}}
-	// Offline sync: synced tables register here (announcements in Run, once the service
-	// exists); Run starts the engine before serving.
-	m.sync = &datasync.Engine{DB: m.db, Logger: m.Logger, Now: m.Clock}
-	m.inbox.Sync = m.sync
-	m.sync.Register(m.inbox.SyncTable())
-	m.prefs = &push.PrefsStore{DB: m.db, Now: m.Clock}
-	m.banners = &banner.Service{DB: m.db, Images: m.store, Now: m.Clock}
-	m.whatsNew = &whatsnew.Service{DB: m.db, Images: m.store, Locale: m.inbox.Locale, Now: m.Clock}
-	uploads, err := upload.New(upload.Config{Store: m.store, DB: m.db, BasePath: "/v1/uploads/", Logger: m.Logger, Now: m.Clock,
+	m.prefs = &push.PrefsStore{DB: db, Now: m.Clock}
+	m.push = &push.Engine{
+		DB:         db,
+		Sender:     sender,
+		Recipients: &directory.Recipients{DB: db, View: recipients, Now: m.Clock},
+		Inbox:      m.inbox,
+		Metrics:    push.NewMetrics(reg),
+		Logger:     m.Logger,
+		Now:        m.Clock,
+	}
+	m.banners = &banner.Service{DB: db, Images: m.store, Now: m.Clock}
+	m.whatsNew = &whatsnew.Service{DB: db, Images: m.store, Locale: m.inbox.Locale, Now: m.Clock}
+	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db, Now: m.Clock}, Images: m.store,
+		Sync: m.sync, Logger: m.Logger, Now: m.Clock}
+	uploads, err := upload.New(upload.Config{Store: m.store, DB: db, BasePath: "/v1/uploads/", Logger: m.Logger, Now: m.Clock,
 		S3: upload.S3Config{Endpoint: cfg.MinIOEndpoint, AccessKey: cfg.MinIOAccessKey, SecretKey: cfg.MinIOSecretKey,
 			UseTLS: cfg.MinIOUseTLS, Region: cfg.MinIORegion, Bucket: m.store.BucketName(media.Uploads)}})
 	if err != nil {
 		return err
 	}
-	m.uploads = uploads // domains Register their upload purposes on it below
-	m.feedback = &feedback.Service{DB: m.db, Sync: m.sync, Users: m.users, Store: m.store,
-		Grants: &feedback.AccessGrants{Sync: m.sync}, Logger: m.Logger, Now: m.Clock}
+	m.uploads = uploads
+	// The read side of distribution answers from a view that the management side tells about
+	// its own writes at once (OnChange); other instances' writes arrive by polling (workers).
+	// The second cycle: the view reads the release catalog, and release tells the view about its
+	// own writes at once (other instances' writes arrive by polling, see workers). Release gets a
+	// callback into the view built on the next statement; it runs only after a write, long after
+	// both exist.
+	// Channel membership scopes synced data ("ch:<app>/<channel>"): Access is the sync engine.
+	m.releases = &release.Service{DB: db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger,
+		Push: m.push, Access: m.sync, OnChange: func() { m.updates.View.Changed() }, Now: m.Clock}
+	m.updates = &updates.Service{View: &updates.View{Releases: m.releases}, DB: db, Devices: m.devices, Store: m.store,
+		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Now: m.Clock}
+	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,
+		Grants: &feedback.AccessGrants{Sync: m.sync}, Logger: m.Logger, Now: m.Clock,
+		Apps: m.updates} // feedback from "com.example.portal" belongs to the app "portal"
+
+	// Synced tables and upload purposes register before prepare starts the engine, which keeps
+	// its tables in registration order.
+	m.sync.Register(m.inbox.SyncTable())
 	m.feedback.Register()
+	m.sync.Register(m.announce.SyncTable())
 	m.uploads.Register(m.feedback.Purpose())
-	m.releases = &release.Service{DB: m.db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger, Now: m.Clock}
-	m.updates = &updatecheck.Service{View: &updatecheck.View{Releases: m.releases}, DB: m.db, Devices: m.devices, Store: m.store,
-		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Now: m.Clock}
-	m.releases.OnChange = m.updates.View.Changed
-	m.feedback.Apps = m.updates // feedback from "com.example.portal" belongs to the app "portal" // this instance answers with its own writes at once
-	// Start-up steps run in this order, every time (a map would change it from run to run).
-	for _, step := range []struct {
-		name   string
-		ensure func(context.Context) error
-	}{
-		{"users", m.users.EnsureIndexes}, {"sessions", m.sessions.EnsureIndexes}, {"devices", m.devices.EnsureIndexes},
-		{"inbox", m.inbox.EnsureIndexes}, {"releases", m.releases.EnsureIndexes}, {"downloads", m.updates.EnsureIndexes},
-		{"uploads", m.uploads.EnsureIndexes}, {"feedback", m.feedback.Start},
-	} {
-		if err := step.ensure(ctx); err != nil {
-			return fmt.Errorf("prepare %s collections: %w", step.name, err)
+	return nil
+}
+
+// revokeFunc is a directory.SessionRevoker made of a function: it breaks the Users/Sessions cycle.
+type revokeFunc func(ctx context.Context, userID string) error
+
+// RevokeUser implements directory.SessionRevoker.
+func (f revokeFunc) RevokeUser(ctx context.Context, userID string) error { return f(ctx, userID) }
+
+var _ directory.SessionRevoker = revokeFunc(nil)
+
+// startStep is one start-up step; what prefixes its error.
+type startStep struct {
+	what string
+	run  func(context.Context) error
+}
+
+// prepare runs the start-up steps in this order, every time (a map would change it from run to
+// run): indexes and in-memory state of each service's collections, the first admin, the sync
+// engine (once every synced table is registered), and last the embedded database's _id indexes,
+// which need the collections to exist.
+func (m *Main) prepare(ctx context.Context) error {
+	steps := []startStep{
+		{"prepare users collections", m.users.EnsureIndexes},
+		{"prepare sessions collections", m.sessions.EnsureIndexes},
+		{"prepare devices collections", m.devices.EnsureIndexes},
+		{"prepare inbox collections", m.inbox.EnsureIndexes},
+		{"prepare releases collections", m.releases.EnsureIndexes},
+		{"prepare downloads collections", m.updates.EnsureIndexes},
+		{"prepare uploads collections", m.uploads.EnsureIndexes},
+		{"prepare feedback collections", m.feedback.Start},
+		{"seed admin", m.seedAdmin},
+		{"sync engine", m.sync.Start},
+	}
+	if m.embedded != nil {
+		// FerretDB's own _id index does not serve its lookups.
+		steps = append(steps, startStep{"embedded database indexes", func(ctx context.Context) error {
+			return m.embedded.EnsureIDIndexes(ctx, m.Config.MongoDatabase)
+		}})
+	}
+	for _, step := range steps {
+		if err := step.run(ctx); err != nil {
+			return fmt.Errorf("%s: %w", step.what, err)
 		}
 	}
-	password, created, err := m.users.SeedAdmin(ctx, cfg.AdminEmployeeNo)
+	return nil
+}
+
+// seedAdmin creates the first admin on an empty directory and prints its one-time password.
+func (m *Main) seedAdmin(ctx context.Context) error {
+	password, created, err := m.users.SeedAdmin(ctx, m.Config.AdminEmployeeNo)
 	if err != nil {
-		return fmt.Errorf("seed admin: %w", err)
+		return err
 	}
 	if created {
 		fmt.Fprintf(m.Stdout, "\nSeeded the first admin. Sign in with\n  login:    %s\n  password: %s\n"+
-			"This one-time password is shown once; you must change it at first sign-in.\n\n", cfg.AdminEmployeeNo, password)
+			"This one-time password is shown once; you must change it at first sign-in.\n\n", m.Config.AdminEmployeeNo, password)
 	}
 	return nil
 }
@@ -127,7 +190,7 @@ func (m *Main) startWorkers() {
 		}
 	})
 	// The update check answers from memory; this notices release changes other instances made.
-	m.workers.every(updatecheck.PollInterval, func(ctx context.Context) {
+	m.workers.every(updates.PollInterval, func(ctx context.Context) {
 		if err := m.updates.View.Poll(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("poll release view", "error", err.Error())
 		}

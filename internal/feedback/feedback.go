@@ -72,7 +72,7 @@ type Grants interface {
 	Keys(ctx context.Context, p *auth.Principal) ([]string, error)
 }
 
-// AppCatalog maps the app ids devices report to the catalogue's (updatecheck.Service).
+// AppCatalog maps the app ids devices report to the catalogue's (updates.Service).
 type AppCatalog interface {
 	// CatalogID returns the catalogue id of the app that id (a catalogue id, Android package
 	// name or iOS bundle id) names, or id itself when no app claims it.

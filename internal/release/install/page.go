@@ -9,7 +9,7 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 // Page is what one rendering of the install page shows.
@@ -19,7 +19,7 @@ type Page struct {
 	Device  Device
 	WeChat  bool
 	// Info is the visitor's offers; nil renders the login form instead.
-	Info *updatecheck.InstallInfo
+	Info *updates.InstallInfo
 	// Locale is the language of the page's own words (NegotiateLocale); "" means zh-CN.
 	Locale Locale
 	// Message is shown above the login form (a failed attempt, an expired session);
@@ -49,7 +49,7 @@ type offerView struct {
 
 var notesPolicy = bluemonday.UGCPolicy()
 
-func view(o *updatecheck.Offer, device Device, t *texts) *offerView {
+func view(o *updates.Offer, device Device, t *texts) *offerView {
 	if o == nil {
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/install"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 const (
@@ -21,17 +21,17 @@ const (
 	uaWeChat  = uaAndroid + " MicroMessenger/8.0.47.2560(0x28002F30) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN"
 )
 
-func info() *updatecheck.InstallInfo {
+func info() *updates.InstallInfo {
 	at := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
-	return &updatecheck.InstallInfo{
+	return &updates.InstallInfo{
 		AppID: "portal", AppName: `Portal <script>alert(1)</script>`,
-		Android: &updatecheck.Offer{
+		Android: &updates.Offer{
 			Platform: release.Android, Channel: "beta", PublishedAt: at,
 			Build:        &release.Build{Build: 240, Version: "2.4.0", Size: 24 << 20},
 			NotesHTML:    `<p>Faster start</p><script>alert(2)</script><a href="javascript:alert(3)">x</a>`,
 			DownloadPath: "/v1/apps/portal/builds/android-240/download",
 		},
-		IOS: &updatecheck.Offer{
+		IOS: &updates.Offer{
 			Platform: release.IOS, Channel: "beta", PublishedAt: at,
 			Build:      &release.Build{Build: 57, Version: "2.4.0", Size: 30 << 20},
 			InstallURL: "itms-services://?action=download-manifest&url=https%3A%2F%2Fportal.example.com%2Fm.plist%3Fa%3D1%26b%3D2",

@@ -1,4 +1,4 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"fmt"
@@ -6,15 +6,15 @@ import (
 	"testing"
 
 	"github.com/mportal/mportal/internal/release/rollout"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 // offered lists the users among users to whom the snapshot offers build 110 on stable.
-func offered(t *testing.T, snap *updatecheck.Snapshot, users []string) []string {
+func offered(t *testing.T, snap *updates.Snapshot, users []string) []string {
 	t.Helper()
 	var got []string
 	for _, u := range users {
-		res, err := snap.Check(user(u), updatecheck.Query{AppID: appID, Platform: android, Build: 100})
+		res, err := snap.Check(user(u), updates.Query{AppID: appID, Platform: android, Build: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +32,7 @@ func TestCheckKeepsCohortProperties(t *testing.T) {
 	for i := range users {
 		users[i] = fmt.Sprintf("user-%d", i)
 	}
-	at := func(state rollout.State, percent float64) *updatecheck.Snapshot {
+	at := func(state rollout.State, percent float64) *updates.Snapshot {
 		return newFixture().release("stable", android, 100, rollout.Completed, 100).
 			release("stable", android, 110, state, percent).snapshot()
 	}

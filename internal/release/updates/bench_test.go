@@ -1,11 +1,11 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"fmt"
 	"testing"
 
 	"github.com/mportal/mportal/internal/release/rollout"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 // benchFixture is a typical app: stable with a completed and a staged release, a beta, and an
@@ -32,7 +32,7 @@ func benchFixture() *fixture {
 func BenchmarkSnapshotCheck(b *testing.B) {
 	snap := benchFixture().snapshot()
 	p := user("member-7")
-	q := updatecheck.Query{AppID: appID, Platform: android, Build: 100, Channel: "beta"}
+	q := updates.Query{AppID: appID, Platform: android, Build: 100, Channel: "beta"}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := snap.Check(p, q); err != nil {
@@ -46,10 +46,10 @@ func BenchmarkSnapshotCheck(b *testing.B) {
 func BenchmarkCheckUpdate(b *testing.B) {
 	for _, pf := range []struct {
 		name string
-		q    updatecheck.Query
+		q    updates.Query
 	}{
-		{"android", updatecheck.Query{AppID: appID, Platform: android, Build: 95}},
-		{"ios", updatecheck.Query{AppID: appID, Platform: ios, Build: 95}},
+		{"android", updates.Query{AppID: appID, Platform: android, Build: 95}},
+		{"ios", updates.Query{AppID: appID, Platform: ios, Build: 95}},
 	} {
 		b.Run(pf.name, func(b *testing.B) {
 			s := newService(b, benchFixture())

@@ -9,24 +9,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mportal/mportal/internal/apperr"
-	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/release"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
-// distributionRoutes registers the update check, manifests, downloads and ops numbers, and the
-// install page outside /v1 (installRoutes).
-func (s *Server) distributionRoutes(v1 fiber.Router, authed fiber.Handler) {
-	v1.Get("/apps/:app_id/update", authed, s.checkUpdate)
-	// iOS installd fetches the manifest without the app's headers: the signed link authorizes.
-	v1.Get("/apps/:app_id/builds/:build_id/manifest.plist", s.manifest)
-	v1.Get("/apps/:app_id/builds/:build_id/download", s.installAuth(false), s.download)
-	v1.Get("/ops/apps/:app_id/stats", authed, requireRole(auth.RoleOps, auth.RoleAdmin), s.distributionStats)
-	s.installRoutes(s.app)
-}
-
 func (s *Server) checkUpdate(c *fiber.Ctx) error {
-	q := updatecheck.Query{AppID: c.Params("app_id"), Platform: release.Platform(c.Query("platform")), Channel: c.Query("channel")}
+	q := updates.Query{AppID: c.Params("app_id"), Platform: release.Platform(c.Query("platform")), Channel: c.Query("channel")}
 	if q.Platform == "" {
 		return apperr.Field("platform", "platform is required (android or ios)")
 	}
@@ -35,7 +23,7 @@ func (s *Server) checkUpdate(c *fiber.Ctx) error {
 		return apperr.Field("build", "build is required and must be a whole number")
 	}
 	q.Build = build
-	u, err := s.deps.Distribution.CheckUpdate(c.UserContext(), principal(c), q, requestLocale(c))
+	u, err := s.deps.Updates.CheckUpdate(c.UserContext(), principal(c), q, requestLocale(c))
 	if err != nil {
 		return err
 	}
@@ -66,7 +54,7 @@ func (s *Server) manifest(c *fiber.Ctx) error {
 	if err != nil {
 		return apperr.New(apperr.NotFound, "manifest not found or its link expired")
 	}
-	body, err := s.deps.Distribution.Manifest(c.UserContext(), c.Params("app_id"), c.Params("build_id"), expires, c.Query("sig"))
+	body, err := s.deps.Updates.Manifest(c.UserContext(), c.Params("app_id"), c.Params("build_id"), expires, c.Query("sig"))
 	if err != nil {
 		return err
 	}
@@ -76,7 +64,7 @@ func (s *Server) manifest(c *fiber.Ctx) error {
 }
 
 func (s *Server) download(c *fiber.Ctx) error {
-	link, expires, err := s.deps.Distribution.Download(c.UserContext(), principal(c), c.Params("app_id"), c.Params("build_id"))
+	link, expires, err := s.deps.Updates.Download(c.UserContext(), principal(c), c.Params("app_id"), c.Params("build_id"))
 	if err != nil {
 		return err
 	}
@@ -87,8 +75,8 @@ func (s *Server) download(c *fiber.Ctx) error {
 	return c.Redirect(link, fiber.StatusFound)
 }
 
-func (s *Server) distributionStats(c *fiber.Ctx) error {
-	st, err := s.deps.Distribution.Stats(c.UserContext(), principal(c), c.Params("app_id"), release.Platform(c.Query("platform")))
+func (s *Server) appStats(c *fiber.Ctx) error {
+	st, err := s.deps.Updates.Stats(c.UserContext(), principal(c), c.Params("app_id"), release.Platform(c.Query("platform")))
 	if err != nil {
 		return err
 	}

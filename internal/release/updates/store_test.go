@@ -1,4 +1,4 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/release"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/media"
 )
@@ -95,7 +95,7 @@ func countingStorage(t testing.TB) (*media.MinIO, *atomic.Int64) {
 
 // service is a Service over a fresh database holding f, with storage that counts requests.
 type service struct {
-	*updatecheck.Service
+	*updates.Service
 	db       *mongodb.DB
 	releases *releases
 	clock    *testenv.Clock
@@ -110,10 +110,10 @@ func newService(t testing.TB, f *fixture) *service {
 	store, n := countingStorage(t)
 	clock := testenv.NewClock(time.Now())
 	return &service{
-		Service: &updatecheck.Service{
-			View: &updatecheck.View{Releases: rel}, DB: db, Store: store,
+		Service: &updates.Service{
+			View: &updates.View{Releases: rel}, DB: db, Store: store,
 			Devices:       &directory.Devices{DB: db, Now: clock.Now},
-			Signer:        updatecheck.NewManifestSigner([]byte("0123456789abcdef0123456789abcdef")),
+			Signer:        updates.NewManifestSigner([]byte("0123456789abcdef0123456789abcdef")),
 			PublicBaseURL: "https://portal.example.com", Now: clock.Now,
 		},
 		db: db, releases: rel, clock: clock, requests: n,

@@ -1,4 +1,4 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"encoding/json"
@@ -7,14 +7,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 func TestUpdateAppendJSONMatchesEncodingJSON(t *testing.T) {
 	s := func(v string) *string { return &v }
 	n := func(v int64) *int64 { return &v }
 	at := time.Date(2025, 3, 1, 2, 0, 0, 123000000, time.UTC)
-	for _, u := range []updatecheck.Update{
+	for _, u := range []updates.Update{
 		{UpdateType: "none", Channel: "stable"},
 		{UpdateType: "optional", Channel: "beta", InstalledNewer: true, Unsatisfiable: true, MinBuild: 7, Version: s("2.4.0"), Build: n(240),
 			BuildID: s("android-240"), Notes: s("- \"quoted\" \\ back\nline\ttab \x01 <b>&</b> 更新 \u2028 bad:\xff"), NotesHTML: s("<p>x</p>"),

@@ -7,16 +7,16 @@ import (
 
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/release"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
-// Distribution is the read side of app distribution (updatecheck.Service): the update check,
+// Updates is the read side of app distribution (updates.Service): the update check,
 // iOS manifests, downloads, the install page's data and the ops numbers. Every method returns
 // unavailable when the database or object storage cannot be reached.
-type Distribution interface {
+type Updates interface {
 	// CheckUpdate answers an app's update check; invalid (with field) for bad parameters,
 	// not_found for an unknown app or a platform it does not ship on.
-	CheckUpdate(ctx context.Context, p *auth.Principal, q updatecheck.Query, locale string) (*updatecheck.Update, error)
+	CheckUpdate(ctx context.Context, p *auth.Principal, q updates.Query, locale string) (*updates.Update, error)
 	// Manifest returns an iOS build's manifest.plist for a signed link; not_found for a bad,
 	// expired or tampered signature and for an unknown build.
 	Manifest(ctx context.Context, appID, buildID string, expires int64, sig string) ([]byte, error)
@@ -26,7 +26,7 @@ type Distribution interface {
 	Download(ctx context.Context, p *auth.Principal, appID, buildID string) (string, time.Time, error)
 	// Install returns what the install page offers the caller; invalid for a malformed channel,
 	// not_found for an unknown app.
-	Install(ctx context.Context, p *auth.Principal, appID, channel, locale string) (*updatecheck.InstallInfo, error)
+	Install(ctx context.Context, p *auth.Principal, appID, channel, locale string) (*updates.InstallInfo, error)
 	// AppName returns an app's display name for the sign-in form, "" for an unknown app.
 	AppName(ctx context.Context, appID string) (string, error)
 	// InstallIcon opens the icon of the builds the install page offers the caller, and returns
@@ -34,5 +34,7 @@ type Distribution interface {
 	InstallIcon(ctx context.Context, p *auth.Principal, appID, channel string) (io.ReadCloser, int64, error)
 	// Stats returns an app's numbers; forbidden unless ops or admin, invalid for a bad platform,
 	// not_found for an unknown app.
-	Stats(ctx context.Context, p *auth.Principal, appID string, platform release.Platform) (*updatecheck.Stats, error)
+	Stats(ctx context.Context, p *auth.Principal, appID string, platform release.Platform) (*updates.Stats, error)
 }
+
+var _ Updates = (*updates.Service)(nil)

@@ -1,4 +1,4 @@
-package updatecheck
+package updates
 
 import (
 	"cmp"

@@ -1,4 +1,4 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/release/rollout"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 func TestStats(t *testing.T) {
@@ -51,16 +51,16 @@ func TestStats(t *testing.T) {
 	}
 	str := func(s string) *string { return &s }
 	two := 2
-	byName := map[string]updatecheck.ChannelStats{}
+	byName := map[string]updates.ChannelStats{}
 	for _, c := range st.Channels {
 		byName[c.Channel] = c
 	}
-	wantStable := updatecheck.ChannelStats{
-		Channel: "stable", Kind: "stable", Builds: []updatecheck.BuildStats{
+	wantStable := updates.ChannelStats{
+		Channel: "stable", Kind: "stable", Builds: []updates.BuildStats{
 			{Platform: android, Build: 110, BuildID: str("android-110"), Version: str("1.110"), Devices: 1},
 			{Platform: android, Build: 100, BuildID: str("android-100"), Version: str("1.100"), Downloads: 2, Devices: 2},
 		},
-		Rollouts: []updatecheck.RolloutStats{
+		Rollouts: []updates.RolloutStats{
 			{Platform: android, ReleaseID: "rel-stable-android-110", BuildID: "android-110", Build: 110, State: rollout.Active, Percent: 20, Eligible: 2, Updated: 1, Share: 0.5},
 			{Platform: android, ReleaseID: "rel-stable-android-100", BuildID: "android-100", Build: 100, State: rollout.Completed, Percent: 100, Eligible: 3, Updated: 3, Share: 1},
 		},

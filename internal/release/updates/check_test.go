@@ -1,4 +1,4 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"testing"
@@ -7,7 +7,7 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/rollout"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 const (
@@ -25,7 +25,7 @@ type outcome struct {
 	unsatisfiable  bool
 }
 
-func outcomeOf(r updatecheck.Result) outcome {
+func outcomeOf(r updates.Result) outcome {
 	o := outcome{typ: r.Decision.Type, channel: r.Channel, installedNewer: r.Decision.InstalledNewer, unsatisfiable: r.Decision.Unsatisfiable}
 	if r.Build != nil {
 		o.build = r.Build.Build
@@ -82,7 +82,7 @@ func TestCheckMatrix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := tt.f.snapshot().Check(tt.p, updatecheck.Query{AppID: appID, Platform: tt.platform, Build: tt.installed, Channel: tt.channel})
+			res, err := tt.f.snapshot().Check(tt.p, updates.Query{AppID: appID, Platform: tt.platform, Build: tt.installed, Channel: tt.channel})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,15 +99,15 @@ func TestCheckRejectsBadQueries(t *testing.T) {
 	snap := androidOnly.release("stable", android, 100, rollout.Completed, 100).snapshot()
 	tests := []struct {
 		name  string
-		q     updatecheck.Query
+		q     updates.Query
 		code  apperr.Code
 		field string
 	}{
-		{"refuses an unknown platform", updatecheck.Query{AppID: appID, Platform: "windows"}, apperr.Invalid, "platform"},
-		{"refuses a negative build", updatecheck.Query{AppID: appID, Platform: android, Build: -1}, apperr.Invalid, "build"},
-		{"refuses a malformed channel", updatecheck.Query{AppID: appID, Platform: android, Channel: "Beta!"}, apperr.Invalid, "channel"},
-		{"answers not found for an unknown app", updatecheck.Query{AppID: "nope", Platform: android}, apperr.NotFound, ""},
-		{"answers not found for a platform the app does not ship on", updatecheck.Query{AppID: appID, Platform: ios}, apperr.NotFound, ""},
+		{"refuses an unknown platform", updates.Query{AppID: appID, Platform: "windows"}, apperr.Invalid, "platform"},
+		{"refuses a negative build", updates.Query{AppID: appID, Platform: android, Build: -1}, apperr.Invalid, "build"},
+		{"refuses a malformed channel", updates.Query{AppID: appID, Platform: android, Channel: "Beta!"}, apperr.Invalid, "channel"},
+		{"answers not found for an unknown app", updates.Query{AppID: "nope", Platform: android}, apperr.NotFound, ""},
+		{"answers not found for a platform the app does not ship on", updates.Query{AppID: appID, Platform: ios}, apperr.NotFound, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestCheckRejectsBadQueries(t *testing.T) {
 func TestCheckIgnoresReleasesWhoseBuildIsGone(t *testing.T) {
 	f := newFixture().release("stable", android, 100, rollout.Completed, 100).release("stable", android, 110, rollout.Completed, 100)
 	f.d.Builds = f.d.Builds[:1] // retention deleted build 110
-	res, err := f.snapshot().Check(user("u1"), updatecheck.Query{AppID: appID, Platform: android, Build: 90})
+	res, err := f.snapshot().Check(user("u1"), updates.Query{AppID: appID, Platform: android, Build: 90})
 	if err != nil {
 		t.Fatal(err)
 	}

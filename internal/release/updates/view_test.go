@@ -1,4 +1,4 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"fmt"
@@ -6,17 +6,17 @@ import (
 	"testing"
 
 	"github.com/mportal/mportal/internal/release/rollout"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 // offeredBuild is the build the view offers an Android device on build 1, or 0.
-func offeredBuild(t *testing.T, v *updatecheck.View) int64 {
+func offeredBuild(t *testing.T, v *updates.View) int64 {
 	t.Helper()
 	snap, err := v.Current(ctx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := snap.Check(user("u1"), updatecheck.Query{AppID: appID, Platform: android, Build: 1})
+	res, err := snap.Check(user("u1"), updates.Query{AppID: appID, Platform: android, Build: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,12 +28,12 @@ func offeredBuild(t *testing.T, v *updatecheck.View) int64 {
 
 // loadedView saves build 100, completed on stable, under token to a fresh catalog and returns
 // the catalog, the fixture and a View that has loaded it.
-func loadedView(t *testing.T, token string) (*releases, *fixture, *updatecheck.View) {
+func loadedView(t *testing.T, token string) (*releases, *fixture, *updates.View) {
 	t.Helper()
 	rel := &releases{}
 	f := newFixture().release("stable", android, 100, rollout.Completed, 100)
 	f.save(t, rel, token)
-	v := &updatecheck.View{Releases: rel}
+	v := &updates.View{Releases: rel}
 	if offeredBuild(t, v) != 100 {
 		t.Fatal("the first load does not offer build 100")
 	}
@@ -44,7 +44,7 @@ func loadedView(t *testing.T, token string) (*releases, *fixture, *updatecheck.V
 // through the generation token, and only then.
 func TestViewsReloadWhenTheGenerationChanges(t *testing.T) {
 	rel, f, a := loadedView(t, "t1")
-	b := &updatecheck.View{Releases: rel}
+	b := &updates.View{Releases: rel}
 	if offeredBuild(t, b) != 100 {
 		t.Fatal("the first load does not offer build 100")
 	}
@@ -62,7 +62,7 @@ func TestViewsReloadWhenTheGenerationChanges(t *testing.T) {
 	if got := offeredBuild(t, b); got != 100 {
 		t.Fatalf("a view changed before it polled: offers %d", got)
 	}
-	for _, v := range []*updatecheck.View{a, b} {
+	for _, v := range []*updates.View{a, b} {
 		if err := v.Poll(ctx(t)); err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,7 @@ func TestViewChangedShowsEveryConcurrentWriterItsWrite(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			res, err := snap.Check(user("u1"), updatecheck.Query{AppID: appID, Platform: android, Build: 1, Channel: fmt.Sprintf("w%d", i)})
+			res, err := snap.Check(user("u1"), updates.Query{AppID: appID, Platform: android, Build: 1, Channel: fmt.Sprintf("w%d", i)})
 			if err != nil || res.Build == nil || res.Build.Build != n {
 				t.Errorf("writer %d does not see its build after Changed: %+v, %v", i, res.Build, err)
 			}

@@ -1,9 +1,9 @@
-// Package updatecheck serves the hot, read-only side of app distribution: the update check every
+// Package updates serves the hot, read-only side of app distribution: the update check every
 // app start makes, the iOS install manifest, build downloads, the install page's data and the
 // numbers for ops. Everything is answered from an immutable in-memory Snapshot of the release
 // collections, so a steady-state update check reads no database at all; the View replaces the
 // snapshot whenever the release service's generation token changes.
-package updatecheck
+package updates
 
 import (
 	"slices"

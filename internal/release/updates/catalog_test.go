@@ -1,13 +1,13 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"testing"
 
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 func TestCatalogID(t *testing.T) {
-	snap := updatecheck.NewSnapshot(newFixture().d)
+	snap := updates.NewSnapshot(newFixture().d)
 	for _, tc := range []struct{ name, in, want string }{
 		{"keeps a catalogue id", "portal", "portal"},
 		{"maps the package name a device reports", "com.example.portal", "portal"},

@@ -1,4 +1,4 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"net/url"
@@ -12,7 +12,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/release/rollout"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 )
 
 func bothPlatforms() *fixture {
@@ -27,7 +27,7 @@ func TestCheckUpdateAnswersWithSignedLinksWithoutNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("gives Android a presigned download link", func(t *testing.T) {
-		u, err := s.CheckUpdate(ctx(t), user("u1"), updatecheck.Query{AppID: appID, Platform: android, Build: 90}, "en")
+		u, err := s.CheckUpdate(ctx(t), user("u1"), updates.Query{AppID: appID, Platform: android, Build: 90}, "en")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +42,7 @@ func TestCheckUpdateAnswersWithSignedLinksWithoutNetwork(t *testing.T) {
 		}
 	})
 	t.Run("gives iOS an itms-services link to a signed manifest", func(t *testing.T) {
-		u, err := s.CheckUpdate(ctx(t), user("u1"), updatecheck.Query{AppID: appID, Platform: ios, Build: 5}, "fr")
+		u, err := s.CheckUpdate(ctx(t), user("u1"), updates.Query{AppID: appID, Platform: ios, Build: 5}, "fr")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func TestCheckUpdateAnswersWithSignedLinksWithoutNetwork(t *testing.T) {
 		}
 	})
 	t.Run("leaves the links out when there is nothing to install", func(t *testing.T) {
-		u, err := s.CheckUpdate(ctx(t), user("u1"), updatecheck.Query{AppID: appID, Platform: android, Build: 100}, "")
+		u, err := s.CheckUpdate(ctx(t), user("u1"), updates.Query{AppID: appID, Platform: android, Build: 100}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +68,7 @@ func TestCheckUpdateAnswersWithSignedLinksWithoutNetwork(t *testing.T) {
 		}
 	})
 	t.Run("refuses a caller without a principal", func(t *testing.T) {
-		_, err := s.CheckUpdate(ctx(t), nil, updatecheck.Query{AppID: appID, Platform: android}, "")
+		_, err := s.CheckUpdate(ctx(t), nil, updates.Query{AppID: appID, Platform: android}, "")
 		if apperr.CodeOf(err) != apperr.Unauthorized {
 			t.Fatalf("err = %v", err)
 		}
@@ -81,14 +81,14 @@ func TestCheckUpdateAnswersWithSignedLinksWithoutNetwork(t *testing.T) {
 func TestSignedLinksAreReusedForAtMostFiveMinutes(t *testing.T) {
 	s := newService(t, bothPlatforms())
 	check := func() string {
-		u, err := s.CheckUpdate(ctx(t), user("u1"), updatecheck.Query{AppID: appID, Platform: ios, Build: 1}, "")
+		u, err := s.CheckUpdate(ctx(t), user("u1"), updates.Query{AppID: appID, Platform: ios, Build: 1}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return *u.InstallURL
 	}
 	first := check()
-	s.clock.Advance(updatecheck.URLReuse - time.Second)
+	s.clock.Advance(updates.URLReuse - time.Second)
 	if again := check(); again != first {
 		t.Fatal("a link was signed again within the reuse window")
 	}
@@ -101,7 +101,7 @@ func TestSignedLinksAreReusedForAtMostFiveMinutes(t *testing.T) {
 // manifestParams returns the expiry and signature of a fresh manifest link for ios-7.
 func manifestParams(t *testing.T, s *service) (int64, string) {
 	t.Helper()
-	u, err := s.CheckUpdate(ctx(t), user("u1"), updatecheck.Query{AppID: appID, Platform: ios, Build: 1}, "")
+	u, err := s.CheckUpdate(ctx(t), user("u1"), updates.Query{AppID: appID, Platform: ios, Build: 1}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestManifest(t *testing.T) {
 		})
 	}
 	t.Run("rejects an expired link", func(t *testing.T) {
-		s.clock.Advance(updatecheck.URLLifetime + time.Second)
+		s.clock.Advance(updates.URLLifetime + time.Second)
 		if _, err := s.Manifest(ctx(t), appID, "ios-7", exp, sig); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("err = %v, want not_found", err)
 		}

@@ -1,4 +1,4 @@
-package updatecheck_test
+package updates_test
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/rollout"
-	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/release/updates"
 	"github.com/mportal/mportal/internal/testenv"
 )
 
@@ -30,7 +30,7 @@ const (
 // channels, alpha for the IT department, beta by invitation (tester is a member), and a custom
 // channel "field" for approvers.
 type fixture struct {
-	d updatecheck.Data
+	d updates.Data
 }
 
 func newFixture() *fixture {
@@ -95,7 +95,7 @@ func (f *fixture) minBuild(channel string, pf release.Platform, n int64) *fixtur
 	return f
 }
 
-func (f *fixture) snapshot() *updatecheck.Snapshot { return updatecheck.NewSnapshot(f.d) }
+func (f *fixture) snapshot() *updates.Snapshot { return updates.NewSnapshot(f.d) }
 
 // user returns an employee of the Sales department with extra roles.
 func user(id string, roles ...auth.Role) *auth.Principal {
