@@ -237,7 +237,7 @@ func (s *Server) routes() {
 	// HEAD asks for its offset, PATCH appends, DELETE gives up, OPTIONS describes the server.
 	// POST on an upload carries X-HTTP-Method-Override for clients that cannot send PATCH.
 	if s.deps.Uploads != nil {
-		tus := s.tus(s.deps.Uploads.Handler())
+		tus := s.tus(s.deps.Uploads.Handler(HTTPProblems(s.log)))
 		v1.Post("/uploads", authed, tus)
 		v1.Options("/uploads", authed, tus)
 		for _, method := range []string{fiber.MethodHead, fiber.MethodPatch, fiber.MethodDelete, fiber.MethodPost, fiber.MethodOptions} {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ const installCookie = "mportal_install"
 // installDevice is the device id of install-page sessions, so users can tell them apart in their
 // session list.
 const installDevice = "install-web"
+
 
 // installAuth authenticates with a bearer token or the install cookie. Pages (page true) answer
 // a visitor without a valid session with the login form instead of an error.
@@ -48,7 +48,8 @@ func (s *Server) installAuth(page bool) fiber.Handler {
 			if apperr.CodeOf(err) == apperr.PasswordChangeNeeded {
 				msg = install.ChangePassword
 			}
-			return s.renderLogin(c, fiber.StatusUnauthorized, c.Params("app_id"), c.OriginalURL(), msg, 0)
+			// The sign-in form answers as a missing session does, whatever ended the session.
+			return s.renderLogin(c, apperr.New(apperr.Unauthorized, "sign in first"), c.Params("app_id"), c.OriginalURL(), msg)
 		}
 		c.Locals(localPrincipal, p)
 		return c.Next()
@@ -82,13 +83,19 @@ func installAsset(appID, name, channel string) string {
 }
 
 // renderLogin shows the sign-in form, titled with the app's name, with a fresh or the
-// visitor's current anti-forgery token.
-func (s *Server) renderLogin(c *fiber.Ctx, status int, appID, next string, msg install.Message, retryAfter int) error {
+// visitor's current anti-forgery token, as the answer to why: its status and Retry-After come
+// from the API's one error mapping (problemFor), like a problem document's.
+func (s *Server) renderLogin(c *fiber.Ctx, why error, appID, next string, msg install.Message) error {
 	name, err := s.deps.Updates.AppName(c.UserContext(), appID)
 	if err != nil {
 		return err
 	}
-	return s.renderInstall(c, status, install.Page{AppID: appID, AppName: name, Message: msg, RetryAfter: retryAfter,
+	p, e, _ := problemFor(why)
+	wait := retryAfter(e)
+	if wait > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
+	}
+	return s.renderInstall(c, p.Status, install.Page{AppID: appID, AppName: name, Message: msg, RetryAfter: wait,
 		Next: next, CSRFToken: s.installCSRFToken(c)})
 }
 
@@ -150,20 +157,17 @@ func (s *Server) installLogin(c *fiber.Ctx) error {
 	}
 	appID, _ := url.PathUnescape(strings.TrimPrefix(strings.SplitN(next, "?", 2)[0], "/install/"))
 	if !sameOriginPost(c, s.deps.Config.PublicBaseURL) || !validInstallCSRF(c) {
-		return s.renderLogin(c, fiber.StatusForbidden, appID, next, install.FormExpired, 0)
+		return s.renderLogin(c, apperr.New(apperr.Forbidden, "the form has expired"), appID, next, install.FormExpired)
 	}
 	pair, err := s.deps.Sessions.Login(c.UserContext(), auth.LoginInput{
 		Login: c.FormValue("login"), Password: c.FormValue("password"), DeviceID: installDevice, IP: c.IP(),
 	})
 	if err != nil {
-		e, ok := apperr.As(err)
-		switch {
-		case ok && e.Code == apperr.Unauthorized:
-			return s.renderLogin(c, fiber.StatusUnauthorized, appID, next, install.WrongPassword, 0)
-		case ok && e.Code == apperr.RateLimited:
-			wait := int(math.Ceil(e.RetryAfter.Seconds()))
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
-			return s.renderLogin(c, fiber.StatusTooManyRequests, appID, next, install.TooManyAttempts, wait)
+		switch apperr.CodeOf(err) {
+		case apperr.Unauthorized:
+			return s.renderLogin(c, err, appID, next, install.WrongPassword)
+		case apperr.RateLimited:
+			return s.renderLogin(c, err, appID, next, install.TooManyAttempts)
 		}
 		return err
 	}
@@ -172,7 +176,8 @@ func (s *Server) installLogin(c *fiber.Ctx) error {
 		if p, err := s.deps.Sessions.Authenticate(c.UserContext(), pair.AccessToken); err == nil {
 			_ = s.deps.Sessions.Logout(c.UserContext(), p)
 		}
-		return s.renderLogin(c, fiber.StatusForbidden, appID, next, install.ChangePassword, 0)
+		return s.renderLogin(c, apperr.New(apperr.PasswordChangeNeeded, "change your one-time password in the app first"),
+			appID, next, install.ChangePassword)
 	}
 	c.Cookie(&fiber.Cookie{
 		Name: installCookie, Value: pair.AccessToken, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,

@@ -14,12 +14,12 @@ import (
 // body already (at most the server's body limit, so a PATCH chunk is limited to it).
 func (s *Server) tus(h http.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		p, id := principal(c), requestID(c)
+		p := principal(c)
 		adaptor.HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// The adaptor's context is fasthttp's, which ends only at shutdown (and whose Done
 			// races with Shutdown); tusd's per-request goroutines wait for the request's context
 			// to end, so the request gets its own, ended here.
-			ctx, cancel := context.WithCancel(upload.WithRequestID(upload.WithPrincipal(c.UserContext(), p), id))
+			ctx, cancel := context.WithCancel(withProblemRoute(upload.WithPrincipal(c.UserContext(), p), c))
 			defer cancel()
 			h.ServeHTTP(w, r.WithContext(ctx))
 		}))(c)

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -208,6 +210,23 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		r := ts.must(ts.installLogin("E3002", otp, "/install/portal"), 403)
 		if !strings.Contains(string(r.body), "一次性密码") || strings.Contains(r.header.Get("Set-Cookie"), "mportal_install=") {
 			t.Fatalf("page:\n%s", r.body)
+		}
+	})
+	t.Run("throttles wrong passwords with the form, 429 and the mapping's Retry-After", func(t *testing.T) {
+		ts := ts.with(t)
+		_, _ = ts.newEmployee(admin, "E3003", "Sales")
+		var last response
+		for range 10 {
+			last = ts.installLogin("E3003", "wrong-password", "/install/portal", withHeader("Accept-Language", "en"))
+			if last.status == 429 {
+				break
+			}
+		}
+		ts.must(last, 429)
+		wait, err := strconv.Atoi(last.header.Get("Retry-After"))
+		if err != nil || wait < 1 || !strings.Contains(string(last.body), fmt.Sprintf("Try again in %d seconds.", wait)) ||
+			!strings.Contains(string(last.body), `action="/install/login"`) {
+			t.Fatalf("Retry-After %q, page:\n%s", last.header.Get("Retry-After"), last.body)
 		}
 	})
 	t.Run("answers an unknown app with 404", func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -87,6 +88,19 @@ func TestUploadResumableThroughTheAPI(t *testing.T) {
 		ts := ts.with(t)
 		if r := ts.must(patch(alice, path, 500, file[500:]), 409); r.problemCode() != "conflict" {
 			t.Fatalf("problem code %q", r.problemCode())
+		}
+	})
+	t.Run("a malformed header is a problem naming it, from the API's one mapping", func(t *testing.T) {
+		ts := ts.with(t)
+		r := ts.must(ts.call("PATCH", path, alice, "x", tus, offContract, withHeader("Upload-Offset", "soon"),
+			withHeader("Content-Type", "application/offset+octet-stream")), 400)
+		var p struct {
+			Code, Field string
+			RequestID   string `json:"request_id"`
+		}
+		if err := json.Unmarshal(r.body, &p); err != nil || p.Code != "invalid" || p.Field != "Upload-Offset" ||
+			p.RequestID == "" || p.RequestID != r.header.Get("X-Request-ID") {
+			t.Fatalf("problem %s (%v)", r.body, err)
 		}
 	})
 	t.Run("without a token it is 401", func(t *testing.T) {

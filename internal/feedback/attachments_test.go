@@ -5,9 +5,11 @@ import (
 	"context"
 	"image"
 	"image/png"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/testenv"
@@ -150,9 +152,11 @@ func TestAttachmentUploadsThatFail(t *testing.T) {
 	ctx := context.Background()
 	photo := pngBytes(t)
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("fail-fb", "see photo")}}}), 1)
+	heicPhoto := append([]byte{0, 0, 0, 24}, []byte("ftypheic\x00\x00\x00\x00mif1heic")...)
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
 		with(attachment("short", "fail-fb"), "size", len(photo)+1), with(attachment("text", "fail-fb"), "size", 40),
-	}}}), 2)
+		with(attachment("stalled", "fail-fb"), "content_type", "image/heic", "filename", "x.heic", "size", len(heicPhoto)),
+	}}}), 3)
 	failure := func(id string) (string, string) {
 		dev := f.device(alice)
 		dev.sync()
@@ -192,4 +196,59 @@ func TestAttachmentUploadsThatFail(t *testing.T) {
 			t.Fatalf("another upload of a failed attachment: %v", err)
 		}
 	})
+	t.Run("a storage fault while the photo is read back leaves the attachment pending, completed later", func(t *testing.T) {
+		in := uploaded(t, store, "stalled", heicPhoto)
+		good := f.svc.Store
+		defer func() { f.svc.Store = good }()
+		for _, fault := range []struct {
+			name  string
+			store media.Store
+		}{
+			{"MinIO refusing the credentials", storeAt(t, testenv.MinIOEndpoint(t), "not-the-secret-key", store)},
+			{"MinIO unreachable (a closed port)", storeAt(t, closedPort(t), testenv.MinIOSecretKey, store)},
+		} {
+			f.svc.Store = fault.store
+			cctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err := f.svc.CompleteUpload(cctx, alice, in)
+			cancel()
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.Unavailable || e.Message != "the photo could not be read back from storage; it is checked again later" {
+				t.Fatalf("%s: CompleteUpload = %v, want unavailable in our own words", fault.name, err)
+			}
+			if status, why := failure("stalled"); status != AttachmentPending || why != "" {
+				t.Fatalf("%s: pulled %s (%q), want pending", fault.name, status, why)
+			}
+		}
+		f.svc.Store = good
+		if err := f.svc.CompleteUpload(ctx, alice, in); err != nil {
+			t.Fatalf("the retry: %v", err)
+		}
+		if status, why := failure("stalled"); status != AttachmentComplete || why != "" {
+			t.Fatalf("after the retry: pulled %s (%q)", status, why)
+		}
+	})
+}
+
+// storeAt is a store on like's buckets reached at endpoint with secretKey.
+func storeAt(t *testing.T, endpoint, secretKey string, like media.Store) media.Store {
+	t.Helper()
+	prefix := strings.TrimSuffix(like.(*media.MinIO).BucketName(media.Uploads), string(media.Uploads))
+	s, err := media.NewMinIO(context.Background(), media.MinIOConfig{Endpoint: endpoint, AccessKey: testenv.MinIOAccessKey,
+		SecretKey: secretKey, BucketPrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// closedPort is a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }

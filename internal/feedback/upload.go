@@ -75,8 +75,11 @@ func (s *Service) ownAttachment(ctx context.Context, userID, id string) (*attach
 
 // CompleteUpload links a finished upload to its attachment and marks it complete, or failed with
 // the reason when the bytes are not the declared photo type or not the declared size (invalid or
-// unsupported_media_type is returned then, and the object deleted). It is idempotent: a second
-// call for a completed or failed attachment changes nothing.
+// unsupported_media_type is returned then, and the object deleted). Only those client faults
+// fail the attachment, with our own words: when the photo cannot be read back (MinIO down, the
+// network, the storage's refusal, a cancelled context) it is unavailable, never invalid, so the
+// attachment stays pending and the upload service completes it again later. It is idempotent: a
+// second call for a completed or failed attachment changes nothing.
 func (s *Service) CompleteUpload(ctx context.Context, p *auth.Principal, in upload.Info) error {
 	a, err := s.ownAttachment(ctx, in.UserID, in.Meta["attachment_id"])
 	if err != nil {
@@ -87,7 +90,9 @@ func (s *Service) CompleteUpload(ctx context.Context, p *auth.Principal, in uplo
 	}
 	failure, err := s.checkPhoto(ctx, a.ContentType, in)
 	if err != nil {
-		return err
+		// Whatever the storage said (even "invalid": a range outside the object), the bytes
+		// the client sent are not at fault; the upload service must not refuse them for good.
+		return apperr.Wrap(err, apperr.Unavailable, "the photo could not be read back from storage; it is checked again later")
 	}
 	refusal := apperr.New(apperr.UnsupportedMedia, "%s", failure)
 	if failure == "" && in.Size != a.Size {

@@ -8,10 +8,7 @@ import (
 
 type contextKey int
 
-const (
-	principalKey contextKey = iota
-	requestIDKey
-)
+const principalKey contextKey = 0
 
 // WithPrincipal returns ctx carrying the authenticated caller. The API puts it in the request
 // context before calling Handler, and the tus hooks read it from there: Handler answers 401 to a
@@ -20,18 +17,8 @@ func WithPrincipal(ctx context.Context, p *auth.Principal) context.Context {
 	return context.WithValue(ctx, principalKey, p)
 }
 
-// WithRequestID returns ctx carrying the request id, which problem documents repeat.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
-}
-
 // principalFrom returns the caller stored by WithPrincipal, or nil.
 func principalFrom(ctx context.Context) *auth.Principal {
 	p, _ := ctx.Value(principalKey).(*auth.Principal)
 	return p
-}
-
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
 }

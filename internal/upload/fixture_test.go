@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/mportal/mportal/api"
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
@@ -88,7 +90,7 @@ func newFixture(t testing.TB) *fixture {
 		Complete: f.complete,
 		Reject:   f.reject,
 	})
-	h := f.svc.Handler()
+	h := f.svc.Handler(api.HTTPProblems(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := r.Header.Get(userHeader); u != "" {
 			r = r.WithContext(upload.WithPrincipal(r.Context(), &auth.Principal{UserID: u, Roles: []auth.Role{auth.RoleEmployee}}))

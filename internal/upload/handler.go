@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -10,16 +11,19 @@ import (
 // Handler returns the tus endpoint, to be mounted at Config.BasePath: POST creates an upload,
 // HEAD returns its offset, PATCH appends, DELETE terminates, OPTIONS describes the server. The
 // caller must be in the request context (WithPrincipal); without one every request is 401.
-// HEAD, PATCH and DELETE of an upload someone else created are 404. Errors are problem
-// documents (application/problem+json) with the statuses the tus protocol prescribes.
-func (s *Service) Handler() http.Handler {
+// HEAD, PATCH and DELETE of an upload someone else created are 404. Every error is answered by
+// problems, the API's one error mapping, with the error this package, a purpose or tusd failed
+// with (see ProblemWriter).
+func (s *Service) Handler(problems ProblemWriter) http.Handler {
 	routed := s.handler.Middleware(http.HandlerFunc(s.route))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pw := &problemWriter{ResponseWriter: w, r: r}
+		f := &failure{}
+		r = r.WithContext(context.WithValue(r.Context(), failureKey{}, f))
+		pw := &problemWriter{ResponseWriter: w, r: r, problems: problems, failure: f}
 		defer pw.finish()
 		if principalFrom(r.Context()) == nil {
 			pw.Header().Set("WWW-Authenticate", `Bearer realm="mportal"`)
-			pw.fail(s, apperr.New(apperr.Unauthorized, "a bearer access token is required"))
+			pw.fail(apperr.New(apperr.Unauthorized, "a bearer access token is required"))
 			return
 		}
 		routed.ServeHTTP(pw, r)
@@ -32,7 +36,7 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) {
 	pw := w.(*problemWriter)
 	id, ok := strings.CutPrefix(r.URL.Path, s.path)
 	if !ok {
-		pw.fail(s, apperr.New(apperr.NotFound, "no such endpoint"))
+		pw.fail(apperr.New(apperr.NotFound, "no such endpoint"))
 		return
 	}
 	id = strings.TrimPrefix(id, "/")
@@ -41,15 +45,15 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) {
 		// Neither extension is offered: the size limit is checked at creation, and a final
 		// upload could concatenate other users' partial uploads.
 		if r.Header.Get("Upload-Defer-Length") != "" || r.Header.Get("Upload-Concat") != "" {
-			pw.fail(s, apperr.Field("Upload-Length", "declare Upload-Length; deferred lengths and concatenation are not supported"))
+			pw.fail(apperr.Field("Upload-Length", "declare Upload-Length; deferred lengths and concatenation are not supported"))
 			return
 		}
 		s.handler.PostFile(w, r)
 	case id == "" || strings.Contains(id, "/"):
-		pw.fail(s, apperr.New(apperr.NotFound, "no such endpoint"))
+		pw.fail(apperr.New(apperr.NotFound, "no such endpoint"))
 	default:
 		if err := s.authorizeUpload(r.Context(), principalFrom(r.Context()), id); err != nil {
-			pw.fail(s, err)
+			pw.fail(err)
 			return
 		}
 		// tusd's unrouted handlers take the upload id from a path with the base path removed.
@@ -62,7 +66,7 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) {
 		case http.MethodDelete:
 			s.handler.DelFile(w, r)
 		default:
-			pw.fail(s, apperr.New(apperr.NotFound, "no such endpoint"))
+			pw.fail(apperr.New(apperr.NotFound, "no such endpoint"))
 		}
 	}
 }

@@ -37,23 +37,28 @@ func wantStatus(t testing.TB, resp *http.Response, want int) {
 	}
 }
 
-// wantProblem checks status and problem code of an error response.
-func wantProblem(t testing.TB, resp *http.Response, status int, code apperr.Code) {
+// problem is the part of a problem document the tests look at.
+type problem struct{ Code, Detail, Field string }
+
+// wantProblem checks status and problem code of an error response and returns the document
+// (empty for HEAD, whose answer has no body).
+func wantProblem(t testing.TB, resp *http.Response, status int, code apperr.Code) problem {
 	t.Helper()
 	wantStatus(t, resp, status)
+	var p problem
 	if resp.Request.Method == http.MethodHead {
-		return
+		return p
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("Content-Type %q, want application/problem+json", ct)
 	}
-	var p struct{ Code, Detail string }
 	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Code != string(code) {
 		t.Fatalf("problem code %q (%s), want %q", p.Code, p.Detail, code)
 	}
+	return p
 }
 
 func ctx(t testing.TB) context.Context {

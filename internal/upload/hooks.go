@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"mime"
 	"path"
@@ -80,14 +81,15 @@ func (s *Service) checkCreate(ctx context.Context, p *auth.Principal, fi tusd.Fi
 	case fi.Size <= 0:
 		return nil, Purpose{}, apperr.Field("Upload-Length", "an empty file cannot be uploaded")
 	case fi.Size > purpose.MaxSize:
-		return nil, Purpose{}, apperr.New(apperr.TooLarge, "a %s upload may be at most %d bytes", purpose.Name, purpose.MaxSize)
+		return nil, Purpose{}, &apperr.Error{Code: apperr.TooLarge, Field: "Upload-Length",
+			Message: fmt.Sprintf("a %s upload may be at most %d bytes", purpose.Name, purpose.MaxSize)}
 	case len(meta) > maxMetaKeys || metaSize(meta) > maxMetaBytes:
 		return nil, Purpose{}, apperr.Field("Upload-Metadata", "metadata may have at most %d keys and %d bytes", maxMetaKeys, maxMetaBytes)
 	}
 	filetype, err := normalizeType(meta[metaFiletype])
 	if err != nil || !slices.Contains(purpose.ContentTypes, filetype) {
-		return nil, Purpose{}, apperr.New(apperr.UnsupportedMedia, "filetype must be one of %s for a %s upload",
-			strings.Join(purpose.ContentTypes, ", "), purpose.Name)
+		return nil, Purpose{}, &apperr.Error{Code: apperr.UnsupportedMedia, Field: "Upload-Metadata",
+			Message: fmt.Sprintf("filetype must be one of %s for a %s upload", strings.Join(purpose.ContentTypes, ", "), purpose.Name)}
 	}
 	meta[metaFiletype] = filetype
 	if name := sanitizeFilename(meta[metaFilename]); name != "" {

@@ -3,82 +3,64 @@ package upload
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
-	"strconv"
 	"strings"
+	"sync"
 
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/mportal/mportal/internal/apperr"
 )
 
-// statusOf gives the status of the errors this package and its purposes return. tus clients act
-// on statuses (404: start over, 409: ask for the offset again, 413/415: give up), and the
-// mapping agrees with api/errors.go, which the rest of the API uses.
-var statusOf = map[apperr.Code]int{
-	apperr.Invalid:          http.StatusBadRequest,
-	apperr.Unauthorized:     http.StatusUnauthorized,
-	apperr.Forbidden:        http.StatusForbidden,
-	apperr.NotFound:         http.StatusNotFound,
-	apperr.Conflict:         http.StatusConflict,
-	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
-	apperr.UnsupportedMedia: http.StatusUnsupportedMediaType,
-	apperr.RateLimited:      http.StatusTooManyRequests,
-	apperr.Unavailable:      http.StatusServiceUnavailable,
-	apperr.Internal:         http.StatusInternalServerError,
+// ProblemWriter answers r with err as a problem document. It is the API's one error mapping
+// (api/errors.go), handed to Handler: this package decides no HTTP status itself. err is an
+// *apperr.Error from this package or a purpose (or any other error, which is internal), or a
+// tusd.Error that tusd answered with itself, carrying the status the tus protocol prescribes.
+type ProblemWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+// failure holds the error a tus hook failed with, so the problem is written from it (code,
+// message, field) rather than from the text tusd makes of it.
+type failure struct {
+	mu  sync.Mutex
+	err error
 }
 
-// tusCodes maps tusd's own error codes to mportal's; tusd's status is kept as it is.
-var tusCodes = map[string]apperr.Code{
-	"ERR_UPLOAD_NOT_FOUND":     apperr.NotFound,
-	"ERR_MISMATCHED_OFFSET":    apperr.Conflict,
-	"ERR_UPLOAD_LOCKED":        apperr.Conflict,
-	"ERR_MAX_SIZE_EXCEEDED":    apperr.TooLarge,
-	"ERR_UPLOAD_SIZE_EXCEEDED": apperr.TooLarge,
-	"ERR_SERVER_SHUTDOWN":      apperr.Unavailable,
-	"ERR_LOCK_TIMEOUT":         apperr.Unavailable,
-	"ERR_UNSUPPORTED_VERSION":  apperr.Invalid,
+type failureKey struct{}
+
+func (f *failure) set(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
 }
 
-// internalMessage replaces the text of unexpected errors, which may quote a dependency.
-const internalMessage = "an internal error occurred; it has been logged"
+func (f *failure) take() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	err := f.err
+	f.err = nil
+	return err
+}
 
-// tusError turns an error from this package or a purpose into the error tusd sends. Its body
-// ("code: message") is rewritten into a problem document by problemWriter.
+// tusError records err, a hook's failure, for the request's problem and returns the error tusd
+// answers with. tusd's answer is only a placeholder: problemWriter replaces it with the
+// ProblemWriter's document for err, so its status is never sent.
 func (s *Service) tusError(ctx context.Context, err error) error {
-	e, ok := apperr.As(err)
-	if !ok || e.Code == apperr.Internal {
-		s.log.Error("upload failed", "request_id", requestIDFrom(ctx), "error", err.Error())
-		e = apperr.New(apperr.Internal, internalMessage)
+	if f, ok := ctx.Value(failureKey{}).(*failure); ok {
+		f.set(err)
 	}
-	status := statusOf[e.Code]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	return tusd.NewError(string(e.Code), e.Message, status)
+	return tusd.NewError(string(apperr.CodeOf(err)), "see the problem document", http.StatusInternalServerError)
 }
 
-// problem is the RFC 9457 document of api/errors.go.
-type problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Code      string `json:"code"`
-	Instance  string `json:"instance"`
-	RequestID string `json:"request_id,omitempty"`
-}
-
-// problemWriter lets success responses through and turns every error response, tusd's plain
-// text ones included, into a problem document, so tus clients get the statuses the protocol
+// problemWriter lets success responses through and hands every error response, tusd's plain
+// text ones included, to the ProblemWriter, so tus clients get the statuses the protocol
 // prescribes and the apps get the same error format as everywhere else.
 type problemWriter struct {
 	http.ResponseWriter
-	r      *http.Request
-	status int // an error status held back until finish; 0 otherwise
-	body   bytes.Buffer
+	r        *http.Request
+	problems ProblemWriter
+	failure  *failure
+	status   int // an error status held back until finish; 0 otherwise
+	body     bytes.Buffer
 }
 
 // Unwrap lets tusd's http.ResponseController reach the connection (read deadlines).
@@ -102,69 +84,30 @@ func (w *problemWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// fail sends err as a problem at once; the tus handler is not involved.
-func (w *problemWriter) fail(s *Service, err error) {
-	var te tusd.Error
-	errors.As(s.tusError(w.r.Context(), err), &te)
-	w.status = te.HTTPResponse.StatusCode
+// fail answers err at once; the tus handler is not involved.
+func (w *problemWriter) fail(err error) {
+	w.status = 0
 	w.body.Reset()
-	w.body.WriteString(te.HTTPResponse.Body)
-	w.finish()
+	w.problems(w.ResponseWriter, w.r, err)
 }
 
-// finish writes the held-back error, if any, as a problem document.
+// finish answers the held-back error, if any: a hook's own error, or the one tusd raised.
 func (w *problemWriter) finish() {
 	if w.status == 0 {
 		return
 	}
 	status := w.status
 	w.status = 0
-	code, detail := parseTusBody(w.body.String(), status)
-	p := problem{
-		Type: "urn:mportal:problem:" + string(code), Title: http.StatusText(status), Status: status,
-		Detail: detail, Code: string(code), Instance: w.r.URL.Path, RequestID: requestIDFrom(w.r.Context()),
+	err := w.failure.take()
+	if err == nil {
+		err = parseTusError(w.body.String(), status)
 	}
-	if p.Title == "" {
-		p.Title = "Error"
-	}
-	body, _ := json.Marshal(p)
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	if w.r.Method == http.MethodHead {
-		h.Del("Content-Length")
-		w.ResponseWriter.WriteHeader(status)
-		return
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.ResponseWriter.WriteHeader(status)
-	_, _ = w.ResponseWriter.Write(body)
+	w.problems(w.ResponseWriter, w.r, err)
 }
 
-// parseTusBody reads tusd's "CODE: message" error body. Codes that are mportal's (from hooks)
-// keep their message; tusd's codes are mapped; anything else gets a code from the status and,
-// for server errors, a message that reveals nothing.
-func parseTusBody(body string, status int) (apperr.Code, string) {
-	raw, msg, _ := strings.Cut(strings.TrimSpace(body), ": ")
-	if _, ours := statusOf[apperr.Code(raw)]; ours {
-		return apperr.Code(raw), msg
-	}
-	if code, ok := tusCodes[raw]; ok && status < http.StatusInternalServerError {
-		return code, msg
-	}
-	switch {
-	case status == http.StatusNotFound:
-		return apperr.NotFound, "upload not found"
-	case status == http.StatusConflict:
-		return apperr.Conflict, "the upload offset does not match; ask for it with HEAD"
-	case status == http.StatusRequestEntityTooLarge:
-		return apperr.TooLarge, "the upload is larger than allowed"
-	case status == http.StatusServiceUnavailable:
-		return apperr.Unavailable, "the server is busy or shutting down; retry later"
-	case status >= http.StatusInternalServerError:
-		return apperr.Internal, internalMessage
-	case msg == "":
-		return apperr.Invalid, http.StatusText(status)
-	}
-	return apperr.Invalid, msg
+// parseTusError reads tusd's "ERR_CODE: message" error body back into the error tusd sent. A
+// HEAD answer has no body: its error has only the status.
+func parseTusError(body string, status int) tusd.Error {
+	code, msg, _ := strings.Cut(strings.TrimSpace(body), ": ")
+	return tusd.NewError(code, msg, status)
 }

@@ -8,6 +8,13 @@
 // purpose, filetype, filename and the purpose's own keys), sends the bytes with PATCH, asks for
 // the offset with HEAD after an interruption and resumes from there, or gives up with DELETE.
 // Each upload belongs to the user who created it: anyone else gets 404 on every method.
+//
+// This package decides no HTTP status. The tus handler is a net/http handler, so it cannot return
+// its errors to Fiber's error handler; instead Handler takes the API's mapping as a ProblemWriter
+// and hands it every error: the *apperr.Error a hook or a purpose failed with (kept whole, so its
+// field survives tusd's plain-text error path) and the tusd.Error tusd answered with itself. The
+// status table, the tusd codes and the problem document thus stay in api/errors.go alone, which
+// no package below api may import; a table here would drift from it, as one did.
 package upload
 
 import (
