@@ -21,7 +21,6 @@ const installCookie = "mportal_install"
 // session list.
 const installDevice = "install-web"
 
-
 // installAuth authenticates with a bearer token or the install cookie. Pages (page true) answer
 // a visitor without a valid session with the login form instead of an error.
 func (s *Server) installAuth(page bool) fiber.Handler {
