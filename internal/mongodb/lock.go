@@ -1,22 +1,44 @@
 package mongodb
 
-import (
-	"hash/fnv"
-	"sync"
-)
+import "sync"
 
-// keyedMutex is a fixed set of mutexes picked by key hash: bounded memory, no cleanup, and two
-// keys rarely share a stripe.
+// keyedMutex holds one mutex per key for as long as someone holds or waits for it. Keys never
+// share a mutex: a caller holding one key may take another (a user's lock, then each of their
+// sessions' locks) without deadlocking against itself, which a fixed set of mutexes picked by
+// key hash did whenever the two keys' hashes collided (1 in 256, seen as a hung admin test).
 type keyedMutex struct {
-	stripes [256]sync.Mutex
+	mu   sync.Mutex
+	held map[string]*keyLock
 }
 
-func (k *keyedMutex) lock(key string) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
-	m := &k.stripes[h.Sum32()%uint32(len(k.stripes))]
-	m.Lock()
-	return m.Unlock
+// keyLock is one key's mutex and how many callers hold or wait for it.
+type keyLock struct {
+	mu    sync.Mutex
+	users int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.held == nil {
+		k.held = map[string]*keyLock{}
+	}
+	l := k.held[key]
+	if l == nil {
+		l = &keyLock{}
+		k.held[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.held, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // Lock serializes the few read-modify-writes that cannot be a single atomic update or a Claim.
