@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+
+	"github.com/mportal/mportal/internal/mongodb"
 )
 
 // Group commit: the writes that arrive while others are in flight share one sequence number.
@@ -105,7 +107,7 @@ func (e *Engine) attemptGroup(g []*member) {
 	live := g[:0:0]
 	for _, m := range g {
 		if err := m.ctx.Err(); err != nil {
-			m.err = err
+			m.err = fmt.Errorf("wait for a sync sequence number: %w", mongodb.Translate(err, "sync sequence"))
 			close(m.done)
 			continue
 		}

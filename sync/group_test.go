@@ -251,3 +251,27 @@ func TestGroupCommitNeverSkipsAWrite(t *testing.T) {
 		t.Fatal("nothing was written")
 	}
 }
+
+func TestQueuedWriteWhoseCallerGaveUpDoesNotRun(t *testing.T) {
+	e, notes := newEngine(t, nil)
+	release, blockersDone := blockGroups(t, e, notes)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := false
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Write(ctx, func(context.Context, int64) ([]Touch, error) {
+			ran = true
+			return nil, nil
+		})
+	}()
+	waitQueued(t, e, 1)
+	cancel()
+	release()
+	blockersDone()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("write: %v, want context.Canceled", err)
+	}
+	if ran {
+		t.Error("the write ran after its caller gave up")
+	}
+}
