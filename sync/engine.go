@@ -64,6 +64,7 @@ type Engine struct {
 	PushBudget time.Duration
 
 	seqMu  sync.Mutex // serializes this instance's updates of the sequence document (seq.go)
+	groups committer  // the writes waiting for, or running in, a group (group.go)
 	mu     sync.RWMutex
 	tables []Table
 	byName map[string]Table

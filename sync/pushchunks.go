@@ -150,7 +150,7 @@ func (e *Engine) pushInChunks(ctx context.Context, p *auth.Principal, items []pu
 // the attempt outlived its lease (see Engine.attempt).
 func (e *Engine) pushChunkOnce(ctx context.Context, p *auth.Principal, chunk []pushItem) (out chunkResult, kept bool, err error) {
 	tables, changes := group(chunk)
-	kept, err = e.attempt(ctx, func(ctx context.Context, seq int64) (change, error) {
+	kept, err = e.attempt(ctx, len(chunk), func(ctx context.Context, seq int64) (change, error) {
 		var touches []Touch
 		for i, t := range tables {
 			applied, err := t.Push(ctx, p, seq, changes[i])

@@ -3,6 +3,7 @@ package datasync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -51,7 +52,7 @@ func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 		// Truncated to the stored precision: release removes the entry by exact value.
 		p := pendingEntry{S: d.N + 1, At: e.Now.Stored()}
 		res, err := e.DB.Collection(metaColl).UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: seqID}, {Key: "n", Value: d.N}},
+			e.seqFilter(bson.E{Key: "n", Value: d.N}),
 			bson.D{
 				{Key: "$set", Value: bson.D{{Key: "n", Value: p.S}}},
 				{Key: "$push", Value: bson.D{{Key: "pending", Value: p}}},
@@ -72,13 +73,37 @@ func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 func (e *Engine) release(ctx context.Context, p pendingEntry) (bool, error) {
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
+	if e.DB.Embedded {
+		// Only this process writes the document, under seqMu: read whether p is still pending
+		// (reap runs under seqMu too), then pull it by {_id} alone (see seqFilter).
+		d, err := e.readSeq(ctx)
+		if err != nil {
+			return false, err
+		}
+		if !slices.ContainsFunc(d.Pending, func(q pendingEntry) bool { return q.S == p.S }) {
+			return false, nil
+		}
+	}
 	res, err := e.DB.Collection(metaColl).UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: seqID}, {Key: "pending.s", Value: p.S}},
+		e.seqFilter(bson.E{Key: "pending.s", Value: p.S}),
 		bson.D{{Key: "$pull", Value: bson.D{{Key: "pending", Value: p}}}})
 	if err != nil {
 		return false, fmt.Errorf("release sync sequence %d: %w", p.S, mongodb.Translate(err, "sync sequence"))
 	}
 	return res.MatchedCount == 1, nil
+}
+
+// seqFilter is the filter of a conditional update of the sequence document. On MongoDB, and on
+// a FerretDB server that other instances may share, the condition is sent. On the embedded
+// database, whose only writer is this process, every update of the document holds seqMu and
+// the caller has checked the condition on the document it read: the filter is {_id} alone, the
+// one shape FerretDB v1.24 pushes down to SQLite; any other makes it read and decode the
+// collection in Go, while every write of the engine waits on seqMu.
+func (e *Engine) seqFilter(cond bson.E) bson.D {
+	if e.DB.Embedded {
+		return bson.D{{Key: "_id", Value: seqID}}
+	}
+	return bson.D{{Key: "_id", Value: seqID}, cond}
 }
 
 // snapshot is the state of the sequence a pull works with.

@@ -75,23 +75,26 @@ func (t feedbackTable) Push(ctx context.Context, p *auth.Principal, seq int64, c
 	if err := b.create(ctx, ch.Created); err != nil {
 		return datasync.Applied{}, err
 	}
-	for _, raw := range ch.Updated {
-		if err := b.upsert(ctx, raw); err != nil {
-			return datasync.Applied{}, err
-		}
+	// Edits and deletes are written several at once (see writeEach); the outcomes are tallied
+	// in the push's order. On an error that is not a record's fault, what was written is
+	// returned with it, so that the engine logs it.
+	if err := b.updates(ctx, ch.Updated); err != nil {
+		return b.result(), err
 	}
 	var deletedIDs []string
-	for _, id := range ch.Deleted {
-		keys, err := t.s.deleteOwn(ctx, p, seq, id)
-		if err != nil {
-			if err := b.rejected(id, mustJSON(id), err); err != nil {
-				return datasync.Applied{}, err
+	for i, o := range writeEach(ctx, ch.Deleted, func(ctx context.Context, i int) ([]string, error) {
+		return t.s.deleteOwn(ctx, p, seq, ch.Deleted[i])
+	}) {
+		id := ch.Deleted[i]
+		if o.err != nil {
+			if err := b.rejected(id, mustJSON(id), o.err); err != nil {
+				return b.result(), err
 			}
 			continue
 		}
 		deletedIDs = append(deletedIDs, id)
-		b.touched(keys)
-		for _, k := range keys {
+		b.touched(o.keys)
+		for _, k := range o.keys {
 			if !slices.Contains(b.deleted, k) {
 				b.deleted = append(b.deleted, k)
 			}
@@ -100,9 +103,39 @@ func (t feedbackTable) Push(ctx context.Context, p *auth.Principal, seq int64, c
 	// Should the process die before this, the push was not answered and the app sends it
 	// again: a replayed delete of its own tombstone is accepted and reaches this line.
 	if err := t.s.tombstoneChildren(ctx, deletedIDs, seq); err != nil {
-		return datasync.Applied{}, err
+		return b.result(), err
 	}
 	return b.result(), nil
+}
+
+// updates applies the pushed edits (see upsert), several at once.
+func (b *pushBatch) updates(ctx context.Context, updated []json.RawMessage) error {
+	recs := make([]feedbackRecord, len(updated))
+	errs := make([]error, len(updated))
+	ids := make([]string, len(updated))
+	for i, raw := range updated {
+		errs[i] = decodeRecord(raw, &recs[i])
+		if errs[i] == nil {
+			errs[i] = checkFeedback(&recs[i], b.s.now())
+		}
+		ids[i] = recs[i].ID
+	}
+	outcomes := writeEach(ctx, ids, func(ctx context.Context, i int) ([]string, error) {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		return b.s.writeOwn(ctx, b.p, b.name, &recs[i], b.seq)
+	})
+	for i, o := range outcomes {
+		if o.err == nil {
+			b.touched(o.keys)
+			continue
+		}
+		if err := b.rejected(ids[i], updated[i], o.err); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // create inserts the valid new records in one unordered InsertMany; those whose id exists go

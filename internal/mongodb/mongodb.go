@@ -29,6 +29,7 @@ type DB struct {
 	// tests' shared server is): its updates are not atomic either, so Lock serializes on it too.
 	FerretDB bool
 	locks    keyedMutex
+	gate     *writeGate // on the embedded database, see writegate.go
 }
 
 // Open connects to uri and pings it. embedded says whether uri points at mportal's embedded
@@ -38,9 +39,14 @@ func Open(ctx context.Context, uri, database string, embedded bool) (*DB, error)
 		SetAppName("mportal").
 		SetServerSelectionTimeout(10 * time.Second).
 		SetConnectTimeout(5 * time.Second)
+	var gate *writeGate
 	if embedded {
 		// FerretDB serves one SQLite connection pool; a modest pool avoids lock contention.
 		opts.SetMaxPoolSize(32)
+		// One write at a time reaches SQLite, queued here rather than in its busy handler's
+		// sleeps (see writegate.go).
+		gate = newWriteGate()
+		opts.SetMonitor(gate.monitor())
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
@@ -57,7 +63,7 @@ func Open(ctx context.Context, uri, database string, embedded bool) (*DB, error)
 		_ = client.Disconnect(context.Background())
 		return nil, err
 	}
-	return &DB{Client: client, DB: client.Database(database), Embedded: embedded, FerretDB: embedded || ferret}, nil
+	return &DB{Client: client, DB: client.Database(database), Embedded: embedded, FerretDB: embedded || ferret, gate: gate}, nil
 }
 
 // isFerretDB asks the server's buildInfo: FerretDB adds a ferretdbVersion field to it.

@@ -1,0 +1,195 @@
+package datasync
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sync"
+
+	"github.com/mportal/mportal/internal/mongodb"
+)
+
+// Group commit: the writes that arrive while others are in flight share one sequence number.
+// Each write of the engine costs two updates of the sequence document (allocate, release) and a
+// change-log insert, all serialized (seqMu, and SQLite's one writer on the embedded database);
+// at 16 concurrent one-record pushes they were most of the time a push took. A group pays them
+// once for all its members. See sync/README.md, "Group commit".
+const (
+	// groupsInFlight is how many groups may hold a number at once: one allocates or releases
+	// while the other's writes run.
+	groupsInFlight = 2
+	// groupMembers bounds a group's size; its records are bounded by PushChunk, the most a
+	// push writes under one number: its writes run concurrently, but a group takes about as
+	// long as its records take to write one after the other, and must finish within the lease.
+	groupMembers = 32
+)
+
+// member is one attempt waiting for, or running in, a group.
+type member struct {
+	ctx     context.Context
+	fn      func(ctx context.Context, seq int64) (change, error)
+	records int // how many records fn writes, as far as the caller knows (at least 1)
+	done    chan struct{}
+	kept    bool
+	err     error
+}
+
+// committer queues the attempts and runs them in groups.
+type committer struct {
+	mu      sync.Mutex
+	queue   []*member
+	running int // groups in flight
+}
+
+// attempt runs fn once under a sequence number, which it may share with concurrent attempts;
+// records is how many records fn writes (for the group's bound). See attemptGroup for what
+// happens to the number; kept is false when the group outlived its lease.
+func (e *Engine) attempt(ctx context.Context, records int, fn func(ctx context.Context, seq int64) (change, error)) (kept bool, err error) {
+	m := &member{ctx: ctx, fn: fn, records: max(1, records), done: make(chan struct{})}
+	c := &e.groups
+	c.mu.Lock()
+	c.queue = append(c.queue, m)
+	var g []*member
+	if c.running < groupsInFlight {
+		c.running++
+		g = c.takeLocked(e.pushChunk())
+	}
+	c.mu.Unlock()
+	if g != nil {
+		go e.runGroups(g)
+	}
+	<-m.done
+	return m.kept, m.err
+}
+
+// takeLocked takes the next group off the queue: the attempts in arrival order while the group
+// has fewer than groupMembers and at most most records (the first one whatever its size).
+func (c *committer) takeLocked(most int) []*member {
+	n, records := 0, 0
+	for n < len(c.queue) && n < groupMembers {
+		if n > 0 && records+c.queue[n].records > most {
+			break
+		}
+		records += c.queue[n].records
+		n++
+	}
+	g := slices.Clone(c.queue[:n])
+	c.queue = slices.Delete(c.queue, 0, n)
+	return g
+}
+
+// runGroups commits g, then the groups that queued meanwhile, until the queue is empty.
+func (e *Engine) runGroups(g []*member) {
+	c := &e.groups
+	for {
+		e.attemptGroup(g)
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.running--
+			c.mu.Unlock()
+			return
+		}
+		g = c.takeLocked(e.pushChunk())
+		c.mu.Unlock()
+	}
+}
+
+// attemptGroup allocates one sequence number for the group, runs every member's fn with it
+// (concurrently: they write different records, or take the records' locks), logs the union of
+// what they touched in one change, indexes it and releases the number; the order matters, as in
+// a write of its own: a puller sees the number committed only once every member's writes are in
+// place and in the log. Every member then gets its own result: its fn's error (a failing member
+// does not fail the others; what it touched before failing is logged all the same), else the
+// bookkeeping's error, else whether the number was kept. A member whose caller gave up while
+// it was queued is not run.
+func (e *Engine) attemptGroup(g []*member) {
+	live := g[:0:0]
+	for _, m := range g {
+		if err := m.ctx.Err(); err != nil {
+			m.err = fmt.Errorf("wait for a sync sequence number: %w", mongodb.Translate(err, "sync sequence"))
+			close(m.done)
+			continue
+		}
+		live = append(live, m)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// Bookkeeping runs even when callers give up: a number left pending would hold every
+	// puller's cursor back until the lease ends.
+	bg := context.WithoutCancel(live[0].ctx)
+	pending, err := e.allocate(bg)
+	if err != nil {
+		for _, m := range live {
+			m.err = err
+			close(m.done)
+		}
+		return
+	}
+	seq := pending.S
+	changes := make([]change, len(live))
+	errs := make([]error, len(live))
+	if len(live) == 1 {
+		changes[0], errs[0] = runMember(live[0], seq)
+	} else {
+		var wg sync.WaitGroup
+		for i, m := range live {
+			wg.Go(func() { changes[i], errs[i] = runMember(m, seq) })
+		}
+		wg.Wait()
+	}
+	logErr := e.logChange(bg, seq, mergeChanges(changes))
+	kept, relErr := e.release(bg, pending)
+	if !kept && relErr == nil {
+		e.logger().Warn("sync: write outlived its lease", "seq", seq, "lease", e.lease(), "writes", len(live))
+	}
+	for i, m := range live {
+		switch {
+		case errs[i] != nil:
+			m.err = errs[i]
+		case logErr != nil:
+			m.err = logErr
+		case relErr != nil:
+			m.err = relErr
+		default:
+			m.kept = kept
+		}
+		close(m.done)
+	}
+}
+
+// runMember runs m's fn with seq. A panic becomes the member's error, as it would have reached
+// only its caller had the write run alone, instead of ending the process from a group's
+// goroutine.
+func runMember(m *member, seq int64) (ch change, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sync write panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return m.fn(m.ctx, seq)
+}
+
+// mergeChanges is the union of the members' changes: each table once, with the union of the
+// keys its members touched, and every grant change.
+func mergeChanges(changes []change) change {
+	if len(changes) == 1 {
+		return changes[0]
+	}
+	var out change
+	at := map[string]int{}
+	for _, ch := range changes {
+		for _, t := range ch.touches {
+			i, ok := at[t.Table]
+			if !ok {
+				at[t.Table] = len(out.touches)
+				out.touches = append(out.touches, Touch{Table: t.Table, Keys: slices.Clone(t.Keys)})
+				continue
+			}
+			out.touches[i].Keys = union(out.touches[i].Keys, t.Keys)
+		}
+		out.grants = append(out.grants, ch.grants...)
+	}
+	return out
+}
