@@ -116,7 +116,7 @@ func (b *pushBatch) updates(ctx context.Context, updated []json.RawMessage) erro
 	for i, raw := range updated {
 		errs[i] = decodeRecord(raw, &recs[i])
 		if errs[i] == nil {
-			errs[i] = checkFeedback(&recs[i], b.s.now())
+			errs[i] = checkFeedback(&recs[i], b.s.Now.Stored())
 		}
 		ids[i] = recs[i].ID
 	}
