@@ -33,10 +33,10 @@ const RecordRetention = 7 * 24 * time.Hour
 // settled uploads after RecordRetention. It returns how many uploads it deleted. Running it on several replicas at once is safe: terminating twice is
 // harmless and Complete is idempotent.
 func (s *Service) CleanupAbandoned(ctx context.Context, olderThan time.Duration) (int, error) {
-	if err := s.records.purge(ctx, s.now().Add(-RecordRetention)); err != nil {
+	if err := s.records.purge(ctx, s.now.Stored().Add(-RecordRetention)); err != nil {
 		return 0, err
 	}
-	recs, err := s.records.pending(ctx, s.now().Add(-olderThan))
+	recs, err := s.records.pending(ctx, s.now.Stored().Add(-olderThan))
 	if err != nil {
 		return 0, err
 	}
@@ -63,7 +63,7 @@ func (s *Service) settle(ctx context.Context, rec record) (bool, error) {
 	id, err := s.tusID(ctx, rec.ID)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		// Nothing stored any more (terminated by its owner) or never stored (creation failed).
-		return false, s.records.setStatus(ctx, rec.ID, statusAbandoned, s.now().UTC())
+		return false, s.records.setStatus(ctx, rec.ID, statusAbandoned, s.now.Stored())
 	}
 	if err != nil {
 		return false, err
@@ -108,7 +108,7 @@ func (s *Service) settle(ctx context.Context, rec record) (bool, error) {
 	if err := s.terminate(ctx, id); err != nil {
 		return false, err
 	}
-	return true, s.records.setStatus(ctx, rec.ID, statusAbandoned, s.now().UTC())
+	return true, s.records.setStatus(ctx, rec.ID, statusAbandoned, s.now.Stored())
 }
 
 // tusID reads the full upload id ("<object id>+<multipart id>") from tusd's .info object.

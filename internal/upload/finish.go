@@ -30,7 +30,7 @@ func (s *Service) finish(ctx context.Context, p *auth.Principal, fi tusd.FileInf
 	}
 	// From here on the bytes are all in: any failure leaves the upload "finished", which the
 	// cleanup worker retries at its next run whatever the upload's age.
-	if err := s.records.setStatus(ctx, objectID, statusFinished, s.now().UTC()); err != nil {
+	if err := s.records.setStatus(ctx, objectID, statusFinished, s.now.Stored()); err != nil {
 		return err
 	}
 	key := ObjectPrefix + "/" + objectID
@@ -59,7 +59,7 @@ func (s *Service) finish(ctx context.Context, p *auth.Principal, fi tusd.FileInf
 		}
 		return err
 	}
-	return s.records.setStatus(ctx, objectID, statusCompleted, s.now().UTC())
+	return s.records.setStatus(ctx, objectID, statusCompleted, s.now.Stored())
 }
 
 // refused reports whether err refuses an upload's content for good: trying again cannot help.
@@ -73,7 +73,7 @@ func (s *Service) refuse(ctx context.Context, id string, why error) error {
 	if err := s.terminate(ctx, id); err != nil {
 		return err
 	}
-	if err := s.records.setStatus(ctx, objectIDOf(id), statusRejected, s.now().UTC()); err != nil {
+	if err := s.records.setStatus(ctx, objectIDOf(id), statusRejected, s.now.Stored()); err != nil {
 		return err
 	}
 	return why

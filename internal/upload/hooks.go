@@ -57,7 +57,7 @@ func (s *Service) preCreate(hook tusd.HookEvent) (tusd.HTTPResponse, tusd.FileIn
 		roles[i] = string(r)
 	}
 	rec := record{ID: id, UserID: p.UserID, Roles: roles, Purpose: purpose.Name, Status: statusUploading,
-		CreatedAt: s.now().UTC()}
+		CreatedAt: s.now.Stored()}
 	if err := s.records.insert(ctx, rec); err != nil {
 		return fail(err)
 	}

@@ -58,9 +58,6 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
 	s.records = &records{coll: cfg.DB.Collection("uploads")}
 	s.store = newS3Store(cfg)
 

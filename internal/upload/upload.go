@@ -22,12 +22,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/s3store"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/media"
 )
@@ -114,8 +114,8 @@ type Config struct {
 	// Logger receives tusd's warnings and errors and failures of unexpected kinds; nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Now is the clock; nil means the wall clock.
+	Now clock.Func
 }
 
 // Service receives tus uploads. Create it with New; it is safe for concurrent use.
@@ -123,7 +123,7 @@ type Service struct {
 	cfg      Config
 	path     string // the path of BasePath, without its trailing slash
 	log      *slog.Logger
-	now      func() time.Time
+	now      clock.Func
 	records  *records
 	store    s3store.S3Store // tusd's store, also used by the cleanup worker and rejections
 	handler  *tusd.UnroutedHandler
