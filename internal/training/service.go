@@ -1,0 +1,348 @@
+// Package training is the training-video domain: ops create a video's metadata and upload the
+// file through the resumable uploads (purpose "training_video"); a worker queue transcodes it
+// with media/video into HLS renditions, a poster and an offline MP4 in the private videos
+// bucket; employees find the videos meant for them in the catalogue, play them through
+// playlists whose every URL is presigned, and download the MP4 for offline viewing.
+//
+// It owns the collections training_videos, training_jobs, training_leases, training_garbage and
+// training_views.
+package training
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/media"
+)
+
+const (
+	videosColl  = "training_videos"
+	jobsColl    = "training_jobs"
+	leasesColl  = "training_leases"
+	garbageColl = "training_garbage"
+	viewsColl   = "training_views"
+)
+
+// Store is the object storage the service needs: the media Store plus presigned URLs that
+// outlive media.MaxPresignExpiry, for playback (media.MinIO implements it).
+type Store interface {
+	media.Store
+	// PresignPlayback returns a GET URL valid for expiry, up to media.MaxPlaybackExpiry.
+	PresignPlayback(ctx context.Context, bucket media.Bucket, key string, expiry time.Duration) (*url.URL, error)
+}
+
+var _ Store = (*media.MinIO)(nil)
+
+// Service is the training-video domain. Fill in the exported fields, call EnsureIndexes, then
+// register Purpose on the upload service and run Work in a worker.
+type Service struct {
+	DB    *mongodb.DB
+	Store Store
+	// PlaybackKey signs the playlist URLs handed to players (at least 32 random bytes).
+	PlaybackKey []byte
+	// PublicBaseURL is how players reach the API ("https://portal.example.com"), without /v1.
+	PublicBaseURL string
+	// MaxDuration is the longest video accepted; zero means video.DefaultMaxDuration.
+	MaxDuration time.Duration
+	// Workers is how many videos this instance transcodes at once; zero means one.
+	Workers int
+	// Preset and Nice tune ffmpeg (video.Options); zero values are the defaults.
+	Preset string
+	Nice   int
+	// TempDir holds a source and its outputs while a video is processed; empty means os.TempDir().
+	TempDir string
+	// LeaseTTL is how long a worker's claim on a job lasts without renewal; zero means one minute.
+	LeaseTTL time.Duration
+	// PollInterval is how often idle workers look for queued jobs; zero means five seconds.
+	PollInterval time.Duration
+	// Holder names this instance in leases; empty means a random name.
+	Holder string
+	Logger *slog.Logger
+	// Now is the one clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }
+
+func (s *Service) tempDir() string {
+	if s.TempDir != "" {
+		return s.TempDir
+	}
+	return os.TempDir()
+}
+
+// EnsureIndexes creates the indexes of the training collections.
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	if len(s.PlaybackKey) < 32 {
+		return fmt.Errorf("training: PlaybackKey must have at least 32 bytes")
+	}
+	if err := mongodb.EnsureIndexes(ctx, s.coll(jobsColl),
+		mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "created_at", Value: 1}}}); err != nil {
+		return err
+	}
+	if err := mongodb.EnsureIndexes(ctx, s.coll(garbageColl),
+		mongo.IndexModel{Keys: bson.D{{Key: "delete_after", Value: 1}}}); err != nil {
+		return err
+	}
+	return mongodb.EnsureIndexes(ctx, s.coll(viewsColl), mongo.IndexModel{Keys: bson.D{{Key: "video_id", Value: 1}}})
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// requireOps refuses anyone but ops and admins.
+func requireOps(p *auth.Principal) error { return auth.RequireRole(p, auth.RoleOps, auth.RoleAdmin) }
+
+// Create stores a new video's metadata; it is published (visible to its audience) as soon as
+// an upload of it is ready. It returns forbidden for a caller without the ops or admin role and
+// invalid naming the field for bad metadata.
+func (s *Service) Create(ctx context.Context, p *auth.Principal, in Input) (*Video, error) {
+	if err := requireOps(p); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	d := videoDoc{ID: newID(), Published: true, Status: StatusAwaitingUpload, CreatedBy: p.UserID,
+		CreatedAt: now, UpdatedAt: now}
+	if err := in.apply(&d); err != nil {
+		return nil, err
+	}
+	if _, err := s.coll(videosColl).InsertOne(ctx, d); err != nil {
+		return nil, fmt.Errorf("create video: %w", mongodb.Translate(err, "video"))
+	}
+	return s.opsView(ctx, &d)
+}
+
+// Get returns one video for ops: forbidden without the role, not_found for an unknown id.
+func (s *Service) Get(ctx context.Context, p *auth.Principal, id string) (*Video, error) {
+	if err := requireOps(p); err != nil {
+		return nil, err
+	}
+	d, err := s.video(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.opsView(ctx, d)
+}
+
+// List returns every video, newest first, for ops.
+func (s *Service) List(ctx context.Context, p *auth.Principal) ([]*Video, error) {
+	if err := requireOps(p); err != nil {
+		return nil, err
+	}
+	docs, err := s.videos(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Video, 0, len(docs))
+	for i := len(docs) - 1; i >= 0; i-- {
+		v, err := s.opsView(ctx, &docs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Update edits a video's metadata or publishes and unpublishes it: forbidden, not_found, or
+// invalid naming the field.
+func (s *Service) Update(ctx context.Context, p *auth.Principal, id string, patch Patch) (*Video, error) {
+	if err := requireOps(p); err != nil {
+		return nil, err
+	}
+	var out *videoDoc
+	err := s.modify(ctx, id, func(d *videoDoc) (bson.D, error) {
+		if err := patch.merge(d.input()).apply(d); err != nil {
+			return nil, err
+		}
+		if patch.Published != nil {
+			d.Published = *patch.Published
+		}
+		out = d
+		return d.metadata(), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.opsView(ctx, out)
+}
+
+// Delete removes a video and every object of it (renditions, poster, offline copy, sources of
+// pending uploads). A deleted video is not_found everywhere at once.
+func (s *Service) Delete(ctx context.Context, p *auth.Principal, id string) error {
+	if err := requireOps(p); err != nil {
+		return err
+	}
+	var current *revision
+	var job string
+	err := s.modify(ctx, id, func(d *videoDoc) (bson.D, error) {
+		current, job = d.Current, d.Job
+		return bson.D{{Key: "deleted", Value: true}, {Key: "published", Value: false}}, nil
+	})
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if current != nil {
+		if err := s.discardRevision(ctx, current.ID, now); err != nil {
+			return err
+		}
+	}
+	if job != "" {
+		if err := s.discardRevision(ctx, job, now); err != nil {
+			return err
+		}
+	}
+	return s.CollectGarbage(ctx)
+}
+
+// Retry queues a failed video's latest upload again: forbidden, not_found, or conflict when
+// the video has not failed.
+func (s *Service) Retry(ctx context.Context, p *auth.Principal, id string) (*Video, error) {
+	if err := requireOps(p); err != nil {
+		return nil, err
+	}
+	var out *videoDoc
+	err := s.modify(ctx, id, func(d *videoDoc) (bson.D, error) {
+		if d.Status != StatusFailed || d.Job == "" {
+			return nil, apperr.New(apperr.Conflict, "video %s is %s; only a failed video can be retried", id, d.Status)
+		}
+		_, err := s.coll(jobsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: d.Job}, {Key: "state", Value: jobFailed}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: jobQueued}, {Key: "attempts", Value: 0},
+				{Key: "failure", Value: ""}, {Key: "updated_at", Value: s.now()}}}})
+		if err != nil {
+			return nil, fmt.Errorf("requeue job %s: %w", d.Job, mongodb.Translate(err, "job"))
+		}
+		d.Status, d.Percent, d.Failure = StatusUploaded, 0, ""
+		out = d
+		return d.processing(), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.opsView(ctx, out)
+}
+
+// video reads a video that is not deleted, or returns not_found.
+func (s *Service) video(ctx context.Context, id string) (*videoDoc, error) {
+	var d videoDoc
+	err := s.coll(videosColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if err != nil {
+		return nil, fmt.Errorf("video %s: %w", id, mongodb.Translate(err, "video"))
+	}
+	if d.Deleted {
+		return nil, apperr.New(apperr.NotFound, "video not found")
+	}
+	return &d, nil
+}
+
+// videos reads every video that is not deleted, oldest first.
+func (s *Service) videos(ctx context.Context) ([]videoDoc, error) {
+	cur, err := s.coll(videosColl).Find(ctx, bson.D{{Key: "deleted", Value: false}},
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("list videos: %w", mongodb.Translate(err, "video"))
+	}
+	var docs []videoDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list videos: %w", mongodb.Translate(err, "video"))
+	}
+	return docs, nil
+}
+
+// modify reads a video, lets fn change it and $sets the fields fn returns (nil: no write).
+// Writers are serialized per video in this process, as the embedded FerretDB's updates are not
+// atomic; on MongoDB ops' edits (metadata) and the worker holding the job's lease (processing
+// state) set disjoint fields, so neither loses the other's write. fn's error aborts the write.
+func (s *Service) modify(ctx context.Context, id string, fn func(d *videoDoc) (bson.D, error)) error {
+	unlock := s.DB.Lock(videosColl + ":" + id)
+	defer unlock()
+	d, err := s.video(ctx, id)
+	if err != nil {
+		return err
+	}
+	set, err := fn(d)
+	if err != nil || set == nil {
+		return err
+	}
+	d.UpdatedAt = s.now()
+	set = append(set, bson.E{Key: "updated_at", Value: d.UpdatedAt})
+	if _, err := s.coll(videosColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}); err != nil {
+		return fmt.Errorf("write video %s: %w", id, mongodb.Translate(err, "video"))
+	}
+	return nil
+}
+
+// metadata returns the fields ops edit, for modify.
+func (d *videoDoc) metadata() bson.D {
+	return bson.D{{Key: "title", Value: d.Title}, {Key: "description", Value: d.Description},
+		{Key: "description_html", Value: d.DescriptionHTML}, {Key: "category", Value: d.Category},
+		{Key: "tags", Value: d.Tags}, {Key: "roles", Value: d.Roles}, {Key: "departments", Value: d.Departments},
+		{Key: "required", Value: d.Required}, {Key: "due_at", Value: d.DueAt}, {Key: "language", Value: d.Language},
+		{Key: "published", Value: d.Published}}
+}
+
+// processing returns the fields uploads and workers change, for modify.
+func (d *videoDoc) processing() bson.D {
+	return bson.D{{Key: "status", Value: d.Status}, {Key: "percent", Value: d.Percent},
+		{Key: "failure", Value: d.Failure}, {Key: "job", Value: d.Job}, {Key: "current", Value: d.Current}}
+}
+
+// opsView turns a document into the ops representation, with a poster URL and the view count.
+func (s *Service) opsView(ctx context.Context, d *videoDoc) (*Video, error) {
+	v := &Video{ID: d.ID, Title: d.Title, Description: d.Description, DescriptionHTML: d.DescriptionHTML,
+		Category: d.Category, Tags: nonNil(d.Tags), Roles: nonNil(d.Roles), Departments: nonNil(d.Departments),
+		Required: d.Required, DueAt: d.DueAt, Language: d.Language, Published: d.Published, Status: d.Status,
+		Percent: d.Percent, Failure: d.Failure, Playable: d.Current != nil, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	if d.Current != nil {
+		v.DurationMS = d.Current.DurationMS
+		u, err := s.posterURL(ctx, d.Current)
+		if err != nil {
+			return nil, err
+		}
+		v.PosterURL = u
+	}
+	n, err := s.coll(viewsColl).CountDocuments(ctx, bson.D{{Key: "video_id", Value: d.ID}})
+	if err != nil {
+		return nil, fmt.Errorf("count views: %w", mongodb.Translate(err, "view"))
+	}
+	v.Views = n
+	return v, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
