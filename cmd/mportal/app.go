@@ -26,6 +26,7 @@ import (
 	"github.com/mportal/mportal/internal/mongodb/embedded"
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/training"
 	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
@@ -63,6 +64,7 @@ type Main struct {
 	updates  *updatecheck.Service
 	uploads  *upload.Service
 	feedback *feedback.Service
+	training *training.Service
 	push     *push.Engine
 	server   *api.Server
 	listener net.Listener
@@ -154,6 +156,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.startWorkers()
+	m.startTrainingWorkers()
 
 	m.server = api.New(api.Deps{
 		Config:        cfg,
@@ -172,6 +175,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Releases:      m.releases,
 		Distribution:  m.updates,
 		Uploads:       m.uploads,
+		Training:      m.training,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{

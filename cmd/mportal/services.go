@@ -14,6 +14,7 @@ import (
 	"github.com/mportal/mportal/internal/inbox"
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/updatecheck"
+	"github.com/mportal/mportal/internal/training"
 	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
@@ -80,6 +81,14 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL}
 	m.releases.OnChange = m.updates.View.Changed
 	m.feedback.Apps = m.updates // feedback from "com.example.portal" belongs to the app "portal" // this instance answers with its own writes at once
+
+	// Training videos (#13): ops upload through tus (purpose training_video); the transcoding
+	// queue runs in workers.go; players reach the playlists through signed URLs.
+	m.training = &training.Service{DB: m.db, Store: m.store, PlaybackKey: keys.DeriveKey("training-playback"),
+		PublicBaseURL: cfg.PublicBaseURL, MaxDuration: cfg.TrainingMaxDuration, Workers: cfg.TrainingWorkers,
+		Logger: m.Logger}
+	m.uploads.Register(m.training.Purpose())
+
 	// Start-up steps run in this order, every time (a map would change it from run to run).
 	for _, step := range []struct {
 		name   string
@@ -88,6 +97,7 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 		{"users", m.users.EnsureIndexes}, {"sessions", m.sessions.EnsureIndexes}, {"devices", m.devices.EnsureIndexes},
 		{"inbox", m.inbox.EnsureIndexes}, {"releases", m.releases.EnsureIndexes}, {"downloads", m.updates.EnsureIndexes},
 		{"uploads", m.uploads.EnsureIndexes}, {"feedback", m.feedback.Start},
+		{"training", m.training.EnsureIndexes},
 	} {
 		if err := step.ensure(ctx); err != nil {
 			return fmt.Errorf("prepare %s collections: %w", step.name, err)

@@ -171,10 +171,11 @@ func (s *Service) Download(ctx context.Context, p *auth.Principal, id string) (*
 		ExpiresAt: s.now().Add(expiry).Truncate(time.Second)}, nil
 }
 
-// sign returns the credential of a playback URL: "<revision>.<expiry unix>.<MAC>".
+// sign returns the credential of a playback URL: "<revision>.<expiry unix>.<MAC>", the
+// revision (a tus upload id, which may hold "+" or "/") in unpadded base64url.
 func (s *Service) sign(videoID, rev string, expires time.Time) string {
 	exp := strconv.FormatInt(expires.Unix(), 10)
-	return rev + "." + exp + "." + s.mac(videoID, rev, exp)
+	return base64.RawURLEncoding.EncodeToString([]byte(rev)) + "." + exp + "." + s.mac(videoID, rev, exp)
 }
 
 func (s *Service) mac(videoID, rev, exp string) string {
@@ -190,7 +191,11 @@ func (s *Service) verify(videoID, token string) (string, time.Time, error) {
 	if len(parts) != 3 {
 		return "", time.Time{}, apperr.New(apperr.Forbidden, "the playback URL is not valid")
 	}
-	rev, exp, mac := parts[0], parts[1], parts[2]
+	revBytes, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return "", time.Time{}, apperr.New(apperr.Forbidden, "the playback URL is not valid")
+	}
+	rev, exp, mac := string(revBytes), parts[1], parts[2]
 	if !hmac.Equal([]byte(mac), []byte(s.mac(videoID, rev, exp))) {
 		return "", time.Time{}, apperr.New(apperr.Forbidden, "the playback URL is not valid")
 	}
