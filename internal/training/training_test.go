@@ -451,3 +451,65 @@ func TestFailedProcessingCanBeRetried(t *testing.T) {
 		t.Fatalf("retry of a ready video: %v", err)
 	}
 }
+
+func TestWorkersRaceForOneJob(t *testing.T) {
+	f := newFixture(t)
+	v := f.createVideo(training.Input{})
+	in, err := f.upload(v.ID, landscape(t, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 4
+	ran := make(chan bool, workers)
+	errs := make(chan error, workers)
+	for i := range workers {
+		svc := f.service("racer-" + string(rune('a'+i)))
+		go func() {
+			r, err := svc.RunOne(f.ctx)
+			ran <- r
+			errs <- err
+		}()
+	}
+	n := 0
+	for range workers {
+		if <-ran {
+			n++
+		}
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d workers ran the job, want exactly 1", n)
+	}
+	if got := f.opsVideo(v.ID); got.Status != training.StatusReady {
+		t.Fatalf("after the race: %+v", got)
+	}
+	if all, mine := f.objects(media.Videos, "training/"), f.objects(media.Videos, "training/"+v.ID+"/"+in.ID+"/"); len(all) != len(mine) {
+		t.Fatalf("objects: %v", all)
+	}
+}
+
+func TestCrashedWorkersLeaseRunsOut(t *testing.T) {
+	f := newFixture(t)
+	v := f.createVideo(training.Input{})
+	in, err := f.upload(v.ID, landscape(t, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A worker took the job and died without releasing its lease.
+	if _, err := f.db.Collection("training_leases").InsertOne(f.ctx, map[string]any{
+		"_id": in.ID + ":1", "holder": "crashed", "expires_at": f.clock.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if ran, err := f.svc.RunOne(f.ctx); ran || err != nil {
+		t.Fatalf("took a job under a live lease: %v %v", ran, err)
+	}
+	f.clock.Advance(2 * time.Minute)
+	if ran, err := f.svc.RunOne(f.ctx); !ran || err != nil {
+		t.Fatalf("did not take over the expired lease: %v %v", ran, err)
+	}
+	if got := f.opsVideo(v.ID); got.Status != training.StatusReady {
+		t.Fatalf("after the takeover: %+v", got)
+	}
+}
