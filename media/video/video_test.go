@@ -18,7 +18,9 @@ import (
 )
 
 // clip generates a test video with ffmpeg's lavfi sources into dir and returns its path.
-func clip(t *testing.T, name string, args ...string) string {
+func clip(t *testing.T, name string, args ...string) string { return clipB(t, name, args...) }
+
+func clipB(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), name)
 	full := append([]string{"-hide_banner", "-v", "error", "-y"}, args...)
