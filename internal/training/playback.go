@@ -27,16 +27,13 @@ const playbackMargin = 30 * time.Minute
 
 // visible reports whether p may see d in the catalogue: a published, playable video whose
 // audience (roles and departments; empty means everyone) includes p. Ops and admins see every
-// playable video, to check what they published.
+// published video, to check what their audience sees.
 func visible(p *auth.Principal, d *videoDoc) bool {
-	if d.Deleted || d.Current == nil {
+	if d.Deleted || d.Current == nil || !d.Published {
 		return false
 	}
 	if p.HasAnyRole(auth.RoleOps, auth.RoleAdmin) {
 		return true
-	}
-	if !d.Published {
-		return false
 	}
 	if len(d.Roles) > 0 && !slices.ContainsFunc(d.Roles, func(r string) bool { return p.HasRole(auth.Role(r)) }) {
 		return false

@@ -3,7 +3,6 @@ package training
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/upload"
-	"github.com/mportal/mportal/media/video"
 )
 
 // UploadPurpose is the tus upload purpose of training videos; metadata video_id names the
@@ -25,9 +23,6 @@ const MaxUploadSize = 2 << 30
 // MP4, WebM/Matroska and AVI; QuickTime files (iPhone .mov) sniff as application/octet-stream,
 // so that is accepted too and ffprobe is the real check.
 var UploadTypes = []string{"video/mp4", "video/webm", "video/avi", "application/octet-stream"}
-
-// probeURLExpiry is how long ffprobe may read the finished upload over a presigned URL.
-const probeURLExpiry = 5 * time.Minute
 
 // Purpose returns the upload purpose that receives training videos.
 func (s *Service) Purpose() upload.Purpose {
@@ -67,11 +62,7 @@ func (s *Service) CompleteUpload(ctx context.Context, _ *auth.Principal, in uplo
 	if n > 0 {
 		return nil
 	}
-	u, err := s.Store.PresignGet(ctx, in.Bucket, in.Key, probeURLExpiry, "")
-	if err != nil {
-		return err
-	}
-	if _, err := video.Probe(ctx, u.String(), video.Limits{MaxDuration: s.MaxDuration}); err != nil {
+	if _, err := s.probeObject(ctx, in.Bucket, in.Key); err != nil {
 		return err
 	}
 	now := s.now()
