@@ -18,6 +18,7 @@ import (
 
 	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/internal/upload"
+	"github.com/mportal/mportal/media"
 )
 
 // The contract harness validates HLS playlists, which are text, against their string schema.
@@ -163,4 +164,35 @@ func TestTrainingVideoFromUploadToPlayback(t *testing.T) {
 	ts.must(ts.call("GET", master.Path, "", nil), 404)
 	ts.must(ts.call("DELETE", "/v1/ops/training/videos/"+v.ID, admin, nil), 204)
 	ts.must(ts.call("GET", "/v1/ops/training/videos/"+v.ID, admin, nil), 404)
+}
+
+func TestTrainingVideoRetryAfterAFailure(t *testing.T) {
+	// No worker runs on this instance: the test runs the job itself, after losing its source.
+	ts := startServer(t, testEnv(t, map[string]string{"MPORTAL_TRAINING_WORKERS": "0"}))
+	admin := ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "admin-laptop").AccessToken
+	var v trainingVideo
+	ts.must(ts.call("POST", "/v1/ops/training/videos", admin, map[string]any{"title": "Retry me"}), 201).json(t, &v)
+	file := trainingClip(t)
+	path := uploadPath(t, ts.must(ts.call("POST", "/v1/uploads/", admin, nil, tus,
+		withHeader("Upload-Length", strconv.Itoa(len(file))),
+		withHeader("Upload-Metadata", upload.EncodeMetadata(map[string]string{
+			"purpose": "training_video", "video_id": v.ID, "filetype": "video/mp4"}))), 201).header.Get("Location"))
+	ts.must(ts.call("PATCH", path, admin, string(file), tus, withHeader("Upload-Offset", "0"),
+		withHeader("Content-Type", "application/offset+octet-stream")), 204)
+	objectID, _, _ := strings.Cut(path[strings.LastIndexByte(path, '/')+1:], "+")
+	ctx := t.Context()
+	if err := ts.main.store.Delete(ctx, media.Uploads, upload.ObjectPrefix+"/"+objectID); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, _ = ts.main.training.RunOne(ctx) // fails: the source is gone
+	}
+	ts.must(ts.call("GET", "/v1/ops/training/videos/"+v.ID, admin, nil), 200).json(t, &v)
+	if v.Status != "failed" || v.Failure == "" {
+		t.Fatalf("after losing the source: %+v", v)
+	}
+	ts.must(ts.call("POST", "/v1/ops/training/videos/"+v.ID+"/retry", admin, nil), 202).json(t, &v)
+	if v.Status != "uploaded" {
+		t.Fatalf("after retry: %+v", v)
+	}
 }

@@ -2,14 +2,10 @@ package training
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -166,45 +162,6 @@ func (s *Service) Download(ctx context.Context, p *auth.Principal, id string) (*
 	}
 	return &Download{URL: u.String(), Size: d.Current.OfflineSize, SHA256: d.Current.OfflineSHA256,
 		ExpiresAt: s.now().Add(expiry).Truncate(time.Second)}, nil
-}
-
-// sign returns the credential of a playback URL: "<revision>.<expiry unix>.<MAC>", the
-// revision (a tus upload id, which may hold "+" or "/") in unpadded base64url.
-func (s *Service) sign(videoID, rev string, expires time.Time) string {
-	exp := strconv.FormatInt(expires.Unix(), 10)
-	return base64.RawURLEncoding.EncodeToString([]byte(rev)) + "." + exp + "." + s.mac(videoID, rev, exp)
-}
-
-func (s *Service) mac(videoID, rev, exp string) string {
-	m := hmac.New(sha256.New, s.PlaybackKey)
-	m.Write([]byte("training playback v1\x00" + videoID + "\x00" + rev + "\x00" + exp))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
-}
-
-// verify checks a playback credential and returns its revision and expiry. A forged or expired
-// one is forbidden: the player should ask for a new playback.
-func (s *Service) verify(videoID, token string) (string, time.Time, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return "", time.Time{}, apperr.New(apperr.Forbidden, "the playback URL is not valid")
-	}
-	revBytes, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
-		return "", time.Time{}, apperr.New(apperr.Forbidden, "the playback URL is not valid")
-	}
-	rev, exp, mac := string(revBytes), parts[1], parts[2]
-	if !hmac.Equal([]byte(mac), []byte(s.mac(videoID, rev, exp))) {
-		return "", time.Time{}, apperr.New(apperr.Forbidden, "the playback URL is not valid")
-	}
-	unix, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil {
-		return "", time.Time{}, apperr.New(apperr.Forbidden, "the playback URL is not valid")
-	}
-	expires := time.Unix(unix, 0).UTC()
-	if !s.now().Before(expires) {
-		return "", time.Time{}, apperr.New(apperr.Forbidden, "the playback URL has expired; start the playback again")
-	}
-	return rev, expires, nil
 }
 
 // Playlist returns an HLS playlist of a playback URL: name "master" (the master playlist, whose
