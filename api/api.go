@@ -34,8 +34,9 @@ type Deps struct {
 	Feedback      Feedback
 	Sync          Sync // offline sync: pull, push, rejects
 	Releases      Releases
-	Updates       Updates // update check, install page, downloads, numbers
-	Uploads       Uploads // resumable tus uploads at /v1/uploads/
+	Updates       Updates  // update check, install page, downloads, numbers
+	Uploads       Uploads  // resumable tus uploads at /v1/uploads/
+	Training      Training // training videos; nil leaves their routes out
 	JWKS          func() ([]byte, error)
 	OpenAPI       []byte
 	Ready         map[string]Checker // name -> check, for /readyz
@@ -243,6 +244,23 @@ func (s *Server) routes() {
 		for _, method := range []string{fiber.MethodHead, fiber.MethodPatch, fiber.MethodDelete, fiber.MethodPost, fiber.MethodOptions} {
 			v1.Add(method, "/uploads/:upload_id", authed, tus)
 		}
+	}
+
+	// Training videos: ops manage them (the file is uploaded through /uploads with purpose
+	// training_video); employees browse, play and download. Players fetch playlists without an
+	// Authorization header: the credential is in the path, signed by the training service.
+	if s.deps.Training != nil {
+		v1.Get("/ops/training/videos", opsOrAdmin(s.listTrainingVideos)...)
+		v1.Post("/ops/training/videos", opsOrAdmin(s.createTrainingVideo)...)
+		v1.Get("/ops/training/videos/:video_id", opsOrAdmin(s.getTrainingVideo)...)
+		v1.Patch("/ops/training/videos/:video_id", opsOrAdmin(s.updateTrainingVideo)...)
+		v1.Delete("/ops/training/videos/:video_id", opsOrAdmin(s.deleteTrainingVideo)...)
+		v1.Post("/ops/training/videos/:video_id/retry", opsOrAdmin(s.retryTrainingVideo)...)
+		v1.Get("/training/videos", authed, s.trainingCatalogue)
+		v1.Get("/training/videos/:video_id", authed, s.trainingVideo)
+		v1.Post("/training/videos/:video_id/playback", authed, s.playTrainingVideo)
+		v1.Get("/training/videos/:video_id/download", authed, s.downloadTrainingVideo)
+		v1.Get("/training/play/:video_id/:token/:playlist", s.trainingPlaylist)
 	}
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)

@@ -27,6 +27,7 @@ import (
 	"github.com/mportal/mportal/internal/mongodb/embedded"
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/updates"
+	"github.com/mportal/mportal/internal/training"
 	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
@@ -67,6 +68,7 @@ type Main struct {
 	updates  *updates.Service
 	uploads  *upload.Service
 	feedback *feedback.Service
+	training *training.Service
 	push     *push.Engine
 	server   *api.Server
 	listener net.Listener
@@ -158,6 +160,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Releases:      m.releases,
 		Updates:       m.updates,
 		Uploads:       m.uploads,
+		Training:      m.training,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{
@@ -167,6 +170,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Version: version,
 	})
 	m.startWorkers()
+	m.startTrainingWorkers()
 
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.listener) }()

@@ -16,6 +16,7 @@ import (
 	"github.com/mportal/mportal/internal/inbox"
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/updates"
+	"github.com/mportal/mportal/internal/training"
 	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/internal/whatsnew"
 	"github.com/mportal/mportal/media"
@@ -101,12 +102,19 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		Grants: &feedback.AccessGrants{Sync: m.sync}, Logger: m.Logger, Now: m.Clock,
 		Apps: m.updates} // feedback from "com.example.portal" belongs to the app "portal"
 
+	// Training videos: ops upload through tus (purpose training_video); the transcoding queue
+	// runs in workers.go; players reach the playlists through signed URLs.
+	m.training = &training.Service{DB: db, Store: m.store, PlaybackKey: keys.DeriveKey("training-playback"),
+		PublicBaseURL: cfg.PublicBaseURL, MaxDuration: cfg.TrainingMaxDuration, Workers: cfg.TrainingWorkers,
+		Logger: m.Logger, Now: m.Clock}
+
 	// Synced tables and upload purposes register before prepare starts the engine, which keeps
 	// its tables in registration order.
 	m.sync.Register(m.inbox.SyncTable())
 	m.feedback.Register()
 	m.sync.Register(m.announce.SyncTable())
 	m.uploads.Register(m.feedback.Purpose())
+	m.uploads.Register(m.training.Purpose())
 	return nil
 }
 
@@ -138,6 +146,7 @@ func (m *Main) prepare(ctx context.Context) error {
 		{"prepare downloads collections", m.updates.EnsureIndexes},
 		{"prepare uploads collections", m.uploads.EnsureIndexes},
 		{"prepare feedback collections", m.feedback.Start},
+		{"prepare training collections", m.training.EnsureIndexes},
 		{"seed admin", m.seedAdmin},
 		{"sync engine", m.sync.Start},
 	}

@@ -49,3 +49,12 @@ func (w *workers) stop() {
 	w.cancel()
 	w.wg.Wait()
 }
+
+// startTrainingWorkers runs this instance's training-video transcoders (MPORTAL_TRAINING_WORKERS,
+// default one ffmpeg at a time, niced). Every replica may run them: jobs are leased through the
+// database. With 0 this instance only serves the API and never transcodes.
+func (m *Main) startTrainingWorkers() {
+	if m.Config.TrainingWorkers > 0 {
+		m.workers.run(m.training.Work)
+	}
+}

@@ -43,7 +43,10 @@ if [[ -z ${MPORTAL_MINIO_ENDPOINT:-} ]]; then
 	minio_log=$MPORTAL_DATA_DIR/minio.log
 	mkdir -p "$MPORTAL_DATA_DIR/minio"
 	say "starting MinIO on 127.0.0.1:9000 (data in $MPORTAL_DATA_DIR/minio, log in $minio_log)"
-	MINIO_ROOT_USER=$MPORTAL_MINIO_ACCESS_KEY MINIO_ROOT_PASSWORD=$MPORTAL_MINIO_SECRET_KEY MINIO_UPDATE=off \
+	# Browsers (a web player with hls.js) fetch presigned segments from MinIO cross-origin: allow
+	# the origin mportal is served from; set MINIO_API_CORS_ALLOW_ORIGIN for others (comma-separated).
+	MINIO_API_CORS_ALLOW_ORIGIN=${MINIO_API_CORS_ALLOW_ORIGIN:-$base} \
+		MINIO_ROOT_USER=$MPORTAL_MINIO_ACCESS_KEY MINIO_ROOT_PASSWORD=$MPORTAL_MINIO_SECRET_KEY MINIO_UPDATE=off \
 		"${BG[@]}" bin/minio server --quiet --address 127.0.0.1:9000 --console-address 127.0.0.1:9001 \
 		"$MPORTAL_DATA_DIR/minio" >>"$minio_log" 2>&1 &
 	minio_pid=$!

@@ -63,6 +63,12 @@ type Config struct {
 
 	FCMCredentialsFile string // MPORTAL_FCM_CREDENTIALS_FILE; empty = push off
 
+	// TrainingMaxDuration (MPORTAL_TRAINING_MAX_DURATION) is the longest training video accepted.
+	TrainingMaxDuration time.Duration
+	// TrainingWorkers (MPORTAL_TRAINING_WORKERS) is how many videos one instance transcodes at
+	// once (each ffmpeg uses every core, niced); 0 = no transcoding on this instance.
+	TrainingWorkers int
+
 	AdminEmployeeNo string // MPORTAL_ADMIN_EMPLOYEE_NO: the seeded admin's login
 }
 
@@ -109,6 +115,9 @@ func Load(getenv Getenv) (*Config, error) {
 
 		FCMCredentialsFile: l.str("MPORTAL_FCM_CREDENTIALS_FILE", ""),
 		AdminEmployeeNo:    l.str("MPORTAL_ADMIN_EMPLOYEE_NO", "admin"),
+
+		TrainingMaxDuration: l.duration("MPORTAL_TRAINING_MAX_DURATION", 15*time.Minute),
+		TrainingWorkers:     l.integer("MPORTAL_TRAINING_WORKERS", 1, 0, 16),
 	}
 	c.PublicBaseURL = strings.TrimRight(l.str("MPORTAL_PUBLIC_BASE_URL", "http://"+c.ListenAddr), "/")
 	c.validate(&l)

@@ -68,6 +68,8 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_ACCESS_TOKEN_TTL", c.AccessTTL.String()},
 		{"MPORTAL_REFRESH_TOKEN_TTL", c.RefreshTTL.String()},
 		{"MPORTAL_SESSION_RECHECK", c.SessionRecheck.String()},
+		{"MPORTAL_TRAINING_MAX_DURATION", c.TrainingMaxDuration.String()},
+		{"MPORTAL_TRAINING_WORKERS", fmt.Sprint(c.TrainingWorkers)},
 		{"MPORTAL_LOGIN_CONCURRENCY", loginConcurrency},
 		{"MPORTAL_LOGIN_QUEUE", fmt.Sprint(c.LoginQueue)},
 		{"MPORTAL_FCM_CREDENTIALS_FILE", fcm},

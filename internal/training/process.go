@@ -1,0 +1,156 @@
+package training
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/media"
+)
+
+// errSuperseded stops a job whose video was deleted or got a newer upload.
+var errSuperseded = errors.New("superseded")
+
+// runJob processes one job while its lease is held: transcode, store the outputs, publish them.
+// Every step is idempotent, so a job cut short anywhere is simply run again; the outputs of a
+// revision have fixed keys, and publishing a revision that is already current changes nothing.
+func (s *Service) runJob(ctx context.Context, id string) error {
+	var j jobDoc
+	if err := s.coll(jobsColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&j); err != nil {
+		return fmt.Errorf("read job %s: %w", id, mongodb.Translate(err, "job"))
+	}
+	if j.State != jobQueued {
+		return nil // finished by a worker whose lease we took over
+	}
+	j.Attempts++
+	if err := s.setJob(ctx, id, bson.D{{Key: "attempts", Value: j.Attempts}}); err != nil {
+		return err
+	}
+	err := s.process(ctx, &j)
+	switch {
+	case errors.Is(err, errSuperseded):
+		return s.supersede(ctx, &j)
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return err // stopped: the next holder starts over
+	}
+	var refusal *apperr.Error
+	permanent := errors.As(err, &refusal) && refusal.Code == apperr.Invalid || isFFmpegFailure(err)
+	if !permanent && j.Attempts < maxAttempts {
+		return err // tried again at the next poll
+	}
+	reason := "processing failed: " + err.Error()
+	if refusal != nil && refusal.Code == apperr.Invalid {
+		reason = refusal.Message
+	}
+	s.log().Warn("training: video processing failed", "job", id, "video_id", j.VideoID, "error", err.Error())
+	if err := s.setJob(ctx, id, bson.D{{Key: "state", Value: jobFailed}, {Key: "failure", Value: reason}}); err != nil {
+		return err
+	}
+	return s.modify(ctx, j.VideoID, func(d *videoDoc) (bson.D, error) {
+		if d.Job != id {
+			return nil, nil
+		}
+		d.Status, d.Failure = StatusFailed, reason
+		return d.processing(), nil
+	})
+}
+
+var ffmpegFailure = regexp.MustCompile(`^(poster: )?ffmpeg: `)
+
+func isFFmpegFailure(err error) bool { return ffmpegFailure.MatchString(err.Error()) }
+
+func (s *Service) setJob(ctx context.Context, id string, set bson.D) error {
+	set = append(set, bson.E{Key: "updated_at", Value: s.Now.UTC()})
+	_, err := s.coll(jobsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}})
+	if err != nil {
+		return fmt.Errorf("update job %s: %w", id, mongodb.Translate(err, "job"))
+	}
+	return nil
+}
+
+// current reports whether j is still its video's latest upload.
+func (s *Service) current(ctx context.Context, j *jobDoc) (*videoDoc, error) {
+	d, err := s.video(ctx, j.VideoID)
+	if apperr.Is(err, apperr.NotFound) || (err == nil && d.Job != j.ID) {
+		return nil, errSuperseded
+	}
+	return d, err
+}
+
+func (s *Service) process(ctx context.Context, j *jobDoc) error {
+	d, err := s.current(ctx, j)
+	if err != nil {
+		return err
+	}
+	if j.Output == nil {
+		if err := s.setProgress(ctx, j, 0); err != nil {
+			return err
+		}
+		out, err := s.transcode(ctx, j)
+		if err != nil {
+			return err
+		}
+		j.Output, j.Playlists, j.Keys = out.rev, out.playlists, out.keys
+		if err := s.setJob(ctx, j.ID, bson.D{{Key: "output", Value: out.rev},
+			{Key: "playlists", Value: out.playlists}, {Key: "keys", Value: out.keys}}); err != nil {
+			return err
+		}
+	}
+	// Publish: the new revision becomes current; the one it replaces stays until every playback
+	// URL handed out for it has expired.
+	var old *revision
+	err = s.modify(ctx, d.ID, func(d *videoDoc) (bson.D, error) {
+		if d.Job != j.ID {
+			return nil, errSuperseded
+		}
+		if d.Current != nil && d.Current.ID != j.ID {
+			old = d.Current
+		}
+		d.Current, d.Status, d.Percent, d.Failure = j.Output, StatusReady, 100, ""
+		return d.processing(), nil
+	})
+	if err != nil {
+		return err
+	}
+	now := s.Now.UTC()
+	if old != nil {
+		if err := s.discardRevision(ctx, old.ID, now.Add(media.MaxPlaybackExpiry)); err != nil {
+			return err
+		}
+	}
+	// The source is not needed any more (retry is for failures).
+	if err := s.discard(ctx, "source:"+j.ID, j.SourceBucket, []string{j.SourceKey, j.SourceKey + ".info"}, now); err != nil {
+		return err
+	}
+	if err := s.setJob(ctx, j.ID, bson.D{{Key: "state", Value: jobDone}}); err != nil {
+		return err
+	}
+	_, _ = s.coll(leasesColl).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$regex", Value: "^" + regexp.QuoteMeta(j.ID) + ":"}}}})
+	return nil
+}
+
+// setProgress records how far processing got, if j is still the video's latest upload.
+func (s *Service) setProgress(ctx context.Context, j *jobDoc, percent int) error {
+	return s.modify(ctx, j.VideoID, func(d *videoDoc) (bson.D, error) {
+		if d.Job != j.ID {
+			return nil, errSuperseded
+		}
+		d.Status, d.Percent, d.Failure = StatusProcessing, percent, ""
+		return d.processing(), nil
+	})
+}
+
+// supersede marks a job whose video was deleted or replaced, and discards what it stored.
+func (s *Service) supersede(ctx context.Context, j *jobDoc) error {
+	if err := s.setJob(ctx, j.ID, bson.D{{Key: "state", Value: jobSuperseded}}); err != nil {
+		return err
+	}
+	return s.discardRevision(ctx, j.ID, s.Now.UTC())
+}

@@ -1,0 +1,243 @@
+package video
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Output file names inside a Transcode directory. Each rendition's playlist and segments are
+// in a folder named after it: "720p/index.m3u8", "720p/seg_000.ts".
+const (
+	MasterPlaylist  = "master.m3u8"
+	VariantPlaylist = "index.m3u8"
+	PosterFile      = "poster.jpg"
+	OfflineFile     = "offline.mp4"
+)
+
+// KeyframeInterval is the distance between keyframes in every rendition: aligned keyframes let
+// a player switch renditions at any segment boundary.
+const KeyframeInterval = 2 * time.Second
+
+// SegmentDuration is the HLS segment length, two keyframe intervals (the last segment is
+// shorter).
+const SegmentDuration = 4 * time.Second
+
+// Options tunes Transcode.
+type Options struct {
+	// Preset is the x264 preset; empty means "veryfast", which keeps a small server ahead of
+	// real time at 720p.
+	Preset string
+	// Nice is the scheduling niceness ffmpeg runs with (nice -n), so that transcoding yields
+	// the CPU to the API; 0 means 10, a negative value runs ffmpeg without nice.
+	Nice int
+	// Progress, when set, receives the percentage done (0-99) as ffmpeg reports it, at most
+	// once per change.
+	Progress func(percent int)
+}
+
+// Result describes what Transcode wrote.
+type Result struct {
+	Renditions []Rendition
+	Offline    Rendition
+}
+
+// Transcode converts the local file input, described by info (from Probe), into dir: an HLS
+// ladder (Ladder) of H.264 and stereo AAC with a keyframe every KeyframeInterval and
+// SegmentDuration segments, a master playlist with BANDWIDTH, RESOLUTION and CODECS, a JPEG
+// poster the size of the largest rendition, and a progressive MP4 of the smallest rendition
+// with its index in front (+faststart) for offline viewing. A source without audio gives
+// outputs without audio. dir must exist and be empty. It runs ffmpeg twice (the outputs, then
+// the poster) and returns ffmpeg's last error line when it fails; ctx stops it.
+func Transcode(ctx context.Context, input, dir string, info Info, opts Options) (Result, error) {
+	res := Result{Renditions: Ladder(info), Offline: Offline(info)}
+	if err := run(ctx, opts, outputArgs(input, dir, info, res, opts), info.Duration, opts.Progress); err != nil {
+		return Result{}, err
+	}
+	top := res.Renditions[len(res.Renditions)-1]
+	at := min(time.Second, info.Duration/2)
+	poster := []string{"-ss", seconds(at), "-i", input, "-frames:v", "1",
+		"-vf", fmt.Sprintf("scale=%d:%d", top.Width, top.Height), "-q:v", "3", filepath.Join(dir, PosterFile)}
+	if err := run(ctx, opts, poster, 0, nil); err != nil {
+		return Result{}, fmt.Errorf("poster: %w", err)
+	}
+	return res, nil
+}
+
+// outputArgs builds the one ffmpeg command that writes the ladder and the offline MP4: the
+// source is decoded once and split into one scaled copy per output.
+func outputArgs(input, dir string, info Info, res Result, opts Options) []string {
+	preset := opts.Preset
+	if preset == "" {
+		preset = "veryfast"
+	}
+	gop := strconv.Itoa(max(1, int(math.Round(info.FrameRate*KeyframeInterval.Seconds()))))
+	keyframes := []string{"-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+		"-force_key_frames", fmt.Sprintf("expr:gte(t,n_forced*%g)", KeyframeInterval.Seconds())}
+	all := append(append([]Rendition{}, res.Renditions...), res.Offline)
+	var filter strings.Builder
+	fmt.Fprintf(&filter, "[0:v]split=%d", len(all))
+	for i := range all {
+		fmt.Fprintf(&filter, "[s%d]", i)
+	}
+	for i, r := range all {
+		fmt.Fprintf(&filter, ";[s%d]scale=%d:%d,setsar=1,format=yuv420p[v%d]", i, r.Width, r.Height, i)
+	}
+	args := []string{"-i", input, "-filter_complex", filter.String()}
+
+	// The HLS output: one video (and audio) stream per rendition.
+	var streamMap []string
+	for i, r := range res.Renditions {
+		args = append(args, "-map", fmt.Sprintf("[v%d]", i))
+		entry := fmt.Sprintf("v:%d", i)
+		if info.HasAudio() {
+			args = append(args, "-map", "0:a:0")
+			entry += fmt.Sprintf(",a:%d", i)
+		}
+		streamMap = append(streamMap, entry+",name:"+r.Name)
+	}
+	args = append(args, "-c:v", "libx264", "-preset", preset)
+	args = append(args, keyframes...)
+	for i, r := range res.Renditions {
+		n := strconv.Itoa(i)
+		args = append(args, "-profile:v:"+n, profile(r), "-b:v:"+n, bits(r.VideoBitRate),
+			"-maxrate:v:"+n, bits(r.VideoBitRate*11/10), "-bufsize:v:"+n, bits(r.VideoBitRate*2))
+		if info.HasAudio() {
+			args = append(args, "-b:a:"+n, bits(r.AudioBitRate))
+		}
+	}
+	if info.HasAudio() {
+		args = append(args, "-c:a", "aac", "-ac", "2", "-ar", "48000")
+	}
+	args = append(args, "-f", "hls", "-hls_time", seconds(SegmentDuration), "-hls_playlist_type", "vod",
+		"-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
+		"-hls_segment_filename", filepath.Join(dir, "%v", "seg_%03d.ts"),
+		"-master_pl_name", MasterPlaylist, "-var_stream_map", strings.Join(streamMap, " "),
+		filepath.Join(dir, "%v", VariantPlaylist))
+
+	// The offline MP4.
+	off := res.Offline
+	args = append(args, "-map", fmt.Sprintf("[v%d]", len(all)-1))
+	if info.HasAudio() {
+		args = append(args, "-map", "0:a:0", "-c:a", "aac", "-ac", "2", "-ar", "48000", "-b:a", bits(off.AudioBitRate))
+	}
+	args = append(args, "-c:v", "libx264", "-preset", preset, "-profile:v", profile(off),
+		"-b:v", bits(off.VideoBitRate), "-maxrate", bits(off.VideoBitRate*11/10), "-bufsize", bits(off.VideoBitRate*2))
+	args = append(args, keyframes...)
+	return append(args, "-movflags", "+faststart", filepath.Join(dir, OfflineFile))
+}
+
+// profile is H.264 Main up to 720p, which every phone in use decodes in hardware, and High
+// above it.
+func profile(r Rendition) string {
+	if min(r.Width, r.Height) > 720 {
+		return "high"
+	}
+	return "main"
+}
+
+func bits(n int64) string { return strconv.FormatInt(n, 10) }
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
+
+// run runs ffmpeg (niced) with args and, when progress is set, reports how far it got through
+// duration.
+func run(ctx context.Context, opts Options, args []string, duration time.Duration, progress func(int)) error {
+	full := append([]string{"-hide_banner", "-nostdin", "-v", "error", "-y", "-nostats", "-progress", "pipe:1"}, args...)
+	name := "ffmpeg"
+	if n := opts.Nice; n >= 0 {
+		if n == 0 {
+			n = 10
+		}
+		full = append([]string{"-n", strconv.Itoa(n), "ffmpeg"}, full...)
+		name = "nice"
+	}
+	cmd := exec.CommandContext(ctx, name, full...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedBuffer{b: &stderr, max: 64 << 10}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start ffmpeg: %w", err)
+	}
+	readProgress(stdout, duration, progress)
+	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("ffmpeg: %w: %s", err, lastLine(stderr.String()))
+	}
+	return nil
+}
+
+// readProgress reads ffmpeg's -progress output ("out_time_us=1234567" lines) to the end.
+func readProgress(r io.Reader, duration time.Duration, progress func(int)) {
+	sc := bufio.NewScanner(r)
+	last := -1
+	for sc.Scan() {
+		v, ok := strings.CutPrefix(sc.Text(), "out_time_us=")
+		if !ok || progress == nil || duration <= 0 {
+			continue
+		}
+		us, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			continue
+		}
+		pct := min(99, max(0, int(time.Duration(us)*time.Microsecond*100/duration)))
+		if pct != last {
+			last = pct
+			progress(pct)
+		}
+	}
+	_, _ = io.Copy(io.Discard, r)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// limitedBuffer keeps the first max bytes written and drops the rest, so a chatty ffmpeg
+// cannot grow memory.
+type limitedBuffer struct {
+	b   *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.b.Len(); room > 0 {
+		l.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// Files lists every file Transcode wrote in dir, as slash-separated paths relative to dir.
+func Files(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		out = append(out, filepath.ToSlash(rel))
+		return nil
+	})
+	return out, err
+}
