@@ -282,6 +282,14 @@ type Callback struct {
 	// LastError is the last failure, for ops (never a secret).
 	LastError   string     `bson:"last_error,omitempty"`
 	DeliveredAt *time.Time `bson:"delivered_at,omitempty"`
+	// Round counts the attempts since the retry schedule (re)started (a replay restarts it);
+	// it picks the delay before the next attempt. Attempts counts them all: the next attempt's
+	// delivery log id is "<decision id>:<Attempts+1>".
+	Round int `bson:"round,omitempty"`
+	// LastOutcome is the outcome of the last attempt (see Delivery.Outcome).
+	LastOutcome string `bson:"last_outcome,omitempty"`
+	// Replay is set by an admin's replay; the next attempt is logged as one.
+	Replay bool `bson:"replay,omitempty"`
 }
 
 // Delegation names who receives a user's new tasks during [From, To).
