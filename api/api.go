@@ -40,6 +40,11 @@ type Deps struct {
 	OpenAPI       []byte
 	Ready         map[string]Checker // name -> check, for /readyz
 	Version       string
+
+	// Approval operations: callback delivery log, statistics, reminder policies.
+	ApprovalCallbacks ApprovalCallbacks
+	ApprovalStats     ApprovalStats
+	ApprovalReminders ApprovalReminders
 }
 
 // Server is the HTTP server.
@@ -145,6 +150,7 @@ func (s *Server) routes() {
 	s.releaseRoutes(v1, authed)
 	s.distributionRoutes(v1, authed)
 	s.uploadRoutes(v1, authed)
+	s.approvalOpsRoutes(v1, authed)
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)
 	v1.Post("/admin/users", adminOnly(s.createUser)...)

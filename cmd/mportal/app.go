@@ -16,6 +16,7 @@ import (
 
 	"github.com/mportal/mportal/api"
 	"github.com/mportal/mportal/internal/announce"
+	"github.com/mportal/mportal/internal/approval"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/config"
@@ -69,6 +70,10 @@ type Main struct {
 	served   chan error
 	metrics  *metricsServer
 	workers  *workers
+
+	approvalCallbacks *approval.Callbacks
+	approvalStats     *approval.Statistics
+	approvalReminders *approval.Reminders
 }
 
 // NewMain returns a Main that logs JSON to stderr at the configured level.
@@ -142,6 +147,14 @@ func (m *Main) Run(ctx context.Context) error {
 	m.releases.Push = m.push
 	m.releases.Access = m.sync // channel membership scopes synced data ("ch:<app>/<channel>")
 	m.feedback.Push = m.push
+	m.approvalReminders = &approval.Reminders{DB: db, Push: m.push, Prefs: m.prefs, Log: m.Logger,
+		Zone: func(ctx context.Context, userID string) (string, error) {
+			u, err := m.users.Me(ctx, userID)
+			if err != nil {
+				return "", err
+			}
+			return u.Timezone, nil
+		}}
 	m.announce.Sync = m.sync
 	m.sync.Register(m.announce.SyncTable())
 	if err := m.sync.Start(ctx); err != nil {
@@ -179,6 +192,10 @@ func (m *Main) Run(ctx context.Context) error {
 			"minio":   m.store.Ping,
 		},
 		Version: version,
+
+		ApprovalCallbacks: m.approvalCallbacks,
+		ApprovalStats:     m.approvalStats,
+		ApprovalReminders: m.approvalReminders,
 	})
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.listener) }()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mportal/mportal/internal/announce"
+	"github.com/mportal/mportal/internal/approval"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/directory"
@@ -79,6 +80,8 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 	m.updates = &updatecheck.Service{View: &updatecheck.View{DB: m.db}, DB: m.db, Store: m.store,
 		Signer: updatecheck.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL}
 	m.releases.OnChange = m.updates.View.Changed
+	m.approvalCallbacks = &approval.Callbacks{DB: m.db, Log: m.Logger}
+	m.approvalStats = &approval.Statistics{DB: m.db}
 	m.feedback.Apps = m.updates // feedback from "com.example.portal" belongs to the app "portal" // this instance answers with its own writes at once
 	// Start-up steps run in this order, every time (a map would change it from run to run).
 	for _, step := range []struct {
@@ -88,6 +91,7 @@ func (m *Main) services(ctx context.Context, keys *auth.KeySet) error {
 		{"users", m.users.EnsureIndexes}, {"sessions", m.sessions.EnsureIndexes}, {"devices", m.devices.EnsureIndexes},
 		{"inbox", m.inbox.EnsureIndexes}, {"releases", m.releases.EnsureIndexes}, {"downloads", m.updates.EnsureIndexes},
 		{"uploads", m.uploads.EnsureIndexes}, {"feedback", m.feedback.Start},
+		{"approval deliveries", m.approvalCallbacks.EnsureIndexes},
 	} {
 		if err := step.ensure(ctx); err != nil {
 			return fmt.Errorf("prepare %s collections: %w", step.name, err)
@@ -169,6 +173,10 @@ func (m *Main) startWorkers() {
 			}
 		})
 	}
+	// Every instance delivers decisions to the OAs and sends reminders: each attempt, reminder,
+	// escalation and digest is claimed in the database first.
+	m.workers.run(m.approvalCallbacks.Run)
+	m.workers.run(m.approvalReminders.Run)
 	// Tombstones and the sync change log are kept for the horizon (30 days), then purged.
 	m.workers.every(time.Hour, func(ctx context.Context) {
 		if err := m.sync.Purge(ctx); err != nil && ctx.Err() == nil {

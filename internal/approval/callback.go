@@ -3,11 +3,14 @@ package approval
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mportal/mportal/internal/mongodb"
@@ -32,6 +35,8 @@ type Callbacks struct {
 	Interval time.Duration
 	// Batch is how many due decisions one pass handles at most (default 100).
 	Batch int
+
+	once sync.Once
 }
 
 // callbackTimeout is the default time the OA has to answer one attempt.
@@ -46,6 +51,18 @@ func (c *Callbacks) now() time.Time {
 		return c.Now().UTC().Truncate(time.Millisecond)
 	}
 	return time.Now().UTC().Truncate(time.Millisecond)
+}
+
+// holder names this engine in the delivery log; a random name unless Holder is set.
+func (c *Callbacks) holder() string {
+	c.once.Do(func() {
+		if c.Holder == "" {
+			b := make([]byte, 6)
+			_, _ = rand.Read(b)
+			c.Holder = hex.EncodeToString(b)
+		}
+	})
+	return c.Holder
 }
 
 func (c *Callbacks) client() *http.Client {
@@ -174,7 +191,7 @@ func (c *Callbacks) claimNext(ctx context.Context, j *callbackJob) (*Delivery, e
 		d := &Delivery{
 			ID: deliveryID(j.decisionID, n), IntegrationID: j.integrationID, DecisionID: j.decisionID,
 			TaskID: j.taskID, WebhookID: webhookID(j.decisionID), Attempt: n, Trigger: j.trigger,
-			Holder: c.Holder, StartedAt: now, LeaseUntil: now.Add(c.timeout() + leaseMargin),
+			Holder: c.holder(), StartedAt: now, LeaseUntil: now.Add(c.timeout() + leaseMargin),
 		}
 		won, err := c.claimAttempt(ctx, d)
 		if err != nil {

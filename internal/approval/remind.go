@@ -41,7 +41,8 @@ var (
 // daily digest to approvers with several pending tasks, and escalates tasks pending too long.
 // Every replica may run it: each notification is claimed first (remindersColl).
 //
-// DB, Push, Prefs and Directory are required; Now defaults to time.Now.
+// DB, Push and Prefs are required; without Directory nothing is escalated; Now defaults to
+// time.Now.
 type Reminders struct {
 	DB        *mongodb.DB
 	Push      Notifier

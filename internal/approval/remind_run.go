@@ -141,6 +141,9 @@ func (r *Reminders) remind(ctx context.Context, p *ReminderPolicy, t remindTask,
 
 // escalate notifies the policy's escalation list once per task.
 func (r *Reminders) escalate(ctx context.Context, p *ReminderPolicy, t remindTask) (bool, error) {
+	if r.Directory == nil {
+		return false, nil
+	}
 	users, err := r.Directory.ActiveUsersByEmployeeNo(ctx, p.EscalateTo)
 	if err != nil {
 		return false, fmt.Errorf("escalation list of flow %s: %w", p.FlowCode, err)
