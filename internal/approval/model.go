@@ -87,7 +87,7 @@ type Integration struct {
 	// it is signed with any of them (rotation without downtime); callbacks are signed with the
 	// last one. Keys are stored as given ("whsec_<base64>") because HMAC needs the key itself;
 	// they are never logged and leave the server only once, in the answer that created them.
-	Secrets []Secret `bson:"secrets" json:"-"`
+	Secrets []Secret `bson:"secrets" json:"secrets"`
 	// Enabled integrations accept events and receive callbacks; a disabled one is refused with
 	// 403 (events) and not called back.
 	Enabled bool `bson:"enabled" json:"enabled"`
@@ -294,9 +294,8 @@ type Callback struct {
 
 // Delegation names who receives a user's new tasks during [From, To).
 type Delegation struct {
-	// UserID is the delegating user (the _id); EmployeeNo theirs.
+	// UserID is the delegating user (the _id).
 	UserID             string    `bson:"_id" json:"-"`
-	EmployeeNo         string    `bson:"employee_no" json:"-"`
 	DelegateUserID     string    `bson:"delegate_user_id" json:"-"`
 	DelegateEmployeeNo string    `bson:"delegate_employee_no" json:"delegate"`
 	From               time.Time `bson:"from" json:"from"`

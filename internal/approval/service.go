@@ -8,6 +8,7 @@ package approval
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -48,6 +49,10 @@ type Service struct {
 	Push      Pusher
 	Sync      Sync
 	Now       func() time.Time
+
+	// purged is when events were last purged (Unix ms): purging at most once a minute keeps the
+	// cost off most requests.
+	purged atomic.Int64
 }
 
 func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }
