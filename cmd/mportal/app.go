@@ -147,7 +147,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.releases.Push = m.push
 	m.releases.Access = m.sync // channel membership scopes synced data ("ch:<app>/<channel>")
 	m.feedback.Push = m.push
-	m.approvalReminders = &approval.Reminders{DB: db, Push: m.push, Prefs: m.prefs, Log: m.Logger,
+	m.approvalReminders = &approval.Reminders{DB: db, Push: m.push, Prefs: m.prefs, Directory: m.users, Log: m.Logger,
 		Zone: func(ctx context.Context, userID string) (string, error) {
 			u, err := m.users.Me(ctx, userID)
 			if err != nil {

@@ -157,7 +157,7 @@ type callbackJob struct {
 // target is what an attempt needs of an integration.
 type target struct {
 	url     string
-	secrets [][]byte
+	secrets []string // "whsec_..." keys
 	enabled bool
 }
 

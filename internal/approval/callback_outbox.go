@@ -2,10 +2,8 @@ package approval
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -126,11 +124,10 @@ func (c *Callbacks) target(ctx context.Context, id string) (target, error) {
 	}
 	t := target{url: in.CallbackURL, enabled: in.Enabled && in.CallbackURL != ""}
 	for _, s := range in.Secrets {
-		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s.Key, "whsec_"))
-		if err != nil {
-			return target{}, apperr.Wrap(err, apperr.Internal, "integration %s has a malformed secret %s", id, s.ID)
+		if _, ok := secretBytes(s.Key); !ok {
+			return target{}, apperr.New(apperr.Internal, "integration %s has a malformed secret %s", id, s.ID)
 		}
-		t.secrets = append(t.secrets, key)
+		t.secrets = append(t.secrets, s.Key)
 	}
 	return t, nil
 }

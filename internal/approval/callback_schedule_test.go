@@ -69,7 +69,8 @@ func TestSignWebhookMatchesTheSpec(t *testing.T) {
 	k1, k2 := []byte("first-secret-key-bytes"), []byte("second-secret-key")
 	body := []byte(`{"type":"approval.task.decided"}`)
 	at := time.Unix(1700000000, 0)
-	h := signWebhook("decision_d1", at, body, [][]byte{k1, k2})
+	h := signWebhook("decision_d1", at, body, []string{
+		"whsec_" + base64.StdEncoding.EncodeToString(k1), "whsec_" + base64.StdEncoding.EncodeToString(k2)})
 	if h["webhook-id"] != "decision_d1" || h["webhook-timestamp"] != "1700000000" {
 		t.Fatalf("headers: %v", h)
 	}
