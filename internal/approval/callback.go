@@ -100,8 +100,11 @@ func (c *Callbacks) batch() int {
 	return 100
 }
 
-// Run delivers due decisions every Interval until ctx ends. Errors are logged and the pass is
-// retried at the next tick.
+// ReconcileInterval is how often Run looks for pending decisions missing from the queue.
+const ReconcileInterval = 10 * time.Minute
+
+// Run delivers due decisions every Interval until ctx ends, and reconciles the queue at start
+// and every ReconcileInterval. Errors are logged and retried at the next tick.
 func (c *Callbacks) Run(ctx context.Context) {
 	interval := c.Interval
 	if interval <= 0 {
@@ -109,7 +112,15 @@ func (c *Callbacks) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var reconciled time.Time
 	for {
+		if time.Since(reconciled) >= ReconcileInterval {
+			if _, err := c.Reconcile(ctx); err != nil && ctx.Err() == nil {
+				c.log().Warn("approval: reconcile callbacks", "err", err)
+			} else {
+				reconciled = time.Now()
+			}
+		}
 		if _, err := c.DeliverDue(ctx); err != nil && ctx.Err() == nil {
 			c.log().Warn("approval: callbacks", "err", err)
 		}

@@ -128,9 +128,16 @@ func (c *Callbacks) Deliveries(ctx context.Context, actor *auth.Principal, integ
 	return out, nil
 }
 
-// EnsureIndexes creates the delivery log's index (newest attempts of one integration).
+// EnsureIndexes creates the indexes of the delivery log (newest attempts of one integration)
+// and of the callback queue (due first).
 func (c *Callbacks) EnsureIndexes(ctx context.Context) error {
-	return mongodb.EnsureIndexes(ctx, c.DB.Collection(deliveriesColl), mongo.IndexModel{
+	err := mongodb.EnsureIndexes(ctx, c.DB.Collection(deliveriesColl), mongo.IndexModel{
 		Keys: bson.D{{Key: "integration_id", Value: 1}, {Key: "started_at", Value: -1}},
+	})
+	if err != nil {
+		return err
+	}
+	return mongodb.EnsureIndexes(ctx, c.DB.Collection(callbackQueueColl), mongo.IndexModel{
+		Keys: bson.D{{Key: "next_at", Value: 1}},
 	})
 }

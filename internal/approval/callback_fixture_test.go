@@ -71,6 +71,7 @@ func (f *callbackFixture) decide(action string) string {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	queueCallback(f.t.Context(), f.db, &Decision{ID: id, Source: f.integration, Callback: Callback{NextAt: now}})
 	return id
 }
 

@@ -52,45 +52,66 @@ func callbackBody(d *Decision) ([]byte, error) {
 	}})
 }
 
-// due reads the decisions whose next attempt is due, oldest first. Decisions of disabled
-// integrations are left out (they wait, pending, until an admin enables the integration), so
-// that they never crowd out the others.
+// due reads the decisions whose next attempt is due, oldest first, through the callback
+// queue. Decisions of disabled integrations are left out (they wait, pending, until an admin
+// enables the integration), so that they never crowd out the others.
 func (c *Callbacks) due(ctx context.Context) ([]callbackJob, error) {
 	disabled, err := c.disabledSources(ctx)
 	if err != nil {
 		return nil, err
 	}
-	filter := bson.D{
-		{Key: "callback.state", Value: CallbackPending},
-		{Key: "callback.next_at", Value: bson.D{{Key: "$lte", Value: c.now()}}},
-	}
+	now := c.now()
+	filter := bson.D{{Key: "next_at", Value: bson.D{{Key: "$lte", Value: now}}}}
 	if len(disabled) > 0 {
 		filter = append(filter, bson.E{Key: "source", Value: bson.D{{Key: "$nin", Value: disabled}}})
 	}
-	cur, err := c.decisions().Find(ctx, filter,
-		options.Find().SetSort(bson.D{{Key: "callback.next_at", Value: 1}}).SetLimit(int64(c.batch())))
+	cur, err := c.DB.Collection(callbackQueueColl).Find(ctx, filter,
+		options.Find().SetSort(bson.D{{Key: "next_at", Value: 1}}).SetLimit(int64(c.batch())))
 	if err != nil {
-		return nil, fmt.Errorf("due callbacks: %w", mongodb.Translate(err, "decision"))
+		return nil, fmt.Errorf("due callbacks: %w", mongodb.Translate(err, "callback"))
 	}
-	var ds []Decision
-	if err := cur.All(ctx, &ds); err != nil {
-		return nil, fmt.Errorf("due callbacks: %w", mongodb.Translate(err, "decision"))
+	var entries []queueEntry
+	if err := cur.All(ctx, &entries); err != nil {
+		return nil, fmt.Errorf("due callbacks: %w", mongodb.Translate(err, "callback"))
 	}
-	jobs := make([]callbackJob, 0, len(ds))
-	for i := range ds {
-		d := &ds[i]
-		body, err := callbackBody(d)
+	jobs := make([]callbackJob, 0, len(entries))
+	for _, e := range entries {
+		var d Decision
+		err := c.decisions().FindOne(ctx, bson.D{{Key: "_id", Value: e.ID}}).Decode(&d)
+		switch {
+		case mongodb.IsNotFound(err):
+			err = c.dequeue(ctx, e.ID)
+		case err != nil:
+			err = fmt.Errorf("decision %s: %w", e.ID, mongodb.Translate(err, "decision"))
+		case d.Callback.State != CallbackPending:
+			err = c.dequeue(ctx, e.ID) // another engine finished it after we read the queue
+		case d.Callback.NextAt.After(now):
+			err = c.requeue(ctx, e.ID, d.Source, d.Callback.NextAt)
+		default:
+			job, jerr := callbackJobOf(&d)
+			if jerr != nil {
+				return nil, jerr
+			}
+			jobs = append(jobs, job)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("callback body of decision %s: %w", d.ID, err)
+			return nil, err
 		}
-		trigger := "schedule"
-		if d.Callback.Replay {
-			trigger = "replay"
-		}
-		jobs = append(jobs, callbackJob{decisionID: d.ID, taskID: d.TaskID, integrationID: d.Source,
-			attempts: d.Callback.Attempts, round: d.Callback.Round, trigger: trigger, body: body})
 	}
 	return jobs, nil
+}
+
+func callbackJobOf(d *Decision) (callbackJob, error) {
+	body, err := callbackBody(d)
+	if err != nil {
+		return callbackJob{}, fmt.Errorf("callback body of decision %s: %w", d.ID, err)
+	}
+	trigger := "schedule"
+	if d.Callback.Replay {
+		trigger = "replay"
+	}
+	return callbackJob{decisionID: d.ID, taskID: d.TaskID, integrationID: d.Source,
+		attempts: d.Callback.Attempts, round: d.Callback.Round, trigger: trigger, body: body}, nil
 }
 
 // disabledSources lists the integrations that are switched off.

@@ -42,6 +42,9 @@ func (c *Callbacks) Replay(ctx context.Context, actor *auth.Principal, integrati
 	}); err != nil {
 		return nil, err
 	}
+	if err := c.requeue(ctx, d.DecisionID, d.IntegrationID, now); err != nil {
+		return nil, err
+	}
 	c.log().Info("approval: callback replayed", "decision", d.DecisionID, "by", actor.UserID)
 	return &Replayed{DecisionID: d.DecisionID, WebhookID: d.WebhookID, NextAttemptAt: now}, nil
 }

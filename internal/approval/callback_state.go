@@ -47,16 +47,26 @@ func (c *Callbacks) record(ctx context.Context, j callbackJob, d *Delivery) erro
 	if err := c.finishAttempt(ctx, d); err != nil {
 		return err
 	}
-	return c.setCallback(ctx, j.decisionID, d.Attempt, set)
+	if err := c.setCallback(ctx, j.decisionID, d.Attempt, set); err != nil {
+		return err
+	}
+	if d.NextAttemptAt == nil {
+		return c.dequeue(ctx, j.decisionID)
+	}
+	return c.requeue(ctx, j.decisionID, j.integrationID, *d.NextAttemptAt)
 }
 
 // markDelivered finishes the work of an engine that stopped between its delivered attempt and
 // the update of the decision.
 func (c *Callbacks) markDelivered(ctx context.Context, decisionID string, d *Delivery) error {
-	return c.setCallback(ctx, decisionID, d.Attempt, bson.D{
+	err := c.setCallback(ctx, decisionID, d.Attempt, bson.D{
 		{Key: "callback.state", Value: CallbackDelivered}, {Key: "callback.delivered_at", Value: d.FinishedAt},
 		{Key: "callback.attempts", Value: d.Attempt}, {Key: "callback.last_outcome", Value: d.Outcome},
 	})
+	if err != nil {
+		return err
+	}
+	return c.dequeue(ctx, decisionID)
 }
 
 // setCallback updates a decision's callback unless a later attempt (or a replay) already did:

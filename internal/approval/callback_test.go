@@ -298,3 +298,28 @@ func TestTwoReplicasDeliverEachDecisionOnce(t *testing.T) {
 		t.Errorf("%d attempts logged for %d decisions", len(log), decisions)
 	}
 }
+
+func TestCallbackQueueIsReconciledAfterACrash(t *testing.T) {
+	f := newCallbackFixture(t)
+	id := f.decide("approve")
+	// The process stopped between storing the decision and queueing it.
+	if err := f.engine("a").dequeue(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	e := f.engine("restarted")
+	if n := f.pass(e); n != 0 {
+		t.Fatalf("%d attempts without a queue entry", n)
+	}
+	if added, err := e.Reconcile(t.Context()); err != nil || added != 1 {
+		t.Fatalf("reconcile: %d %v", added, err)
+	}
+	if added, err := e.Reconcile(t.Context()); err != nil || added != 0 {
+		t.Fatalf("second reconcile: %d %v", added, err)
+	}
+	if n := f.pass(e); n != 1 {
+		t.Fatalf("after reconciling: %d attempts", n)
+	}
+	if cb := f.callback(id); cb.State != CallbackDelivered {
+		t.Errorf("callback: %+v", cb)
+	}
+}
