@@ -57,7 +57,8 @@ type Reminders struct {
 	DigestHour int
 	// DigestMin is how many pending tasks an approver needs for a digest (default 2).
 	DigestMin int
-	// Interval is how often Run looks for due reminders (default 1 minute).
+	// Interval is how often Run looks for due reminders (default 5 minutes: a pass reads every
+	// task on the embedded database, 2.7 s at 10,000 tasks; see BenchmarkRemindersPass).
 	Interval time.Duration
 }
 
@@ -79,7 +80,7 @@ func (r *Reminders) log() *slog.Logger {
 func (r *Reminders) Run(ctx context.Context) {
 	interval := r.Interval
 	if interval <= 0 {
-		interval = time.Minute
+		interval = 5 * time.Minute
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()

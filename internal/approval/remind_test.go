@@ -256,3 +256,29 @@ func TestReminderPoliciesAreForOps(t *testing.T) {
 		t.Errorf("second delete: %v", err)
 	}
 }
+
+// BenchmarkRemindersPass is one reminder pass on the embedded FerretDB over a history of closed
+// tasks with a few open ones: what every instance pays each minute.
+func BenchmarkRemindersPass(b *testing.B) {
+	db := testenv.Mongo(b)
+	r := &Reminders{DB: db, Push: &sentNotifications{}, Prefs: &push.PrefsStore{DB: db}, Now: func() time.Time { return remindStart }}
+	if _, err := r.SetReminderPolicy(b.Context(), opsPrincipal, ReminderPolicy{FlowCode: "EXP", RemindAfterHours: 4, MaxReminders: 3}); err != nil {
+		b.Fatal(err)
+	}
+	var docs []any
+	for i := range 10000 {
+		at := remindStart.Add(-time.Duration(i) * time.Minute)
+		docs = append(docs, Task{ID: Key("oa1", fmt.Sprintf("t%05d", i)), Source: "oa1", TaskID: fmt.Sprintf("t%05d", i),
+			FlowCode: "EXP", Title: "Trip", ApproverEmployeeNo: fmt.Sprintf("M%d", i%50), ApproverUserID: fmt.Sprintf("u-M%d", i%50),
+			Status: StatusPending, CreatedAt: at, ReceivedAt: at, UpdatedAt: at, Open: i%100 == 0})
+	}
+	if _, err := db.Collection(TasksColl).InsertMany(b.Context(), docs); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := r.RunOnce(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
