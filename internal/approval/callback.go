@@ -69,7 +69,14 @@ func (c *Callbacks) client() *http.Client {
 	if c.Client != nil {
 		return c.Client
 	}
-	return &http.Client{Timeout: callbackTimeout}
+	return defaultCallbackClient
+}
+
+// defaultCallbackClient does not follow redirects: a 3xx is a failed attempt (logged with its
+// status), never a decision re-posted to wherever the answer points.
+var defaultCallbackClient = &http.Client{
+	Timeout:       callbackTimeout,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 func (c *Callbacks) timeout() time.Duration {
