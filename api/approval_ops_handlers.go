@@ -19,8 +19,8 @@ func (s *Server) approvalOpsRoutes(v1 fiber.Router, authed fiber.Handler) {
 	ops := func(h fiber.Handler) []fiber.Handler {
 		return []fiber.Handler{authed, requireRole(auth.RoleOps, auth.RoleAdmin), h}
 	}
-	v1.Get("/admin/integrations/:integration_id/deliveries", admin(s.listDeliveries)...)
-	v1.Post("/admin/integrations/:integration_id/deliveries/:delivery_id/replay", admin(s.replayDelivery)...)
+	v1.Get("/admin/integrations/:source/deliveries", admin(s.listDeliveries)...)
+	v1.Post("/admin/integrations/:source/deliveries/:delivery_id/replay", admin(s.replayDelivery)...)
 	v1.Get("/ops/approvals/stats", ops(s.approvalStats)...)
 	v1.Get("/ops/approvals/stats.csv", ops(s.approvalStatsCSV)...)
 	v1.Get("/ops/approvals/reminder-policies", ops(s.listReminderPolicies)...)
@@ -36,7 +36,7 @@ func (s *Server) listDeliveries(c *fiber.Ctx) error {
 	if limit == 0 {
 		limit = 50
 	}
-	items, err := s.deps.ApprovalCallbacks.Deliveries(c.UserContext(), principal(c), c.Params("integration_id"), limit)
+	items, err := s.deps.ApprovalCallbacks.Deliveries(c.UserContext(), principal(c), c.Params("source"), limit)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (s *Server) listDeliveries(c *fiber.Ctx) error {
 }
 
 func (s *Server) replayDelivery(c *fiber.Ctx) error {
-	r, err := s.deps.ApprovalCallbacks.Replay(c.UserContext(), principal(c), c.Params("integration_id"), c.Params("delivery_id"))
+	r, err := s.deps.ApprovalCallbacks.Replay(c.UserContext(), principal(c), c.Params("source"), c.Params("delivery_id"))
 	if err != nil {
 		return err
 	}

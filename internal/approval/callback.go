@@ -207,7 +207,7 @@ func (c *Callbacks) claimNext(ctx context.Context, j *callbackJob) (*Delivery, e
 	for n := j.attempts + 1; n <= j.attempts+MaxCallbackAttempts*4; n++ {
 		now := c.now()
 		d := &Delivery{
-			ID: deliveryID(j.decisionID, n), IntegrationID: j.integrationID, DecisionID: j.decisionID,
+			ID: deliveryID(j.decisionID, n), Source: j.integrationID, DecisionID: j.decisionID,
 			TaskID: j.taskID, WebhookID: webhookID(j.decisionID), Attempt: n, Trigger: j.trigger,
 			Holder: c.holder(), StartedAt: now, LeaseUntil: now.Add(c.timeout() + leaseMargin),
 		}

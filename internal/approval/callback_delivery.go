@@ -30,10 +30,10 @@ const (
 // Delivery is one attempt to deliver a decision to the OA, as the delivery log shows it.
 type Delivery struct {
 	// ID is "<decision id>:<attempt>".
-	ID            string `bson:"_id" json:"id"`
-	IntegrationID string `bson:"integration_id" json:"integration_id"`
-	DecisionID    string `bson:"decision_id" json:"decision_id"`
-	TaskID        string `bson:"task_id" json:"task_id"`
+	ID         string `bson:"_id" json:"id"`
+	Source     string `bson:"source" json:"source"`
+	DecisionID string `bson:"decision_id" json:"decision_id"`
+	TaskID     string `bson:"task_id" json:"task_id"`
 	// WebhookID is the webhook-id header: the same for every attempt of one decision, so the
 	// OA can drop repeats.
 	WebhookID string `bson:"webhook_id" json:"webhook_id"`
@@ -116,7 +116,7 @@ func (c *Callbacks) Deliveries(ctx context.Context, actor *auth.Principal, integ
 	if _, err := c.target(ctx, integrationID); err != nil {
 		return nil, err
 	}
-	cur, err := c.DB.Collection(deliveriesColl).Find(ctx, bson.D{{Key: "integration_id", Value: integrationID}},
+	cur, err := c.DB.Collection(deliveriesColl).Find(ctx, bson.D{{Key: "source", Value: integrationID}},
 		options.Find().SetSort(bson.D{{Key: "started_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, mongodb.Translate(err, "delivery")
@@ -132,7 +132,7 @@ func (c *Callbacks) Deliveries(ctx context.Context, actor *auth.Principal, integ
 // and of the callback queue (due first).
 func (c *Callbacks) EnsureIndexes(ctx context.Context) error {
 	err := mongodb.EnsureIndexes(ctx, c.DB.Collection(deliveriesColl), mongo.IndexModel{
-		Keys: bson.D{{Key: "integration_id", Value: 1}, {Key: "started_at", Value: -1}},
+		Keys: bson.D{{Key: "source", Value: 1}, {Key: "started_at", Value: -1}},
 	})
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ func (c *Callbacks) Replay(ctx context.Context, actor *auth.Principal, integrati
 		return nil, apperr.New(apperr.Forbidden, "replays are for admins")
 	}
 	d, err := c.loadDelivery(ctx, deliveryID)
-	if apperr.Is(err, apperr.NotFound) || (err == nil && d.IntegrationID != integrationID) {
+	if apperr.Is(err, apperr.NotFound) || (err == nil && d.Source != integrationID) {
 		return nil, apperr.New(apperr.NotFound, "integration %s has no delivery %s", integrationID, deliveryID)
 	}
 	if err != nil {
@@ -42,7 +42,7 @@ func (c *Callbacks) Replay(ctx context.Context, actor *auth.Principal, integrati
 	}); err != nil {
 		return nil, err
 	}
-	if err := c.requeue(ctx, d.DecisionID, d.IntegrationID, now); err != nil {
+	if err := c.requeue(ctx, d.DecisionID, d.Source, now); err != nil {
 		return nil, err
 	}
 	c.log().Info("approval: callback replayed", "decision", d.DecisionID, "by", actor.UserID)

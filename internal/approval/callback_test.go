@@ -243,7 +243,7 @@ func TestCallbackSurvivesARestartMidDelivery(t *testing.T) {
 		e := f.engine("crashed")
 		// The engine claimed attempt 1 and died before recording anything.
 		now := f.clock.Now().UTC().Truncate(time.Millisecond)
-		if won, err := e.claimAttempt(t.Context(), &Delivery{ID: deliveryID(id, 1), IntegrationID: f.integration,
+		if won, err := e.claimAttempt(t.Context(), &Delivery{ID: deliveryID(id, 1), Source: f.integration,
 			DecisionID: id, WebhookID: webhookID(id), Attempt: 1, Trigger: "schedule", StartedAt: now,
 			LeaseUntil: now.Add(e.timeout() + leaseMargin)}); !won || err != nil {
 			t.Fatal(won, err)
