@@ -16,6 +16,7 @@ import (
 
 	"github.com/mportal/mportal/api"
 	"github.com/mportal/mportal/internal/announce"
+	"github.com/mportal/mportal/internal/approval"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/config"
@@ -69,6 +70,9 @@ type Main struct {
 	served   chan error
 	metrics  *metricsServer
 	workers  *workers
+
+	// approvals is the OA integration (#12).
+	approvals *approval.Service
 }
 
 // NewMain returns a Main that logs JSON to stderr at the configured level.
@@ -144,6 +148,16 @@ func (m *Main) Run(ctx context.Context) error {
 	m.feedback.Push = m.push
 	m.announce.Sync = m.sync
 	m.sync.Register(m.announce.SyncTable())
+
+	// Approvals (#12): OA events in, the approvers' tasks, decisions and delegations. Built
+	// complete here, once the push engine exists; its tables sync (schema 3).
+	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync}
+	m.sync.Register(m.approvals.SyncTable())
+	m.sync.Register(m.approvals.DecisionsSyncTable())
+	if err := m.approvals.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("prepare approval collections: %w", err)
+	}
+
 	if err := m.sync.Start(ctx); err != nil {
 		return fmt.Errorf("sync engine: %w", err)
 	}
@@ -172,6 +186,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Releases:      m.releases,
 		Distribution:  m.updates,
 		Uploads:       m.uploads,
+		Approvals:     m.approvals,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{
