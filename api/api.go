@@ -36,6 +36,7 @@ type Deps struct {
 	Releases      Releases
 	Distribution  Distribution // update check, install page, downloads, numbers
 	Uploads       Uploads      // resumable tus uploads at /v1/uploads/
+	Approvals     Approvals    // OA events, approvers' tasks and decisions, integrations
 	JWKS          func() ([]byte, error)
 	OpenAPI       []byte
 	Ready         map[string]Checker // name -> check, for /readyz
@@ -150,6 +151,8 @@ func (s *Server) routes() {
 	s.releaseRoutes(v1, authed)
 	s.distributionRoutes(v1, authed)
 	s.uploadRoutes(v1, authed)
+	s.approvalRoutes(v1, authed)
+	s.integrationRoutes(v1, adminOnly)
 	s.approvalOpsRoutes(v1, authed)
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)

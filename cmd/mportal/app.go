@@ -71,6 +71,9 @@ type Main struct {
 	metrics  *metricsServer
 	workers  *workers
 
+	// approvals is the OA integration (#12); the callbacks, statistics and reminders its
+	// operations.
+	approvals         *approval.Service
 	approvalCallbacks *approval.Callbacks
 	approvalStats     *approval.Statistics
 	approvalReminders *approval.Reminders
@@ -147,6 +150,19 @@ func (m *Main) Run(ctx context.Context) error {
 	m.releases.Push = m.push
 	m.releases.Access = m.sync // channel membership scopes synced data ("ch:<app>/<channel>")
 	m.feedback.Push = m.push
+	m.announce.Sync = m.sync
+	m.sync.Register(m.announce.SyncTable())
+
+	// Approvals (#12): OA events in, the approvers' tasks, decisions and delegations. Built
+	// complete here, once the push engine exists; its tables sync (schema 3).
+	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync}
+	m.sync.Register(m.approvals.SyncTable())
+	m.sync.Register(m.approvals.DecisionsSyncTable())
+	if err := m.approvals.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("prepare approval collections: %w", err)
+	}
+	// Reminders of the approvers' open tasks (part D); the callbacks and statistics are built
+	// with the other services.
 	m.approvalReminders = &approval.Reminders{DB: db, Push: m.push, Prefs: m.prefs, Directory: m.users, Log: m.Logger,
 		Zone: func(ctx context.Context, userID string) (string, error) {
 			u, err := m.users.Me(ctx, userID)
@@ -155,8 +171,7 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return u.Timezone, nil
 		}}
-	m.announce.Sync = m.sync
-	m.sync.Register(m.announce.SyncTable())
+
 	if err := m.sync.Start(ctx); err != nil {
 		return fmt.Errorf("sync engine: %w", err)
 	}
@@ -185,6 +200,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Releases:      m.releases,
 		Distribution:  m.updates,
 		Uploads:       m.uploads,
+		Approvals:     m.approvals,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{

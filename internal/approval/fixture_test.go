@@ -161,17 +161,17 @@ type obj = map[string]any
 
 func instance(id string, version int64, status string) obj {
 	return obj{"id": id, "flow_code": "expense", "flow_name": "Expense claim", "title": "Taxi receipts " + id,
-		"applicant": obj{"employee_no": "E300", "name": "Applicant", "department": "Sales"},
-		"summary":   []obj{{"label": "Amount", "value": "¥1,200"}, {"label": "Purpose", "value": "client visit"}},
+		"applicant":   obj{"employee_no": "E300", "name": "Applicant", "department": "Sales"},
+		"summary":     []obj{{"label": "Amount", "value": "¥1,200"}, {"label": "Purpose", "value": "client visit"}},
 		"attachments": []obj{{"name": "receipt.pdf", "url": "https://oa.example.com/files/1"}},
-		"deep_link": "https://oa.example.com/m/inst/" + id, "status": status, "version": version}
+		"deep_link":   "https://oa.example.com/m/inst/" + id, "status": status, "version": version}
 }
 
 func task(id, approver string, version int64, status string) obj {
 	return obj{"id": id, "node_id": "n1", "node_name": "Manager review", "node_mode": "OR",
 		"approver_employee_no": approver, "status": status, "created_at": start.Format(time.RFC3339),
-		"due_at":  start.Add(48 * time.Hour).Format(time.RFC3339),
-		"actions": []obj{{"action": "approve", "reason_required": false}, {"action": "reject", "reason_required": true}},
+		"due_at":         start.Add(48 * time.Hour).Format(time.RFC3339),
+		"actions":        []obj{{"action": "approve", "reason_required": false}, {"action": "reject", "reason_required": true}},
 		"action_context": "ctx-" + id, "version": version}
 }
 
