@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -53,6 +54,8 @@ func (r *Reminders) RunOnce(ctx context.Context) (Sent, error) {
 		people[userID] = p
 		return p, nil
 	}
+	// A failure with one task or approver is reported, and the others are still reminded.
+	var errs []error
 	perApprover := map[string][]remindTask{}
 	for _, t := range tasks {
 		perApprover[t.approverUserID] = append(perApprover[t.approverUserID], t)
@@ -62,21 +65,20 @@ func (r *Reminders) RunOnce(ctx context.Context) (Sent, error) {
 		}
 		approver, err := who(t.approverUserID)
 		if err != nil {
-			return sent, err
+			errs = append(errs, err)
+			continue
 		}
 		ok, err := r.remind(ctx, p, t, approver)
 		if err != nil {
-			return sent, err
-		}
-		if ok {
+			errs = append(errs, err)
+		} else if ok {
 			sent.Reminders++
 		}
 		if p.EscalateAfterHours > 0 && !now.Before(t.createdAt.Add(hours(p.EscalateAfterHours))) {
 			ok, err := r.escalate(ctx, p, t)
 			if err != nil {
-				return sent, err
-			}
-			if ok {
+				errs = append(errs, err)
+			} else if ok {
 				sent.Escalations++
 			}
 		}
@@ -87,17 +89,17 @@ func (r *Reminders) RunOnce(ctx context.Context) (Sent, error) {
 		}
 		approver, err := who(userID)
 		if err != nil {
-			return sent, err
+			errs = append(errs, err)
+			continue
 		}
 		ok, err := r.digest(ctx, ts[0].approver, approver, ts)
 		if err != nil {
-			return sent, err
-		}
-		if ok {
+			errs = append(errs, err)
+		} else if ok {
 			sent.Digests++
 		}
 	}
-	return sent, nil
+	return sent, errors.Join(errs...)
 }
 
 func (r *Reminders) digestMin() int {
