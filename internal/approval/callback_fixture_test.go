@@ -17,7 +17,7 @@ import (
 // callbackFixture is a database with one integration whose callback URL is a fake OA, and
 // engines delivering to it on a test clock.
 type callbackFixture struct {
-	t           *testing.T
+	t           testing.TB
 	db          *mongodb.DB
 	clock       *testenv.Clock
 	oa          *fakeOA
@@ -27,10 +27,16 @@ type callbackFixture struct {
 
 var fixtureStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func newCallbackFixture(t *testing.T) *callbackFixture {
+func newCallbackFixture(t testing.TB) *callbackFixture {
+	t.Helper()
+	return newCallbackFixtureOn(t, testenv.Mongo(t))
+}
+
+// newCallbackFixtureOn is newCallbackFixture on db.
+func newCallbackFixtureOn(t testing.TB, db *mongodb.DB) *callbackFixture {
 	t.Helper()
 	key1, key2 := []byte("callback-secret-one-0123456789ab"), []byte("callback-secret-two-0123456789ab")
-	f := &callbackFixture{t: t, db: testenv.Mongo(t), clock: testenv.NewClock(fixtureStart), oa: newFakeOA(t, key2),
+	f := &callbackFixture{t: t, db: db, clock: testenv.NewClock(fixtureStart), oa: newFakeOA(t, key2),
 		integration: "oa1"}
 	f.seedIntegration(f.integration, f.oa.url(), key1, key2)
 	if err := f.engine("setup").EnsureIndexes(t.Context()); err != nil {

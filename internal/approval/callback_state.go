@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/mongodb"
 )
@@ -69,17 +70,28 @@ func (c *Callbacks) markDelivered(ctx context.Context, decisionID string, d *Del
 	return c.dequeue(ctx, decisionID)
 }
 
-// setCallback updates a decision's callback unless a later attempt (or a replay) already did:
-// the filter on attempts keeps a slow engine from undoing a newer state. On the embedded
-// FerretDB that filter is not atomic, so the writers of one decision in this process also take
-// its lock (the embedded database is only ever served by one process).
+// setCallback updates a decision's callback unless a later attempt (or a replay) already did.
+// On MongoDB that is one conditional update. The embedded FerretDB serves only a plain _id
+// filter from an index (a compound filter scans every decision) and its updates are not
+// atomic anyway, so there the check is a read by _id under this process's lock for the
+// decision (the embedded database is only ever served by one process).
 func (c *Callbacks) setCallback(ctx context.Context, decisionID string, attempt int, set bson.D) error {
 	unlock := c.DB.Lock("approval-callback:" + decisionID)
 	defer unlock()
-	_, err := c.decisions().UpdateOne(ctx, bson.D{
-		{Key: "_id", Value: decisionID}, {Key: "callback.attempts", Value: bson.D{{Key: "$lte", Value: attempt}}},
-	}, bson.D{{Key: "$set", Value: set}})
-	if err != nil {
+	filter := bson.D{{Key: "_id", Value: decisionID}}
+	if c.DB.Embedded {
+		var d Decision
+		err := c.decisions().FindOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: "callback", Value: 1}})).Decode(&d)
+		if err != nil {
+			return fmt.Errorf("record callback of decision %s: %w", decisionID, mongodb.Translate(err, "decision"))
+		}
+		if d.Callback.Attempts > attempt {
+			return nil
+		}
+	} else {
+		filter = append(filter, bson.E{Key: "callback.attempts", Value: bson.D{{Key: "$lte", Value: attempt}}})
+	}
+	if _, err := c.decisions().UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}}); err != nil {
 		return fmt.Errorf("record callback of decision %s: %w", decisionID, mongodb.Translate(err, "decision"))
 	}
 	return nil
