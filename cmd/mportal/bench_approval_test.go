@@ -17,6 +17,7 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/config"
 	"github.com/mportal/mportal/internal/loadtest"
+	"github.com/mportal/mportal/push"
 )
 
 // approvalBench is a server on the embedded database (FerretDB on SQLite under the data
@@ -165,6 +166,19 @@ func BenchmarkApprovalList(b *testing.B) {
 	for range 500 {
 		if err := s.send(client, s.event(b)); err != nil {
 			b.Fatal(err)
+		}
+	}
+	// Let the push engine finish the 500 notifications first: the list is measured, not them.
+	var me struct{ ID string }
+	benchCall(b, s.base, http.MethodGet, "/v1/me", s.token, nil, &me)
+	last := fmt.Sprintf("approval:%s:T%d:%s:1", s.source, s.seq.Load(), me.ID)
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		st, err := s.m.push.Status(context.Background(), last)
+		if err == nil && st.State == push.StateDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("notification %s not done: %+v %v", last, st, err)
 		}
 	}
 	cfg := loadtest.Config{URL: s.base + "/v1/approvals", Headers: http.Header{"Authorization": {"Bearer " + s.token}},
