@@ -53,6 +53,8 @@ type Service struct {
 	// purged is when events were last purged (Unix ms): purging at most once a minute keeps the
 	// cost off most requests.
 	purged atomic.Int64
+	// view serves the approver's list on the embedded database (see taskView).
+	view taskView
 }
 
 func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }
