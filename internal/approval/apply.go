@@ -147,10 +147,11 @@ func (t *Task) open() bool {
 }
 
 // writeTask replaces the stored task (stamped with a sync sequence number), or inserts it when
-// prevVersion is 0 and none is stored. It returns conflict when the stored version is no longer
-// prevVersion (a concurrent writer on another replica).
+// prevVersion is 0 and none is stored. On MongoDB a newer version written meanwhile by another
+// replica makes the replace match nothing, and the newer one stands. Callers hold the task's
+// lock, which also orders the view's puts.
 func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) error {
-	return s.write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+	err := s.write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
 		t.Seq = seq
 		keys := []string{datasync.UserKey(t.ApproverUserID)}
 		for _, u := range t.FormerUserIDs {
@@ -176,6 +177,10 @@ func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) err
 		}
 		return touch, nil
 	})
+	if err == nil && s.DB.FerretDB {
+		s.view.put(t)
+	}
+	return err
 }
 
 // write runs fn through the sync engine, or with sequence number 0 without one.
@@ -211,7 +216,7 @@ func (s *Service) applyTask(ctx context.Context, inst *Instance, in *TaskPayload
 	t := &Task{ID: key, Source: inst.Source, TaskID: in.ID, InstanceKey: inst.ID, InstanceID: inst.InstanceID,
 		FlowCode: inst.FlowCode, FlowName: inst.FlowName, Title: inst.Title, NodeID: in.NodeID, NodeName: in.NodeName,
 		NodeMode: in.NodeMode, AssigneeEmployeeNo: in.ApproverEmployeeNo, Status: in.Status,
-		InstanceStatus: inst.Status, CreatedAt: in.CreatedAt.UTC(), DueAt: in.DueAt, Actions: in.Actions,
+		InstanceStatus: inst.Status, CreatedAt: in.CreatedAt.UTC().Truncate(time.Millisecond), DueAt: storedTime(in.DueAt), Actions: in.Actions,
 		ActionContext: in.ActionContext, Version: in.Version, ReceivedAt: now, UpdatedAt: now}
 	var prevVersion int64
 	reassigned := true
@@ -291,6 +296,16 @@ func (s *Service) recordOASide(ctx context.Context, t *Task, now time.Time) erro
 	}
 	t.DecidedAt, t.DecidedAction = &stored.DecidedAt, stored.Action
 	return nil
+}
+
+// storedTime is t as BSON stores it (UTC, milliseconds), so that what the view holds equals
+// what the database returns.
+func storedTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Millisecond)
+	return &u
 }
 
 func nonNilFields(f []Field) []Field {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/approval"
+	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/push"
 )
 
@@ -246,6 +247,32 @@ func TestListOrderAndFilters(t *testing.T) {
 			t.Fatalf("%s: %d items, %v; want %d", c.name, len(list), err, c.want)
 		}
 	}
+	t.Run("a reassigned task leaves the list, and a restarted service lists the same", func(t *testing.T) {
+		f.oa().mustSend(t, taskEvent(approval.EventTaskUpdated, instance("i1", 1, "PENDING"), task("t1", "E100", 2, "PENDING")))
+		f.oa().mustSend(t, taskEvent(approval.EventTaskUpdated, instance("i1", 1, "PENDING"), task("t1", "E200", 3, "PENDING")))
+		listed := func(svc *approval.Service, p *auth.Principal) []string {
+			list, _, err := svc.List(f.ctx, p, approval.ListFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, s := range list {
+				out = append(out, s.ID)
+			}
+			return out
+		}
+		mine := listed(f.svc, me)
+		if fmt.Sprint(mine) != fmt.Sprint(want[1:]) {
+			t.Fatalf("after the reassignment: %v, want %v", mine, want[1:])
+		}
+		restarted := &approval.Service{DB: f.svc.DB, Directory: f.svc.Directory, Push: f.pusher, Sync: f.sync, Now: f.clock.Now}
+		if again := listed(restarted, me); fmt.Sprint(again) != fmt.Sprint(mine) {
+			t.Fatalf("restarted: %v, want %v", again, mine)
+		}
+		if theirs := listed(restarted, f.users["E200"]); fmt.Sprint(theirs) != fmt.Sprint([]string{want[0]}) {
+			t.Fatalf("E200 lists %v", theirs)
+		}
+	})
 	_, _, err := f.svc.List(f.ctx, me, approval.ListFilter{Status: "open"})
 	wantCode(t, err, apperr.Invalid, "status")
 	_, _, err = f.svc.List(f.ctx, me, approval.ListFilter{Cursor: "!!"})

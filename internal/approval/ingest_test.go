@@ -162,6 +162,9 @@ func TestBadPayloads(t *testing.T) {
 		{"a summary line without label", "data.instance.summary[1].label", apperr.Invalid, func(ev obj) {
 			data(ev)["instance"].(obj)["summary"] = []obj{{"label": "a", "value": "b"}, {"value": "c"}}
 		}},
+		{"a javascript deep link", "data.instance.deep_link", apperr.Invalid, func(ev obj) {
+			data(ev)["instance"].(obj)["deep_link"] = "javascript://%0Aalert(1)"
+		}},
 		{"a zero version", "data.task.version", apperr.Invalid, func(ev obj) { data(ev)["task"].(obj)["version"] = 0 }},
 		{"a version that is a string", "data.task.version", apperr.Invalid, func(ev obj) { data(ev)["task"].(obj)["version"] = "7" }},
 		{"an unknown node mode", "data.task.node_mode", apperr.Invalid, func(ev obj) { data(ev)["task"].(obj)["node_mode"] = "ANY" }},

@@ -46,36 +46,54 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f ListFilter) ([]
 	if limit < 0 || limit > MaxLimit {
 		return nil, "", apperr.Field("limit", "limit must be 1 to %d", MaxLimit)
 	}
-	filter := bson.D{{Key: "approver_user_id", Value: p.UserID}}
+	var open *bool
 	if f.Status != "" {
-		open, ok := statusFilter(f.Status)
+		o, ok := statusFilter(f.Status)
 		if !ok {
 			return nil, "", apperr.Field("status", "status must be pending or done")
 		}
-		filter = append(filter, bson.E{Key: "open", Value: open})
+		open = &o
 	}
-	if f.Flow != "" {
-		filter = append(filter, bson.E{Key: "flow_code", Value: f.Flow})
-	}
-	if f.Source != "" {
-		filter = append(filter, bson.E{Key: "source", Value: f.Source})
-	}
+	var after *position
 	if f.Cursor != "" {
-		after, err := parseCursor(f.Cursor)
+		pos, err := parseCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		filter = append(filter, after)
-	}
-	opts := options.Find().SetLimit(int64(limit) + 1).SetSort(bson.D{
-		{Key: "open", Value: -1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}})
-	cur, err := s.coll(TasksColl).Find(ctx, filter, opts)
-	if err != nil {
-		return nil, "", fmt.Errorf("list approvals of %s: %w", p.UserID, mongodb.Translate(err, "task"))
+		after = &pos
 	}
 	var tasks []Task
-	if err := cur.All(ctx, &tasks); err != nil {
-		return nil, "", fmt.Errorf("list approvals of %s: %w", p.UserID, mongodb.Translate(err, "task"))
+	if s.DB.FerretDB {
+		if err := s.view.load(ctx, s); err != nil {
+			return nil, "", err
+		}
+		tasks = s.view.page(p.UserID, func(t *Task) bool {
+			return (open == nil || t.Open == *open) && (f.Flow == "" || t.FlowCode == f.Flow) &&
+				(f.Source == "" || t.Source == f.Source) && (after == nil || after.before(t))
+		}, limit+1)
+	} else {
+		filter := bson.D{{Key: "approver_user_id", Value: p.UserID}}
+		if open != nil {
+			filter = append(filter, bson.E{Key: "open", Value: *open})
+		}
+		if f.Flow != "" {
+			filter = append(filter, bson.E{Key: "flow_code", Value: f.Flow})
+		}
+		if f.Source != "" {
+			filter = append(filter, bson.E{Key: "source", Value: f.Source})
+		}
+		if after != nil {
+			filter = append(filter, after.filter())
+		}
+		opts := options.Find().SetLimit(int64(limit) + 1).SetSort(bson.D{
+			{Key: "open", Value: -1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}})
+		cur, err := s.coll(TasksColl).Find(ctx, filter, opts)
+		if err == nil {
+			err = cur.All(ctx, &tasks)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("list approvals of %s: %w", p.UserID, mongodb.Translate(err, "task"))
+		}
 	}
 	next := ""
 	if len(tasks) > limit {
@@ -99,29 +117,44 @@ func formatCursor(open bool, created time.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(o + "|" + strconv.FormatInt(created.UnixMilli(), 10) + "|" + id))
 }
 
-// parseCursor returns the filter selecting the tasks after the cursor in list order.
-func parseCursor(c string) (bson.E, error) {
+// position is a cursor: the last task of the previous page.
+type position struct {
+	open    bool
+	created time.Time
+	id      string
+}
+
+func parseCursor(c string) (position, error) {
 	bad := apperr.Field("cursor", "cursor is not one this list returned")
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return bson.E{}, bad
+		return position{}, bad
 	}
 	parts := strings.SplitN(string(raw), "|", 3)
 	if len(parts) != 3 || (parts[0] != "0" && parts[0] != "1") {
-		return bson.E{}, bad
+		return position{}, bad
 	}
 	ms, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil {
-		return bson.E{}, bad
+		return position{}, bad
 	}
-	open, created, id := parts[0] == "1", time.UnixMilli(ms).UTC(), parts[2]
-	sameTime := bson.D{{Key: "open", Value: open}, {Key: "created_at", Value: created}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: id}}}}
-	earlier := bson.D{{Key: "open", Value: open}, {Key: "created_at", Value: bson.D{{Key: "$lt", Value: created}}}}
+	return position{open: parts[0] == "1", created: time.UnixMilli(ms).UTC(), id: parts[2]}, nil
+}
+
+// before reports whether t comes after the position in list order.
+func (pos position) before(t *Task) bool {
+	return compareListOrder(Task{Open: pos.open, CreatedAt: pos.created, ID: pos.id}, *t) < 0
+}
+
+// filter selects the tasks after the position in list order.
+func (pos position) filter() bson.E {
+	sameTime := bson.D{{Key: "open", Value: pos.open}, {Key: "created_at", Value: pos.created}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: pos.id}}}}
+	earlier := bson.D{{Key: "open", Value: pos.open}, {Key: "created_at", Value: bson.D{{Key: "$lt", Value: pos.created}}}}
 	or := bson.A{earlier, sameTime}
-	if open {
+	if pos.open {
 		or = append(or, bson.D{{Key: "open", Value: false}})
 	}
-	return bson.E{Key: "$or", Value: or}, nil
+	return bson.E{Key: "$or", Value: or}
 }
 
 // Get returns p's task taskID with its instance and decision. It returns not_found unless the

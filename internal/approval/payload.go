@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -77,7 +78,13 @@ const (
 	maxContext     = 4000
 )
 
-var oaIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+var (
+	oaIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+	// absoluteURL accepts http(s) links and app schemes (dingtalk://, lark://) for deep links.
+	absoluteURL = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*)://\S+$`)
+	// unsafeSchemes run code or read local files when opened.
+	unsafeSchemes = []string{"javascript", "vbscript", "data", "file"}
+)
 
 var (
 	instanceStatuses = []string{StatusPending, StatusApproved, StatusRejected, StatusCanceled, StatusTerminated}
@@ -156,13 +163,12 @@ func link(field, v string) error {
 	if v == "" {
 		return nil
 	}
-	if len(v) > maxURL || !(startsWith(v, "https://") || startsWith(v, "http://") || regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`).MatchString(v)) {
-		return apperr.Field(field, "%s must be an absolute URL", field)
+	m := absoluteURL.FindStringSubmatch(v)
+	if len(v) > maxURL || m == nil || slices.Contains(unsafeSchemes, strings.ToLower(m[1])) {
+		return apperr.Field(field, "%s must be an absolute URL (http, https or an app scheme)", field)
 	}
 	return nil
 }
-
-func startsWith(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
 
 func (in *InstancePayload) validate(f string) error {
 	if !oaIDPattern.MatchString(in.ID) {

@@ -8,6 +8,7 @@ package approval
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,8 @@ type Service struct {
 	// purged is when events were last purged (Unix ms): purging at most once a minute keeps the
 	// cost off most requests.
 	purged atomic.Int64
+	// view serves the approver's list on the embedded database (see taskView).
+	view taskView
 }
 
 func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }
@@ -87,6 +90,14 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "decided_at", Value: -1}}},
 		}},
 		{DelegationsColl, []mongo.IndexModel{{Keys: bson.D{{Key: "delegate_user_id", Value: 1}}}}},
+	}
+	for _, name := range []string{IntegrationsColl, EventsColl, InstancesColl, TasksColl, DecisionsColl, DelegationsColl} {
+		// Every collection exists before the embedded database's _id indexes are added at start
+		// (embedded.EnsureIDIndexes): one created later by its first insert would have its _id
+		// lookups scan the table until the next start.
+		if err := s.DB.DB.CreateCollection(ctx, name); err != nil && !mongodb.IsNamespaceExists(err) {
+			return fmt.Errorf("create collection %s: %w", name, mongodb.Translate(err, "collection"))
+		}
 	}
 	for _, st := range steps {
 		if err := mongodb.EnsureIndexes(ctx, s.coll(st.coll), st.models...); err != nil {
