@@ -171,6 +171,9 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return u.Timezone, nil
 		}}
+	if err := m.approvalReminders.EnsureCollections(ctx); err != nil {
+		return fmt.Errorf("prepare approval reminder collections: %w", err)
+	}
 
 	if err := m.sync.Start(ctx); err != nil {
 		return fmt.Errorf("sync engine: %w", err)

@@ -131,6 +131,9 @@ func (c *Callbacks) Deliveries(ctx context.Context, actor *auth.Principal, integ
 // EnsureIndexes creates the indexes of the delivery log (newest attempts of one integration)
 // and of the callback queue (due first).
 func (c *Callbacks) EnsureIndexes(ctx context.Context) error {
+	if err := createCollections(ctx, c.DB, deliveriesColl, callbackQueueColl); err != nil {
+		return err
+	}
 	err := mongodb.EnsureIndexes(ctx, c.DB.Collection(deliveriesColl), mongo.IndexModel{
 		Keys: bson.D{{Key: "source", Value: 1}, {Key: "started_at", Value: -1}},
 	})
@@ -140,4 +143,16 @@ func (c *Callbacks) EnsureIndexes(ctx context.Context) error {
 	return mongodb.EnsureIndexes(ctx, c.DB.Collection(callbackQueueColl), mongo.IndexModel{
 		Keys: bson.D{{Key: "next_at", Value: 1}},
 	})
+}
+
+// createCollections creates collections that do not exist yet. Every collection must exist
+// before the embedded database's _id indexes are added at start (embedded.EnsureIDIndexes): one
+// created later by its first insert would have its _id lookups scan until the next start.
+func createCollections(ctx context.Context, db *mongodb.DB, names ...string) error {
+	for _, name := range names {
+		if err := db.DB.CreateCollection(ctx, name); err != nil && !mongodb.IsNamespaceExists(err) {
+			return fmt.Errorf("create collection %s: %w", name, mongodb.Translate(err, "collection"))
+		}
+	}
+	return nil
 }

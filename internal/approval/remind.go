@@ -76,6 +76,11 @@ func (r *Reminders) log() *slog.Logger {
 	return slog.Default()
 }
 
+// EnsureCollections creates the reminders' collections (see createCollections).
+func (r *Reminders) EnsureCollections(ctx context.Context) error {
+	return createCollections(ctx, r.DB, remindersColl, policiesColl)
+}
+
 // Run looks for due reminders every Interval until ctx ends.
 func (r *Reminders) Run(ctx context.Context) {
 	interval := r.Interval
