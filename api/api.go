@@ -34,13 +34,19 @@ type Deps struct {
 	Feedback      Feedback
 	Sync          Sync // offline sync: pull, push, rejects
 	Releases      Releases
-	Updates       Updates  // update check, install page, downloads, numbers
-	Uploads       Uploads  // resumable tus uploads at /v1/uploads/
-	Training      Training // training videos; nil leaves their routes out
+	Updates       Updates   // update check, install page, downloads, numbers
+	Uploads       Uploads   // resumable tus uploads at /v1/uploads/
+	Training      Training  // training videos; nil leaves their routes out
+	Approvals     Approvals // OA events, approvers' tasks and decisions, integrations
 	JWKS          func() ([]byte, error)
 	OpenAPI       []byte
 	Ready         map[string]Checker // name -> check, for /readyz
 	Version       string
+
+	// Approval operations: callback delivery log, statistics, reminder policies.
+	ApprovalCallbacks ApprovalCallbacks
+	ApprovalStats     ApprovalStats
+	ApprovalReminders ApprovalReminders
 }
 
 // Server is the HTTP server.
@@ -262,6 +268,31 @@ func (s *Server) routes() {
 		v1.Get("/training/videos/:video_id/download", authed, s.downloadTrainingVideo)
 		v1.Get("/training/play/:video_id/:token/:playlist", s.trainingPlaylist)
 	}
+
+	// Approvals: the OA posts signed events (the signature is the credential, not a session);
+	// approvers list, read and decide their own tasks and name a delegate; admins manage the
+	// integrations and their callback deliveries; ops read the statistics and set reminders.
+	v1.Post("/integrations/:source/events", s.ingestEvent)
+	v1.Get("/approvals", authed, s.listApprovals)
+	v1.Get("/approvals/:task_id", authed, s.getApproval)
+	v1.Post("/approvals/:task_id/decision", authed, s.decideApproval)
+	v1.Get("/me/delegation", authed, s.getDelegation)
+	v1.Put("/me/delegation", authed, s.setDelegation)
+	v1.Delete("/me/delegation", authed, s.deleteDelegation)
+	v1.Get("/admin/integrations", adminOnly(s.listIntegrations)...)
+	v1.Post("/admin/integrations", adminOnly(s.createIntegration)...)
+	v1.Get("/admin/integrations/:source", adminOnly(s.getIntegration)...)
+	v1.Patch("/admin/integrations/:source", adminOnly(s.updateIntegration)...)
+	v1.Delete("/admin/integrations/:source", adminOnly(s.deleteIntegration)...)
+	v1.Post("/admin/integrations/:source/secrets", adminOnly(s.rotateSecret)...)
+	v1.Delete("/admin/integrations/:source/secrets/:secret_id", adminOnly(s.revokeSecret)...)
+	v1.Get("/admin/integrations/:source/deliveries", adminOnly(s.listDeliveries)...)
+	v1.Post("/admin/integrations/:source/deliveries/:delivery_id/replay", adminOnly(s.replayDelivery)...)
+	v1.Get("/ops/approvals/stats", opsOrAdmin(s.approvalStats)...)
+	v1.Get("/ops/approvals/stats.csv", opsOrAdmin(s.approvalStatsCSV)...)
+	v1.Get("/ops/approvals/reminder-policies", opsOrAdmin(s.listReminderPolicies)...)
+	v1.Put("/ops/approvals/reminder-policies/:flow_code", opsOrAdmin(s.setReminderPolicy)...)
+	v1.Delete("/ops/approvals/reminder-policies/:flow_code", opsOrAdmin(s.deleteReminderPolicy)...)
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)
 	v1.Post("/admin/users", adminOnly(s.createUser)...)

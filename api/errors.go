@@ -30,6 +30,9 @@ var statusOf = map[apperr.Code]int{
 	apperr.PasswordChangeNeeded: http.StatusForbidden,
 	apperr.NotFound:             http.StatusNotFound,
 	apperr.Conflict:             http.StatusConflict,
+	apperr.AlreadyDecided:       http.StatusConflict,
+	apperr.TaskClosed:           http.StatusConflict,
+	apperr.UnknownApprovers:     http.StatusUnprocessableEntity,
 	apperr.TooLarge:             http.StatusRequestEntityTooLarge,
 	apperr.HeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
 	apperr.UnsupportedMedia:     http.StatusUnsupportedMediaType,
@@ -61,6 +64,8 @@ type Problem struct {
 	Instance  string `json:"instance"`
 	Field     string `json:"field,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Data is the error's structured detail (apperr.Error.Data), for the few codes that have one.
+	Data any `json:"data,omitempty"`
 }
 
 // tusCode is what an error tusd raises itself means here: our code and, for a malformed request
@@ -159,6 +164,7 @@ func problemFor(err error) (Problem, *apperr.Error, bool) {
 		Detail: e.Message,
 		Code:   string(e.Code),
 		Field:  e.Field,
+		Data:   e.Data,
 	}, e, !ok || e.Code == apperr.Internal
 }
 

@@ -135,7 +135,7 @@ func distinctUsers(recipients []Recipient) []string {
 }
 
 func (f *fanout) writeInbox(ctx context.Context, users []string) error {
-	if f.e.Inbox == nil || len(users) == 0 {
+	if f.e.Inbox == nil || len(users) == 0 || f.n.Silent {
 		return nil
 	}
 	n := f.n

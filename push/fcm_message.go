@@ -33,6 +33,9 @@ func fcmMessage(m *Message, now time.Time) *messaging.Message {
 	if ttl <= 0 {
 		ttl = p.TTL
 	}
+	if m.Silent {
+		return silentMessage(m, p, collapse, ttl, now)
+	}
 	out := &messaging.Message{
 		Token:        m.Token,
 		Data:         fcmData(m),
@@ -48,6 +51,30 @@ func fcmMessage(m *Message, now time.Time) *messaging.Message {
 	}
 	if m.Platform != "android" {
 		out.APNS = apnsConfig(m, p, collapse, ttl, now)
+	}
+	return out
+}
+
+// silentMessage is a data-only message: Android hands it to the app's messaging service
+// without showing anything, and iOS wakes the app in the background (content-available,
+// apns-push-type background, which Apple requires to be sent at priority 5). The collapse key
+// still applies, so it replaces an undelivered visible message of the same key.
+func silentMessage(m *Message, p Policy, collapse string, ttl time.Duration, now time.Time) *messaging.Message {
+	out := &messaging.Message{Token: m.Token, Data: fcmData(m)}
+	if m.Platform != "ios" {
+		out.Android = &messaging.AndroidConfig{CollapseKey: collapse, Priority: p.AndroidPriority, TTL: &ttl}
+	}
+	if m.Platform != "android" {
+		headers := map[string]string{
+			"apns-priority":   "5",
+			"apns-push-type":  "background",
+			"apns-expiration": strconv.FormatInt(now.Add(ttl).Unix(), 10),
+		}
+		if collapse != "" {
+			headers["apns-collapse-id"] = apnsCollapseID(collapse)
+		}
+		out.APNS = &messaging.APNSConfig{Headers: headers,
+			Payload: &messaging.APNSPayload{Aps: &messaging.Aps{ContentAvailable: true}}}
 	}
 	return out
 }

@@ -31,6 +31,10 @@ type Notification struct {
 	CollapseKey string            `bson:"collapse_key,omitempty"`
 	// NotBefore delays the delivery (scheduled announcements); zero means now.
 	NotBefore time.Time `bson:"not_before"`
+	// Silent makes a data-only push that shows nothing and writes no inbox item: the app handles
+	// it in the background (an approval's push withdrawing the notification it replaces, by
+	// CollapseKey). Title and Body may then be empty.
+	Silent bool `bson:"silent,omitempty"`
 }
 
 // notificationDoc is a push_notifications document. Only done_at is ever updated, once.
@@ -60,11 +64,13 @@ func (n *Notification) validate(now time.Time) error {
 	case !n.Category.Valid():
 		return apperr.Field("category", "unknown category %q", n.Category)
 	}
-	if err := validText("title", n.Title, maxTitleLen); err != nil {
-		return err
-	}
-	if err := validText("body", n.Body, maxBodyLen); err != nil {
-		return err
+	if !n.Silent || len(n.Title)+len(n.Body) > 0 {
+		if err := validText("title", n.Title, maxTitleLen); err != nil {
+			return err
+		}
+		if err := validText("body", n.Body, maxBodyLen); err != nil {
+			return err
+		}
 	}
 	size := len(n.DeepLink) + len(n.CollapseKey)
 	for k, v := range n.Data {

@@ -82,5 +82,6 @@ func (n *cachedNotification) message(d *batchDevice) Message {
 		DeepLink:    n.DeepLink,
 		Data:        n.data,
 		CollapseKey: n.CollapseKey,
+		Silent:      n.Silent,
 	}
 }

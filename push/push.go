@@ -51,6 +51,8 @@ type Message struct {
 	// TTL is how long the provider keeps the message for an offline device;
 	// zero means the category's default.
 	TTL time.Duration
+	// Silent sends data only: nothing is shown (see Notification.Silent).
+	Silent bool
 }
 
 // Outcome says what the engine should do with a message after a send attempt.

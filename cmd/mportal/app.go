@@ -16,6 +16,7 @@ import (
 
 	"github.com/mportal/mportal/api"
 	"github.com/mportal/mportal/internal/announce"
+	"github.com/mportal/mportal/internal/approval"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/clock"
@@ -69,12 +70,18 @@ type Main struct {
 	uploads  *upload.Service
 	feedback *feedback.Service
 	training *training.Service
-	push     *push.Engine
-	server   *api.Server
-	listener net.Listener
-	served   chan error
-	metrics  *metricsServer
-	workers  *workers
+
+	// approvals is the OA integration; the callbacks, statistics and reminders its operations.
+	approvals         *approval.Service
+	approvalCallbacks *approval.Callbacks
+	approvalStats     *approval.Statistics
+	approvalReminders *approval.Reminders
+	push              *push.Engine
+	server            *api.Server
+	listener          net.Listener
+	served            chan error
+	metrics           *metricsServer
+	workers           *workers
 }
 
 // NewMain returns a Main that logs JSON to stderr at the configured level.
@@ -161,6 +168,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Updates:       m.updates,
 		Uploads:       m.uploads,
 		Training:      m.training,
+		Approvals:     m.approvals,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{
@@ -168,6 +176,10 @@ func (m *Main) Run(ctx context.Context) error {
 			"minio":   m.store.Ping,
 		},
 		Version: version,
+
+		ApprovalCallbacks: m.approvalCallbacks,
+		ApprovalStats:     m.approvalStats,
+		ApprovalReminders: m.approvalReminders,
 	})
 	m.startWorkers()
 	m.startTrainingWorkers()

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mportal/mportal/internal/announce"
+	"github.com/mportal/mportal/internal/approval"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/directory"
@@ -108,11 +109,27 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		PublicBaseURL: cfg.PublicBaseURL, MaxDuration: cfg.TrainingMaxDuration, Workers: cfg.TrainingWorkers,
 		Logger: m.Logger, Now: m.Clock}
 
+	// Approvals: OA events in, the approvers' tasks, decisions and delegations; decisions go back
+	// to the OA through the callback outbox; reminders nudge slow approvers; ops read the numbers.
+	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Now: m.Clock}
+	m.approvalCallbacks = &approval.Callbacks{DB: db, Log: m.Logger, Now: m.Clock}
+	m.approvalStats = &approval.Statistics{DB: db, Now: m.Clock}
+	m.approvalReminders = &approval.Reminders{DB: db, Push: m.push, Prefs: m.prefs, Directory: m.users, Log: m.Logger,
+		Now: m.Clock, Zone: func(ctx context.Context, userID string) (string, error) {
+			u, err := m.users.Me(ctx, userID)
+			if err != nil {
+				return "", err
+			}
+			return u.Timezone, nil
+		}}
+
 	// Synced tables and upload purposes register before prepare starts the engine, which keeps
 	// its tables in registration order.
 	m.sync.Register(m.inbox.SyncTable())
 	m.feedback.Register()
 	m.sync.Register(m.announce.SyncTable())
+	m.sync.Register(m.approvals.SyncTable())
+	m.sync.Register(m.approvals.DecisionsSyncTable())
 	m.uploads.Register(m.feedback.Purpose())
 	m.uploads.Register(m.training.Purpose())
 	return nil
@@ -147,6 +164,9 @@ func (m *Main) prepare(ctx context.Context) error {
 		{"prepare uploads collections", m.uploads.EnsureIndexes},
 		{"prepare feedback collections", m.feedback.Start},
 		{"prepare training collections", m.training.EnsureIndexes},
+		{"prepare approval collections", m.approvals.EnsureIndexes},
+		{"prepare approval delivery collections", m.approvalCallbacks.EnsureIndexes},
+		{"prepare approval reminder collections", m.approvalReminders.EnsureCollections},
 		{"seed admin", m.seedAdmin},
 		{"sync engine", m.sync.Start},
 	}
@@ -242,6 +262,10 @@ func (m *Main) startWorkers() {
 			}
 		})
 	}
+	// Every instance delivers decisions to the OAs and sends reminders: each attempt, reminder,
+	// escalation and digest is claimed in the database first.
+	m.workers.run(m.approvalCallbacks.Run)
+	m.workers.run(m.approvalReminders.Run)
 	// Tombstones and the sync change log are kept for the horizon (30 days), then purged.
 	m.workers.every(time.Hour, func(ctx context.Context) {
 		if err := m.sync.Purge(ctx); err != nil && ctx.Err() == nil {

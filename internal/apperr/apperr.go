@@ -26,8 +26,11 @@ const (
 	UnsupportedMedia     Code = "unsupported_media_type" // wrong Content-Type
 	RateLimited          Code = "rate_limited"           // slow down; see RetryAfter
 	PasswordChangeNeeded Code = "password_change_required"
-	Unavailable          Code = "unavailable" // a dependency is down; retry later
-	Internal             Code = "internal"    // a bug or an unexpected failure
+	UnknownApprovers     Code = "unknown_approvers" // an approval event names approvers the directory lacks (Data lists them)
+	AlreadyDecided       Code = "already_decided"   // the approval task has another decision (Data holds it)
+	TaskClosed           Code = "task_closed"       // the approval task was withdrawn, transferred or decided on the OA side
+	Unavailable          Code = "unavailable"       // a dependency is down; retry later
+	Internal             Code = "internal"          // a bug or an unexpected failure
 )
 
 // Error is an error a client may see. Message is written for people and must never contain a
@@ -41,6 +44,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Err is the underlying cause, kept for logs and errors.Is/As. It is never sent to clients.
 	Err error
+	// Data, when set, is sent as the problem's "data" member: what the client needs to act on
+	// the error (the unknown approvers, the winning decision). It must hold nothing secret.
+	Data any
 }
 
 func (e *Error) Error() string {

@@ -1,0 +1,323 @@
+package approval
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/mportal/mportal/internal/mongodb"
+	datasync "github.com/mportal/mportal/sync"
+)
+
+// Versions: every instance and task carries the OA's version, and a write only replaces a
+// document whose stored version is lower. Writers of one key are serialized by DB.Lock (the
+// embedded FerretDB's updates are not atomic) and the replace is filtered on the version read,
+// so on MongoDB, across replicas, a concurrent newer write makes ours match nothing and we
+// read again. An event that is not newer changes nothing, whatever order events arrive in.
+
+// apply writes an event's instance and task; changed reports whether anything was newer.
+func (s *Service) apply(ctx context.Context, source string, p *Payload, approvers map[string]string) (bool, error) {
+	inst, changed, err := s.applyInstance(ctx, source, p.Data.Instance)
+	if err != nil {
+		return false, err
+	}
+	if p.Data.Task == nil {
+		return changed, nil
+	}
+	taskChanged, err := s.applyTask(ctx, inst, p.Data.Task, approvers[p.Data.Task.ApproverEmployeeNo])
+	return changed || taskChanged, err
+}
+
+func (s *Service) readInstance(ctx context.Context, key string) (*Instance, error) {
+	var in Instance
+	err := s.coll(InstancesColl).FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&in)
+	if mongodb.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read instance %s: %w", key, mongodb.Translate(err, "instance"))
+	}
+	return &in, nil
+}
+
+// applyInstance stores in unless a version as new is stored, and returns the newest stored
+// instance. When the status, title or flow changes, its tasks are updated too.
+func (s *Service) applyInstance(ctx context.Context, source string, in *InstancePayload) (*Instance, bool, error) {
+	key := Key(source, in.ID)
+	defer s.DB.Lock("approval/instance:" + key)()
+	for {
+		cur, err := s.readInstance(ctx, key)
+		if err != nil {
+			return nil, false, err
+		}
+		if cur != nil && cur.Version >= in.Version {
+			return cur, false, nil
+		}
+		doc := &Instance{ID: key, Source: source, InstanceID: in.ID, FlowCode: in.FlowCode, FlowName: in.FlowName,
+			Title: in.Title, ApplicantEmployeeNo: in.Applicant.EmployeeNo, ApplicantName: in.Applicant.Name,
+			ApplicantDepartment: in.Applicant.Department, Summary: nonNilFields(in.Summary),
+			Attachments: nonNilAttachments(in.Attachments), DeepLink: in.DeepLink, Status: in.Status,
+			Version: in.Version, UpdatedAt: s.now()}
+		var written bool
+		if cur == nil {
+			_, err = s.coll(InstancesColl).InsertOne(ctx, doc)
+			written = err == nil
+			if mongodb.IsDuplicateKey(err) {
+				continue // another replica inserted it first: compare with theirs
+			}
+		} else {
+			var r *mongo.UpdateResult
+			r, err = s.coll(InstancesColl).ReplaceOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "version", Value: cur.Version}}, doc)
+			written = err == nil && r.MatchedCount == 1
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("write instance %s: %w", key, mongodb.Translate(err, "instance"))
+		}
+		if !written {
+			continue
+		}
+		if cur != nil && (cur.Status != doc.Status || cur.Title != doc.Title || cur.FlowName != doc.FlowName) {
+			if err := s.refreshTasks(ctx, doc); err != nil {
+				return nil, false, err
+			}
+		}
+		return doc, true, nil
+	}
+}
+
+// refreshTasks copies an instance's new status, title and flow name to its tasks; a task that
+// closes (the instance was withdrawn, approved, rejected or terminated) has its notification
+// withdrawn.
+func (s *Service) refreshTasks(ctx context.Context, in *Instance) error {
+	cur, err := s.coll(TasksColl).Find(ctx, bson.D{{Key: "instance_key", Value: in.ID}})
+	if err != nil {
+		return fmt.Errorf("read tasks of %s: %w", in.ID, mongodb.Translate(err, "task"))
+	}
+	var tasks []Task
+	if err := cur.All(ctx, &tasks); err != nil {
+		return fmt.Errorf("read tasks of %s: %w", in.ID, mongodb.Translate(err, "task"))
+	}
+	for i := range tasks {
+		if err := s.refreshTask(ctx, tasks[i].ID, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) refreshTask(ctx context.Context, key string, in *Instance) error {
+	defer s.DB.Lock("approval/task:" + key)()
+	t, err := s.readTask(ctx, key)
+	if err != nil || t == nil {
+		return err
+	}
+	wasOpen := t.Open
+	t.InstanceStatus, t.Title, t.FlowName = in.Status, in.Title, in.FlowName
+	t.Open = t.open()
+	t.UpdatedAt = s.now()
+	if err := s.writeTask(ctx, t, t.Version); err != nil {
+		return err
+	}
+	if wasOpen && !t.Open {
+		return s.withdraw(ctx, t.ID, t.ApproverUserID, "instance-"+strings.ToLower(in.Status))
+	}
+	return nil
+}
+
+func (s *Service) readTask(ctx context.Context, key string) (*Task, error) {
+	var t Task
+	err := s.coll(TasksColl).FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&t)
+	if mongodb.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read task %s: %w", key, mongodb.Translate(err, "task"))
+	}
+	return &t, nil
+}
+
+// open reports whether t can be decided.
+func (t *Task) open() bool {
+	return t.Status == StatusPending && t.InstanceStatus == StatusPending && t.DecidedAt == nil
+}
+
+// writeTask replaces the stored task (stamped with a sync sequence number), or inserts it when
+// prevVersion is 0 and none is stored. On MongoDB a newer version written meanwhile by another
+// replica makes the replace match nothing, and the newer one stands. Callers hold the task's
+// lock, which also orders the view's puts.
+func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) error {
+	err := s.write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+		t.Seq = seq
+		keys := []string{datasync.UserKey(t.ApproverUserID)}
+		for _, u := range t.FormerUserIDs {
+			keys = append(keys, datasync.UserKey(u))
+		}
+		touch := []datasync.Touch{{Table: SyncTableName, Keys: keys}}
+		if prevVersion == 0 {
+			_, err := s.coll(TasksColl).InsertOne(ctx, t)
+			if err == nil {
+				return touch, nil
+			}
+			if !mongodb.IsDuplicateKey(err) {
+				return nil, fmt.Errorf("insert task %s: %w", t.ID, mongodb.Translate(err, "task"))
+			}
+			// A write run again by the sync engine finds its own insert: replace it.
+		}
+		filter := bson.D{{Key: "_id", Value: t.ID}}
+		if prevVersion != 0 && prevVersion != t.Version {
+			filter = append(filter, bson.E{Key: "version", Value: bson.D{{Key: "$in", Value: bson.A{prevVersion, t.Version}}}})
+		}
+		if _, err := s.coll(TasksColl).ReplaceOne(ctx, filter, t); err != nil {
+			return nil, fmt.Errorf("write task %s: %w", t.ID, mongodb.Translate(err, "task"))
+		}
+		return touch, nil
+	})
+	if err == nil && s.DB.FerretDB {
+		s.view.put(t)
+	}
+	return err
+}
+
+// write runs fn through the sync engine, or with sequence number 0 without one.
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context, seq int64) ([]datasync.Touch, error)) error {
+	if s.Sync == nil {
+		_, err := fn(ctx, 0)
+		return err
+	}
+	return s.Sync.Write(ctx, fn)
+}
+
+// applyTask stores a task event unless a version as new is stored. The task goes to the
+// approver the OA named or, when that approver has a delegation in force, to the delegate
+// (DelegatedFrom names the approver); an update that keeps the OA's approver keeps the holder.
+// A task that reaches a new holder while open is pushed to them, and one that closes or moves
+// away has its notification withdrawn from its former holder.
+func (s *Service) applyTask(ctx context.Context, inst *Instance, in *TaskPayload, approverID string) (bool, error) {
+	key := Key(inst.Source, in.ID)
+	defer s.DB.Lock("approval/task:" + key)()
+	cur, err := s.readTask(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	if cur != nil && cur.Version >= in.Version {
+		if cur.Version == in.Version && cur.Open && cur.PushedAt == nil {
+			// Stored, but the push was not enqueued (a failure after the write): the
+			// redelivered event finishes the job; the push key makes it once.
+			return false, s.notifyTask(ctx, cur)
+		}
+		return false, nil
+	}
+	now := s.now()
+	t := &Task{ID: key, Source: inst.Source, TaskID: in.ID, InstanceKey: inst.ID, InstanceID: inst.InstanceID,
+		FlowCode: inst.FlowCode, FlowName: inst.FlowName, Title: inst.Title, NodeID: in.NodeID, NodeName: in.NodeName,
+		NodeMode: in.NodeMode, AssigneeEmployeeNo: in.ApproverEmployeeNo, Status: in.Status,
+		InstanceStatus: inst.Status, CreatedAt: in.CreatedAt.UTC().Truncate(time.Millisecond), DueAt: storedTime(in.DueAt), Actions: in.Actions,
+		ActionContext: in.ActionContext, Version: in.Version, ReceivedAt: now, UpdatedAt: now}
+	var prevVersion int64
+	reassigned := true
+	if cur != nil {
+		prevVersion = cur.Version
+		t.ReceivedAt, t.PushedAt, t.DecidedAt, t.DecidedAction = cur.ReceivedAt, cur.PushedAt, cur.DecidedAt, cur.DecidedAction
+		t.FormerUserIDs = cur.FormerUserIDs
+		if strings.EqualFold(cur.AssigneeEmployeeNo, in.ApproverEmployeeNo) {
+			t.ApproverUserID, t.ApproverEmployeeNo, t.DelegatedFrom = cur.ApproverUserID, cur.ApproverEmployeeNo, cur.DelegatedFrom
+			reassigned = false
+		}
+	}
+	if reassigned {
+		if err := s.assign(ctx, t, approverID, in.ApproverEmployeeNo, now); err != nil {
+			return false, err
+		}
+		if cur != nil && cur.ApproverUserID == t.ApproverUserID {
+			reassigned = false // the OA moved it between two people who both delegate to the same holder
+		}
+		if reassigned {
+			t.PushedAt = nil
+		}
+	}
+	if cur != nil && cur.ApproverUserID != t.ApproverUserID && !slices.Contains(t.FormerUserIDs, cur.ApproverUserID) {
+		t.FormerUserIDs = append(t.FormerUserIDs, cur.ApproverUserID)
+	}
+	t.FormerUserIDs = slices.DeleteFunc(t.FormerUserIDs, func(u string) bool { return u == t.ApproverUserID })
+	if t.DecidedAt == nil && (in.Status == StatusApproved || in.Status == StatusRejected) {
+		if err := s.recordOASide(ctx, t, now); err != nil {
+			return false, err
+		}
+	}
+	t.Open = t.open()
+	if err := s.writeTask(ctx, t, prevVersion); err != nil {
+		return false, err
+	}
+	if cur != nil && cur.Open && (!t.Open || reassigned) {
+		if err := s.withdraw(ctx, key, cur.ApproverUserID, "v"+fmt.Sprint(t.Version)); err != nil {
+			return true, err
+		}
+	}
+	if t.Open && t.PushedAt == nil {
+		if err := s.notifyTask(ctx, t); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// assign gives t to the OA's approver, or to their delegate while a delegation is in force.
+func (s *Service) assign(ctx context.Context, t *Task, userID, employeeNo string, now time.Time) error {
+	t.ApproverUserID, t.ApproverEmployeeNo, t.DelegatedFrom = userID, employeeNo, nil
+	d, err := s.delegation(ctx, userID)
+	if err != nil || d == nil || !d.covers(now) {
+		return err
+	}
+	t.ApproverUserID, t.ApproverEmployeeNo = d.DelegateUserID, d.DelegateEmployeeNo
+	t.DelegatedFrom = &Delegator{UserID: userID, EmployeeNo: employeeNo}
+	return nil
+}
+
+// recordOASide records the decision the OA reports for a task mportal has no decision for
+// (decided on the OA side): via oa, nothing to call back. A decision made in the app first
+// stays.
+func (s *Service) recordOASide(ctx context.Context, t *Task, now time.Time) error {
+	action := ActionApprove
+	if t.Status == StatusRejected {
+		action = ActionReject
+	}
+	d := &Decision{ID: t.ID, Source: t.Source, TaskID: t.TaskID, InstanceID: t.InstanceID, FlowCode: t.FlowCode,
+		NodeID: t.NodeID, Action: action, ByUserID: t.ApproverUserID, ByEmployeeNo: t.ApproverEmployeeNo, Via: ViaOA,
+		TaskVersion: t.Version, DecidedAt: now, TaskCreatedAt: t.CreatedAt, PushedAt: t.PushedAt,
+		Callback: Callback{State: CallbackNone}}
+	stored, err := s.claimDecision(ctx, d)
+	if err != nil {
+		return err
+	}
+	t.DecidedAt, t.DecidedAction = &stored.DecidedAt, stored.Action
+	return nil
+}
+
+// storedTime is t as BSON stores it (UTC, milliseconds), so that what the view holds equals
+// what the database returns.
+func storedTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Millisecond)
+	return &u
+}
+
+func nonNilFields(f []Field) []Field {
+	if f == nil {
+		return []Field{}
+	}
+	return f
+}
+
+func nonNilAttachments(a []Attachment) []Attachment {
+	if a == nil {
+		return []Attachment{}
+	}
+	return a
+}
