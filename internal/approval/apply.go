@@ -62,7 +62,7 @@ func (s *Service) applyInstance(ctx context.Context, source string, in *Instance
 			Title: in.Title, ApplicantEmployeeNo: in.Applicant.EmployeeNo, ApplicantName: in.Applicant.Name,
 			ApplicantDepartment: in.Applicant.Department, Summary: nonNilFields(in.Summary),
 			Attachments: nonNilAttachments(in.Attachments), DeepLink: in.DeepLink, Status: in.Status,
-			Version: in.Version, UpdatedAt: s.now()}
+			Version: in.Version, UpdatedAt: s.Now.Stored()}
 		var written bool
 		if cur == nil {
 			_, err = s.coll(InstancesColl).InsertOne(ctx, doc)
@@ -119,7 +119,7 @@ func (s *Service) refreshTask(ctx context.Context, key string, in *Instance) err
 	wasOpen := t.Open
 	t.InstanceStatus, t.Title, t.FlowName = in.Status, in.Title, in.FlowName
 	t.Open = t.open()
-	t.UpdatedAt = s.now()
+	t.UpdatedAt = s.Now.Stored()
 	if err := s.writeTask(ctx, t, t.Version); err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func (s *Service) applyTask(ctx context.Context, inst *Instance, in *TaskPayload
 		}
 		return false, nil
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	t := &Task{ID: key, Source: inst.Source, TaskID: in.ID, InstanceKey: inst.ID, InstanceID: inst.InstanceID,
 		FlowCode: inst.FlowCode, FlowName: inst.FlowName, Title: inst.Title, NodeID: in.NodeID, NodeName: in.NodeName,
 		NodeMode: in.NodeMode, AssigneeEmployeeNo: in.ApproverEmployeeNo, Status: in.Status,

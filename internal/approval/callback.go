@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -27,7 +28,7 @@ import (
 type Callbacks struct {
 	DB     *mongodb.DB
 	Client *http.Client
-	Now    func() time.Time
+	Now    clock.Func
 	Jitter func(time.Duration) time.Duration
 	Holder string
 	Log    *slog.Logger
@@ -45,13 +46,6 @@ const callbackTimeout = 15 * time.Second
 // leaseMargin is added to the client timeout: after that long an attempt without an outcome is
 // taken to be lost (its engine crashed) and the next one may be made.
 const leaseMargin = 30 * time.Second
-
-func (c *Callbacks) now() time.Time {
-	if c.Now != nil {
-		return c.Now().UTC().Truncate(time.Millisecond)
-	}
-	return time.Now().UTC().Truncate(time.Millisecond)
-}
 
 // holder names this engine in the delivery log; a random name unless Holder is set.
 func (c *Callbacks) holder() string {
@@ -205,7 +199,7 @@ func (c *Callbacks) attempt(ctx context.Context, j callbackJob) (bool, error) {
 // (lease over) means j's view was stale or its engine crashed, and the attempt after it is tried.
 func (c *Callbacks) claimNext(ctx context.Context, j *callbackJob) (*Delivery, error) {
 	for n := j.attempts + 1; n <= j.attempts+MaxCallbackAttempts*4; n++ {
-		now := c.now()
+		now := c.Now.Stored()
 		d := &Delivery{
 			ID: deliveryID(j.decisionID, n), Source: j.integrationID, DecisionID: j.decisionID,
 			TaskID: j.taskID, WebhookID: webhookID(j.decisionID), Attempt: n, Trigger: j.trigger,
@@ -246,7 +240,7 @@ func (c *Callbacks) send(ctx context.Context, j callbackJob, tg target, d *Deliv
 		d.Outcome, d.Error = OutcomeFailed, "bad callback URL: "+err.Error()
 		return
 	}
-	for k, v := range signWebhook(d.WebhookID, c.now(), j.body, tg.secrets) {
+	for k, v := range signWebhook(d.WebhookID, c.Now.Stored(), j.body, tg.secrets) {
 		req.Header.Set(k, v)
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -273,7 +267,7 @@ func (c *Callbacks) send(ctx context.Context, j callbackJob, tg target, d *Deliv
 		d.Outcome, d.Error = OutcomeGone, "the OA answered 410 Gone: integration disabled"
 	default:
 		d.Outcome, d.Error = OutcomeFailed, fmt.Sprintf("the OA answered %d", resp.StatusCode)
-		d.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		d.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.Now.Stored())
 	}
 }
 

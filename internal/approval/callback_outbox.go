@@ -60,7 +60,7 @@ func (c *Callbacks) due(ctx context.Context) ([]callbackJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := c.now()
+	now := c.Now.Stored()
 	filter := bson.D{{Key: "next_at", Value: bson.D{{Key: "$lte", Value: now}}}}
 	if len(disabled) > 0 {
 		filter = append(filter, bson.E{Key: "source", Value: bson.D{{Key: "$nin", Value: disabled}}})
@@ -160,7 +160,7 @@ const goneReason = "the callback URL answered 410 Gone"
 func (c *Callbacks) disable(ctx context.Context, id string) error {
 	_, err := c.DB.Collection(IntegrationsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "enabled", Value: false}, {Key: "disabled_reason", Value: goneReason},
-			{Key: "updated_at", Value: c.now()}}}})
+			{Key: "updated_at", Value: c.Now.Stored()}}}})
 	if err != nil {
 		return fmt.Errorf("disable integration %s: %w", id, mongodb.Translate(err, "integration"))
 	}

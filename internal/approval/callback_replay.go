@@ -35,7 +35,7 @@ func (c *Callbacks) Replay(ctx context.Context, actor *auth.Principal, integrati
 	if err != nil {
 		return nil, err
 	}
-	now := c.now()
+	now := c.Now.Stored()
 	if err := c.setCallback(ctx, d.DecisionID, math.MaxInt32, bson.D{
 		{Key: "callback.state", Value: CallbackPending}, {Key: "callback.round", Value: 0},
 		{Key: "callback.next_at", Value: now}, {Key: "callback.replay", Value: true},

@@ -12,7 +12,7 @@ import (
 
 // record stores the outcome of attempt d: in the delivery log, then in the decision.
 func (c *Callbacks) record(ctx context.Context, j callbackJob, d *Delivery) error {
-	now := c.now()
+	now := c.Now.Stored()
 	d.FinishedAt = &now
 	round := j.round + 1
 	set := bson.D{{Key: "callback.attempts", Value: d.Attempt}, {Key: "callback.last_outcome", Value: d.Outcome},

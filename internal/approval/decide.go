@@ -98,7 +98,7 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 	if utf8.RuneCountInString(reason) > maxReason {
 		return nil, apperr.Field("reason", "reason must be at most %d characters", maxReason)
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	d := &Decision{ID: t.ID, Source: t.Source, TaskID: t.TaskID, InstanceID: t.InstanceID, FlowCode: t.FlowCode,
 		NodeID: t.NodeID, Action: in.Action, Reason: reason, ByUserID: p.UserID, ByEmployeeNo: t.ApproverEmployeeNo,
 		Via: ViaMobile, IdempotencyKey: in.IdempotencyKey, DeviceID: p.DeviceID, TaskVersion: t.Version,
@@ -209,7 +209,7 @@ func (s *Service) closeDecided(ctx context.Context, d *Decision) error {
 	if err == nil && t != nil && t.DecidedAt == nil {
 		t.DecidedAt, t.DecidedAction = &d.DecidedAt, d.Action
 		t.Open = t.open()
-		t.UpdatedAt = s.now()
+		t.UpdatedAt = s.Now.Stored()
 		err = s.writeTask(ctx, t, t.Version)
 	}
 	unlock()

@@ -43,7 +43,7 @@ func (s *Service) SetDelegation(ctx context.Context, p *auth.Principal, in Deleg
 		return nil, apperr.Field("to", "to is required and must be after from")
 	case in.To.Sub(in.From) > maxDelegation:
 		return nil, apperr.Field("to", "a delegation lasts at most 90 days")
-	case !in.To.After(s.now()):
+	case !in.To.After(s.Now.Stored()):
 		return nil, apperr.Field("to", "to must be in the future")
 	}
 	users, err := s.Directory.ActiveUsersByEmployeeNo(ctx, []string{no})
@@ -58,7 +58,7 @@ func (s *Service) SetDelegation(ctx context.Context, p *auth.Principal, in Deleg
 		return nil, apperr.Field("delegate", "you cannot delegate to yourself")
 	}
 	d := &Delegation{UserID: p.UserID, DelegateUserID: delegate, DelegateEmployeeNo: no,
-		From: in.From.UTC().Truncate(time.Millisecond), To: in.To.UTC().Truncate(time.Millisecond), UpdatedAt: s.now()}
+		From: in.From.UTC().Truncate(time.Millisecond), To: in.To.UTC().Truncate(time.Millisecond), UpdatedAt: s.Now.Stored()}
 	_, err = s.coll(DelegationsColl).ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.UserID}}, d, options.Replace().SetUpsert(true))
 	if err != nil {
 		return nil, fmt.Errorf("set delegation of %s: %w", p.UserID, mongodb.Translate(err, "delegation"))

@@ -46,7 +46,7 @@ func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []b
 	if !ig.Enabled {
 		return nil, apperr.New(apperr.Forbidden, "integration %s is disabled", source)
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	if err := Verify(h, body, ig.Secrets, now); err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []b
 		return nil, err
 	}
 	if _, err := s.coll(EventsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "applied_at", Value: s.now()}}}}); err != nil {
+		bson.D{{Key: "$set", Value: bson.D{{Key: "applied_at", Value: s.Now.Stored()}}}}); err != nil {
 		return nil, fmt.Errorf("mark event %s applied: %w", key, mongodb.Translate(err, "event"))
 	}
 	res.Result = ResultStale

@@ -75,7 +75,7 @@ func (s *Service) newSecret() (Secret, error) {
 	if _, err := rand.Read(id); err != nil {
 		return Secret{}, fmt.Errorf("new secret id: %w", err)
 	}
-	return Secret{ID: "sec_" + hex.EncodeToString(id), Key: key, CreatedAt: s.now()}, nil
+	return Secret{ID: "sec_" + hex.EncodeToString(id), Key: key, CreatedAt: s.Now.Stored()}, nil
 }
 
 // CreateIntegration creates an integration with one secret, returned once. It returns
@@ -97,7 +97,7 @@ func (s *Service) CreateIntegration(ctx context.Context, p *auth.Principal, in N
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	ig := &Integration{ID: in.Source, Name: strings.TrimSpace(in.Name), CallbackURL: in.CallbackURL,
 		Secrets: []Secret{sec}, Enabled: in.Enabled == nil || *in.Enabled, CreatedAt: now, UpdatedAt: now}
 	if _, err := s.coll(IntegrationsColl).InsertOne(ctx, ig); err != nil {
@@ -145,7 +145,7 @@ func (s *Service) UpdateIntegration(ctx context.Context, p *auth.Principal, sour
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
-	set := bson.D{{Key: "updated_at", Value: s.now()}}
+	set := bson.D{{Key: "updated_at", Value: s.Now.Stored()}}
 	if in.Name != nil {
 		if err := validName(*in.Name); err != nil {
 			return nil, err
@@ -198,7 +198,7 @@ func (s *Service) RotateSecret(ctx context.Context, p *auth.Principal, source st
 		secrets = secrets[len(secrets)-maxSecrets:]
 	}
 	ig, err = s.updateIntegration(ctx, source, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "secrets", Value: secrets}, {Key: "updated_at", Value: s.now()}}}})
+		{Key: "secrets", Value: secrets}, {Key: "updated_at", Value: s.Now.Stored()}}}})
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func (s *Service) RevokeSecret(ctx context.Context, p *auth.Principal, source, s
 		return nil, apperr.New(apperr.Conflict, "the last secret cannot be revoked: rotate first")
 	}
 	return s.updateIntegration(ctx, source, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "secrets", Value: kept}, {Key: "updated_at", Value: s.now()}}}})
+		{Key: "secrets", Value: kept}, {Key: "updated_at", Value: s.Now.Stored()}}}})
 }
 
 // DeleteIntegration removes an integration: its events are refused from then on (404); its

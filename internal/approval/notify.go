@@ -56,7 +56,7 @@ func (s *Service) notifyTask(ctx context.Context, t *Task) error {
 	if _, _, err := s.Push.Enqueue(ctx, n); err != nil {
 		return fmt.Errorf("push task %s: %w", t.ID, err)
 	}
-	now := s.now()
+	now := s.Now.Stored()
 	t.PushedAt = &now
 	if _, err := s.coll(TasksColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "pushed_at", Value: now}}}}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/push"
 )
@@ -51,7 +52,7 @@ type Reminders struct {
 	// Zone, when set, gives a user's directory time zone, for quiet hours whose preferences
 	// name none.
 	Zone func(ctx context.Context, userID string) (string, error)
-	Now  func() time.Time
+	Now  clock.Func
 	Log  *slog.Logger
 	// DigestHour is the approver's local hour from which the daily digest goes out (default 9).
 	DigestHour int
@@ -60,13 +61,6 @@ type Reminders struct {
 	// Interval is how often Run looks for due reminders (default 5 minutes: a pass reads every
 	// task on the embedded database, 2.7 s at 10,000 tasks; see BenchmarkRemindersPass).
 	Interval time.Duration
-}
-
-func (r *Reminders) now() time.Time {
-	if r.Now != nil {
-		return r.Now().UTC().Truncate(time.Millisecond)
-	}
-	return time.Now().UTC().Truncate(time.Millisecond)
 }
 
 func (r *Reminders) log() *slog.Logger {

@@ -103,7 +103,7 @@ func (r *Reminders) SetReminderPolicy(ctx context.Context, actor *auth.Principal
 	if p.EscalateTo == nil {
 		p.EscalateTo = []string{}
 	}
-	p.UpdatedAt, p.UpdatedBy = r.now(), actor.UserID
+	p.UpdatedAt, p.UpdatedBy = r.Now.Stored(), actor.UserID
 	_, err = r.DB.Collection(policiesColl).ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.FlowCode}}, p,
 		options.Replace().SetUpsert(true))
 	if err != nil {

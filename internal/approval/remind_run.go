@@ -29,7 +29,7 @@ type person struct {
 // RunOnce makes one pass: reminders due under each flow's policy, escalations, digests.
 func (r *Reminders) RunOnce(ctx context.Context) (Sent, error) {
 	var sent Sent
-	now := r.now()
+	now := r.Now.Stored()
 	policies, err := r.policies(ctx)
 	if err != nil {
 		return sent, err
@@ -120,7 +120,7 @@ func (r *Reminders) digestHour() int {
 // back. Reminders whose time passed while none could be sent are not caught up: the count stays
 // within MaxReminders either way.
 func (r *Reminders) remind(ctx context.Context, p *ReminderPolicy, t remindTask, approver *person) (bool, error) {
-	now := r.now()
+	now := r.Now.Stored()
 	n := 0
 	for i, at := range p.reminderTimes(t.createdAt, t.dueAt) {
 		if !at.After(now) {
@@ -160,7 +160,7 @@ func (r *Reminders) escalate(ctx context.Context, p *ReminderPolicy, t remindTas
 		return false, nil
 	}
 	id := t.id + ":escalation"
-	return r.send(ctx, reminderDoc{ID: id, Kind: "escalation", TaskID: t.id, EmployeeNo: t.approver, At: r.now()},
+	return r.send(ctx, reminderDoc{ID: id, Kind: "escalation", TaskID: t.id, EmployeeNo: t.approver, At: r.Now.Stored()},
 		push.Notification{
 			Key: "approval-escalation:" + t.id, Category: push.CategoryApproval,
 			Audience: push.Audience{UserIDs: ids},
@@ -176,7 +176,7 @@ func (r *Reminders) escalate(ctx context.Context, p *ReminderPolicy, t remindTas
 // digest sends an approver with several pending tasks one summary a day, from DigestHour of
 // their local day and outside their quiet hours.
 func (r *Reminders) digest(ctx context.Context, emp string, approver *person, ts []remindTask) (bool, error) {
-	now := r.now()
+	now := r.Now.Stored()
 	loc := approver.quiet.loc
 	if loc == nil {
 		loc = time.UTC

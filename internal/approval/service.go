@@ -10,11 +10,11 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/push"
 	datasync "github.com/mportal/mportal/sync"
@@ -49,7 +49,7 @@ type Service struct {
 	Directory Directory
 	Push      Pusher
 	Sync      Sync
-	Now       func() time.Time
+	Now       clock.Func
 
 	// purged is when events were last purged (Unix ms): purging at most once a minute keeps the
 	// cost off most requests.
@@ -61,14 +61,6 @@ type Service struct {
 func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }
 
 // now is the service's time as stored: UTC, millisecond precision.
-func (s *Service) now() time.Time {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	return now().UTC().Truncate(time.Millisecond)
-}
-
 // EnsureIndexes creates the indexes of the approval collections. The _id indexes carry the
 // guarantees (one event per webhook-id, one decision per task); these serve the approver's
 // list (approver, open first, newest first), the sync pull, the instance fan-out, the event

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -13,18 +14,11 @@ import (
 // time.Now (it decides what is overdue and pending now).
 type Statistics struct {
 	DB  *mongodb.DB
-	Now func() time.Time
+	Now clock.Func
 }
 
 // MaxStatsRange is the longest range one request may cover.
 const MaxStatsRange = 366 * 24 * time.Hour
-
-func (s *Statistics) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
 
 // Stats returns the statistics of the tasks that arrived in [from, to): per flow, per node and
 // per approver (see Metrics), and the node with the highest reject rate and the slowest one. It
@@ -46,5 +40,5 @@ func (s *Statistics) Stats(ctx context.Context, actor *auth.Principal, from, to 
 	if err != nil {
 		return nil, err
 	}
-	return computeStats(from, to, s.now(), rows, pending), nil
+	return computeStats(from, to, s.Now.UTC(), rows, pending), nil
 }
