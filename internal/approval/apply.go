@@ -35,7 +35,7 @@ func (s *Service) apply(ctx context.Context, source string, p *Payload, approver
 
 func (s *Service) readInstance(ctx context.Context, key string) (*Instance, error) {
 	var in Instance
-	err := s.coll(InstancesColl).FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&in)
+	err := s.coll(instancesColl).FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&in)
 	if mongodb.IsNotFound(err) {
 		return nil, nil
 	}
@@ -65,14 +65,14 @@ func (s *Service) applyInstance(ctx context.Context, source string, in *Instance
 			Version: in.Version, UpdatedAt: s.Now.Stored()}
 		var written bool
 		if cur == nil {
-			_, err = s.coll(InstancesColl).InsertOne(ctx, doc)
+			_, err = s.coll(instancesColl).InsertOne(ctx, doc)
 			written = err == nil
 			if mongodb.IsDuplicateKey(err) {
 				continue // another replica inserted it first: compare with theirs
 			}
 		} else {
 			var r *mongo.UpdateResult
-			r, err = s.coll(InstancesColl).ReplaceOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "version", Value: cur.Version}}, doc)
+			r, err = s.coll(instancesColl).ReplaceOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "version", Value: cur.Version}}, doc)
 			written = err == nil && r.MatchedCount == 1
 		}
 		if err != nil {
@@ -94,7 +94,7 @@ func (s *Service) applyInstance(ctx context.Context, source string, in *Instance
 // closes (the instance was withdrawn, approved, rejected or terminated) has its notification
 // withdrawn.
 func (s *Service) refreshTasks(ctx context.Context, in *Instance) error {
-	cur, err := s.coll(TasksColl).Find(ctx, bson.D{{Key: "instance_key", Value: in.ID}})
+	cur, err := s.coll(tasksColl).Find(ctx, bson.D{{Key: "instance_key", Value: in.ID}})
 	if err != nil {
 		return fmt.Errorf("read tasks of %s: %w", in.ID, mongodb.Translate(err, "task"))
 	}
@@ -131,7 +131,7 @@ func (s *Service) refreshTask(ctx context.Context, key string, in *Instance) err
 
 func (s *Service) readTask(ctx context.Context, key string) (*Task, error) {
 	var t Task
-	err := s.coll(TasksColl).FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&t)
+	err := s.coll(tasksColl).FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&t)
 	if mongodb.IsNotFound(err) {
 		return nil, nil
 	}
@@ -159,7 +159,7 @@ func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) err
 		}
 		touch := []datasync.Touch{{Table: SyncTableName, Keys: keys}}
 		if prevVersion == 0 {
-			_, err := s.coll(TasksColl).InsertOne(ctx, t)
+			_, err := s.coll(tasksColl).InsertOne(ctx, t)
 			if err == nil {
 				return touch, nil
 			}
@@ -172,7 +172,7 @@ func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) err
 		if prevVersion != 0 && prevVersion != t.Version {
 			filter = append(filter, bson.E{Key: "version", Value: bson.D{{Key: "$in", Value: bson.A{prevVersion, t.Version}}}})
 		}
-		if _, err := s.coll(TasksColl).ReplaceOne(ctx, filter, t); err != nil {
+		if _, err := s.coll(tasksColl).ReplaceOne(ctx, filter, t); err != nil {
 			return nil, fmt.Errorf("write task %s: %w", t.ID, mongodb.Translate(err, "task"))
 		}
 		return touch, nil

@@ -25,7 +25,7 @@ func BenchmarkDeliverDueIdle(b *testing.B) {
 					FlowCode: "EXP", NodeID: "mgr", Action: ActionApprove, Via: ViaMobile, DecidedAt: at, TaskCreatedAt: at,
 					Callback: Callback{State: CallbackDelivered, Attempts: 1, NextAt: at, DeliveredAt: &at}})
 			}
-			if _, err := db.Collection(DecisionsColl).InsertMany(b.Context(), docs); err != nil {
+			if _, err := db.Collection(decisionsColl).InsertMany(b.Context(), docs); err != nil {
 				b.Fatal(err)
 			}
 			e := &Callbacks{DB: db, Now: func() time.Time { return now }}

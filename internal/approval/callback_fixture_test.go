@@ -57,7 +57,7 @@ func (f *callbackFixture) seedIntegration(id, url string, keys ...[]byte) {
 	for i, k := range keys {
 		in.Secrets = append(in.Secrets, Secret{ID: fmt.Sprintf("sec_%d", i), Key: "whsec_" + base64.StdEncoding.EncodeToString(k), CreatedAt: fixtureStart})
 	}
-	_, err := f.db.Collection(IntegrationsColl).InsertOne(f.t.Context(), in)
+	_, err := f.db.Collection(integrationsColl).InsertOne(f.t.Context(), in)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func (f *callbackFixture) decide(action string) string {
 	taskID := fmt.Sprintf("task-%03d", f.n)
 	id := Key(f.integration, taskID)
 	now := f.clock.Now().UTC().Truncate(time.Millisecond)
-	_, err := f.db.Collection(DecisionsColl).InsertOne(f.t.Context(), Decision{ID: id, Source: f.integration,
+	_, err := f.db.Collection(decisionsColl).InsertOne(f.t.Context(), Decision{ID: id, Source: f.integration,
 		TaskID: taskID, InstanceID: "inst-1", FlowCode: "EXP", NodeID: "mgr", Action: action, ByUserID: "u100",
 		ByEmployeeNo: "E100", Via: ViaMobile, TaskVersion: 7, ActionContext: "opaque-" + taskID, DecidedAt: now,
 		TaskCreatedAt: now.Add(-time.Hour), Callback: Callback{State: CallbackPending, NextAt: now}})
@@ -84,7 +84,7 @@ func (f *callbackFixture) decide(action string) string {
 func (f *callbackFixture) callback(decisionID string) Callback {
 	f.t.Helper()
 	var d Decision
-	if err := f.db.Collection(DecisionsColl).FindOne(f.t.Context(), bson.D{{Key: "_id", Value: decisionID}}).Decode(&d); err != nil {
+	if err := f.db.Collection(decisionsColl).FindOne(f.t.Context(), bson.D{{Key: "_id", Value: decisionID}}).Decode(&d); err != nil {
 		f.t.Fatal(err)
 	}
 	return d.Callback
@@ -93,7 +93,7 @@ func (f *callbackFixture) callback(decisionID string) Callback {
 func (f *callbackFixture) enabled() bool {
 	f.t.Helper()
 	var in Integration
-	if err := f.db.Collection(IntegrationsColl).FindOne(f.t.Context(), bson.D{{Key: "_id", Value: f.integration}}).Decode(&in); err != nil {
+	if err := f.db.Collection(integrationsColl).FindOne(f.t.Context(), bson.D{{Key: "_id", Value: f.integration}}).Decode(&in); err != nil {
 		f.t.Fatal(err)
 	}
 	return in.Enabled

@@ -14,7 +14,7 @@ import (
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
-func (c *Callbacks) decisions() *mongo.Collection { return c.DB.Collection(DecisionsColl) }
+func (c *Callbacks) decisions() *mongo.Collection { return c.DB.Collection(decisionsColl) }
 
 // CallbackEventType is the type of the callback event.
 const CallbackEventType = "approval.task.decided"
@@ -116,7 +116,7 @@ func callbackJobOf(d *Decision) (callbackJob, error) {
 
 // disabledSources lists the integrations that are switched off.
 func (c *Callbacks) disabledSources(ctx context.Context) ([]string, error) {
-	cur, err := c.DB.Collection(IntegrationsColl).Find(ctx, bson.D{{Key: "enabled", Value: false}},
+	cur, err := c.DB.Collection(integrationsColl).Find(ctx, bson.D{{Key: "enabled", Value: false}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("disabled integrations: %w", mongodb.Translate(err, "integration"))
@@ -139,7 +139,7 @@ func (c *Callbacks) disabledSources(ctx context.Context) ([]string, error) {
 // them with either key.
 func (c *Callbacks) target(ctx context.Context, id string) (target, error) {
 	var in Integration
-	err := c.DB.Collection(IntegrationsColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&in)
+	err := c.DB.Collection(integrationsColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&in)
 	if err != nil {
 		return target{}, fmt.Errorf("integration %s: %w", id, mongodb.Translate(err, "integration"))
 	}
@@ -158,7 +158,7 @@ const goneReason = "the callback URL answered 410 Gone"
 
 // disable turns an integration off after its OA answered 410 Gone.
 func (c *Callbacks) disable(ctx context.Context, id string) error {
-	_, err := c.DB.Collection(IntegrationsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+	_, err := c.DB.Collection(integrationsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "enabled", Value: false}, {Key: "disabled_reason", Value: goneReason},
 			{Key: "updated_at", Value: c.Now.Stored()}}}})
 	if err != nil {

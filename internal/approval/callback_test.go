@@ -195,7 +195,7 @@ func TestCallbackGoneDisablesTheIntegration(t *testing.T) {
 		t.Errorf("decisions wait for the integration: %+v %+v", cb1, cb2)
 	}
 	// An admin enables it again (the integration API): both decisions go out.
-	_, err := f.db.Collection(IntegrationsColl).UpdateOne(t.Context(), bson.D{{Key: "_id", Value: f.integration}},
+	_, err := f.db.Collection(integrationsColl).UpdateOne(t.Context(), bson.D{{Key: "_id", Value: f.integration}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "enabled", Value: true}}}})
 	if err != nil {
 		t.Fatal(err)

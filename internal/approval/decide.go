@@ -174,7 +174,7 @@ func (t *Task) actionNames() string {
 
 func (s *Service) decisionOf(ctx context.Context, taskID string) (*Decision, error) {
 	var d Decision
-	err := s.coll(DecisionsColl).FindOne(ctx, bson.D{{Key: "_id", Value: taskID}}).Decode(&d)
+	err := s.coll(decisionsColl).FindOne(ctx, bson.D{{Key: "_id", Value: taskID}}).Decode(&d)
 	if mongodb.IsNotFound(err) {
 		return nil, nil
 	}
@@ -187,7 +187,7 @@ func (s *Service) decisionOf(ctx context.Context, taskID string) (*Decision, err
 // claimDecision inserts d under its task's _id and returns d when it won, or the decision that
 // was there first.
 func (s *Service) claimDecision(ctx context.Context, d *Decision) (*Decision, error) {
-	_, err := s.coll(DecisionsColl).InsertOne(ctx, d)
+	_, err := s.coll(decisionsColl).InsertOne(ctx, d)
 	if err == nil {
 		return d, nil
 	}

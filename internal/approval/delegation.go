@@ -59,7 +59,7 @@ func (s *Service) SetDelegation(ctx context.Context, p *auth.Principal, in Deleg
 	}
 	d := &Delegation{UserID: p.UserID, DelegateUserID: delegate, DelegateEmployeeNo: no,
 		From: in.From.UTC().Truncate(time.Millisecond), To: in.To.UTC().Truncate(time.Millisecond), UpdatedAt: s.Now.Stored()}
-	_, err = s.coll(DelegationsColl).ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.UserID}}, d, options.Replace().SetUpsert(true))
+	_, err = s.coll(delegationsColl).ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.UserID}}, d, options.Replace().SetUpsert(true))
 	if err != nil {
 		return nil, fmt.Errorf("set delegation of %s: %w", p.UserID, mongodb.Translate(err, "delegation"))
 	}
@@ -84,7 +84,7 @@ func (s *Service) DeleteDelegation(ctx context.Context, p *auth.Principal) error
 	if p == nil {
 		return apperr.New(apperr.Unauthorized, "authentication required")
 	}
-	if _, err := s.coll(DelegationsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: p.UserID}}); err != nil {
+	if _, err := s.coll(delegationsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: p.UserID}}); err != nil {
 		return fmt.Errorf("delete delegation of %s: %w", p.UserID, mongodb.Translate(err, "delegation"))
 	}
 	return nil
@@ -93,7 +93,7 @@ func (s *Service) DeleteDelegation(ctx context.Context, p *auth.Principal) error
 // delegation returns userID's delegation, or nil.
 func (s *Service) delegation(ctx context.Context, userID string) (*Delegation, error) {
 	var d Delegation
-	err := s.coll(DelegationsColl).FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&d)
+	err := s.coll(delegationsColl).FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&d)
 	if mongodb.IsNotFound(err) {
 		return nil, nil
 	}

@@ -54,7 +54,7 @@ func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []b
 	key := EventKey(source, h.ID)
 	res := &IngestResult{EventID: h.ID, Result: ResultDuplicate}
 	var seen Event
-	err = s.coll(EventsColl).FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&seen)
+	err = s.coll(eventsColl).FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&seen)
 	switch {
 	case err == nil && seen.AppliedAt != nil:
 		return res, nil
@@ -71,14 +71,14 @@ func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []b
 	}
 	ev := Event{ID: key, Source: source, WebhookID: h.ID, Type: p.Type, Body: string(body), ReceivedAt: now,
 		ExpiresAt: now.Add(EventRetention)}
-	if _, err := s.coll(EventsColl).InsertOne(ctx, ev); err != nil && !mongodb.IsDuplicateKey(err) {
+	if _, err := s.coll(eventsColl).InsertOne(ctx, ev); err != nil && !mongodb.IsDuplicateKey(err) {
 		return nil, fmt.Errorf("store event %s: %w", key, mongodb.Translate(err, "event"))
 	}
 	changed, err := s.apply(ctx, source, p, approvers)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.coll(EventsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
+	if _, err := s.coll(eventsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "applied_at", Value: s.Now.Stored()}}}}); err != nil {
 		return nil, fmt.Errorf("mark event %s applied: %w", key, mongodb.Translate(err, "event"))
 	}
@@ -121,5 +121,5 @@ func (s *Service) purgeEvents(ctx context.Context, now time.Time) {
 	if now.UnixMilli()-last < time.Minute.Milliseconds() || !s.purged.CompareAndSwap(last, now.UnixMilli()) {
 		return
 	}
-	_, _ = s.coll(EventsColl).DeleteMany(ctx, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: now}}}})
+	_, _ = s.coll(eventsColl).DeleteMany(ctx, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: now}}}})
 }

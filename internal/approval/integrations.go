@@ -100,7 +100,7 @@ func (s *Service) CreateIntegration(ctx context.Context, p *auth.Principal, in N
 	now := s.Now.Stored()
 	ig := &Integration{ID: in.Source, Name: strings.TrimSpace(in.Name), CallbackURL: in.CallbackURL,
 		Secrets: []Secret{sec}, Enabled: in.Enabled == nil || *in.Enabled, CreatedAt: now, UpdatedAt: now}
-	if _, err := s.coll(IntegrationsColl).InsertOne(ctx, ig); err != nil {
+	if _, err := s.coll(integrationsColl).InsertOne(ctx, ig); err != nil {
 		return nil, fmt.Errorf("create integration %s: %w", in.Source, mongodb.Translate(err, "integration"))
 	}
 	return &CreatedSecret{Integration: ig, Secret: sec.Key, SecretID: sec.ID}, nil
@@ -111,7 +111,7 @@ func (s *Service) Integrations(ctx context.Context, p *auth.Principal) ([]Integr
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
-	cur, err := s.coll(IntegrationsColl).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	cur, err := s.coll(integrationsColl).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("list integrations: %w", mongodb.Translate(err, "integration"))
 	}
@@ -133,7 +133,7 @@ func (s *Service) Integration(ctx context.Context, p *auth.Principal, source str
 
 func (s *Service) integration(ctx context.Context, source string) (*Integration, error) {
 	var ig Integration
-	if err := s.coll(IntegrationsColl).FindOne(ctx, bson.D{{Key: "_id", Value: source}}).Decode(&ig); err != nil {
+	if err := s.coll(integrationsColl).FindOne(ctx, bson.D{{Key: "_id", Value: source}}).Decode(&ig); err != nil {
 		return nil, fmt.Errorf("read integration %s: %w", source, mongodb.Translate(err, "integration"))
 	}
 	return &ig, nil
@@ -169,7 +169,7 @@ func (s *Service) UpdateIntegration(ctx context.Context, p *auth.Principal, sour
 
 func (s *Service) updateIntegration(ctx context.Context, source string, update bson.D) (*Integration, error) {
 	var ig Integration
-	err := s.coll(IntegrationsColl).FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: source}}, update,
+	err := s.coll(integrationsColl).FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: source}}, update,
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&ig)
 	if err != nil {
 		return nil, fmt.Errorf("update integration %s: %w", source, mongodb.Translate(err, "integration"))
@@ -238,7 +238,7 @@ func (s *Service) DeleteIntegration(ctx context.Context, p *auth.Principal, sour
 	if err := requireAdmin(p); err != nil {
 		return err
 	}
-	res, err := s.coll(IntegrationsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: source}})
+	res, err := s.coll(integrationsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: source}})
 	if err != nil {
 		return fmt.Errorf("delete integration %s: %w", source, mongodb.Translate(err, "integration"))
 	}

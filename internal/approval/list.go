@@ -87,7 +87,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f ListFilter) ([]
 		}
 		opts := options.Find().SetLimit(int64(limit) + 1).SetSort(bson.D{
 			{Key: "open", Value: -1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}})
-		cur, err := s.coll(TasksColl).Find(ctx, filter, opts)
+		cur, err := s.coll(tasksColl).Find(ctx, filter, opts)
 		if err == nil {
 			err = cur.All(ctx, &tasks)
 		}

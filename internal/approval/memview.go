@@ -54,7 +54,7 @@ func (v *taskView) load(ctx context.Context, s *Service) error {
 	if v.loaded {
 		return nil
 	}
-	cur, err := s.coll(TasksColl).Find(ctx, bson.D{})
+	cur, err := s.coll(tasksColl).Find(ctx, bson.D{})
 	if err != nil {
 		return fmt.Errorf("load tasks: %w", mongodb.Translate(err, "task"))
 	}

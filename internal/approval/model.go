@@ -6,22 +6,22 @@ import (
 
 // Collections owned by this package. No other package reads them by name.
 const (
-	// IntegrationsColl holds one Integration per source, _id = source.
-	IntegrationsColl = "approval_integrations"
-	// EventsColl holds every accepted inbound event, _id = EventKey(source, webhook-id): the
+	// integrationsColl holds one Integration per source, _id = source.
+	integrationsColl = "approval_integrations"
+	// eventsColl holds every accepted inbound event, _id = EventKey(source, webhook-id): the
 	// _id unique index is the replay guard ("a webhook-id seen before is acknowledged without
 	// effect"). Events are kept for EventRetention, far longer than the signature tolerance.
-	EventsColl = "approval_events"
-	// InstancesColl holds one Instance per OA approval instance, _id = Key(source, instance id).
-	InstancesColl = "approval_instances"
-	// TasksColl holds one Task per OA approval task, _id = Key(source, task id).
-	TasksColl = "approval_tasks"
-	// DecisionsColl holds at most one Decision per task, _id = the task's _id: the _id unique
+	eventsColl = "approval_events"
+	// instancesColl holds one Instance per OA approval instance, _id = Key(source, instance id).
+	instancesColl = "approval_instances"
+	// tasksColl holds one Task per OA approval task, _id = Key(source, task id).
+	tasksColl = "approval_tasks"
+	// decisionsColl holds at most one Decision per task, _id = the task's _id: the _id unique
 	// index is the "exactly one decision per task" guard (an insert is the one write that is
 	// atomic on the embedded FerretDB as on MongoDB).
-	DecisionsColl = "approval_decisions"
-	// DelegationsColl holds at most one Delegation per delegating user, _id = that user's id.
-	DelegationsColl = "approval_delegations"
+	decisionsColl = "approval_decisions"
+	// delegationsColl holds at most one Delegation per delegating user, _id = that user's id.
+	delegationsColl = "approval_delegations"
 )
 
 // Task and instance statuses as the OA sends them.

@@ -58,7 +58,7 @@ func (s *Service) notifyTask(ctx context.Context, t *Task) error {
 	}
 	now := s.Now.Stored()
 	t.PushedAt = &now
-	if _, err := s.coll(TasksColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}},
+	if _, err := s.coll(tasksColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "pushed_at", Value: now}}}}); err != nil {
 		return fmt.Errorf("record push of task %s: %w", t.ID, mongodb.Translate(err, "task"))
 	}

@@ -13,7 +13,7 @@ import (
 
 // pendingTasks reads every open task.
 func (r *Reminders) pendingTasks(ctx context.Context) ([]remindTask, error) {
-	cur, err := r.DB.Collection(TasksColl).Find(ctx, bson.D{{Key: "open", Value: true}},
+	cur, err := r.DB.Collection(tasksColl).Find(ctx, bson.D{{Key: "open", Value: true}},
 		options.Find().SetProjection(bson.D{{Key: "flow_code", Value: 1}, {Key: "title", Value: 1},
 			{Key: "approver_user_id", Value: 1}, {Key: "approver_employee_no", Value: 1},
 			{Key: "created_at", Value: 1}, {Key: "due_at", Value: 1}}))

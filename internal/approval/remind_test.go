@@ -107,7 +107,7 @@ func (f *reminderFixture) task(id, flow, approver string, due time.Duration) {
 		at := now.Add(due)
 		t.DueAt = &at
 	}
-	if _, err := f.r.DB.Collection(TasksColl).InsertOne(f.t.Context(), t); err != nil {
+	if _, err := f.r.DB.Collection(tasksColl).InsertOne(f.t.Context(), t); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -272,7 +272,7 @@ func BenchmarkRemindersPass(b *testing.B) {
 			FlowCode: "EXP", Title: "Trip", ApproverEmployeeNo: fmt.Sprintf("M%d", i%50), ApproverUserID: fmt.Sprintf("u-M%d", i%50),
 			Status: StatusPending, CreatedAt: at, ReceivedAt: at, UpdatedAt: at, Open: i%100 == 0})
 	}
-	if _, err := db.Collection(TasksColl).InsertMany(b.Context(), docs); err != nil {
+	if _, err := db.Collection(tasksColl).InsertMany(b.Context(), docs); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

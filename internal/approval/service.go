@@ -70,20 +70,20 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		coll   string
 		models []mongo.IndexModel
 	}{
-		{EventsColl, []mongo.IndexModel{{Keys: bson.D{{Key: "expires_at", Value: 1}}}}},
-		{TasksColl, []mongo.IndexModel{
+		{eventsColl, []mongo.IndexModel{{Keys: bson.D{{Key: "expires_at", Value: 1}}}}},
+		{tasksColl, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "approver_user_id", Value: 1}, {Key: "open", Value: -1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "approver_user_id", Value: 1}, {Key: "_seq", Value: 1}}},
 			{Keys: bson.D{{Key: "former_user_ids", Value: 1}, {Key: "_seq", Value: 1}}},
 			{Keys: bson.D{{Key: "instance_key", Value: 1}}},
 		}},
-		{DecisionsColl, []mongo.IndexModel{
+		{decisionsColl, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "callback.state", Value: 1}, {Key: "callback.next_at", Value: 1}}},
 			{Keys: bson.D{{Key: "source", Value: 1}, {Key: "decided_at", Value: -1}}},
 		}},
-		{DelegationsColl, []mongo.IndexModel{{Keys: bson.D{{Key: "delegate_user_id", Value: 1}}}}},
+		{delegationsColl, []mongo.IndexModel{{Keys: bson.D{{Key: "delegate_user_id", Value: 1}}}}},
 	}
-	for _, name := range []string{IntegrationsColl, EventsColl, InstancesColl, TasksColl, DecisionsColl, DelegationsColl} {
+	for _, name := range []string{integrationsColl, eventsColl, instancesColl, tasksColl, decisionsColl, delegationsColl} {
 		// Every collection exists before the embedded database's _id indexes are added at start
 		// (embedded.EnsureIDIndexes): one created later by its first insert would have its _id
 		// lookups scan the table until the next start.

@@ -43,7 +43,7 @@ func statRowOf(t *Task, via string) statRow {
 // approver's open tasks now.
 func (s *Statistics) load(ctx context.Context, from, to time.Time) ([]statRow, map[string]int, error) {
 	inRange := bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}
-	cur, err := s.DB.Collection(TasksColl).Find(ctx, bson.D{{Key: "created_at", Value: inRange}},
+	cur, err := s.DB.Collection(tasksColl).Find(ctx, bson.D{{Key: "created_at", Value: inRange}},
 		options.Find().SetProjection(statProjection))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read tasks: %w", mongodb.Translate(err, "task"))
@@ -53,7 +53,7 @@ func (s *Statistics) load(ctx context.Context, from, to time.Time) ([]statRow, m
 		return nil, nil, fmt.Errorf("read tasks: %w", mongodb.Translate(err, "task"))
 	}
 	// Decisions carry their task's creation time, so one range query finds them all.
-	cur, err = s.DB.Collection(DecisionsColl).Find(ctx, bson.D{{Key: "task_created_at", Value: inRange}},
+	cur, err = s.DB.Collection(decisionsColl).Find(ctx, bson.D{{Key: "task_created_at", Value: inRange}},
 		options.Find().SetProjection(bson.D{{Key: "via", Value: 1}}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read decisions: %w", mongodb.Translate(err, "decision"))
@@ -70,7 +70,7 @@ func (s *Statistics) load(ctx context.Context, from, to time.Time) ([]statRow, m
 	for i := range tasks {
 		rows[i] = statRowOf(&tasks[i], via[tasks[i].ID])
 	}
-	cur, err = s.DB.Collection(TasksColl).Find(ctx, bson.D{{Key: "open", Value: true}},
+	cur, err = s.DB.Collection(tasksColl).Find(ctx, bson.D{{Key: "open", Value: true}},
 		options.Find().SetProjection(bson.D{{Key: "approver_employee_no", Value: 1}}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read open tasks: %w", mongodb.Translate(err, "task"))

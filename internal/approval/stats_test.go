@@ -46,10 +46,10 @@ func seedTasks(t *testing.T, s *Statistics, tasks []seededTask) {
 		}
 		docs = append(docs, task)
 	}
-	if _, err := s.DB.Collection(TasksColl).InsertMany(t.Context(), docs); err != nil {
+	if _, err := s.DB.Collection(tasksColl).InsertMany(t.Context(), docs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DB.Collection(DecisionsColl).InsertMany(t.Context(), decisions); err != nil {
+	if _, err := s.DB.Collection(decisionsColl).InsertMany(t.Context(), decisions); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -72,7 +72,7 @@ func (t tasksTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Ta
 	if q.Since > 0 {
 		filter = append(filter, bson.E{Key: "_seq", Value: bson.D{{Key: "$gt", Value: q.Since}}})
 	}
-	cur, err := t.s.coll(TasksColl).Find(ctx, filter)
+	cur, err := t.s.coll(tasksColl).Find(ctx, filter)
 	if err != nil {
 		return fmt.Errorf("pull approvals of %s: %w", user, mongodb.Translate(err, "task"))
 	}
@@ -111,7 +111,7 @@ func (s *Service) instances(ctx context.Context, tasks []Task) (map[string]*Inst
 	if len(keys) == 0 {
 		return out, nil
 	}
-	cur, err := s.coll(InstancesColl).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}}})
+	cur, err := s.coll(instancesColl).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}}})
 	if err != nil {
 		return nil, fmt.Errorf("read instances: %w", mongodb.Translate(err, "instance"))
 	}
