@@ -119,7 +119,11 @@ func newS3Store(cfg Config) s3store.S3Store {
 	if part <= 0 {
 		part = DefaultPartSize
 	}
-	store.MinPartSize = min(part, minPartSize)
+	// Every part but the last has the same size: MinIO's multipart uploads (and S3-compatible
+	// stores that require equal parts) take them, and tusd joins smaller PATCH chunks in an
+	// incomplete-part object until a whole part is there.
+	part = max(part, minPartSize)
+	store.MinPartSize = part
 	store.PreferredPartSize = part
 	// Each PATCH buffers at most this many parts on disk while one is sent to S3.
 	store.MaxBufferedParts = 4
