@@ -48,7 +48,7 @@ func (s *Service) Create(ctx context.Context, actor *auth.Principal, in Input) (
 	if _, err := s.coll().InsertOne(ctx, b); err != nil {
 		return nil, mongodb.Translate(err, "banner")
 	}
-	s.reloadAfterWrite(ctx)
+	s.view.RefreshAfterWrite(ctx, s.load)
 	return &b, nil
 }
 
@@ -85,7 +85,7 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 	if res.MatchedCount == 0 {
 		return nil, apperr.New(apperr.NotFound, "banner not found")
 	}
-	s.reloadAfterWrite(ctx)
+	s.view.RefreshAfterWrite(ctx, s.load)
 	return &b, nil
 }
 
@@ -103,12 +103,6 @@ func (s *Service) Delete(ctx context.Context, actor *auth.Principal, id string) 
 	if res.DeletedCount == 0 {
 		return apperr.New(apperr.NotFound, "banner not found")
 	}
-	s.reloadAfterWrite(ctx)
+	s.view.RefreshAfterWrite(ctx, s.load)
 	return nil
-}
-
-// reloadAfterWrite shows a write in this instance's view at once. A failed reload does not fail
-// the write, which is stored: the periodic Refresh picks it up within seconds.
-func (s *Service) reloadAfterWrite(ctx context.Context) {
-	_ = s.Refresh(context.WithoutCancel(ctx))
 }

@@ -2,7 +2,6 @@ package feedback
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -37,34 +36,14 @@ func (t attachmentsTable) Pull(ctx context.Context, q datasync.Query, out *datas
 // (its columns are fixed at creation, its status is the server's) and is accepted, so replays
 // are harmless. Deleting one tombstones it and removes its object.
 func (t attachmentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {
-	var tl tally
-	for _, raw := range append(append([]json.RawMessage{}, ch.Created...), ch.Updated...) {
-		var r attachmentRecord
-		err := decodeRecord(raw, &r)
-		if err == nil {
-			err = checkAttachment(&r, t.s.Now.Stored())
-		}
-		var k []string
-		if err == nil {
-			k, err = t.s.createAttachment(ctx, p, &r, seq)
-		}
-		if err != nil {
-			if err := tl.rejected(r.ID, raw, err); err != nil {
-				return datasync.Applied{}, err
-			}
-			continue
-		}
-		tl.touched(k)
-	}
-	for _, id := range ch.Deleted {
-		k, err := t.s.deleteAttachment(ctx, p, id, seq)
-		if err != nil {
-			if err := tl.rejected(id, mustJSON(id), err); err != nil {
-				return datasync.Applied{}, err
-			}
-			continue
-		}
-		tl.touched(k)
+	tl, err := childPush[attachmentRecord]{
+		id:     func(r *attachmentRecord) string { return r.ID },
+		check:  func(r *attachmentRecord) error { return checkAttachment(r, t.s.Now.Stored()) },
+		write:  func(r *attachmentRecord) ([]string, error) { return t.s.createAttachment(ctx, p, r, seq) },
+		remove: func(id string) ([]string, error) { return t.s.deleteAttachment(ctx, p, id, seq) },
+	}.apply(ch)
+	if err != nil {
+		return datasync.Applied{}, err
 	}
 	return tl.result(attachmentsColl), nil
 }

@@ -2,7 +2,6 @@ package feedback
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -33,39 +32,19 @@ func (t commentsTable) Pull(ctx context.Context, q datasync.Query, out *datasync
 
 // Push implements datasync.Table.
 func (t commentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, ch datasync.Changes) (datasync.Applied, error) {
-	var tl tally
 	held, err := t.s.heldKeys(ctx, p)
 	if err != nil {
 		return datasync.Applied{}, err
 	}
 	w := commentWriter{s: t.s, p: p, held: held, seq: seq}
-	for _, raw := range append(append([]json.RawMessage{}, ch.Created...), ch.Updated...) {
-		var r commentRecord
-		err := decodeRecord(raw, &r)
-		if err == nil {
-			err = checkComment(&r, t.s.Now.Stored())
-		}
-		var k []string
-		if err == nil {
-			k, err = w.write(ctx, &r)
-		}
-		if err != nil {
-			if err := tl.rejected(r.ID, raw, err); err != nil {
-				return datasync.Applied{}, err
-			}
-			continue
-		}
-		tl.touched(k)
-	}
-	for _, id := range ch.Deleted {
-		k, err := w.delete(ctx, id)
-		if err != nil {
-			if err := tl.rejected(id, mustJSON(id), err); err != nil {
-				return datasync.Applied{}, err
-			}
-			continue
-		}
-		tl.touched(k)
+	tl, err := childPush[commentRecord]{
+		id:     func(r *commentRecord) string { return r.ID },
+		check:  func(r *commentRecord) error { return checkComment(r, t.s.Now.Stored()) },
+		write:  func(r *commentRecord) ([]string, error) { return w.write(ctx, r) },
+		remove: func(id string) ([]string, error) { return w.delete(ctx, id) },
+	}.apply(ch)
+	if err != nil {
+		return datasync.Applied{}, err
 	}
 	// The feedback's comment_count changed too.
 	return tl.result(commentsColl, feedbackColl), nil

@@ -43,3 +43,47 @@ func (t *tally) result(tables ...string) datasync.Applied {
 	}
 	return t.applied
 }
+
+// childPush is how a child table of feedback (attachments, comments) applies a push: one record
+// at a time, in order, each record's own fault rejecting that record only.
+type childPush[R any] struct {
+	id     func(*R) string                   // the record's id, for its rejection
+	check  func(*R) error                    // validation of a decoded record
+	write  func(*R) ([]string, error)        // creates or updates it; the keys it touched
+	remove func(id string) ([]string, error) // deletes it; the keys it touched
+}
+
+// apply writes ch's created and updated records, then removes its deleted ids. It returns the
+// tally, or the first error that is not a record's fault.
+func (c childPush[R]) apply(ch datasync.Changes) (tally, error) {
+	var tl tally
+	for _, raw := range append(append([]json.RawMessage{}, ch.Created...), ch.Updated...) {
+		var r R
+		err := decodeRecord(raw, &r)
+		if err == nil {
+			err = c.check(&r)
+		}
+		var k []string
+		if err == nil {
+			k, err = c.write(&r)
+		}
+		if err != nil {
+			if err := tl.rejected(c.id(&r), raw, err); err != nil {
+				return tally{}, err
+			}
+			continue
+		}
+		tl.touched(k)
+	}
+	for _, id := range ch.Deleted {
+		k, err := c.remove(id)
+		if err != nil {
+			if err := tl.rejected(id, mustJSON(id), err); err != nil {
+				return tally{}, err
+			}
+			continue
+		}
+		tl.touched(k)
+	}
+	return tl, nil
+}

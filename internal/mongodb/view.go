@@ -46,3 +46,10 @@ func (v *View[T]) Get(ctx context.Context, load func(context.Context) ([]T, erro
 	defer v.mu.RUnlock()
 	return v.items, nil
 }
+
+// RefreshAfterWrite shows a write of this instance in the view at once. A failed reload does
+// not fail the write, which is stored: the periodic Refresh picks it up within seconds. The
+// reload outlives the writer's request, so a client that hangs up cannot leave the view stale.
+func (v *View[T]) RefreshAfterWrite(ctx context.Context, load func(context.Context) ([]T, error)) {
+	_ = v.Refresh(context.WithoutCancel(ctx), load)
+}

@@ -92,7 +92,7 @@ func (s *Service) insert(ctx context.Context, c Card) (*Card, error) {
 		}
 		return nil, mongodb.Translate(err, "card")
 	}
-	s.reloadAfterWrite(ctx)
+	s.view.RefreshAfterWrite(ctx, s.load)
 	return &c, nil
 }
 
@@ -150,6 +150,6 @@ func (s *Service) Delete(ctx context.Context, actor *auth.Principal, id string) 
 	if res.DeletedCount == 0 {
 		return apperr.New(apperr.NotFound, "what's-new card not found")
 	}
-	s.reloadAfterWrite(ctx)
+	s.view.RefreshAfterWrite(ctx, s.load)
 	return nil
 }

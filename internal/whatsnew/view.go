@@ -35,9 +35,3 @@ func (s *Service) load(ctx context.Context) ([]Card, error) {
 	})
 	return all, nil
 }
-
-// reloadAfterWrite shows a write in this instance's view at once. A failed reload does not fail
-// the write, which is stored: the periodic Refresh picks it up within seconds.
-func (s *Service) reloadAfterWrite(ctx context.Context) {
-	_ = s.Refresh(context.WithoutCancel(ctx))
-}
