@@ -5,7 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/mportal/mportal/internal/jsonenc"
 )
 
 // accessLine is one access log line's fields.
@@ -29,13 +30,13 @@ func writeAccessLine(w io.Writer, l accessLine) {
 	b = append(b, `{"time":"`...)
 	b = l.at.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
-	b = appendJSONString(b, l.requestID)
+	b = jsonenc.AppendString(b, l.requestID)
 	b = append(b, `,"method":`...)
-	b = appendJSONString(b, l.method)
+	b = jsonenc.AppendString(b, l.method)
 	b = append(b, `,"route":`...)
-	b = appendJSONString(b, l.route)
+	b = jsonenc.AppendString(b, l.route)
 	b = append(b, `,"path":`...)
-	b = appendJSONString(b, l.path)
+	b = jsonenc.AppendString(b, l.path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(l.status), 10)
 	b = append(b, `,"duration_ms":`...)
@@ -43,58 +44,13 @@ func writeAccessLine(w io.Writer, l accessLine) {
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, int64(l.bytes), 10)
 	b = append(b, `,"ip":`...)
-	b = appendJSONString(b, l.ip)
+	b = jsonenc.AppendString(b, l.ip)
 	if l.userID != "" {
 		b = append(b, `,"user_id":`...)
-		b = appendJSONString(b, l.userID)
+		b = jsonenc.AppendString(b, l.userID)
 	}
 	b = append(b, "}\n"...)
 	_, _ = w.Write(b) // a log writer's failure has nowhere better to go
 	*buf = b
 	accessBuffers.Put(buf)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and control characters
-// escaped, invalid UTF-8 replaced by U+FFFD (a client's path must not break the log's JSON).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
