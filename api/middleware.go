@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,14 +33,38 @@ func requestID(c *fiber.Ctx) string {
 		return id
 	}
 	id := c.Get(headerRequestID)
-	if !validRequestID.MatchString(id) {
-		b := make([]byte, 12)
-		_, _ = rand.Read(b)
-		id = hex.EncodeToString(b)
+	if id == "" || !validRequestID.MatchString(id) {
+		id = newRequestID()
 	}
 	c.Locals(localRequestID, id)
 	c.Set(headerRequestID, id)
 	return id
+}
+
+// requestIDPrefix is 16 random hex digits per process, so that ids stay unique across replicas
+// and restarts; a counter makes the rest.
+var (
+	requestIDPrefix = func() string {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		return hex.EncodeToString(b)
+	}()
+	requestIDSeq atomic.Uint32
+)
+
+// newRequestID returns 24 hex digits: the process's prefix and the next count. It is not a
+// secret (it is echoed to the client and logged), so a counter does, without a call to the
+// random source on every request.
+func newRequestID() string {
+	const digits = "0123456789abcdef"
+	var b [24]byte
+	copy(b[:], requestIDPrefix)
+	n := requestIDSeq.Add(1)
+	for i := 23; i >= 16; i-- {
+		b[i] = digits[n&0xF]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 // routeOf is the matched route template (/v1/devices/:device_id), never the raw path, so that
