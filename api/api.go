@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -20,8 +21,12 @@ import (
 
 // Deps are the services and settings the API needs; cmd/mportal fills them in.
 type Deps struct {
-	Config        *config.Config
-	Logger        *slog.Logger
+	Config *config.Config
+	Logger *slog.Logger
+	// AccessLog, when set, takes the access log lines (JSON, in the shape of Logger's lines),
+	// encoded by hand rather than through Logger: cmd sets it to Logger's own buffered writer
+	// when the level lets info lines through. Nil: the lines go through Logger.
+	AccessLog     io.Writer
 	Registry      *prometheus.Registry // HTTP metrics are registered here; cmd serves it (MetricsHandler)
 	Sessions      Sessions
 	Directory     Directory
@@ -98,11 +103,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // routes is the one route table: every path with its middleware and handler is registered
-// here and nowhere else; the handlers live in <resource>_handlers.go. Requests pass requestID,
-// observe, recover and rejectEncodedBodies (and CORS when configured) before any route.
+// here and nowhere else; the handlers live in <resource>_handlers.go. Requests pass frame
+// (request id, panic recovery, no compressed bodies, error rendering, metrics, access log; see
+// middleware.go) and CORS when configured before any route.
 func (s *Server) routes() {
 	app := s.app
-	app.Use(s.requestID, s.observe, s.recover, rejectEncodedBodies)
+	app.Use(s.frame)
 	if len(s.deps.Config.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins:  strings.Join(s.deps.Config.CORSOrigins, ","),

@@ -188,6 +188,17 @@ func TestRequestID(t *testing.T) {
 			t.Fatalf("X-Request-ID = %q, want a generated id", got)
 		}
 	})
+	t.Run("generated ids differ", func(t *testing.T) {
+		seen := map[string]bool{}
+		for i := 0; i < 100; i++ {
+			resp, _ := do(t, s, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+			id := resp.Header.Get("X-Request-ID")
+			if len(id) != 24 || seen[id] {
+				t.Fatalf("generated id %q (seen before: %v)", id, seen[id])
+			}
+			seen[id] = true
+		}
+	})
 }
 
 func TestPanicBecomesLogged500(t *testing.T) {

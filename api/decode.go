@@ -42,13 +42,13 @@ func (s *Server) bind(c *fiber.Ctx, v any) error {
 	return nil
 }
 
-// rejectEncodedBodies refuses compressed request bodies: inflating them would bypass the body
+// rejectEncodedBody refuses compressed request bodies: inflating them would bypass the body
 // limits (a few KiB of gzip can expand to gigabytes).
-func rejectEncodedBodies(c *fiber.Ctx) error {
+func rejectEncodedBody(c *fiber.Ctx) error {
 	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
 		return apperr.New(apperr.UnsupportedMedia, "compressed request bodies (Content-Encoding: %s) are not accepted", enc)
 	}
-	return c.Next()
+	return nil
 }
 
 // requireContentType checks the request's media type, ignoring parameters such as charset.

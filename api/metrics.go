@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,18 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	series   sync.Map // seriesKey -> *series: the vectors' children, looked up once
+}
+
+// seriesKey names one request counter; route templates and statuses are bounded, so are keys.
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // newMetrics registers the HTTP metrics on reg. Labels are route templates, never raw paths, so
@@ -35,9 +48,20 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
+// observe counts one request. The vectors' children are cached: WithLabelValues hashes and
+// checks every label on each call, a cost the update check paid on every request.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+	k := seriesKey{method: method, route: route, status: status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, &series{
+			requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+			latency:  m.latency.WithLabelValues(method, route),
+		})
+	}
+	sr := v.(*series)
+	sr.requests.Inc()
+	sr.latency.Observe(d.Seconds())
 }
 
 // MetricsHandler serves reg in the Prometheus text format. cmd serves it at /metrics on the

@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -24,12 +26,6 @@ const (
 // validRequestID keeps client-supplied ids from injecting into logs.
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
-// requestID takes X-Request-ID from the client when it is sane, or makes one, and echoes it.
-func (s *Server) requestID(c *fiber.Ctx) error {
-	requestID(c)
-	return c.Next()
-}
-
 // requestID returns the request's id, assigning it on first use. Errors that fasthttp raises
 // before any middleware runs (a body over the server limit) reach the error handler without one.
 func requestID(c *fiber.Ctx) string {
@@ -37,14 +33,38 @@ func requestID(c *fiber.Ctx) string {
 		return id
 	}
 	id := c.Get(headerRequestID)
-	if !validRequestID.MatchString(id) {
-		b := make([]byte, 12)
-		_, _ = rand.Read(b)
-		id = hex.EncodeToString(b)
+	if id == "" || !validRequestID.MatchString(id) {
+		id = newRequestID()
 	}
 	c.Locals(localRequestID, id)
 	c.Set(headerRequestID, id)
 	return id
+}
+
+// requestIDPrefix is 16 random hex digits per process, so that ids stay unique across replicas
+// and restarts; a counter makes the rest.
+var (
+	requestIDPrefix = func() string {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		return hex.EncodeToString(b)
+	}()
+	requestIDSeq atomic.Uint32
+)
+
+// newRequestID returns 24 hex digits: the process's prefix and the next count. It is not a
+// secret (it is echoed to the client and logged), so a counter does, without a call to the
+// random source on every request.
+func newRequestID() string {
+	const digits = "0123456789abcdef"
+	var b [24]byte
+	copy(b[:], requestIDPrefix)
+	n := requestIDSeq.Add(1)
+	for i := 23; i >= 16; i-- {
+		b[i] = digits[n&0xF]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 // routeOf is the matched route template (/v1/devices/:device_id), never the raw path, so that
@@ -56,38 +76,26 @@ func routeOf(c *fiber.Ctx) string {
 	return "unmatched"
 }
 
-// observe writes the access log line and the request metrics. It renders errors itself (through
-// the error handler) so that the status it records is the one the client gets.
-func (s *Server) observe(c *fiber.Ctx) error {
+// frame is the one middleware every request passes before any route (one, not a chain of
+// four: each link of a Fiber chain walks the route stack again, a cost on every request). In
+// order it gives the request its id (taken from X-Request-ID when sane, echoed), turns a panic
+// into a logged 500, refuses compressed bodies, runs the route, renders any error through the
+// error handler (so that the status it records is the one the client gets), and writes the
+// metrics and the access log line.
+func (s *Server) frame(c *fiber.Ctx) error {
+	requestID(c)
 	start := time.Now()
-	if err := c.Next(); err != nil {
+	if err := s.guarded(c); err != nil {
 		if herr := s.errorHandler(c, err); herr != nil {
 			return herr
 		}
 	}
-	status := c.Response().StatusCode()
-	route := routeOf(c)
-	elapsed := time.Since(start)
-	s.metrics.observe(c.Method(), route, status, elapsed)
-	attrs := []any{
-		"request_id", requestID(c),
-		"method", c.Method(),
-		"route", route,
-		"path", c.Path(), // never the query string: it may carry tokens
-		"status", status,
-		"duration_ms", float64(elapsed.Microseconds()) / 1000,
-		"bytes", len(c.Response().Body()),
-		"ip", c.IP(),
-	}
-	if p, ok := c.Locals(localPrincipal).(*auth.Principal); ok {
-		attrs = append(attrs, "user_id", p.UserID)
-	}
-	s.log.Info("request", attrs...)
+	s.observe(c, time.Since(start))
 	return nil
 }
 
-// recover turns a panic into a logged 500 problem; the process keeps serving.
-func (s *Server) recover(c *fiber.Ctx) (err error) {
+// guarded runs the rest of the chain, recovering from a panic in it: the process keeps serving.
+func (s *Server) guarded(c *fiber.Ctx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in handler", "request_id", requestID(c), "route", routeOf(c),
@@ -95,12 +103,51 @@ func (s *Server) recover(c *fiber.Ctx) (err error) {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
+	if err := rejectEncodedBody(c); err != nil {
+		return err
+	}
 	return c.Next()
 }
 
-// authenticate requires a valid bearer access token whose session is active. allowPending lets
-// users who still must change their one-time password through (only for the few routes that let
-// them change it).
+// observe writes the request's metrics and its access log line (never the query string: it may
+// carry tokens).
+func (s *Server) observe(c *fiber.Ctx, elapsed time.Duration) {
+	status := c.Response().StatusCode()
+	route := routeOf(c)
+	s.metrics.observe(c.Method(), route, status, elapsed)
+	var userID string
+	if p, ok := c.Locals(localPrincipal).(*auth.Principal); ok {
+		userID = p.UserID
+	}
+	if w := s.deps.AccessLog; w != nil {
+		writeAccessLine(w, accessLine{at: time.Now(), requestID: requestID(c), method: c.Method(), route: route,
+			path: c.Path(), ip: c.IP(), userID: userID, status: status, bytes: len(c.Response().Body()), elapsed: elapsed})
+		return
+	}
+	// Straight to the handler: slog.Logger.Info would walk the stack for a source position
+	// nobody reads.
+	h := s.log.Handler()
+	ctx := c.UserContext()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	r.AddAttrs(
+		slog.String("request_id", requestID(c)),
+		slog.String("method", c.Method()),
+		slog.String("route", route),
+		slog.String("path", c.Path()), // never the query string: it may carry tokens
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.Int("bytes", len(c.Response().Body())),
+		slog.String("ip", c.IP()),
+	)
+	if userID != "" {
+		r.AddAttrs(slog.String("user_id", userID))
+	}
+	_ = h.Handle(ctx, r)
+}
+
 func (s *Server) authenticate(allowPending bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		h := c.Get(fiber.HeaderAuthorization)

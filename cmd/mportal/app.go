@@ -24,6 +24,7 @@ import (
 	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/feedback"
 	"github.com/mportal/mportal/internal/inbox"
+	"github.com/mportal/mportal/internal/logbuf"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/mongodb/embedded"
 	"github.com/mportal/mportal/internal/release"
@@ -78,16 +79,38 @@ type Main struct {
 	approvalReminders *approval.Reminders
 	push              *push.Engine
 	server            *api.Server
+	logOut            *logbuf.Writer // buffers Logger's lines when stderr is a file or pipe
 	listener          net.Listener
 	served            chan error
 	metrics           *metricsServer
 	workers           *workers
 }
 
-// NewMain returns a Main that logs JSON to stderr at the configured level.
+// NewMain returns a Main that logs JSON to stderr at the configured level. When stderr is a
+// file or a pipe (a terminal, a container runtime, journald), lines go through a logbuf.Writer:
+// a request's access-log line is then a copy into memory, written out with the others every
+// 100 ms, not a system call of its own (see internal/logbuf: nothing is dropped, error lines
+// are flushed at once, Close writes the rest). Other writers (the tests' buffers) are written
+// directly, so a test reads a line as soon as it is logged.
 func NewMain(cfg *config.Config, stdout, stderr io.Writer) *Main {
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	return &Main{Config: cfg, Logger: logger, Stdout: stdout}
+	m := &Main{Config: cfg, Stdout: stdout}
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if f, ok := stderr.(*os.File); ok {
+		m.logOut = logbuf.New(f)
+		m.Logger = slog.New(logbuf.Handler(slog.NewJSONHandler(m.logOut, opts), m.logOut))
+	} else {
+		m.Logger = slog.New(slog.NewJSONHandler(stderr, opts))
+	}
+	return m
+}
+
+// accessLog is where the API writes its access log lines itself: the buffered writer, when
+// there is one and the level lets info lines through; nil leaves them to Logger.
+func (m *Main) accessLog() io.Writer {
+	if m.logOut == nil || m.Config.LogLevel > slog.LevelInfo {
+		return nil
+	}
+	return m.logOut
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -153,6 +176,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.server = api.New(api.Deps{
 		Config:        cfg,
 		Logger:        m.Logger,
+		AccessLog:     m.accessLog(),
 		Registry:      reg,
 		Sessions:      m.sessions,
 		Directory:     m.users,
@@ -258,5 +282,8 @@ func (m *Main) Close() error {
 		m.embedded.Stop()
 	}
 	m.Logger.Info("mportal stopped")
+	if m.logOut != nil {
+		_ = m.logOut.Flush() // not Close: a Main closed twice still logs, straight through
+	}
 	return errors.Join(errs...)
 }

@@ -28,8 +28,11 @@ type baselineBody struct {
 }
 
 // StartBaseline starts the bare app on 127.0.0.1 on a free port.
-func StartBaseline() (*Baseline, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func StartBaseline() (*Baseline, error) { return StartBaselineAt("127.0.0.1:0") }
+
+// StartBaselineAt starts the bare app on addr.
+func StartBaselineAt(addr string) (*Baseline, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: listen: %w", err)
 	}

@@ -3,7 +3,8 @@ package updates
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/mportal/mportal/internal/jsonenc"
 )
 
 // AppendJSON appends u encoded as JSON, with the same fields and values encoding/json produces
@@ -12,9 +13,9 @@ import (
 // of its long signed URLs was a third of its CPU time.
 func (u *Update) AppendJSON(b []byte) []byte {
 	b = append(b, `{"update_type":`...)
-	b = appendString(b, u.UpdateType)
+	b = jsonenc.AppendString(b, u.UpdateType)
 	b = append(b, `,"channel":`...)
-	b = appendString(b, u.Channel)
+	b = jsonenc.AppendString(b, u.Channel)
 	b = append(b, `,"installed_newer":`...)
 	b = strconv.AppendBool(b, u.InstalledNewer)
 	b = append(b, `,"unsatisfiable":`...)
@@ -45,7 +46,7 @@ func appendOptString(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
-	return appendString(b, *s)
+	return jsonenc.AppendString(b, *s)
 }
 
 func appendOptInt(b []byte, n *int64) []byte {
@@ -53,47 +54,4 @@ func appendOptInt(b []byte, n *int64) []byte {
 		return append(b, "null"...)
 	}
 	return strconv.AppendInt(b, *n, 10)
-}
-
-// appendString appends s as a JSON string: quotes, backslashes and control characters escaped,
-// invalid UTF-8 replaced by U+FFFD as encoding/json does.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(append(b, s[start:i]...), `\ufffd`...)
-				i += size
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -1,0 +1,48 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAccessLineIsOneJSONObjectWhateverThePath(t *testing.T) {
+	paths := []string{
+		"/v1/apps/bench/update",
+		"/v1/\"quoted\"/back\\slash",
+		"/v1/ctl\x00\x01\n\r\t/x",
+		"/v1/\xff\xfe/invalid-utf8",
+		"/v1/审批/中文",
+	}
+	for _, path := range paths {
+		var out bytes.Buffer
+		at := time.Date(2031, 5, 6, 7, 8, 9, 123456789, time.UTC)
+		writeAccessLine(&out, accessLine{at: at, requestID: "r1", method: "GET", route: "/v1/apps/:app_id/update",
+			path: path, ip: "127.0.0.1", userID: "u1", status: 200, bytes: 42, elapsed: 1234567 * time.Nanosecond})
+		line := out.Bytes()
+		if bytes.Count(line, []byte("\n")) != 1 || line[len(line)-1] != '\n' {
+			t.Fatalf("path %q: not one line: %q", path, line)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(line, &got); err != nil {
+			t.Fatalf("path %q: %v: %s", path, err, line)
+		}
+		want := map[string]any{"time": "2031-05-06T07:08:09.123Z", "level": "INFO", "msg": "request", "request_id": "r1",
+			"method": "GET", "route": "/v1/apps/:app_id/update", "status": 200.0, "duration_ms": 1.234, "bytes": 42.0,
+			"ip": "127.0.0.1", "user_id": "u1"}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("path %q: %s = %v, want %v", path, k, got[k], v)
+			}
+		}
+		var wantPath strings.Builder
+		for _, r := range path { // one U+FFFD per invalid byte, as the encoder writes
+			wantPath.WriteRune(r)
+		}
+		if got["path"] != wantPath.String() {
+			t.Errorf("path = %q, want %q", got["path"], wantPath.String())
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/config"
+)
+
+// TestAccessLogToAFile runs Main as it is deployed, with stderr a file: the lines then go
+// through the buffered writer (internal/logbuf) and the API's hand-encoded access log. Every
+// request has its line, valid JSON, once Close returns; the query string never reaches it.
+func TestAccessLogToAFile(t *testing.T) {
+	env := testEnv(t, map[string]string{"MPORTAL_LOG_LEVEL": "info"})
+	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "stderr")
+	stderr, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	m := NewMain(cfg, &syncBuffer{}, stderr)
+	m.Argon = &auth.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := m.Run(ctx); err != nil {
+		_ = m.Close()
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := 0; i < n; i++ {
+		resp, err := http.Get("http://" + m.Addr() + "/healthz?token=query-secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte("query-secret")) {
+		t.Error("the query string reached the log")
+	}
+	lines, stopped := 0, false
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		var line struct {
+			Msg, Route, Path, Level, RequestID string
+			Status                             int
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("not a JSON line: %v: %s", err, sc.Bytes())
+		}
+		if line.Msg == "mportal stopped" {
+			stopped = true
+		}
+		if line.Msg == "request" && line.Route == "/healthz" && line.Path == "/healthz" && line.Status == 200 && line.Level == "INFO" {
+			lines++
+		}
+	}
+	if lines != n || !stopped {
+		t.Fatalf("%d access log lines for /healthz, want %d; stop line written: %v", lines, n, stopped)
+	}
+}
