@@ -23,7 +23,7 @@ type progressFixture struct {
 	sync *datasync.Engine
 }
 
-func newProgressFixture(t *testing.T) *progressFixture {
+func newProgressFixture(t testing.TB) *progressFixture {
 	f := &progressFixture{fixture: newFixture(t)}
 	f.sync = &datasync.Engine{DB: f.db, Now: f.clock.Now}
 	f.svc.Sync = f.sync

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
@@ -193,7 +194,9 @@ func (s *Service) reportData(ctx context.Context, p *auth.Principal, videoFilter
 	if err != nil {
 		return nil, err
 	}
-	docs, err := mongodb.FindAll[progressDoc](ctx, s.coll(progressColl), videoFilter, "progress")
+	// The report needs no ranges: leaving them out halves what is read and decoded.
+	docs, err := mongodb.FindAll[progressDoc](ctx, s.coll(progressColl), videoFilter, "progress",
+		options.Find().SetProjection(bson.D{{Key: "ranges", Value: 0}}))
 	if err != nil {
 		return nil, err
 	}
