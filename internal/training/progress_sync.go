@@ -147,8 +147,12 @@ func (s *Service) decodeProgress(raw json.RawMessage) (pushedProgress, Report, e
 			ID string `json:"id"`
 		}
 		_ = json.Unmarshal(raw, &id)
-		return pushedProgress{ID: id.ID}, Report{}, apperr.Field("ranges",
-			"a progress row has video_id and ranges (strings), last_position_ms and reported_at_ms (numbers)")
+		field := "ranges"
+		if te, ok := err.(*json.UnmarshalTypeError); ok && te.Field != "" {
+			field = te.Field
+		}
+		return pushedProgress{ID: id.ID}, Report{}, apperr.Field(field,
+			"a progress row has video_id and ranges (strings), last_position_ms and reported_at_ms (whole numbers)")
 	}
 	if rec.VideoID == "" {
 		rec.VideoID = rec.ID

@@ -203,6 +203,8 @@ func TestProgressSync(t *testing.T) {
 			{"ranges that are not JSON", obj{"id": video, "video_id": video, "ranges": "0-10", "reported_at_ms": f.clock.Now().UnixMilli()}, "ranges"},
 			{"a reversed range", obj{"id": video, "video_id": video, "ranges": `[{"start_ms":5,"end_ms":1}]`, "reported_at_ms": f.clock.Now().UnixMilli()}, "ranges"},
 			{"a time in seconds", obj{"id": video, "video_id": video, "ranges": "[]", "reported_at_ms": f.clock.Now().Unix()}, "reported_at_ms"},
+			{"a fractional position", obj{"id": video, "video_id": video, "ranges": "[]", "last_position_ms": 1.5, "reported_at_ms": f.clock.Now().UnixMilli()}, "last_position_ms"},
+			{"ranges as an array", obj{"id": video, "video_id": video, "ranges": []obj{}, "reported_at_ms": f.clock.Now().UnixMilli()}, "ranges"},
 			{"a negative position", obj{"id": video, "video_id": video, "ranges": "[]", "last_position_ms": -1, "reported_at_ms": f.clock.Now().UnixMilli()}, "last_position_ms"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
