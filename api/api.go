@@ -268,10 +268,14 @@ func (s *Server) routes() {
 		v1.Patch("/ops/training/videos/:video_id", opsOrAdmin(s.updateTrainingVideo)...)
 		v1.Delete("/ops/training/videos/:video_id", opsOrAdmin(s.deleteTrainingVideo)...)
 		v1.Post("/ops/training/videos/:video_id/retry", opsOrAdmin(s.retryTrainingVideo)...)
+		v1.Get("/ops/training/videos/:video_id/report", opsOrAdmin(s.trainingVideoCompletion)...)
+		v1.Get("/ops/training/report", opsOrAdmin(s.trainingCompletion)...)
+		v1.Get("/ops/training/report.csv", opsOrAdmin(s.trainingCompletionCSV)...)
 		v1.Get("/training/videos", authed, s.trainingCatalogue)
 		v1.Get("/training/videos/:video_id", authed, s.trainingVideo)
 		v1.Post("/training/videos/:video_id/playback", authed, s.playTrainingVideo)
 		v1.Get("/training/videos/:video_id/download", authed, s.downloadTrainingVideo)
+		v1.Put("/training/videos/:video_id/progress", authed, s.reportTrainingProgress)
 		v1.Get("/training/play/:video_id/:token/:playlist", s.trainingPlaylist)
 	}
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,6 +31,14 @@ type Training interface {
 	// Playlist serves a playback URL's playlists: forbidden for a forged or expired credential,
 	// not_found for a video gone or unpublished since.
 	Playlist(ctx context.Context, videoID, token, name string) (string, error)
+	// ReportProgress merges an online player's progress report (as a pushed training_progress
+	// row is): not_found for a video the caller may not see, invalid naming the field.
+	ReportProgress(ctx context.Context, p *auth.Principal, videoID string, in training.ProgressInput) (*training.WatchProgress, error)
+	// Completion, VideoCompletionUsers and WriteCompletionCSV are the ops completion report:
+	// forbidden without the ops or admin role, not_found for an unknown video.
+	Completion(ctx context.Context, p *auth.Principal) (*training.CompletionReport, error)
+	VideoCompletionUsers(ctx context.Context, p *auth.Principal, videoID, department string) (*training.VideoUsers, error)
+	WriteCompletionCSV(ctx context.Context, p *auth.Principal, videoID string) (func(io.Writer) error, error)
 }
 
 var _ Training = (*training.Service)(nil)
@@ -135,4 +144,43 @@ func (s *Server) trainingPlaylist(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "application/vnd.apple.mpegurl")
 	c.Set(fiber.HeaderCacheControl, "private, no-cache")
 	return c.SendString(text)
+}
+
+func (s *Server) reportTrainingProgress(c *fiber.Ctx) error {
+	var in training.ProgressInput
+	if err := s.bind(c, &in); err != nil {
+		return err
+	}
+	p, err := s.deps.Training.ReportProgress(c.UserContext(), principal(c), c.Params("video_id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+func (s *Server) trainingCompletion(c *fiber.Ctx) error {
+	r, err := s.deps.Training.Completion(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+func (s *Server) trainingVideoCompletion(c *fiber.Ctx) error {
+	r, err := s.deps.Training.VideoCompletionUsers(c.UserContext(), principal(c), c.Params("video_id"), c.Query("department"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+func (s *Server) trainingCompletionCSV(c *fiber.Ctx) error {
+	write, err := s.deps.Training.WriteCompletionCSV(c.UserContext(), principal(c), c.Query("video_id"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="training-completion.csv"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return write(c.Response().BodyWriter())
 }

@@ -39,6 +39,8 @@ var watermelonScenarios = []watermelonScenario{
 	{"inbox-mark-read", "an inbox item marked read on one device is read everywhere", true},
 	{"announcements-read-only", "a pushed edit of an announcement is rejected, not an error", true},
 	{"records-fit-the-schema", "every pulled value fits its WatermelonDB column", true},
+	{"training-progress-migration", "a migration sync to schema 4 brings watch progress recorded offline on another device", false},
+	{"training-progress-converge", "two devices' overlapping offline watch progress converges", false},
 }
 
 // TestWatermelonDB syncs the stock WatermelonDB client (0.28, LokiJS adapter in Node) with a
@@ -61,6 +63,9 @@ func TestWatermelonDB(t *testing.T) {
 	for _, sc := range watermelonScenarios {
 		t.Run(sc.title, func(t *testing.T) {
 			cfg := seedWatermelon(t, sc.seeded)
+			if strings.HasPrefix(sc.name, "training-progress") {
+				seedTrainingVideo(t, &cfg)
+			}
 			runWatermelon(t, node, sc.name, cfg)
 		})
 	}
@@ -93,6 +98,12 @@ type watermelonConfig struct {
 	Users          map[string]watermelonUser `json:"users"`
 	Ops            string                    `json:"ops"`
 	AnnouncementID string                    `json:"announcement_id,omitempty"`
+	// TrainingVideoID is a processed training video for everyone, of TrainingDurationMS.
+	TrainingVideoID    string `json:"training_video_id,omitempty"`
+	TrainingDurationMS int64  `json:"training_duration_ms,omitempty"`
+	// ts and admin let a scenario's seeding add what it needs.
+	ts    *testServer
+	admin string
 }
 
 // seedWatermelon starts a server on an empty database with alice (three devices), bob (one) and
@@ -127,6 +138,7 @@ func seedWatermelon(t *testing.T, seeded bool) watermelonConfig {
 		cfg.AnnouncementID = ann.ID
 	}
 	cfg.URL = contractProxy(t, ts)
+	cfg.ts, cfg.admin = ts, admin
 	return cfg
 }
 

@@ -105,9 +105,11 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 
 	// Training videos: ops upload through tus (purpose training_video); the transcoding queue
 	// runs in workers.go; players reach the playlists through signed URLs.
+	// Watch progress syncs as the training_progress table; the completion report counts the
+	// directory's active employees.
 	m.training = &training.Service{DB: db, Store: m.store, PlaybackKey: keys.DeriveKey("training-playback"),
 		PublicBaseURL: cfg.PublicBaseURL, MaxDuration: cfg.TrainingMaxDuration, Workers: cfg.TrainingWorkers,
-		Logger: m.Logger, Now: m.Clock}
+		Sync: m.sync, Directory: trainingDirectory(m.users), Logger: m.Logger, Now: m.Clock}
 
 	// Approvals: OA events in, the approvers' tasks, decisions and delegations; decisions go back
 	// to the OA through the callback outbox; reminders nudge slow approvers; ops read the numbers.
@@ -130,9 +132,30 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.sync.Register(m.announce.SyncTable())
 	m.sync.Register(m.approvals.SyncTable())
 	m.sync.Register(m.approvals.DecisionsSyncTable())
+	m.sync.Register(m.training.ProgressSyncTable())
 	m.uploads.Register(m.feedback.Purpose())
 	m.uploads.Register(m.training.Purpose())
 	return nil
+}
+
+// trainingDirectory is the directory as the training completion report reads it.
+func trainingDirectory(users *directory.Users) training.Directory {
+	return training.DirectoryFunc(func(ctx context.Context) ([]training.Employee, error) {
+		list, err := users.ActiveUsers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]training.Employee, 0, len(list))
+		for _, u := range list {
+			e := training.Employee{ID: u.ID, EmployeeNo: u.EmployeeNo, Name: u.Name, Department: u.Department,
+				Roles: make([]string, 0, len(u.Roles))}
+			for _, r := range u.Roles {
+				e.Roles = append(e.Roles, string(r))
+			}
+			out = append(out, e)
+		}
+		return out, nil
+	})
 }
 
 // revokeFunc is a directory.SessionRevoker made of a function: it breaks the Users/Sessions cycle.

@@ -32,7 +32,7 @@ var (
 )
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	db    *mongodb.DB
 	store *media.MinIO
@@ -41,7 +41,7 @@ type fixture struct {
 	api   *httptest.Server // serves the playback playlists like the API does
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, ctx: t.Context(), db: testenv.Mongo(t), store: testenv.Store(t, "training"),
 		clock: testenv.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))}
 	f.api = httptest.NewServer(http.HandlerFunc(f.servePlaylist))

@@ -6,8 +6,8 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 )
 
-// Watch progress rules (issue #13 D). These are the merge rules the training_progress sync table
-// is to apply to every pushed record; the table itself is not wired to the sync engine yet.
+// Watch progress rules (issue #13 D): the merge every report goes through, whether it comes from
+// the training_progress sync table (progress_sync.go) or the online route (ReportProgress).
 
 // CompletionShare is the share of a video's duration that must have been watched (the union of
 // the watched ranges, not the last position) for the video to count as completed.
@@ -18,8 +18,8 @@ const maxReportRanges = 1000
 
 // Range is a watched span of a video, [StartMS, EndMS) in milliseconds from its start.
 type Range struct {
-	StartMS int64 `json:"start_ms"`
-	EndMS   int64 `json:"end_ms"`
+	StartMS int64 `json:"start_ms" bson:"start_ms"`
+	EndMS   int64 `json:"end_ms" bson:"end_ms"`
 }
 
 // Progress is one user's progress on one video: the watched ranges (sorted, disjoint, never

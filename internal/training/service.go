@@ -4,8 +4,9 @@
 // bucket; employees find the videos meant for them in the catalogue, play them through
 // playlists whose every URL is presigned, and download the MP4 for offline viewing.
 //
-// It owns the collections training_videos, training_jobs, training_leases, training_garbage and
-// training_views.
+// It owns the collections training_videos, training_jobs, training_leases, training_garbage,
+// training_views and training_progress (each user's watch progress, synced as the
+// training_progress table).
 package training
 
 import (
@@ -71,6 +72,11 @@ type Service struct {
 	// Holder names this instance in leases; empty means a random name.
 	Holder string
 	Logger *slog.Logger
+	// Sync is the sync engine that the training_progress table is registered with; online
+	// progress reports go through it so devices pull them. Nil writes without sequence numbers.
+	Sync Sync
+	// Directory lists the employees the ops completion report counts.
+	Directory Directory
 	// Now is the one clock; nil means the wall clock.
 	Now clock.Func
 }
@@ -102,6 +108,11 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 	}
 	if err := mongodb.EnsureIndexes(ctx, s.coll(garbageColl),
 		mongo.IndexModel{Keys: bson.D{{Key: "delete_after", Value: 1}}}); err != nil {
+		return err
+	}
+	if err := mongodb.EnsureIndexes(ctx, s.coll(progressColl),
+		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "_seq", Value: 1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "video_id", Value: 1}}}); err != nil {
 		return err
 	}
 	return mongodb.EnsureIndexes(ctx, s.coll(viewsColl), mongo.IndexModel{Keys: bson.D{{Key: "video_id", Value: 1}}})

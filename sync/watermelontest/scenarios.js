@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const { LokiMemoryAdapter } = require('lokijs');
 const { schemaMigrations } = require('@nozbe/watermelondb/Schema/migrations');
 const { Device, api } = require('./device');
-const { schemaV1, schemaV2, migrations, tables } = require('./schema');
+const { schemaV1, schemaV2, migrations, tables, v4Tables, schemaV4, migrationsV4 } = require('./schema');
 const { say } = require('./report');
 
 // A fixed time (2026-01-01T00:00:00Z): nothing here depends on the date the test runs on.
@@ -315,6 +315,107 @@ const scenarios = {
     }
     assert.deepEqual([...new Set(problems)], [], 'pulled values that do not fit the schema');
   },
+
+  // Watch progress (schema 4): alice's phone records progress offline and pushes it; device C,
+  // still on schema 2, upgrades to 4 and its migration sync brings the row; C watches the rest
+  // offline and pushes; device B pulls the merged, completed row.
+  async 'training-progress-migration'(cfg) {
+    const video = cfg.training_video_id;
+    const d = cfg.training_duration_ms;
+    const [tokenA, tokenB, tokenC] = cfg.users.alice.sessions;
+    const a = new Device(cfg.url, 'alice-A', tokenA, { schema: schemaV4, migrations: migrationsV4 });
+    const storage = new LokiMemoryAdapter();
+    const v2 = new Device(cfg.url, 'alice-C', tokenC, { migrations, lokiAdapter: storage });
+    await v2.sync({ migrationsEnabledAtVersion: 1 });
+    await v2.flush();
+
+    await recordProgress(a, video, [[0, pct(d, 40)]], pct(d, 40));
+    await a.sync({ migrationsEnabledAtVersion: 1 });
+    assert.equal(lastPush(a).accepted, 1);
+
+    say('alice-C: app upgraded from schema version 2 to 4 (adds approvals, approval_decisions, training_progress)');
+    const c = new Device(cfg.url, 'alice-C', tokenC, { schema: schemaV4, migrations: migrationsV4, lokiAdapter: storage });
+    await c.sync({ migrationsEnabledAtVersion: 1 });
+    assert.deepEqual(c.pulls[0].migration, { from: 2, tables: ['approvals', 'approval_decisions', 'training_progress'], columns: [] });
+    const pulled = await expectSynced(c, 'training_progress', video, { video_id: video, completed: false });
+    assert.deepEqual(JSON.parse(pulled.ranges), [{ start_ms: 0, end_ms: pct(d, 40) }]);
+
+    await recordProgress(c, video, [[pct(d, 30), d]], d);
+    await c.sync({ migrationsEnabledAtVersion: 1 });
+    assert.equal(lastPush(c).accepted, 1);
+
+    const b = new Device(cfg.url, 'alice-B', tokenB, { schema: schemaV4, migrations: migrationsV4 });
+    await b.sync({ migrationsEnabledAtVersion: 1 });
+    const merged = await expectSynced(b, 'training_progress', video, { completed: true, watched_ms: d, last_position_ms: d });
+    assert.deepEqual(JSON.parse(merged.ranges), [{ start_ms: 0, end_ms: d }]);
+    assert.equal(typeof merged.completed_at, 'number');
+    await a.sync({ migrationsEnabledAtVersion: 1 });
+    await c.sync({ migrationsEnabledAtVersion: 1 });
+    for (const dev of [a, c]) {
+      await expectSynced(dev, 'training_progress', video, { ranges: merged.ranges, completed: true, completed_at: merged.completed_at });
+    }
+  },
+
+  // Two devices of one user watch overlapping parts of a video offline and create the video's
+  // row on each; after they sync (A, B, A, B) both hold the union, as does the server.
+  async 'training-progress-converge'(cfg) {
+    const video = cfg.training_video_id;
+    const d = cfg.training_duration_ms;
+    const [a, b] = cfg.users.alice.sessions.slice(0, 2).map((token, i) =>
+      new Device(cfg.url, `alice-${'AB'[i]}`, token, { schema: schemaV4, migrations: migrationsV4 }));
+    await a.sync();
+    await b.sync();
+    await recordProgress(a, video, [[0, pct(d, 50)]], pct(d, 50), 1000);
+    await recordProgress(b, video, [[pct(d, 30), pct(d, 80)]], pct(d, 80), 2000);
+    await a.sync();
+    await b.sync(); // pulls A's row: B's own columns win the merge, then B pushes them
+    await a.sync();
+    await b.sync();
+    const want = JSON.stringify([{ start_ms: 0, end_ms: pct(d, 80) }]);
+    for (const dev of [a, b]) {
+      const row = await expectSynced(dev, 'training_progress', video, { ranges: want, completed: false, watched_ms: pct(d, 80) });
+      // The last position is the latest report's by the devices' clocks: A reported last.
+      assert.equal(row.last_position_ms, pct(d, 50));
+    }
+    // The pulled row has exactly the schema's columns, each of the type WatermelonDB stores.
+    const [pulled] = lastPull(b).changes.training_progress.updated;
+    const columns = Object.fromEntries(v4Tables.training_progress.map((col) => [col.name, col]));
+    assert.deepEqual(Object.keys(pulled).sort(), ['id', ...Object.keys(columns)].sort());
+    for (const [k, col] of Object.entries(columns)) {
+      const v = pulled[k];
+      assert.ok(v === null ? col.isOptional : typeof v === col.type, `training_progress.${k}: ${JSON.stringify(v)}`);
+    }
+    const online = await a.api('PUT', `/v1/training/videos/${video}/progress`, { ranges: [], last_position_ms: pct(d, 50) });
+    assert.deepEqual(online.ranges, [{ start_ms: 0, end_ms: pct(d, 80) }]);
+  },
 };
+
+// pct is p % of the duration d, in whole milliseconds.
+const pct = (d, p) => Math.round((d * p) / 100);
+
+// recordProgress is what a player does offline: it merges the spans it watched into the video's
+// row (created with the video's id when missing) and records the position and the time. The
+// columns are set in an update, after the create, so WatermelonDB tracks them as changed: its
+// per-column merge then keeps them when a pull brings the row another device wrote meanwhile (a
+// record's columns set while it is created are not tracked, and a pull would overwrite them).
+async function recordProgress(dev, video, spans, position, agoMs = 0) {
+  await dev.db.write(async () => {
+    const coll = dev.db.get('training_progress');
+    let row = (await coll.query().fetch()).find((r) => r.id === video);
+    if (!row) {
+      row = await coll.create((r) => {
+        r._raw.id = video;
+        r._setRaw('video_id', video);
+        r._setRaw('ranges', '[]');
+      });
+    }
+    const ranges = [...JSON.parse(row._getRaw('ranges') || '[]'), ...spans.map(([s, e]) => ({ start_ms: s, end_ms: e }))];
+    await row.update((r) => {
+      r._setRaw('ranges', JSON.stringify(ranges));
+      r._setRaw('last_position_ms', position);
+      r._setRaw('reported_at_ms', Date.now() - agoMs);
+    });
+  });
+}
 
 module.exports = { scenarios };

@@ -48,6 +48,43 @@ const migrations = schemaMigrations({
   migrations: [{ toVersion: 2, steps: [createTable({ name: 'announcements', columns: tables.announcements })] }],
 });
 
+// Schema 3 (approvals, read-only, and approval_decisions, push-only) is the approvals change's;
+// the server already sends its tables to schema 3 and later, so schema 4 needs them. Their
+// columns are SyncApprovalRecord's and SyncApprovalDecisionRecord's; when the approvals
+// scenarios' schema 3 lands, these definitions merge into it.
+const approvalTables = {
+  approvals: [
+    str('source'), str('flow_code'), str('flow_name'), str('title'), str('node_name'), str('node_mode'), str('status'),
+    str('delegated_from_employee_no', true), str('actions'), str('applicant_name'), str('applicant_department'),
+    str('summary'), str('attachments'), str('deep_link'), num('created_at'), num('due_at', true),
+    num('decided_at', true), num('version'),
+  ],
+  approval_decisions: [str('task_id'), str('action'), str('reason'), num('task_version')],
+};
+
+// Schema 4 adds training_progress (issue #13): the user's watch progress, one row per video
+// whose id is the video's id (SyncTrainingProgressRecord). Kept apart from `tables` so that
+// schemaV2 and the older scenarios stay as they were.
+const trainingTables = {
+  training_progress: [
+    str('video_id'), str('ranges'), num('last_position_ms'), num('reported_at_ms'), bool('completed'),
+    num('completed_at', true), num('watched_ms'),
+  ],
+};
+const v4Tables = { ...tables, ...approvalTables, ...trainingTables };
+const schemaV4 = appSchema({
+  version: 4,
+  tables: Object.entries(v4Tables).map(([name, columns]) => tableSchema({ name, columns })),
+});
+const createTables = (defs) => Object.entries(defs).map(([name, columns]) => createTable({ name, columns }));
+const migrationsV4 = schemaMigrations({
+  migrations: [
+    { toVersion: 4, steps: createTables(trainingTables) },
+    { toVersion: 3, steps: createTables(approvalTables) },
+    { toVersion: 2, steps: [createTable({ name: 'announcements', columns: tables.announcements })] },
+  ],
+});
+
 // Plain model classes: the tests read and write raw columns through _getRaw/_setRaw, so no
 // decorators (and no Babel) are needed.
 function modelFor(table) {
@@ -56,5 +93,6 @@ function modelFor(table) {
   return M;
 }
 const models = Object.fromEntries(Object.keys(tables).map((t) => [t, modelFor(t)]));
+for (const t of [...Object.keys(approvalTables), ...Object.keys(trainingTables)]) models[t] ||= modelFor(t);
 
-module.exports = { tables, schemaV1, schemaV2, migrations, models };
+module.exports = { tables, schemaV1, schemaV2, migrations, models, v4Tables, schemaV4, migrationsV4 };
