@@ -98,16 +98,18 @@ func (s *approvalBench) send(client *http.Client, e signedEvent) error {
 	}
 	defer resp.Body.Close()
 	var out approval.IngestResult
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.Result != approval.ResultApplied {
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusAccepted || out.Result != approval.ResultAccepted {
 		return fmt.Errorf("event %s: status %d, result %q, %v", e.id, resp.StatusCode, out.Result, err)
 	}
 	return nil
 }
 
 // BenchmarkApprovalIngest posts b.N signed task.created events (each a new task for one
-// approver: verify, validate, resolve the approver, store the event, write instance and task
-// through the sync engine, enqueue the push) from 8 OA connections, and reports events/s and
-// the p50/p99 latency. The events are signed before the timer starts.
+// approver) from 8 OA connections. The answer (202) comes after verify, validate, resolve the
+// approver and one insert: accepted-events/s and the p50/p99 latency measure that. The event
+// worker applies them meanwhile (instance and task through the sync engine, the push enqueued):
+// processed-events/s is b.N over the time from the first request until the last event is
+// processed. The events are signed before the timer starts.
 func BenchmarkApprovalIngest(b *testing.B) {
 	s := startApprovalBench(b)
 	events := make([]signedEvent, b.N)
@@ -148,12 +150,29 @@ func BenchmarkApprovalIngest(b *testing.B) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	b.StopTimer()
 	if firstErr != nil {
 		b.Fatal(firstErr)
 	}
+	for _, e := range events {
+		for {
+			st, err := s.m.approvals.EventStatus(context.Background(), s.source, e.id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if st.Result == approval.ResultApplied {
+				break
+			}
+			if st.Result != approval.ResultAccepted {
+				b.Fatalf("event %s: %s", e.id, st.Result)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	processed := time.Since(start)
+	b.StopTimer()
 	slices.Sort(latencies)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "accepted-events/s")
+	b.ReportMetric(float64(b.N)/processed.Seconds(), "processed-events/s")
 	b.ReportMetric(float64(latencies[len(latencies)/2])/float64(time.Millisecond), "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100])/float64(time.Millisecond), "p99-ms")
 }
