@@ -1,8 +1,9 @@
 'use strict';
 // The app's local schema: every table mportal syncs, with the columns of its sync record in
 // mobile-contract/openapi.yaml (FeedbackRecord, FeedbackCommentRecord, FeedbackAttachmentRecord,
-// SyncInboxRecord, SyncAnnouncementRecord). Version 1 lacks `announcements`; version 2 adds it
-// with a migration, for the migration-sync scenario.
+// SyncInboxRecord, SyncAnnouncementRecord, SyncApprovalRecord, SyncApprovalDecisionRecord).
+// Version 1 lacks `announcements`; version 2 adds it with a migration, for the migration-sync
+// scenario; version 3 adds `approvals` and `approval_decisions` (migrationsV3).
 
 const { appSchema, tableSchema } = require('@nozbe/watermelondb');
 const { schemaMigrations, createTable } = require('@nozbe/watermelondb/Schema/migrations');
@@ -37,16 +38,32 @@ const tables = {
     str('title'), str('excerpt'), str('body_html'), str('importance'), bool('requires_ack'), bool('pinned'),
     str('cover_image', true), num('published_at'), num('expires_at', true),
   ],
+  // Schema 3 (SyncApprovalRecord, SyncApprovalDecisionRecord): the approver's tasks, read-only;
+  // `actions`, `summary` and `attachments` are JSON strings. Decisions are push-only.
+  approvals: [
+    str('source'), str('flow_code'), str('flow_name'), str('title'), str('node_name'), str('node_mode'),
+    str('status'), str('delegated_from_employee_no', true), str('actions'), str('applicant_name'),
+    str('applicant_department'), str('summary'), str('attachments'), str('deep_link'), num('created_at'),
+    num('due_at', true), num('decided_at', true), num('version'),
+  ],
+  approval_decisions: [str('task_id'), str('action'), str('reason'), num('task_version')],
 };
 
 const tableOf = (name) => tableSchema({ name, columns: tables[name] });
 
 const v1Tables = ['feedback', 'feedback_comments', 'feedback_attachments', 'inbox'];
+const v2Tables = [...v1Tables, 'announcements'];
+const v3Tables = [...v2Tables, 'approvals', 'approval_decisions'];
 const schemaV1 = appSchema({ version: 1, tables: v1Tables.map(tableOf) });
-const schemaV2 = appSchema({ version: 2, tables: Object.keys(tables).map(tableOf) });
-const migrations = schemaMigrations({
-  migrations: [{ toVersion: 2, steps: [createTable({ name: 'announcements', columns: tables.announcements })] }],
-});
+const schemaV2 = appSchema({ version: 2, tables: v2Tables.map(tableOf) });
+const schemaV3 = appSchema({ version: 3, tables: v3Tables.map(tableOf) });
+const toV2 = { toVersion: 2, steps: [createTable({ name: 'announcements', columns: tables.announcements })] };
+const toV3 = {
+  toVersion: 3,
+  steps: ['approvals', 'approval_decisions'].map((name) => createTable({ name, columns: tables[name] })),
+};
+const migrations = schemaMigrations({ migrations: [toV2] });
+const migrationsV3 = schemaMigrations({ migrations: [toV3, toV2] });
 
 // Plain model classes: the tests read and write raw columns through _getRaw/_setRaw, so no
 // decorators (and no Babel) are needed.
@@ -57,4 +74,4 @@ function modelFor(table) {
 }
 const models = Object.fromEntries(Object.keys(tables).map((t) => [t, modelFor(t)]));
 
-module.exports = { tables, schemaV1, schemaV2, migrations, models };
+module.exports = { tables, v2Tables, schemaV1, schemaV2, schemaV3, migrations, migrationsV3, models };
