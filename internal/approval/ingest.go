@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
@@ -39,7 +40,7 @@ type IngestResult struct {
 // bad payload, unknown_approvers (Data {"employee_nos": [...]}) when the directory lacks the
 // approver, and unavailable when the database cannot be reached.
 func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []byte) (*IngestResult, error) {
-	ig, err := s.integration(ctx, source)
+	ig, err := s.acceptIntegration(ctx, source)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []b
 	if err != nil {
 		return nil, err
 	}
-	approvers, err := s.approvers(ctx, p)
+	approvers, err := s.acceptApprovers(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +69,7 @@ func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []b
 	case err != nil:
 		return nil, fmt.Errorf("store event %s: %w", key, mongodb.Translate(err, "event"))
 	}
+	s.lastAccept.Store(time.Now().UnixNano())
 	s.queue.offer(ev)
 	return &IngestResult{EventID: h.ID, Result: ResultAccepted}, nil
 }

@@ -64,6 +64,9 @@ type Service struct {
 	// at a time, and guards leaseStart (the window of the lease held) and scanned (the last scan
 	// of the events collection).
 	queue      eventQueue
+	accept     acceptCache
+	paused     atomic.Int32
+	lastAccept atomic.Int64 // wall clock (Unix ns) of the last accepted event: see yieldToAccepts
 	procMu     sync.Mutex
 	leaseStart time.Time
 	scanned    time.Time
