@@ -323,8 +323,8 @@ func TestApprovalsEndToEnd(t *testing.T) {
 		}
 		ts.must(ts.call("POST", "/v1/admin/integrations/feishu/secrets", admin, nil), 201).json(t, &rot)
 		oldOA, newOA := &fakeOA{ts: ts, source: "feishu", secret: created.Secret, n: 100}, &fakeOA{ts: ts, source: "feishu", secret: rot.Secret, n: 200}
-		ts.must(oldOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 1, "PENDING")}}), 200)
-		ts.must(newOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 2, "PENDING")}}), 200)
+		ts.must(oldOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 1, "PENDING")}}), 202)
+		ts.must(newOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 2, "PENDING")}}), 202)
 		ts.must(ts.call("DELETE", "/v1/admin/integrations/feishu/secrets/"+created.SecretID, admin, nil), 200)
 		ts.must(oldOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 3, "PENDING")}}), 401)
 		ts.must(ts.call("DELETE", "/v1/admin/integrations/feishu", admin, nil), 204)
