@@ -26,17 +26,23 @@ type fakeOA struct {
 // waits until the server's event worker has processed it.
 func (o *fakeOA) postAs(id string, at time.Time, ev any, opts ...func(*http.Request)) response {
 	o.ts.t.Helper()
+	r := o.sendAs(id, at, ev, opts...)
+	if r.status == http.StatusAccepted {
+		o.result(id)
+	}
+	return r
+}
+
+// sendAs signs ev as message id at the given time and posts it.
+func (o *fakeOA) sendAs(id string, at time.Time, ev any, opts ...func(*http.Request)) response {
+	o.ts.t.Helper()
 	body, err := json.Marshal(ev)
 	if err != nil {
 		o.ts.t.Fatal(err)
 	}
 	opts = append(opts, withHeader("webhook-id", id), withHeader("webhook-timestamp", strconv.FormatInt(at.Unix(), 10)),
 		withHeader("webhook-signature", approval.Sign(o.secret, id, at, body)))
-	r := o.ts.call("POST", "/v1/integrations/"+o.source+"/events", "", string(body), opts...)
-	if r.status == http.StatusAccepted {
-		o.result(id)
-	}
-	return r
+	return o.ts.call("POST", "/v1/integrations/"+o.source+"/events", "", string(body), opts...)
 }
 
 // result waits until the event accepted as id is processed and returns its result.

@@ -56,6 +56,21 @@ func (s *Service) holdEventLease(ctx context.Context) (held, fresh bool, err err
 	return true, fresh, nil
 }
 
+// releaseEventLease gives up the lease this replica holds, if any, so that a replica started
+// after a clean stop need not wait for the window to end. A stop mid-batch has already left
+// the unfinished events unprocessed.
+func (s *Service) releaseEventLease(ctx context.Context) {
+	s.procMu.Lock()
+	defer s.procMu.Unlock()
+	if s.leaseStart.IsZero() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, _ = s.coll(eventLeasesColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("events:%d", s.leaseStart.UnixMilli())}})
+	s.leaseStart = time.Time{}
+}
+
 // holder names this replica in the lease documents (random unless Holder is set).
 func (s *Service) holder() string {
 	s.holderOnce.Do(func() {

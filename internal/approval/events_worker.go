@@ -85,6 +85,8 @@ func (s *Service) ProcessEvents(ctx context.Context) (int, error) {
 // accepting apart from processing; an operator could, to let a burst be answered first.
 func (s *Service) PauseEvents() (resume func()) {
 	s.paused.Add(1)
+	s.procMu.Lock() // a pass in flight ends first
+	s.procMu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -138,6 +140,7 @@ func (s *Service) RunEvents(ctx context.Context) {
 		s.purgeEvents(ctx)
 		select {
 		case <-ctx.Done():
+			s.releaseEventLease(context.WithoutCancel(ctx))
 			return
 		case <-s.queue.signal():
 		case <-t.C:
