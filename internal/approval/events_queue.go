@@ -101,13 +101,6 @@ func (q *eventQueue) clear() {
 	}
 }
 
-// len is how many events are queued.
-func (q *eventQueue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.order)
-}
-
 // signal is readable when an event was offered since it was last read.
 func (q *eventQueue) signal() chan struct{} {
 	q.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -99,25 +100,56 @@ func (s *Service) PauseEvents() (resume func()) {
 	}
 }
 
-// Accepting comes first: while events keep arriving, the worker waits before each batch (at
-// most acceptYieldMax), so that a burst is answered at the rate of its inserts rather than
-// competing with its own processing for the database (on the embedded database, applying an
-// event costs ten to twenty times what accepting it does). A backlog of half the hand-off's
-// capacity, or the bound, ends the wait: processing never stops under sustained load.
+// Accepting comes first: during a burst (at least acceptBurst events accepted within the
+// current or the previous acceptWindow, i.e. about 200 events/s) the worker waits before each
+// batch, at most acceptYieldMax, so that the burst is answered at the rate of its inserts
+// rather than competing with its own processing for the database (on the embedded database,
+// applying an event costs ten to twenty times what accepting it does). A slower stream is
+// processed as it comes, and under a sustained burst processing still runs at least every
+// acceptYieldMax.
 const (
-	acceptQuiet    = 25 * time.Millisecond
-	acceptYieldMax = 5 * time.Second
+	acceptWindow   = 100 * time.Millisecond
+	acceptBurst    = 20
+	acceptYieldMax = 10 * time.Second
 )
 
-// yieldToAccepts waits while events are being accepted (see acceptQuiet).
+// acceptRate counts accepted events per acceptWindow (wall clock: a scheduling heuristic, not
+// a time the service stores).
+type acceptRate struct {
+	window atomic.Int64 // current window (Unix ns / acceptWindow)
+	count  atomic.Int64 // events accepted in it
+	prev   atomic.Int64 // events accepted in the window before it
+}
+
+func (r *acceptRate) add() {
+	w := time.Now().UnixNano() / int64(acceptWindow)
+	if cur := r.window.Load(); cur != w && r.window.CompareAndSwap(cur, w) {
+		n := r.count.Swap(0)
+		if cur != w-1 {
+			n = 0
+		}
+		r.prev.Store(n)
+	}
+	r.count.Add(1)
+}
+
+// busy reports whether a burst is being accepted.
+func (r *acceptRate) busy() bool {
+	w := time.Now().UnixNano() / int64(acceptWindow)
+	switch r.window.Load() {
+	case w:
+		return r.count.Load() >= acceptBurst || r.prev.Load() >= acceptBurst
+	case w - 1:
+		return r.count.Load() >= acceptBurst
+	}
+	return false
+}
+
+// yieldToAccepts waits while a burst is being accepted (see acceptBurst).
 func (s *Service) yieldToAccepts(ctx context.Context) {
 	deadline := time.Now().Add(acceptYieldMax)
-	for {
-		since := time.Since(time.Unix(0, s.lastAccept.Load()))
-		if since >= acceptQuiet || time.Now().After(deadline) || s.queue.len() >= maxQueuedEvents/2 {
-			return
-		}
-		t := time.NewTimer(acceptQuiet - since)
+	for s.accepts.busy() && time.Now().Before(deadline) {
+		t := time.NewTimer(acceptWindow / 4)
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
@@ -69,7 +68,7 @@ func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []b
 	case err != nil:
 		return nil, fmt.Errorf("store event %s: %w", key, mongodb.Translate(err, "event"))
 	}
-	s.lastAccept.Store(time.Now().UnixNano())
+	s.accepts.add()
 	s.queue.offer(ev)
 	return &IngestResult{EventID: h.ID, Result: ResultAccepted}, nil
 }

@@ -66,7 +66,7 @@ type Service struct {
 	queue      eventQueue
 	accept     acceptCache
 	paused     atomic.Int32
-	lastAccept atomic.Int64 // wall clock (Unix ns) of the last accepted event: see yieldToAccepts
+	accepts    acceptRate
 	procMu     sync.Mutex
 	leaseStart time.Time
 	scanned    time.Time
