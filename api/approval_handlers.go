@@ -38,7 +38,8 @@ type Approvals interface {
 
 var _ Approvals = (*approval.Service)(nil)
 
-// ingestEvent verifies the signature on the raw body, exactly as the OA sent it.
+// ingestEvent verifies the signature on the raw body, exactly as the OA sent it, and answers
+// 202 once the event is stored (200 for a webhook-id stored before).
 func (s *Server) ingestEvent(c *fiber.Ctx) error {
 	if err := requireContentType(c, "application/json"); err != nil {
 		return err
@@ -51,6 +52,10 @@ func (s *Server) ingestEvent(c *fiber.Ctx) error {
 	res, err := s.deps.Approvals.Ingest(c.UserContext(), c.Params("source"), h, body)
 	if err != nil {
 		return err
+	}
+	if res.Result == approval.ResultAccepted {
+		// Stored; the event worker applies it.
+		return c.Status(fiber.StatusAccepted).JSON(res)
 	}
 	return c.JSON(res)
 }

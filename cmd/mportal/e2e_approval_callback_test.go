@@ -95,7 +95,8 @@ func TestApprovalCallbackSurvivesRestart(t *testing.T) {
 		`"action_context":"opaque-ctx-1","version":1}}}`, now.Format(time.RFC3339), now.Add(-time.Hour).Format(time.RFC3339))
 	ts.must(ts.call("POST", "/v1/integrations/feishu/events", "", body,
 		withHeader("webhook-id", "msg_1"), withHeader("webhook-timestamp", strconv.FormatInt(now.Unix(), 10)),
-		withHeader("webhook-signature", approval.Sign(created.Secret, "msg_1", now, []byte(body)))), 200)
+		withHeader("webhook-signature", approval.Sign(created.Secret, "msg_1", now, []byte(body)))), 202)
+	(&fakeOA{ts: ts, source: "feishu"}).result("msg_1")
 
 	ts.must(ts.call("POST", "/v1/approvals/feishu:T1/decision", ops, map[string]any{"action": "approve", "idempotency_key": "ops-1"}), 404)
 	ts.must(ts.call("POST", "/v1/approvals/feishu:T1/decision", m1, map[string]any{"action": "approve", "idempotency_key": "k-1"}), 200)

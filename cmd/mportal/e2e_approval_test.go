@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,8 +22,19 @@ type fakeOA struct {
 	n              int
 }
 
-// postAs signs ev as message id at the given time and posts it.
+// postAs signs ev as message id at the given time and posts it; once it is accepted (202) it
+// waits until the server's event worker has processed it.
 func (o *fakeOA) postAs(id string, at time.Time, ev any, opts ...func(*http.Request)) response {
+	o.ts.t.Helper()
+	r := o.sendAs(id, at, ev, opts...)
+	if r.status == http.StatusAccepted {
+		o.result(id)
+	}
+	return r
+}
+
+// sendAs signs ev as message id at the given time and posts it.
+func (o *fakeOA) sendAs(id string, at time.Time, ev any, opts ...func(*http.Request)) response {
 	o.ts.t.Helper()
 	body, err := json.Marshal(ev)
 	if err != nil {
@@ -31,6 +43,21 @@ func (o *fakeOA) postAs(id string, at time.Time, ev any, opts ...func(*http.Requ
 	opts = append(opts, withHeader("webhook-id", id), withHeader("webhook-timestamp", strconv.FormatInt(at.Unix(), 10)),
 		withHeader("webhook-signature", approval.Sign(o.secret, id, at, body)))
 	return o.ts.call("POST", "/v1/integrations/"+o.source+"/events", "", string(body), opts...)
+}
+
+// result waits until the event accepted as id is processed and returns its result.
+func (o *fakeOA) result(id string) string {
+	o.ts.t.Helper()
+	var res string
+	eventually(o.ts.t, 30*time.Second, "event "+id+" processed", func() bool {
+		st, err := o.ts.main.approvals.EventStatus(context.Background(), o.source, id)
+		if err != nil {
+			o.ts.t.Fatal(err)
+		}
+		res = st.Result
+		return res != approval.ResultAccepted
+	})
+	return res
 }
 
 // post signs and posts ev with a fresh webhook-id at the server's time (the wall clock).
@@ -105,9 +132,9 @@ func TestApprovalsEndToEnd(t *testing.T) {
 		oa.ts = ts
 		var res approval.IngestResult
 		ev := oaTaskEvent(approval.EventTaskCreated, oaInstance("I1", 1, "PENDING"), oaTask("T1", "E7001", 1, "PENDING"))
-		ts.must(oa.postAs("m-1", time.Now(), ev), 200).json(t, &res)
-		if res.Result != "applied" {
-			t.Fatalf("result %+v", res)
+		ts.must(oa.postAs("m-1", time.Now(), ev), 202).json(t, &res)
+		if res.Result != "accepted" || oa.result("m-1") != approval.ResultApplied {
+			t.Fatalf("result %+v, processed %s", res, oa.result("m-1"))
 		}
 		ts.must(oa.postAs("m-1", time.Now(), ev), 200).json(t, &res)
 		if res.Result != "duplicate" {
@@ -252,7 +279,7 @@ func TestApprovalsEndToEnd(t *testing.T) {
 	t.Run("a withdrawn task cannot be decided, online or offline", func(t *testing.T) {
 		ts := ts.with(t)
 		oa.ts = ts
-		ts.must(oa.post(oaTaskEvent(approval.EventTaskCreated, oaInstance("I3", 1, "PENDING"), oaTask("T3", "E7001", 1, "PENDING"))), 200)
+		ts.must(oa.post(oaTaskEvent(approval.EventTaskCreated, oaInstance("I3", 1, "PENDING"), oaTask("T3", "E7001", 1, "PENDING"))), 202)
 		var pull struct {
 			Changes map[string]struct{ Updated []approval.SyncRecord }
 		}
@@ -260,7 +287,7 @@ func TestApprovalsEndToEnd(t *testing.T) {
 		if len(pull.Changes["approvals"].Updated) != 2 {
 			t.Fatalf("pull: %+v", pull.Changes["approvals"])
 		}
-		ts.must(oa.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I3", 2, "CANCELED")}}), 200)
+		ts.must(oa.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I3", 2, "CANCELED")}}), 202)
 		var p approvalProblem
 		ts.must(ts.call("POST", "/v1/approvals/feishu:T3/decision", boss.token, jsonObj{"action": "approve", "idempotency_key": "w"}), 409).json(t, &p)
 		if p.Code != "task_closed" {
@@ -283,7 +310,7 @@ func TestApprovalsEndToEnd(t *testing.T) {
 		ts.must(ts.call("PUT", "/v1/me/delegation", boss.token, jsonObj{"delegate": "E7002",
 			"from": now.Add(-time.Minute).Format(time.RFC3339), "to": now.Add(24 * time.Hour).Format(time.RFC3339)}), 200)
 		ts.must(ts.call("GET", "/v1/me/delegation", boss.token, nil), 200)
-		ts.must(oa.post(oaTaskEvent(approval.EventTaskCreated, oaInstance("I4", 1, "PENDING"), oaTask("T4", "E7001", 1, "PENDING"))), 200)
+		ts.must(oa.post(oaTaskEvent(approval.EventTaskCreated, oaInstance("I4", 1, "PENDING"), oaTask("T4", "E7001", 1, "PENDING"))), 202)
 		var d approval.Detail
 		ts.must(ts.call("GET", "/v1/approvals/feishu:T4", other.token, nil), 200).json(t, &d)
 		if d.DelegatedFromEmployeeNo == nil || *d.DelegatedFromEmployeeNo != "E7001" {
@@ -302,8 +329,8 @@ func TestApprovalsEndToEnd(t *testing.T) {
 		}
 		ts.must(ts.call("POST", "/v1/admin/integrations/feishu/secrets", admin, nil), 201).json(t, &rot)
 		oldOA, newOA := &fakeOA{ts: ts, source: "feishu", secret: created.Secret, n: 100}, &fakeOA{ts: ts, source: "feishu", secret: rot.Secret, n: 200}
-		ts.must(oldOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 1, "PENDING")}}), 200)
-		ts.must(newOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 2, "PENDING")}}), 200)
+		ts.must(oldOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 1, "PENDING")}}), 202)
+		ts.must(newOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 2, "PENDING")}}), 202)
 		ts.must(ts.call("DELETE", "/v1/admin/integrations/feishu/secrets/"+created.SecretID, admin, nil), 200)
 		ts.must(oldOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 3, "PENDING")}}), 401)
 		ts.must(ts.call("DELETE", "/v1/admin/integrations/feishu", admin, nil), 204)

@@ -21,7 +21,9 @@ const watermelonDir = "../../sync/watermelontest"
 
 // watermelonScenario is one scenario of sync/watermelontest/scenarios.js. seeded: the server
 // holds an announcement for everyone (and so an inbox item for each user) before the devices
-// first sync; without it the database is empty apart from the users.
+// first sync; without it the database is empty apart from the users. The approvals-*
+// scenarios also find an OA integration and send its events through the Go test (cfg.oa),
+// which signs them.
 type watermelonScenario struct {
 	name, title string
 	seeded      bool
@@ -41,6 +43,9 @@ var watermelonScenarios = []watermelonScenario{
 	{"records-fit-the-schema", "every pulled value fits its WatermelonDB column", true},
 	{"training-progress-migration", "a migration sync to schema 4 brings watch progress recorded offline on another device", false},
 	{"training-progress-converge", "two devices' overlapping offline watch progress converges", false},
+	{"approvals-migration-sync", "a migration sync from schema 2 to 3 brings the approvals tables and the pending tasks", false},
+	{"approvals-decide-offline", "an offline decision is pushed and comes back decided; one on a withdrawn task is rejected with the reason", false},
+	{"approvals-per-approver", "each approver pulls only their own tasks, and a reassigned task leaves the former one's device", false},
 }
 
 // TestWatermelonDB syncs the stock WatermelonDB client (0.28, LokiJS adapter in Node) with a
@@ -62,7 +67,7 @@ func TestWatermelonDB(t *testing.T) {
 	}
 	for _, sc := range watermelonScenarios {
 		t.Run(sc.title, func(t *testing.T) {
-			cfg := seedWatermelon(t, sc.seeded)
+			cfg := seedWatermelon(t, sc.seeded, strings.HasPrefix(sc.name, "approvals-"))
 			if strings.HasPrefix(sc.name, "training-progress") {
 				seedTrainingVideo(t, &cfg)
 			}
@@ -87,9 +92,10 @@ func watermelonNode(t *testing.T) string {
 
 // watermelonUser is a user as the scenarios see it: one access token per device.
 type watermelonUser struct {
-	ID       string   `json:"id"`
-	Name     string   `json:"name"`
-	Sessions []string `json:"sessions"`
+	ID         string   `json:"id"`
+	EmployeeNo string   `json:"employee_no"`
+	Name       string   `json:"name"`
+	Sessions   []string `json:"sessions"`
 }
 
 // watermelonConfig is what run.js reads from MPORTAL_WMDB_CONFIG.
@@ -104,19 +110,22 @@ type watermelonConfig struct {
 	// ts and admin let a scenario's seeding add what it needs.
 	ts    *testServer
 	admin string
+	// OA is the URL where the scenario posts OA events (approvals scenarios): the Go test signs
+	// each, sends it to the server and answers once the server has processed it.
+	OA string `json:"oa,omitempty"`
 }
 
 // seedWatermelon starts a server on an empty database with alice (three devices), bob (one) and
 // an ops user, optionally publishes an announcement for everyone, and returns the scenario's configuration
 // with the URL of a contract-checking proxy in front of the server.
-func seedWatermelon(t *testing.T, seeded bool) watermelonConfig {
+func seedWatermelon(t *testing.T, seeded, approvals bool) watermelonConfig {
 	ts := startServer(t, testEnv(t, nil))
 	admin := ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1").AccessToken
 	user := func(employeeNo, name string, devices int) watermelonUser {
 		id, otp := ts.createUser(admin, map[string]any{
 			"employee_no": employeeNo, "name": name, "department": "Field Ops", "locale": "en",
 		})
-		u := watermelonUser{ID: id, Name: name}
+		u := watermelonUser{ID: id, EmployeeNo: employeeNo, Name: name}
 		password := employeeNo + "-passphrase"
 		u.Sessions = append(u.Sessions, ts.signIn(employeeNo, otp, password, employeeNo+"-device-0").AccessToken)
 		for i := 1; i < devices; i++ {
@@ -136,6 +145,9 @@ func seedWatermelon(t *testing.T, seeded bool) watermelonConfig {
 		}), 201).json(t, &ann)
 		ts.pushDone("announcement:" + ann.ID + ":publish")
 		cfg.AnnouncementID = ann.ID
+	}
+	if approvals {
+		cfg.OA = watermelonOA(t, ts, admin)
 	}
 	cfg.URL = contractProxy(t, ts)
 	cfg.ts, cfg.admin = ts, admin

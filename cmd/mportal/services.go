@@ -113,8 +113,8 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 
 	// Approvals: OA events in, the approvers' tasks, decisions and delegations; decisions go back
 	// to the OA through the callback outbox; reminders nudge slow approvers; ops read the numbers.
-	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Now: m.Clock}
-	m.approvalCallbacks = &approval.Callbacks{DB: db, Log: m.Logger, Now: m.Clock}
+	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Log: m.Logger, Now: m.Clock}
+	m.approvalCallbacks = &approval.Callbacks{DB: db, Log: m.Logger, Now: m.Clock, Retention: cfg.ApprovalDeliveryRetention}
 	m.approvalStats = &approval.Statistics{DB: db, Now: m.Clock}
 	m.approvalReminders = &approval.Reminders{DB: db, Push: m.push, Prefs: m.prefs, Directory: m.users, Log: m.Logger,
 		Now: m.Clock, Zone: func(ctx context.Context, userID string) (string, error) {
@@ -287,8 +287,17 @@ func (m *Main) startWorkers() {
 	}
 	// Every instance delivers decisions to the OAs and sends reminders: each attempt, reminder,
 	// escalation and digest is claimed in the database first.
+	// OA events are applied by one replica at a time (a lease per window, claimed by an insert);
+	// an event accepted but not yet applied waits in the database, across restarts.
+	m.workers.run(m.approvals.RunEvents)
 	m.workers.run(m.approvalCallbacks.Run)
 	m.workers.run(m.approvalReminders.Run)
+	// The callback delivery log keeps a bounded window (no TTL index on the embedded database).
+	m.workers.every(time.Hour, func(ctx context.Context) {
+		if _, err := m.approvalCallbacks.PurgeDeliveries(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("purge approval delivery log", "error", err.Error())
+		}
+	})
 	// Tombstones and the sync change log are kept for the horizon (30 days), then purged.
 	m.workers.every(time.Hour, func(ctx context.Context) {
 		if err := m.sync.Purge(ctx); err != nil && ctx.Err() == nil {

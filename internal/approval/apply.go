@@ -250,16 +250,19 @@ func (s *Service) applyTask(ctx context.Context, inst *Instance, in *TaskPayload
 		}
 	}
 	t.Open = t.open()
+	if t.Open && t.PushedAt == nil {
+		// Enqueued first so that pushed_at is part of the task's one write: should that write
+		// fail, the event stays unprocessed, is applied again, and the push key keeps the push
+		// from going out twice.
+		if err := s.enqueueTaskPush(ctx, t); err != nil {
+			return false, err
+		}
+	}
 	if err := s.writeTask(ctx, t, prevVersion); err != nil {
 		return false, err
 	}
 	if cur != nil && cur.Open && (!t.Open || reassigned) {
 		if err := s.withdraw(ctx, key, cur.ApproverUserID, "v"+fmt.Sprint(t.Version)); err != nil {
-			return true, err
-		}
-	}
-	if t.Open && t.PushedAt == nil {
-		if err := s.notifyTask(ctx, t); err != nil {
 			return true, err
 		}
 	}

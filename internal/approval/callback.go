@@ -36,6 +36,9 @@ type Callbacks struct {
 	Interval time.Duration
 	// Batch is how many due decisions one pass handles at most (default 100).
 	Batch int
+	// Retention is how long the delivery log keeps an attempt (default
+	// DefaultDeliveryRetention, at least an hour); PurgeDeliveries deletes older ones.
+	Retention time.Duration
 
 	once sync.Once
 }

@@ -128,14 +128,16 @@ func (c *Callbacks) Deliveries(ctx context.Context, actor *auth.Principal, integ
 	return out, nil
 }
 
-// EnsureIndexes creates the indexes of the delivery log (newest attempts of one integration)
-// and of the callback queue (due first).
+// EnsureIndexes creates the indexes of the delivery log (newest attempts of one integration;
+// oldest first for the retention purge) and of the callback queue (due first).
 func (c *Callbacks) EnsureIndexes(ctx context.Context) error {
 	if err := createCollections(ctx, c.DB, deliveriesColl, callbackQueueColl); err != nil {
 		return err
 	}
 	err := mongodb.EnsureIndexes(ctx, c.DB.Collection(deliveriesColl), mongo.IndexModel{
 		Keys: bson.D{{Key: "source", Value: 1}, {Key: "started_at", Value: -1}},
+	}, mongo.IndexModel{
+		Keys: bson.D{{Key: "started_at", Value: 1}}, // the retention purge
 	})
 	if err != nil {
 		return err

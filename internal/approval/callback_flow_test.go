@@ -50,6 +50,9 @@ func TestDecisionsReachTheOAOnceThroughTheService(t *testing.T) {
 			t.Fatalf("ingest: %v", err)
 		}
 	}
+	if n, err := svc.ProcessEvents(t.Context()); err != nil || n != tasks {
+		t.Fatalf("process events: %d, %v", n, err)
+	}
 	phone := &auth.Principal{UserID: "u-M1", Roles: []auth.Role{auth.RoleEmployee, auth.RoleApprover}, DeviceID: "phone"}
 	tablet := &auth.Principal{UserID: "u-M1", Roles: []auth.Role{auth.RoleEmployee, auth.RoleApprover}, DeviceID: "tablet"}
 	winners := make([]string, tasks)

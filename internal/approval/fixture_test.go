@@ -139,12 +139,30 @@ func (o *fakeOA) send(ev any) (*approval.IngestResult, error) {
 	return o.sendAs(fmt.Sprintf("msg_%d_%d", time.Now().UnixNano(), o.n), ev)
 }
 
+// sendAs delivers an event as message id and, once it is accepted, runs the event worker and
+// returns what processing made of it (applied or stale).
 func (o *fakeOA) sendAs(id string, ev any) (*approval.IngestResult, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		panic(err)
 	}
-	return o.f.svc.Ingest(o.f.ctx, o.f.source, signed(id, o.f.clock.Now(), body, o.secret), body)
+	res, err := o.f.svc.Ingest(o.f.ctx, o.f.source, signed(id, o.f.clock.Now(), body, o.secret), body)
+	if err != nil || res.Result != approval.ResultAccepted {
+		return res, err
+	}
+	return o.f.processed(id)
+}
+
+// processed runs the event worker and returns the result of the event accepted as id.
+func (f *fixture) processed(id string) (*approval.IngestResult, error) {
+	if _, err := f.svc.ProcessEvents(f.ctx); err != nil {
+		return nil, err
+	}
+	st, err := f.svc.EventStatus(f.ctx, f.source, id)
+	if err != nil {
+		return nil, err
+	}
+	return &approval.IngestResult{EventID: id, Result: st.Result}, nil
 }
 
 func (o *fakeOA) mustSend(t *testing.T, ev any) string {

@@ -5,19 +5,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
-// Ingest results.
+// Ingest results: the answer to an event is accepted or duplicate; an accepted event's
+// processing ends applied or stale (see EventStatus).
 const (
-	ResultApplied   = "applied"   // the event changed something
-	ResultStale     = "stale"     // the event was valid but older than (or equal to) what is stored
-	ResultDuplicate = "duplicate" // the webhook-id was seen and applied before: acknowledged without effect
+	ResultAccepted  = "accepted"  // stored; the event worker applies it shortly
+	ResultDuplicate = "duplicate" // the webhook-id was accepted before: acknowledged without effect
+	ResultApplied   = "applied"   // processed: the event changed something
+	ResultStale     = "stale"     // processed: the event was valid but older than (or equal to) what is stored
+	// ResultRejected marks a stored event that could not be applied at all (one accepted by an
+	// older version whose approver is no longer in the directory); it is not retried.
+	ResultRejected = "rejected"
 )
 
 // IngestResult is the answer to an accepted event.
@@ -27,19 +29,17 @@ type IngestResult struct {
 }
 
 // Ingest receives one signed event of source: it checks the integration and the signature,
-// acknowledges a webhook-id it has applied before without effect, validates the whole payload
-// and resolves its approver before writing anything, stores the event (the replay guard and
-// the audit trail), applies it and marks it applied — all within the request: applying is a
-// handful of indexed writes, well within the OA's timeout, and the OA learns of a failure
-// (5xx) and redelivers. A redelivered event that was stored but not applied (a crash between
-// the two) is applied then; applying is idempotent by version.
+// validates the whole payload and resolves its approver, then stores the event with one insert
+// under its webhook-id (the replay guard) and hands it to the event worker (ProcessEvents),
+// which applies it. A webhook-id stored before is acknowledged as duplicate without effect,
+// processed or not: the stored event is processed once either way, after a restart too.
 //
 // It returns not_found for an unknown source, forbidden for a disabled one, unauthorized
 // (naming the header) for a bad, stale or missing signature, invalid naming the field for a
 // bad payload, unknown_approvers (Data {"employee_nos": [...]}) when the directory lacks the
 // approver, and unavailable when the database cannot be reached.
 func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []byte) (*IngestResult, error) {
-	ig, err := s.integration(ctx, source)
+	ig, err := s.acceptIntegration(ctx, source)
 	if err != nil {
 		return nil, err
 	}
@@ -50,43 +50,27 @@ func (s *Service) Ingest(ctx context.Context, source string, h Headers, body []b
 	if err := Verify(h, body, ig.Secrets, now); err != nil {
 		return nil, err
 	}
-	s.purgeEvents(ctx, now)
-	key := EventKey(source, h.ID)
-	res := &IngestResult{EventID: h.ID, Result: ResultDuplicate}
-	var seen Event
-	err = s.coll(eventsColl).FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&seen)
-	switch {
-	case err == nil && seen.AppliedAt != nil:
-		return res, nil
-	case err != nil && !mongodb.IsNotFound(err):
-		return nil, fmt.Errorf("read event %s: %w", key, mongodb.Translate(err, "event"))
-	}
 	p, err := parsePayload(body)
 	if err != nil {
 		return nil, err
 	}
-	approvers, err := s.approvers(ctx, p)
+	approvers, err := s.acceptApprovers(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	ev := Event{ID: key, Source: source, WebhookID: h.ID, Type: p.Type, Body: string(body), ReceivedAt: now,
-		ExpiresAt: now.Add(EventRetention)}
-	if _, err := s.coll(eventsColl).InsertOne(ctx, ev); err != nil && !mongodb.IsDuplicateKey(err) {
+	key := EventKey(source, h.ID)
+	ev := &Event{ID: key, Source: source, WebhookID: h.ID, Type: p.Type, Body: string(body), Approvers: approvers,
+		ReceivedAt: now, ExpiresAt: now.Add(EventRetention)}
+	_, err = s.coll(eventsColl).InsertOne(ctx, ev)
+	switch {
+	case mongodb.IsDuplicateKey(err):
+		return &IngestResult{EventID: h.ID, Result: ResultDuplicate}, nil
+	case err != nil:
 		return nil, fmt.Errorf("store event %s: %w", key, mongodb.Translate(err, "event"))
 	}
-	changed, err := s.apply(ctx, source, p, approvers)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.coll(eventsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "applied_at", Value: s.Now.Stored()}}}}); err != nil {
-		return nil, fmt.Errorf("mark event %s applied: %w", key, mongodb.Translate(err, "event"))
-	}
-	res.Result = ResultStale
-	if changed {
-		res.Result = ResultApplied
-	}
-	return res, nil
+	s.accepts.add()
+	s.queue.offer(ev)
+	return &IngestResult{EventID: h.ID, Result: ResultAccepted}, nil
 }
 
 // approvers resolves the approver of a task event to a user id, by employee number. An
@@ -112,14 +96,4 @@ func (s *Service) approvers(ctx context.Context, p *Payload) (map[string]string,
 			Data:    map[string][]string{"employee_nos": unknown}}
 	}
 	return found, nil
-}
-
-// purgeEvents deletes events older than EventRetention, at most once a minute. A failure is
-// ignored: the next request tries again and stale rows only cost space.
-func (s *Service) purgeEvents(ctx context.Context, now time.Time) {
-	last := s.purged.Load()
-	if now.UnixMilli()-last < time.Minute.Milliseconds() || !s.purged.CompareAndSwap(last, now.UnixMilli()) {
-		return
-	}
-	_, _ = s.coll(eventsColl).DeleteMany(ctx, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: now}}}})
 }

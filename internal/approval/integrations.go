@@ -142,6 +142,7 @@ func (s *Service) integration(ctx context.Context, source string) (*Integration,
 // UpdateIntegration changes an integration's name, callback URL or enabled flag (enabling it
 // clears DisabledReason). forbidden unless p is an admin, invalid naming the field, not_found.
 func (s *Service) UpdateIntegration(ctx context.Context, p *auth.Principal, source string, in IntegrationUpdate) (*Integration, error) {
+	defer s.forgetIntegration(source)
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
@@ -181,6 +182,7 @@ func (s *Service) updateIntegration(ctx context.Context, source string, update b
 // that the OA can switch over; an older one is dropped. forbidden unless p is an admin,
 // not_found for an unknown source.
 func (s *Service) RotateSecret(ctx context.Context, p *auth.Principal, source string) (*CreatedSecret, error) {
+	defer s.forgetIntegration(source)
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
@@ -208,6 +210,7 @@ func (s *Service) RotateSecret(ctx context.Context, p *auth.Principal, source st
 // RevokeSecret removes one secret, ending a rotation early. forbidden unless p is an admin,
 // not_found for an unknown source or secret, conflict for the last secret.
 func (s *Service) RevokeSecret(ctx context.Context, p *auth.Principal, source, secretID string) (*Integration, error) {
+	defer s.forgetIntegration(source)
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
@@ -235,6 +238,7 @@ func (s *Service) RevokeSecret(ctx context.Context, p *auth.Principal, source, s
 // DeleteIntegration removes an integration: its events are refused from then on (404); its
 // tasks and decisions stay. forbidden unless p is an admin, not_found.
 func (s *Service) DeleteIntegration(ctx context.Context, p *auth.Principal, source string) error {
+	defer s.forgetIntegration(source)
 	if err := requireAdmin(p); err != nil {
 		return err
 	}

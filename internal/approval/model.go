@@ -10,8 +10,13 @@ const (
 	integrationsColl = "approval_integrations"
 	// eventsColl holds every accepted inbound event, _id = EventKey(source, webhook-id): the
 	// _id unique index is the replay guard ("a webhook-id seen before is acknowledged without
-	// effect"). Events are kept for EventRetention, far longer than the signature tolerance.
+	// effect"), and an event without processed_at is the durable queue of the event worker.
+	// Processed events are kept for EventRetention, far longer than the signature tolerance.
 	eventsColl = "approval_events"
+	// eventLeasesColl holds one document per lease window of the event worker, _id =
+	// "events:<window start, Unix ms>": the replica whose insert created it processes events
+	// during that window (an insert is the one write that is atomic on FerretDB too).
+	eventLeasesColl = "approval_event_leases"
 	// instancesColl holds one Instance per OA approval instance, _id = Key(source, instance id).
 	instancesColl = "approval_instances"
 	// tasksColl holds one Task per OA approval task, _id = Key(source, task id).
@@ -107,7 +112,8 @@ type Secret struct {
 	CreatedAt time.Time `bson:"created_at" json:"created_at"`
 }
 
-// Event is a received, signature-checked event, stored before it is applied.
+// Event is a received, signature-checked, validated event: stored by one insert when it is
+// accepted, processed (applied) later by the event worker.
 type Event struct {
 	// ID is EventKey(Source, WebhookID).
 	ID        string `bson:"_id"`
@@ -115,14 +121,18 @@ type Event struct {
 	WebhookID string `bson:"webhook_id"`
 	// Type is approval.task.created, approval.task.updated or approval.instance.updated.
 	Type string `bson:"type"`
-	// Body is the raw signed body, kept for audit and to apply the event again after a crash
-	// between storing and applying it.
-	Body       string    `bson:"body"`
-	ReceivedAt time.Time `bson:"received_at"`
-	// AppliedAt is set once the event's effects are written; a redelivered event whose
-	// AppliedAt is nil is applied again (applying is idempotent by version).
-	AppliedAt *time.Time `bson:"applied_at,omitempty"`
-	// ExpiresAt is ReceivedAt + EventRetention; older events are purged.
+	// Body is the raw signed body, kept for audit and processed by the worker.
+	Body string `bson:"body"`
+	// Approvers maps the task's approver employee number to the user id the directory resolved
+	// when the event was accepted (empty for an instance event).
+	Approvers  map[string]string `bson:"approvers,omitempty"`
+	ReceivedAt time.Time         `bson:"received_at"`
+	// ProcessedAt is set once the event's effects are written, with Result (applied or stale);
+	// an event without it is still to be processed, after a restart too (applying is
+	// idempotent by version).
+	ProcessedAt *time.Time `bson:"processed_at,omitempty"`
+	Result      string     `bson:"result,omitempty"`
+	// ExpiresAt is ReceivedAt + EventRetention; processed events older than that are purged.
 	ExpiresAt time.Time `bson:"expires_at"`
 }
 

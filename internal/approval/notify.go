@@ -26,10 +26,23 @@ const (
 // a task carries it, so a later one replaces, and a silent one withdraws, the shown one.
 func collapseKey(taskKey string) string { return "approval:" + taskKey }
 
-// notifyTask enqueues the visible push of a task that reached holder: the title only (no form
-// data, no credential: the app fetches the task with the user's session), with the actions and
-// which of them need a reason, then records pushed_at.
+// notifyTask enqueues the push of a stored task (enqueueTaskPush), then records pushed_at.
 func (s *Service) notifyTask(ctx context.Context, t *Task) error {
+	if err := s.enqueueTaskPush(ctx, t); err != nil {
+		return err
+	}
+	if _, err := s.coll(tasksColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "pushed_at", Value: t.PushedAt}}}}); err != nil {
+		return fmt.Errorf("record push of task %s: %w", t.ID, mongodb.Translate(err, "task"))
+	}
+	return nil
+}
+
+// enqueueTaskPush enqueues the visible push of a task that reached its holder: the title only
+// (no form data, no credential: the app fetches the task with the user's session), with the
+// actions and which of them need a reason, and sets t.PushedAt for the caller to store. The
+// push key makes a repeated enqueue (a retry) send nothing twice.
+func (s *Service) enqueueTaskPush(ctx context.Context, t *Task) error {
 	actions, reasons := make([]string, 0, 2), make([]string, 0, 2)
 	for _, a := range t.Actions {
 		actions = append(actions, a.Action)
@@ -58,10 +71,6 @@ func (s *Service) notifyTask(ctx context.Context, t *Task) error {
 	}
 	now := s.Now.Stored()
 	t.PushedAt = &now
-	if _, err := s.coll(tasksColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: t.ID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "pushed_at", Value: now}}}}); err != nil {
-		return fmt.Errorf("record push of task %s: %w", t.ID, mongodb.Translate(err, "task"))
-	}
 	return nil
 }
 

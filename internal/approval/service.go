@@ -9,7 +9,10 @@ package approval
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -50,10 +53,24 @@ type Service struct {
 	Push      Pusher
 	Sync      Sync
 	Now       clock.Func
+	// Log receives the event worker's warnings (nil means slog.Default()).
+	Log *slog.Logger
+	// Holder names this replica in the event worker's leases (random when empty).
+	Holder string
 
-	// purged is when events were last purged (Unix ms): purging at most once a minute keeps the
-	// cost off most requests.
+	// purged is when events were last purged (Unix ms): at most once a minute.
 	purged atomic.Int64
+	// queue hands accepted events to this process's event worker; procMu makes its passes one
+	// at a time, and guards leaseStart (the window of the lease held) and scanned (the last scan
+	// of the events collection).
+	queue      eventQueue
+	accept     acceptCache
+	paused     atomic.Int32
+	accepts    acceptRate
+	procMu     sync.Mutex
+	leaseStart time.Time
+	scanned    time.Time
+	holderOnce sync.Once
 	// view serves the approver's list on the embedded database (see taskView).
 	view taskView
 }
@@ -70,7 +87,10 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		coll   string
 		models []mongo.IndexModel
 	}{
-		{eventsColl, []mongo.IndexModel{{Keys: bson.D{{Key: "expires_at", Value: 1}}}}},
+		{eventsColl, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "expires_at", Value: 1}}},
+			{Keys: bson.D{{Key: "processed_at", Value: 1}, {Key: "received_at", Value: 1}}}, // the worker's scan
+		}},
 		{tasksColl, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "approver_user_id", Value: 1}, {Key: "open", Value: -1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}},
 			{Keys: bson.D{{Key: "approver_user_id", Value: 1}, {Key: "_seq", Value: 1}}},
@@ -83,7 +103,7 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		}},
 		{delegationsColl, []mongo.IndexModel{{Keys: bson.D{{Key: "delegate_user_id", Value: 1}}}}},
 	}
-	for _, name := range []string{integrationsColl, eventsColl, instancesColl, tasksColl, decisionsColl, delegationsColl} {
+	for _, name := range []string{integrationsColl, eventsColl, eventLeasesColl, instancesColl, tasksColl, decisionsColl, delegationsColl} {
 		// Every collection exists before the embedded database's _id indexes are added at start
 		// (embedded.EnsureIDIndexes): one created later by its first insert would have its _id
 		// lookups scan the table until the next start.

@@ -69,6 +69,10 @@ type Config struct {
 	// once (each ffmpeg uses every core, niced); 0 = no transcoding on this instance.
 	TrainingWorkers int
 
+	// ApprovalDeliveryRetention (MPORTAL_APPROVAL_DELIVERY_RETENTION) is how long the callback
+	// delivery log keeps an attempt to deliver a decision to its OA; older attempts are deleted.
+	ApprovalDeliveryRetention time.Duration
+
 	AdminEmployeeNo string // MPORTAL_ADMIN_EMPLOYEE_NO: the seeded admin's login
 }
 
@@ -118,6 +122,8 @@ func Load(getenv Getenv) (*Config, error) {
 
 		TrainingMaxDuration: l.duration("MPORTAL_TRAINING_MAX_DURATION", 15*time.Minute),
 		TrainingWorkers:     l.integer("MPORTAL_TRAINING_WORKERS", 1, 0, 16),
+
+		ApprovalDeliveryRetention: l.duration("MPORTAL_APPROVAL_DELIVERY_RETENTION", 30*24*time.Hour),
 	}
 	c.PublicBaseURL = strings.TrimRight(l.str("MPORTAL_PUBLIC_BASE_URL", "http://"+c.ListenAddr), "/")
 	c.validate(&l)
@@ -164,6 +170,11 @@ func (c *Config) validate(l *loader) {
 	}
 	if c.RefreshTTL < time.Hour {
 		l.fail("MPORTAL_REFRESH_TOKEN_TTL", "expects a duration of at least 1h")
+	}
+	if c.ApprovalDeliveryRetention < time.Hour {
+		// An attempt's lease is its timeout plus 30 s: a log kept less than an hour could lose an
+		// attempt still in flight, and with it the claim that keeps it from being made twice.
+		l.fail("MPORTAL_APPROVAL_DELIVERY_RETENTION", "expects a duration of at least 1h, e.g. 720h for 30 days")
 	}
 	if c.SessionRecheck <= 0 || c.SessionRecheck > time.Minute {
 		l.fail("MPORTAL_SESSION_RECHECK", "expects a duration between 1ns and 1m (revocations must bite within 60 s)")

@@ -58,6 +58,7 @@ func TestLoad(t *testing.T) {
 		{"rejects a header limit under 4KiB", "MPORTAL_HEADER_LIMIT", "1KiB"},
 		{"rejects a negative login concurrency", "MPORTAL_LOGIN_CONCURRENCY", "-1"},
 		{"rejects a login queue that is not a number", "MPORTAL_LOGIN_QUEUE", "many"},
+		{"rejects a delivery log retention under an hour", "MPORTAL_APPROVAL_DELIVERY_RETENTION", "30m"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

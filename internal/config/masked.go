@@ -70,6 +70,7 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_SESSION_RECHECK", c.SessionRecheck.String()},
 		{"MPORTAL_TRAINING_MAX_DURATION", c.TrainingMaxDuration.String()},
 		{"MPORTAL_TRAINING_WORKERS", fmt.Sprint(c.TrainingWorkers)},
+		{"MPORTAL_APPROVAL_DELIVERY_RETENTION", c.ApprovalDeliveryRetention.String()},
 		{"MPORTAL_LOGIN_CONCURRENCY", loginConcurrency},
 		{"MPORTAL_LOGIN_QUEUE", fmt.Sprint(c.LoginQueue)},
 		{"MPORTAL_FCM_CREDENTIALS_FILE", fcm},

@@ -1,8 +1,10 @@
 'use strict';
 // The app's local schema: every table mportal syncs, with the columns of its sync record in
 // mobile-contract/openapi.yaml (FeedbackRecord, FeedbackCommentRecord, FeedbackAttachmentRecord,
-// SyncInboxRecord, SyncAnnouncementRecord). Version 1 lacks `announcements`; version 2 adds it
-// with a migration, for the migration-sync scenario.
+// SyncInboxRecord, SyncAnnouncementRecord, SyncApprovalRecord, SyncApprovalDecisionRecord).
+// Version 1 lacks `announcements`; version 2 adds it with a migration, for the migration-sync
+// scenario; version 3 adds `approvals` and `approval_decisions` (migrationsV3); version 4 adds
+// `training_progress` (migrationsV4).
 
 const { appSchema, tableSchema } = require('@nozbe/watermelondb');
 const { schemaMigrations, createTable } = require('@nozbe/watermelondb/Schema/migrations');
@@ -37,53 +39,42 @@ const tables = {
     str('title'), str('excerpt'), str('body_html'), str('importance'), bool('requires_ack'), bool('pinned'),
     str('cover_image', true), num('published_at'), num('expires_at', true),
   ],
-};
-
-const tableOf = (name) => tableSchema({ name, columns: tables[name] });
-
-const v1Tables = ['feedback', 'feedback_comments', 'feedback_attachments', 'inbox'];
-const schemaV1 = appSchema({ version: 1, tables: v1Tables.map(tableOf) });
-const schemaV2 = appSchema({ version: 2, tables: Object.keys(tables).map(tableOf) });
-const migrations = schemaMigrations({
-  migrations: [{ toVersion: 2, steps: [createTable({ name: 'announcements', columns: tables.announcements })] }],
-});
-
-// Schema 3 (approvals, read-only, and approval_decisions, push-only) is the approvals change's;
-// the server already sends its tables to schema 3 and later, so schema 4 needs them. Their
-// columns are SyncApprovalRecord's and SyncApprovalDecisionRecord's; when the approvals
-// scenarios' schema 3 lands, these definitions merge into it.
-const approvalTables = {
+  // Schema 3 (SyncApprovalRecord, SyncApprovalDecisionRecord): the approver's tasks, read-only;
+  // `actions`, `summary` and `attachments` are JSON strings. Decisions are push-only.
   approvals: [
-    str('source'), str('flow_code'), str('flow_name'), str('title'), str('node_name'), str('node_mode'), str('status'),
-    str('delegated_from_employee_no', true), str('actions'), str('applicant_name'), str('applicant_department'),
-    str('summary'), str('attachments'), str('deep_link'), num('created_at'), num('due_at', true),
-    num('decided_at', true), num('version'),
+    str('source'), str('flow_code'), str('flow_name'), str('title'), str('node_name'), str('node_mode'),
+    str('status'), str('delegated_from_employee_no', true), str('actions'), str('applicant_name'),
+    str('applicant_department'), str('summary'), str('attachments'), str('deep_link'), num('created_at'),
+    num('due_at', true), num('decided_at', true), num('version'),
   ],
   approval_decisions: [str('task_id'), str('action'), str('reason'), num('task_version')],
-};
-
-// Schema 4 adds training_progress (issue #13): the user's watch progress, one row per video
-// whose id is the video's id (SyncTrainingProgressRecord). Kept apart from `tables` so that
-// schemaV2 and the older scenarios stay as they were.
-const trainingTables = {
+  // Schema 4 (SyncTrainingProgressRecord): the user's watch progress, one row per video whose id
+  // is the video's id; `ranges` is a JSON string.
   training_progress: [
     str('video_id'), str('ranges'), num('last_position_ms'), num('reported_at_ms'), bool('completed'),
     num('completed_at', true), num('watched_ms'),
   ],
 };
-const v4Tables = { ...tables, ...approvalTables, ...trainingTables };
-const schemaV4 = appSchema({
-  version: 4,
-  tables: Object.entries(v4Tables).map(([name, columns]) => tableSchema({ name, columns })),
-});
-const createTables = (defs) => Object.entries(defs).map(([name, columns]) => createTable({ name, columns }));
-const migrationsV4 = schemaMigrations({
-  migrations: [
-    { toVersion: 4, steps: createTables(trainingTables) },
-    { toVersion: 3, steps: createTables(approvalTables) },
-    { toVersion: 2, steps: [createTable({ name: 'announcements', columns: tables.announcements })] },
-  ],
-});
+
+const tableOf = (name) => tableSchema({ name, columns: tables[name] });
+
+const v1Tables = ['feedback', 'feedback_comments', 'feedback_attachments', 'inbox'];
+const v2Tables = [...v1Tables, 'announcements'];
+const v3Tables = [...v2Tables, 'approvals', 'approval_decisions'];
+const v4Tables = [...v3Tables, 'training_progress'];
+const schemaV1 = appSchema({ version: 1, tables: v1Tables.map(tableOf) });
+const schemaV2 = appSchema({ version: 2, tables: v2Tables.map(tableOf) });
+const schemaV3 = appSchema({ version: 3, tables: v3Tables.map(tableOf) });
+const schemaV4 = appSchema({ version: 4, tables: v4Tables.map(tableOf) });
+const toV2 = { toVersion: 2, steps: [createTable({ name: 'announcements', columns: tables.announcements })] };
+const toV3 = {
+  toVersion: 3,
+  steps: ['approvals', 'approval_decisions'].map((name) => createTable({ name, columns: tables[name] })),
+};
+const migrations = schemaMigrations({ migrations: [toV2] });
+const toV4 = { toVersion: 4, steps: [createTable({ name: 'training_progress', columns: tables.training_progress })] };
+const migrationsV3 = schemaMigrations({ migrations: [toV3, toV2] });
+const migrationsV4 = schemaMigrations({ migrations: [toV4, toV3, toV2] });
 
 // Plain model classes: the tests read and write raw columns through _getRaw/_setRaw, so no
 // decorators (and no Babel) are needed.
@@ -93,6 +84,7 @@ function modelFor(table) {
   return M;
 }
 const models = Object.fromEntries(Object.keys(tables).map((t) => [t, modelFor(t)]));
-for (const t of [...Object.keys(approvalTables), ...Object.keys(trainingTables)]) models[t] ||= modelFor(t);
 
-module.exports = { tables, schemaV1, schemaV2, migrations, models, v4Tables, schemaV4, migrationsV4 };
+module.exports = {
+  tables, v2Tables, v4Tables, schemaV1, schemaV2, schemaV3, schemaV4, migrations, migrationsV3, migrationsV4, models,
+};
