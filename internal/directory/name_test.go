@@ -17,7 +17,8 @@ func TestNameReadsTheViewOnceLoaded(t *testing.T) {
 	users := &Users{DB: f.db, Argon: cheapArgon, Sessions: &fakeRevoker{}, Now: f.clock.Now, View: f.recipients.View}
 	admin := &auth.Principal{UserID: "admin-actor", Roles: []auth.Role{auth.RoleEmployee, auth.RoleAdmin}}
 	f.user(t, "ann", "Sales", StatusActive, auth.RoleEmployee) // named "ann"
-	rename := func(id, name string) { // behind the view's back
+	// rename changes a name behind the view's back.
+	rename := func(id, name string) {
 		t.Helper()
 		if _, err := f.db.Collection(usersCollection).UpdateOne(f.ctx, bson.D{{Key: "_id", Value: id}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: name}}}}); err != nil {

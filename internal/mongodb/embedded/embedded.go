@@ -34,10 +34,7 @@ func Start(dir, listenAddr string, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	// FerretDB logs every connection at info and dumps wire messages at warn (for example the
-	// driver's endSessions, which it does not implement); keep only its errors.
-	quiet := slog.New(levelFilter{Handler: logger.Handler(), min: slog.LevelError})
-	f, err := ferretdb.New(&ferretdb.Config{
+	return start(abs, logger, &ferretdb.Config{
 		Listener: ferretdb.ListenerConfig{TCP: listenAddr},
 		Handler:  "sqlite",
 		// WAL with synchronous=NORMAL: a commit is atomic and survives a crash of the process;
@@ -46,13 +43,35 @@ func Start(dir, listenAddr string, logger *slog.Logger) (*Server, error) {
 		// FerretDB v1.24 runs every updated document in a transaction of its own: edits pushed
 		// by sync ran 25% slower (see internal/feedback/README.md, Performance).
 		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(normal)",
-		Logger:    quiet,
 	})
+}
+
+// StartPostgreSQL runs FerretDB in the process as Start does, but with its PostgreSQL backend,
+// storing the data in the PostgreSQL database at pgURL. It exists to measure that backend
+// against SQLite (sync/README.md, "SQLite or PostgreSQL"); mportal's embedded database is
+// SQLite.
+func StartPostgreSQL(pgURL, listenAddr string, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return start("", logger, &ferretdb.Config{
+		Listener:      ferretdb.ListenerConfig{TCP: listenAddr},
+		Handler:       "postgresql",
+		PostgreSQLURL: pgURL,
+	})
+}
+
+// start runs FerretDB with cfg; dir is the SQLite directory ("" for PostgreSQL).
+func start(dir string, logger *slog.Logger, cfg *ferretdb.Config) (*Server, error) {
+	// FerretDB logs every connection at info and dumps wire messages at warn (for example the
+	// driver's endSessions, which it does not implement); keep only its errors.
+	cfg.Logger = slog.New(levelFilter{Handler: logger.Handler(), min: slog.LevelError})
+	f, err := ferretdb.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded FerretDB: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{dir: abs, uri: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
+	s := &Server{dir: dir, uri: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		_ = f.Run(ctx)
@@ -66,6 +85,9 @@ func (s *Server) URI() string { return s.uri }
 // EnsureIDIndexes adds the _id expression index to the collections of database that lack it;
 // see the function EnsureIDIndexes.
 func (s *Server) EnsureIDIndexes(ctx context.Context, database string) error {
+	if s.dir == "" {
+		return nil // PostgreSQL: FerretDB's own _id index serves its lookups
+	}
 	return EnsureIDIndexes(ctx, s.dir, database)
 }
 
