@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -100,19 +101,38 @@ func (s *Server) Stop() {
 	}
 }
 
+// levelFilter passes on FerretDB's records at min and above. FerretDB derives a logger with
+// the statement's attributes for every SQL statement it runs (fsql), for debug logging; a
+// handler such as slog's JSONHandler formats those attributes when it is derived, which cost
+// 3-6% of the CPU of pushed writes for records that were then all dropped. So the derivations
+// are only recorded here, and applied to the handler for the rare record that passes.
 type levelFilter struct {
 	slog.Handler
 	min slog.Level
+	// derive are the WithAttrs and WithGroup calls made on this filter, in order.
+	derive []func(slog.Handler) slog.Handler
 }
 
 func (h levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
 
+func (h levelFilter) Handle(ctx context.Context, r slog.Record) error {
+	inner := h.Handler
+	for _, d := range h.derive {
+		inner = d(inner)
+	}
+	return inner.Handle(ctx, r)
+}
+
 func (h levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
-	return levelFilter{Handler: h.Handler.WithAttrs(a), min: h.min}
+	return h.then(func(inner slog.Handler) slog.Handler { return inner.WithAttrs(a) })
 }
 
 func (h levelFilter) WithGroup(name string) slog.Handler {
-	return levelFilter{Handler: h.Handler.WithGroup(name), min: h.min}
+	return h.then(func(inner slog.Handler) slog.Handler { return inner.WithGroup(name) })
+}
+
+func (h levelFilter) then(d func(slog.Handler) slog.Handler) levelFilter {
+	return levelFilter{Handler: h.Handler, min: h.min, derive: append(slices.Clip(h.derive), d)}
 }
