@@ -69,6 +69,10 @@ type Engine struct {
 	tables []Table
 	byName map[string]Table
 	idx    index
+
+	// seqCopy is the sequence document as this process last wrote it, on the embedded database
+	// only (nil: read it); guarded by seqMu. See seqLocked.
+	seqCopy *seqDoc
 }
 
 // Register adds a table. It must be called before Start; registering a name twice panics, as
@@ -144,6 +148,7 @@ const firstSeq = 1
 func (e *Engine) startSequence(ctx context.Context) error {
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
+	e.seqCopy = nil
 	if _, err := mongodb.Claim(ctx, e.DB.Collection(metaColl), seqID, bson.D{
 		{Key: "n", Value: int64(firstSeq)}, {Key: "pending", Value: bson.A{}}, {Key: "horizon", Value: int64(0)},
 	}); err != nil {

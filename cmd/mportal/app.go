@@ -54,6 +54,10 @@ type Main struct {
 	// testenv.Clock's Now here.
 	Clock clock.Func
 
+	// embeddedPostgreSQL, set by a benchmark, runs the embedded FerretDB on this PostgreSQL
+	// database instead of SQLite files (sync/README.md, "SQLite or PostgreSQL").
+	embeddedPostgreSQL string
+
 	db       *mongodb.DB
 	embedded *embedded.Server
 	store    *media.MinIO

@@ -31,7 +31,19 @@ import (
 // Run it with a count of iterations, e.g. -benchtime=3x: each iteration of a push500
 // sub-benchmark is one push.
 func BenchmarkFeedbackEmbedded(b *testing.B) {
-	s := benchEmbedded(b)
+	benchFeedbackShapes(b, benchEmbedded(b, ""))
+}
+
+// BenchmarkFeedbackEmbeddedPostgreSQL runs the shapes of BenchmarkFeedbackEmbedded with the
+// embedded FerretDB on its PostgreSQL backend instead of SQLite, on a PostgreSQL 15 cluster
+// that it creates in a temporary directory (initdb and pg_ctl from /usr/lib/postgresql/15/bin,
+// or MPORTAL_TEST_PG_BIN). See sync/README.md, "SQLite or PostgreSQL".
+func BenchmarkFeedbackEmbeddedPostgreSQL(b *testing.B) {
+	benchFeedbackShapes(b, benchEmbedded(b, startPostgreSQL(b)))
+}
+
+// benchFeedbackShapes runs the sub-benchmarks of BenchmarkFeedbackEmbedded against s.
+func benchFeedbackShapes(b *testing.B, s *benchServer) {
 	seedFeedback(b, s, "seed", 5_000)
 	live, round := 5_000, 0
 	b.Run("push500/create", func(b *testing.B) {
@@ -122,8 +134,9 @@ func benchFixed(b *testing.B, cfg loadtest.Config) {
 }
 
 // benchEmbedded starts Main on the embedded database in a temporary data directory (and the
-// test MinIO), with one employee signed in; unlike benchMain, no MPORTAL_MONGODB_URI.
-func benchEmbedded(b *testing.B) *benchServer {
+// test MinIO), with one employee signed in; unlike benchMain, no MPORTAL_MONGODB_URI. pgURL,
+// when not empty, puts the embedded FerretDB on that PostgreSQL database instead of SQLite.
+func benchEmbedded(b *testing.B, pgURL string) *benchServer {
 	b.Helper()
 	env := benchEnv(b, false)
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
@@ -133,6 +146,7 @@ func benchEmbedded(b *testing.B) *benchServer {
 	logs := &benchLog{}
 	m := NewMain(cfg, &benchLog{}, logs)
 	m.Argon = &auth.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1} // sign-in is not measured here
+	m.embeddedPostgreSQL = pgURL
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	if err := m.Run(ctx); err != nil {

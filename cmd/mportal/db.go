@@ -21,7 +21,16 @@ func (m *Main) openDB(ctx context.Context) (*mongodb.DB, error) {
 		}
 		return db, nil
 	}
-	srv, err := embedded.Start(cfg.EmbeddedDBDir(), "127.0.0.1:0", m.Logger)
+	start := func() (*embedded.Server, error) { return embedded.Start(cfg.EmbeddedDBDir(), "127.0.0.1:0", m.Logger) }
+	if m.embeddedPostgreSQL != "" {
+		start = func() (*embedded.Server, error) {
+			if err := os.MkdirAll(cfg.EmbeddedDBDir(), 0o700); err != nil { // for the URI file
+				return nil, err
+			}
+			return embedded.StartPostgreSQL(m.embeddedPostgreSQL, "127.0.0.1:0", m.Logger)
+		}
+	}
+	srv, err := start()
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,21 @@ func (s *Users) Me(ctx context.Context, userID string) (*User, error) {
 	return s.load(ctx, userID)
 }
 
+// Name returns a user's display name: from the in-memory view when the Users has one and it is
+// loaded (it mirrors every write of this process; a user that another process added since the
+// view's last reload is read from the database), else from the database. It returns not_found
+// for an unknown user and unavailable when the directory cannot be read.
+func (s *Users) Name(ctx context.Context, userID string) (string, error) {
+	if name, ok := s.View.userName(userID); ok {
+		return name, nil
+	}
+	u, err := s.load(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	return u.Name, nil
+}
+
 // UpdateMe changes the caller's own locale and time zone. It returns unauthorized without a
 // principal, invalid for a bad value, and not_found if the user no longer exists.
 func (s *Users) UpdateMe(ctx context.Context, p *auth.Principal, in MeUpdate) (*User, error) {

@@ -46,8 +46,10 @@ type RecipientView struct {
 	strs     map[string]string   // interned repeated values (departments, locales, ...)
 }
 
-// viewUser is the part of a user the fan-out needs.
+// viewUser is the part of a user the fan-out needs, and the name (which sync pushes of
+// feedback stamp on new records, see Users.Name).
 type viewUser struct {
+	Name       string
 	Status     string
 	Department string
 	Roles      []string
@@ -94,10 +96,11 @@ func (v *RecipientView) read(ctx context.Context) (map[string]*viewUser, map[str
 	v.strs = make(map[string]string)
 	v.mu.Unlock()
 	users := make(map[string]*viewUser)
-	err := v.each(ctx, usersCollection, bson.D{{Key: "status", Value: 1}, {Key: "department", Value: 1}, {Key: "roles", Value: 1}},
+	err := v.each(ctx, usersCollection, bson.D{{Key: "name", Value: 1}, {Key: "status", Value: 1}, {Key: "department", Value: 1}, {Key: "roles", Value: 1}},
 		func(raw bson.Raw) error {
 			var u struct {
 				ID         string   `bson:"_id"`
+				Name       string   `bson:"name"`
 				Status     string   `bson:"status"`
 				Department string   `bson:"department"`
 				Roles      []string `bson:"roles"`
@@ -105,7 +108,7 @@ func (v *RecipientView) read(ctx context.Context) (map[string]*viewUser, map[str
 			if err := bson.Unmarshal(raw, &u); err != nil {
 				return err
 			}
-			users[u.ID] = v.user(u.Status, u.Department, u.Roles)
+			users[u.ID] = v.user(u.Name, u.Status, u.Department, u.Roles)
 			return nil
 		})
 	if err != nil {
@@ -166,14 +169,14 @@ func (v *RecipientView) intern(s string) string {
 	return s
 }
 
-func (v *RecipientView) user(status, department string, roles []string) *viewUser {
+func (v *RecipientView) user(name, status, department string, roles []string) *viewUser {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.userLocked(status, department, roles)
+	return v.userLocked(name, status, department, roles)
 }
 
-func (v *RecipientView) userLocked(status, department string, roles []string) *viewUser {
-	u := &viewUser{Status: v.intern(status), Department: v.intern(department), Roles: make([]string, len(roles))}
+func (v *RecipientView) userLocked(name, status, department string, roles []string) *viewUser {
+	u := &viewUser{Name: name, Status: v.intern(status), Department: v.intern(department), Roles: make([]string, len(roles))}
 	for i, r := range roles {
 		u.Roles[i] = v.intern(r)
 	}

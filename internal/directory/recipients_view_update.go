@@ -26,8 +26,26 @@ func (v *RecipientView) update(fn func()) {
 // putUser mirrors a user that Users created or updated.
 func (v *RecipientView) putUser(u *User) {
 	roles := roleStrings(u.Roles)
-	id, status, dept := u.ID, u.Status, u.Department
-	v.update(func() { v.users[id] = v.userLocked(status, dept, roles) })
+	id, name, status, dept := u.ID, u.Name, u.Status, u.Department
+	v.update(func() { v.users[id] = v.userLocked(name, status, dept, roles) })
+}
+
+// userName returns the name of a user in the view; ok is false when the view is not loaded
+// (nil, or not yet used: a lookup does not load it) or does not have the user.
+func (v *RecipientView) userName(id string) (name string, ok bool) {
+	if v == nil {
+		return "", false
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if !v.loaded {
+		return "", false
+	}
+	u, ok := v.users[id]
+	if !ok {
+		return "", false
+	}
+	return u.Name, true
 }
 
 // putDevice mirrors a device that Devices checked in.

@@ -62,6 +62,9 @@ type Users interface {
 	// Me returns a user's profile; not_found for an unknown id, unavailable when the directory
 	// cannot be read.
 	Me(ctx context.Context, userID string) (*directory.User, error)
+	// Name returns a user's display name, from memory where the directory keeps it; not_found
+	// for an unknown id, unavailable when the directory cannot be read.
+	Name(ctx context.Context, userID string) (string, error)
 }
 
 // Grants tells which audience keys a user holds, including the channel keys granted to a test

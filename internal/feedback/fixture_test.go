@@ -39,6 +39,14 @@ func (u staticUsers) Me(_ context.Context, id string) (*directory.User, error) {
 	return nil, apperr.New(apperr.NotFound, "user not found")
 }
 
+func (u staticUsers) Name(ctx context.Context, id string) (string, error) {
+	user, err := u.Me(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return user.Name, nil
+}
+
 var users = staticUsers{
 	"alice": {ID: "alice", Name: "Alice Field", Roles: []auth.Role{auth.RoleEmployee}, Status: directory.StatusActive},
 	"bob":   {ID: "bob", Name: "Bob Sales", Roles: []auth.Role{auth.RoleEmployee}, Status: directory.StatusActive},

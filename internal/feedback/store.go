@@ -195,14 +195,11 @@ func (s *Service) visibleFeedback(ctx context.Context, p *auth.Principal, id str
 
 // authorName returns the user's display name; "" when the directory does not know them.
 func (s *Service) authorName(ctx context.Context, userID string) (string, error) {
-	u, err := s.Users.Me(ctx, userID)
-	switch {
-	case apperr.Is(err, apperr.NotFound):
+	name, err := s.Users.Name(ctx, userID)
+	if apperr.Is(err, apperr.NotFound) {
 		return "", nil
-	case err != nil:
-		return "", err
 	}
-	return u.Name, nil
+	return name, err
 }
 
 func newID() string {

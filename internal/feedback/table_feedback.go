@@ -9,7 +9,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -146,7 +145,9 @@ func (b *pushBatch) create(ctx context.Context, created []json.RawMessage) error
 	if len(docs) == 0 {
 		return nil
 	}
-	_, err := b.s.coll(feedbackColl).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	// Through DB.InsertMany: the records of concurrent pushes (a group commit's) go to the
+	// embedded database in one command.
+	err := b.s.DB.InsertMany(ctx, feedbackColl, docs)
 	existing := map[int]bool{}
 	if err != nil {
 		var bulk mongo.BulkWriteException

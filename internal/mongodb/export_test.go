@@ -9,3 +9,29 @@ func GateHeld(d *DB) int {
 	defer d.gate.mu.Unlock()
 	return len(d.gate.sem) + len(d.gate.holders)
 }
+
+// HoldInserts makes the InsertMany calls on coll queue as if a command were in flight, until the
+// returned function sends what queued (as the end of that command would).
+func HoldInserts(d *DB, coll string) (release func()) {
+	b := d.insertBatcher(coll)
+	b.mu.Lock()
+	b.running = true
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		batch := b.takeLocked()
+		b.mu.Unlock()
+		b.run(batch)
+	}
+}
+
+// QueuedInserts is how many InsertMany calls on coll wait for the next command.
+func QueuedInserts(d *DB, coll string) int {
+	b := d.insertBatcher(coll)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
+
+// InsertCommands is how many insert commands DB.InsertMany sent for coll.
+func InsertCommands(d *DB, coll string) int64 { return d.insertBatcher(coll).sent.Load() }

@@ -9,6 +9,7 @@ package mongodb
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -30,6 +31,7 @@ type DB struct {
 	FerretDB bool
 	locks    keyedMutex
 	gate     *writeGate // on the embedded database, see writegate.go
+	inserts  sync.Map   // collection name -> *insertBatcher, see insertbatch.go
 }
 
 // Open connects to uri and pings it. embedded says whether uri points at mportal's embedded

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -34,10 +35,7 @@ func Start(dir, listenAddr string, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	// FerretDB logs every connection at info and dumps wire messages at warn (for example the
-	// driver's endSessions, which it does not implement); keep only its errors.
-	quiet := slog.New(levelFilter{Handler: logger.Handler(), min: slog.LevelError})
-	f, err := ferretdb.New(&ferretdb.Config{
+	return start(abs, logger, &ferretdb.Config{
 		Listener: ferretdb.ListenerConfig{TCP: listenAddr},
 		Handler:  "sqlite",
 		// WAL with synchronous=NORMAL: a commit is atomic and survives a crash of the process;
@@ -46,13 +44,35 @@ func Start(dir, listenAddr string, logger *slog.Logger) (*Server, error) {
 		// FerretDB v1.24 runs every updated document in a transaction of its own: edits pushed
 		// by sync ran 25% slower (see internal/feedback/README.md, Performance).
 		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(normal)",
-		Logger:    quiet,
 	})
+}
+
+// StartPostgreSQL runs FerretDB in the process as Start does, but with its PostgreSQL backend,
+// storing the data in the PostgreSQL database at pgURL. It exists to measure that backend
+// against SQLite (sync/README.md, "SQLite or PostgreSQL"); mportal's embedded database is
+// SQLite.
+func StartPostgreSQL(pgURL, listenAddr string, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return start("", logger, &ferretdb.Config{
+		Listener:      ferretdb.ListenerConfig{TCP: listenAddr},
+		Handler:       "postgresql",
+		PostgreSQLURL: pgURL,
+	})
+}
+
+// start runs FerretDB with cfg; dir is the SQLite directory ("" for PostgreSQL).
+func start(dir string, logger *slog.Logger, cfg *ferretdb.Config) (*Server, error) {
+	// FerretDB logs every connection at info and dumps wire messages at warn (for example the
+	// driver's endSessions, which it does not implement); keep only its errors.
+	cfg.Logger = slog.New(levelFilter{Handler: logger.Handler(), min: slog.LevelError})
+	f, err := ferretdb.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded FerretDB: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{dir: abs, uri: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
+	s := &Server{dir: dir, uri: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		_ = f.Run(ctx)
@@ -66,6 +86,9 @@ func (s *Server) URI() string { return s.uri }
 // EnsureIDIndexes adds the _id expression index to the collections of database that lack it;
 // see the function EnsureIDIndexes.
 func (s *Server) EnsureIDIndexes(ctx context.Context, database string) error {
+	if s.dir == "" {
+		return nil // PostgreSQL: FerretDB's own _id index serves its lookups
+	}
 	return EnsureIDIndexes(ctx, s.dir, database)
 }
 
@@ -78,19 +101,38 @@ func (s *Server) Stop() {
 	}
 }
 
+// levelFilter passes on FerretDB's records at min and above. FerretDB derives a logger with
+// the statement's attributes for every SQL statement it runs (fsql), for debug logging; a
+// handler such as slog's JSONHandler formats those attributes when it is derived, which cost
+// 3-6% of the CPU of pushed writes for records that were then all dropped. So the derivations
+// are only recorded here, and applied to the handler for the rare record that passes.
 type levelFilter struct {
 	slog.Handler
 	min slog.Level
+	// derive are the WithAttrs and WithGroup calls made on this filter, in order.
+	derive []func(slog.Handler) slog.Handler
 }
 
 func (h levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
 
+func (h levelFilter) Handle(ctx context.Context, r slog.Record) error {
+	inner := h.Handler
+	for _, d := range h.derive {
+		inner = d(inner)
+	}
+	return inner.Handle(ctx, r)
+}
+
 func (h levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
-	return levelFilter{Handler: h.Handler.WithAttrs(a), min: h.min}
+	return h.then(func(inner slog.Handler) slog.Handler { return inner.WithAttrs(a) })
 }
 
 func (h levelFilter) WithGroup(name string) slog.Handler {
-	return levelFilter{Handler: h.Handler.WithGroup(name), min: h.min}
+	return h.then(func(inner slog.Handler) slog.Handler { return inner.WithGroup(name) })
+}
+
+func (h levelFilter) then(d func(slog.Handler) slog.Handler) levelFilter {
+	return levelFilter{Handler: h.Handler, min: h.min, derive: append(slices.Clip(h.derive), d)}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,6 +44,9 @@ func TestEnsureIDIndexesServesIDLookups(t *testing.T) {
 	if plan := idPlan(t, dir, "first"); !strings.Contains(plan, "SCAN") {
 		t.Fatalf("without the index FerretDB's _id lookup should scan; plan: %s", plan)
 	}
+	// The plain index of earlier versions, which made every update open a statement journal.
+	sqliteExec(t, dir, fmt.Sprintf(`CREATE INDEX %q ON %q (_ferretdb_sjson->'$._id')`,
+		collTable(t, dir, "first")+"_mportal_id", collTable(t, dir, "first")))
 	for range 2 {
 		if err := srv.EnsureIDIndexes(ctx, "mportal"); err != nil {
 			t.Fatal(err)
@@ -50,6 +54,11 @@ func TestEnsureIDIndexesServesIDLookups(t *testing.T) {
 	}
 	if plan := idPlan(t, dir, "first"); !strings.Contains(plan, "USING INDEX") {
 		t.Fatalf("plan of an _id lookup: %s", plan)
+	}
+	// Unique, so that SQLite updates the one row in one pass, without a statement journal; the
+	// old plain index is gone.
+	if got, want := indexes(t, dir, "first"), []string{"__id_ unique", "_mportal_uid unique"}; !slices.Equal(got, want) {
+		t.Fatalf("indexes of the first collection: %v, want %v", got, want)
 	}
 	if _, err := db.Collection("later").InsertOne(ctx, bson.D{{Key: "_id", Value: "x"}}); err != nil {
 		t.Fatal(err)
@@ -126,4 +135,66 @@ func idPlan(t *testing.T, dir, coll string) string {
 		plan = append(plan, detail)
 	}
 	return strings.Join(plan, "; ")
+}
+
+// collTable is the SQLite table of collection coll.
+func collTable(t *testing.T, dir, coll string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "mportal.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var table string
+	if err := db.QueryRow(`SELECT table_name FROM _ferretdb_collections WHERE name = ?`, coll).Scan(&table); err != nil {
+		t.Fatal(err)
+	}
+	return table
+}
+
+func sqliteExec(t *testing.T, dir, q string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "mportal.sqlite")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// indexes lists the indexes of coll's table, as the part of their name after the table's and
+// "unique" or "plain", sorted.
+func indexes(t *testing.T, dir, coll string) []string {
+	t.Helper()
+	table := collTable(t, dir, coll)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "mportal.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name, "unique" FROM pragma_index_list(?)`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		var unique bool
+		if err := rows.Scan(&name, &unique); err != nil {
+			t.Fatal(err)
+		}
+		kind := "plain"
+		if unique {
+			kind = "unique"
+		}
+		out = append(out, strings.TrimPrefix(name, table)+" "+kind)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
 }
