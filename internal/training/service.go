@@ -4,8 +4,8 @@
 // bucket; employees find the videos meant for them in the catalogue, play them through
 // playlists whose every URL is presigned, and download the MP4 for offline viewing.
 //
-// It owns the collections training_videos, training_jobs, training_leases, training_garbage and
-// training_views.
+// It owns the collections training_videos, training_jobs, training_leases, training_garbage,
+// training_views and training_notices.
 package training
 
 import (
