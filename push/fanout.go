@@ -160,7 +160,7 @@ func (f *fanout) writeBatches(ctx context.Context, recipients []Recipient, users
 		return err
 	}
 	now := f.e.Now.Stored()
-	urgent := f.n.Category.Urgent()
+	urgent := f.n.Category.Urgent() || f.n.Urgent
 	due := make(map[time.Time][]batchDevice)
 	for i := range recipients {
 		r := &recipients[i]

@@ -35,6 +35,9 @@ type Notification struct {
 	// it in the background (an approval's push withdrawing the notification it replaces, by
 	// CollapseKey). Title and Body may then be empty.
 	Silent bool `bson:"silent,omitempty"`
+	// Urgent delivers during the recipient's quiet hours although the category is not urgent:
+	// a training reminder whose deadline falls before the quiet hours end.
+	Urgent bool `bson:"urgent,omitempty"`
 }
 
 // notificationDoc is a push_notifications document. Only done_at is ever updated, once.

@@ -104,6 +104,15 @@ func TestQuietHoursDelayNonUrgentPushes(t *testing.T) {
 			t.Fatalf("messages %+v", f.fake.Messages())
 		}
 	})
+	t.Run("sends a notification marked urgent during quiet hours, whatever its category", func(t *testing.T) {
+		n := toUsers("training-due-tonight", push.CategoryTraining, "gina")
+		n.Urgent = true
+		due := enqueue(t, f.engine, n)
+		waitDone(t, f.engine, due)
+		if f.fake.Count("tok-gina") != 2 || f.fake.Messages()[1].Data["notification_id"] != due {
+			t.Fatalf("messages %+v", f.fake.Messages())
+		}
+	})
 	morning := time.Date(2026, 3, 3, 7, 0, 0, 0, mustZone(t, "Asia/Shanghai"))
 	t.Run("holds the rest until the quiet hours end", func(t *testing.T) {
 		var batch struct {
@@ -123,7 +132,7 @@ func TestQuietHoursDelayNonUrgentPushes(t *testing.T) {
 	t.Run("sends them when the quiet hours end", func(t *testing.T) {
 		f.clock.Set(morning)
 		waitDone(t, f.engine, ann)
-		if f.fake.Count("tok-gina") != 2 {
+		if f.fake.Count("tok-gina") != 3 {
 			t.Fatalf("%d messages", f.fake.Count("tok-gina"))
 		}
 	})

@@ -75,6 +75,8 @@ type Main struct {
 	uploads  *upload.Service
 	feedback *feedback.Service
 	training *training.Service
+	// trainingNotices pushes required training to its audience and reminds it of due dates.
+	trainingNotices *training.Notices
 
 	// approvals is the OA integration; the callbacks, statistics and reminders its operations.
 	approvals         *approval.Service

@@ -110,6 +110,15 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.training = &training.Service{DB: db, Store: m.store, PlaybackKey: keys.DeriveKey("training-playback"),
 		PublicBaseURL: cfg.PublicBaseURL, MaxDuration: cfg.TrainingMaxDuration, Workers: cfg.TrainingWorkers,
 		Sync: m.sync, Directory: trainingDirectory(m.users), Logger: m.Logger, Now: m.Clock}
+	m.trainingNotices = &training.Notices{DB: db, Push: m.push, Prefs: m.prefs, Completions: m.training,
+		Members: &directory.Recipients{DB: db, Now: m.Clock}, Steps: training.StepsAt(cfg.TrainingReminders),
+		Log: m.Logger, Now: m.Clock, Zone: func(ctx context.Context, userID string) (string, error) {
+			u, err := m.users.Me(ctx, userID)
+			if err != nil {
+				return "", err
+			}
+			return u.Timezone, nil
+		}}
 
 	// Approvals: OA events in, the approvers' tasks, decisions and delegations; decisions go back
 	// to the OA through the callback outbox; reminders nudge slow approvers; ops read the numbers.
@@ -187,6 +196,7 @@ func (m *Main) prepare(ctx context.Context) error {
 		{"prepare uploads collections", m.uploads.EnsureIndexes},
 		{"prepare feedback collections", m.feedback.Start},
 		{"prepare training collections", m.training.EnsureIndexes},
+		{"prepare training notice collections", m.trainingNotices.EnsureIndexes},
 		{"prepare approval collections", m.approvals.EnsureIndexes},
 		{"prepare approval delivery collections", m.approvalCallbacks.EnsureIndexes},
 		{"prepare approval reminder collections", m.approvalReminders.EnsureCollections},

@@ -57,4 +57,7 @@ func (m *Main) startTrainingWorkers() {
 	if m.Config.TrainingWorkers > 0 {
 		m.workers.run(m.training.Work)
 	}
+	// Every instance pushes required training and its reminders: each push is claimed in the
+	// database first.
+	m.workers.run(m.trainingNotices.Run)
 }

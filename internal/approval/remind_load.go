@@ -9,6 +9,7 @@ import (
 
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/quiet"
 )
 
 // pendingTasks reads every open task.
@@ -48,11 +49,7 @@ func (r *Reminders) person(ctx context.Context, userID string) (*person, error) 
 			return nil, fmt.Errorf("time zone of %s: %w", userID, err)
 		}
 	}
-	q := quietFrom(prefs, tz)
-	if q.loc == nil {
-		q.loc = zone(prefs.Timezone, tz)
-	}
-	return &person{userID: userID, quiet: q}, nil
+	return &person{userID: userID, quiet: quiet.From(prefs, tz)}, nil
 }
 
 // taskDeepLink opens a task in the app.

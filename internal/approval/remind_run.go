@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mportal/mportal/internal/quiet"
 	"github.com/mportal/mportal/push"
 )
 
@@ -23,7 +24,7 @@ type remindTask struct {
 // person is what the reminders need of someone they notify.
 type person struct {
 	userID string
-	quiet  quietWindow
+	quiet  quiet.Window
 }
 
 // RunOnce makes one pass: reminders due under each flow's policy, escalations, digests.
@@ -127,7 +128,7 @@ func (r *Reminders) remind(ctx context.Context, p *ReminderPolicy, t remindTask,
 			n = i + 1
 		}
 	}
-	if n == 0 || approver.quiet.holdsBack(now, t.dueAt) {
+	if n == 0 || approver.quiet.HoldsBack(now, t.dueAt) {
 		return false, nil
 	}
 	return r.send(ctx, reminderDoc{ID: reminderID(t.id, n), Kind: "reminder", TaskID: t.id, EmployeeNo: t.approver, N: n, At: now},
@@ -177,12 +178,12 @@ func (r *Reminders) escalate(ctx context.Context, p *ReminderPolicy, t remindTas
 // their local day and outside their quiet hours.
 func (r *Reminders) digest(ctx context.Context, emp string, approver *person, ts []remindTask) (bool, error) {
 	now := r.Now.Stored()
-	loc := approver.quiet.loc
+	loc := approver.quiet.Loc
 	if loc == nil {
 		loc = time.UTC
 	}
 	local := now.In(loc)
-	if local.Hour() < r.digestHour() || approver.quiet.holdsBack(now, nil) {
+	if local.Hour() < r.digestHour() || approver.quiet.HoldsBack(now, nil) {
 		return false, nil
 	}
 	day := local.Format("2006-01-02")

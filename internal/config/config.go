@@ -68,6 +68,9 @@ type Config struct {
 	// TrainingWorkers (MPORTAL_TRAINING_WORKERS) is how many videos one instance transcodes at
 	// once (each ffmpeg uses every core, niced); 0 = no transcoding on this instance.
 	TrainingWorkers int
+	// TrainingReminders (MPORTAL_TRAINING_REMINDERS) are the reminders of a required training
+	// video, as offsets from its due time, negative before it: "-48h,-8h,72h" by default.
+	TrainingReminders []time.Duration
 
 	// ApprovalDeliveryRetention (MPORTAL_APPROVAL_DELIVERY_RETENTION) is how long the callback
 	// delivery log keeps an attempt to deliver a decision to its OA; older attempts are deleted.
@@ -124,6 +127,7 @@ func Load(getenv Getenv) (*Config, error) {
 		TrainingWorkers:     l.integer("MPORTAL_TRAINING_WORKERS", 1, 0, 16),
 
 		ApprovalDeliveryRetention: l.duration("MPORTAL_APPROVAL_DELIVERY_RETENTION", 30*24*time.Hour),
+		TrainingReminders:         l.offsets("MPORTAL_TRAINING_REMINDERS", []time.Duration{-48 * time.Hour, -8 * time.Hour, 72 * time.Hour}),
 	}
 	c.PublicBaseURL = strings.TrimRight(l.str("MPORTAL_PUBLIC_BASE_URL", "http://"+c.ListenAddr), "/")
 	c.validate(&l)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,21 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("got %+v", c)
 		}
 	})
+	t.Run("parses training reminders, negative before the due time", func(t *testing.T) {
+		c, err := Load(env(map[string]string{"MPORTAL_TRAINING_REMINDERS": "-24h, 0s,90m"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []time.Duration{-24 * time.Hour, 0, 90 * time.Minute}; !slices.Equal(c.TrainingReminders, want) {
+			t.Fatalf("reminders %v, want %v", c.TrainingReminders, want)
+		}
+		if c, _ := Load(env(nil)); len(c.TrainingReminders) != 3 {
+			t.Fatalf("default reminders %v", c.TrainingReminders)
+		}
+		if c, _ := Load(env(map[string]string{"MPORTAL_TRAINING_REMINDERS": "none"})); c.TrainingReminders == nil || len(c.TrainingReminders) != 0 {
+			t.Fatalf("none gives %v", c.TrainingReminders)
+		}
+	})
 	bad := []struct{ name, key, value string }{
 		{"rejects a listen address without a port", "MPORTAL_LISTEN_ADDR", "localhost"},
 		{"rejects a non-mongodb URI", "MPORTAL_MONGODB_URI", "postgres://x"},
@@ -59,6 +75,8 @@ func TestLoad(t *testing.T) {
 		{"rejects a negative login concurrency", "MPORTAL_LOGIN_CONCURRENCY", "-1"},
 		{"rejects a login queue that is not a number", "MPORTAL_LOGIN_QUEUE", "many"},
 		{"rejects a delivery log retention under an hour", "MPORTAL_APPROVAL_DELIVERY_RETENTION", "30m"},
+		{"rejects training reminders out of order", "MPORTAL_TRAINING_REMINDERS", "72h,-48h"},
+		{"rejects a training reminder that is not a duration", "MPORTAL_TRAINING_REMINDERS", "-2d"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

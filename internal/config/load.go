@@ -48,6 +48,28 @@ func (l *loader) duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
+// offsets parses a comma-separated list of signed durations in increasing order ("-48h,72h");
+// "none" is the empty list.
+func (l *loader) offsets(key string, def []time.Duration) []time.Duration {
+	v := l.list(key)
+	if len(v) == 0 {
+		return def
+	}
+	if len(v) == 1 && v[0] == "none" {
+		return []time.Duration{}
+	}
+	out := make([]time.Duration, 0, len(v))
+	for _, p := range v {
+		d, err := time.ParseDuration(p)
+		if err != nil || (len(out) > 0 && d <= out[len(out)-1]) {
+			l.fail(key, "expects increasing durations from the due time like -48h,-8h,72h (negative: before), or none")
+			return def
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // integer parses a whole number between lo and hi.
 func (l *loader) integer(key string, def, lo, hi int) int {
 	v := l.str(key, "")

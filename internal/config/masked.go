@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 )
 
 const mask = "********"
@@ -71,6 +72,7 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_TRAINING_MAX_DURATION", c.TrainingMaxDuration.String()},
 		{"MPORTAL_TRAINING_WORKERS", fmt.Sprint(c.TrainingWorkers)},
 		{"MPORTAL_APPROVAL_DELIVERY_RETENTION", c.ApprovalDeliveryRetention.String()},
+		{"MPORTAL_TRAINING_REMINDERS", offsets(c.TrainingReminders)},
 		{"MPORTAL_LOGIN_CONCURRENCY", loginConcurrency},
 		{"MPORTAL_LOGIN_QUEUE", fmt.Sprint(c.LoginQueue)},
 		{"MPORTAL_FCM_CREDENTIALS_FILE", fcm},
@@ -98,4 +100,16 @@ func MaskURI(raw string) string {
 		return strings.Replace(u.String(), "xxxxx", mask, 1)
 	}
 	return u.String()
+}
+
+// offsets writes reminder offsets as MPORTAL_TRAINING_REMINDERS takes them.
+func offsets(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.String()
+	}
+	return strings.Join(parts, ",")
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -204,4 +205,28 @@ func (s *Service) storeProgress(ctx context.Context, d *progressDoc, version int
 		return false, fmt.Errorf("write progress %s: %w", d.ID, mongodb.Translate(err, "progress"))
 	}
 	return res.MatchedCount == 1, nil
+}
+
+// Completed returns the users among userIDs who completed videoID (training.Completions, which
+// the reminders read so that nobody who finished a video is reminded of it). It returns
+// unavailable when the progress cannot be read.
+func (s *Service) Completed(ctx context.Context, videoID string, userIDs []string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	type row struct {
+		UserID string `bson:"user_id"`
+	}
+	rows, err := mongodb.FindAll[row](ctx, s.coll(progressColl), bson.D{
+		{Key: "video_id", Value: videoID}, {Key: "completed", Value: true},
+		{Key: "user_id", Value: bson.D{{Key: "$in", Value: userIDs}}},
+	}, "progress", options.Find().SetProjection(bson.D{{Key: "user_id", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.UserID] = true
+	}
+	return out, nil
 }

@@ -316,3 +316,24 @@ func TestProgressConcurrentDevices(t *testing.T) {
 		t.Fatalf("row: %+v (%s)", got, ranges(t, got))
 	}
 }
+
+// TestCompletedReadsTheProgressStore: the reminders' Completions is the progress store; only
+// users whose watched union reached 90 % count, whatever their last position.
+func TestCompletedReadsTheProgressStore(t *testing.T) {
+	f := newProgressFixture(t)
+	video := f.readyVideo(training.Input{}, tenMinutes)
+	done := &auth.Principal{UserID: "done", Roles: []auth.Role{auth.RoleEmployee}, Department: "Sales"}
+	skipped := &auth.Principal{UserID: "skipped-to-the-end", Roles: []auth.Role{auth.RoleEmployee}, Department: "Sales"}
+	f.push(done, obj{"created": []obj{f.row(video, 10*minute, 0, [2]int64{0, 10 * minute})}})
+	f.push(skipped, obj{"created": []obj{f.row(video, 10*minute, 0, [2]int64{9 * minute, 10 * minute})}})
+	got, err := f.svc.Completed(f.ctx, video, []string{"done", "skipped-to-the-end", "never-started"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, map[string]bool{"done": true}) {
+		t.Fatalf("Completed = %v, want only done", got)
+	}
+	if got, err := f.svc.Completed(f.ctx, video, nil); err != nil || len(got) != 0 {
+		t.Fatalf("Completed(no users) = %v, %v", got, err)
+	}
+}

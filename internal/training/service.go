@@ -5,8 +5,8 @@
 // playlists whose every URL is presigned, and download the MP4 for offline viewing.
 //
 // It owns the collections training_videos, training_jobs, training_leases, training_garbage,
-// training_views and training_progress (each user's watch progress, synced as the
-// training_progress table).
+// training_views, training_progress (each user's watch progress, synced as the
+// training_progress table) and training_notices.
 package training
 
 import (
