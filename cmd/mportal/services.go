@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mportal/mportal/internal/analytics"
 	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/approval"
 	"github.com/mportal/mportal/internal/auth"
@@ -123,6 +125,25 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 			return u.Timezone, nil
 		}}
 
+	// Usage analytics: the apps' events and the server's own, under a keyed pseudonym.
+	keyFile := cfg.AnalyticsKeyFile
+	analyticsKey, err := analytics.LoadKey(cmp.Or(keyFile, cfg.DefaultAnalyticsKeyFile()), keyFile == "")
+	if err != nil {
+		return fmt.Errorf("MPORTAL_ANALYTICS_KEY_FILE: %w", err)
+	}
+	m.analytics = &analytics.Service{DB: db, Key: analyticsKey, Retention: cfg.AnalyticsRetention, Now: m.Clock}
+	m.usage = analytics.NewRecorder(m.analytics, func(ctx context.Context, userID string) (string, []string, error) {
+		u, err := m.users.Me(ctx, userID)
+		if err != nil {
+			return "", nil, err
+		}
+		roles := make([]string, len(u.Roles))
+		for i, r := range u.Roles {
+			roles[i] = string(r)
+		}
+		return u.Department, roles, nil
+	}, m.Logger)
+
 	// Synced tables and upload purposes register before prepare starts the engine, which keeps
 	// its tables in registration order.
 	m.sync.Register(m.inbox.SyncTable())
@@ -167,6 +188,7 @@ func (m *Main) prepare(ctx context.Context) error {
 		{"prepare approval collections", m.approvals.EnsureIndexes},
 		{"prepare approval delivery collections", m.approvalCallbacks.EnsureIndexes},
 		{"prepare approval reminder collections", m.approvalReminders.EnsureCollections},
+		{"prepare analytics collections", m.analytics.Start},
 		{"seed admin", m.seedAdmin},
 		{"sync engine", m.sync.Start},
 	}
@@ -272,6 +294,21 @@ func (m *Main) startWorkers() {
 			m.Logger.Warn("purge sync history", "error", err.Error())
 		}
 	})
+	// Usage analytics: the server's own events are written in batches; raw events past the
+	// retention are deleted; on MongoDB the rollups other instances wrote are picked up.
+	m.workers.run(m.usage.Run)
+	m.workers.every(time.Hour, func(ctx context.Context) {
+		if _, err := m.analytics.Purge(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("purge analytics events", "error", err.Error())
+		}
+	})
+	if !m.db.Embedded {
+		m.workers.every(time.Minute, func(ctx context.Context) {
+			if err := m.analytics.Reload(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("reload analytics rollups", "error", err.Error())
+			}
+		})
+	}
 	m.workers.every(10*time.Minute, func(ctx context.Context) {
 		n, err := m.sessions.Purge(ctx)
 		if err != nil && ctx.Err() == nil {
