@@ -244,7 +244,10 @@ func TestOnlyOpsAndAdminsReadMetrics(t *testing.T) {
 	if _, err := s.ActiveUsers(admin, r, "", ""); err != nil {
 		t.Errorf("ActiveUsers by an admin = %v", err)
 	}
-	for _, bad := range []struct{ r analytics.Range; dim, field string }{
+	for _, bad := range []struct {
+		r          analytics.Range
+		dim, field string
+	}{
 		{analytics.Range{From: "2030-13-01", To: "2030-01-01"}, "", "from"},
 		{analytics.Range{From: "2030-01-02", To: "2030-01-01"}, "", "to"},
 		{analytics.Range{From: "2029-01-01", To: "2030-03-01"}, "", "to"},
