@@ -130,24 +130,23 @@ func (s *Service) ActiveUsers(p *auth.Principal, r Range, dimension, value strin
 		}
 	}
 	out := &ActiveUsers{From: r.From, To: r.To, Dimension: dimension, Value: value, Days: make([]ActiveDay, len(days))}
+	wau, mau := windowed(users, 7), windowed(users, 30)
 	for i := range days {
 		at := i + 29
-		ad := ActiveDay{Day: days[i], DAU: int(users[at].GetCardinality())}
-		ad.WAU = int(roaring.FastOr(users[at-6 : at+1]...).GetCardinality())
-		ad.MAU = int(roaring.FastOr(users[at-29 : at+1]...).GetCardinality())
+		ad := ActiveDay{Day: days[i], DAU: int(users[at].GetCardinality()), WAU: wau[at], MAU: mau[at]}
 		if ad.MAU > 0 {
 			ad.DAUMAU = float64(ad.DAU) / float64(ad.MAU)
 		}
 		out.Days[i] = ad
 	}
-	out.Users = int(roaring.FastOr(users[29:]...).GetCardinality())
+	out.Users = distinct(users[29:])
 	devices := make([]*roaring.Bitmap, 0, len(days))
 	for _, d := range days {
 		if a := s.rollups.get(d, key); a != nil {
 			devices = append(devices, a.devices)
 		}
 	}
-	out.Devices = int(roaring.FastOr(devices...).GetCardinality())
+	out.Devices = distinct(devices)
 	return out, nil
 }
 
@@ -186,8 +185,7 @@ func (s *Service) BreakdownBy(p *auth.Principal, r Range, dimension string) ([]B
 	}
 	out := make([]Breakdown, 0, len(users))
 	for v, bms := range users {
-		out = append(out, Breakdown{Value: v, Users: int(roaring.FastOr(bms...).GetCardinality()),
-			Devices: int(roaring.FastOr(devices[v]...).GetCardinality())})
+		out = append(out, Breakdown{Value: v, Users: distinct(bms), Devices: distinct(devices[v])})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Users != out[j].Users {

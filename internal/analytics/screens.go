@@ -48,7 +48,7 @@ func (s *Service) Screens(p *auth.Principal, r Range, limit int) ([]Screen, erro
 	}
 	out := make([]Screen, 0, len(views))
 	for name, v := range views {
-		out = append(out, Screen{Screen: name, Views: v, Entries: entries[name], Visitors: int(roaring.FastOr(visitors[name]...).GetCardinality())})
+		out = append(out, Screen{Screen: name, Views: v, Entries: entries[name], Visitors: distinct(visitors[name])})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Views != out[j].Views {
