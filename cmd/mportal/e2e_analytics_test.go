@@ -59,6 +59,7 @@ func TestAnalytics(t *testing.T) {
 
 	day := "2030-05-06"
 	q := "?from=" + day + "&to=" + day
+	android := q + "&dimension=platform&value=android" // the apps' events, not the server's
 	t.Run("employees cannot read the numbers", func(t *testing.T) {
 		ts := ts.with(t)
 		for _, path := range []string{"/v1/ops/metrics/active-users" + q, "/v1/ops/metrics/active-users.csv" + q,
@@ -76,15 +77,11 @@ func TestAnalytics(t *testing.T) {
 			Users, Devices int
 			Days           []struct{ DAU, MAU int }
 		}
-		ts.must(ts.call("GET", "/v1/ops/metrics/active-users"+q, who.ops, nil), 200).json(t, &au)
+		ts.must(ts.call("GET", "/v1/ops/metrics/active-users"+android, who.ops, nil), 200).json(t, &au)
 		if au.Users != 2 || au.Devices != 2 || len(au.Days) != 1 || au.Days[0].DAU != 2 || au.Days[0].MAU != 2 {
 			t.Fatalf("active users = %+v", au)
 		}
-		ts.must(ts.call("GET", "/v1/ops/metrics/active-users"+q+"&dimension=platform&value=android", who.admin, nil), 200).json(t, &au)
-		if au.Users != 2 {
-			t.Fatalf("android users = %+v", au)
-		}
-		r := ts.must(ts.call("GET", "/v1/ops/metrics/active-users.csv"+q, who.ops, nil), 200)
+		r := ts.must(ts.call("GET", "/v1/ops/metrics/active-users.csv"+android, who.ops, nil), 200)
 		if !strings.HasPrefix(string(r.body), "day,dau,wau,mau,dau_mau\n2030-05-06,2,2,2,1.0000\n") {
 			t.Fatalf("CSV:\n%s", r.body)
 		}
@@ -122,6 +119,26 @@ func TestAnalytics(t *testing.T) {
 		if len(adoption.Days) != 1 || adoption.Days[0].Devices != 2 || adoption.Days[0].Builds[0].Share != 1 {
 			t.Fatalf("adoption = %+v", adoption)
 		}
+	})
+
+	t.Run("the server records sign-ins and check-ins itself", func(t *testing.T) {
+		ts := ts.with(t)
+		// staff() signed in four users; the recorder writes within a second.
+		eventually(t, 10*time.Second, "four signed-in users counted", func() bool {
+			var au struct{ Users int }
+			ts.must(ts.call("GET", "/v1/ops/metrics/active-users"+q, who.admin, nil), 200).json(t, &au)
+			return au.Users == 4
+		})
+		ts.must(ts.call("PUT", "/v1/devices/en-phone", who.en, device("ios")), 200)
+		eventually(t, 10*time.Second, "the check-in's build in adoption", func() bool {
+			var adoption struct {
+				Days []struct {
+					Builds []struct{ Build string }
+				}
+			}
+			ts.must(ts.call("GET", "/v1/ops/metrics/adoption"+q+"&app=com.example.portal", who.ops, nil), 200).json(t, &adoption)
+			return len(adoption.Days) == 1 && len(adoption.Days[0].Builds) == 1 && adoption.Days[0].Builds[0].Build == "230"
+		})
 	})
 
 	t.Run("bad parameters name the field", func(t *testing.T) {

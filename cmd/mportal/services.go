@@ -41,6 +41,25 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	if db.Embedded {
 		recipients = &directory.RecipientView{DB: db}
 	}
+	// Usage analytics: the apps' events and the server's own, under a keyed pseudonym. The
+	// recorder reads users' departments and roles from Users (built below) only when it writes.
+	keyFile := cfg.AnalyticsKeyFile
+	analyticsKey, err := analytics.LoadKey(cmp.Or(keyFile, cfg.DefaultAnalyticsKeyFile()), keyFile == "")
+	if err != nil {
+		return fmt.Errorf("MPORTAL_ANALYTICS_KEY_FILE: %w", err)
+	}
+	m.analytics = &analytics.Service{DB: db, Key: analyticsKey, Retention: cfg.AnalyticsRetention, Now: m.Clock}
+	m.usage = analytics.NewRecorder(m.analytics, func(ctx context.Context, userID string) (string, []string, error) {
+		u, err := m.users.Me(ctx, userID)
+		if err != nil {
+			return "", nil, err
+		}
+		roles := make([]string, len(u.Roles))
+		for i, r := range u.Roles {
+			roles[i] = string(r)
+		}
+		return u.Department, roles, nil
+	}, m.Logger)
 	// The one cycle: Sessions looks accounts up in Users, and Users revokes a user's sessions
 	// (disabling, password reset, role change). Users gets a callback into the Sessions built
 	// on the next statement; it is called only when serving requests, long after both exist.
@@ -57,9 +76,10 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		// Bounded argon2 work: a burst of logins queues, then answers 503 with Retry-After.
 		HashConcurrency: cfg.LoginConcurrency,
 		HashQueue:       loginQueue(cfg.LoginQueue),
+		Usage:           m.usage,
 		Now:             m.Clock,
 	}
-	m.devices = &directory.Devices{DB: db, View: recipients, Now: m.Clock}
+	m.devices = &directory.Devices{DB: db, View: recipients, Usage: m.usage, Now: m.Clock}
 	// Offline sync: the synced tables register below; prepare starts the engine before serving.
 	m.sync = &datasync.Engine{DB: db, Logger: m.Logger, Now: m.Clock}
 	m.inbox = &inbox.Store{DB: db, Sync: m.sync, Now: m.Clock, Locale: func(ctx context.Context, userID string) (string, error) {
@@ -124,25 +144,6 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 			}
 			return u.Timezone, nil
 		}}
-
-	// Usage analytics: the apps' events and the server's own, under a keyed pseudonym.
-	keyFile := cfg.AnalyticsKeyFile
-	analyticsKey, err := analytics.LoadKey(cmp.Or(keyFile, cfg.DefaultAnalyticsKeyFile()), keyFile == "")
-	if err != nil {
-		return fmt.Errorf("MPORTAL_ANALYTICS_KEY_FILE: %w", err)
-	}
-	m.analytics = &analytics.Service{DB: db, Key: analyticsKey, Retention: cfg.AnalyticsRetention, Now: m.Clock}
-	m.usage = analytics.NewRecorder(m.analytics, func(ctx context.Context, userID string) (string, []string, error) {
-		u, err := m.users.Me(ctx, userID)
-		if err != nil {
-			return "", nil, err
-		}
-		roles := make([]string, len(u.Roles))
-		for i, r := range u.Roles {
-			roles[i] = string(r)
-		}
-		return u.Department, roles, nil
-	}, m.Logger)
 
 	// Synced tables and upload purposes register before prepare starts the engine, which keeps
 	// its tables in registration order.

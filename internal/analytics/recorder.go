@@ -21,9 +21,18 @@ type Recorder struct {
 	// Queue is how many events may wait; 0 = 10,000.
 	Queue int
 
-	queue   chan serverEvent
-	dropped atomic.Int64
-	started atomic.Bool
+	queue    chan serverEvent
+	dropped  atomic.Int64
+	started  atomic.Bool
+	profiles map[string]profile // only Run's goroutine uses it
+}
+
+// profile is a cached answer of Profile: a user's dimensions change rarely, and reading them
+// per event would make the embedded database the recorder's bottleneck.
+type profile struct {
+	dept  string
+	roles []string
+	at    time.Time
 }
 
 type serverEvent struct {
@@ -51,7 +60,8 @@ func NewRecorder(s *Service, profile func(ctx context.Context, userID string) (s
 }
 
 // Record queues a server event by name ("sign_in", "app_start", "update_check", ...) for userID,
-// on deviceID when the event has one. It returns at once.
+// on deviceID when the event has one. The props app, build and platform, when given, become the
+// event's dimensions (a check-in's app_start counts for adoption). It returns at once.
 func (r *Recorder) Record(userID, deviceID, name string, props map[string]string) {
 	if r == nil || userID == "" {
 		return
@@ -114,17 +124,12 @@ func (r *Recorder) write(ctx context.Context, batch []serverEvent) error {
 	now := s.Now.Stored()
 	evs := make([]stored, 0, len(batch))
 	for _, e := range batch {
-		var dept string
-		var roles []string
-		if r.Profile != nil {
-			d, rs, err := r.Profile(ctx, e.userID)
-			if err == nil {
-				dept, roles = d, rs
-			}
-		}
+		pr := r.profile(ctx, e.userID, now)
+		dept, roles := pr.dept, pr.roles
 		user := s.pseudonym("u", e.userID)
 		st := stored{ID: user + ":srv." + randomID(), P: user, Name: e.name, At: e.at, Platform: "server",
-			Dept: dept, Roles: roles, Props: e.props, Received: now}
+			Dept: dept, Roles: roles, Received: now}
+		liftDimensions(&st, e.props)
 		if e.deviceID != "" {
 			st.D = s.pseudonym("d", e.userID+"/"+e.deviceID)
 		}
@@ -132,6 +137,50 @@ func (r *Recorder) write(ctx context.Context, batch []serverEvent) error {
 	}
 	_, err := s.store(ctx, evs)
 	return err
+}
+
+func (r *Recorder) profile(ctx context.Context, userID string, now time.Time) profile {
+	if r.profiles == nil {
+		r.profiles = map[string]profile{}
+	}
+	if p, ok := r.profiles[userID]; ok && now.Sub(p.at) < 10*time.Minute {
+		return p
+	}
+	if len(r.profiles) > 100_000 {
+		clear(r.profiles)
+	}
+	p := profile{at: now}
+	if r.Profile != nil {
+		if d, rs, err := r.Profile(ctx, userID); err == nil {
+			p.dept, p.roles = d, rs
+		}
+	}
+	r.profiles[userID] = p
+	return p
+}
+
+// liftDimensions moves the props app, build and platform (a check-in's) into the event's
+// dimensions and keeps the other props.
+func liftDimensions(st *stored, props map[string]string) {
+	for k, v := range props {
+		switch {
+		case k == "app" && v != "" && len(v) <= 64 && tokenPattern.MatchString(v):
+			st.App = v
+		case k == "build" && v != "" && len(v) <= 64 && tokenPattern.MatchString(v):
+			st.Build = v
+		case k == "platform" && platforms[v]:
+			st.Platform = v
+		case k == "app" || k == "build" || k == "platform":
+		default:
+			if st.Props == nil {
+				st.Props = map[string]string{}
+			}
+			st.Props[k] = v
+		}
+	}
+	if st.App != "" && st.Build == "" {
+		st.Build = "unknown"
+	}
 }
 
 func randomID() string {
