@@ -90,3 +90,11 @@ func (s *Server) adoptionMetrics(c *fiber.Ctx) error {
 	}
 	return c.JSON(fiber.Map{"app": c.Query("app"), "days": days})
 }
+
+func (s *Server) activationMetrics(c *fiber.Ctx) error {
+	res, err := s.deps.Analytics.Activation(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}

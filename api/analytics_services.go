@@ -19,6 +19,8 @@ type Analytics interface {
 	Screens(p *auth.Principal, r analytics.Range, limit int) ([]analytics.Screen, error)
 	ScreenDays(p *auth.Principal, r analytics.Range, screen string) ([]analytics.ScreenDay, error)
 	Adoption(p *auth.Principal, app string, r analytics.Range) ([]analytics.AdoptionDay, error)
+	// Activation also returns unavailable when the directory cannot be read.
+	Activation(ctx context.Context, p *auth.Principal) (*analytics.Activation, error)
 }
 
 var _ Analytics = (*analytics.Service)(nil)

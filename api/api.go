@@ -303,6 +303,7 @@ func (s *Server) routes() {
 		v1.Get("/ops/metrics/active-users/breakdown", opsOrAdmin(s.activeUsersBreakdown)...)
 		v1.Get("/ops/metrics/screens", opsOrAdmin(s.screenMetrics)...)
 		v1.Get("/ops/metrics/adoption", opsOrAdmin(s.adoptionMetrics)...)
+		v1.Get("/ops/metrics/activation", opsOrAdmin(s.activationMetrics)...)
 	}
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)

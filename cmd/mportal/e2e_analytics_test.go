@@ -141,6 +141,27 @@ func TestAnalytics(t *testing.T) {
 		})
 	})
 
+	t.Run("activation: who of the directory has used the app", func(t *testing.T) {
+		ts := ts.with(t)
+		var act struct {
+			Users, Activated int
+			Share            float64
+			Departments      []struct{ Department string }
+		}
+		ts.must(ts.call("GET", "/v1/ops/metrics/activation", who.ops, nil), 200).json(t, &act)
+		if act.Users != 4 || act.Activated != 4 || act.Share != 1 || len(act.Departments) != 1 {
+			t.Fatalf("activation = %+v", act)
+		}
+		if r := ts.call("GET", "/v1/ops/metrics/activation", who.en, nil); r.status != 403 {
+			t.Fatalf("activation by an employee: %d", r.status)
+		}
+		ts.createUser(who.admin, map[string]any{"employee_no": "E7009", "name": "New", "roles": []string{"employee"}})
+		ts.must(ts.call("GET", "/v1/ops/metrics/activation", who.ops, nil), 200).json(t, &act)
+		if act.Users != 5 || act.Activated != 4 {
+			t.Fatalf("activation with a new account = %+v", act)
+		}
+	})
+
 	t.Run("bad parameters name the field", func(t *testing.T) {
 		ts := ts.with(t)
 		for path, field := range map[string]string{

@@ -48,7 +48,8 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	if err != nil {
 		return fmt.Errorf("MPORTAL_ANALYTICS_KEY_FILE: %w", err)
 	}
-	m.analytics = &analytics.Service{DB: db, Key: analyticsKey, Retention: cfg.AnalyticsRetention, Now: m.Clock}
+	m.analytics = &analytics.Service{DB: db, Key: analyticsKey, Retention: cfg.AnalyticsRetention, Now: m.Clock,
+		Members: func(ctx context.Context) ([]analytics.Member, error) { return activeMembers(ctx, m.users) }}
 	m.usage = analytics.NewRecorder(m.analytics, func(ctx context.Context, userID string) (string, []string, error) {
 		u, err := m.users.Me(ctx, userID)
 		if err != nil {
@@ -155,6 +156,24 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.uploads.Register(m.feedback.Purpose())
 	m.uploads.Register(m.training.Purpose())
 	return nil
+}
+
+// activeMembers pages through the directory's active accounts for analytics' activation.
+func activeMembers(ctx context.Context, users *directory.Users) ([]analytics.Member, error) {
+	var out []analytics.Member
+	for cursor := ""; ; {
+		page, next, err := users.List(ctx, systemActor, directory.ListFilter{Status: directory.StatusActive, Limit: directory.MaxListLimit, Cursor: cursor})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range page {
+			out = append(out, analytics.Member{UserID: u.ID, Department: u.Department, CreatedAt: u.CreatedAt})
+		}
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
 }
 
 // revokeFunc is a directory.SessionRevoker made of a function: it breaks the Users/Sessions cycle.

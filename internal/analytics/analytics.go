@@ -40,7 +40,9 @@ type Service struct {
 	Retention time.Duration
 	// Limit is the per-device rate limit on app events; the zero value is DefaultLimit.
 	Limit Limit
-	Now   clock.Func
+	// Members lists the directory's active accounts, for Activation; nil = not available.
+	Members func(ctx context.Context) ([]Member, error)
+	Now     clock.Func
 
 	initOnce sync.Once
 	limiter  *limiter
@@ -86,15 +88,13 @@ func (s *Service) Start(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.numbers.load(ctx); err != nil {
-		return err
-	}
 	return s.Reload(ctx)
 }
 
 // Reload adds the rollup fragments stored since the last reload (with a margin for clocks and
-// slow inserts); on MongoDB with several instances it picks up what the others ingested.
-// Fragments are never changed or deleted, so adding the unseen ones is exact.
+// slow inserts) and reads the assigned numbers again; on MongoDB with several instances it picks
+// up what the others ingested. Fragments are never changed or deleted, so adding the unseen ones
+// is exact.
 func (s *Service) Reload(ctx context.Context) error {
 	s.init()
 	s.reloadMu.Lock()
@@ -114,5 +114,5 @@ func (s *Service) Reload(ctx context.Context) error {
 		}
 	}
 	s.reloaded = now
-	return nil
+	return s.numbers.load(ctx)
 }

@@ -168,6 +168,7 @@ func TestRoutes(t *testing.T) {
 		"POST /v1/ops/feedback/{feedback_id}/merge",
 		"POST /v1/ops/feedback/{feedback_id}/replies",
 		"POST /v1/ops/images",
+		"GET /v1/ops/metrics/activation",
 		"GET /v1/ops/metrics/active-users",
 		"GET /v1/ops/metrics/active-users.csv",
 		"GET /v1/ops/metrics/active-users/breakdown",
