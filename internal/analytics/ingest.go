@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -111,11 +112,19 @@ func (s *Service) store(ctx context.Context, evs []stored) (int, error) {
 		return 0, nil
 	}
 	frag, err := s.fragmentOf(ctx, fresh)
-	if err != nil {
-		return 0, err
+	if err == nil {
+		_, err = s.fragments().InsertOne(ctx, frag)
+		err = mongodb.Translate(err, "analytics rollup")
 	}
-	if _, err := s.fragments().InsertOne(ctx, frag); err != nil {
-		return 0, fmt.Errorf("store analytics rollup: %w", mongodb.Translate(err, "analytics rollup"))
+	if err != nil {
+		// Take the new events back, so that the client's retry stores and counts them; left in
+		// place they would be duplicates that no rollup counts.
+		ids := make([]string, len(fresh))
+		for i, e := range fresh {
+			ids[i] = e.ID
+		}
+		_, _ = s.events().DeleteMany(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+		return 0, fmt.Errorf("store analytics rollup: %w", err)
 	}
 	if err := s.rollups.add(frag); err != nil {
 		return 0, err
