@@ -88,7 +88,7 @@ func (s *Server) adoptionMetrics(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"app": c.Query("app"), "days": days})
+	return c.JSON(fiber.Map{"app": c.Query("app"), "days": days, "builds": analytics.Reach(days)})
 }
 
 func (s *Server) activationMetrics(c *fiber.Ctx) error {

@@ -114,9 +114,14 @@ func TestAnalytics(t *testing.T) {
 					Share float64
 				}
 			}
+			Builds []struct {
+				Build    string
+				DaysTo50 *int `json:"days_to_50"`
+			}
 		}
 		ts.must(ts.call("GET", "/v1/ops/metrics/adoption"+q+"&app=portal", who.ops, nil), 200).json(t, &adoption)
-		if len(adoption.Days) != 1 || adoption.Days[0].Devices != 2 || adoption.Days[0].Builds[0].Share != 1 {
+		if len(adoption.Days) != 1 || adoption.Days[0].Devices != 2 || adoption.Days[0].Builds[0].Share != 1 ||
+			len(adoption.Builds) != 1 || adoption.Builds[0].DaysTo50 == nil || *adoption.Builds[0].DaysTo50 != 0 {
 			t.Fatalf("adoption = %+v", adoption)
 		}
 	})

@@ -3,6 +3,7 @@ package analytics
 import (
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -21,6 +22,46 @@ type AdoptionDay struct {
 	Day     string       `json:"day"`
 	Devices int          `json:"devices"`
 	Builds  []BuildShare `json:"builds"`
+}
+
+// BuildReach is how fast a build spread: the first day of the range it ran on a device, and how
+// many days after that it first ran on at least 50% and 90% of the app's active devices of a
+// day (nil: not within the range).
+type BuildReach struct {
+	Build     string `json:"build"`
+	FirstSeen string `json:"first_seen"`
+	DaysTo50  *int   `json:"days_to_50"`
+	DaysTo90  *int   `json:"days_to_90"`
+}
+
+// Reach derives each build's BuildReach from an Adoption series.
+func Reach(days []AdoptionDay) []BuildReach {
+	byBuild := map[string]*BuildReach{}
+	var order []string
+	for i, d := range days {
+		for _, b := range d.Builds {
+			br := byBuild[b.Build]
+			if br == nil {
+				br = &BuildReach{Build: b.Build, FirstSeen: d.Day}
+				byBuild[b.Build] = br
+				order = append(order, b.Build)
+			}
+			first, _ := time.Parse(time.DateOnly, br.FirstSeen)
+			at, _ := time.Parse(time.DateOnly, days[i].Day)
+			n := int(at.Sub(first).Hours() / 24)
+			if br.DaysTo50 == nil && b.Share >= 0.5 {
+				br.DaysTo50 = &n
+			}
+			if br.DaysTo90 == nil && b.Share >= 0.9 {
+				br.DaysTo90 = &n
+			}
+		}
+	}
+	out := make([]BuildReach, 0, len(order))
+	for _, b := range order {
+		out = append(out, *byBuild[b])
+	}
+	return out
 }
 
 // Adoption is the share of the app's active devices on each build per day over r. It returns
