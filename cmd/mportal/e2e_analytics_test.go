@@ -134,15 +134,17 @@ func TestAnalytics(t *testing.T) {
 			ts.must(ts.call("GET", "/v1/ops/metrics/active-users"+q, who.admin, nil), 200).json(t, &au)
 			return au.Users == 4
 		})
+		// The check-in reports the bundle id; it counts under the catalogue's app "portal".
+		ts.createApp(who.ops, "portal")
 		ts.must(ts.call("PUT", "/v1/devices/en-phone", who.en, device("ios")), 200)
-		eventually(t, 10*time.Second, "the check-in's build in adoption", func() bool {
+		eventually(t, 10*time.Second, "the check-in's build in the app's adoption", func() bool {
 			var adoption struct {
 				Days []struct {
 					Builds []struct{ Build string }
 				}
 			}
-			ts.must(ts.call("GET", "/v1/ops/metrics/adoption"+q+"&app=com.example.portal", who.ops, nil), 200).json(t, &adoption)
-			return len(adoption.Days) == 1 && len(adoption.Days[0].Builds) == 1 && adoption.Days[0].Builds[0].Build == "230"
+			ts.must(ts.call("GET", "/v1/ops/metrics/adoption"+q+"&app=portal", who.ops, nil), 200).json(t, &adoption)
+			return len(adoption.Days) == 1 && len(adoption.Days[0].Builds) == 2 && adoption.Days[0].Builds[0].Build == "230"
 		})
 	})
 

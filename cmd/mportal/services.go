@@ -49,7 +49,8 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		return fmt.Errorf("MPORTAL_ANALYTICS_KEY_FILE: %w", err)
 	}
 	m.analytics = &analytics.Service{DB: db, Key: analyticsKey, Retention: cfg.AnalyticsRetention, Now: m.Clock,
-		Members: func(ctx context.Context) ([]analytics.Member, error) { return activeMembers(ctx, m.users) }}
+		Members:    func(ctx context.Context) ([]analytics.Member, error) { return activeMembers(ctx, m.users) },
+		CatalogApp: func(ctx context.Context, id string) string { return m.updates.CatalogID(ctx, id) }} // built below
 	m.usage = analytics.NewRecorder(m.analytics, func(ctx context.Context, userID string) (string, []string, error) {
 		u, err := m.users.Me(ctx, userID)
 		if err != nil {

@@ -40,6 +40,10 @@ type Service struct {
 	Retention time.Duration
 	// Limit is the per-device rate limit on app events; the zero value is DefaultLimit.
 	Limit Limit
+	// CatalogApp maps an app id as reported (a catalogue id, Android package name or iOS bundle
+	// id) to the distribution catalogue's id, so that an app's events, check-ins and update
+	// checks count under one app; nil = kept as reported.
+	CatalogApp func(ctx context.Context, id string) string
 	// Members lists the directory's active accounts, for Activation; nil = not available.
 	Members func(ctx context.Context) ([]Member, error)
 	Now     clock.Func
@@ -115,4 +119,12 @@ func (s *Service) Reload(ctx context.Context) error {
 	}
 	s.reloaded = now
 	return s.numbers.load(ctx)
+}
+
+// catalogApp is CatalogApp or the id itself.
+func (s *Service) catalogApp(ctx context.Context, id string) string {
+	if s.CatalogApp == nil || id == "" {
+		return id
+	}
+	return s.CatalogApp(ctx, id)
 }

@@ -53,6 +53,7 @@ func (s *Service) Ingest(ctx context.Context, p *auth.Principal, b Batch) (*Inge
 	for i, r := range p.Roles {
 		roles[i] = string(r)
 	}
+	app := s.catalogApp(ctx, b.App)
 	evs := make([]stored, 0, len(b.Events))
 	seen := make(map[string]bool, len(b.Events))
 	for i := range b.Events {
@@ -68,7 +69,7 @@ func (s *Service) Ingest(ctx context.Context, p *auth.Principal, b Batch) (*Inge
 		}
 		seen[e.ID] = true
 		evs = append(evs, stored{ID: user + ":" + e.ID, P: user, D: dev, Name: e.Name, Screen: e.Screen, At: at,
-			App: b.App, Build: b.Build, Platform: b.Platform, Dept: p.Department, Roles: roles, Props: e.Properties, Received: now})
+			App: app, Build: b.Build, Platform: b.Platform, Dept: p.Department, Roles: roles, Props: e.Properties, Received: now})
 	}
 	accepted, err := s.store(ctx, evs)
 	if err != nil {

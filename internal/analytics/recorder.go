@@ -130,6 +130,7 @@ func (r *Recorder) write(ctx context.Context, batch []serverEvent) error {
 		st := stored{ID: user + ":srv." + randomID(), P: user, Name: e.name, At: e.at, Platform: "server",
 			Dept: dept, Roles: roles, Received: now}
 		liftDimensions(&st, e.props)
+		st.App = s.catalogApp(ctx, st.App)
 		if e.deviceID != "" {
 			st.D = s.pseudonym("d", e.userID+"/"+e.deviceID)
 		}
