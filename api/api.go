@@ -43,6 +43,7 @@ type Deps struct {
 	Uploads       Uploads   // resumable tus uploads at /v1/uploads/
 	Training      Training  // training videos; nil leaves their routes out
 	Approvals     Approvals // OA events, approvers' tasks and decisions, integrations
+	Analytics     Analytics // usage events and the operating numbers; nil leaves their routes out
 	JWKS          func() ([]byte, error)
 	OpenAPI       []byte
 	Ready         map[string]Checker // name -> check, for /readyz
@@ -303,6 +304,17 @@ func (s *Server) routes() {
 	v1.Get("/ops/approvals/reminder-policies", opsOrAdmin(s.listReminderPolicies)...)
 	v1.Put("/ops/approvals/reminder-policies/:flow_code", opsOrAdmin(s.setReminderPolicy)...)
 	v1.Delete("/ops/approvals/reminder-policies/:flow_code", opsOrAdmin(s.deleteReminderPolicy)...)
+
+	// Usage analytics: any signed-in app sends its own events; ops and admins read the numbers.
+	if s.deps.Analytics != nil {
+		v1.Post("/events", authed, s.ingestEvents)
+		v1.Get("/ops/metrics/active-users", opsOrAdmin(s.activeUsers)...)
+		v1.Get("/ops/metrics/active-users.csv", opsOrAdmin(s.activeUsersCSV)...)
+		v1.Get("/ops/metrics/active-users/breakdown", opsOrAdmin(s.activeUsersBreakdown)...)
+		v1.Get("/ops/metrics/screens", opsOrAdmin(s.screenMetrics)...)
+		v1.Get("/ops/metrics/adoption", opsOrAdmin(s.adoptionMetrics)...)
+		v1.Get("/ops/metrics/activation", opsOrAdmin(s.activationMetrics)...)
+	}
 
 	v1.Get("/admin/users", adminOnly(s.listUsers)...)
 	v1.Post("/admin/users", adminOnly(s.createUser)...)

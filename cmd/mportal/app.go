@@ -15,6 +15,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/mportal/mportal/api"
+	"github.com/mportal/mportal/internal/analytics"
 	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/approval"
 	"github.com/mportal/mportal/internal/auth"
@@ -82,6 +83,8 @@ type Main struct {
 	approvals         *approval.Service
 	approvalCallbacks *approval.Callbacks
 	approvalStats     *approval.Statistics
+	analytics         *analytics.Service
+	usage             *analytics.Recorder
 	approvalReminders *approval.Reminders
 	push              *push.Engine
 	server            *api.Server
@@ -199,6 +202,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Uploads:       m.uploads,
 		Training:      m.training,
 		Approvals:     m.approvals,
+		Analytics:     m.analytics,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mportal/mportal/internal/analytics"
 	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/approval"
 	"github.com/mportal/mportal/internal/auth"
@@ -39,6 +41,27 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	if db.Embedded {
 		recipients = &directory.RecipientView{DB: db}
 	}
+	// Usage analytics: the apps' events and the server's own, under a keyed pseudonym. The
+	// recorder reads users' departments and roles from Users (built below) only when it writes.
+	keyFile := cfg.AnalyticsKeyFile
+	analyticsKey, err := analytics.LoadKey(cmp.Or(keyFile, cfg.DefaultAnalyticsKeyFile()), keyFile == "")
+	if err != nil {
+		return fmt.Errorf("MPORTAL_ANALYTICS_KEY_FILE: %w", err)
+	}
+	m.analytics = &analytics.Service{DB: db, Key: analyticsKey, Retention: cfg.AnalyticsRetention, Now: m.Clock,
+		Members:    func(ctx context.Context) ([]analytics.Member, error) { return activeMembers(ctx, m.users) },
+		CatalogApp: func(ctx context.Context, id string) string { return m.updates.CatalogID(ctx, id) }} // built below
+	m.usage = analytics.NewRecorder(m.analytics, func(ctx context.Context, userID string) (string, []string, error) {
+		u, err := m.users.Me(ctx, userID)
+		if err != nil {
+			return "", nil, err
+		}
+		roles := make([]string, len(u.Roles))
+		for i, r := range u.Roles {
+			roles[i] = string(r)
+		}
+		return u.Department, roles, nil
+	}, m.Logger)
 	// The one cycle: Sessions looks accounts up in Users, and Users revokes a user's sessions
 	// (disabling, password reset, role change). Users gets a callback into the Sessions built
 	// on the next statement; it is called only when serving requests, long after both exist.
@@ -55,9 +78,10 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		// Bounded argon2 work: a burst of logins queues, then answers 503 with Retry-After.
 		HashConcurrency: cfg.LoginConcurrency,
 		HashQueue:       loginQueue(cfg.LoginQueue),
+		Usage:           m.usage,
 		Now:             m.Clock,
 	}
-	m.devices = &directory.Devices{DB: db, View: recipients, Now: m.Clock}
+	m.devices = &directory.Devices{DB: db, View: recipients, Usage: m.usage, Now: m.Clock}
 	// Offline sync: the synced tables register below; prepare starts the engine before serving.
 	m.sync = &datasync.Engine{DB: db, Logger: m.Logger, Now: m.Clock}
 	m.inbox = &inbox.Store{DB: db, Sync: m.sync, Now: m.Clock, Locale: func(ctx context.Context, userID string) (string, error) {
@@ -80,7 +104,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.banners = &banner.Service{DB: db, Images: m.store, Now: m.Clock}
 	m.whatsNew = &whatsnew.Service{DB: db, Images: m.store, Locale: m.inbox.Locale, Now: m.Clock}
 	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db, Now: m.Clock}, Images: m.store,
-		Sync: m.sync, Logger: m.Logger, Now: m.Clock}
+		Sync: m.sync, Usage: m.usage, Logger: m.Logger, Now: m.Clock}
 	uploads, err := upload.New(upload.Config{Store: m.store, DB: db, BasePath: "/v1/uploads/", Logger: m.Logger, Now: m.Clock,
 		S3: upload.S3Config{Endpoint: cfg.MinIOEndpoint, AccessKey: cfg.MinIOAccessKey, SecretKey: cfg.MinIOSecretKey,
 			UseTLS: cfg.MinIOUseTLS, Region: cfg.MinIORegion, Bucket: m.store.BucketName(media.Uploads)}})
@@ -98,7 +122,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.releases = &release.Service{DB: db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger,
 		Push: m.push, Access: m.sync, OnChange: func() { m.updates.View.Changed() }, Now: m.Clock}
 	m.updates = &updates.Service{View: &updates.View{Releases: m.releases}, DB: db, Devices: m.devices, Store: m.store,
-		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Now: m.Clock}
+		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Usage: m.usage, Now: m.Clock}
 	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,
 		Grants: &feedback.AccessGrants{Sync: m.sync}, Logger: m.Logger, Now: m.Clock,
 		Apps: m.updates} // feedback from "com.example.portal" belongs to the app "portal"
@@ -167,6 +191,19 @@ func trainingDirectory(users *directory.Users) training.Directory {
 	})
 }
 
+// activeMembers is the directory's active accounts as analytics' activation reads them.
+func activeMembers(ctx context.Context, users *directory.Users) ([]analytics.Member, error) {
+	list, err := users.ActiveUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]analytics.Member, 0, len(list))
+	for _, u := range list {
+		out = append(out, analytics.Member{UserID: u.ID, Department: u.Department, CreatedAt: u.CreatedAt})
+	}
+	return out, nil
+}
+
 // revokeFunc is a directory.SessionRevoker made of a function: it breaks the Users/Sessions cycle.
 type revokeFunc func(ctx context.Context, userID string) error
 
@@ -200,6 +237,7 @@ func (m *Main) prepare(ctx context.Context) error {
 		{"prepare approval collections", m.approvals.EnsureIndexes},
 		{"prepare approval delivery collections", m.approvalCallbacks.EnsureIndexes},
 		{"prepare approval reminder collections", m.approvalReminders.EnsureCollections},
+		{"prepare analytics collections", m.analytics.Start},
 		{"seed admin", m.seedAdmin},
 		{"sync engine", m.sync.Start},
 	}
@@ -314,6 +352,21 @@ func (m *Main) startWorkers() {
 			m.Logger.Warn("purge sync history", "error", err.Error())
 		}
 	})
+	// Usage analytics: the server's own events are written in batches; raw events past the
+	// retention are deleted; on MongoDB the rollups other instances wrote are picked up.
+	m.workers.run(m.usage.Run)
+	m.workers.every(time.Hour, func(ctx context.Context) {
+		if _, err := m.analytics.Purge(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("purge analytics events", "error", err.Error())
+		}
+	})
+	if !m.db.Embedded {
+		m.workers.every(time.Minute, func(ctx context.Context) {
+			if err := m.analytics.Reload(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Warn("reload analytics rollups", "error", err.Error())
+			}
+		})
+	}
 	m.workers.every(10*time.Minute, func(ctx context.Context) {
 		n, err := m.sessions.Purge(ctx)
 		if err != nil && ctx.Err() == nil {

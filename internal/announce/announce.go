@@ -76,6 +76,8 @@ type Service struct {
 	Push    Pusher
 	Members Members
 	Images  media.Store
+	// Usage, when set, records announcement reads and acknowledgements.
+	Usage UsageRecorder
 	// Now is the clock; nil means time.Now.
 	Now    clock.Func
 	Logger *slog.Logger

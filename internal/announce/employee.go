@@ -125,7 +125,11 @@ func (s *Service) MarkRead(ctx context.Context, p *auth.Principal, id string) er
 	if _, err := s.visible(ctx, p, id); err != nil {
 		return err
 	}
-	return s.mark(ctx, readsColl, id, p)
+	if err := s.mark(ctx, readsColl, id, p); err != nil {
+		return err
+	}
+	s.recordUsage(p, "announcement_read", id)
+	return nil
 }
 
 // Acknowledge records that the caller acknowledged an important announcement, which also marks
@@ -142,7 +146,11 @@ func (s *Service) Acknowledge(ctx context.Context, p *auth.Principal, id string)
 	if err := s.mark(ctx, readsColl, id, p); err != nil {
 		return err
 	}
-	return s.mark(ctx, acksColl, id, p)
+	if err := s.mark(ctx, acksColl, id, p); err != nil {
+		return err
+	}
+	s.recordUsage(p, "announcement_ack", id)
+	return nil
 }
 
 // progressID is the _id of a user's read or acknowledgement of an announcement.

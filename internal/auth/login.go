@@ -105,6 +105,9 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
+	if s.Usage != nil {
+		s.Usage.Record(acc.ID, in.DeviceID, "sign_in", nil)
+	}
 	return pair, nil
 }
 

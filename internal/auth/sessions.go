@@ -50,6 +50,8 @@ type Sessions struct {
 	Argon Argon2Params
 	// Now is the clock; nil means time.Now.
 	Now clock.Func
+	// Usage, when set, records a sign_in at each successful login.
+	Usage UsageRecorder
 	// CacheSize bounds the session cache; zero means 100 000 sessions.
 	CacheSize int
 	// HashConcurrency bounds the argon2 computations (password checks at login and password

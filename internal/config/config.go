@@ -77,6 +77,12 @@ type Config struct {
 	ApprovalDeliveryRetention time.Duration
 
 	AdminEmployeeNo string // MPORTAL_ADMIN_EMPLOYEE_NO: the seeded admin's login
+
+	// AnalyticsKeyFile (MPORTAL_ANALYTICS_KEY_FILE) holds the key of the usage events' user
+	// pseudonyms (64 hex digits); unset = generated under DataDir on first start. Replicas share it.
+	AnalyticsKeyFile string
+	// AnalyticsRetention (MPORTAL_ANALYTICS_RETENTION) is how long raw usage events are kept.
+	AnalyticsRetention time.Duration
 }
 
 // Getenv looks up one variable; os.LookupEnv fits.
@@ -128,6 +134,8 @@ func Load(getenv Getenv) (*Config, error) {
 
 		ApprovalDeliveryRetention: l.duration("MPORTAL_APPROVAL_DELIVERY_RETENTION", 30*24*time.Hour),
 		TrainingReminders:         l.offsets("MPORTAL_TRAINING_REMINDERS", []time.Duration{-48 * time.Hour, -8 * time.Hour, 72 * time.Hour}),
+		AnalyticsKeyFile:          l.str("MPORTAL_ANALYTICS_KEY_FILE", ""),
+		AnalyticsRetention:        l.duration("MPORTAL_ANALYTICS_RETENTION", 90*24*time.Hour),
 	}
 	c.PublicBaseURL = strings.TrimRight(l.str("MPORTAL_PUBLIC_BASE_URL", "http://"+c.ListenAddr), "/")
 	c.validate(&l)
@@ -150,6 +158,9 @@ func (c *Config) validate(l *loader) {
 		} else if c.MetricsAddr == c.ListenAddr && port != "0" {
 			l.fail("MPORTAL_METRICS_ADDR", "must differ from MPORTAL_LISTEN_ADDR: metrics are never served on the API port")
 		}
+	}
+	if c.AnalyticsRetention < 31*24*time.Hour {
+		l.fail("MPORTAL_ANALYTICS_RETENTION", "expects at least 744h (31 days): events are accepted up to 30 days late")
 	}
 	if c.HeaderLimit < 4<<10 || c.HeaderLimit > 1<<20 {
 		l.fail("MPORTAL_HEADER_LIMIT", "expects a size between 4KiB and 1MiB")
@@ -203,6 +214,12 @@ func (c *Config) validate(l *loader) {
 // DefaultJWTKeyFile is where the signing key is generated when MPORTAL_JWT_KEY_FILES is unset.
 func (c *Config) DefaultJWTKeyFile() string {
 	return filepath.Join(c.DataDir, "keys", "jwt-signing.pem")
+}
+
+// DefaultAnalyticsKeyFile is where the pseudonym key is generated when MPORTAL_ANALYTICS_KEY_FILE
+// is unset.
+func (c *Config) DefaultAnalyticsKeyFile() string {
+	return filepath.Join(c.DataDir, "keys", "analytics-pseudonym.key")
 }
 
 // EmbeddedDBDir is where the embedded FerretDB keeps its SQLite files.

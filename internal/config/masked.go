@@ -32,6 +32,10 @@ func (c *Config) WriteMasked(w io.Writer) error {
 	if keys == "" {
 		keys = "(unset: generated at " + c.DefaultJWTKeyFile() + ")"
 	}
+	analyticsKey := c.AnalyticsKeyFile
+	if analyticsKey == "" {
+		analyticsKey = "(unset: generated at " + c.DefaultAnalyticsKeyFile() + ")"
+	}
 	metrics := c.MetricsAddr
 	if metrics == "" {
 		metrics = "(unset: metrics not served)"
@@ -77,6 +81,8 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_LOGIN_QUEUE", fmt.Sprint(c.LoginQueue)},
 		{"MPORTAL_FCM_CREDENTIALS_FILE", fcm},
 		{"MPORTAL_ADMIN_EMPLOYEE_NO", c.AdminEmployeeNo},
+		{"MPORTAL_ANALYTICS_KEY_FILE", analyticsKey},
+		{"MPORTAL_ANALYTICS_RETENTION", c.AnalyticsRetention.String()},
 	}
 	for _, r := range rows {
 		if _, err := fmt.Fprintf(w, "%s=%s\n", r[0], r[1]); err != nil {

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -68,6 +69,10 @@ func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID strin
 		if err := s.releaseToken(ctx, previousToken, key); err != nil {
 			return nil, err
 		}
+	}
+	if s.Usage != nil {
+		s.Usage.Record(p.UserID, deviceID, "app_start", map[string]string{
+			"app": in.AppID, "build": strconv.FormatInt(in.BuildNumber, 10), "platform": in.Platform})
 	}
 	return d, nil
 }

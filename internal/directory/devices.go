@@ -60,6 +60,8 @@ type Devices struct {
 	Now clock.Func
 	// View, when set, is kept up to date with every device this service writes.
 	View *RecipientView
+	// Usage, when set, records an app_start (with app, build and platform) at each check-in.
+	Usage UsageRecorder
 }
 
 const (

@@ -2,6 +2,7 @@ package updates
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
@@ -28,7 +29,16 @@ type Service struct {
 	// PublicBaseURL is how devices reach mportal (MPORTAL_PUBLIC_BASE_URL), without a trailing
 	// slash; manifest URLs are built on it, and iOS requires it to be https.
 	PublicBaseURL string
-	Now           clock.Func
+	// Usage, when set, records an update_check (app, installed build, platform, the offer) per
+	// answered check.
+	Usage UsageRecorder
+	Now   clock.Func
+}
+
+// UsageRecorder records usage events the update check sees (analytics.Recorder). Record must
+// return at once and never fail the caller.
+type UsageRecorder interface {
+	Record(userID, deviceID, name string, props map[string]string)
 }
 
 // downloadsColl holds one release.Download per user and build: {_id: "<build _id>/<user id>"}.
@@ -79,6 +89,10 @@ func (s *Service) CheckUpdate(ctx context.Context, p *auth.Principal, q Query, l
 	res, err := snap.Check(p, q)
 	if err != nil {
 		return nil, err
+	}
+	if s.Usage != nil {
+		s.Usage.Record(p.UserID, p.DeviceID, "update_check", map[string]string{"app": q.AppID,
+			"build": strconv.FormatInt(q.Build, 10), "platform": string(q.Platform), "offer": res.Decision.Type.String()})
 	}
 	u := &Update{
 		UpdateType: res.Decision.Type.String(), Channel: res.Channel, MinBuild: res.MinBuild,

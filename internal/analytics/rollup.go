@@ -1,0 +1,187 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// A fragment is the rollup of one stored batch: per day and dimension, the bitmap of user
+// numbers and of device numbers and the number of events. Fragments are only ever inserted
+// (the embedded database's updates are not atomic), and a day's numbers are the union of its
+// fragments' bitmaps and the sum of their counts: exact, because each event is in exactly one
+// fragment (the one of the batch that inserted it).
+type fragment struct {
+	ID      bson.ObjectID `bson:"_id"`
+	Created time.Time     `bson:"created"`
+	Days    []fragDay     `bson:"days"`
+}
+
+type fragDay struct {
+	Day  string    `bson:"day"`
+	Dims []fragDim `bson:"dims"`
+}
+
+type fragDim struct {
+	Key     string `bson:"k"` // "all", "dept:Sales", "role:ops", "app:portal", "build:portal/42", "platform:ios", "screen:home", "entry:home", "event:sign_in"
+	Users   []byte `bson:"u"` // a serialized Roaring bitmap of user numbers
+	Devices []byte `bson:"d,omitempty"`
+	Events  int64  `bson:"n"`
+}
+
+// agg is one day's numbers in one dimension.
+type agg struct {
+	users   *roaring.Bitmap
+	devices *roaring.Bitmap
+	events  int64
+}
+
+func newAgg() *agg { return &agg{users: roaring.New(), devices: roaring.New()} }
+
+// dimsOf lists the dimensions an event counts in; withDevice says which carry device numbers.
+func dimsOf(e *stored) (keys []string, withDevice int) {
+	keys = append(keys, "all")
+	if e.App != "" {
+		keys = append(keys, "app:"+e.App, "build:"+e.App+"/"+e.Build)
+	}
+	keys = append(keys, "platform:"+e.Platform)
+	withDevice = len(keys)
+	if e.Dept != "" {
+		keys = append(keys, "dept:"+e.Dept)
+	}
+	keys = append(keys, roleDims(e.Roles)...)
+	keys = append(keys, "event:"+e.Name)
+	if e.Screen != "" {
+		switch e.Name {
+		case "screen_view":
+			keys = append(keys, "screen:"+e.Screen)
+		case "app_start":
+			keys = append(keys, "entry:"+e.Screen)
+		}
+	}
+	return keys, withDevice
+}
+
+// fragmentOf numbers the events' users and devices and rolls them up.
+func (s *Service) fragmentOf(ctx context.Context, evs []stored) (*fragment, error) {
+	days := map[string]map[string]*agg{}
+	for i := range evs {
+		e := &evs[i]
+		u, err := s.numbers.get(ctx, "u", e.P, e.Received)
+		if err != nil {
+			return nil, err
+		}
+		var d uint32
+		hasDevice := e.D != ""
+		if hasDevice {
+			if d, err = s.numbers.get(ctx, "d", e.D, e.Received); err != nil {
+				return nil, err
+			}
+		}
+		day := dayOf(e.At)
+		dims := days[day]
+		if dims == nil {
+			dims = map[string]*agg{}
+			days[day] = dims
+		}
+		keys, withDevice := dimsOf(e)
+		for j, k := range keys {
+			a := dims[k]
+			if a == nil {
+				a = newAgg()
+				dims[k] = a
+			}
+			a.users.Add(u)
+			if hasDevice && j < withDevice {
+				a.devices.Add(d)
+			}
+			a.events++
+		}
+	}
+	f := &fragment{ID: bson.NewObjectID(), Created: s.Now.Stored()}
+	for day, dims := range days {
+		fd := fragDay{Day: day}
+		for k, a := range dims {
+			fd.Dims = append(fd.Dims, fragDim{Key: k, Users: mustBytes(a.users), Devices: mustBytes(a.devices), Events: a.events})
+		}
+		sort.Slice(fd.Dims, func(i, j int) bool { return fd.Dims[i].Key < fd.Dims[j].Key })
+		f.Days = append(f.Days, fd)
+	}
+	sort.Slice(f.Days, func(i, j int) bool { return f.Days[i].Day < f.Days[j].Day })
+	return f, nil
+}
+
+func mustBytes(b *roaring.Bitmap) []byte {
+	if b.IsEmpty() {
+		return nil
+	}
+	b.RunOptimize()
+	out, err := b.ToBytes()
+	if err != nil {
+		panic(err) // writing to memory cannot fail
+	}
+	return out
+}
+
+// rollups is every day's numbers in memory: queries never read the database.
+type rollups struct {
+	mu   sync.RWMutex
+	days map[string]map[string]*agg
+	seen map[bson.ObjectID]bool // fragments already added (this instance's own, then a Reload)
+}
+
+func newRollups() *rollups {
+	return &rollups{days: map[string]map[string]*agg{}, seen: map[bson.ObjectID]bool{}}
+}
+
+func (r *rollups) add(f *fragment) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[f.ID] {
+		return nil
+	}
+	r.seen[f.ID] = true
+	for _, fd := range f.Days {
+		dims := r.days[fd.Day]
+		if dims == nil {
+			dims = map[string]*agg{}
+			r.days[fd.Day] = dims
+		}
+		for _, d := range fd.Dims {
+			a := dims[d.Key]
+			if a == nil {
+				a = newAgg()
+				dims[d.Key] = a
+			}
+			if err := orBytes(a.users, d.Users); err != nil {
+				return fmt.Errorf("analytics rollup %s: %w", f.ID.Hex(), err)
+			}
+			if err := orBytes(a.devices, d.Devices); err != nil {
+				return fmt.Errorf("analytics rollup %s: %w", f.ID.Hex(), err)
+			}
+			a.events += d.Events
+		}
+	}
+	return nil
+}
+
+func orBytes(into *roaring.Bitmap, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	var bm roaring.Bitmap
+	if err := bm.UnmarshalBinary(b); err != nil {
+		return err
+	}
+	into.Or(&bm)
+	return nil
+}
+
+// get returns a day's numbers in a dimension, or nil. The caller holds r.mu for reading and
+// must not change the result.
+func (r *rollups) get(day, key string) *agg { return r.days[day][key] }
