@@ -31,8 +31,13 @@ func signIn(ctx context.Context, c *client, login, otp, device string) (string, 
 	if err := c.retry(ctx, "POST", "/v1/me/password", first.AccessToken, map[string]string{"current_password": otp, "new_password": pw}, nil); err != nil {
 		return "", err
 	}
+	return logIn(ctx, c, login, pw, device)
+}
+
+// logIn logs in with the password signIn set.
+func logIn(ctx context.Context, c *client, login, password, device string) (string, error) {
 	var tk tokenResp
-	err := c.retry(ctx, "POST", "/v1/auth/login", "", map[string]string{"login": login, "password": pw, "device_id": device}, &tk)
+	err := c.retry(ctx, "POST", "/v1/auth/login", "", map[string]string{"login": login, "password": password, "device_id": device}, &tk)
 	return tk.AccessToken, err
 }
 

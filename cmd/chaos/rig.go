@@ -57,10 +57,14 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 		}
 		for _, letter := range []string{"a", "b"} {
 			d := &device{user: user, id: user + "-" + letter, pushToken: "chaos-" + user + "-" + letter, mine: map[string]string{}}
-			if d.token, err = signIn(setupCtx, cl, user, otp, d.id); err != nil {
+			if letter == "a" {
+				d.token, err = signIn(setupCtx, cl, user, otp, d.id)
+			} else {
+				d.token, err = logIn(setupCtx, cl, user, user+"-chaos-passphrase", d.id)
+			}
+			if err != nil {
 				return nil, err
 			}
-			otp = user + "-chaos-passphrase" // the second device logs in with the changed password
 			if err := d.checkIn(setupCtx, cl); err != nil {
 				return nil, err
 			}
