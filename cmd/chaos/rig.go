@@ -14,8 +14,10 @@ import (
 	"github.com/mportal/mportal/internal/chaos"
 )
 
-// requestTimeout is the load's client timeout: an answer slower than this counts as a hang.
-const requestTimeout = 10 * time.Second
+// requestTimeout is the load's client timeout: an answer slower than this counts as a hang. The
+// server waits at most 10 s for the database (the driver's server selection timeout) and then
+// answers 503; 15 s leaves room for that and HAProxy's retries.
+const requestTimeout = 15 * time.Second
 
 // rigResult is everything the run recorded, for the checker and the figures.
 type rigResult struct {

@@ -111,6 +111,7 @@ func TestCheckOutage(t *testing.T) {
 	}{
 		{"fails on a 500", at(5, 500, false), "status 500"},
 		{"fails on a 503 without Retry-After", at(5, 503, false), "without Retry-After"},
+		{"fails on a request without an answer", Answer{At: t0.Add(5 * time.Second), Took: time.Second}, "no answer"},
 		{"fails on a hang past the timeout", Answer{At: t0.Add(5 * time.Second), Status: 503, RetryAfter: true, Took: 11 * time.Second}, "took 11s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

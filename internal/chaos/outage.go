@@ -20,7 +20,8 @@ type Window struct {
 }
 
 // CheckOutage checks the answers to requests started during w or within settle after it: only
-// 2xx-4xx or 503 with Retry-After, never a 500 or another 5xx, never an answer slower than timeout.
+// 2xx-4xx or 503 with Retry-After, never a 500 or another 5xx, never a connection error, never an
+// answer slower than timeout.
 // It reports the recovery time: from w.End to the start of the first 2xx request after it.
 func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guarantee {
 	var v violations
@@ -35,8 +36,10 @@ func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guar
 			recovered = a.At
 		}
 		switch {
-		case a.Took > timeout:
+		case a.Took >= timeout:
 			v.addf("an answer took %s (timeout %s)", a.Took.Round(time.Millisecond), timeout)
+		case a.Status == 0:
+			v.addf("no answer at +%s after %s", a.At.Sub(w.Start).Round(time.Millisecond), a.Took.Round(time.Millisecond))
 		case a.Status == 503 && !a.RetryAfter:
 			v.addf("503 without Retry-After at +%s", a.At.Sub(w.Start).Round(time.Millisecond))
 		case a.Status == 503:
