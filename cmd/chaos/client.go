@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +52,11 @@ func (c *client) do(ctx context.Context, method, path, token string, body, out a
 	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
-	a := chaos.Answer{At: start}
+	route, _, _ := strings.Cut(path, "?")
+	if strings.HasPrefix(route, "/v1/devices/") {
+		route = "/v1/devices/:id"
+	}
+	a := chaos.Answer{At: start, Request: method + " " + route}
 	if err != nil {
 		a.Took = time.Since(start)
 		if ctx.Err() == nil { // the rig's own end is not the server's fault

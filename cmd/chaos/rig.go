@@ -14,10 +14,12 @@ import (
 	"github.com/mportal/mportal/internal/chaos"
 )
 
-// requestTimeout is the load's client timeout: an answer slower than this counts as a hang. The
-// server waits at most 10 s for the database (the driver's server selection timeout) and then
-// answers 503; 15 s leaves room for that and HAProxy's retries.
-const requestTimeout = 15 * time.Second
+// requestTimeout is the load's client timeout: an answer slower than this counts as a hang. It is
+// the deployment's own request bound: mportal's default MPORTAL_WRITE_TIMEOUT and HAProxy's
+// "timeout server". Each database call waits at most 10 s (the driver's server selection
+// timeout) before it answers unavailable; a request making several calls can take longer, which
+// the outage rows show as their slowest request.
+const requestTimeout = 30 * time.Second
 
 // rigResult is everything the run recorded, for the checker and the figures.
 type rigResult struct {

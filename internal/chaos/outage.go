@@ -11,6 +11,7 @@ type Answer struct {
 	Status     int           // 0 when the request got no HTTP answer (connection error, timeout)
 	RetryAfter bool          // whether a 503 carried Retry-After
 	Took       time.Duration // until the answer or the error
+	Request    string        // method and route, e.g. "GET /v1/sync/pull", to name it in violations
 }
 
 // Window is a fault's span: from the fault's start until its dependency was back.
@@ -27,25 +28,29 @@ func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guar
 	var v violations
 	in, unavailable := 0, 0
 	var recovered time.Time
+	var slowest Answer
 	for _, a := range answers {
 		if a.At.Before(w.Start) || a.At.After(w.End.Add(settle)) {
 			continue
 		}
 		in++
+		if a.Took > slowest.Took {
+			slowest = a
+		}
 		if !a.At.Before(w.End) && a.Status >= 200 && a.Status < 300 && (recovered.IsZero() || a.At.Before(recovered)) {
 			recovered = a.At
 		}
 		switch {
 		case a.Took >= timeout:
-			v.addf("an answer took %s (timeout %s)", a.Took.Round(time.Millisecond), timeout)
+			v.addf("%s took %s (timeout %s)", a.Request, a.Took.Round(time.Millisecond), timeout)
 		case a.Status == 0:
-			v.addf("no answer at +%s after %s", a.At.Sub(w.Start).Round(time.Millisecond), a.Took.Round(time.Millisecond))
+			v.addf("%s: no answer at +%s after %s", a.Request, a.At.Sub(w.Start).Round(time.Millisecond), a.Took.Round(time.Millisecond))
 		case a.Status == 503 && !a.RetryAfter:
-			v.addf("503 without Retry-After at +%s", a.At.Sub(w.Start).Round(time.Millisecond))
+			v.addf("%s: 503 without Retry-After at +%s", a.Request, a.At.Sub(w.Start).Round(time.Millisecond))
 		case a.Status == 503:
 			unavailable++
 		case a.Status >= 500:
-			v.addf("status %d at +%s", a.Status, a.At.Sub(w.Start).Round(time.Millisecond))
+			v.addf("%s: status %d at +%s", a.Request, a.Status, a.At.Sub(w.Start).Round(time.Millisecond))
 		}
 	}
 	recovery := "never recovered"
@@ -55,9 +60,10 @@ func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guar
 		v.addf("no 2xx within %s after the outage ended", settle)
 	}
 	return Guarantee{
-		Name:   w.Name + ": 503 + Retry-After, no 500, no hang; resumes by itself",
-		Pass:   v.n == 0,
-		Detail: v.detail(fmt.Sprintf("%d requests, %d answered 503; %s", in, unavailable, recovery)),
+		Name: w.Name + ": 503 + Retry-After, no 500, no hang; resumes by itself",
+		Pass: v.n == 0,
+		Detail: v.detail(fmt.Sprintf("%d requests, %d answered 503, slowest %s %s; %s", in, unavailable,
+			slowest.Request, slowest.Took.Round(100*time.Millisecond), recovery)),
 	}
 }
 
@@ -71,7 +77,7 @@ func CheckNoFailure(w Window, answers []Answer) Guarantee {
 		}
 		in++
 		if a.Status == 0 || a.Status >= 500 {
-			v.addf("status %d at +%s", a.Status, a.At.Sub(w.Start).Round(time.Millisecond))
+			v.addf("%s: status %d at +%s", a.Request, a.Status, a.At.Sub(w.Start).Round(time.Millisecond))
 		}
 	}
 	return Guarantee{
