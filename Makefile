@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION)
 PKGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test datecheck bench lint clean
+.PHONY: help setup build run test datecheck bench lint clean chaos
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  make %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -29,6 +29,10 @@ test: ## Run the tests with -race against one shared FerretDB and MinIO (PKGS=, 
 
 datecheck: ## Run the tests as if today were DAYS (default 400) days from now: finds date bombs
 	@bash deploy/dev/datecheck.sh $(or $(DAYS),400) $(PKGS)
+
+chaos: ## Run the fault rig: 3 instances behind HAProxy under load, kill -9, outages (CHAOSFLAGS=-scale 3)
+	@bash deploy/dev/setup.sh
+	$(GO) run ./cmd/chaos $(CHAOSFLAGS)
 
 bench: ## Run the benchmarks against the same shared FerretDB and MinIO (PKGS=, GOTESTFLAGS=)
 	@bash deploy/dev/test.sh --bench $(PKGS)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/api/option"
 
 	"github.com/mportal/mportal/internal/analytics"
 	"github.com/mportal/mportal/internal/announce"
@@ -394,7 +395,11 @@ func (m *Main) pushSender(ctx context.Context) (push.Sender, error) {
 	}
 	// Run's context may end as soon as startup is done, but the sender lives until Close: it gets
 	// the context's values, never its cancellation.
-	sender, err := push.NewFCMSender(context.WithoutCancel(ctx), file, m.PushOptions...)
+	opts := m.PushOptions
+	if m.Config.FCMEndpoint != "" {
+		opts = append([]option.ClientOption{option.WithEndpoint(m.Config.FCMEndpoint)}, opts...)
+	}
+	sender, err := push.NewFCMSender(context.WithoutCancel(ctx), file, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("MPORTAL_FCM_CREDENTIALS_FILE expects a Firebase service account key file (%s): %w", file, err)
 	}

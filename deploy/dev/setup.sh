@@ -18,6 +18,7 @@ if ! command -v make >/dev/null; then packages+=(make); fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi # WatermelonDB tests
 if [[ ! -x /usr/bin/chromium ]]; then packages+=(chromium); fi # the install page's browser test
 if ! command -v wrk >/dev/null; then packages+=(wrk); fi # the deployed server's benchmark
+if ! command -v haproxy >/dev/null && [[ ! -x /usr/sbin/haproxy ]]; then packages+=(haproxy); fi # the fault rig (make chaos)
 if [[ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]]; then packages+=(fonts-wqy-microhei); fi # zh-CN text
 if ((${#packages[@]})); then
 	command -v apt-get >/dev/null || die "missing ${packages[*]}: install them with your package manager"
@@ -25,10 +26,10 @@ if ((${#packages[@]})); then
 	as_root apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
 fi
-for tool in ffmpeg ffprobe gcc make node npm /usr/bin/chromium wrk; do
+for tool in ffmpeg ffprobe gcc make node npm /usr/bin/chromium /usr/sbin/haproxy wrk; do
 	command -v "$tool" >/dev/null || die "$tool is still missing after installing ${packages[*]}"
 done
-say "ffmpeg, ffprobe, gcc, make, node, npm, chromium and wrk present"
+say "ffmpeg, ffprobe, gcc, make, node, npm, chromium, haproxy and wrk present"
 
 # The WatermelonDB client of the sync tests, at the versions of its package-lock.json: installed
 # when node_modules is missing or older than the lock file (npm ci writes node_modules/.package-lock.json).

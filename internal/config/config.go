@@ -62,6 +62,9 @@ type Config struct {
 	LoginQueue int
 
 	FCMCredentialsFile string // MPORTAL_FCM_CREDENTIALS_FILE; empty = push off
+	// FCMEndpoint (MPORTAL_FCM_ENDPOINT) replaces FCM's send endpoint, e.g. the fault rig's fake
+	// FCM (cmd/chaos); empty = Google's.
+	FCMEndpoint string
 
 	// TrainingMaxDuration (MPORTAL_TRAINING_MAX_DURATION) is the longest training video accepted.
 	TrainingMaxDuration time.Duration
@@ -127,6 +130,7 @@ func Load(getenv Getenv) (*Config, error) {
 		LoginQueue:       l.integer("MPORTAL_LOGIN_QUEUE", 64, 0, 100_000),
 
 		FCMCredentialsFile: l.str("MPORTAL_FCM_CREDENTIALS_FILE", ""),
+		FCMEndpoint:        l.str("MPORTAL_FCM_ENDPOINT", ""),
 		AdminEmployeeNo:    l.str("MPORTAL_ADMIN_EMPLOYEE_NO", "admin"),
 
 		TrainingMaxDuration: l.duration("MPORTAL_TRAINING_MAX_DURATION", 15*time.Minute),

@@ -3,6 +3,7 @@ package mongodb
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -25,11 +26,18 @@ func Translate(err error, what string) error {
 		return err
 	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, mongo.ErrClientDisconnected):
-		return apperr.Wrap(err, apperr.Unavailable, "the database is unavailable, try again later")
+		e := apperr.Wrap(err, apperr.Unavailable, "the database is unavailable, try again later")
+		e.RetryAfter = UnavailableRetryAfter
+		return e
 	default:
 		return err
 	}
 }
+
+// UnavailableRetryAfter is the Retry-After of an answer the database's unavailability caused:
+// long enough for a restarted database or a replica set's election, short enough that a phone
+// retries soon after (the fault rig, cmd/chaos, saw a restarted FerretDB back within 2 s).
+const UnavailableRetryAfter = 5 * time.Second
 
 // IsDuplicateKey reports whether err is a unique-index violation.
 func IsDuplicateKey(err error) bool { return mongo.IsDuplicateKeyError(err) }

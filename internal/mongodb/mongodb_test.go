@@ -147,6 +147,10 @@ func TestTranslate(t *testing.T) {
 		if !apperr.Is(got, apperr.Unavailable) {
 			t.Fatalf("got %v", got)
 		}
+		// the API sends it as Retry-After: an outage's 503 must tell the app when to retry
+		if e, _ := apperr.As(got); e.RetryAfter != mongodb.UnavailableRetryAfter {
+			t.Fatalf("retry after %v", e.RetryAfter)
+		}
 	})
 	t.Run("keeps other errors uncoded", func(t *testing.T) {
 		boom := errors.New("boom")

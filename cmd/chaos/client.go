@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mportal/mportal/internal/chaos"
+)
+
+// client talks to HAProxy and records every answer, for the outage checks.
+type client struct {
+	base    string
+	http    *http.Client
+	timeout time.Duration
+
+	mu      sync.Mutex
+	answers []chaos.Answer
+}
+
+func newClient(base string, timeout time.Duration) *client {
+	return &client{base: base, timeout: timeout, http: &http.Client{Timeout: timeout,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
+}
+
+// do sends one request and decodes a 2xx JSON answer into out. It returns the status (0 when no
+// answer came) and an error for anything but 2xx.
+func (c *client) do(ctx context.Context, method, path, token string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	route, _, _ := strings.Cut(path, "?")
+	if strings.HasPrefix(route, "/v1/devices/") {
+		route = "/v1/devices/:id"
+	}
+	a := chaos.Answer{At: start, Request: method + " " + route}
+	if err != nil {
+		a.Took = time.Since(start)
+		if ctx.Err() == nil { // the rig's own end is not the server's fault
+			c.record(a)
+		}
+		return 0, err
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	a.Took, a.Status, a.RetryAfter = time.Since(start), resp.StatusCode, resp.Header.Get("Retry-After") != ""
+	c.record(a)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func (c *client) record(a chaos.Answer) {
+	c.mu.Lock()
+	c.answers = append(c.answers, a)
+	c.mu.Unlock()
+}
+
+func (c *client) snapshot() []chaos.Answer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]chaos.Answer(nil), c.answers...)
+}
+
+// retry repeats do until it succeeds with 2xx, a 4xx other than 429 says the request itself is
+// wrong, or ctx ends. It returns the last error.
+func (c *client) retry(ctx context.Context, method, path, token string, body, out any) error {
+	for {
+		status, err := c.do(ctx, method, path, token, body, out)
+		if err == nil {
+			return nil
+		}
+		if status >= 400 && status < 500 && status != 429 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}

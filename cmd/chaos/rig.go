@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mportal/mportal/internal/chaos"
+)
+
+// requestTimeout is the load's client timeout: an answer slower than this counts as a hang. It is
+// the deployment's own request bound: mportal's default MPORTAL_WRITE_TIMEOUT and HAProxy's
+// "timeout server". Each database call waits at most 10 s (the driver's server selection
+// timeout) before it answers unavailable; a request making several calls can take longer, which
+// the outage rows show as their slowest request.
+const requestTimeout = 30 * time.Second
+
+// rigResult is everything the run recorded, for the checker and the figures.
+type rigResult struct {
+	writes     *writes
+	devices    []*device
+	expected   []chaos.Expected
+	deliveries []chaos.Delivery
+	answers    []chaos.Answer
+	kills      int
+	dbOutage   *chaos.Window
+	minio      chaos.Window
+	rolling    chaos.Window
+	readyzDown map[string]string // outage -> what the instances' /readyz answered in its middle
+}
+
+func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
+	cl := newClient(c.base, requestTimeout)
+	res := &rigResult{writes: &writes{}, readyzDown: map[string]string{}}
+	setupCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	admin, err := signIn(setupCtx, cl, "admin", c.adminOTP, "chaos-admin")
+	if err != nil {
+		return nil, fmt.Errorf("admin sign-in: %w", err)
+	}
+	otp, err := createUser(setupCtx, cl, admin, "C0000", []string{"employee", "ops"})
+	if err != nil {
+		return nil, err
+	}
+	ops, err := signIn(setupCtx, cl, "C0000", otp, "C0000-laptop")
+	if err != nil {
+		return nil, err
+	}
+	say("signing in %d users with two devices each", o.users)
+	for u := 1; u <= o.users; u++ {
+		user := "C" + strconv.Itoa(1000+u)
+		otp, err := createUser(setupCtx, cl, admin, user, []string{"employee"})
+		if err != nil {
+			return nil, err
+		}
+		for _, letter := range []string{"a", "b"} {
+			d := &device{user: user, id: user + "-" + letter, pushToken: "chaos-" + user + "-" + letter, mine: map[string]string{}}
+			if letter == "a" {
+				d.token, err = signIn(setupCtx, cl, user, otp, d.id)
+			} else {
+				d.token, err = logIn(setupCtx, cl, user, user+"-chaos-passphrase", d.id)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := d.checkIn(setupCtx, cl); err != nil {
+				return nil, err
+			}
+			res.devices = append(res.devices, d)
+		}
+	}
+	cl.mu.Lock()
+	cl.answers = nil // the setup's answers are not part of the load
+	cl.mu.Unlock()
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i, d := range res.devices {
+		wg.Add(1)
+		go func(d *device, seed uint64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, 14))
+			for loadCtx.Err() == nil {
+				// a step runs to its acknowledgement even when the load ends meanwhile: a write
+				// whose answer the device never saw is one the checker cannot judge
+				if err := d.step(ctx, cl, rng, res.writes); err != nil {
+					return
+				}
+				d.pull(loadCtx, cl)
+				if rng.IntN(10) == 0 {
+					cl.do(loadCtx, "PUT", "/v1/devices/"+d.id, d.token, map[string]any{
+						"platform": "android", "model": "Pixel 8", "os_version": "15", "app_id": "com.example.portal",
+						"app_version": "2.3.0", "build_number": 230, "channel": "stable", "locale": "en",
+						"timezone": "Asia/Shanghai", "push_token": d.pushToken, "push_enabled": true,
+					}, nil)
+				}
+				sleep(loadCtx, time.Duration(200+rng.IntN(400))*time.Millisecond)
+			}
+		}(d, uint64(i))
+	}
+	var annMu sync.Mutex
+	var announced []string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for n := 1; loadCtx.Err() == nil; n++ {
+			var a struct {
+				ID string `json:"id"`
+			}
+			err := cl.retry(ctx, "POST", "/v1/ops/announcements", ops, map[string]any{
+				"title": "Chaos " + strconv.Itoa(n), "body": "Announcement " + strconv.Itoa(n) + " of the fault rig.",
+				"audience": map[string]any{"departments": []string{department}}, "importance": "normal",
+			}, &a)
+			if err == nil {
+				annMu.Lock()
+				announced = append(announced, a.ID)
+				annMu.Unlock()
+			}
+			sleep(loadCtx, 8*time.Second)
+		}
+	}()
+
+	err = faults(ctx, c, o, res)
+	stopLoad()
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	say("load stopped: %d sync writes acknowledged, %d announcements published", len(res.writes.all), len(announced))
+
+	// Every device pulls until it has everything (a pull may be one page of several).
+	finalCtx, cancelFinal := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancelFinal()
+	for _, d := range res.devices {
+		for i := 0; i < 20; i++ {
+			before := len(d.pulls)
+			for d.pull(finalCtx, cl) != nil && finalCtx.Err() == nil {
+				sleep(finalCtx, 300*time.Millisecond)
+			}
+			if len(d.pulls) == before || len(d.pulls[len(d.pulls)-1].Updated["feedback"])+len(d.pulls[len(d.pulls)-1].Deleted["feedback"]) == 0 {
+				break
+			}
+		}
+	}
+	for _, id := range announced {
+		for _, d := range res.devices {
+			res.expected = append(res.expected, chaos.Expected{Token: d.pushToken, Notification: id})
+		}
+	}
+	// Deliveries lag the publish: wait until every expected one arrived or a minute passed.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res.deliveries = res.deliveries[:0]
+		for _, m := range c.fcm.Messages() {
+			res.deliveries = append(res.deliveries, chaos.Delivery{Token: m.Token, Notification: m.Data["announcement_id"]})
+		}
+		if chaos.CheckPushAtLeastOnce(res.expected, res.deliveries).Pass || time.Now().After(deadline) {
+			break
+		}
+		sleep(finalCtx, time.Second)
+	}
+	res.answers = cl.snapshot()
+	return res, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// faults runs the fault schedule while the load runs: kill -9 of a random instance every 15 s
+// for a minute (each restarted 5 s later), the database stopped 20 s, MinIO stopped 20 s, and a
+// rolling restart (SIGTERM one by one, each back and ready before the next).
+func faults(ctx context.Context, c *cluster, o options, res *rigResult) error {
+	scaled := func(s float64) time.Duration { return time.Duration(s * o.scale * float64(time.Second)) }
+	sleep(ctx, scaled(10))
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+	end := time.Now().Add(scaled(60))
+	for time.Now().Before(end) && ctx.Err() == nil {
+		i := rng.IntN(len(c.instances))
+		say("kill -9 %s", c.instances[i].name)
+		c.instances[i].kill(syscall.SIGKILL, time.Second)
+		res.kills++
+		sleep(ctx, 5*time.Second)
+		if err := c.startInstance(ctx, i); err != nil {
+			return err
+		}
+		sleep(ctx, scaled(10))
+	}
+	if c.db != nil {
+		say("stopping the database for 20 s")
+		w := chaos.Window{Name: "database stopped 20s", Start: time.Now()}
+		c.db.kill(syscall.SIGKILL, time.Second)
+		sleep(ctx, 10*time.Second)
+		res.readyzDown["database"] = c.probeReadyz()
+		sleep(ctx, 10*time.Second)
+		if err := c.db.start(); err != nil {
+			return err
+		}
+		w.End = time.Now()
+		res.dbOutage = &w
+		sleep(ctx, scaled(15))
+	}
+	say("stopping MinIO for 20 s")
+	res.minio = chaos.Window{Name: "MinIO stopped 20s", Start: time.Now()}
+	c.minio.kill(syscall.SIGKILL, time.Second)
+	sleep(ctx, 10*time.Second)
+	res.readyzDown["minio"] = c.probeReadyz()
+	sleep(ctx, 10*time.Second)
+	if err := c.minio.start(); err != nil {
+		return err
+	}
+	res.minio.End = time.Now()
+	sleep(ctx, scaled(10))
+	say("rolling restart")
+	res.rolling = chaos.Window{Name: "rolling restart (SIGTERM one by one)", Start: time.Now()}
+	for i, p := range c.instances {
+		p.kill(syscall.SIGTERM, 20*time.Second)
+		if err := c.startInstance(ctx, i); err != nil {
+			return err
+		}
+		sleep(ctx, 2*time.Second) // HAProxy's rise: two checks 500 ms apart
+	}
+	res.rolling.End = time.Now()
+	sleep(ctx, scaled(10))
+	return ctx.Err()
+}
+
+// probeReadyz returns what each instance's /readyz answers, e.g. "503 503 503".
+func (c *cluster) probeReadyz() string {
+	cl := &http.Client{Timeout: 5 * time.Second}
+	out := ""
+	for _, p := range c.ports {
+		resp, err := cl.Get("http://127.0.0.1:" + strconv.Itoa(p) + "/readyz")
+		if err != nil {
+			out += " error"
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out += " " + strconv.Itoa(resp.StatusCode)
+	}
+	return out
+}

@@ -1,0 +1,157 @@
+package chaos
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// aliceDevices is two devices of one user, both allowed to see her records.
+func aliceDevices(pulls ...[]Pull) []DeviceLog {
+	out := make([]DeviceLog, len(pulls))
+	for i, p := range pulls {
+		out[i] = DeviceLog{Device: "alice-" + string(rune('a'+i)), Pulls: p}
+	}
+	return out
+}
+
+func TestCheckSync(t *testing.T) {
+	writes := []SyncWrite{
+		{Table: "feedback", ID: "f1", Value: "v1", Seq: 1},
+		{Table: "feedback", ID: "f1", Value: "v2", Seq: 2},
+		{Table: "feedback", ID: "f2", Value: "x", Seq: 3},
+		{Table: "feedback", ID: "f2", Deleted: true, Seq: 4},
+	}
+	full := Pull{Updated: map[string]map[string]string{"feedback": {"f1": "v2", "f2": "x"}}}
+	del := Pull{Deleted: map[string][]string{"feedback": {"f2"}}}
+	t.Run("passes when every device ends with the last 2xx state", func(t *testing.T) {
+		g := CheckSync(writes, aliceDevices([]Pull{full, del}, []Pull{full, del}))
+		if !g.Pass {
+			t.Fatalf("failed: %s", g.Detail)
+		}
+	})
+	t.Run("fails when a device never pulled a 2xx write (a sync write dropped)", func(t *testing.T) {
+		dropped := Pull{Updated: map[string]map[string]string{"feedback": {"f2": "x"}}}
+		g := CheckSync(writes, aliceDevices([]Pull{full, del}, []Pull{dropped, del}))
+		if g.Pass || !strings.Contains(g.Detail, "alice-b never pulled feedback/f1") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+	t.Run("fails when a device kept an older value", func(t *testing.T) {
+		old := Pull{Updated: map[string]map[string]string{"feedback": {"f1": "v1"}}}
+		g := CheckSync(writes, aliceDevices([]Pull{full, del, old}))
+		if g.Pass || !strings.Contains(g.Detail, `last 2xx write was "v2"`) {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+	t.Run("fails when a deleted record stays on a device", func(t *testing.T) {
+		g := CheckSync(writes, aliceDevices([]Pull{full}))
+		if g.Pass || !strings.Contains(g.Detail, "still has feedback/f2") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+	t.Run("fails when one pull sends a record twice", func(t *testing.T) {
+		twice := Pull{Updated: map[string]map[string]string{"feedback": {"f2": "x"}}, Deleted: map[string][]string{"feedback": {"f2", "f2"}}}
+		g := CheckSync(writes, aliceDevices([]Pull{full, twice}))
+		if g.Pass || !strings.Contains(g.Detail, "twice") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+	t.Run("ignores records a device may not see", func(t *testing.T) {
+		d := DeviceLog{Device: "carol", MaySee: func(string, string) bool { return false }}
+		if g := CheckSync(writes, []DeviceLog{d}); !g.Pass {
+			t.Fatalf("failed: %s", g.Detail)
+		}
+	})
+}
+
+func TestCheckPush(t *testing.T) {
+	once := []Delivery{{"tok-1", "n1"}, {"tok-2", "n1"}, {"tok-1", "n2"}}
+	expected := []Expected{{Token: "tok-1", Notification: "n1"}, {Token: "tok-2", Notification: "n1"},
+		{Token: "tok-1", Notification: "n2"}, {Token: "tok-3", Notification: "n1", DeadLettered: true}}
+	t.Run("passes when each pair arrived once or was dead-lettered", func(t *testing.T) {
+		if g := CheckPushAtMostOnce(once); !g.Pass {
+			t.Fatal(g.Detail)
+		}
+		if g := CheckPushAtLeastOnce(expected, once); !g.Pass {
+			t.Fatal(g.Detail)
+		}
+	})
+	t.Run("fails when a push was recorded twice", func(t *testing.T) {
+		g := CheckPushAtMostOnce(append(once, Delivery{"tok-2", "n1"}))
+		if g.Pass || !strings.Contains(g.Detail, "tok-2 got n1 2 times") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+	t.Run("fails when a push that was not dead-lettered never arrived", func(t *testing.T) {
+		g := CheckPushAtLeastOnce(expected, once[:2])
+		if g.Pass || !strings.Contains(g.Detail, "tok-1 never got n2") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+}
+
+func TestCheckOutage(t *testing.T) {
+	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC) // a fixed instant: the checker never reads the clock
+	w := Window{Name: "database stopped 20s", Start: t0, End: t0.Add(20 * time.Second)}
+	at := func(s float64, status int, retry bool) Answer {
+		return Answer{At: t0.Add(time.Duration(s * float64(time.Second))), Status: status, RetryAfter: retry, Took: time.Second}
+	}
+	good := []Answer{at(-1, 200, false), at(1, 503, true), at(19, 503, true), at(21, 503, true), at(23.5, 200, false)}
+	t.Run("passes on 503 with Retry-After and reports the recovery time", func(t *testing.T) {
+		g := CheckOutage(w, good, 30*time.Second, 10*time.Second)
+		if !g.Pass || !strings.Contains(g.Detail, "recovered 3.5s after") || !strings.Contains(g.Detail, "3 answered 503") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		bad  Answer
+		want string
+	}{
+		{"fails on a 500", at(5, 500, false), "status 500"},
+		{"fails on a 503 without Retry-After", at(5, 503, false), "without Retry-After"},
+		{"fails on a request without an answer", Answer{At: t0.Add(5 * time.Second), Took: time.Second}, "no answer"},
+		{"fails on a hang past the timeout", Answer{At: t0.Add(5 * time.Second), Status: 503, RetryAfter: true, Took: 11 * time.Second}, "took 11s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := CheckOutage(w, append(good, tc.bad), 30*time.Second, 10*time.Second)
+			if g.Pass || !strings.Contains(g.Detail, tc.want) {
+				t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+			}
+		})
+	}
+	t.Run("fails when nothing succeeds after the outage", func(t *testing.T) {
+		g := CheckOutage(w, good[:4], 30*time.Second, 10*time.Second)
+		if g.Pass || !strings.Contains(g.Detail, "no 2xx within 30s") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+	t.Run("a rolling restart fails on any failed request", func(t *testing.T) {
+		roll := Window{Name: "rolling restart", Start: t0, End: t0.Add(20 * time.Second)}
+		if g := CheckNoFailure(roll, []Answer{at(1, 200, false), at(2, 404, false)}); !g.Pass {
+			t.Fatal(g.Detail)
+		}
+		if g := CheckNoFailure(roll, []Answer{at(1, 200, false), at(2, 0, false)}); g.Pass {
+			t.Fatal("a connection error during the rolling restart passed")
+		}
+	})
+}
+
+func TestReportFailsOnlyOnGuaranteesNotNeedingMongoDB(t *testing.T) {
+	var r Report
+	r.Add(Guarantee{Name: "a", Pass: true})
+	r.Add(Guarantee{Name: "b", Pass: false, NeedsMongoDB: true})
+	if f := r.Failed(); len(f) != 0 {
+		t.Fatalf("failed %+v", f)
+	}
+	r.Add(Guarantee{Name: "c", Pass: false})
+	if f := r.Failed(); len(f) != 1 || f[0].Name != "c" {
+		t.Fatalf("failed %+v", f)
+	}
+	var sb strings.Builder
+	r.Print(&sb)
+	if !strings.Contains(sb.String(), "FAIL (needs MongoDB)") {
+		t.Fatal(sb.String())
+	}
+}

@@ -1,0 +1,88 @@
+package chaos
+
+import "fmt"
+
+// SyncWrite is one record change a device pushed and got a 2xx for (the push was accepted, not
+// rejected). Seq orders the acknowledged writes of one record: the last one is the state every
+// device must end with.
+type SyncWrite struct {
+	Table, ID string
+	Value     string // the record's content after the write; ignored for a delete
+	Deleted   bool
+	Seq       int64
+}
+
+// Pull is what one pull gave a device: for each table, the records sent as updated (id -> value)
+// and the ids sent as deleted.
+type Pull struct {
+	Updated map[string]map[string]string
+	Deleted map[string][]string
+}
+
+// DeviceLog is one simulated device: who may see which records, and every pull it applied.
+type DeviceLog struct {
+	Device string
+	// MaySee reports whether the device may see the record; the rig's devices see their user's
+	// records.
+	MaySee func(table, id string) bool
+	Pulls  []Pull
+}
+
+// CheckSync checks that every acknowledged write is present on every device that may see it,
+// with the last acknowledged value, after the devices' final pulls; and that no pull sent one
+// record twice. A device's state is its pulls applied in order, as WatermelonDB applies them.
+func CheckSync(writes []SyncWrite, devices []DeviceLog) Guarantee {
+	last := map[string]SyncWrite{}
+	for _, w := range writes {
+		k := w.Table + "/" + w.ID
+		if cur, ok := last[k]; !ok || w.Seq > cur.Seq {
+			last[k] = w
+		}
+	}
+	var v violations
+	checked := 0
+	for _, d := range devices {
+		state := map[string]string{}
+		for i, p := range d.Pulls {
+			for table, recs := range p.Updated {
+				for id, val := range recs {
+					state[table+"/"+id] = val
+				}
+			}
+			for table, ids := range p.Deleted {
+				seen := map[string]bool{}
+				for _, id := range ids {
+					if seen[id] {
+						v.addf("%s: pull %d deleted %s/%s twice", d.Device, i, table, id)
+					}
+					seen[id] = true
+					if _, both := p.Updated[table][id]; both {
+						v.addf("%s: pull %d sent %s/%s as updated and deleted", d.Device, i, table, id)
+					}
+					delete(state, table+"/"+id)
+				}
+			}
+		}
+		for _, k := range sortedKeys(last) {
+			w := last[k]
+			if d.MaySee != nil && !d.MaySee(w.Table, w.ID) {
+				continue
+			}
+			checked++
+			got, present := state[k]
+			switch {
+			case w.Deleted && present:
+				v.addf("%s still has %s, deleted with a 2xx", d.Device, k)
+			case !w.Deleted && !present:
+				v.addf("%s never pulled %s, written with a 2xx", d.Device, k)
+			case !w.Deleted && got != w.Value:
+				v.addf("%s has %s = %q, last 2xx write was %q", d.Device, k, got, w.Value)
+			}
+		}
+	}
+	return Guarantee{
+		Name:   "every 2xx sync write is present on every device that may see it",
+		Pass:   v.n == 0,
+		Detail: v.detail(fmt.Sprintf("%d records x devices checked, %d writes acknowledged", checked, len(writes))),
+	}
+}
