@@ -33,11 +33,14 @@ type rigResult struct {
 	minio      chaos.Window
 	rolling    chaos.Window
 	readyzDown map[string]string // outage -> what the instances' /readyz answered in its middle
+	// ferretDB: the instances share the rig's FerretDB, whose updates are not atomic across
+	// processes (see check).
+	ferretDB bool
 }
 
 func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 	cl := newClient(c.base, requestTimeout)
-	res := &rigResult{writes: &writes{}, readyzDown: map[string]string{}}
+	res := &rigResult{writes: &writes{}, readyzDown: map[string]string{}, ferretDB: c.db != nil}
 	setupCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	admin, err := signIn(setupCtx, cl, "admin", c.adminOTP, "chaos-admin")
