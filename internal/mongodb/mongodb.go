@@ -39,7 +39,9 @@ type DB struct {
 func Open(ctx context.Context, uri, database string, embedded bool) (*DB, error) {
 	opts := options.Client().ApplyURI(uri).
 		SetAppName("mportal").
-		SetServerSelectionTimeout(10 * time.Second).
+		// During an outage every call waits this long before failing as unavailable (503 +
+		// Retry-After); a request makes a few calls, so it bounds how long a client waits.
+		SetServerSelectionTimeout(5 * time.Second).
 		SetConnectTimeout(5 * time.Second)
 	var gate *writeGate
 	if embedded {
