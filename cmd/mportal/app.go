@@ -17,6 +17,7 @@ import (
 	"github.com/mportal/mportal/api"
 	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/approval"
+	"github.com/mportal/mportal/internal/audit"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/clock"
@@ -73,6 +74,7 @@ type Main struct {
 
 	// approvals is the OA integration; the callbacks, statistics and reminders its operations.
 	approvals         *approval.Service
+	audit             *audit.Log
 	approvalCallbacks *approval.Callbacks
 	approvalStats     *approval.Statistics
 	approvalReminders *approval.Reminders
@@ -169,6 +171,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Uploads:       m.uploads,
 		Training:      m.training,
 		Approvals:     m.approvals,
+		Audit:         m.audit,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{
