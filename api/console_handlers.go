@@ -154,7 +154,16 @@ func (s *Server) consoleLogin(c *fiber.Ctx) error {
 		Secure: strings.HasPrefix(s.deps.Config.PublicBaseURL, "https://"),
 		MaxAge: max(int(time.Until(pair.AccessExpiresAt).Seconds()), 1),
 	})
-	return c.Redirect("/console/", fiber.StatusSeeOther)
+	return consoleDone(c, "/console/")
+}
+
+// consoleDone answers a successful form post: the browser goes on to next (303); a script that
+// asks for JSON gets 204, as on the install page.
+func consoleDone(c *fiber.Ctx, next string) error {
+	if strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON) {
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.Redirect(next, fiber.StatusSeeOther)
 }
 
 // consoleLogout ends the console session and clears its cookie.
@@ -168,7 +177,7 @@ func (s *Server) consoleLogout(c *fiber.Ctx) error {
 	}
 	c.Cookie(&fiber.Cookie{Name: consoleCookie, Value: "", Path: "/console", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
 		Secure: strings.HasPrefix(s.deps.Config.PublicBaseURL, "https://"), MaxAge: -1})
-	return c.Redirect("/console/", fiber.StatusSeeOther)
+	return consoleDone(c, "/console/")
 }
 
 // consoleDashboard is the console's home page.
@@ -214,7 +223,7 @@ func (s *Server) consoleUserStatus(c *fiber.Ctx) error {
 	if err := s.deps.Audit.Record(ctx, p, consoleVia, "user.status", id, before, after); err != nil {
 		return err
 	}
-	return c.Redirect("/console/users", fiber.StatusSeeOther)
+	return consoleDone(c, "/console/users")
 }
 
 // consoleAudit shows the newest audit entries.
