@@ -71,14 +71,14 @@ func TestConsoleInABrowser(t *testing.T) {
 		var found struct{ Critical, Serious []string }
 		err := chromedp.Run(tab,
 			chromedp.Evaluate(readScreen, &s),
-			chromedp.FullScreenshot(&png, 90),
+			chromedp.FullScreenshot(&png, 90), // JPEG at quality 90
 			chromedp.Evaluate(string(axe), nil),
 			chromedp.Evaluate(axeCritical, &found, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
 		)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(shots, "console-"+name+".png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(shots, "console-"+name+".jpg"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if len(found.Critical) > 0 {

@@ -112,8 +112,8 @@ func (l *Log) WriteCSV(ctx context.Context, actor *auth.Principal, w io.Writer) 
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"at", "actor_id", "via", "action", "target", "before", "after"})
 	for _, e := range entries {
-		_ = cw.Write([]string{e.At.UTC().Format(time.RFC3339), e.ActorID, e.Via, e.Action, e.Target,
-			csvSafe(e.Before), csvSafe(e.After)})
+		_ = cw.Write([]string{e.At.UTC().Format(time.RFC3339), csvSafe(e.ActorID), csvSafe(e.Via), csvSafe(e.Action),
+			csvSafe(e.Target), csvSafe(e.Before), csvSafe(e.After)})
 	}
 	cw.Flush()
 	return cw.Error()
