@@ -251,6 +251,8 @@ func (s *Server) routes() {
 	app.Get("/console/static/:file", s.consoleStatic)
 	app.Post("/console/login", s.consoleLogin)
 	app.Post("/console/logout", append(consoleChange, s.consoleLogout)...)
+	app.Get("/console/apps", append(consolePage, s.consoleApps)...)
+	app.Post("/console/apps/:app_id/tracks/:platform/:channel/releases/:release_id", append(consoleChange, s.consoleChangeRelease)...)
 	app.Get("/console/users", consoleAdmin(consolePage, s.consoleUsers)...)
 	app.Post("/console/users/:user_id/status", consoleAdmin(consoleChange, s.consoleUserStatus)...)
 	app.Get("/console/audit", consoleAdmin(consolePage, s.consoleAudit)...)

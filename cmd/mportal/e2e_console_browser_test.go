@@ -58,8 +58,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	ts := startServer(t, testEnv(t, nil))
 	admin := ts.adminToken()
-	_ = ts.newOps(admin, "OPS1")
+	ops := ts.newOps(admin, "OPS1")
 	employeeID, _ := ts.newEmployee(admin, "E4101", "Sales")
+	ts.createApp(ops, "portal")
+	_, track := ts.publishAPK(ops, "portal", 100, "stable", 20)
+	releaseID := track.Releases[0].ID
 	shots := artifactsDir(t)
 
 	tab, logs := browser(t)
@@ -131,6 +134,17 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Errorf("dashboard titled %q", s.Title)
 		}
 
+		run(t, "open the apps", chromedp.Click(`a[href="/console/apps"]`), chromedp.WaitVisible(`#release-`+releaseID))
+		look(t, "laptop-en-apps")
+		run(t, "raise the release to 40%", chromedp.SetValue(`#percent-`+releaseID, "40"),
+			chromedp.Click(`#release-`+releaseID+` form button`),
+			chromedp.WaitVisible(`#percent-`+releaseID+`[value="40"]`, chromedp.ByQuery))
+		var tracks struct{ Items []e2eTrack }
+		ts.with(t).must(ts.with(t).call("GET", "/v1/ops/apps/portal/tracks", ops, nil), 200).json(t, &tracks)
+		if len(tracks.Items) != 1 || tracks.Items[0].Releases[0].Percent != 40 {
+			t.Errorf("the API's tracks after raising in the console: %+v", tracks.Items)
+		}
+
 		run(t, "search the users", chromedp.Click(`a[href="/console/users"]`), chromedp.WaitVisible(`#q`),
 			chromedp.SendKeys(`#q`, "E4101"), chromedp.Submit(`#q`), chromedp.WaitVisible(`#user-`+employeeID))
 		look(t, "laptop-en-users")
@@ -140,7 +154,8 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Errorf("the API says E4101 is %q after the console disabled it", st)
 		}
 
-		run(t, "open the audit log", chromedp.Click(`a[href="/console/audit"]`), chromedp.WaitVisible(`table`))
+		run(t, "open the audit log", chromedp.Click(`a[href="/console/audit"]`),
+			chromedp.WaitVisible(`main table td.json`, chromedp.ByQuery))
 		if s := look(t, "laptop-en-audit"); !strings.Contains(s.Text, "user.status") || !strings.Contains(s.Text, `"status":"disabled"`) {
 			t.Errorf("the audit log lacks the change:\n%s", s.Text)
 		}

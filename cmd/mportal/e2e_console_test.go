@@ -72,7 +72,7 @@ func (ts *testServer) consolePost(s consoleSession, path string, form url.Values
 func TestConsoleEndToEnd(t *testing.T) {
 	ts := startServer(t, testEnv(t, nil))
 	admin := ts.adminToken()
-	_ = ts.newOps(admin, "OPS1")
+	opsToken := ts.newOps(admin, "OPS1")
 	employeeID, _ := ts.newEmployee(admin, "E4001", "Sales")
 
 	t.Run("shows a visitor the sign-in form in their language, with a strict CSP and no script", func(t *testing.T) {
@@ -233,6 +233,35 @@ func TestConsoleEndToEnd(t *testing.T) {
 			t.Errorf("status %q after enabling", st)
 		}
 		ts.must(ts.consolePost(s, "/console/logout", nil, json), 204)
+	})
+
+	t.Run("raises a release published at 20% through the release service, audited", func(t *testing.T) {
+		ts := ts.with(t)
+		ts.createApp(opsToken, "portal")
+		_, tr := ts.publishAPK(opsToken, "portal", 100, "stable", 20)
+		rel := tr.Releases[0].ID
+		_, s := ts.consoleSignIn("OPS1", "OPS1-passphrase")
+		page := ts.must(ts.call("GET", "/console/apps", "", nil, s.cookies(), withHeader("Accept-Language", "en")), 200)
+		if !strings.Contains(string(page.body), `id="release-`+rel+`"`) || !strings.Contains(string(page.body), "/install/portal") {
+			t.Fatalf("the apps screen lacks the release or the install link:\n%s", page.body)
+		}
+		path := "/console/apps/portal/tracks/android/stable/releases/" + rel
+		ts.must(ts.consolePost(s, path, url.Values{"action": {"raise"}, "percent": {"50"}, "csrf_token": {"forged"}}), 403)
+		ts.must(ts.consolePost(s, path, url.Values{"action": {"raise"}, "percent": {"lots"}}), 400)
+		ts.must(ts.consolePost(s, path, url.Values{"action": {"raise"}, "percent": {"50"}}), 303)
+		var tracks struct{ Items []e2eTrack }
+		ts.must(ts.call("GET", "/v1/ops/apps/portal/tracks", opsToken, nil), 200).json(t, &tracks)
+		if len(tracks.Items) != 1 || tracks.Items[0].Releases[0].Percent != 50 {
+			t.Fatalf("the API's tracks after the raise: %+v", tracks.Items)
+		}
+		ts.must(ts.consolePost(s, path, url.Values{"action": {"halt"}}, withHeader("Accept", "application/json")), 204)
+		_, as := ts.consoleSignIn("admin", "admin-passphrase-1")
+		audit := ts.must(ts.call("GET", "/console/audit.csv", "", nil, as.cookies()), 200)
+		for _, want := range []string{"release.raise", "release.halt", `""percent"":20`, `""percent"":50`} {
+			if !strings.Contains(string(audit.body), want) {
+				t.Errorf("the audit export lacks %s:\n%s", want, audit.body)
+			}
+		}
 	})
 
 	t.Run("ends the session on sign-out", func(t *testing.T) {

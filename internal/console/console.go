@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/install"
 )
 
@@ -60,6 +61,7 @@ func (p Page) CanManageUsers() bool { return p.Viewer.HasRole(auth.RoleAdmin) }
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"t":    func(locale, key string) string { return T(locale, key) },
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"list": func(s ...string) []string { return s },
 }).ParseFS(templateFS, "templates/*.html"))
 
 // Render renders the named page template ("login", "dashboard", "users", "audit", "denied")
@@ -70,4 +72,10 @@ func Render(name string, p Page) ([]byte, error) {
 		return nil, fmt.Errorf("render console page %s: %w", name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// AppTracks is an app with its release tracks, for the apps screen.
+type AppTracks struct {
+	App    release.App
+	Tracks []release.Track
 }

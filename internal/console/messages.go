@@ -43,6 +43,16 @@ var messages = map[string]map[string]string{
 	"after":            {"zh-CN": "之后", "en": "After"},
 	"nothing":          {"zh-CN": "暂无记录。", "en": "Nothing yet."},
 	"main_menu":        {"zh-CN": "主菜单", "en": "Main menu"},
+	"install_page":     {"zh-CN": "安装页", "en": "Install page"},
+	"track":            {"zh-CN": "平台 / 渠道", "en": "Platform / channel"},
+	"build":            {"zh-CN": "构建", "en": "Build"},
+	"state":            {"zh-CN": "状态", "en": "State"},
+	"percent":          {"zh-CN": "比例", "en": "Rollout"},
+	"raise_to":         {"zh-CN": "提高到 (%)", "en": "Raise to (%)"},
+	"raise":            {"zh-CN": "提高", "en": "Raise"},
+	"halt":             {"zh-CN": "暂停", "en": "Halt"},
+	"resume":           {"zh-CN": "恢复", "en": "Resume"},
+	"complete":         {"zh-CN": "全量", "en": "Complete"},
 	"channels_summary": {"zh-CN": "各应用的渠道与发布", "en": "Channels and releases of each app"},
 }
 

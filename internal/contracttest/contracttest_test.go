@@ -55,6 +55,8 @@ func TestRoutes(t *testing.T) {
 	// Every endpoint of the design, so that the contract can neither lose nor grow one unnoticed.
 	want := []string{
 		"GET /console/",
+		"GET /console/apps",
+		"POST /console/apps/{app_id}/tracks/{platform}/{channel}/releases/{release_id}",
 		"GET /console/audit",
 		"GET /console/audit.csv",
 		"POST /console/login",
