@@ -50,7 +50,7 @@ func (s *Server) consoleAuth(c *fiber.Ctx) error {
 	p, err := s.deps.Sessions.Authenticate(c.UserContext(), token)
 	switch {
 	case apperr.Is(err, apperr.Unauthorized):
-		return s.renderConsoleLogin(c, fiber.StatusUnauthorized, "session_ended")
+		return s.renderConsoleLoginFor(c, err, "session_ended")
 	case err != nil:
 		return err
 	case p.PasswordChangeRequired:
@@ -106,6 +106,19 @@ func (s *Server) renderConsoleLogin(c *fiber.Ctx, status int, msg string) error 
 	return s.renderConsole(c, status, "login", console.Page{Title: "sign_in", Message: msg})
 }
 
+// renderConsoleLoginFor shows the sign-in form as the answer to why: its status and
+// Retry-After come from the API's one error mapping (problemFor).
+func (s *Server) renderConsoleLoginFor(c *fiber.Ctx, why error, msg string) error {
+	p, e, _ := problemFor(why)
+	if wait := retryAfter(e); wait > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
+	}
+	return s.renderConsoleLogin(c, p.Status, msg)
+}
+
+// loginMessages are the sign-in form's messages for the login errors it shows.
+var loginMessages = map[apperr.Code]string{apperr.Unauthorized: "wrong_password", apperr.RateLimited: "too_many"}
+
 // consoleLogin signs in from the console's form with the API's login (and its throttling)
 // and sets the console cookie. Only ops and admins keep the session; anyone else's is ended at
 // once. Login CSRF is refused as on the install page.
@@ -121,17 +134,13 @@ func (s *Server) consoleLogin(c *fiber.Ctx) error {
 		Login: c.FormValue("login"), Password: c.FormValue("password"), DeviceID: consoleDevice, IP: c.IP(),
 	})
 	if err != nil {
-		switch apperr.CodeOf(err) {
-		case apperr.Unauthorized:
-			return s.renderConsoleLogin(c, fiber.StatusUnauthorized, "wrong_password")
-		case apperr.RateLimited:
-			_, e, _ := problemFor(err)
-			if wait := retryAfter(e); wait > 0 {
-				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
-			}
-			return s.renderConsoleLogin(c, fiber.StatusTooManyRequests, "too_many")
+		// A wrong password or throttling shows the form again, with the status and Retry-After
+		// of the API's one error mapping (problemFor).
+		msg := loginMessages[apperr.CodeOf(err)]
+		if msg == "" {
+			return err
 		}
-		return err
+		return s.renderConsoleLoginFor(c, err, msg)
 	}
 	p, err := s.deps.Sessions.Authenticate(ctx, pair.AccessToken)
 	if err != nil {
