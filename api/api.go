@@ -44,6 +44,7 @@ type Deps struct {
 	Training      Training  // training videos; nil leaves their routes out
 	Approvals     Approvals // OA events, approvers' tasks and decisions, integrations
 	Analytics     Analytics // usage events and the operating numbers; nil leaves their routes out
+	Audit         Audit     // the console's audit log
 	JWKS          func() ([]byte, error)
 	OpenAPI       []byte
 	Ready         map[string]Checker // name -> check, for /readyz
@@ -246,6 +247,24 @@ func (s *Server) routes() {
 	app.Get("/install/:app_id", s.installAuth(true), s.installPage)
 	app.Get("/install/:app_id/qr.png", s.installAuth(false), s.installQR)
 	app.Get("/install/:app_id/icon.png", s.installAuth(false), s.installIcon)
+
+	// The ops web console (console_handlers.go), outside /v1 like the install page: HTML for
+	// browsers, signed in with its own cookie. Pages answer a visitor without a session with the
+	// sign-in form; every change is a form post with the anti-forgery token.
+	consolePage, consoleChange := []fiber.Handler{s.consoleAuth}, []fiber.Handler{s.consoleAuth, s.consoleChange}
+	consoleAdmin := func(hs []fiber.Handler, h fiber.Handler) []fiber.Handler {
+		return append(hs[:len(hs):len(hs)], s.consoleAdmin, h)
+	}
+	app.Get("/console/static/:file", s.consoleStatic)
+	app.Post("/console/login", s.consoleLogin)
+	app.Post("/console/logout", append(consoleChange, s.consoleLogout)...)
+	app.Get("/console/apps", append(consolePage, s.consoleApps)...)
+	app.Post("/console/apps/:app_id/tracks/:platform/:channel/releases/:release_id", append(consoleChange, s.consoleChangeRelease)...)
+	app.Get("/console/users", consoleAdmin(consolePage, s.consoleUsers)...)
+	app.Post("/console/users/:user_id/status", consoleAdmin(consoleChange, s.consoleUserStatus)...)
+	app.Get("/console/audit", consoleAdmin(consolePage, s.consoleAudit)...)
+	app.Get("/console/audit.csv", consoleAdmin(consolePage, s.consoleAuditCSV)...)
+	app.Get("/console/", append(consolePage, s.consoleDashboard)...)
 
 	// Resumable uploads (tus) at /v1/uploads/ for any signed-in user: POST creates an upload,
 	// HEAD asks for its offset, PATCH appends, DELETE gives up, OPTIONS describes the server.

@@ -18,6 +18,7 @@ import (
 	"github.com/mportal/mportal/internal/analytics"
 	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/approval"
+	"github.com/mportal/mportal/internal/audit"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/clock"
@@ -81,6 +82,7 @@ type Main struct {
 
 	// approvals is the OA integration; the callbacks, statistics and reminders its operations.
 	approvals         *approval.Service
+	audit             *audit.Log
 	approvalCallbacks *approval.Callbacks
 	approvalStats     *approval.Statistics
 	analytics         *analytics.Service
@@ -203,6 +205,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Training:      m.training,
 		Approvals:     m.approvals,
 		Analytics:     m.analytics,
+		Audit:         m.audit,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{

@@ -13,6 +13,7 @@ import (
 	"github.com/mportal/mportal/internal/analytics"
 	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/approval"
+	"github.com/mportal/mportal/internal/audit"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/banner"
 	"github.com/mportal/mportal/internal/directory"
@@ -150,6 +151,8 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Log: m.Logger, Now: m.Clock}
 	m.approvalCallbacks = &approval.Callbacks{DB: db, Log: m.Logger, Now: m.Clock, Retention: cfg.ApprovalDeliveryRetention}
 	m.approvalStats = &approval.Statistics{DB: db, Now: m.Clock}
+	// What ops and admins change in the web console lands in the audit log.
+	m.audit = &audit.Log{DB: db, Now: m.Clock}
 	m.approvalReminders = &approval.Reminders{DB: db, Push: m.push, Prefs: m.prefs, Directory: m.users, Log: m.Logger,
 		Now: m.Clock, Zone: func(ctx context.Context, userID string) (string, error) {
 			u, err := m.users.Me(ctx, userID)
@@ -239,6 +242,7 @@ func (m *Main) prepare(ctx context.Context) error {
 		{"prepare approval delivery collections", m.approvalCallbacks.EnsureIndexes},
 		{"prepare approval reminder collections", m.approvalReminders.EnsureCollections},
 		{"prepare analytics collections", m.analytics.Start},
+		{"prepare audit collections", m.audit.EnsureIndexes},
 		{"seed admin", m.seedAdmin},
 		{"sync engine", m.sync.Start},
 	}

@@ -40,6 +40,15 @@ if [[ ! -f $wmdb/node_modules/.package-lock.json || $wmdb/package-lock.json -nt 
 fi
 say "$wmdb node_modules present (WatermelonDB $(awk -F'"' '$2 == "version" { print $4; exit }' "$wmdb/node_modules/@nozbe/watermelondb/package.json"))"
 
+# axe-core for the console's accessibility checks (cmd/mportal/e2e_console_browser_test.go), at
+# the version of its package-lock.json; a test-only node_modules, never embedded in the binary.
+axe=internal/console/axetest
+if [[ ! -f $axe/node_modules/.package-lock.json || $axe/package-lock.json -nt $axe/node_modules/.package-lock.json ]]; then
+	say "installing $axe's npm packages (npm ci)"
+	(cd "$axe" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+say "$axe node_modules present (axe-core $(awk -F'"' '$2 == "version" { print $4; exit }' "$axe/node_modules/axe-core/package.json"))"
+
 # bin/minio: rebuilt only when missing or built from another version than deploy/tools pins.
 want=$(awk '$1 == "github.com/minio/minio" { print $2; exit }' deploy/tools/go.mod)
 [[ -n $want ]] || die "deploy/tools/go.mod does not pin github.com/minio/minio"

@@ -54,6 +54,16 @@ func TestEveryStatusIsDeclared(t *testing.T) {
 func TestRoutes(t *testing.T) {
 	// Every endpoint of the design, so that the contract can neither lose nor grow one unnoticed.
 	want := []string{
+		"GET /console/",
+		"GET /console/apps",
+		"POST /console/apps/{app_id}/tracks/{platform}/{channel}/releases/{release_id}",
+		"GET /console/audit",
+		"GET /console/audit.csv",
+		"POST /console/login",
+		"POST /console/logout",
+		"GET /console/static/{file}",
+		"GET /console/users",
+		"POST /console/users/{user_id}/status",
 		"GET /healthz",
 		"POST /install/login",
 		"GET /install/{app_id}",

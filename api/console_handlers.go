@@ -1,0 +1,275 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/audit"
+	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/console"
+	"github.com/mportal/mportal/internal/directory"
+)
+
+// Audit is the log of console actions (audit.Log).
+type Audit interface {
+	// Record stores who did what to which object, before and after; unavailable when the
+	// database cannot be reached.
+	Record(ctx context.Context, actor *auth.Principal, via, action, target string, before, after any) error
+	// List returns the newest entries; forbidden unless actor is an admin.
+	List(ctx context.Context, actor *auth.Principal) ([]audit.Entry, error)
+	// WriteCSV writes List as CSV; forbidden unless actor is an admin.
+	WriteCSV(ctx context.Context, actor *auth.Principal, w io.Writer) error
+}
+
+// consoleCookie holds the access token of a console session: HttpOnly, SameSite=Strict, on
+// /console only, so neither the API nor the install page accepts it.
+const consoleCookie = "mportal_console"
+
+// consoleDevice is the device id of console sessions, so users can tell them apart.
+const consoleDevice = "console-web"
+
+// consoleVia marks audit entries written by the console.
+const consoleVia = "console"
+
+// consoleAuth lets only a signed-in ops or admin user through: a visitor without a valid
+// session gets the sign-in form (401), any other signed-in user the "not allowed" page (403).
+func (s *Server) consoleAuth(c *fiber.Ctx) error {
+	token := c.Cookies(consoleCookie)
+	if token == "" {
+		return s.renderConsoleLogin(c, fiber.StatusUnauthorized, "")
+	}
+	p, err := s.deps.Sessions.Authenticate(c.UserContext(), token)
+	switch {
+	case apperr.Is(err, apperr.Unauthorized):
+		return s.renderConsoleLoginFor(c, err, "session_ended")
+	case err != nil:
+		return err
+	case p.PasswordChangeRequired:
+		return s.renderConsoleLogin(c, fiber.StatusForbidden, "change_password")
+	case !p.HasAnyRole(auth.RoleOps, auth.RoleAdmin):
+		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied"})
+	}
+	c.Locals(localPrincipal, p)
+	return c.Next()
+}
+
+// consoleChange refuses a change that does not come from one of the console's own forms.
+func (s *Server) consoleChange(c *fiber.Ctx) error {
+	if err := requireContentType(c, fiber.MIMEApplicationForm); err != nil {
+		return err
+	}
+	if !s.validConsolePost(c) {
+		return apperr.New(apperr.Forbidden, "the form has expired: reload the page and submit it again")
+	}
+	return c.Next()
+}
+
+// consoleAdmin shows the "not allowed" page to ops users on the admins' screens; the services
+// check the role again.
+func (s *Server) consoleAdmin(c *fiber.Ctx) error {
+	if !principal(c).HasRole(auth.RoleAdmin) {
+		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied"})
+	}
+	return c.Next()
+}
+
+// renderConsole renders a console page with the console's security headers. The page gets the
+// viewer, the locale and the anti-forgery token.
+func (s *Server) renderConsole(c *fiber.Ctx, status int, name string, p console.Page) error {
+	p.Locale = console.Locale(c.Get(fiber.HeaderAcceptLanguage))
+	p.CSRFToken = s.consoleCSRFToken(c)
+	if p.Viewer == nil && name != "login" {
+		p.Viewer = principal(c)
+	}
+	body, err := console.Render(name, p)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentSecurityPolicy, console.CSP)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderReferrerPolicy, "same-origin")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(body)
+}
+
+func (s *Server) renderConsoleLogin(c *fiber.Ctx, status int, msg string) error {
+	return s.renderConsole(c, status, "login", console.Page{Title: "sign_in", Message: msg})
+}
+
+// renderConsoleLoginFor shows the sign-in form as the answer to why: its status and
+// Retry-After come from the API's one error mapping (problemFor).
+func (s *Server) renderConsoleLoginFor(c *fiber.Ctx, why error, msg string) error {
+	p, e, _ := problemFor(why)
+	if wait := retryAfter(e); wait > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
+	}
+	return s.renderConsoleLogin(c, p.Status, msg)
+}
+
+// loginMessages are the sign-in form's messages for the login errors it shows.
+var loginMessages = map[apperr.Code]string{apperr.Unauthorized: "wrong_password", apperr.RateLimited: "too_many"}
+
+// consoleLogin signs in from the console's form with the API's login (and its throttling)
+// and sets the console cookie. Only ops and admins keep the session; anyone else's is ended at
+// once. Login CSRF is refused as on the install page.
+func (s *Server) consoleLogin(c *fiber.Ctx) error {
+	if err := requireContentType(c, fiber.MIMEApplicationForm); err != nil {
+		return err
+	}
+	if !s.validConsolePost(c) {
+		return s.renderConsoleLogin(c, fiber.StatusForbidden, "form_expired")
+	}
+	ctx := c.UserContext()
+	pair, err := s.deps.Sessions.Login(ctx, auth.LoginInput{
+		Login: c.FormValue("login"), Password: c.FormValue("password"), DeviceID: consoleDevice, IP: c.IP(),
+	})
+	if err != nil {
+		// A wrong password or throttling shows the form again, with the status and Retry-After
+		// of the API's one error mapping (problemFor).
+		msg := loginMessages[apperr.CodeOf(err)]
+		if msg == "" {
+			return err
+		}
+		return s.renderConsoleLoginFor(c, err, msg)
+	}
+	p, err := s.deps.Sessions.Authenticate(ctx, pair.AccessToken)
+	if err != nil {
+		return err
+	}
+	if pair.PasswordChangeRequired || !p.HasAnyRole(auth.RoleOps, auth.RoleAdmin) {
+		if err := s.deps.Sessions.Logout(ctx, p); err != nil {
+			return err
+		}
+		if pair.PasswordChangeRequired {
+			return s.renderConsoleLogin(c, fiber.StatusForbidden, "change_password")
+		}
+		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied", Viewer: p})
+	}
+	if err := s.deps.Audit.Record(ctx, p, consoleVia, "console.sign_in", p.UserID, nil, map[string]string{"session_id": p.SessionID}); err != nil {
+		return err
+	}
+	c.Cookie(&fiber.Cookie{
+		Name: consoleCookie, Value: pair.AccessToken, Path: "/console", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+		Secure: strings.HasPrefix(s.deps.Config.PublicBaseURL, "https://"),
+		MaxAge: max(int(time.Until(pair.AccessExpiresAt).Seconds()), 1),
+	})
+	return consoleDone(c, "/console/")
+}
+
+// consoleDone answers a successful form post: the browser goes on to next (303); a script that
+// asks for JSON gets 204, as on the install page.
+func consoleDone(c *fiber.Ctx, next string) error {
+	if strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON) {
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+// consoleLogout ends the console session and clears its cookie.
+func (s *Server) consoleLogout(c *fiber.Ctx) error {
+	p := principal(c)
+	if err := s.deps.Sessions.Logout(c.UserContext(), p); err != nil {
+		return err
+	}
+	if err := s.deps.Audit.Record(c.UserContext(), p, consoleVia, "console.sign_out", p.UserID, map[string]string{"session_id": p.SessionID}, nil); err != nil {
+		return err
+	}
+	c.Cookie(&fiber.Cookie{Name: consoleCookie, Value: "", Path: "/console", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+		Secure: strings.HasPrefix(s.deps.Config.PublicBaseURL, "https://"), MaxAge: -1})
+	return consoleDone(c, "/console/")
+}
+
+// consoleDashboard is the console's home page.
+func (s *Server) consoleDashboard(c *fiber.Ctx) error {
+	apps, err := s.deps.Releases.ListApps(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return s.renderConsole(c, fiber.StatusOK, "dashboard", console.Page{Title: "dashboard", Nav: "dashboard",
+		Data: struct{ Apps int }{len(apps)}})
+}
+
+// consoleUsers is the admins' directory search.
+func (s *Server) consoleUsers(c *fiber.Ctx) error {
+	q := c.Query("q")
+	users, _, err := s.deps.Directory.List(c.UserContext(), principal(c), directory.ListFilter{Query: q, Limit: directory.MaxListLimit})
+	if err != nil {
+		return err
+	}
+	return s.renderConsole(c, fiber.StatusOK, "users", console.Page{Title: "users", Nav: "users",
+		Data: struct {
+			Query string
+			Users []directory.User
+		}{q, users}})
+}
+
+// consoleUserStatus disables or enables a user through the directory service and audits the
+// change with the user before and after.
+func (s *Server) consoleUserStatus(c *fiber.Ctx) error {
+	ctx, p, id := c.UserContext(), principal(c), c.Params("user_id")
+	status := c.FormValue("status")
+	if status != directory.StatusActive && status != directory.StatusDisabled {
+		return apperr.Field("status", "status must be %q or %q", directory.StatusActive, directory.StatusDisabled)
+	}
+	before, err := s.deps.Directory.Get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	after, err := s.deps.Directory.Update(ctx, p, id, directory.UserUpdate{Status: &status})
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Audit.Record(ctx, p, consoleVia, "user.status", id, before, after); err != nil {
+		return err
+	}
+	return consoleDone(c, "/console/users")
+}
+
+// consoleAudit shows the newest audit entries.
+func (s *Server) consoleAudit(c *fiber.Ctx) error {
+	entries, err := s.deps.Audit.List(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return s.renderConsole(c, fiber.StatusOK, "audit", console.Page{Title: "audit", Nav: "audit", Data: entries})
+}
+
+// consoleAuditCSV exports the audit entries as CSV.
+func (s *Server) consoleAuditCSV(c *fiber.Ctx) error {
+	var buf bytes.Buffer
+	if err := s.deps.Audit.WriteCSV(c.UserContext(), principal(c), &buf); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="audit.csv"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Send(buf.Bytes())
+}
+
+// consoleStatic serves the console's embedded stylesheet (and any other static file).
+func (s *Server) consoleStatic(c *fiber.Ctx) error {
+	name := path.Clean(c.Params("file"))
+	b, err := fs.ReadFile(console.Static(), name)
+	if err != nil || strings.Contains(name, "/") {
+		return apperr.New(apperr.NotFound, "no console file %q", name)
+	}
+	switch path.Ext(name) {
+	case ".css":
+		c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	default:
+		c.Set(fiber.HeaderContentType, fiber.MIMEOctetStream)
+	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	return c.Send(b)
+}
