@@ -66,6 +66,7 @@ go build -ldflags "-X main.version=$version" -o bin/mportal ./cmd/mportal
 cat <<INFO
 ==> mportal $version
     API        $base/v1
+    Console    $base/console/   (ops and admins sign in here)
     OpenAPI    $base/v1/openapi.yaml
     Health     $base/healthz   readiness: $base/readyz   metrics: http://$MPORTAL_METRICS_ADDR/metrics
     MinIO      http://$MPORTAL_MINIO_ENDPOINT${minio_console:+   console: $minio_console}
