@@ -152,6 +152,9 @@ func (s *Service) opsWrite(ctx context.Context, id string, change func(d *feedba
 		}
 		set = append(set, bson.E{Key: "ops_version", Value: d.OpsVersion + 1}, bson.E{Key: "ops_token", Value: token},
 			bson.E{Key: "updated_by_ops_at", Value: s.Now.Stored().UnixMilli()}, bson.E{Key: "_updated_at", Value: s.Now.Stored()})
+		if statusChanged {
+			set = append(set, loopStamps(d, set, s.Now.Stored().UnixMilli())...)
+		}
 		res, err := s.coll(feedbackColl).UpdateOne(ctx, s.byID(id, bson.E{Key: "ops_version", Value: d.OpsVersion}),
 			bson.D{{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}}})
 		if err != nil {
