@@ -22,11 +22,11 @@ const MaxLoopDays = 400
 
 // Durations summarises how long something took, in hours: Count items measured, their median
 // and 90th percentile (nearest rank: the smallest value with at least p of the items at or
-// below it). Median and P90 are null when nothing was measured.
+// below it). Median and P90 are 0 when nothing was measured.
 type Durations struct {
-	Count       int      `json:"count"`
-	MedianHours *float64 `json:"median_hours"`
-	P90Hours    *float64 `json:"p90_hours"`
+	Count       int     `json:"count"`
+	MedianHours float64 `json:"median_hours"`
+	P90Hours    float64 `json:"p90_hours"`
 }
 
 // AgeBucket is the number of open feedback items of an age, from (inclusive) to (exclusive).
@@ -222,10 +222,9 @@ func summarise(ds []time.Duration) Durations {
 		return out
 	}
 	slices.Sort(ds)
-	rank := func(p float64) *float64 {
+	rank := func(p float64) float64 {
 		i := int(math.Ceil(p*float64(len(ds)))) - 1
-		h := math.Round(ds[max(i, 0)].Hours()*100) / 100
-		return &h
+		return math.Round(ds[max(i, 0)].Hours()*100) / 100
 	}
 	out.MedianHours, out.P90Hours = rank(0.5), rank(0.9)
 	return out
