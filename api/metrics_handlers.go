@@ -13,6 +13,15 @@ func (s *Server) feedbackMetrics(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
+// announcementMetrics is the reach of the announcements published over a range.
+func (s *Server) announcementMetrics(c *fiber.Ctx) error {
+	items, err := s.deps.Announcements.Reach(c.UserContext(), principal(c), c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": items})
+}
+
 // metricLink is one operating number the index points to.
 type metricLink struct {
 	Name        string `json:"name"`
@@ -30,6 +39,7 @@ var metricLinks = []metricLink{
 	{"adoption", "/v1/ops/metrics/adoption", "Share of an app's active devices on each build.", true},
 	{"activation", "/v1/ops/metrics/activation", "Share of the directory that has used the app.", true},
 	{"feedback", "/v1/ops/metrics/feedback", "Feedback response and resolution times, backlog by age, top \"me too\".", false},
+	{"announcements", "/v1/ops/metrics/announcements", "Reach of the announcements published in a range, by department (role ops).", false},
 	{"approvals", "/v1/ops/approvals/stats", "Approval volumes and decision times.", false},
 	{"training", "/v1/ops/training/report", "Training completion by video and department.", false},
 }

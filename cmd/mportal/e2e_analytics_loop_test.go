@@ -72,6 +72,34 @@ func TestAnalyticsFeedbackLoop(t *testing.T) {
 			t.Fatalf("bad range: %d %s", r.status, r.body)
 		}
 	})
+	t.Run("ops read the reach of the announcements published in a range", func(t *testing.T) {
+		ts := ts.with(t)
+		var ann struct{ ID string }
+		ts.must(ts.call("POST", "/v1/ops/announcements", who.ops, map[string]any{
+			"title": "Canteen", "body": "Closed on Friday.", "audience": map[string]any{"all": true},
+		}), 201).json(t, &ann)
+		ts.must(ts.call("POST", "/v1/announcements/"+ann.ID+"/read", who.zh, nil), 204)
+		var reach struct {
+			Items []struct {
+				ID           string
+				AudienceSize int `json:"audience_size"`
+				Read         int
+				ByDepartment []struct{ Read int } `json:"by_department"`
+			}
+		}
+		ts.must(ts.call("GET", "/v1/ops/metrics/announcements"+q, who.ops, nil), 200).json(t, &reach)
+		if len(reach.Items) != 1 || reach.Items[0].ID != ann.ID || reach.Items[0].AudienceSize < 4 || reach.Items[0].Read != 1 ||
+			len(reach.Items[0].ByDepartment) == 0 {
+			t.Fatalf("reach = %+v", reach)
+		}
+		ts.must(ts.call("GET", "/v1/ops/metrics/announcements?from=2030-05-07&to=2030-05-07", who.ops, nil), 200).json(t, &reach)
+		if len(reach.Items) != 0 {
+			t.Fatalf("reach of another day = %+v", reach)
+		}
+		if r := ts.call("GET", "/v1/ops/metrics/announcements"+q, who.zh, nil); r.status != 403 {
+			t.Fatalf("employee: %d", r.status)
+		}
+	})
 	t.Run("the index links every metrics endpoint, approvals and training included", func(t *testing.T) {
 		ts := ts.with(t)
 		var idx struct{ Items []struct{ Name, Path string } }
@@ -80,7 +108,7 @@ func TestAnalyticsFeedbackLoop(t *testing.T) {
 		for _, it := range idx.Items {
 			paths[it.Path] = true
 		}
-		for _, p := range []string{"/v1/ops/metrics/feedback", "/v1/ops/metrics/active-users", "/v1/ops/approvals/stats", "/v1/ops/training/report"} {
+		for _, p := range []string{"/v1/ops/metrics/feedback", "/v1/ops/metrics/active-users", "/v1/ops/approvals/stats", "/v1/ops/training/report", "/v1/ops/metrics/announcements"} {
 			if !paths[p] {
 				t.Errorf("index %+v lacks %s", idx.Items, p)
 			}

@@ -174,6 +174,7 @@ func TestRoutes(t *testing.T) {
 		"GET /v1/ops/metrics/active-users.csv",
 		"GET /v1/ops/metrics/active-users/breakdown",
 		"GET /v1/ops/metrics/adoption",
+		"GET /v1/ops/metrics/announcements",
 		"GET /v1/ops/metrics/feedback",
 		"GET /v1/ops/metrics/screens",
 		"GET /v1/ops/training/report",
