@@ -3,6 +3,8 @@ package feedback
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 
 func TestLoop(t *testing.T) {
 	f := newFixture(t, nil)
+	usage := &recordingUsage{}
+	f.svc.Usage = usage
 	ctx := context.Background()
 	step := func(d time.Duration) { f.clock.Advance(d) }
 	must := func(err error) {
@@ -92,6 +96,13 @@ func TestLoop(t *testing.T) {
 			t.Errorf("resolution %s, open %d", show(got.Resolution), got.Open)
 		}
 	})
+	t.Run("records feedback_created per new record and feedback_resolved per close", func(t *testing.T) {
+		want := "alice feedback_created a1 bug|alice feedback_created a2 bug|alice feedback_created a3 bug|" +
+			"olga feedback_resolved a1 resolved|olga feedback_resolved a2 resolved|alice feedback_created a4 bug|"
+		if got := usage.String(); got != want {
+			t.Errorf("events\n%s\nwant\n%s", got, want)
+		}
+	})
 	t.Run("employees are forbidden and bad ranges name the field", func(t *testing.T) {
 		if _, err := f.svc.Loop(ctx, alice, "2026-11-20", "2026-11-20"); !apperr.Is(err, apperr.Forbidden) {
 			t.Errorf("employee: %v", err)
@@ -104,4 +115,22 @@ func TestLoop(t *testing.T) {
 			}
 		}
 	})
+}
+
+// recordingUsage records the usage events a service sends.
+type recordingUsage struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *recordingUsage) Record(userID, _, name string, props map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, fmt.Sprintf("%s %s %s %s", userID, name, props["feedback_id"], props["category"]+props["status"]))
+}
+
+func (r *recordingUsage) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.events, "|") + "|"
 }

@@ -52,14 +52,17 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 		}
 		set = append(set, bson.E{Key: "assignee_id", Value: *in.AssigneeID})
 	}
+	closed := false
 	d, err := s.opsWrite(ctx, id, func(d *feedbackDoc) (bson.D, bool, error) {
 		out := slices.Clone(set)
+		closed = false
 		if in.Status == nil || *in.Status == d.Status {
 			return out, false, nil
 		}
 		if !canMove(d.Status, *in.Status) {
 			return nil, false, apperr.New(apperr.Conflict, "feedback cannot move from %s to %s", d.Status, *in.Status)
 		}
+		closed = *in.Status == StatusResolved || *in.Status == StatusWontFix
 		out = append(out, bson.E{Key: "status", Value: *in.Status})
 		if d.Status == StatusDuplicate {
 			out = append(out, bson.E{Key: "duplicate_of", Value: ""})
@@ -68,6 +71,9 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if closed {
+		s.recordUsage(actor.UserID, actor.DeviceID, "feedback_resolved", map[string]string{"feedback_id": id, "status": d.Status})
 	}
 	f := s.view(d, actor.UserID)
 	return &f, nil
