@@ -146,7 +146,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 
 	// Approvals: OA events in, the approvers' tasks, decisions and delegations; decisions go back
 	// to the OA through the callback outbox; reminders nudge slow approvers; ops read the numbers.
-	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Log: m.Logger, Now: m.Clock}
+	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Log: m.Logger, Usage: m.usage, Now: m.Clock}
 	m.approvalCallbacks = &approval.Callbacks{DB: db, Log: m.Logger, Now: m.Clock, Retention: cfg.ApprovalDeliveryRetention}
 	m.approvalStats = &approval.Statistics{DB: db, Now: m.Clock}
 	m.approvalReminders = &approval.Reminders{DB: db, Push: m.push, Prefs: m.prefs, Directory: m.users, Log: m.Logger,
