@@ -133,7 +133,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	// directory's active employees.
 	m.training = &training.Service{DB: db, Store: m.store, PlaybackKey: keys.DeriveKey("training-playback"),
 		PublicBaseURL: cfg.PublicBaseURL, MaxDuration: cfg.TrainingMaxDuration, Workers: cfg.TrainingWorkers,
-		Sync: m.sync, Directory: trainingDirectory(m.users), Logger: m.Logger, Now: m.Clock}
+		Sync: m.sync, Directory: trainingDirectory(m.users), Usage: m.usage, Logger: m.Logger, Now: m.Clock}
 	m.trainingNotices = &training.Notices{DB: db, Push: m.push, Prefs: m.prefs, Completions: m.training,
 		Members: &directory.Recipients{DB: db, Now: m.Clock}, Steps: training.StepsAt(cfg.TrainingReminders),
 		Log: m.Logger, Now: m.Clock, Zone: func(ctx context.Context, userID string) (string, error) {
