@@ -324,6 +324,10 @@ func (s *Server) routes() {
 	v1.Put("/ops/approvals/reminder-policies/:flow_code", opsOrAdmin(s.setReminderPolicy)...)
 	v1.Delete("/ops/approvals/reminder-policies/:flow_code", opsOrAdmin(s.deleteReminderPolicy)...)
 
+	// The operating numbers: an index of them, and the feedback loop (owned by feedback).
+	v1.Get("/ops/metrics", opsOrAdmin(s.metricsIndex)...)
+	v1.Get("/ops/metrics/feedback", opsOrAdmin(s.feedbackMetrics)...)
+	v1.Get("/ops/metrics/announcements", opsOnly(s.announcementMetrics)...)
 	// Usage analytics: any signed-in app sends its own events; ops and admins read the numbers.
 	if s.deps.Analytics != nil {
 		v1.Post("/events", authed, s.ingestEvents)

@@ -44,6 +44,9 @@ type Feedback interface {
 	// Export returns the function that streams the CSV follow-up table; invalid for a bad
 	// filter.
 	Export(ctx context.Context, actor *auth.Principal, f feedback.Filter) (func(ctx context.Context, w io.Writer) error, error)
+	// Loop returns the feedback loop metrics for feedback received over a range of UTC days;
+	// invalid (field from or to) for a bad range.
+	Loop(ctx context.Context, actor *auth.Principal, from, to string) (*feedback.LoopStats, error)
 }
 
 var _ Feedback = (*feedback.Service)(nil)

@@ -137,6 +137,9 @@ type Announcements interface {
 	Update(ctx context.Context, actor *auth.Principal, id string, in announce.Input) (*announce.Announcement, error)
 	Withdraw(ctx context.Context, actor *auth.Principal, id string) (*announce.Announcement, error)
 	Stats(ctx context.Context, actor *auth.Principal, id string) (*announce.Stats, error)
+	// Reach returns the Stats of the announcements published over a range of UTC days; invalid
+	// (field from or to) for a bad range.
+	Reach(ctx context.Context, actor *auth.Principal, from, to string) ([]announce.Reach, error)
 	// Remind returns conflict when the announcement is not published or was reminded of less
 	// than 24 hours ago.
 	Remind(ctx context.Context, actor *auth.Principal, id string) (*announce.Reminder, error)

@@ -126,7 +126,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.updates = &updates.Service{View: &updates.View{Releases: m.releases}, DB: db, Devices: m.devices, Store: m.store,
 		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Usage: m.usage, Now: m.Clock}
 	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,
-		Grants: &feedback.AccessGrants{Sync: m.sync}, Logger: m.Logger, Now: m.Clock,
+		Grants: &feedback.AccessGrants{Sync: m.sync}, Usage: m.usage, Logger: m.Logger, Now: m.Clock,
 		Apps: m.updates} // feedback from "com.example.portal" belongs to the app "portal"
 
 	// Training videos: ops upload through tus (purpose training_video); the transcoding queue
@@ -135,7 +135,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	// directory's active employees.
 	m.training = &training.Service{DB: db, Store: m.store, PlaybackKey: keys.DeriveKey("training-playback"),
 		PublicBaseURL: cfg.PublicBaseURL, MaxDuration: cfg.TrainingMaxDuration, Workers: cfg.TrainingWorkers,
-		Sync: m.sync, Directory: trainingDirectory(m.users), Logger: m.Logger, Now: m.Clock}
+		Sync: m.sync, Directory: trainingDirectory(m.users), Usage: m.usage, Logger: m.Logger, Now: m.Clock}
 	m.trainingNotices = &training.Notices{DB: db, Push: m.push, Prefs: m.prefs, Completions: m.training,
 		Members: &directory.Recipients{DB: db, Now: m.Clock}, Steps: training.StepsAt(cfg.TrainingReminders),
 		Log: m.Logger, Now: m.Clock, Zone: func(ctx context.Context, userID string) (string, error) {
@@ -148,7 +148,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 
 	// Approvals: OA events in, the approvers' tasks, decisions and delegations; decisions go back
 	// to the OA through the callback outbox; reminders nudge slow approvers; ops read the numbers.
-	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Log: m.Logger, Now: m.Clock}
+	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Log: m.Logger, Usage: m.usage, Now: m.Clock}
 	m.approvalCallbacks = &approval.Callbacks{DB: db, Log: m.Logger, Now: m.Clock, Retention: cfg.ApprovalDeliveryRetention}
 	m.approvalStats = &approval.Statistics{DB: db, Now: m.Clock}
 	// What ops and admins change in the web console lands in the audit log.

@@ -111,6 +111,7 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 	if won != d {
 		return s.replay(won, p, in.IdempotencyKey)
 	}
+	s.recordDecision(d)
 	queueCallback(ctx, s.DB, d) // part C: the callback outbox's queue (callback_queue.go)
 	if err := s.closeDecided(ctx, d); err != nil {
 		return nil, err

@@ -16,6 +16,8 @@ import (
 
 func TestDecideExactlyOnce(t *testing.T) {
 	f := newFixture(t)
+	usage := &countingUsage{}
+	f.svc.Usage = usage
 	id := f.newTask(t, "i1", "t1", "E100")
 	me := f.users["E100"]
 	phone, tablet := *me, *me
@@ -63,6 +65,27 @@ func TestDecideExactlyOnce(t *testing.T) {
 	if err != nil || det.Decision == nil || det.Decision.Action != wins[0].Action || det.Status == approval.StatePending {
 		t.Fatalf("task after the race: %+v %v", det, err)
 	}
+	if got := usage.get(); len(got) != 1 || got[0] != me.UserID+" approval_decided "+wins[0].Action {
+		t.Fatalf("usage events %q, want one approval_decided %s", got, wins[0].Action)
+	}
+}
+
+// countingUsage records the usage events the service sends.
+type countingUsage struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (c *countingUsage) Record(userID, _, name string, props map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = append(c.events, userID+" "+name+" "+props["action"])
+}
+
+func (c *countingUsage) get() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.events...)
 }
 
 func TestDecide(t *testing.T) {

@@ -55,6 +55,8 @@ type Service struct {
 	Now       clock.Func
 	// Log receives the event worker's warnings (nil means slog.Default()).
 	Log *slog.Logger
+	// Usage, when set, records an approval_decided usage event per mobile decision.
+	Usage UsageRecorder
 	// Holder names this replica in the event worker's leases (random when empty).
 	Holder string
 

@@ -94,6 +94,8 @@ type Service struct {
 	Grants Grants
 	// Apps maps reported app ids to catalogue ids (nil: stored as reported).
 	Apps AppCatalog
+	// Usage, when set, records feedback_created and feedback_resolved usage events.
+	Usage UsageRecorder
 	// Now is the clock; nil means time.Now.
 	Now    clock.Func
 	Logger *slog.Logger

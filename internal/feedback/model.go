@@ -64,6 +64,10 @@ type feedbackDoc struct {
 	Resolution     string `bson:"resolution,omitempty"`
 	DuplicateOf    string `bson:"duplicate_of,omitempty"`
 	UpdatedByOpsAt int64  `bson:"updated_by_ops_at,omitempty"` // ms
+	// FirstStatusAt is when ops first changed the status and ClosedAt when it last became
+	// resolved or wont_fix (ms, server clock); the feedback loop metrics read them (loop.go).
+	FirstStatusAt int64 `bson:"first_status_at,omitempty"`
+	ClosedAt      int64 `bson:"closed_at,omitempty"`
 	// OpsVersion counts ops changes; an ops write is conditional on it (see ops.go) and a
 	// status notification's key carries it.
 	OpsVersion int64  `bson:"ops_version"`

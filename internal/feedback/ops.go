@@ -52,14 +52,17 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 		}
 		set = append(set, bson.E{Key: "assignee_id", Value: *in.AssigneeID})
 	}
+	closed := false
 	d, err := s.opsWrite(ctx, id, func(d *feedbackDoc) (bson.D, bool, error) {
 		out := slices.Clone(set)
+		closed = false
 		if in.Status == nil || *in.Status == d.Status {
 			return out, false, nil
 		}
 		if !canMove(d.Status, *in.Status) {
 			return nil, false, apperr.New(apperr.Conflict, "feedback cannot move from %s to %s", d.Status, *in.Status)
 		}
+		closed = *in.Status == StatusResolved || *in.Status == StatusWontFix
 		out = append(out, bson.E{Key: "status", Value: *in.Status})
 		if d.Status == StatusDuplicate {
 			out = append(out, bson.E{Key: "duplicate_of", Value: ""})
@@ -68,6 +71,9 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if closed {
+		s.recordUsage(actor.UserID, actor.DeviceID, "feedback_resolved", map[string]string{"feedback_id": id, "status": d.Status})
 	}
 	f := s.view(d, actor.UserID)
 	return &f, nil
@@ -152,6 +158,9 @@ func (s *Service) opsWrite(ctx context.Context, id string, change func(d *feedba
 		}
 		set = append(set, bson.E{Key: "ops_version", Value: d.OpsVersion + 1}, bson.E{Key: "ops_token", Value: token},
 			bson.E{Key: "updated_by_ops_at", Value: s.Now.Stored().UnixMilli()}, bson.E{Key: "_updated_at", Value: s.Now.Stored()})
+		if statusChanged {
+			set = append(set, loopStamps(d, set, s.Now.Stored().UnixMilli())...)
+		}
 		res, err := s.coll(feedbackColl).UpdateOne(ctx, s.byID(id, bson.E{Key: "ops_version", Value: d.OpsVersion}),
 			bson.D{{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}}})
 		if err != nil {

@@ -163,7 +163,9 @@ func (b *pushBatch) create(ctx context.Context, created []json.RawMessage) error
 	}
 	for i, doc := range docs {
 		if !existing[i] {
-			b.s.cache.add(doc.(*feedbackDoc))
+			d := doc.(*feedbackDoc)
+			b.s.recordUsage(b.p.UserID, b.p.DeviceID, "feedback_created", map[string]string{"feedback_id": d.ID, "category": d.Category})
+			b.s.cache.add(d)
 			b.touched(doc.(*feedbackDoc).Keys)
 			continue
 		}

@@ -137,10 +137,14 @@ func (s *Service) Play(ctx context.Context, p *auth.Principal, id string) (*Play
 	}
 	now := s.Now.UTC()
 	day := now.Format(time.DateOnly)
-	if _, err := mongodb.Claim(ctx, s.coll(viewsColl), id+":"+p.UserID+":"+day, bson.D{
+	first, err := mongodb.Claim(ctx, s.coll(viewsColl), id+":"+p.UserID+":"+day, bson.D{
 		{Key: "video_id", Value: id}, {Key: "user_id", Value: p.UserID}, {Key: "day", Value: day}, {Key: "at", Value: now},
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
+	}
+	if first {
+		s.recordUsage(p, "training_view", id)
 	}
 	expires := now.Add(playbackExpiry(d.Current)).Truncate(time.Second)
 	token := s.sign(id, d.Current.ID, expires)

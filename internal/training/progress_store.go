@@ -163,6 +163,9 @@ func (s *Service) applyReport(ctx context.Context, p *auth.Principal, videoID st
 			return nil, false, err
 		}
 		if ok {
+			if prev.CompletedAt == nil && next.CompletedAt != nil {
+				s.recordUsage(p, "training_completed", videoID)
+			}
 			return &next, true, nil
 		}
 	}

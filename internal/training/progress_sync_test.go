@@ -321,11 +321,23 @@ func TestProgressConcurrentDevices(t *testing.T) {
 // users whose watched union reached 90 % count, whatever their last position.
 func TestCompletedReadsTheProgressStore(t *testing.T) {
 	f := newProgressFixture(t)
+	usage := &usageLog{}
+	f.svc.Usage = usage
 	video := f.readyVideo(training.Input{}, tenMinutes)
 	done := &auth.Principal{UserID: "done", Roles: []auth.Role{auth.RoleEmployee}, Department: "Sales"}
 	skipped := &auth.Principal{UserID: "skipped-to-the-end", Roles: []auth.Role{auth.RoleEmployee}, Department: "Sales"}
-	f.push(done, obj{"created": []obj{f.row(video, 10*minute, 0, [2]int64{0, 10 * minute})}})
+	for range 2 { // a second playback the same day is not a new view
+		if _, err := f.svc.Play(f.ctx, done, video); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // a replayed push completes nothing new
+		f.push(done, obj{"created": []obj{f.row(video, 10*minute, 0, [2]int64{0, 10 * minute})}})
+	}
 	f.push(skipped, obj{"created": []obj{f.row(video, 10*minute, 0, [2]int64{9 * minute, 10 * minute})}})
+	if got, want := usage.String(), "done training_view "+video+"|done training_completed "+video+"|"; got != want {
+		t.Fatalf("usage events %q, want %q", got, want)
+	}
 	got, err := f.svc.Completed(f.ctx, video, []string{"done", "skipped-to-the-end", "never-started"})
 	if err != nil {
 		t.Fatal(err)
@@ -336,4 +348,22 @@ func TestCompletedReadsTheProgressStore(t *testing.T) {
 	if got, err := f.svc.Completed(f.ctx, video, nil); err != nil || len(got) != 0 {
 		t.Fatalf("Completed(no users) = %v, %v", got, err)
 	}
+}
+
+// usageLog records the usage events the service sends.
+type usageLog struct {
+	mu     sync.Mutex
+	events string
+}
+
+func (u *usageLog) Record(userID, _, name string, props map[string]string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.events += userID + " " + name + " " + props["video_id"] + "|"
+}
+
+func (u *usageLog) String() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.events
 }

@@ -77,6 +77,9 @@ type Service struct {
 	Sync Sync
 	// Directory lists the employees the ops completion report counts.
 	Directory Directory
+	// Usage, when set, records training_view (a user's first playback of a video in a UTC day)
+	// and training_completed (once per user and video) usage events.
+	Usage UsageRecorder
 	// Now is the one clock; nil means the wall clock.
 	Now clock.Func
 }
