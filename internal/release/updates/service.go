@@ -3,6 +3,7 @@ package updates
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
@@ -29,10 +30,38 @@ type Service struct {
 	// PublicBaseURL is how devices reach mportal (MPORTAL_PUBLIC_BASE_URL), without a trailing
 	// slash; manifest URLs are built on it, and iOS requires it to be https.
 	PublicBaseURL string
-	// Usage, when set, records an update_check (app, installed build, platform, the offer) per
-	// answered check.
+	// Usage, when set, records an update_check (app, installed build, platform, the offer) for
+	// the first check of a day by each device, app, build and offer: every app start checks, and
+	// one event per check (tens of thousands a second) made the analytics writes cost the update
+	// check half its throughput, for distinct counts that a day's first check already gives.
 	Usage UsageRecorder
 	Now   clock.Func
+
+	checksToday dailyOnce
+}
+
+// dailyOnce tells whether a key is seen for the first time on a (UTC) day. It forgets
+// everything when the day changes, and when it holds maxDailyKeys (then some checks of that day
+// are recorded twice: harmless for distinct counts).
+type dailyOnce struct {
+	mu   sync.Mutex
+	day  int64
+	seen map[string]struct{}
+}
+
+const maxDailyKeys = 200_000
+
+func (d *dailyOnce) first(day int64, key string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.seen == nil || d.day != day || len(d.seen) >= maxDailyKeys {
+		d.day, d.seen = day, make(map[string]struct{})
+	}
+	if _, ok := d.seen[key]; ok {
+		return false
+	}
+	d.seen[key] = struct{}{}
+	return true
 }
 
 // UsageRecorder records usage events the update check sees (analytics.Recorder). Record must
@@ -91,8 +120,12 @@ func (s *Service) CheckUpdate(ctx context.Context, p *auth.Principal, q Query, l
 		return nil, err
 	}
 	if s.Usage != nil {
-		s.Usage.Record(p.UserID, p.DeviceID, "update_check", map[string]string{"app": q.AppID,
-			"build": strconv.FormatInt(q.Build, 10), "platform": string(q.Platform), "offer": res.Decision.Type.String()})
+		build, offer := strconv.FormatInt(q.Build, 10), res.Decision.Type.String()
+		day := s.Now.Stored().Unix() / 86400
+		if s.checksToday.first(day, p.UserID+"|"+p.DeviceID+"|"+q.AppID+"|"+string(q.Platform)+"|"+build+"|"+offer) {
+			s.Usage.Record(p.UserID, p.DeviceID, "update_check", map[string]string{"app": q.AppID,
+				"build": build, "platform": string(q.Platform), "offer": offer})
+		}
 	}
 	u := &Update{
 		UpdateType: res.Decision.Type.String(), Channel: res.Channel, MinBuild: res.MinBuild,
