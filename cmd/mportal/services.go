@@ -344,7 +344,11 @@ func (m *Main) startWorkers() {
 	// an event accepted but not yet applied waits in the database, across restarts.
 	m.workers.run(m.approvals.RunEvents)
 	m.workers.run(m.approvalCallbacks.Run)
-	m.workers.run(m.approvalReminders.Run)
+	m.workers.every(5*time.Minute, func(ctx context.Context) {
+		if _, err := m.approvalReminders.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("approval: reminders", "err", err)
+		}
+	})
 	// The callback delivery log keeps a bounded window (no TTL index on the embedded database).
 	m.workers.every(time.Hour, func(ctx context.Context) {
 		if _, err := m.approvalCallbacks.PurgeDeliveries(ctx); err != nil && ctx.Err() == nil {

@@ -59,5 +59,9 @@ func (m *Main) startTrainingWorkers() {
 	}
 	// Every instance pushes required training and its reminders: each push is claimed in the
 	// database first.
-	m.workers.run(m.trainingNotices.Run)
+	m.workers.every(5*time.Minute, func(ctx context.Context) {
+		if _, err := m.trainingNotices.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("training: notices", "err", err)
+		}
+	})
 }

@@ -58,9 +58,6 @@ type Reminders struct {
 	DigestHour int
 	// DigestMin is how many pending tasks an approver needs for a digest (default 2).
 	DigestMin int
-	// Interval is how often Run looks for due reminders (default 5 minutes: a pass reads every
-	// task on the embedded database, 2.7 s at 10,000 tasks; see BenchmarkRemindersPass).
-	Interval time.Duration
 }
 
 func (r *Reminders) log() *slog.Logger {
@@ -73,26 +70,6 @@ func (r *Reminders) log() *slog.Logger {
 // EnsureCollections creates the reminders' collections (see createCollections).
 func (r *Reminders) EnsureCollections(ctx context.Context) error {
 	return createCollections(ctx, r.DB, remindersColl, policiesColl)
-}
-
-// Run looks for due reminders every Interval until ctx ends.
-func (r *Reminders) Run(ctx context.Context) {
-	interval := r.Interval
-	if interval <= 0 {
-		interval = 5 * time.Minute
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			r.log().Warn("approval: reminders", "err", err)
-		}
-	}
 }
 
 // Sent counts what one pass sent.

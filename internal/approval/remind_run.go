@@ -27,7 +27,9 @@ type person struct {
 	quiet  quiet.Window
 }
 
-// RunOnce makes one pass: reminders due under each flow's policy, escalations, digests.
+// RunOnce makes one pass: reminders due under each flow's policy, escalations, digests. cmd runs
+// it every 5 minutes on every instance (a pass reads every task on the embedded database, 2.7 s
+// at 10,000 tasks; see BenchmarkRemindersPass); each reminder is claimed by an insert first.
 func (r *Reminders) RunOnce(ctx context.Context) (Sent, error) {
 	var sent Sent
 	now := r.Now.Stored()

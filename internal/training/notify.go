@@ -109,10 +109,8 @@ type Notices struct {
 	Zone func(ctx context.Context, userID string) (string, error)
 	// Steps are the reminders, sorted by Offset; nil means StepsAt(DefaultOffsets).
 	Steps []Step
-	// Interval is how often Run makes a pass (default 5 minutes).
-	Interval time.Duration
-	Now      clock.Func
-	Log      *slog.Logger
+	Now   clock.Func
+	Log   *slog.Logger
 }
 
 func (n *Notices) log() *slog.Logger {
@@ -133,26 +131,6 @@ func (n *Notices) steps() []Step {
 func (n *Notices) EnsureIndexes(ctx context.Context) error {
 	return mongodb.EnsureIndexes(ctx, n.DB.Collection(noticesColl),
 		mongo.IndexModel{Keys: bson.D{{Key: "video_id", Value: 1}}})
-}
-
-// Run makes a pass every Interval until ctx ends.
-func (n *Notices) Run(ctx context.Context) {
-	interval := n.Interval
-	if interval <= 0 {
-		interval = 5 * time.Minute
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := n.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			n.log().Warn("training: notices", "err", err)
-		}
-	}
 }
 
 // noticeDoc is a noticesColl document.
