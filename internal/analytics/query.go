@@ -48,6 +48,20 @@ func (r Range) days() ([]string, error) {
 	return out, nil
 }
 
+// readable checks that p may read the numbers and returns r's days with the rollups read-locked;
+// the caller runs unlock when done. It returns forbidden or invalid as the queries document.
+func (s *Service) readable(p *auth.Principal, r Range) (days []string, unlock func(), err error) {
+	s.init()
+	if err := canRead(p); err != nil {
+		return nil, nil, err
+	}
+	if days, err = r.days(); err != nil {
+		return nil, nil, err
+	}
+	s.rollups.mu.RLock()
+	return days, s.rollups.mu.RUnlock, nil
+}
+
 // canRead lets ops and admins read the numbers.
 func canRead(p *auth.Principal) error {
 	if !p.HasAnyRole(auth.RoleOps, auth.RoleAdmin) {

@@ -21,16 +21,11 @@ type Screen struct {
 // Screens lists the screens viewed in r, most views first, at most limit of them (0 = all).
 // It returns forbidden for callers other than ops and admins and invalid naming the parameter.
 func (s *Service) Screens(p *auth.Principal, r Range, limit int) ([]Screen, error) {
-	s.init()
-	if err := canRead(p); err != nil {
-		return nil, err
-	}
-	days, err := r.days()
+	days, unlock, err := s.readable(p, r)
 	if err != nil {
 		return nil, err
 	}
-	s.rollups.mu.RLock()
-	defer s.rollups.mu.RUnlock()
+	defer unlock()
 	views, entries := map[string]int64{}, map[string]int64{}
 	visitors := map[string][]*roaring.Bitmap{}
 	for _, d := range days {
@@ -71,16 +66,11 @@ type ScreenDay struct {
 
 // ScreenDays is one screen's daily PV and UV over r. Errors as Screens.
 func (s *Service) ScreenDays(p *auth.Principal, r Range, screen string) ([]ScreenDay, error) {
-	s.init()
-	if err := canRead(p); err != nil {
-		return nil, err
-	}
-	days, err := r.days()
+	days, unlock, err := s.readable(p, r)
 	if err != nil {
 		return nil, err
 	}
-	s.rollups.mu.RLock()
-	defer s.rollups.mu.RUnlock()
+	defer unlock()
 	out := make([]ScreenDay, len(days))
 	for i, d := range days {
 		out[i] = ScreenDay{Day: d}
