@@ -70,9 +70,10 @@ type Engine struct {
 	byName map[string]Table
 	idx    index
 
-	// seqCopy is the sequence document as this process last wrote it, on the embedded database
-	// only (nil: read it); guarded by seqMu. See seqLocked.
-	seqCopy *seqDoc
+	// mem is the sequence on the embedded database (seqmem.go), from Start; guarded by seqMu.
+	mem *memSeq
+	// changeLog writes the change log in the background on the embedded database (seqmem.go).
+	changeLog changeLogWriter
 }
 
 // Register adds a table. It must be called before Start; registering a name twice panics, as
@@ -144,11 +145,22 @@ const firstSeq = 1
 
 // startSequence creates the sequence document at firstSeq, or moves a database's sequence that
 // never handed out a number (n is 0, from before firstSeq existed) up to it. Nothing is stamped
-// with a number at or below firstSeq in either case, so the move skips no record.
+// with a number at or below firstSeq in either case, so the move skips no record. On the
+// embedded database it then loads the sequence into memory (seqmem.go).
 func (e *Engine) startSequence(ctx context.Context) error {
+	if err := e.createSequence(ctx); err != nil {
+		return err
+	}
+	if e.DB.Embedded {
+		return e.startMemSeq(ctx)
+	}
+	return nil
+}
+
+// createSequence creates the sequence document, or moves its n up to firstSeq.
+func (e *Engine) createSequence(ctx context.Context) error {
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
-	e.seqCopy = nil
 	if _, err := mongodb.Claim(ctx, e.DB.Collection(metaColl), seqID, bson.D{
 		{Key: "n", Value: int64(firstSeq)}, {Key: "pending", Value: bson.A{}}, {Key: "horizon", Value: int64(0)},
 	}); err != nil {

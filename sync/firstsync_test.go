@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/testenv"
 )
 
@@ -58,22 +59,43 @@ func TestFirstPullOnAnEmptyDatabase(t *testing.T) {
 }
 
 // A database whose first write took number 1 (from a server before the fix) and is still pending
-// has no positive timestamp to offer until that write commits or is reaped.
+// has no positive timestamp to offer until that write commits or is reaped: where instances
+// share the database (Embedded false), after the lease; on the embedded database, whose only
+// writer is this process, at start (see seqmem.go).
 func TestPullWhileALegacyFirstWriteIsPending(t *testing.T) {
-	clock := testenv.NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
-	e, _ := newEngine(t, clock)
-	ctx := context.Background()
-	if _, err := e.DB.Collection(metaColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: seqID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: int64(1)},
-			{Key: "pending", Value: bson.A{pendingEntry{S: 1, At: clock.Now().Truncate(time.Millisecond)}}}}}}); err != nil {
-		t.Fatal(err)
+	legacy := func(t *testing.T) (*Engine, *testenv.Clock) {
+		clock := testenv.NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
+		old, _ := newEngine(t, clock)
+		if _, err := old.DB.Collection(metaColl).UpdateOne(context.Background(), bson.D{{Key: "_id", Value: seqID}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: int64(1)}, {Key: "reserved", Value: false},
+				{Key: "pending", Value: bson.A{pendingEntry{S: 1, At: clock.Now().Truncate(time.Millisecond)}}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		return old, clock
 	}
-	err := e.Pull(ctx, employee("alice"), 0, new(bytes.Buffer))
-	if ae, ok := apperr.As(err); !ok || ae.Code != apperr.Unavailable {
-		t.Fatalf("pull answered %v, want unavailable", err)
+	restart := func(t *testing.T, db *mongodb.DB, clock *testenv.Clock) *Engine {
+		e := &Engine{DB: db, Now: clock.Now}
+		e.Register(&notesTable{db: db, now: clock.Now})
+		if err := e.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return e
 	}
-	clock.Advance(DefaultLease + time.Second)
-	pull(t, e, employee("alice"), 0) // the write is reaped: timestamp 1
+	t.Run("shared database: after the lease", func(t *testing.T) {
+		old, clock := legacy(t)
+		e := restart(t, &mongodb.DB{Client: old.DB.Client, DB: old.DB.DB}, clock)
+		err := e.Pull(context.Background(), employee("alice"), 0, new(bytes.Buffer))
+		if ae, ok := apperr.As(err); !ok || ae.Code != apperr.Unavailable {
+			t.Fatalf("pull answered %v, want unavailable", err)
+		}
+		clock.Advance(DefaultLease + time.Second)
+		pull(t, e, employee("alice"), 0) // the write is reaped: timestamp 1
+	})
+	t.Run("embedded database: at start", func(t *testing.T) {
+		old, clock := legacy(t)
+		e := restart(t, old.DB, clock)
+		pull(t, e, employee("alice"), 0)
+	})
 }
 
 // WatermelonDB re-creates a record that comes as created while it is marked deleted locally, so

@@ -56,11 +56,13 @@ func (e *Engine) Purge(ctx context.Context) (err error) {
 func (e *Engine) setHorizon(ctx context.Context, h int64) error {
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
-	e.seqCopy = nil
 	_, err := e.DB.Collection(metaColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: seqID}},
 		bson.D{{Key: "$max", Value: bson.D{{Key: "horizon", Value: h}}}})
 	if err != nil {
 		return fmt.Errorf("record sync horizon: %w", mongodb.Translate(err, "sync sequence"))
+	}
+	if e.mem != nil {
+		e.mem.horizon = max(e.mem.horizon, h)
 	}
 	e.idx.mu.Lock()
 	e.idx.horizon = max(e.idx.horizon, h)

@@ -3,7 +3,6 @@ package datasync
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -19,6 +18,10 @@ type seqDoc struct {
 	N       int64          `bson:"n"`
 	Pending []pendingEntry `bson:"pending"`
 	Horizon int64          `bson:"horizon"`
+	// Reserved and Clean are the embedded database's (see seqmem.go): n is a reservation,
+	// and the last run stopped cleanly at n.
+	Reserved bool `bson:"reserved,omitempty"`
+	Clean    bool `bson:"clean,omitempty"`
 }
 
 type pendingEntry struct {
@@ -40,47 +43,22 @@ func (e *Engine) readSeq(ctx context.Context) (seqDoc, error) {
 	return d, nil
 }
 
-// seqLocked returns the sequence document for a read-modify-write under seqMu. On the embedded
-// database this process is its only writer and writes it only under seqMu, so the copy kept
-// from its last write is the document: allocate and release, which every group commit runs
-// once each while every other write waits on seqMu, skip a round trip each. Elsewhere, and
-// when there is no copy (at start, after an update failed or was not ours to predict), it is
-// read.
-func (e *Engine) seqLocked(ctx context.Context) (seqDoc, error) {
-	if e.DB.Embedded && e.seqCopy != nil {
-		d := *e.seqCopy
-		d.Pending = slices.Clone(d.Pending)
-		return d, nil
-	}
-	d, err := e.readSeq(ctx)
-	if err == nil && e.DB.Embedded {
-		e.keepSeqLocked(d)
-	}
-	return d, err
-}
-
-// keepSeqLocked records d as the sequence document's content on the embedded database.
-func (e *Engine) keepSeqLocked(d seqDoc) {
-	if e.DB.Embedded {
-		d.Pending = slices.Clone(d.Pending)
-		e.seqCopy = &d
-	}
-}
-
 // allocate hands out the next sequence number and records it as pending, in one atomic step.
 func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
+	if e.DB.Embedded {
+		return e.allocateMem(ctx)
+	}
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
 	for {
-		d, err := e.seqLocked(ctx)
+		d, err := e.readSeq(ctx)
 		if err != nil {
 			return pendingEntry{}, err
 		}
 		// Truncated to the stored precision: release removes the entry by exact value.
 		p := pendingEntry{S: d.N + 1, At: e.Now.Stored()}
-		e.seqCopy = nil // until the update is known to have been applied
 		res, err := e.DB.Collection(metaColl).UpdateOne(ctx,
-			e.seqFilter(bson.E{Key: "n", Value: d.N}),
+			bson.D{{Key: "_id", Value: seqID}, {Key: "n", Value: d.N}},
 			bson.D{
 				{Key: "$set", Value: bson.D{{Key: "n", Value: p.S}}},
 				{Key: "$push", Value: bson.D{{Key: "pending", Value: p}}},
@@ -89,8 +67,6 @@ func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 			return pendingEntry{}, fmt.Errorf("allocate sync sequence: %w", mongodb.Translate(err, "sync sequence"))
 		}
 		if res.MatchedCount == 1 {
-			d.N, d.Pending = p.S, append(d.Pending, p)
-			e.keepSeqLocked(d)
 			return p, nil
 		}
 		// Another instance took n+1 first: read again.
@@ -101,45 +77,18 @@ func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 // puller reaped it after the lease, so its write may have been skipped and must be redone.
 // Entries are pulled by exact value because the embedded FerretDB's $pull ignores conditions.
 func (e *Engine) release(ctx context.Context, p pendingEntry) (bool, error) {
+	if e.DB.Embedded {
+		return e.releaseMem(p), nil
+	}
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
-	var d seqDoc
-	if e.DB.Embedded {
-		// Only this process writes the document, under seqMu: see whether p is still pending
-		// (reap runs under seqMu too), then pull it by {_id} alone (see seqFilter).
-		var err error
-		if d, err = e.seqLocked(ctx); err != nil {
-			return false, err
-		}
-		if !slices.ContainsFunc(d.Pending, func(q pendingEntry) bool { return q.S == p.S }) {
-			return false, nil
-		}
-	}
-	e.seqCopy = nil // until the update is known to have been applied
 	res, err := e.DB.Collection(metaColl).UpdateOne(ctx,
-		e.seqFilter(bson.E{Key: "pending.s", Value: p.S}),
+		bson.D{{Key: "_id", Value: seqID}, {Key: "pending.s", Value: p.S}},
 		bson.D{{Key: "$pull", Value: bson.D{{Key: "pending", Value: p}}}})
 	if err != nil {
 		return false, fmt.Errorf("release sync sequence %d: %w", p.S, mongodb.Translate(err, "sync sequence"))
 	}
-	if e.DB.Embedded && res.MatchedCount == 1 {
-		d.Pending = slices.DeleteFunc(d.Pending, func(q pendingEntry) bool { return q.S == p.S })
-		e.keepSeqLocked(d)
-	}
 	return res.MatchedCount == 1, nil
-}
-
-// seqFilter is the filter of a conditional update of the sequence document. On MongoDB, and on
-// a FerretDB server that other instances may share, the condition is sent. On the embedded
-// database, whose only writer is this process, every update of the document holds seqMu and
-// the caller has checked the condition on the document it read: the filter is {_id} alone, the
-// one shape FerretDB v1.24 pushes down to SQLite; any other makes it read and decode the
-// collection in Go, while every write of the engine waits on seqMu.
-func (e *Engine) seqFilter(cond bson.E) bson.D {
-	if e.DB.Embedded {
-		return bson.D{{Key: "_id", Value: seqID}}
-	}
-	return bson.D{{Key: "_id", Value: seqID}, cond}
 }
 
 // snapshot is the state of the sequence a pull works with.
@@ -153,6 +102,9 @@ type snapshot struct {
 // the lease are removed first (and only then ignored): their writers find themselves reaped when
 // they release and run their write again, so skipping them here loses nothing.
 func (e *Engine) lowWater(ctx context.Context) (snapshot, error) {
+	if e.DB.Embedded {
+		return e.lowWaterMem(ctx)
+	}
 	d, err := e.readSeq(ctx)
 	if err != nil {
 		return snapshot{}, err
@@ -185,7 +137,6 @@ func hasStale(pending []pendingEntry, cutoff time.Time) bool {
 func (e *Engine) reap(ctx context.Context, cutoff time.Time) (seqDoc, error) {
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
-	e.seqCopy = nil // read afresh below, and again once reaped
 	d, err := e.readSeq(ctx)
 	if err != nil {
 		return d, err
@@ -204,11 +155,7 @@ func (e *Engine) reap(ctx context.Context, cutoff time.Time) (seqDoc, error) {
 			return seqDoc{}, err
 		}
 	}
-	d, err = e.readSeq(ctx)
-	if err == nil {
-		e.keepSeqLocked(d)
-	}
-	return d, err
+	return e.readSeq(ctx)
 }
 
 // logAbandoned records that the write numbered seq was reaped. If its writer is alive it runs the

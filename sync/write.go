@@ -65,6 +65,10 @@ func (e *Engine) logChange(ctx context.Context, seq int64, ch change) error {
 	}
 	// The index first: should the log insert fail, this instance still serves the change.
 	e.idx.apply(doc)
+	if e.DB.Embedded {
+		e.changeLog.add(e, doc)
+		return nil
+	}
 	if _, err := e.DB.Collection(changesColl).InsertOne(ctx, doc); err != nil && !mongodb.IsDuplicateKey(err) {
 		return fmt.Errorf("log sync change %d: %w", seq, mongodb.Translate(err, "sync change"))
 	}

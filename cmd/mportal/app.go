@@ -283,6 +283,14 @@ func (m *Main) Close() error {
 	if m.workers != nil {
 		m.workers.stop()
 	}
+	if m.sync != nil && m.db != nil {
+		// Nothing writes any more: the next start on the embedded database needs no recovery.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := m.sync.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
 	if m.db != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := m.db.Close(ctx); err != nil {
