@@ -197,7 +197,7 @@ func (s *Server) consoleCreateWhatsNew(c *fiber.Ctx) error {
 func (s *Server) whatsNewInput(c *fiber.Ctx) (whatsnew.Input, error) {
 	in := whatsnew.Input{AppID: strings.TrimSpace(c.FormValue("app_id")),
 		Title: map[string]string{"zh-CN": c.FormValue("title_zh"), "en": c.FormValue("title_en")},
-		Body:  map[string]string{"zh-CN": c.FormValue("body_zh"), "en": c.FormValue("body_en")}}
+		Body:  map[string]string{"zh-CN": formText(c, "body_zh"), "en": formText(c, "body_en")}}
 	build, err := strconv.Atoi(strings.TrimSpace(c.FormValue("build_number")))
 	if err != nil {
 		return in, apperr.Field("build_number", "build_number must be a whole number")

@@ -101,10 +101,16 @@ func consoleTime(field, v string) (*time.Time, error) {
 	return nil, apperr.Field(field, "%s must be a date and time such as 2031-05-04T08:00 (UTC)", field)
 }
 
+// formText reads a multi-line form field with the line ends the author typed: browsers send a
+// textarea's line ends as CRLF (HTML's form encoding), the API's clients as LF.
+func formText(c *fiber.Ctx, name string) string {
+	return strings.ReplaceAll(c.FormValue(name), "\r\n", "\n")
+}
+
 // consoleDraft reads the compose form.
 func consoleDraft(c *fiber.Ctx) console.Draft {
 	return console.Draft{
-		Title: c.FormValue("title"), Body: c.FormValue("body"), Importance: c.FormValue("importance"),
+		Title: c.FormValue("title"), Body: formText(c, "body"), Importance: c.FormValue("importance"),
 		PublishAt: c.FormValue("publish_at"), ExpiresAt: c.FormValue("expires_at"),
 		Pinned: c.FormValue("pinned") != "", All: c.FormValue("all") != "", Roles: consoleFormValues(c, "roles"),
 		Departments: c.FormValue("departments"), Channels: c.FormValue("channels"), UserIDs: c.FormValue("user_ids"),
