@@ -92,6 +92,21 @@ func (s *Server) consoleCompose(c *fiber.Ctx) error {
 	return s.renderCompose(c, fiber.StatusOK, data)
 }
 
+// consolePreviewBody renders a Markdown body with the announcement service's renderer and
+// sanitizer and answers the HTML fragment alone: the compose form's live preview
+// (static/announce-preview.js) fetches it while ops type.
+func (s *Server) consolePreviewBody(c *fiber.Ctx) error {
+	html, err := s.deps.Announcements.Preview(principal(c), formText(c, "body"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentSecurityPolicy, console.CSP)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.SendString(html)
+}
+
 // consoleCreateAnnouncement creates the confirmed announcement through the announcement
 // service (published now, or scheduled for its publish_at) and audits it.
 func (s *Server) consoleCreateAnnouncement(c *fiber.Ctx) error {

@@ -105,6 +105,21 @@ func TestConsoleAnnouncements(t *testing.T) {
 		}
 	})
 
+	t.Run("renders the live preview's fragment with the API's sanitizer, for ops only", func(t *testing.T) {
+		ts := ts.with(t)
+		r := ts.must(ts.consolePost(opsS, "/console/announcements/preview", url.Values{"body": {"Hi **all**<script>alert(1)</script>"}}), 200)
+		if got := string(r.body); !strings.HasPrefix(got, "<p>Hi <strong>all</strong>") || strings.Contains(got, "<script") {
+			t.Errorf("the fragment %q", got)
+		}
+		ts.must(ts.consolePost(opsS, "/console/announcements/preview", url.Values{"body": {" "}}), 400)
+		ts.must(ts.consolePost(opsS, "/console/announcements/preview", url.Values{"body": {"x"}, "csrf_token": {"forged"}}), 403)
+		ts.must(ts.consolePost(adminS, "/console/announcements/preview", url.Values{"body": {"x"}}), 403)
+		js := ts.must(ts.call("GET", "/console/static/announce-preview.js", "", nil), 200)
+		if !strings.HasPrefix(js.header.Get("Content-Type"), "text/javascript") {
+			t.Errorf("script Content-Type %q", js.header.Get("Content-Type"))
+		}
+	})
+
 	t.Run("shows the form again with the reason and the field the service refuses", func(t *testing.T) {
 		ts := ts.with(t)
 		r := ts.must(ts.consolePost(opsS, "/console/announcements/new", draft(url.Values{"step": {"review"}, "roles": {"pilot"}}), en), 400)

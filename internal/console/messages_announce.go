@@ -27,6 +27,7 @@ var announceMessages = map[string]map[string]string{
 	"publish_at":           {"zh-CN": "发布时间（UTC，留空为立即）", "en": "Publish at (UTC; empty for now)"},
 	"expires_at":           {"zh-CN": "过期时间（UTC，可留空）", "en": "Expires at (UTC; optional)"},
 	"preview":              {"zh-CN": "预览", "en": "Preview"},
+	"live_preview":         {"zh-CN": "实时预览", "en": "Live preview"},
 	"preview_hint":         {"zh-CN": "预览与应用中显示的一致（同一渲染与过滤）。", "en": "The preview is what the app shows (same renderer and sanitizer)."},
 	"review":               {"zh-CN": "检查并确认", "en": "Review and confirm"},
 	"confirm_publish":      {"zh-CN": "确认发布", "en": "Confirm and publish"},

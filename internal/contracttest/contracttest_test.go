@@ -59,6 +59,7 @@ func TestRoutes(t *testing.T) {
 		"POST /console/announcements",
 		"GET /console/announcements/new",
 		"POST /console/announcements/new",
+		"POST /console/announcements/preview",
 		"GET /console/announcements/{announcement_id}",
 		"POST /console/announcements/{announcement_id}/remind",
 		"POST /console/announcements/{announcement_id}/withdraw",
