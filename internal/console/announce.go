@@ -51,9 +51,9 @@ type Compose struct {
 }
 
 // Who describes the draft's audience as the service will store it.
-func (c Compose) Who() string {
+func (c Compose) Who(locale string) string {
 	d := c.Draft
-	return AudienceText(announce.Audience{All: d.All, Roles: d.Roles, Departments: splitList(d.Departments),
+	return AudienceText(locale, announce.Audience{All: d.All, Roles: d.Roles, Departments: splitList(d.Departments),
 		Channels: splitList(d.Channels), UserIDs: splitList(d.UserIDs)})
 }
 
@@ -77,7 +77,7 @@ type AnnouncementRow struct {
 }
 
 // Who describes the announcement's audience.
-func (r AnnouncementRow) Who() string { return AudienceText(r.Audience) }
+func (r AnnouncementRow) Who(locale string) string { return AudienceText(locale, r.Audience) }
 
 // AnnouncementDetail is one announcement with its reach and read and acknowledgement numbers.
 type AnnouncementDetail struct {
@@ -90,20 +90,22 @@ type AnnouncementDetail struct {
 }
 
 // Who describes the announcement's audience.
-func (d AnnouncementDetail) Who() string { return AudienceText(d.Announcement.Audience) }
+func (d AnnouncementDetail) Who(locale string) string {
+	return AudienceText(locale, d.Announcement.Audience)
+}
 
-// AudienceText describes an audience in a line for the list and the confirmation.
-func AudienceText(a announce.Audience) string {
+// AudienceText describes an audience in a line, in locale, for the list and the confirmation.
+func AudienceText(locale string, a announce.Audience) string {
 	if a.All {
-		return "all"
+		return T(locale, "audience_all")
 	}
 	var parts []string
 	for _, l := range []struct {
-		name string
+		key  string
 		list []string
-	}{{"departments", a.Departments}, {"roles", a.Roles}, {"channels", a.Channels}, {"users", a.UserIDs}} {
+	}{{"aud_departments", a.Departments}, {"aud_roles", a.Roles}, {"aud_channels", a.Channels}, {"aud_users", a.UserIDs}} {
 		if len(l.list) > 0 {
-			parts = append(parts, l.name+": "+strings.Join(l.list, ", "))
+			parts = append(parts, T(locale, l.key)+": "+strings.Join(l.list, ", "))
 		}
 	}
 	return strings.Join(parts, "; ")
