@@ -264,6 +264,26 @@ func (s *Server) routes() {
 	app.Post("/console/users/:user_id/status", consoleAdmin(consoleChange, s.consoleUserStatus)...)
 	app.Get("/console/audit", consoleAdmin(consolePage, s.consoleAudit)...)
 	app.Get("/console/audit.csv", consoleAdmin(consolePage, s.consoleAuditCSV)...)
+	// Announcements, banners and what's-new cards: role ops, as in the API (console_announce_*.go).
+	opsPage := func(h fiber.Handler) []fiber.Handler { return []fiber.Handler{s.consoleAuth, s.consoleOps, h} }
+	opsForm := func(h fiber.Handler) []fiber.Handler {
+		return []fiber.Handler{s.consoleAuth, s.consoleChangeOrUpload, s.consoleOps, h}
+	}
+	app.Get("/console/announcements", opsPage(s.consoleAnnouncements)...)
+	app.Post("/console/announcements", opsForm(s.consoleCreateAnnouncement)...)
+	app.Get("/console/announcements/new", opsPage(s.consoleComposeForm)...)
+	app.Post("/console/announcements/new", opsForm(s.consoleCompose)...)
+	app.Post("/console/announcements/preview", opsForm(s.consolePreviewBody)...)
+	app.Get("/console/announcements/:announcement_id", opsPage(s.consoleAnnouncement)...)
+	app.Post("/console/announcements/:announcement_id/remind", opsForm(s.consoleRemindAnnouncement)...)
+	app.Post("/console/announcements/:announcement_id/withdraw", opsForm(s.consoleWithdrawAnnouncement)...)
+	app.Get("/console/banners", opsPage(s.consoleBanners)...)
+	app.Post("/console/banners", opsForm(s.consoleCreateBanner)...)
+	app.Post("/console/banners/:banner_id", opsForm(s.consoleUpdateBanner)...)
+	app.Post("/console/banners/:banner_id/delete", opsForm(s.consoleDeleteBanner)...)
+	app.Get("/console/whats-new", opsPage(s.consoleWhatsNew)...)
+	app.Post("/console/whats-new", opsForm(s.consoleCreateWhatsNew)...)
+	app.Post("/console/whats-new/:card_id/delete", opsForm(s.consoleDeleteWhatsNew)...)
 	app.Get("/console/", append(consolePage, s.consoleDashboard)...)
 
 	// Resumable uploads (tus) at /v1/uploads/ for any signed-in user: POST creates an upload,

@@ -143,6 +143,11 @@ type Announcements interface {
 	// Remind returns conflict when the announcement is not published or was reminded of less
 	// than 24 hours ago.
 	Remind(ctx context.Context, actor *auth.Principal, id string) (*announce.Reminder, error)
+	// EstimateReach counts the users and devices an audience reaches now; invalid (with the
+	// audience field) for an audience Create would refuse.
+	EstimateReach(ctx context.Context, actor *auth.Principal, aud announce.Audience) (*announce.Estimate, error)
+	// Preview renders a Markdown body as Create stores it; invalid (field body) for a bad body.
+	Preview(actor *auth.Principal, body string) (string, error)
 	// UploadImage returns unsupported_media_type, too_large or invalid for a bad image.
 	UploadImage(ctx context.Context, actor *auth.Principal, contentType string, data []byte) (string, error)
 	// ImageURL returns not_found for a key that names no image.

@@ -17,10 +17,11 @@ import (
 	"github.com/mportal/mportal/internal/release/install"
 )
 
-// CSP is the console's Content-Security-Policy: nothing but this site's stylesheet and images,
-// no script, no inline style, forms posting only here, and no framing.
+// CSP is the console's Content-Security-Policy: nothing but this site's stylesheet, images and
+// static scripts (no inline script, no inline style), requests from script only to this site,
+// forms posting only here, and no framing.
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
-	"frame-ancestors 'none'; base-uri 'none'"
+	"frame-ancestors 'none'; base-uri 'none'; script-src 'self'; connect-src 'self'"
 
 //go:embed templates/*.html
 var templateFS embed.FS
