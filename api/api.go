@@ -272,6 +272,7 @@ func (s *Server) routes() {
 	app.Post("/console/feedback/:feedback_id/merge", append(consoleChange, s.consoleMergeFeedback)...)
 	app.Post("/console/feedback/:feedback_id/replies", append(consoleChange, s.consoleReplyFeedback)...)
 	app.Get("/console/approvals", append(consolePage, s.consoleApprovalStats)...)
+	app.Get("/console/approvals.csv", append(consolePage, s.consoleApprovalStatsCSV)...)
 	app.Get("/console/approvals/integrations", consoleAdmin(consolePage, s.consoleIntegrations)...)
 	app.Get("/console/approvals/integrations/:source/deliveries", consoleAdmin(consolePage, s.consoleDeliveries)...)
 	app.Post("/console/approvals/integrations/:source/deliveries/:delivery_id/replay", consoleAdmin(consoleChange, s.consoleReplayDelivery)...)

@@ -17,10 +17,9 @@ import (
 // UTC days, today included.
 const consoleStatsDays = 30
 
-// consoleApprovalStats is the approval statistics screen (ops and admins): reject rates and
-// step times per flow and per node over a range of UTC days, through the same Stats as
-// GET /v1/ops/approvals/stats.
-func (s *Server) consoleApprovalStats(c *fiber.Ctx) error {
+// consoleStatsRange reads the statistics screen's range of UTC days (both included; by default
+// the last 30 days of the server's clock) as the service's [from, to).
+func (s *Server) consoleStatsRange(c *fiber.Ctx) (from, to time.Time, err error) {
 	today := s.deps.Now.UTC().Truncate(24 * time.Hour)
 	day := func(field string, def time.Time) (time.Time, error) {
 		v := c.Query(field)
@@ -33,20 +32,44 @@ func (s *Server) consoleApprovalStats(c *fiber.Ctx) error {
 		}
 		return t, nil
 	}
-	from, err := day("from", today.AddDate(0, 0, 1-consoleStatsDays))
+	if from, err = day("from", today.AddDate(0, 0, 1-consoleStatsDays)); err != nil {
+		return
+	}
+	to, err = day("to", today)
+	return from, to.AddDate(0, 0, 1), err
+}
+
+// consoleApprovalStatsCSV exports the statistics of the screen's range as the API's
+// stats.csv does.
+func (s *Server) consoleApprovalStatsCSV(c *fiber.Ctx) error {
+	from, to, err := s.consoleStatsRange(c)
 	if err != nil {
 		return err
 	}
-	to, err := day("to", today)
+	st, err := s.deps.ApprovalStats.Stats(c.UserContext(), principal(c), from, to)
 	if err != nil {
 		return err
 	}
-	// The form's "to" day is included: the service's range ends the day after.
-	st, err := s.deps.ApprovalStats.Stats(c.UserContext(), principal(c), from, to.AddDate(0, 0, 1))
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="approval-stats.csv"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return st.WriteCSV(c.Response().BodyWriter())
+}
+
+// consoleApprovalStats is the approval statistics screen (ops and admins): reject rates and
+// step times per flow and per node over a range of UTC days, through the same Stats as
+// GET /v1/ops/approvals/stats.
+func (s *Server) consoleApprovalStats(c *fiber.Ctx) error {
+	from, to, err := s.consoleStatsRange(c)
 	if err != nil {
 		return err
 	}
-	data := console.ApprovalStats{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
+	st, err := s.deps.ApprovalStats.Stats(c.UserContext(), principal(c), from, to)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"from": {from.Format(time.DateOnly)}, "to": {to.AddDate(0, 0, -1).Format(time.DateOnly)}}.Encode()
+	data := console.ApprovalStats{From: from.Format(time.DateOnly), To: to.AddDate(0, 0, -1).Format(time.DateOnly), CSV: "/console/approvals.csv?" + q,
 		Total: statsRow("", st.Total), Approvers: st.Approvers, HighestRate: nodeRef(st.HighestRejectRate, true),
 		Slowest: nodeRef(st.Slowest, false)}
 	flows, nodes := console.StatsTable{Key: "flows"}, console.StatsTable{Key: "nodes"}

@@ -238,6 +238,10 @@ func TestConsoleTriage(t *testing.T) {
 		if !strings.Contains(stats, "Expenses (EXP)") || !strings.Contains(stats, "100.0%") || strings.Contains(stats, `href="/console/approvals/integrations"`) {
 			t.Errorf("ops' statistics screen:\n%s", stats)
 		}
+		csvBody := string(ts.must(ts.call("GET", "/console/approvals.csv", "", nil, ops.cookies()), 200).body)
+		if !strings.HasPrefix(csvBody, "level,flow_code,flow_name,node_id,node_name,tasks,") || !strings.Contains(csvBody, "EXP") {
+			t.Errorf("the statistics CSV:\n%s", csvBody)
+		}
 		var p struct{ Code, Field string }
 		ts.must(ts.call("GET", "/console/approvals?to=31-12-2026", "", nil, ops.cookies()), 400).json(t, &p)
 		if p.Field != "to" {

@@ -108,6 +108,7 @@ type ApprovalStats struct {
 	Approvers   []approval.ApproverStats
 	HighestRate string // "flow / node: 40%" or ""
 	Slowest     string
+	CSV         string // the CSV export of the same range
 }
 
 // CSPAllowingImages is CSP with origins added to its img-src: the feedback detail shows photos

@@ -56,6 +56,7 @@ func TestRoutes(t *testing.T) {
 	want := []string{
 		"GET /console/",
 		"GET /console/approvals",
+		"GET /console/approvals.csv",
 		"GET /console/approvals/integrations",
 		"GET /console/approvals/integrations/{source}/deliveries",
 		"POST /console/approvals/integrations/{source}/deliveries/{delivery_id}/replay",
