@@ -101,9 +101,7 @@ func (s *Server) consoleFeedbackDetail(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	statuses := slices.DeleteFunc(slices.Clone(feedback.Statuses), func(st string) bool {
-		return st == feedback.StatusDuplicate && item.Status != feedback.StatusDuplicate
-	})
+	statuses := feedback.NextStatuses(item.Status)
 	if err := s.renderConsole(c, fiber.StatusOK, "feedback_detail", console.Page{Title: "feedback_item", Nav: "feedback",
 		Data: console.FeedbackDetail{Item: item, Photos: photos, Statuses: statuses, Assignees: assignees}}); err != nil {
 		return err
@@ -173,6 +171,10 @@ func (s *Server) consoleUpdateFeedback(c *fiber.Ctx) error {
 	before, err := s.deps.Feedback.OpsGet(ctx, p, id)
 	if err != nil {
 		return err
+	}
+	if in.Status != nil && *in.Status == before.Status {
+		// The form keeps the status (duplicate, say, which only a merge sets): not a change.
+		in.Status = nil
 	}
 	after, err := s.deps.Feedback.Update(ctx, p, id, in)
 	if err != nil {

@@ -133,6 +133,10 @@ func TestConsoleTriage(t *testing.T) {
 		path := "/console/feedback/fbA1"
 		ts.must(ts.consolePost(ops, path, url.Values{"status": {"acknowledged"}, "csrf_token": {strings.Repeat("x", 43)}}), 403)
 		ts.must(ts.consolePost(ops, path, url.Values{"status": {"acknowledged"}}, withHeader("Origin", "https://evil.example")), 403)
+		if detail := string(ts.must(ts.call("GET", path, "", nil, ops.cookies()), 200).body); strings.Contains(detail, `<option value="in_progress"`) ||
+			!strings.Contains(detail, `<option value="acknowledged"`) {
+			t.Errorf("the status choices of new feedback:\n%s", detail)
+		}
 		ts.must(ts.consolePost(ops, path, url.Values{"status": {"in_progress"}}), 409)
 		var p struct{ Code, Field string }
 		ts.must(ts.consolePost(ops, path, url.Values{"status": {"gone"}}), 400).json(t, &p)
@@ -187,8 +191,10 @@ func TestConsoleTriage(t *testing.T) {
 			AssigneeID  string `json:"assignee_id"`
 			DuplicateOf string `json:"duplicate_of"`
 		}
+		// The triage form of a duplicate keeps status duplicate, which only a merge sets.
+		ts.must(ts.consolePost(ops, "/console/feedback/fbA2", url.Values{"status": {"duplicate"}, "assignee_id": {""}, "resolution": {"same as fbA1"}}), 303)
 		ts.must(ts.call("GET", "/v1/ops/feedback/fbA2", f.ops, nil), 200).json(t, &fb)
-		if fb.Status != "duplicate" || fb.DuplicateOf != "fbA1" || fb.AssigneeID != me.ID {
+		if fb.Status != "duplicate" || fb.DuplicateOf != "fbA1" || fb.AssigneeID != "" {
 			t.Fatalf("the API after assigning and merging: %+v", fb)
 		}
 	})

@@ -67,7 +67,8 @@ type Person struct{ ID, Name string }
 type FeedbackDetail struct {
 	Item   *feedback.Feedback
 	Photos []Photo
-	// Statuses are the statuses the form offers (the service decides which moves it allows).
+	// Statuses are the statuses the form offers: the ones the workflow allows from the current
+	// one (the service checks again).
 	Statuses []string
 	// Assignees are the people the feedback can be assigned to.
 	Assignees []Person
