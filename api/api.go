@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/config"
 )
 
@@ -54,6 +55,10 @@ type Deps struct {
 	ApprovalCallbacks ApprovalCallbacks
 	ApprovalStats     ApprovalStats
 	ApprovalReminders ApprovalReminders
+
+	// Now is the clock of pages that default to "the last 30 days" (the console); nil is the
+	// wall clock.
+	Now clock.Func
 }
 
 // Server is the HTTP server.
@@ -260,6 +265,17 @@ func (s *Server) routes() {
 	app.Post("/console/logout", append(consoleChange, s.consoleLogout)...)
 	app.Get("/console/apps", append(consolePage, s.consoleApps)...)
 	app.Post("/console/apps/:app_id/tracks/:platform/:channel/releases/:release_id", append(consoleChange, s.consoleChangeRelease)...)
+	app.Get("/console/feedback", append(consolePage, s.consoleFeedback)...)
+	app.Get("/console/feedback.csv", append(consolePage, s.consoleFeedbackCSV)...)
+	app.Get("/console/feedback/:feedback_id", append(consolePage, s.consoleFeedbackDetail)...)
+	app.Post("/console/feedback/:feedback_id", append(consoleChange, s.consoleUpdateFeedback)...)
+	app.Post("/console/feedback/:feedback_id/merge", append(consoleChange, s.consoleMergeFeedback)...)
+	app.Post("/console/feedback/:feedback_id/replies", append(consoleChange, s.consoleReplyFeedback)...)
+	app.Get("/console/approvals", append(consolePage, s.consoleApprovalStats)...)
+	app.Get("/console/approvals.csv", append(consolePage, s.consoleApprovalStatsCSV)...)
+	app.Get("/console/approvals/integrations", consoleAdmin(consolePage, s.consoleIntegrations)...)
+	app.Get("/console/approvals/integrations/:source/deliveries", consoleAdmin(consolePage, s.consoleDeliveries)...)
+	app.Post("/console/approvals/integrations/:source/deliveries/:delivery_id/replay", consoleAdmin(consoleChange, s.consoleReplayDelivery)...)
 	app.Get("/console/users", consoleAdmin(consolePage, s.consoleUsers)...)
 	app.Post("/console/users/:user_id/status", consoleAdmin(consoleChange, s.consoleUserStatus)...)
 	app.Get("/console/audit", consoleAdmin(consolePage, s.consoleAudit)...)

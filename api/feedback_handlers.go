@@ -30,7 +30,7 @@ func feedbackFilter(c *fiber.Ctx) (feedback.Filter, error) {
 	f := feedback.Filter{
 		Status: c.Query("status"), Category: c.Query("category"), AppID: c.Query("app_id"),
 		Channel: c.Query("channel"), Department: c.Query("department"), AssigneeID: c.Query("assignee_id"),
-		Q: strings.TrimSpace(c.Query("q")), Cursor: c.Query("cursor"),
+		Q: strings.TrimSpace(c.Query("q")), From: c.Query("from"), To: c.Query("to"), Cursor: c.Query("cursor"),
 	}
 	if v := c.Query("build"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

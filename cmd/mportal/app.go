@@ -217,6 +217,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ApprovalCallbacks: m.approvalCallbacks,
 		ApprovalStats:     m.approvalStats,
 		ApprovalReminders: m.approvalReminders,
+		Now:               m.Clock,
 	})
 	m.startWorkers()
 	m.startTrainingWorkers()

@@ -32,6 +32,9 @@ type Filter struct {
 	Build                                                    *int64
 	// Q searches the text, case-insensitively.
 	Q string
+	// From and To select the feedback received on those UTC days (YYYY-MM-DD, both included);
+	// either may be empty.
+	From, To string
 	// Limit and Cursor page the list (not the export).
 	Limit  int
 	Cursor string
@@ -63,7 +66,47 @@ func (f Filter) query() (bson.D, error) {
 		}
 		q = append(q, bson.E{Key: "text", Value: bson.Regex{Pattern: regexp.QuoteMeta(f.Q), Options: "i"}})
 	}
+	from, to, err := f.received()
+	if err != nil {
+		return nil, err
+	}
+	var received bson.D
+	if !from.IsZero() {
+		received = append(received, bson.E{Key: "$gte", Value: from})
+	}
+	if !to.IsZero() {
+		received = append(received, bson.E{Key: "$lt", Value: to})
+	}
+	if received != nil {
+		q = append(q, bson.E{Key: "received_at", Value: received})
+	}
 	return q, nil
+}
+
+// received is the filter's range of received times [from, to) from its UTC days; zero for an
+// open end. invalid (field from or to) for a date that is not YYYY-MM-DD or a reversed range.
+func (f Filter) received() (from, to time.Time, err error) {
+	day := func(field, v string) (time.Time, error) {
+		if v == "" {
+			return time.Time{}, nil
+		}
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			return time.Time{}, apperr.Field(field, "%s must be a date such as 2026-03-01", field)
+		}
+		return t, nil
+	}
+	if from, err = day("from", f.From); err != nil {
+		return
+	}
+	if to, err = day("to", f.To); err != nil || to.IsZero() {
+		return
+	}
+	to = to.AddDate(0, 0, 1)
+	if !from.IsZero() && !to.After(from) {
+		return time.Time{}, time.Time{}, apperr.Field("to", "to must not be before from")
+	}
+	return
 }
 
 // List returns ops a page of feedback matching f, newest received first, and the cursor of the

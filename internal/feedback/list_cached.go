@@ -18,7 +18,11 @@ func (f Filter) matcher() func(d *feedbackDoc) bool {
 		// The same expression query sends; FerretDB matches it with Go's regexp too.
 		text = regexp.MustCompile("(?i)" + regexp.QuoteMeta(f.Q))
 	}
+	from, to, _ := f.received() // validated by query
 	return func(d *feedbackDoc) bool {
+		if (!from.IsZero() && d.ReceivedAt.Before(from)) || (!to.IsZero() && !d.ReceivedAt.Before(to)) {
+			return false
+		}
 		for _, c := range []struct{ want, got string }{
 			{f.Status, d.Status}, {f.Category, d.Category}, {f.AppID, d.AppID}, {f.Channel, d.Channel},
 			{f.Department, d.Department}, {f.AssigneeID, d.AssigneeID},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,6 +34,20 @@ func TestCanMove(t *testing.T) {
 		if got := canMove(c.from, c.to); got != c.ok {
 			t.Errorf("canMove(%s, %s) = %v, want %v", c.from, c.to, got, c.ok)
 		}
+	}
+}
+
+func TestNextStatusesAreTheAllowedMoves(t *testing.T) {
+	for _, from := range Statuses {
+		next := NextStatuses(from)
+		for _, to := range Statuses {
+			if slices.Contains(next, to) != canMove(from, to) {
+				t.Errorf("from %s: NextStatuses %v, canMove to %s %v", from, next, to, canMove(from, to))
+			}
+		}
+	}
+	if got := strings.Join(NextStatuses(StatusNew), ","); got != "new,acknowledged,resolved,wont_fix" {
+		t.Errorf("from new: %s", got)
 	}
 }
 

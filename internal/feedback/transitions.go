@@ -30,3 +30,9 @@ func canMove(from, to string) bool {
 }
 
 func validStatus(s string) bool { return slices.Contains(Statuses, s) }
+
+// NextStatuses lists the statuses ops may set on feedback now in status from, from itself
+// included (a form that keeps the status changes nothing), in the order of Statuses.
+func NextStatuses(from string) []string {
+	return slices.DeleteFunc(slices.Clone(Statuses), func(to string) bool { return !canMove(from, to) })
+}
