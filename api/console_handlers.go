@@ -266,6 +266,8 @@ func (s *Server) consoleStatic(c *fiber.Ctx) error {
 	switch path.Ext(name) {
 	case ".css":
 		c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	case ".js":
+		c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
 	default:
 		c.Set(fiber.HeaderContentType, fiber.MIMEOctetStream)
 	}

@@ -19,7 +19,7 @@ import (
 
 // CSP is the console's Content-Security-Policy: nothing but this site's stylesheet and images,
 // no script, no inline style, forms posting only here, and no framing.
-const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
 //go:embed templates/*.html
@@ -62,6 +62,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"t":    func(locale, key string) string { return T(locale, key) },
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"list": func(s ...string) []string { return s },
+	"size": Size,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // Render renders the named page template ("login", "dashboard", "users", "audit", "denied")
