@@ -142,6 +142,31 @@ func TestConsoleAppsEndToEnd(t *testing.T) {
 		if tracks.Items[0].MinBuild != 100 {
 			t.Errorf("the API's minimum build after the console set it: %d", tracks.Items[0].MinBuild)
 		}
+
+		// Halt, resume, complete: each confirmation says who, and the screen offers only the
+		// transitions the release's state allows.
+		for _, step := range []struct{ action, says, state string }{
+			{"halt", "nobody is offered it any more (about 3 people were)", "halted"},
+			{"resume", "at 100%: the same people, about 3, are offered it again", "active"},
+			{"complete", "everybody on the channel, about 3 people, is offered it", "completed"},
+		} {
+			confirm := string(ts.must(ts.call("GET", path+"?action="+step.action, "", nil, s.cookies(), en), 200).body)
+			if !strings.Contains(confirm, step.says) {
+				t.Errorf("the %s confirmation reads:\n%s", step.action, confirm)
+			}
+			ts.must(ts.consolePost(s, path, url.Values{"action": {step.action}}), 303)
+			ts.must(ts.call("GET", "/v1/ops/apps/portal/tracks", opsToken, nil), 200).json(t, &tracks)
+			if st := tracks.Items[0].Releases[0].State; st != step.state {
+				t.Errorf("the API's release after %s is %s", step.action, st)
+			}
+			page := string(ts.must(ts.call("GET", "/console/apps/portal", "", nil, s.cookies(), en), 200).body)
+			if raise := strings.Contains(page, `id="percent-`+rel+`"`); raise != (step.state == "active") {
+				t.Errorf("a %s release offers a raise: %v", step.state, raise)
+			}
+			if resume := strings.Contains(page, `name="action" value="resume"`); resume != (step.state == "halted") {
+				t.Errorf("a %s release offers to resume: %v", step.state, resume)
+			}
+		}
 	})
 
 	t.Run("sets a channel's cap and self opt-in, invites and removes a member", func(t *testing.T) {
