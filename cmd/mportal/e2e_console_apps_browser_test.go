@@ -73,7 +73,8 @@ const dropFile = `((data, name) => {
 // TestConsoleAppsInABrowser is the apps flow in Chromium: ops sign in, upload an APK with the
 // file input (straight to MinIO, cross-origin, with the progress bar), see its parsed metadata
 // and icon, publish it to stable at 20% after the confirmation that counts who gets it, raise
-// it to 50%, and open a channel; on a phone in Chinese they drop a second build on the page.
+// it to 50%, and open a channel; on a phone in Chinese they drop another app's build (refused,
+// with the server's reason on the page) and a second build on the page.
 // Each step is checked through the API; every screen is photographed and checked by axe-core;
 // the browser must report no CSP or CORS error.
 func TestConsoleAppsInABrowser(t *testing.T) {
@@ -91,6 +92,7 @@ func TestConsoleAppsInABrowser(t *testing.T) {
 	if err := os.WriteFile(apkPath, artifacttest.APK{Package: appPackage("portal"), Build: 100, Version: "2.4.0", Label: "Portal"}.Bytes(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	foreign := artifacttest.APK{Package: "com.example.other", Build: 102}.Bytes(t)
 	second := artifacttest.APK{Package: appPackage("portal"), Build: 101, Version: "2.4.1", Label: "Portal"}.Bytes(t)
 	shots := artifactsDir(t)
 	tab, logs := browser(t)
@@ -191,6 +193,12 @@ func TestConsoleAppsInABrowser(t *testing.T) {
 		run(t, "phone view", view(390, 844, true, "zh-CN,zh;q=0.9"), chromedp.Navigate(ts.base+"/console/apps/portal"), chromedp.WaitVisible(`#build-drop`))
 		if s := look(t, "phone-zh-app"); s.Lang != "zh-CN" || !strings.Contains(s.Text, "上传 APK 或 IPA") {
 			t.Errorf("the phone's app screen (lang %q) reads:\n%s", s.Lang, s.Text)
+		}
+		var status string
+		run(t, "drop another app's build", chromedp.Evaluate(dropFile+`('`+base64.StdEncoding.EncodeToString(foreign)+`', 'other.apk')`, nil),
+			chromedp.WaitVisible(`#build-status.bad`, chromedp.ByQuery), chromedp.Text(`#build-status`, &status, chromedp.ByID))
+		if !strings.Contains(status, "com.example.other") {
+			t.Errorf("refusing another app's build, the page says %q", status)
 		}
 		run(t, "drop build 101", chromedp.Evaluate(dropFile+`('`+base64.StdEncoding.EncodeToString(second)+`', 'portal-2.4.1.apk')`, nil),
 			chromedp.WaitVisible(`#build-meta`, chromedp.ByID))

@@ -13,6 +13,7 @@ func init() {
 		"upload_needs_js":     {"zh-CN": "上传需要启用 JavaScript（文件直接发送到对象存储）。", "en": "Uploading needs JavaScript (the file is sent straight to object storage)."},
 		"uploading":           {"zh-CN": "正在上传 %s…", "en": "Uploading %s…"},
 		"processing":          {"zh-CN": "已上传，正在解析…", "en": "Uploaded; reading the build…"},
+		"reload":              {"zh-CN": "请刷新页面（可能需要重新登录）后再试。", "en": "reload the page (you may need to sign in again) and try again."},
 		"icon":                {"zh-CN": "图标", "en": "Icon"},
 		"icon_of":             {"zh-CN": "图标：", "en": "Icon of"},
 		"platform":            {"zh-CN": "平台", "en": "Platform"},

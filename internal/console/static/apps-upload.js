@@ -25,6 +25,10 @@
       method: 'POST', credentials: 'same-origin', body: body,
       headers: { 'Accept': 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' }
     }).then(function (r) {
+      // A lapsed session answers the sign-in page (HTML), not JSON: say so instead of a parse error.
+      if ((r.headers.get('Content-Type') || '').indexOf('json') < 0) {
+        throw new Error(r.status + ' ' + r.statusText + ': ' + form.dataset.reload);
+      }
       return r.json().then(function (v) {
         if (!r.ok) { throw new Error(v.detail || v.title || r.statusText); }
         return v;
@@ -56,6 +60,7 @@
     var name = file.name.toLowerCase();
     var platform = name.endsWith('.ipa') ? 'ios' : 'android';
     bar.value = 0;
+    input.disabled = true;
     say(form.dataset.uploading.replace('%s', file.name));
     post(form.dataset.start, { platform: platform, size: String(file.size), filename: file.name })
       .then(function (ticket) {
@@ -66,7 +71,7 @@
         return post(form.dataset.create, { upload_key: ticket.upload_key });
       })
       .then(function (build) { window.location.assign(build.location); })
-      .catch(function (err) { say(err.message, true); });
+      .catch(function (err) { input.disabled = false; say(err.message, true); });
   }
 
   input.addEventListener('change', function () { upload(input.files[0]); });
