@@ -1,5 +1,6 @@
 // Package console renders the ops web console served at /console/: server-rendered HTML pages
-// with no script at all, styled by one embedded stylesheet, in zh-CN and en. The pages only
+// that work without script (the few scripts, under static/, only enhance them), styled by
+// embedded stylesheets, in zh-CN and en. The pages only
 // show what the API's services return; api/console_handlers.go calls the services and this
 // package turns the results into HTML.
 package console
@@ -17,8 +18,8 @@ import (
 	"github.com/mportal/mportal/internal/release/install"
 )
 
-// CSP is the console's Content-Security-Policy: nothing but this site's stylesheet and images,
-// no script, no inline style, forms posting only here, and no framing.
+// CSP is the console's Content-Security-Policy: nothing but this site's scripts, stylesheet and
+// images (no inline script or style), forms posting only here, and no framing.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
