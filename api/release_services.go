@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/release"
@@ -60,6 +61,11 @@ type Releases interface {
 	// SetMinBuild returns invalid (field min_build) for a negative build.
 	SetMinBuild(ctx context.Context, actor *auth.Principal, appID string, platform release.Platform, channel string, minBuild int64) (*release.Track, error)
 	ListTracks(ctx context.Context, actor *auth.Principal, appID string) ([]release.Track, error)
+	// Reach estimates who a channel includes (active users, pushable devices); unavailable
+	// without a directory.
+	Reach(ctx context.Context, actor *auth.Principal, appID, channel string) (*release.ChannelReach, error)
+	// BuildIcon opens a build's PNG icon (not_found when it has none); the caller closes it.
+	BuildIcon(ctx context.Context, actor *auth.Principal, appID, buildID string) (io.ReadCloser, int64, error)
 }
 
 var _ Releases = (*release.Service)(nil)

@@ -137,7 +137,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		run(t, "open the apps", chromedp.Click(`a[href="/console/apps"]`), chromedp.WaitVisible(`#release-`+releaseID))
 		look(t, "laptop-en-apps")
 		run(t, "raise the release to 40%", chromedp.SetValue(`#percent-`+releaseID, "40"),
-			chromedp.Click(`#release-`+releaseID+` form button`),
+			chromedp.Click(`#release-`+releaseID+` form button`), chromedp.WaitVisible(`#confirm`), chromedp.Click(`#confirm`),
 			chromedp.WaitVisible(`#percent-`+releaseID+`[value="40"]`, chromedp.ByQuery))
 		var tracks struct{ Items []e2eTrack }
 		ts.with(t).must(ts.with(t).call("GET", "/v1/ops/apps/portal/tracks", ops, nil), 200).json(t, &tracks)

@@ -122,7 +122,8 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	// both exist.
 	// Channel membership scopes synced data ("ch:<app>/<channel>"): Access is the sync engine.
 	m.releases = &release.Service{DB: db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger,
-		Push: m.push, Access: m.sync, OnChange: func() { m.updates.View.Changed() }, Now: m.Clock}
+		Push: m.push, Access: m.sync, OnChange: func() { m.updates.View.Changed() }, Now: m.Clock,
+		Members: &directory.Recipients{DB: db, Now: m.Clock}} // the reach of a channel, for the console's confirmations
 	m.updates = &updates.Service{View: &updates.View{Releases: m.releases}, DB: db, Devices: m.devices, Store: m.store,
 		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Usage: m.usage, Now: m.Clock}
 	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,

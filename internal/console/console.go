@@ -1,5 +1,6 @@
 // Package console renders the ops web console served at /console/: server-rendered HTML pages
-// with no script at all, styled by one embedded stylesheet, in zh-CN and en. The pages only
+// that work without script (the few scripts, under static/, only enhance them), styled by
+// embedded stylesheets, in zh-CN and en. The pages only
 // show what the API's services return; api/console_handlers.go calls the services and this
 // package turns the results into HTML.
 package console
@@ -19,7 +20,8 @@ import (
 
 // CSP is the console's Content-Security-Policy: nothing but this site's stylesheet, images and
 // static scripts (no inline script, no inline style), requests from script only to this site,
-// forms posting only here, and no framing.
+// forms posting only here, and no framing. A page that needs another origin widens one
+// directive with CSPAllowing.
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'; script-src 'self'; connect-src 'self'"
 
@@ -63,6 +65,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"t":    func(locale, key string) string { return T(locale, key) },
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"list": func(s ...string) []string { return s },
+	"size": Size,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // Render renders the named page template ("login", "dashboard", "users", "audit", "denied")

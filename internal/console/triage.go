@@ -115,15 +115,22 @@ type ApprovalStats struct {
 // CSPAllowingImages is CSP with origins added to its img-src: the feedback detail shows photos
 // from MinIO's presigned URLs, which live on MinIO's origin, not the console's.
 func CSPAllowingImages(csp string, origins ...string) string {
+	return CSPAllowing(csp, "img-src", origins...)
+}
+
+// CSPAllowing returns csp with origins added to its directive (e.g. "connect-src"), or the
+// directive added with 'self' and origins when csp lacks it. A policy must name a directive
+// once: a browser ignores every repeat of it.
+func CSPAllowing(csp, directive string, origins ...string) string {
 	if len(origins) == 0 {
 		return csp
 	}
 	parts := strings.Split(csp, "; ")
 	for i, p := range parts {
-		if strings.HasPrefix(p, "img-src ") {
+		if strings.HasPrefix(p, directive+" ") {
 			parts[i] = p + " " + strings.Join(origins, " ")
 			return strings.Join(parts, "; ")
 		}
 	}
-	return csp + "; img-src 'self' " + strings.Join(origins, " ")
+	return csp + "; " + directive + " 'self' " + strings.Join(origins, " ")
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/push"
 )
 
@@ -19,17 +16,10 @@ func (s *Service) notify(ctx context.Context, ch *Channel, b *Build, rel Release
 	if s.Push == nil {
 		return
 	}
-	aud := push.Audience{All: ch.Kind == KindStable}
-	if !aud.All {
-		aud.Roles, aud.Departments = ch.Roles, ch.Departments
-		ms, err := mongodb.FindAll[Member](ctx, s.coll(membersColl), bson.D{{Key: "app_id", Value: ch.AppID}, {Key: "channel", Value: ch.Name}}, "members")
-		if err != nil {
-			s.log().Warn("release: notify", "release", rel.ID, "error", err.Error())
-			return
-		}
-		for _, m := range ms {
-			aud.UserIDs = append(aud.UserIDs, m.UserID)
-		}
+	aud, err := s.channelAudience(ctx, ch)
+	if err != nil {
+		s.log().Warn("release: notify", "release", rel.ID, "error", err.Error())
+		return
 	}
 	if aud.Empty() {
 		return

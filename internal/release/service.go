@@ -57,6 +57,8 @@ type Service struct {
 	Users  Users
 	Cards  Cards
 	Access AccessHook
+	// Members counts the audience of a channel (Reach); optional.
+	Members Audiences
 	// Limits bound artifact parsing; the zero value takes artifact.DefaultLimits.
 	Limits artifact.Limits
 	// OnChange is called after every successful write, so that this instance's update-check view
