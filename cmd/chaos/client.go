@@ -26,8 +26,11 @@ type client struct {
 }
 
 func newClient(base string, timeout time.Duration) *client {
+	// Idle connections are dropped after 5 s, before HAProxy closes them (its keep-alive timeout
+	// is its http-request timeout, 10 s): a POST sent on a connection HAProxy closes at that
+	// moment fails without an answer, and Go does not resend a POST.
 	return &client{base: base, timeout: timeout, http: &http.Client{Timeout: timeout,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 5 * time.Second}}}
 }
 
 // do sends one request and decodes a 2xx JSON answer into out. It returns the status (0 when no

@@ -327,6 +327,13 @@ func faults(ctx context.Context, c *cluster, o options, res *rigResult) error {
 	}
 	res.minio.End = time.Now()
 	sleep(ctx, scaled(10))
+	// A rolling restart starts from a deployment whose instances are all ready again.
+	for i, p := range c.instances {
+		if err := waitHTTP(ctx, p, "http://127.0.0.1:"+strconv.Itoa(c.ports[i])+"/readyz", 90*time.Second); err != nil {
+			return err
+		}
+	}
+	sleep(ctx, 2*time.Second) // HAProxy's rise: two checks 500 ms apart
 	say("rolling restart")
 	res.rolling = chaos.Window{Name: "rolling restart (SIGTERM one by one)", Start: time.Now()}
 	for i, p := range c.instances {
