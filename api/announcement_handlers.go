@@ -10,12 +10,18 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 )
 
+// createAnnouncement takes an optional Idempotency-Key header, a Structured Fields string
+// ("...") or, leniently, the bare key.
 func (s *Server) createAnnouncement(c *fiber.Ctx) error {
 	var in announce.Input
 	if err := s.bind(c, &in); err != nil {
 		return err
 	}
-	a, err := s.deps.Announcements.Create(c.UserContext(), principal(c), in)
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
+	a, err := s.deps.Announcements.CreateOnce(c.UserContext(), principal(c), key, in)
 	if err != nil {
 		return err
 	}
@@ -131,4 +137,17 @@ func (s *Server) acknowledgeAnnouncement(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// idempotencyKey reads the Idempotency-Key header (empty when absent), without the quotes of
+// its Structured Fields form.
+func idempotencyKey(c *fiber.Ctx) (string, error) {
+	key := strings.TrimSpace(c.Get("Idempotency-Key"))
+	if len(key) >= 2 && key[0] == '"' && key[len(key)-1] == '"' {
+		key = key[1 : len(key)-1]
+		if key == "" {
+			return "", apperr.Field("Idempotency-Key", "Idempotency-Key is empty")
+		}
+	}
+	return key, nil
 }

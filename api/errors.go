@@ -33,6 +33,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.AlreadyDecided:       http.StatusConflict,
 	apperr.TaskClosed:           http.StatusConflict,
 	apperr.UnknownApprovers:     http.StatusUnprocessableEntity,
+	apperr.IdempotencyKeyReused: http.StatusUnprocessableEntity,
 	apperr.TooLarge:             http.StatusRequestEntityTooLarge,
 	apperr.HeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
 	apperr.UnsupportedMedia:     http.StatusUnsupportedMediaType,

@@ -130,6 +130,10 @@ type WhatsNew interface {
 type Announcements interface {
 	// Create returns invalid (with the field) for bad input.
 	Create(ctx context.Context, actor *auth.Principal, in announce.Input) (*announce.Announcement, error)
+	// CreateOnce is Create guarded by an Idempotency-Key: a replay returns the first call's
+	// announcement; idempotency_key_reused when the key came with a different input, invalid
+	// (field Idempotency-Key) for a bad key.
+	CreateOnce(ctx context.Context, actor *auth.Principal, key string, in announce.Input) (*announce.Announcement, error)
 	List(ctx context.Context, actor *auth.Principal) ([]announce.Announcement, error)
 	Get(ctx context.Context, actor *auth.Principal, id string) (*announce.Announcement, error)
 	// Update returns invalid for bad input and conflict for a withdrawn announcement or a new

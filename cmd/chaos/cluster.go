@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mportal/mportal/internal/directory"
+	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/push/fcmfake"
 )
 
@@ -22,6 +24,9 @@ const (
 	minioUser     = "chaos-minio"
 	minioPassword = "chaos-minio-secret"
 )
+
+// database is the database the instances share.
+const database = "chaos"
 
 // cluster is the deployment under test: one database, one MinIO, the fake FCM, the mportal
 // instances and HAProxy in front of them.
@@ -37,6 +42,10 @@ type cluster struct {
 	haproxy   *proc
 	base      string // HAProxy's URL: what the load talks to
 	adminOTP  string
+	// fanoutTokens are the push tokens of the devices seeded for the fan-outs; seeding is how
+	// long writing them took.
+	fanoutTokens []string
+	seeding      time.Duration
 }
 
 func build(dir string) error {
@@ -49,7 +58,7 @@ func build(dir string) error {
 	return nil
 }
 
-func startCluster(ctx context.Context, dir, mongoURI string, n int) (*cluster, error) {
+func startCluster(ctx context.Context, dir, mongoURI string, n, fanout int) (*cluster, error) {
 	c := &cluster{dir: dir, mongoURI: mongoURI}
 	if err := build(dir); err != nil {
 		return c, err
@@ -70,6 +79,9 @@ func startCluster(ctx context.Context, dir, mongoURI string, n int) (*cluster, e
 			return c, err
 		}
 		c.mongoURI = "mongodb://" + addr + "/"
+	}
+	if err := c.seedFanout(ctx, fanout); err != nil {
+		return c, err
 	}
 	port, err := freePort()
 	if err != nil {
@@ -113,7 +125,7 @@ func startCluster(ctx context.Context, dir, mongoURI string, n int) (*cluster, e
 			env: []string{
 				"MPORTAL_LISTEN_ADDR=127.0.0.1:" + strconv.Itoa(p), "MPORTAL_PUBLIC_BASE_URL=" + c.base,
 				"MPORTAL_DATA_DIR=" + filepath.Join(dir, "data-"+strconv.Itoa(i)),
-				"MPORTAL_MONGODB_URI=" + c.mongoURI, "MPORTAL_MONGODB_DATABASE=chaos",
+				"MPORTAL_MONGODB_URI=" + c.mongoURI, "MPORTAL_MONGODB_DATABASE=" + database,
 				"MPORTAL_MINIO_ENDPOINT=" + c.minioAddr, "MPORTAL_MINIO_ACCESS_KEY=" + minioUser,
 				"MPORTAL_MINIO_SECRET_KEY=" + minioPassword, "MPORTAL_JWT_KEY_FILES=" + keyFile,
 				"MPORTAL_FCM_CREDENTIALS_FILE=" + creds, "MPORTAL_FCM_ENDPOINT=" + c.fcm.URL + "/v1",
@@ -136,6 +148,26 @@ func startCluster(ctx context.Context, dir, mongoURI string, n int) (*cluster, e
 		return c, err
 	}
 	return c, nil
+}
+
+// seedFanout writes n simulated users with one pushable device each through their owning
+// package (directory.SeedSimulated), before the instances start and load their recipient view.
+func (c *cluster) seedFanout(ctx context.Context, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	start := time.Now()
+	db, err := mongodb.Open(ctx, c.mongoURI, database, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.Background())
+	if c.fanoutTokens, err = directory.SeedSimulated(ctx, db, "fan", fanoutDepartment, n, time.Now()); err != nil {
+		return err
+	}
+	c.seeding = time.Since(start)
+	say("seeded %d fan-out devices in %s", n, c.seeding.Round(100*time.Millisecond))
+	return nil
 }
 
 func (c *cluster) startInstance(ctx context.Context, i int) error {

@@ -9,13 +9,18 @@ import (
 	"time"
 )
 
-// haproxyConfig balances over the instances, checking /readyz every 500 ms. A request that
-// could not reach an instance (refused, reset before an answer) is retried on another one; when
-// no instance is ready HAProxy itself answers 503 problem+json with Retry-After, as mportal does.
+// haproxyConfig balances over the instances, checking /readyz every 500 ms (a check may take 2 s:
+// on a loaded machine a slower /readyz is not a dead instance). A request that could not reach
+// an instance (refused, reset before an answer) is retried on another one; when no instance is
+// ready HAProxy itself answers 503 problem+json with Retry-After, as mportal does. Requests are
+// buffered whole up to 1 MiB (tune.bufsize), so that a tus PATCH chunk (uploadChunk, 512 KiB)
+// can be retried too: a bigger body streams through and is not retried.
 func haproxyConfig(port int, ports []int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
 	maxconn 4096
+	tune.bufsize 1048576
+	tune.maxrewrite 16384
 defaults
 	mode http
 	timeout connect 2s
@@ -35,6 +40,7 @@ backend mportal
 	balance roundrobin
 	option httpchk GET /readyz
 	http-check expect status 200
+	timeout check 2s
 	default-server inter 500ms fall 2 rise 2
 `, port)
 	for i, p := range ports {

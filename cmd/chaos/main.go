@@ -24,6 +24,7 @@ type options struct {
 	mongoURI  string
 	instances int
 	users     int
+	fanout    int
 	scale     float64
 	keep      bool
 }
@@ -33,6 +34,7 @@ func main() {
 	flag.StringVar(&o.mongoURI, "mongodb-uri", "", "an external database to use instead of the rig's FerretDB (the database outage is then skipped)")
 	flag.IntVar(&o.instances, "instances", 3, "mportal instances behind HAProxy")
 	flag.IntVar(&o.users, "users", 12, "simulated users, each with two syncing devices")
+	flag.IntVar(&o.fanout, "fanout", 0, "simulated devices seeded for two fan-out announcements (0: none; see README, fan-out on a shared FerretDB)")
 	flag.Float64Var(&o.scale, "scale", 1, "multiplies every phase's length (1 = about 3 minutes of load and faults)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the run's directory (logs, data) instead of removing it")
 	flag.Parse()
@@ -51,7 +53,7 @@ func run(ctx context.Context, o options) (int, error) {
 		return 2, err
 	}
 	say("starting the deployment under %s", dir)
-	c, err := startCluster(ctx, dir, o.mongoURI, o.instances)
+	c, err := startCluster(ctx, dir, o.mongoURI, o.instances, o.fanout)
 	defer func() {
 		c.stop()
 		if o.keep || err != nil {

@@ -33,6 +33,18 @@ func (r *rigResult) check() *chaos.Report {
 	rep.Add(syncWrites)
 	rep.Add(chaos.CheckPushAtMostOnce(r.deliveries))
 	rep.Add(chaos.CheckPushAtLeastOnce(r.expected, r.deliveries))
+	rep.Add(chaos.CheckOncePerKey(r.creates, r.stored))
+	rep.Add(chaos.CheckScheduledOnce(r.creates, r.stored))
+	rep.Add(chaos.CheckUploads(r.uploads.completed, r.readBack))
+	rep.Add(chaos.CheckOneDecision(r.oaTasks, r.decisions))
+	rep.Add(chaos.CheckCallbacks(r.decisions, r.callbacks))
+	if len(r.fanoutTokens) > 0 {
+		ids := make([]string, len(r.fanouts))
+		for i, f := range r.fanouts {
+			ids[i] = f.id
+		}
+		rep.Add(chaos.CheckFanOut(ids, r.fanoutTokens, r.deliveries))
+	}
 	if r.dbOutage != nil {
 		rep.Add(chaos.CheckOutage(*r.dbOutage, r.answers, 30*time.Second, requestTimeout))
 		down := r.readyzDown["database"]
@@ -78,4 +90,30 @@ func (r *rigResult) printFigures(w io.Writer) {
 		r.kills, r.dbOutage != nil, r.readyzDown["database"], r.readyzDown["minio"])
 	fmt.Fprintf(w, "sync: %d writes acknowledged by %d devices; push: %d expected, %d delivered\n",
 		len(r.writes.all), len(r.devices), len(r.expected), len(r.deliveries))
+	requests, scheduled := 0, 0
+	for _, c := range r.creates {
+		requests += len(c.IDs) + len(c.Rejected)
+		if c.Scheduled {
+			scheduled++
+		}
+	}
+	fmt.Fprintf(w, "announcements: %d keys (%d scheduled 3 s ahead), %d keyed requests answered, %d stored\n",
+		len(r.creates), scheduled, requests, len(r.stored))
+	var uploaded int64
+	for _, u := range r.uploads.completed {
+		uploaded += u.Size
+	}
+	fmt.Fprintf(w, "tus: %d uploads completed (%.1f MiB in %d KiB PATCHes), %d resumed after a failed PATCH, %d abandoned (refused)\n",
+		len(r.uploads.completed), float64(uploaded)/(1<<20), uploadChunk>>10, r.uploads.resumed, r.uploads.abandoned)
+	if len(r.fanoutTokens) > 0 {
+		took := make([]string, len(r.fanouts))
+		for i, f := range r.fanouts {
+			took[i] = "unfinished"
+			if f.took > 0 {
+				took[i] = f.took.Round(100 * time.Millisecond).String()
+			}
+		}
+		fmt.Fprintf(w, "fan-out: %d seeded devices (seeding %s); %d fan-outs, 2xx to last message: %s\n",
+			len(r.fanoutTokens), r.seeding.Round(100*time.Millisecond), len(r.fanouts), strings.Join(took, ", "))
+	}
 }

@@ -21,6 +21,9 @@ import (
 // the outage rows show as their slowest request.
 const requestTimeout = 30 * time.Second
 
+// uploaders is how many devices upload photos with tus during the load.
+const uploaders = 2
+
 // rigResult is everything the run recorded, for the checker and the figures.
 type rigResult struct {
 	writes     *writes
@@ -36,6 +39,21 @@ type rigResult struct {
 	// ferretDB: the instances share the rig's FerretDB, whose updates are not atomic across
 	// processes (see check).
 	ferretDB bool
+	// creates are the keyed announcement requests; stored is the ops list at the end.
+	creates []chaos.KeyedCreate
+	stored  []chaos.StoredAnnouncement
+	// fanouts are the announcements to every seeded device (c.fanoutTokens).
+	fanouts      []fanout
+	fanoutTokens []string
+	seeding      time.Duration
+	// uploads are the tus uploads the clients saw complete; readBack is what MinIO holds.
+	uploads  *uploads
+	readBack map[string]chaos.Upload
+	// oaTasks are the tasks the fake OA sent, decisions what the devices saw decided, callbacks
+	// what the fake OA received.
+	oaTasks   []string
+	decisions []chaos.Decision
+	callbacks []chaos.Callback
 }
 
 func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
@@ -46,6 +64,11 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 	admin, err := signIn(setupCtx, cl, "admin", c.adminOTP, "chaos-admin")
 	if err != nil {
 		return nil, fmt.Errorf("admin sign-in: %w", err)
+	}
+	oa := startFakeOA()
+	defer oa.srv.Close()
+	if err := oa.register(setupCtx, cl, admin); err != nil {
+		return nil, err
 	}
 	otp, err := createUser(setupCtx, cl, admin, "C0000", []string{"employee", "ops"})
 	if err != nil {
@@ -107,31 +130,85 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 			}
 		}(d, uint64(i))
 	}
+	// A few devices upload photos with tus meanwhile, in small chunks, resuming after failures.
+	res.uploads = &uploads{uploadIDs: map[string]string{}}
+	for k := 0; k < min(uploaders, len(res.devices)); k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			uploadLoop(ctx, loadCtx, cl, res.devices[k], k, rand.New(rand.NewPCG(uint64(k), 13)), res.uploads)
+		}()
+	}
+	// The fake OA sends approval tasks to the users; both devices of each race to decide them.
+	ds := &deciders{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		approvalLoad(ctx, loadCtx, cl, oa, res.devices, ds, o.users)
+	}()
+	// Announcements to the syncing devices every 8 s, each with an Idempotency-Key, every other
+	// one scheduled 3 s ahead, one in three replayed on purpose.
+	an := &announcer{cl: cl, ops: ops}
 	var annMu sync.Mutex
 	var announced []string
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for n := 1; loadCtx.Err() == nil; n++ {
-			var a struct {
-				ID string `json:"id"`
+			var ahead time.Duration
+			if n%2 == 0 {
+				ahead = 3 * time.Second
 			}
-			err := cl.retry(ctx, "POST", "/v1/ops/announcements", ops, map[string]any{
-				"title": "Chaos " + strconv.Itoa(n), "body": "Announcement " + strconv.Itoa(n) + " of the fault rig.",
-				"audience": map[string]any{"departments": []string{department}}, "importance": "normal",
-			}, &a)
-			if err == nil {
+			title := "Chaos " + strconv.Itoa(n)
+			id := an.publish(ctx, fmt.Sprintf("chaos-%d", n), title, map[string]any{"departments": []string{department}}, ahead, 1+n%3/2)
+			if id != "" {
 				annMu.Lock()
-				announced = append(announced, a.ID)
+				announced = append(announced, id)
 				annMu.Unlock()
 			}
 			sleep(loadCtx, 8*time.Second)
 		}
 	}()
+	// Fan-outs to every seeded device, 15 s and 50 s into the load (during the kill -9 phase).
+	var fanMu sync.Mutex
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	res.fanoutTokens, res.seeding = c.fanoutTokens, c.seeding
+	if len(c.fanoutTokens) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			for i, at := range []float64{15, 50} {
+				sleep(loadCtx, time.Until(start.Add(time.Duration(at*o.scale*float64(time.Second)))))
+				if loadCtx.Err() != nil {
+					return
+				}
+				id := an.publish(ctx, fmt.Sprintf("fanout-%d", i+1), fmt.Sprintf("Fan-out %d", i+1),
+					map[string]any{"departments": []string{fanoutDepartment}}, 0, 1)
+				if id == "" {
+					continue
+				}
+				acked := time.Now()
+				fanMu.Lock()
+				res.fanouts = append(res.fanouts, fanout{id: id})
+				k := len(res.fanouts) - 1
+				fanMu.Unlock()
+				// Watched apart from the load's goroutines: the load's end does not wait for it.
+				go func() {
+					took := watchFanout(watchCtx, c, id, len(c.fanoutTokens), acked)
+					fanMu.Lock()
+					res.fanouts[k].took = took
+					fanMu.Unlock()
+				}()
+			}
+		}()
+	}
 
 	err = faults(ctx, c, o, res)
 	stopLoad()
 	wg.Wait()
+	res.creates = an.creates
 	if err != nil {
 		return nil, err
 	}
@@ -156,14 +233,41 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 			res.expected = append(res.expected, chaos.Expected{Token: d.pushToken, Notification: id})
 		}
 	}
+	var fanIDs []string
+	for _, f := range res.fanouts {
+		fanIDs = append(fanIDs, f.id)
+	}
 	// Deliveries lag the publish: wait until every expected one arrived or a minute passed.
 	deadline := time.Now().Add(time.Minute)
 	for {
 		res.deliveries = res.deliveries[:0]
 		for _, m := range c.fcm.Messages() {
-			res.deliveries = append(res.deliveries, chaos.Delivery{Token: m.Token, Notification: m.Data["announcement_id"]})
+			if id := m.Data["announcement_id"]; id != "" { // approval pushes carry none
+				res.deliveries = append(res.deliveries, chaos.Delivery{Token: m.Token, Notification: id})
+			}
 		}
-		if chaos.CheckPushAtLeastOnce(res.expected, res.deliveries).Pass || time.Now().After(deadline) {
+		if chaos.CheckPushAtLeastOnce(res.expected, res.deliveries).Pass &&
+			(len(fanIDs) == 0 || chaos.CheckFanOut(fanIDs, res.fanoutTokens, res.deliveries).Pass) || time.Now().After(deadline) {
+			break
+		}
+		sleep(finalCtx, time.Second)
+	}
+	stopWatching()
+	fanMu.Lock()
+	res.fanouts = append([]fanout(nil), res.fanouts...)
+	fanMu.Unlock()
+	if res.stored, err = storedAnnouncements(finalCtx, cl, ops); err != nil {
+		return nil, err
+	}
+	res.readBack = readBack(finalCtx, c, res.uploads)
+	// Callbacks lag the decisions: wait until every decided task was called back or a minute passed.
+	res.oaTasks, res.decisions = oa.tasks, ds.seen
+	deadline = time.Now().Add(time.Minute)
+	for {
+		oa.mu.Lock()
+		res.callbacks = append(res.callbacks[:0], oa.callbacks...)
+		oa.mu.Unlock()
+		if chaos.CheckCallbacks(res.decisions, res.callbacks).Pass || time.Now().After(deadline) {
 			break
 		}
 		sleep(finalCtx, time.Second)
@@ -223,6 +327,13 @@ func faults(ctx context.Context, c *cluster, o options, res *rigResult) error {
 	}
 	res.minio.End = time.Now()
 	sleep(ctx, scaled(10))
+	// A rolling restart starts from a deployment whose instances are all ready again.
+	for i, p := range c.instances {
+		if err := waitHTTP(ctx, p, "http://127.0.0.1:"+strconv.Itoa(c.ports[i])+"/readyz", 90*time.Second); err != nil {
+			return err
+		}
+	}
+	sleep(ctx, 2*time.Second) // HAProxy's rise: two checks 500 ms apart
 	say("rolling restart")
 	res.rolling = chaos.Window{Name: "rolling restart (SIGTERM one by one)", Start: time.Now()}
 	for i, p := range c.instances {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,6 +221,52 @@ func TestAnnouncements(t *testing.T) {
 			if m.Title != "Office move" || m.Data["announcement_id"] != ann.ID || m.Data["deep_link"] != "mportal://announcements/"+ann.ID {
 				t.Errorf("message %+v", m)
 			}
+		}
+	})
+	t.Run("publishes once per Idempotency-Key, however often the request is replayed", func(t *testing.T) {
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		body := map[string]any{"title": "Keyed", "body": "Once.", "audience": map[string]any{"user_ids": []string{f.carol.id}}}
+		key := withHeader("Idempotency-Key", `"5a1b6c1e-0f1d-4d1a-9a55-2b7e3c9d0f11"`)
+		var first, again opsAnnouncement
+		ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, body, key), 201).json(t, &first)
+		// Replays race each other, as retries from a client whose first answer was lost.
+		var wg sync.WaitGroup
+		ids := make([]string, 6)
+		for i := range ids {
+			wg.Go(func() {
+				var a opsAnnouncement
+				r := ts.call("POST", "/v1/ops/announcements", f.ops, body, key)
+				if r.status != 201 {
+					t.Errorf("replay answered %d", r.status)
+					return
+				}
+				r.json(t, &a)
+				ids[i] = a.ID
+			})
+		}
+		wg.Wait()
+		for _, id := range ids {
+			if id != first.ID {
+				t.Fatalf("a replay answered %q, the first %q", id, first.ID)
+			}
+		}
+		ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, body, key), 201).json(t, &again)
+		if again.ID != first.ID || again.Status != "published" {
+			t.Fatalf("replay %+v, first %+v", again, first)
+		}
+		changed := map[string]any{"title": "Keyed, edited", "body": "Once.", "audience": map[string]any{"all": true}}
+		if r := ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, changed, key), 422); r.problemCode() != "idempotency_key_reused" {
+			t.Fatalf("code %q", r.problemCode())
+		}
+		var list struct{ Items []opsAnnouncement }
+		ts.must(ts.call("GET", "/v1/ops/announcements", f.ops, nil), 200).json(t, &list)
+		if len(list.Items) != 1 {
+			t.Fatalf("%d announcements listed", len(list.Items))
+		}
+		ts.pushDone("announcement:" + first.ID + ":publish")
+		if n := f.fake.Count(f.carol.pushTokens[0]); n != 1 {
+			t.Fatalf("carol got %d pushes", n)
 		}
 	})
 	t.Run("shows it to the audience only", func(t *testing.T) {

@@ -9,7 +9,9 @@
 //     enqueues the push (the push Key "announcement:<id>:publish" guards a second time);
 //   - "announce_withdraw" holds one document per withdrawn announcement;
 //   - "announce_reminders" holds "<id>:<n>", the n-th reminder;
-//   - "announce_reads" and "announce_acks" hold "<id>/<user id>" with the reader's department.
+//   - "announce_reads" and "announce_acks" hold "<id>/<user id>" with the reader's department;
+//   - "announce_idempotency" holds "<author>/<Idempotency-Key>": the first create with a key
+//     claims it and the announcement id it names (see idempotency.go).
 //
 // The announcement documents are only changed by ops edits. The few hundred announcements and
 // their publish and withdraw claims are held in memory (see view.go): employee reads never
@@ -36,6 +38,7 @@ const (
 	remindersColl     = "announce_reminders"
 	readsColl         = "announce_reads"
 	acksColl          = "announce_acks"
+	idempotencyColl   = "announce_idempotency"
 )
 
 // Importance of an announcement; important ones ask each reader to acknowledge them.

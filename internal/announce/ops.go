@@ -3,6 +3,7 @@ package announce
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -20,6 +21,15 @@ func (s *Service) Create(ctx context.Context, actor *auth.Principal, in Input) (
 	}
 	defer apperr.Wrapf(&err, "create announcement")
 	now := s.Now.Stored()
+	a, err := s.prepare(ctx, actor, in, now)
+	if err != nil {
+		return nil, err
+	}
+	return s.store(ctx, a, now, false)
+}
+
+// prepare validates a new announcement's input and builds it, with a new id.
+func (s *Service) prepare(ctx context.Context, actor *auth.Principal, in Input, now time.Time) (*Announcement, error) {
 	a := &Announcement{ID: bson.NewObjectID().Hex(), Importance: Normal, PublishAt: now, CreatedBy: actor.UserID,
 		CreatedAt: now}
 	if in.Title == nil || in.Body == nil || in.Audience == nil {
@@ -28,8 +38,23 @@ func (s *Service) Create(ctx context.Context, actor *auth.Principal, in Input) (
 	if err := s.apply(ctx, a, in, now); err != nil {
 		return nil, err
 	}
-	if _, err := s.DB.Collection(announcementsColl).InsertOne(ctx, a); err != nil {
-		return nil, mongodb.Translate(err, "announcement")
+	return a, nil
+}
+
+// store inserts a and, when its time has come, publishes it. A replay (of an Idempotency-Key)
+// may find a stored already: it then finishes what the first call may not have (publish and
+// stamp are each safe to repeat) on the stored document.
+func (s *Service) store(ctx context.Context, a *Announcement, now time.Time, replay bool) (*Announcement, error) {
+	coll := s.DB.Collection(announcementsColl)
+	if _, err := coll.InsertOne(ctx, a); err != nil {
+		if !replay || !mongodb.IsDuplicateKey(err) {
+			return nil, mongodb.Translate(err, "announcement")
+		}
+		var stored Announcement
+		if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: a.ID}}).Decode(&stored); err != nil {
+			return nil, mongodb.Translate(err, "announcement")
+		}
+		a = &stored
 	}
 	if !a.PublishAt.After(now) {
 		if err := s.publish(ctx, a); err != nil {

@@ -26,11 +26,12 @@ const (
 	UnsupportedMedia     Code = "unsupported_media_type" // wrong Content-Type
 	RateLimited          Code = "rate_limited"           // slow down; see RetryAfter
 	PasswordChangeNeeded Code = "password_change_required"
-	UnknownApprovers     Code = "unknown_approvers" // an approval event names approvers the directory lacks (Data lists them)
-	AlreadyDecided       Code = "already_decided"   // the approval task has another decision (Data holds it)
-	TaskClosed           Code = "task_closed"       // the approval task was withdrawn, transferred or decided on the OA side
-	Unavailable          Code = "unavailable"       // a dependency is down; retry later
-	Internal             Code = "internal"          // a bug or an unexpected failure
+	UnknownApprovers     Code = "unknown_approvers"      // an approval event names approvers the directory lacks (Data lists them)
+	AlreadyDecided       Code = "already_decided"        // the approval task has another decision (Data holds it)
+	TaskClosed           Code = "task_closed"            // the approval task was withdrawn, transferred or decided on the OA side
+	IdempotencyKeyReused Code = "idempotency_key_reused" // an Idempotency-Key came again with a different request body
+	Unavailable          Code = "unavailable"            // a dependency is down; retry later
+	Internal             Code = "internal"               // a bug or an unexpected failure
 )
 
 // Error is an error a client may see. Message is written for people and must never contain a

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/mportal/mportal/internal/chaos"
+)
+
+// uploadChunk is the size of one tus PATCH: small enough that an upload spans several requests
+// (and so, now and then, an instance kill or an outage, after which the client asks HEAD for the
+// offset and resumes).
+const uploadChunk = 512 << 10
+
+// uploads collects the uploads the clients saw complete and how often they had to resume.
+type uploads struct {
+	mu        sync.Mutex
+	completed []chaos.Upload
+	uploadIDs map[string]string // attachment id -> its tus upload id
+	resumed   int
+	abandoned int
+}
+
+func (u *uploads) complete(up chaos.Upload, uploadID string, resumed int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.completed = append(u.completed, up)
+	u.uploadIDs[up.ID] = uploadID
+	u.resumed += resumed
+}
+
+// uploadLoop has device d attach photos to feedback records of its own, one after the other,
+// each sent with tus in uploadChunk pieces, until loadCtx ends. Each upload runs to its end (or
+// to a refusal) even when the load ends meanwhile.
+func uploadLoop(ctx, loadCtx context.Context, cl *client, d *device, k int, rng *rand.Rand, u *uploads) {
+	for n := 1; loadCtx.Err() == nil; n++ {
+		fb := fmt.Sprintf("%s-u%d-%d", d.user, k, n) // userOf(fb) is d.user; the sync check ignores it
+		att := fb + "-p"
+		size := (1 + rng.IntN(3)) << 20
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		copy(data, []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00")) // sniffed as image/jpeg
+		if err := pushCreate(ctx, cl, d, "feedback", feedbackRecord(fb, "photo "+fb)); err != nil {
+			return
+		}
+		if err := pushCreate(ctx, cl, d, "feedback_attachments", map[string]any{"id": att, "feedback_id": fb,
+			"filename": "photo.jpg", "content_type": "image/jpeg", "size": size, "created_at": time.Now().UnixMilli()}); err != nil {
+			return
+		}
+		uploadID, resumed, err := tusUpload(ctx, cl, d.token, att, data)
+		if err != nil {
+			u.mu.Lock()
+			u.abandoned++
+			u.mu.Unlock()
+			say("upload %s abandoned: %v", att, err)
+			continue
+		}
+		sum := sha256.Sum256(data)
+		u.complete(chaos.Upload{ID: att, Size: int64(size), SHA256: hex.EncodeToString(sum[:])}, uploadID, resumed)
+		sleep(loadCtx, time.Duration(200+rng.IntN(800))*time.Millisecond)
+	}
+}
+
+// pushCreate pushes one new record until it is acknowledged and not rejected.
+func pushCreate(ctx context.Context, cl *client, d *device, table string, rec map[string]any) error {
+	body := map[string]any{"changes": map[string]any{table: map[string]any{"created": []any{rec}, "updated": []any{}, "deleted": []any{}}}}
+	var res struct {
+		Rejected []struct{ Table, ID, Code string } `json:"rejected"`
+	}
+	if err := cl.retry(ctx, "POST", "/v1/sync/push?last_pulled_at=0", d.token, body, &res); err != nil {
+		return err
+	}
+	if len(res.Rejected) > 0 {
+		return fmt.Errorf("%s %v rejected: %s", table, rec["id"], res.Rejected[0].Code)
+	}
+	return nil
+}
+
+// tusUpload creates a tus upload for attachment att and sends data, resuming from the server's
+// offset (HEAD) after every failed PATCH. It returns the tus upload id and how often it resumed,
+// and an error when the server refused the upload (a 4xx other than a wrong offset or a lock) or
+// ctx ended.
+func tusUpload(ctx context.Context, cl *client, token, att string, data []byte) (id string, resumed int, err error) {
+	meta := func(k, v string) string { return k + " " + base64.StdEncoding.EncodeToString([]byte(v)) }
+	create := map[string]string{"Tus-Resumable": "1.0.0", "Upload-Length": strconv.Itoa(len(data)),
+		"Upload-Metadata": strings.Join([]string{meta("purpose", "feedback_attachment"), meta("filetype", "image/jpeg"),
+			meta("filename", "photo.jpg"), meta("attachment_id", att)}, ",")}
+	var path string
+	for path == "" {
+		status, h, _, err := cl.send(ctx, "POST", "/v1/uploads/", token, create, nil)
+		switch {
+		case err == nil:
+			loc := h.Get("Location")
+			if i := strings.Index(loc, "/v1/uploads/"); i >= 0 {
+				path = loc[i:]
+			} else {
+				return "", 0, fmt.Errorf("create answered Location %q", loc)
+			}
+		case refused(status):
+			return "", 0, err
+		case ctx.Err() != nil:
+			return "", 0, ctx.Err()
+		default:
+			sleep(ctx, 300*time.Millisecond)
+		}
+	}
+	offset := 0
+	for offset < len(data) {
+		end := min(offset+uploadChunk, len(data))
+		status, h, _, err := cl.send(ctx, "PATCH", path, token, map[string]string{"Tus-Resumable": "1.0.0",
+			"Content-Type": "application/offset+octet-stream", "Upload-Offset": strconv.Itoa(offset)}, data[offset:end])
+		if err == nil {
+			if offset, err = strconv.Atoi(h.Get("Upload-Offset")); err != nil {
+				return "", resumed, fmt.Errorf("PATCH answered Upload-Offset %q", h.Get("Upload-Offset"))
+			}
+			continue
+		}
+		if refused(status) && status != http.StatusConflict && status != http.StatusLocked {
+			return "", resumed, err
+		}
+		// The chunk may or may not have been stored: ask the server where to go on from.
+		resumed++
+		for {
+			if ctx.Err() != nil {
+				return "", resumed, ctx.Err()
+			}
+			sleep(ctx, 300*time.Millisecond)
+			status, h, _, err := cl.send(ctx, "HEAD", path, token, map[string]string{"Tus-Resumable": "1.0.0"}, nil)
+			if err == nil {
+				offset, _ = strconv.Atoi(h.Get("Upload-Offset"))
+				break
+			}
+			if refused(status) {
+				return "", resumed, err
+			}
+		}
+	}
+	return strings.TrimPrefix(path, "/v1/uploads/"), resumed, nil
+}
+
+// refused reports whether status says the request itself is wrong (retrying will not help).
+func refused(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusTooManyRequests
+}
+
+// readBack reads every completed upload's object straight from MinIO (bucket mportal-uploads,
+// key tus/<object id>: the part of the tus upload id before "+") and returns its size and
+// SHA-256 by attachment id; a missing entry is one that could not be read.
+func readBack(ctx context.Context, c *cluster, u *uploads) map[string]chaos.Upload {
+	out := map[string]chaos.Upload{}
+	mc, err := minio.New(c.minioAddr, &minio.Options{Creds: credentials.NewStaticV4(minioUser, minioPassword, "")})
+	if err != nil {
+		say("read back: %v", err)
+		return out
+	}
+	for _, up := range u.completed {
+		object, _, _ := strings.Cut(u.uploadIDs[up.ID], "+")
+		r, err := mc.GetObject(ctx, "mportal-uploads", "tus/"+object, minio.GetObjectOptions{})
+		if err != nil {
+			say("read back %s: %v", up.ID, err)
+			continue
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, r)
+		r.Close()
+		if err != nil {
+			say("read back %s (tus/%s): %v", up.ID, object, err)
+			continue
+		}
+		out[up.ID] = chaos.Upload{ID: up.ID, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}
+	}
+	return out
+}
