@@ -11,10 +11,10 @@ import (
 	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
 )
 
-// consoleUpload uploads data as the app screen's script does: an upload URL from the console,
+// consoleUploadBuild uploads data as the app screen's script does: an upload URL from the console,
 // the file PUT straight to it, then the build created from the upload; it returns the build
 // page's address.
-func (ts *testServer) consoleUpload(s consoleSession, appID, platform, filename string, data []byte) string {
+func (ts *testServer) consoleUploadBuild(s consoleSession, appID, platform, filename string, data []byte) string {
 	ts.t.Helper()
 	json := withHeader("Accept", "application/json")
 	var tk struct{ UploadKey, UploadURL, Method string }
@@ -82,7 +82,7 @@ func TestConsoleAppsEndToEnd(t *testing.T) {
 		ts.must(ts.consolePost(s, "/console/apps/portal/builds/uploads", url.Values{"platform": {"android"}, "size": {"lots"}}), 400)
 		ts.must(ts.consolePost(s, "/console/apps/portal/builds/uploads", url.Values{"platform": {"android"}, "size": {"10"}, "csrf_token": {"forged"}}), 403)
 		apk := artifacttest.APK{Package: appPackage("portal"), Build: 100, Version: "2.4.0", MinSDK: 26, Label: "Portal"}.Bytes(t)
-		buildPage = ts.consoleUpload(s, "portal", "android", "portal.apk", apk)
+		buildPage = ts.consoleUploadBuild(s, "portal", "android", "portal.apk", apk)
 		if buildPage != "/console/apps/portal/builds/android-100" {
 			t.Fatalf("the new build's page is %q", buildPage)
 		}
