@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -38,21 +37,21 @@ func (s *recipientStream) devices(ctx context.Context, pos int, last string) err
 	if onlyUserIDs(s.aud) {
 		filter = bson.D{{Key: "user_id", Value: bson.D{{Key: "$in", Value: slices.Collect(maps.Keys(s.users))}}}}
 	}
-	cur, err := s.r.DB.Collection(devicesCollection).Find(ctx, filter,
-		options.Find().SetProjection(recipientProjection).SetBatchSize(1000))
+	// The devices are read whole before any batch is handed on: fn sends and writes, and a
+	// cursor held open across that work (getMores on a database that reads whole collections,
+	// a lease that may end mid-read) stalled fan-outs to a few thousand devices on a shared
+	// FerretDB. The projection keeps a device to a few hundred bytes.
+	all, err := mongodb.FindAll[recipientDevice](ctx, s.r.DB.Collection(devicesCollection), filter, "audience devices",
+		options.Find().SetProjection(recipientProjection).SetBatchSize(5000))
 	if err != nil {
-		return fmt.Errorf("audience devices: %w", mongodb.Translate(err, "device"))
+		return err
 	}
-	defer cur.Close(ctx)
 	s.batch = make([]push.Recipient, 0, push.MaxBatch)
 	read, key := 0, ""
-	for cur.Next(ctx) {
-		var d recipientDevice
-		if err := cur.Decode(&d); err != nil {
-			return fmt.Errorf("decode device: %w", err)
-		}
+	for i := range all {
+		d := &all[i]
 		read, key = read+1, d.Key
-		rec, ok := s.classify(&d)
+		rec, ok := s.classify(d)
 		if read <= pos {
 			if read == pos && d.Key != last {
 				return errCursorMoved
@@ -68,9 +67,6 @@ func (s *recipientStream) devices(ctx context.Context, pos int, last string) err
 				return err
 			}
 		}
-	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("audience devices: %w", mongodb.Translate(err, "device"))
 	}
 	if read < pos {
 		return errCursorMoved
