@@ -94,6 +94,7 @@ type Main struct {
 	listener          net.Listener
 	served            chan error
 	metrics           *metricsServer
+	pprof             *metricsServer // MPORTAL_PPROF_ADDR's listener; nil when unset
 	workers           *workers
 }
 
@@ -146,6 +147,13 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		m.metrics = &metricsServer{listener: ln}
+	}
+	if cfg.PprofAddr != "" {
+		ln, err := listen(cfg.PprofAddr, "MPORTAL_PPROF_ADDR")
+		if err != nil {
+			return err
+		}
+		m.pprof = &metricsServer{listener: ln}
 	}
 
 	// Clients.
@@ -228,6 +236,10 @@ func (m *Main) Run(ctx context.Context) error {
 		m.metrics.start(api.MetricsHandler(reg))
 		metricsAddr = m.MetricsAddr()
 	}
+	if m.pprof != nil {
+		m.pprof.start(pprofHandler())
+		m.Logger.Info("serving profiles", "pprof_addr", m.pprof.listener.Addr().String())
+	}
 	m.Logger.Info("mportal started", "version", version, "addr", m.Addr(), "metrics_addr", metricsAddr,
 		"public_base_url", cfg.PublicBaseURL)
 	return nil
@@ -278,6 +290,11 @@ func (m *Main) Close() error {
 	if m.metrics != nil {
 		if err := m.metrics.stop(); err != nil {
 			errs = append(errs, fmt.Errorf("metrics server: %w", err))
+		}
+	}
+	if m.pprof != nil {
+		if err := m.pprof.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("pprof server: %w", err))
 		}
 	}
 	if m.workers != nil {
