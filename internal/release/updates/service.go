@@ -108,6 +108,25 @@ type Update struct {
 // In steady state it reads no database and makes no network call: presigned URLs are signed
 // locally and reused for at most URLReuse.
 func (s *Service) CheckUpdate(ctx context.Context, p *auth.Principal, q Query, locale string) (*Update, error) {
+	a, err := s.check(ctx, p, q, locale)
+	if err != nil {
+		return nil, err
+	}
+	return a.update(), nil
+}
+
+// answer is what an update check decided, before it is shaped as an Update: the result, the
+// notes in the caller's language and the links (nil unless an update is offered; install only
+// on iOS).
+type answer struct {
+	res              Result
+	notes, notesHTML string
+	link, install    *signedURL
+}
+
+// check does CheckUpdate's work up to the answer: the decision, the day's usage event and the
+// links.
+func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale string) (*answer, error) {
 	if p == nil {
 		return nil, apperr.New(apperr.Unauthorized, "authentication required")
 	}
@@ -127,31 +146,46 @@ func (s *Service) CheckUpdate(ctx context.Context, p *auth.Principal, q Query, l
 				"build": build, "platform": string(q.Platform), "offer": offer})
 		}
 	}
+	a := &answer{res: res}
+	if res.Build == nil {
+		return a, nil
+	}
+	if a.notes = i18n.Pick(res.Build.Notes, locale); a.notes != "" {
+		a.notesHTML = i18n.Pick(res.Build.NotesHTML, locale)
+	}
+	if res.Decision.Type == rollout.None { // nothing to download
+		return a, nil
+	}
+	if a.link, err = s.downloadURL(ctx, res.build); err != nil {
+		return nil, err
+	}
+	if res.Build.Platform == release.IOS {
+		a.install = s.installURL(res.app.app.ID, res.build)
+	}
+	return a, nil
+}
+
+// update shapes a as the endpoint's answer.
+func (a *answer) update() *Update {
+	res := a.res
 	u := &Update{
 		UpdateType: res.Decision.Type.String(), Channel: res.Channel, MinBuild: res.MinBuild,
 		InstalledNewer: res.Decision.InstalledNewer, Unsatisfiable: res.Decision.Unsatisfiable,
 	}
 	if res.Build == nil {
-		return u, nil
+		return u
 	}
 	b := res.Build
 	u.Version, u.Build, u.BuildID, u.Size, u.SHA256 = &b.Version, &b.Build, &b.PublicID, &b.Size, &b.SHA256
 	u.PublishedAt = &res.Release.PublishedAt
-	if notes := i18n.Pick(b.Notes, locale); notes != "" {
-		html := i18n.Pick(b.NotesHTML, locale)
-		u.Notes, u.NotesHTML = &notes, &html
+	if a.notes != "" {
+		u.Notes, u.NotesHTML = &a.notes, &a.notesHTML
 	}
-	if res.Decision.Type == rollout.None { // nothing to download
-		return u, nil
+	if a.link != nil {
+		u.DownloadURL = &a.link.url
 	}
-	link, err := s.downloadURL(ctx, res.build)
-	if err != nil {
-		return nil, err
+	if a.install != nil {
+		u.InstallURL = &a.install.url
 	}
-	u.DownloadURL = &link.url
-	if b.Platform == release.IOS {
-		install := s.installURL(res.app.app.ID, res.build)
-		u.InstallURL = &install
-	}
-	return u, nil
+	return u
 }

@@ -57,17 +57,17 @@ func downloadName(b *release.Build) string {
 
 // installURL returns the itms-services:// link to the signed manifest.plist URL of an iOS
 // build, reusing a recent one.
-func (s *Service) installURL(appID string, b *buildView) string {
+func (s *Service) installURL(appID string, b *buildView) *signedURL {
 	now := s.Now.UTC()
 	if c := b.installURL.Load(); c != nil && now.Before(c.reuseUntil) {
-		return c.url
+		return c
 	}
 	expires := now.Add(URLLifetime).Unix()
 	manifest := s.PublicBaseURL + "/v1/apps/" + url.PathEscape(appID) + "/builds/" + url.PathEscape(b.build.PublicID) +
 		"/manifest.plist?expires=" + strconv.FormatInt(expires, 10) + "&sig=" + s.Signer.Sign(appID, b.build.PublicID, expires)
-	link := artifact.InstallURL(manifest)
-	b.installURL.Store(&signedURL{url: link, reuseUntil: now.Add(URLReuse), expires: time.Unix(expires, 0)})
-	return link
+	c := &signedURL{url: artifact.InstallURL(manifest), reuseUntil: now.Add(URLReuse), expires: time.Unix(expires, 0)}
+	b.installURL.Store(c)
+	return c
 }
 
 // ManifestSigner signs manifest URLs. iOS fetches the manifest without the app's credentials, so
