@@ -38,9 +38,11 @@ func requestID(c *fiber.Ctx) string {
 		id = newRequestID()
 	}
 	c.Locals(localRequestID, id)
-	c.Set(headerRequestID, id)
+	c.Response().Header.SetCanonical(headerRequestIDBytes, utils.UnsafeBytes(id)) // copied: no normalizing
 	return id
 }
+
+var headerRequestIDBytes = []byte(headerRequestID)
 
 // requestIDPrefix is 16 random hex digits per process, so that ids stay unique across replicas
 // and restarts; a counter makes the rest.

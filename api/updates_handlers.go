@@ -32,10 +32,13 @@ func (s *Server) checkUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	resp.SwapBody(body)
-	c.Set(fiber.HeaderCacheControl, "no-store") // the answer holds short-lived signed links
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	// Set as canonical bytes: c.Set copies and normalizes the header's name on every call.
+	resp.Header.SetCanonical(headerCacheControl, noStore) // the answer holds short-lived signed links
+	resp.Header.SetContentType(fiber.MIMEApplicationJSON)
 	return nil
 }
+
+var headerCacheControl, noStore = []byte(fiber.HeaderCacheControl), []byte("no-store")
 
 // requestLocale is the locale query parameter, else the first language of Accept-Language.
 func requestLocale(c *fiber.Ctx) string {

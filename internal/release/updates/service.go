@@ -46,16 +46,25 @@ type Service struct {
 type dailyOnce struct {
 	mu   sync.Mutex
 	day  int64
-	seen map[string]struct{}
+	seen map[dailyCheck]struct{}
+}
+
+// dailyCheck is what makes an update check's usage event: a struct rather than one string, so
+// that the check of an already recorded key (nearly every check) builds and allocates nothing.
+type dailyCheck struct {
+	userID, deviceID, appID string
+	platform                release.Platform
+	build                   int64
+	offer                   rollout.UpdateType
 }
 
 const maxDailyKeys = 200_000
 
-func (d *dailyOnce) first(day int64, key string) bool {
+func (d *dailyOnce) first(day int64, key dailyCheck) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.seen == nil || d.day != day || len(d.seen) >= maxDailyKeys {
-		d.day, d.seen = day, make(map[string]struct{})
+		d.day, d.seen = day, make(map[dailyCheck]struct{})
 	}
 	if _, ok := d.seen[key]; ok {
 		return false
@@ -139,11 +148,11 @@ func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale 
 		return nil, err
 	}
 	if s.Usage != nil {
-		build, offer := strconv.FormatInt(q.Build, 10), res.Decision.Type.String()
 		day := s.Now.Stored().Unix() / 86400
-		if s.checksToday.first(day, p.UserID+"|"+p.DeviceID+"|"+q.AppID+"|"+string(q.Platform)+"|"+build+"|"+offer) {
+		if s.checksToday.first(day, dailyCheck{userID: p.UserID, deviceID: p.DeviceID, appID: q.AppID,
+			platform: q.Platform, build: q.Build, offer: res.Decision.Type}) {
 			s.Usage.Record(p.UserID, p.DeviceID, "update_check", map[string]string{"app": q.AppID,
-				"build": build, "platform": string(q.Platform), "offer": offer})
+				"build": strconv.FormatInt(q.Build, 10), "platform": string(q.Platform), "offer": res.Decision.Type.String()})
 		}
 	}
 	a := &answer{res: res}
