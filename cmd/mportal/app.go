@@ -253,6 +253,14 @@ func (m *Main) MetricsAddr() string {
 	return m.metrics.listener.Addr().String()
 }
 
+// PprofAddr is the address the profiling listener is bound to, or "" when it is off.
+func (m *Main) PprofAddr() string {
+	if m.pprof == nil {
+		return ""
+	}
+	return m.pprof.listener.Addr().String()
+}
+
 // listen binds addr, or says which variable to change.
 func listen(addr, variable string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
