@@ -135,17 +135,19 @@ type answer struct {
 
 // check does CheckUpdate's work up to the answer: the decision, the day's usage event and the
 // links.
-func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale string) (*answer, error) {
+//
+// It returns the answer by value: a pointer made it escape, one allocation on every check.
+func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale string) (answer, error) {
 	if p == nil {
-		return nil, apperr.New(apperr.Unauthorized, "authentication required")
+		return answer{}, apperr.New(apperr.Unauthorized, "authentication required")
 	}
 	snap, err := s.View.Current(ctx)
 	if err != nil {
-		return nil, err
+		return answer{}, err
 	}
 	res, err := snap.Check(p, q)
 	if err != nil {
-		return nil, err
+		return answer{}, err
 	}
 	if s.Usage != nil {
 		day := s.Now.Stored().Unix() / 86400
@@ -155,7 +157,7 @@ func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale 
 				"build": strconv.FormatInt(q.Build, 10), "platform": string(q.Platform), "offer": res.Decision.Type.String()})
 		}
 	}
-	a := &answer{res: res}
+	a := answer{res: res}
 	if res.Build == nil {
 		return a, nil
 	}
@@ -166,7 +168,7 @@ func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale 
 		return a, nil
 	}
 	if a.link, err = s.downloadURL(ctx, res.build); err != nil {
-		return nil, err
+		return answer{}, err
 	}
 	if res.Build.Platform == release.IOS {
 		a.install = s.installURL(res.app.app.ID, res.build)
@@ -174,8 +176,9 @@ func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale 
 	return a, nil
 }
 
-// update shapes a as the endpoint's answer.
-func (a *answer) update() *Update {
+// update shapes a as the endpoint's answer. a is a copy (a value receiver), so that the Update's
+// pointers into it do not move the caller's answer to the heap.
+func (a answer) update() *Update {
 	res := a.res
 	u := &Update{
 		UpdateType: res.Decision.Type.String(), Channel: res.Channel, MinBuild: res.MinBuild,
