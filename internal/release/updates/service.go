@@ -149,8 +149,9 @@ func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale 
 	if err != nil {
 		return answer{}, err
 	}
+	now := s.Now.UTC() // one clock read for the day and the links: each costs ~0.1 µs
 	if s.Usage != nil {
-		day := s.Now.Stored().Unix() / 86400
+		day := now.Unix() / 86400
 		if s.checksToday.first(day, dailyCheck{userID: p.UserID, deviceID: p.DeviceID, appID: q.AppID,
 			platform: q.Platform, build: q.Build, offer: res.Decision.Type}) {
 			s.Usage.Record(p.UserID, p.DeviceID, "update_check", map[string]string{"app": q.AppID,
@@ -167,11 +168,11 @@ func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale 
 	if res.Decision.Type == rollout.None { // nothing to download
 		return a, nil
 	}
-	if a.link, err = s.downloadURL(ctx, res.build); err != nil {
+	if a.link, err = s.downloadURL(ctx, res.build, now); err != nil {
 		return answer{}, err
 	}
 	if res.Build.Platform == release.IOS {
-		a.install = s.installURL(res.app.app.ID, res.build)
+		a.install = s.installURL(res.app.app.ID, res.build, now)
 	}
 	return a, nil
 }

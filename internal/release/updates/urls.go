@@ -31,8 +31,8 @@ type signedURL struct {
 
 // downloadURL returns a presigned GET of the build's file, reusing a recent one. Presigning is
 // local (the MinIO client knows its region), so a miss costs CPU, not a round trip.
-func (s *Service) downloadURL(ctx context.Context, b *buildView) (*signedURL, error) {
-	now := s.Now.UTC()
+// now is the service's clock, read once by the caller for the whole check.
+func (s *Service) downloadURL(ctx context.Context, b *buildView, now time.Time) (*signedURL, error) {
 	if c := b.downloadURL.Load(); c != nil && now.Before(c.reuseUntil) {
 		return c, nil
 	}
@@ -57,8 +57,7 @@ func downloadName(b *release.Build) string {
 
 // installURL returns the itms-services:// link to the signed manifest.plist URL of an iOS
 // build, reusing a recent one.
-func (s *Service) installURL(appID string, b *buildView) *signedURL {
-	now := s.Now.UTC()
+func (s *Service) installURL(appID string, b *buildView, now time.Time) *signedURL {
 	if c := b.installURL.Load(); c != nil && now.Before(c.reuseUntil) {
 		return c
 	}
