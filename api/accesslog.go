@@ -4,6 +4,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mportal/mportal/internal/jsonenc"
@@ -28,7 +29,7 @@ func writeAccessLine(w io.Writer, l accessLine) {
 	buf := accessBuffers.Get().(*[]byte)
 	b := (*buf)[:0]
 	b = append(b, `{"time":"`...)
-	b = l.at.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = appendLogTime(b, l.at)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
 	b = jsonenc.AppendString(b, l.requestID)
 	b = append(b, `,"method":`...)
@@ -53,4 +54,30 @@ func writeAccessLine(w io.Writer, l accessLine) {
 	_, _ = w.Write(b) // a log writer's failure has nowhere better to go
 	*buf = b
 	accessBuffers.Put(buf)
+}
+
+// logSecond is one second's formatted time, up to the seconds and the zone: every line of that
+// second shares it, and only the milliseconds are formatted per line.
+type logSecond struct {
+	unix         int64
+	loc          *time.Location
+	prefix, zone string // "2006-01-02T15:04:05" and "Z07:00"
+}
+
+var lastLogSecond atomic.Pointer[logSecond]
+
+// appendLogTime appends t as the Logger formats it (2006-01-02T15:04:05.000Z07:00). time's
+// AppendFormat cost about 2% of the update check's CPU; a zone's offset changes only on a whole
+// second, so the second's text can be reused.
+func appendLogTime(b []byte, t time.Time) []byte {
+	sec := lastLogSecond.Load()
+	if sec == nil || sec.unix != t.Unix() || sec.loc != t.Location() {
+		sec = &logSecond{unix: t.Unix(), loc: t.Location(),
+			prefix: t.Format("2006-01-02T15:04:05"), zone: t.Format("Z07:00")}
+		lastLogSecond.Store(sec)
+	}
+	b = append(b, sec.prefix...)
+	ms := t.Nanosecond() / int(time.Millisecond)
+	b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, sec.zone...)
 }

@@ -46,3 +46,25 @@ func TestAccessLineIsOneJSONObjectWhateverThePath(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessLineTimeIsTheLoggersFormat(t *testing.T) {
+	paris := time.FixedZone("CEST", 2*3600)
+	times := []time.Time{
+		time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC),
+		time.Date(2031, 5, 6, 7, 8, 9, 999999999, time.UTC),
+		time.Date(2031, 5, 6, 7, 8, 9, 5000000, time.UTC),
+		time.Date(2031, 5, 6, 7, 8, 10, 40000000, time.UTC),
+		time.Date(2031, 5, 6, 7, 8, 10, 40000000, time.UTC).In(paris), // same second, another zone
+		time.Date(2031, 3, 30, 1, 59, 59, 999000000, time.UTC).In(paris),
+		time.Date(2031, 3, 30, 2, 0, 0, 1000000, time.UTC).In(paris),
+		time.Date(2031, 5, 6, 7, 8, 9, 123456789, time.FixedZone("", -(3*3600+30*60))),
+	}
+	for _, at := range times {
+		for range 2 { // the second time from the cached second
+			want := at.Format("2006-01-02T15:04:05.000Z07:00")
+			if got := string(appendLogTime(nil, at)); got != want {
+				t.Errorf("appendLogTime(%v) = %s, want %s", at, got, want)
+			}
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -37,9 +38,11 @@ func requestID(c *fiber.Ctx) string {
 		id = newRequestID()
 	}
 	c.Locals(localRequestID, id)
-	c.Set(headerRequestID, id)
+	c.Response().Header.SetCanonical(headerRequestIDBytes, utils.UnsafeBytes(id)) // copied: no normalizing
 	return id
 }
+
+var headerRequestIDBytes = []byte(headerRequestID)
 
 // requestIDPrefix is 16 random hex digits per process, so that ids stay unique across replicas
 // and restarts; a counter makes the rest.
@@ -90,7 +93,8 @@ func (s *Server) frame(c *fiber.Ctx) error {
 			return herr
 		}
 	}
-	s.observe(c, time.Since(start))
+	end := time.Now() // one clock read for the duration and the log line: each costs ~0.1 µs
+	s.observe(c, end, end.Sub(start))
 	return nil
 }
 
@@ -111,7 +115,7 @@ func (s *Server) guarded(c *fiber.Ctx) (err error) {
 
 // observe writes the request's metrics and its access log line (never the query string: it may
 // carry tokens).
-func (s *Server) observe(c *fiber.Ctx, elapsed time.Duration) {
+func (s *Server) observe(c *fiber.Ctx, at time.Time, elapsed time.Duration) {
 	status := c.Response().StatusCode()
 	route := routeOf(c)
 	s.metrics.observe(c.Method(), route, status, elapsed)
@@ -120,7 +124,7 @@ func (s *Server) observe(c *fiber.Ctx, elapsed time.Duration) {
 		userID = p.UserID
 	}
 	if w := s.deps.AccessLog; w != nil {
-		writeAccessLine(w, accessLine{at: time.Now(), requestID: requestID(c), method: c.Method(), route: route,
+		writeAccessLine(w, accessLine{at: at, requestID: requestID(c), method: c.Method(), route: route,
 			path: c.Path(), ip: c.IP(), userID: userID, status: status, bytes: len(c.Response().Body()), elapsed: elapsed})
 		return
 	}
@@ -131,7 +135,7 @@ func (s *Server) observe(c *fiber.Ctx, elapsed time.Duration) {
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
 	r.AddAttrs(
 		slog.String("request_id", requestID(c)),
 		slog.String("method", c.Method()),
@@ -150,7 +154,9 @@ func (s *Server) observe(c *fiber.Ctx, elapsed time.Duration) {
 
 func (s *Server) authenticate(allowPending bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		h := c.Get(fiber.HeaderAuthorization)
+		// The header's bytes, uncopied (Immutable would copy the ~400-byte token on every
+		// request): Authenticate keeps no reference to the token.
+		h := utils.UnsafeString(c.Request().Header.Peek(fiber.HeaderAuthorization))
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || token == "" {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="mportal"`)

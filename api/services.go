@@ -25,6 +25,7 @@ type Sessions interface {
 	// Refresh rotates a refresh token; unauthorized when it is unknown, expired, reused or revoked.
 	Refresh(ctx context.Context, refreshToken, deviceID string) (*auth.TokenPair, error)
 	// Authenticate verifies an access token and that its session is active; unauthorized otherwise.
+	// It must not retain bearer: the API passes the request header's bytes, which are reused.
 	Authenticate(ctx context.Context, bearer string) (*auth.Principal, error)
 	// Logout revokes the caller's current session.
 	Logout(ctx context.Context, p *auth.Principal) error

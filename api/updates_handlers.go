@@ -3,7 +3,6 @@ package api
 import (
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -23,21 +22,23 @@ func (s *Server) checkUpdate(c *fiber.Ctx) error {
 		return apperr.Field("build", "build is required and must be a whole number")
 	}
 	q.Build = build
-	u, err := s.deps.Updates.CheckUpdate(c.UserContext(), principal(c), q, requestLocale(c))
+	// The answer is appended straight to the response's body buffer, which fasthttp recycles
+	// across requests: neither a pool of our own nor a copy.
+	resp := c.Response()
+	buf := resp.SwapBody(nil)
+	body, err := s.deps.Updates.AppendCheckUpdate(c.UserContext(), principal(c), q, requestLocale(c), buf[:0])
 	if err != nil {
+		resp.SwapBody(buf[:0])
 		return err
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store") // the answer holds short-lived signed links
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	buf := updateBuffers.Get().(*[]byte)
-	*buf = u.AppendJSON((*buf)[:0])
-	c.Response().SetBody(*buf) // copies (c.Send would not), so the buffer can go back at once
-	updateBuffers.Put(buf)
+	resp.SwapBody(body)
+	// Set as canonical bytes: c.Set copies and normalizes the header's name on every call.
+	resp.Header.SetCanonical(headerCacheControl, noStore) // the answer holds short-lived signed links
+	resp.Header.SetContentType(fiber.MIMEApplicationJSON)
 	return nil
 }
 
-// updateBuffers recycle the update check's response buffers: every app start makes one.
-var updateBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+var headerCacheControl, noStore = []byte(fiber.HeaderCacheControl), []byte("no-store")
 
 // requestLocale is the locale query parameter, else the first language of Accept-Language.
 func requestLocale(c *fiber.Ctx) string {

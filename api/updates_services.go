@@ -14,9 +14,10 @@ import (
 // iOS manifests, downloads, the install page's data and the ops numbers. Every method returns
 // unavailable when the database or object storage cannot be reached.
 type Updates interface {
-	// CheckUpdate answers an app's update check; invalid (with field) for bad parameters,
-	// not_found for an unknown app or a platform it does not ship on.
-	CheckUpdate(ctx context.Context, p *auth.Principal, q updates.Query, locale string) (*updates.Update, error)
+	// AppendCheckUpdate appends the JSON answer of an app's update check (updates.Update) to
+	// dst; invalid (with field) for bad parameters, not_found for an unknown app or a platform
+	// it does not ship on.
+	AppendCheckUpdate(ctx context.Context, p *auth.Principal, q updates.Query, locale string, dst []byte) ([]byte, error)
 	// Manifest returns an iOS build's manifest.plist for a signed link; not_found for a bad,
 	// expired or tampered signature and for an unknown build.
 	Manifest(ctx context.Context, appID, buildID string, expires int64, sig string) ([]byte, error)

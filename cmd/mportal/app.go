@@ -94,6 +94,7 @@ type Main struct {
 	listener          net.Listener
 	served            chan error
 	metrics           *metricsServer
+	pprof             *metricsServer // MPORTAL_PPROF_ADDR's listener; nil when unset
 	workers           *workers
 }
 
@@ -146,6 +147,13 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		m.metrics = &metricsServer{listener: ln}
+	}
+	if cfg.PprofAddr != "" {
+		ln, err := listen(cfg.PprofAddr, "MPORTAL_PPROF_ADDR")
+		if err != nil {
+			return err
+		}
+		m.pprof = &metricsServer{listener: ln}
 	}
 
 	// Clients.
@@ -229,6 +237,10 @@ func (m *Main) Run(ctx context.Context) error {
 		m.metrics.start(api.MetricsHandler(reg))
 		metricsAddr = m.MetricsAddr()
 	}
+	if m.pprof != nil {
+		m.pprof.start(pprofHandler())
+		m.Logger.Info("serving profiles", "pprof_addr", m.pprof.listener.Addr().String())
+	}
 	m.Logger.Info("mportal started", "version", version, "addr", m.Addr(), "metrics_addr", metricsAddr,
 		"public_base_url", cfg.PublicBaseURL)
 	return nil
@@ -240,6 +252,14 @@ func (m *Main) MetricsAddr() string {
 		return ""
 	}
 	return m.metrics.listener.Addr().String()
+}
+
+// PprofAddr is the address the profiling listener is bound to, or "" when it is off.
+func (m *Main) PprofAddr() string {
+	if m.pprof == nil {
+		return ""
+	}
+	return m.pprof.listener.Addr().String()
 }
 
 // listen binds addr, or says which variable to change.
@@ -279,6 +299,11 @@ func (m *Main) Close() error {
 	if m.metrics != nil {
 		if err := m.metrics.stop(); err != nil {
 			errs = append(errs, fmt.Errorf("metrics server: %w", err))
+		}
+	}
+	if m.pprof != nil {
+		if err := m.pprof.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("pprof server: %w", err))
 		}
 	}
 	if m.workers != nil {

@@ -25,6 +25,9 @@ var errSessionGone = errors.New("session revoked, expired or not found")
 // a token lives up to 15 minutes, and a demoted admin must lose the admin endpoints within Recheck
 // like a disabled user, on every instance. A login or a refresh on this instance updates the
 // cached roles at once.
+//
+// bearerToken is not retained past the call, so a caller may pass a string that views a buffer
+// it reuses afterwards.
 func (s *Sessions) Authenticate(ctx context.Context, bearerToken string) (*Principal, error) {
 	now := s.Now.Stored()
 	p, err := s.verified.verify(s.Tokens, bearerToken, now, s.cacheLimit())

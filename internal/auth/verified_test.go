@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/mportal/mportal/internal/apperr"
 )
@@ -20,6 +21,19 @@ func TestVerifiedTokenCache(t *testing.T) {
 		mustAuthenticate(t, f.s, pair.AccessToken)
 		if n := f.s.verified.len(); n != 1 {
 			t.Fatalf("cache holds %d tokens, want 1", n)
+		}
+	})
+	t.Run("keeps a copy of the token, not the caller's buffer", func(t *testing.T) {
+		other := f.login(t, "E1001", alicePassword, "phone-3")
+		buf := []byte(other.AccessToken)
+		before := f.s.verified.len()
+		mustAuthenticate(t, f.s, unsafe.String(&buf[0], len(buf)))
+		for i := range buf { // the request's buffer is reused for the next request
+			buf[i] = 'x'
+		}
+		mustAuthenticate(t, f.s, other.AccessToken)
+		if n := f.s.verified.len(); n != before+1 {
+			t.Fatalf("cache holds %d tokens, want %d: the key aliased the caller's buffer", n, before+1)
 		}
 	})
 	t.Run("hands out copies, so one request cannot change another's principal", func(t *testing.T) {

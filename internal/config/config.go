@@ -34,6 +34,10 @@ type Config struct {
 	// Prometheus metrics at /metrics; empty = metrics are not served. The API port never serves
 	// them, so keep this address off the public ingress.
 	MetricsAddr string
+	// PprofAddr (MPORTAL_PPROF_ADDR) is a loopback host:port that serves Go's net/http/pprof
+	// profiles at /debug/pprof/, for profiling the server under load; empty = not served. Only a
+	// loopback address is accepted: profiles expose memory contents and cost CPU.
+	PprofAddr string
 
 	MongoURI      string // MPORTAL_MONGODB_URI; empty = embedded FerretDB under DataDir
 	MongoDatabase string // MPORTAL_MONGODB_DATABASE
@@ -107,6 +111,7 @@ func Load(getenv Getenv) (*Config, error) {
 		ShutdownGrace: l.duration("MPORTAL_SHUTDOWN_TIMEOUT", 15*time.Second),
 		HeaderLimit:   l.bytes("MPORTAL_HEADER_LIMIT", 8<<10),
 		MetricsAddr:   l.str("MPORTAL_METRICS_ADDR", ""),
+		PprofAddr:     l.str("MPORTAL_PPROF_ADDR", ""),
 
 		MongoURI:      l.str("MPORTAL_MONGODB_URI", ""),
 		MongoDatabase: l.str("MPORTAL_MONGODB_DATABASE", "mportal"),
@@ -161,6 +166,11 @@ func (c *Config) validate(l *loader) {
 			l.fail("MPORTAL_METRICS_ADDR", "expects host:port for the metrics listener, e.g. 0.0.0.0:9090 (leave unset to serve no metrics)")
 		} else if c.MetricsAddr == c.ListenAddr && port != "0" {
 			l.fail("MPORTAL_METRICS_ADDR", "must differ from MPORTAL_LISTEN_ADDR: metrics are never served on the API port")
+		}
+	}
+	if c.PprofAddr != "" {
+		if host, _, err := net.SplitHostPort(c.PprofAddr); err != nil || !isLoopback(host) {
+			l.fail("MPORTAL_PPROF_ADDR", "expects a loopback host:port for the profiling listener, e.g. 127.0.0.1:6060 (leave unset to serve no profiles)")
 		}
 	}
 	if c.AnalyticsRetention < 31*24*time.Hour {
@@ -228,3 +238,12 @@ func (c *Config) DefaultAnalyticsKeyFile() string {
 
 // EmbeddedDBDir is where the embedded FerretDB keeps its SQLite files.
 func (c *Config) EmbeddedDBDir() string { return filepath.Join(c.DataDir, "db") }
+
+// isLoopback reports whether host is localhost or a loopback IP address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

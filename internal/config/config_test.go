@@ -71,6 +71,8 @@ func TestLoad(t *testing.T) {
 		{"rejects a non-boolean TLS flag", "MPORTAL_MINIO_TLS", "maybe"},
 		{"rejects a metrics address without a port", "MPORTAL_METRICS_ADDR", "metrics"},
 		{"rejects metrics on the API address", "MPORTAL_METRICS_ADDR", "127.0.0.1:8080"},
+		{"rejects a profiling address off loopback", "MPORTAL_PPROF_ADDR", "0.0.0.0:6060"},
+		{"rejects a profiling address without a port", "MPORTAL_PPROF_ADDR", "127.0.0.1"},
 		{"rejects a header limit under 4KiB", "MPORTAL_HEADER_LIMIT", "1KiB"},
 		{"rejects a negative login concurrency", "MPORTAL_LOGIN_CONCURRENCY", "-1"},
 		{"rejects a login queue that is not a number", "MPORTAL_LOGIN_QUEUE", "many"},

@@ -40,6 +40,10 @@ func (c *Config) WriteMasked(w io.Writer) error {
 	if metrics == "" {
 		metrics = "(unset: metrics not served)"
 	}
+	pprof := c.PprofAddr
+	if pprof == "" {
+		pprof = "(unset: profiles not served)"
+	}
 	loginConcurrency := fmt.Sprint(c.LoginConcurrency)
 	if c.LoginConcurrency == 0 {
 		loginConcurrency = "0 (GOMAXPROCS, at most 256 MiB of argon2 memory)"
@@ -58,6 +62,7 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_SHUTDOWN_TIMEOUT", c.ShutdownGrace.String()},
 		{"MPORTAL_HEADER_LIMIT", fmt.Sprint(c.HeaderLimit)},
 		{"MPORTAL_METRICS_ADDR", metrics},
+		{"MPORTAL_PPROF_ADDR", pprof},
 		{"MPORTAL_MONGODB_URI", mongoURI},
 		{"MPORTAL_MONGODB_DATABASE", c.MongoDatabase},
 		{"MPORTAL_MINIO_ENDPOINT", c.MinIOEndpoint},

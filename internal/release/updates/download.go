@@ -64,7 +64,7 @@ func (s *Service) Download(ctx context.Context, p *auth.Principal, appID, buildI
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	link, err := s.downloadURL(ctx, b)
+	link, err := s.downloadURL(ctx, b, s.Now.UTC())
 	if err != nil {
 		return "", time.Time{}, err
 	}

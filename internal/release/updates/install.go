@@ -72,7 +72,7 @@ func (s *Service) Install(ctx context.Context, p *auth.Principal, appID, channel
 			DownloadPath: "/v1/apps/" + url.PathEscape(appID) + "/builds/" + url.PathEscape(res.Build.PublicID) + "/download",
 		}
 		if pf == release.IOS {
-			o.InstallURL = s.installURL(appID, res.build)
+			o.InstallURL = s.installURL(appID, res.build, s.Now.UTC()).url
 			info.IOS = o
 		} else {
 			info.Android = o

@@ -46,16 +46,25 @@ type Service struct {
 type dailyOnce struct {
 	mu   sync.Mutex
 	day  int64
-	seen map[string]struct{}
+	seen map[dailyCheck]struct{}
+}
+
+// dailyCheck is what makes an update check's usage event: a struct rather than one string, so
+// that the check of an already recorded key (nearly every check) builds and allocates nothing.
+type dailyCheck struct {
+	userID, deviceID, appID string
+	platform                release.Platform
+	build                   int64
+	offer                   rollout.UpdateType
 }
 
 const maxDailyKeys = 200_000
 
-func (d *dailyOnce) first(day int64, key string) bool {
+func (d *dailyOnce) first(day int64, key dailyCheck) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.seen == nil || d.day != day || len(d.seen) >= maxDailyKeys {
-		d.day, d.seen = day, make(map[string]struct{})
+		d.day, d.seen = day, make(map[dailyCheck]struct{})
 	}
 	if _, ok := d.seen[key]; ok {
 		return false
@@ -108,50 +117,88 @@ type Update struct {
 // In steady state it reads no database and makes no network call: presigned URLs are signed
 // locally and reused for at most URLReuse.
 func (s *Service) CheckUpdate(ctx context.Context, p *auth.Principal, q Query, locale string) (*Update, error) {
+	a, err := s.check(ctx, p, q, locale)
+	if err != nil {
+		return nil, err
+	}
+	return a.update(), nil
+}
+
+// answer is what an update check decided, before it is shaped as an Update: the result, the
+// notes in the caller's language and the links (nil unless an update is offered; install only
+// on iOS).
+type answer struct {
+	res              Result
+	notes, notesHTML string
+	link, install    *signedURL
+}
+
+// check does CheckUpdate's work up to the answer: the decision, the day's usage event and the
+// links.
+//
+// It returns the answer by value: a pointer made it escape, one allocation on every check.
+func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale string) (answer, error) {
 	if p == nil {
-		return nil, apperr.New(apperr.Unauthorized, "authentication required")
+		return answer{}, apperr.New(apperr.Unauthorized, "authentication required")
 	}
 	snap, err := s.View.Current(ctx)
 	if err != nil {
-		return nil, err
+		return answer{}, err
 	}
 	res, err := snap.Check(p, q)
 	if err != nil {
-		return nil, err
+		return answer{}, err
 	}
+	now := s.Now.UTC() // one clock read for the day and the links: each costs ~0.1 µs
 	if s.Usage != nil {
-		build, offer := strconv.FormatInt(q.Build, 10), res.Decision.Type.String()
-		day := s.Now.Stored().Unix() / 86400
-		if s.checksToday.first(day, p.UserID+"|"+p.DeviceID+"|"+q.AppID+"|"+string(q.Platform)+"|"+build+"|"+offer) {
+		day := now.Unix() / 86400
+		if s.checksToday.first(day, dailyCheck{userID: p.UserID, deviceID: p.DeviceID, appID: q.AppID,
+			platform: q.Platform, build: q.Build, offer: res.Decision.Type}) {
 			s.Usage.Record(p.UserID, p.DeviceID, "update_check", map[string]string{"app": q.AppID,
-				"build": build, "platform": string(q.Platform), "offer": offer})
+				"build": strconv.FormatInt(q.Build, 10), "platform": string(q.Platform), "offer": res.Decision.Type.String()})
 		}
 	}
+	a := answer{res: res}
+	if res.Build == nil {
+		return a, nil
+	}
+	if a.notes = i18n.Pick(res.Build.Notes, locale); a.notes != "" {
+		a.notesHTML = i18n.Pick(res.Build.NotesHTML, locale)
+	}
+	if res.Decision.Type == rollout.None { // nothing to download
+		return a, nil
+	}
+	if a.link, err = s.downloadURL(ctx, res.build, now); err != nil {
+		return answer{}, err
+	}
+	if res.Build.Platform == release.IOS {
+		a.install = s.installURL(res.app.app.ID, res.build, now)
+	}
+	return a, nil
+}
+
+// update shapes a as the endpoint's answer. a is a copy (a value receiver), so that the Update's
+// pointers into it do not move the caller's answer to the heap.
+func (a answer) update() *Update {
+	res := a.res
 	u := &Update{
 		UpdateType: res.Decision.Type.String(), Channel: res.Channel, MinBuild: res.MinBuild,
 		InstalledNewer: res.Decision.InstalledNewer, Unsatisfiable: res.Decision.Unsatisfiable,
 	}
 	if res.Build == nil {
-		return u, nil
+		return u
 	}
 	b := res.Build
 	u.Version, u.Build, u.BuildID, u.Size, u.SHA256 = &b.Version, &b.Build, &b.PublicID, &b.Size, &b.SHA256
 	u.PublishedAt = &res.Release.PublishedAt
-	if notes := i18n.Pick(b.Notes, locale); notes != "" {
-		html := i18n.Pick(b.NotesHTML, locale)
-		u.Notes, u.NotesHTML = &notes, &html
+	if a.notes != "" {
+		u.Notes, u.NotesHTML = &a.notes, &a.notesHTML
 	}
-	if res.Decision.Type == rollout.None { // nothing to download
-		return u, nil
+	if a.link != nil {
+		u.DownloadURL = &a.link.url
 	}
-	link, err := s.downloadURL(ctx, res.build)
-	if err != nil {
-		return nil, err
+	if a.install != nil {
+		u.InstallURL = &a.install.url
 	}
-	u.DownloadURL = &link.url
-	if b.Platform == release.IOS {
-		install := s.installURL(res.app.app.ID, res.build)
-		u.InstallURL = &install
-	}
-	return u, nil
+	return u
 }

@@ -7,6 +7,7 @@ package updates
 
 import (
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/mportal/mportal/internal/auth"
@@ -52,6 +53,7 @@ type buildView struct {
 	build       *release.Build
 	downloadURL atomic.Pointer[signedURL]
 	installURL  atomic.Pointer[signedURL]
+	answers     sync.Map // answerKey -> *encodedAnswer: AppendCheckUpdate's encoded answers
 }
 
 // Data is what a snapshot is built from: the release service's collections as loaded.

@@ -31,8 +31,8 @@ type signedURL struct {
 
 // downloadURL returns a presigned GET of the build's file, reusing a recent one. Presigning is
 // local (the MinIO client knows its region), so a miss costs CPU, not a round trip.
-func (s *Service) downloadURL(ctx context.Context, b *buildView) (*signedURL, error) {
-	now := s.Now.UTC()
+// now is the service's clock, read once by the caller for the whole check.
+func (s *Service) downloadURL(ctx context.Context, b *buildView, now time.Time) (*signedURL, error) {
 	if c := b.downloadURL.Load(); c != nil && now.Before(c.reuseUntil) {
 		return c, nil
 	}
@@ -57,17 +57,16 @@ func downloadName(b *release.Build) string {
 
 // installURL returns the itms-services:// link to the signed manifest.plist URL of an iOS
 // build, reusing a recent one.
-func (s *Service) installURL(appID string, b *buildView) string {
-	now := s.Now.UTC()
+func (s *Service) installURL(appID string, b *buildView, now time.Time) *signedURL {
 	if c := b.installURL.Load(); c != nil && now.Before(c.reuseUntil) {
-		return c.url
+		return c
 	}
 	expires := now.Add(URLLifetime).Unix()
 	manifest := s.PublicBaseURL + "/v1/apps/" + url.PathEscape(appID) + "/builds/" + url.PathEscape(b.build.PublicID) +
 		"/manifest.plist?expires=" + strconv.FormatInt(expires, 10) + "&sig=" + s.Signer.Sign(appID, b.build.PublicID, expires)
-	link := artifact.InstallURL(manifest)
-	b.installURL.Store(&signedURL{url: link, reuseUntil: now.Add(URLReuse), expires: time.Unix(expires, 0)})
-	return link
+	c := &signedURL{url: artifact.InstallURL(manifest), reuseUntil: now.Add(URLReuse), expires: time.Unix(expires, 0)}
+	b.installURL.Store(c)
+	return c
 }
 
 // ManifestSigner signs manifest URLs. iOS fetches the manifest without the app's credentials, so
