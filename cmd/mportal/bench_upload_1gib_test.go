@@ -34,7 +34,9 @@ import (
 // start, one login, every upload) is the server's alone; target < 150 MB. The client streams
 // the file from disk in PATCH requests of chunk bytes (the whole file in one by default, as a
 // tus client without a chunk size does; MPORTAL_BENCH_TUS_CHUNK_MIB sets another). It reports
-// both throughputs and their ratio (target >= 0.8). The file is generated in a temporary
+// the throughputs and the ratios (target >= 0.8) to PutObject as minio-go sends it over plain
+// HTTP (SHA-256 of every chunk signed) and with an unsigned payload (DisableContentSha256, as
+// the tus store sends its parts). The file is generated in a temporary
 // directory and removed when the benchmark ends.
 // Run: deploy/dev/test.sh --bench -bench Upload1GiB -benchtime 1x ./cmd/mportal
 func BenchmarkUpload1GiB(b *testing.B) {
@@ -64,7 +66,7 @@ func BenchmarkUpload1GiB(b *testing.B) {
 	benchCall(b, srv.base, http.MethodPost, "/v1/auth/login", "",
 		map[string]string{"login": benchEmployeeNo, "password": benchPassword, "device_id": "bench-phone-0"}, &token)
 
-	var tusTime, putTime time.Duration
+	var tusTime, putTime, unsignedTime time.Duration
 	b.SetBytes(size)
 	b.ResetTimer()
 	for range b.N {
@@ -72,21 +74,31 @@ func BenchmarkUpload1GiB(b *testing.B) {
 		tusUpload(ctx, b, srv.base, token.AccessToken, benchUploadPurpose, file, size, chunk)
 		tusTime += time.Since(start)
 
-		start = time.Now()
-		if _, err := client.PutObject(ctx, srv.bucket, "bench/put-1gib", io.NewSectionReader(file, 0, size), size,
-			minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
-			b.Fatal(err)
-		}
-		putTime += time.Since(start)
-		if err := client.RemoveObject(ctx, srv.bucket, "bench/put-1gib", minio.RemoveObjectOptions{}); err != nil {
-			b.Fatal(err)
+		// PutObject as minio-go sends it over plain HTTP (every chunk's SHA-256 signed), then with
+		// an unsigned payload, as the tus store sends its parts.
+		for _, unsigned := range []bool{false, true} {
+			start = time.Now()
+			if _, err := client.PutObject(ctx, srv.bucket, "bench/put-1gib", io.NewSectionReader(file, 0, size), size,
+				minio.PutObjectOptions{ContentType: "application/octet-stream", DisableContentSha256: unsigned}); err != nil {
+				b.Fatal(err)
+			}
+			if unsigned {
+				unsignedTime += time.Since(start)
+			} else {
+				putTime += time.Since(start)
+			}
+			if err := client.RemoveObject(ctx, srv.bucket, "bench/put-1gib", minio.RemoveObjectOptions{}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	b.StopTimer()
 	mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
 	b.ReportMetric(mbps(tusTime), "tus-MB/s")
 	b.ReportMetric(mbps(putTime), "put-MB/s")
+	b.ReportMetric(mbps(unsignedTime), "put-unsigned-MB/s")
 	b.ReportMetric(putTime.Seconds()/tusTime.Seconds(), "tus/put")
+	b.ReportMetric(unsignedTime.Seconds()/tusTime.Seconds(), "tus/put-unsigned")
 	b.ReportMetric(procStatusMiB(b, srv.pid, "VmHWM")*(1<<20)/1e6, "server-peak-rss-MB")
 	b.ReportMetric(srv.startRSS, "server-start-rss-MB")
 	removeTusObjects(ctx, b, client, srv.bucket)
