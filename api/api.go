@@ -89,6 +89,12 @@ func New(d Deps) *Server {
 		// Handlers keep strings from the request beyond the handler (in services, in errors):
 		// copying them is cheaper than a use-after-reuse bug.
 		Immutable: true,
+
+		// Bodies are streamed: a tus PATCH may carry a whole file, read as it arrives; every
+		// other route's body is read whole, at most bodyLimit, by limitBody (body.go) before
+		// the route runs. fasthttp only uses BodyLimit to decide how much to read ahead.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 	})
 	s.routes()
 	return s

@@ -382,8 +382,9 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 }
 
-// Bodies over the server-wide limit are refused by fasthttp before any middleware runs; they must
-// still get a problem document with a request id. app.Test cannot show this, so use a listener.
+// Bodies over the server-wide limit are refused by the frame middleware (limitBody) before any
+// route runs; they get a problem document with a request id. Bodies are streamed, so use a
+// listener.
 func TestBodyOverServerLimitIs413Problem(t *testing.T) {
 	s, _ := newTestServer(t, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

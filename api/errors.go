@@ -212,9 +212,9 @@ func withProblemRoute(ctx context.Context, c *fiber.Ctx) context.Context {
 }
 
 // HTTPProblems returns errorHandler for net/http handlers (the tus endpoint, which the API mounts
-// through Fiber's adaptor and the upload package's tests serve directly): the same mapping,
-// document, headers and logging, written to a net/http response. Headers the handler set
-// already (Tus-Resumable, WWW-Authenticate) are kept.
+// through its streaming conversion in upload_handlers.go and the upload package's tests serve
+// directly): the same mapping, document, headers and logging, written to a net/http response.
+// Headers the handler set already (Tus-Resumable, WWW-Authenticate) are kept.
 func HTTPProblems(log *slog.Logger) upload.ProblemWriter {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		writeHTTPProblem(log, w, r, err)

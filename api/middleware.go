@@ -110,6 +110,10 @@ func (s *Server) guarded(c *fiber.Ctx) (err error) {
 	if err := rejectEncodedBody(c); err != nil {
 		return err
 	}
+	if err := limitBody(c, max(s.deps.Config.BodyLimit, s.deps.Config.ImportLimit)); err != nil {
+		return err
+	}
+	defer closeUnread(c)
 	return c.Next()
 }
 

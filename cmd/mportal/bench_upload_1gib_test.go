@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,66 +21,175 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/config"
+	"github.com/mportal/mportal/internal/directory"
 	"github.com/mportal/mportal/internal/upload"
 	"github.com/mportal/mportal/media"
 )
 
-// BenchmarkUpload1GiB is issue #13's F1: a 1 GiB file through the tus endpoint (the whole
-// server: auth, Fiber, tusd, the S3 store, MinIO) against MinIO's own PutObject of the same file
-// (minio-go, the same MinIO, loopback). It reports both throughputs, their ratio (target >= 0.8)
-// and the peak resident set of this process during the tus upload (VmHWM, reset just before
-// it through /proc/self/clear_refs): server and tus client together, so an upper bound of the
-// server's (target < 150 MB); start-rss-MB is the resident set when the upload starts. The client streams each PATCH from the file, without buffering.
-// The file is generated in a temporary directory and removed when the benchmark ends.
+// BenchmarkUpload1GiB is issue #13's F1: a 1 GiB file through the tus endpoint against MinIO's
+// own PutObject of the same file (minio-go, the same MinIO, loopback). The server runs in a
+// child process (TestHelperServeUploads: this test binary running Main, the production wiring),
+// so that its peak resident set (VmHWM of /proc/<pid>/status, over the child's whole life:
+// start, one login, every upload) is the server's alone; target < 150 MB. The client streams
+// the file from disk in PATCH requests of chunk bytes (the whole file in one by default, as a
+// tus client without a chunk size does; MPORTAL_BENCH_TUS_CHUNK_MIB sets another). It reports
+// the throughputs and the ratios (target >= 0.8) to PutObject as minio-go sends it over plain
+// HTTP (SHA-256 of every chunk signed) and with an unsigned payload (DisableContentSha256, as
+// the tus store sends its parts). The file is generated in a temporary
+// directory and removed when the benchmark ends.
 // Run: deploy/dev/test.sh --bench -bench Upload1GiB -benchtime 1x ./cmd/mportal
 func BenchmarkUpload1GiB(b *testing.B) {
-	const size, chunk = 1 << 30, 8 << 20
-	const purpose = "bench_1gib"
-	m := benchMain(b, nil)
-	done := &completions{}
-	m.uploads.Register(upload.Purpose{Name: purpose, MaxSize: size, ContentTypes: []string{"application/octet-stream"},
-		Authorize: func(context.Context, *auth.Principal, map[string]string) error { return nil }, Complete: done.add})
-	base := "http://" + m.Addr()
-	token := benchUser(b, m, benchEmployeeNo, "bench-phone-0", auth.RoleEmployee)
+	const size = 1 << 30
+	chunk := int64(size)
+	if v := os.Getenv("MPORTAL_BENCH_TUS_CHUNK_MIB"); v != "" {
+		mib, err := strconv.Atoi(v)
+		if err != nil || mib <= 0 {
+			b.Fatalf("MPORTAL_BENCH_TUS_CHUNK_MIB=%q: want a positive number", v)
+		}
+		chunk = int64(mib) << 20
+	}
+	env := benchEnv(b, true)
+	srv := startUploadServer(b, env)
 	file := bigFile(b, size)
 	defer func() { _ = file.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	client, bucket := putClient(b, m)
+	client, err := minio.New(env["MPORTAL_MINIO_ENDPOINT"], &minio.Options{
+		Creds: credentials.NewStaticV4(env["MPORTAL_MINIO_ACCESS_KEY"], env["MPORTAL_MINIO_SECRET_KEY"], "")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var token struct {
+		AccessToken string `json:"access_token"`
+	}
+	benchCall(b, srv.base, http.MethodPost, "/v1/auth/login", "",
+		map[string]string{"login": benchEmployeeNo, "password": benchPassword, "device_id": "bench-phone-0"}, &token)
 
-	var tusTime, putTime time.Duration
-	var peakRSS, idleRSS int64
+	var tusTime, putTime, unsignedTime time.Duration
 	b.SetBytes(size)
 	b.ResetTimer()
 	for range b.N {
-		resetPeakRSS(b)
-		idleRSS = max(idleRSS, procStatusBytes(b, "VmRSS:"))
 		start := time.Now()
-		tusUpload(ctx, b, base, token, purpose, file, size, chunk)
+		tusUpload(ctx, b, srv.base, token.AccessToken, benchUploadPurpose, file, size, chunk)
 		tusTime += time.Since(start)
-		peakRSS = max(peakRSS, procStatusBytes(b, "VmHWM:"))
 
-		start = time.Now()
-		if _, err := client.PutObject(ctx, bucket, "bench/put-1gib", io.NewSectionReader(file, 0, size), size,
-			minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
-			b.Fatal(err)
-		}
-		putTime += time.Since(start)
-		if err := client.RemoveObject(ctx, bucket, "bench/put-1gib", minio.RemoveObjectOptions{}); err != nil {
-			b.Fatal(err)
+		// PutObject as minio-go sends it over plain HTTP (every chunk's SHA-256 signed), then with
+		// an unsigned payload, as the tus store sends its parts.
+		for _, unsigned := range []bool{false, true} {
+			start = time.Now()
+			if _, err := client.PutObject(ctx, srv.bucket, "bench/put-1gib", io.NewSectionReader(file, 0, size), size,
+				minio.PutObjectOptions{ContentType: "application/octet-stream", DisableContentSha256: unsigned}); err != nil {
+				b.Fatal(err)
+			}
+			if unsigned {
+				unsignedTime += time.Since(start)
+			} else {
+				putTime += time.Since(start)
+			}
+			if err := client.RemoveObject(ctx, srv.bucket, "bench/put-1gib", minio.RemoveObjectOptions{}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	b.StopTimer()
 	mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
 	b.ReportMetric(mbps(tusTime), "tus-MB/s")
 	b.ReportMetric(mbps(putTime), "put-MB/s")
+	b.ReportMetric(mbps(unsignedTime), "put-unsigned-MB/s")
 	b.ReportMetric(putTime.Seconds()/tusTime.Seconds(), "tus/put")
-	b.ReportMetric(float64(peakRSS)/1e6, "peak-rss-MB")
-	b.ReportMetric(float64(idleRSS)/1e6, "start-rss-MB")
-	if n := len(done.list()); n != b.N {
-		b.Fatalf("%d completions for %d uploads", n, b.N)
+	b.ReportMetric(unsignedTime.Seconds()/tusTime.Seconds(), "tus/put-unsigned")
+	b.ReportMetric(procStatusMiB(b, srv.pid, "VmHWM")*(1<<20)/1e6, "server-peak-rss-MB")
+	b.ReportMetric(srv.startRSS, "server-start-rss-MB")
+	removeTusObjects(ctx, b, client, srv.bucket)
+}
+
+// benchUploadPurpose is the upload purpose TestHelperServeUploads registers: any bytes, up to
+// 2 GiB, completed without a domain behind it.
+const benchUploadPurpose = "bench_upload"
+
+// uploadServer is a child process running TestHelperServeUploads.
+type uploadServer struct {
+	base, bucket string
+	pid          int
+	startRSS     float64 // MB, once it is ready
+}
+
+// startUploadServer starts the server in a child process with env and waits until it is ready
+// (its "ready <addr> <bucket>" line on stdout). It is stopped (SIGINT) when b ends.
+func startUploadServer(b *testing.B, env map[string]string) uploadServer {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServeUploads$", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), "MPORTAL_TEST_HELPER_UPLOADS=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	removeTusObjects(ctx, b, client, bucket)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	ready := make(chan []string, 1)
+	go func() {
+		s := bufio.NewScanner(stdout)
+		for s.Scan() {
+			if f := strings.Fields(s.Text()); len(f) == 3 && f[0] == "ready" {
+				ready <- f[1:]
+			}
+		}
+	}()
+	select {
+	case f := <-ready:
+		return uploadServer{base: "http://" + f[0], bucket: f[1], pid: cmd.Process.Pid,
+			startRSS: procStatusMiB(b, cmd.Process.Pid, "VmRSS") * (1 << 20) / 1e6}
+	case <-time.After(3 * time.Minute):
+		b.Fatal("the upload server did not start")
+	}
+	return uploadServer{}
+}
+
+// TestHelperServeUploads is the server of BenchmarkUpload1GiB when run as its child
+// (MPORTAL_TEST_HELPER_UPLOADS=1; otherwise it does nothing): Main from the environment's
+// configuration, with the benchmark's upload purpose and user (a cheap password hash: sign-in
+// is not measured), until SIGINT.
+func TestHelperServeUploads(t *testing.T) {
+	if os.Getenv("MPORTAL_TEST_HELPER_UPLOADS") != "1" {
+		return
+	}
+	cfg, err := config.Load(os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMain(cfg, io.Discard, os.Stderr)
+	m.Argon = &auth.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = m.Close() }()
+	m.uploads.Register(upload.Purpose{Name: benchUploadPurpose, MaxSize: 2 << 30, ContentTypes: []string{"application/octet-stream"},
+		Authorize: func(context.Context, *auth.Principal, map[string]string) error { return nil },
+		Complete:  func(context.Context, *auth.Principal, upload.Info) error { return nil }})
+	u, _, err := m.users.Create(ctx, systemActor, directory.CreateUser{EmployeeNo: benchEmployeeNo, Name: "Bench", Roles: []auth.Role{auth.RoleEmployee}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := auth.HashPassword(benchPassword, *m.Argon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.users.SetPassword(ctx, u.ID, hash, false); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("ready %s %s\n", m.Addr(), m.store.BucketName(media.Uploads))
+	<-ctx.Done()
 }
 
 // tusUpload creates an upload and sends the file in PATCH requests of chunk bytes, each read
@@ -91,6 +204,9 @@ func tusUpload(ctx context.Context, b *testing.B, base, token, purpose string, f
 		req.Header.Set("Tus-Resumable", "1.0.0")
 		for k, v := range h {
 			req.Header.Set(k, v)
+		}
+		if v, ok := h["Content-Length"]; ok {
+			req.ContentLength, _ = strconv.ParseInt(v, 10, 64) // sent as such, not chunked
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -130,16 +246,6 @@ func bigFile(b *testing.B, size int64) *os.File {
 	return f
 }
 
-// putClient is a minio-go client of the server's MinIO and its uploads bucket.
-func putClient(b *testing.B, m *Main) (*minio.Client, string) {
-	c, err := minio.New(m.Config.MinIOEndpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(m.Config.MinIOAccessKey, m.Config.MinIOSecretKey, ""), Region: m.Config.MinIORegion})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c, m.store.BucketName(media.Uploads)
-}
-
 // removeTusObjects deletes what the tus uploads left in the bucket.
 func removeTusObjects(ctx context.Context, b *testing.B, c *minio.Client, bucket string) {
 	for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: upload.ObjectPrefix, Recursive: true}) {
@@ -151,31 +257,4 @@ func removeTusObjects(ctx context.Context, b *testing.B, c *minio.Client, bucket
 			b.Error(err)
 		}
 	}
-}
-
-// resetPeakRSS resets this process's VmHWM to its current resident set (Linux clear_refs 5).
-func resetPeakRSS(b *testing.B) {
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		b.Fatalf("reset peak RSS: %v", err)
-	}
-}
-
-// procStatusBytes reads a size from /proc/self/status: "VmHWM:" (the peak resident set since
-// the last reset) or "VmRSS:" (the current one).
-func procStatusBytes(b *testing.B, field string) int64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			var kb int64
-			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err != nil {
-				b.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	b.Fatalf("no %s in /proc/self/status", field)
-	return 0
 }

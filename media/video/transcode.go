@@ -56,25 +56,23 @@ type Result struct {
 // SegmentDuration segments, a master playlist with BANDWIDTH, RESOLUTION and CODECS, a JPEG
 // poster the size of the largest rendition, and a progressive MP4 of the smallest rendition
 // with its index in front (+faststart) for offline viewing. A source without audio gives
-// outputs without audio. dir must exist and be empty. It runs ffmpeg twice (the outputs, then
-// the poster) and returns ffmpeg's last error line when it fails; ctx stops it.
+// outputs without audio. dir must exist and be empty. One ffmpeg decodes the source once and
+// writes the ladder and the poster; the MP4 is then the smallest rendition's segments remuxed
+// (the same encoding, copied: no second encode). It returns ffmpeg's last error line when it
+// fails; ctx stops it.
 func Transcode(ctx context.Context, input, dir string, info Info, opts Options) (Result, error) {
 	res := Result{Renditions: Ladder(info), Offline: Offline(info)}
 	if err := run(ctx, opts, outputArgs(input, dir, info, res, opts), info.Duration, opts.Progress); err != nil {
 		return Result{}, err
 	}
-	top := res.Renditions[len(res.Renditions)-1]
-	at := min(time.Second, info.Duration/2)
-	poster := []string{"-ss", seconds(at), "-i", input, "-frames:v", "1",
-		"-vf", fmt.Sprintf("scale=%d:%d", top.Width, top.Height), "-q:v", "3", filepath.Join(dir, PosterFile)}
-	if err := run(ctx, opts, poster, 0, nil); err != nil {
-		return Result{}, fmt.Errorf("poster: %w", err)
+	if err := run(ctx, opts, offlineArgs(dir, info, res), 0, nil); err != nil {
+		return Result{}, fmt.Errorf("offline MP4: %w", err)
 	}
 	return res, nil
 }
 
-// outputArgs builds the one ffmpeg command that writes the ladder and the offline MP4: the
-// source is decoded once and split into one scaled copy per output.
+// outputArgs builds the one ffmpeg command that writes the ladder and the poster: the source is
+// decoded once and split into one scaled copy per rendition, plus one frame for the poster.
 func outputArgs(input, dir string, info Info, res Result, opts Options) []string {
 	preset := opts.Preset
 	if preset == "" {
@@ -83,15 +81,22 @@ func outputArgs(input, dir string, info Info, res Result, opts Options) []string
 	gop := strconv.Itoa(max(1, int(math.Round(info.FrameRate*KeyframeInterval.Seconds()))))
 	keyframes := []string{"-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
 		"-force_key_frames", fmt.Sprintf("expr:gte(t,n_forced*%g)", KeyframeInterval.Seconds())}
-	all := append(append([]Rendition{}, res.Renditions...), res.Offline)
+	n := len(res.Renditions)
 	var filter strings.Builder
-	fmt.Fprintf(&filter, "[0:v]split=%d", len(all))
-	for i := range all {
+	fmt.Fprintf(&filter, "[0:v]split=%d", n+1)
+	for i := range n + 1 {
 		fmt.Fprintf(&filter, "[s%d]", i)
 	}
-	for i, r := range all {
-		fmt.Fprintf(&filter, ";[s%d]scale=%d:%d,setsar=1,format=yuv420p[v%d]", i, r.Width, r.Height, i)
+	for i, r := range res.Renditions {
+		// Bilinear is enough to shrink by 2 or 3 and costs less than the default bicubic; a
+		// rendition the source's size passes through scale untouched.
+		fmt.Fprintf(&filter, ";[s%d]scale=%d:%d:flags=bilinear,setsar=1,format=yuv420p[v%d]", i, r.Width, r.Height, i)
 	}
+	// The poster: the frame at min(1 s, half the duration), at the largest rendition's size. The
+	// second trim ends the branch after that frame, so split stops feeding it.
+	top := res.Renditions[n-1]
+	at := min(time.Second, info.Duration/2)
+	fmt.Fprintf(&filter, ";[s%d]trim=start=%s,trim=end_frame=1,scale=%d:%d,setsar=1[poster]", n, seconds(at), top.Width, top.Height)
 	args := []string{"-i", input, "-filter_complex", filter.String()}
 
 	// The HLS output: one video (and audio) stream per rendition.
@@ -109,6 +114,10 @@ func outputArgs(input, dir string, info Info, res Result, opts Options) []string
 	args = append(args, keyframes...)
 	for i, r := range res.Renditions {
 		n := strconv.Itoa(i)
+		if min(r.Width, r.Height) <= 360 {
+			// The smallest rung is a quarter of 720p's pixels: a faster preset costs it little.
+			args = append(args, "-preset:v:"+n, fasterPreset(preset))
+		}
 		args = append(args, "-profile:v:"+n, profile(r), "-b:v:"+n, bits(r.VideoBitRate),
 			"-maxrate:v:"+n, bits(r.VideoBitRate*11/10), "-bufsize:v:"+n, bits(r.VideoBitRate*2))
 		if info.HasAudio() {
@@ -124,16 +133,33 @@ func outputArgs(input, dir string, info Info, res Result, opts Options) []string
 		"-master_pl_name", MasterPlaylist, "-var_stream_map", strings.Join(streamMap, " "),
 		filepath.Join(dir, "%v", VariantPlaylist))
 
-	// The offline MP4.
-	off := res.Offline
-	args = append(args, "-map", fmt.Sprintf("[v%d]", len(all)-1))
+	// The poster.
+	return append(args, "-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", filepath.Join(dir, PosterFile))
+}
+
+// offlineArgs builds the ffmpeg command that writes the offline MP4: the smallest rendition's
+// HLS segments (res.Offline is that rendition) copied into an MP4 with its index in front.
+func offlineArgs(dir string, info Info, res Result) []string {
+	args := []string{"-i", filepath.Join(dir, res.Renditions[0].Name, VariantPlaylist), "-map", "0:v:0", "-c:v", "copy"}
 	if info.HasAudio() {
-		args = append(args, "-map", "0:a:0", "-c:a", "aac", "-ac", "2", "-ar", "48000", "-b:a", bits(off.AudioBitRate))
+		// The segments carry ADTS AAC; MP4 wants the raw frames with a config record.
+		args = append(args, "-map", "0:a:0", "-c:a", "copy", "-bsf:a", "aac_adtstoasc")
 	}
-	args = append(args, "-c:v", "libx264", "-preset", preset, "-profile:v", profile(off),
-		"-b:v", bits(off.VideoBitRate), "-maxrate", bits(off.VideoBitRate*11/10), "-bufsize", bits(off.VideoBitRate*2))
-	args = append(args, keyframes...)
 	return append(args, "-movflags", "+faststart", filepath.Join(dir, OfflineFile))
+}
+
+// x264Presets are x264's presets, fastest first.
+var x264Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
+
+// fasterPreset returns the x264 preset one step faster than p (ultrafast stays), or p itself
+// when it is not one of x264's.
+func fasterPreset(p string) string {
+	for i, q := range x264Presets {
+		if q == p {
+			return x264Presets[max(i-1, 0)]
+		}
+	}
+	return p
 }
 
 // profile is H.264 Main up to 720p, which every phone in use decodes in hardware, and High
