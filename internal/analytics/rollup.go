@@ -28,7 +28,7 @@ type fragDay struct {
 }
 
 type fragDim struct {
-	Key     string `bson:"k"` // "all", "dept:Sales", "role:ops", "app:portal", "build:portal/42", "platform:ios", "screen:home", "entry:home", "event:sign_in"
+	Key     string `bson:"k"` // "all", "dept:Sales", "role:ops", "app:portal", "build:portal/42", "platform:ios", "screen:home", "entry:home", "event:sign_in", "install:portal/42"
 	Users   []byte `bson:"u"` // a serialized Roaring bitmap of user numbers
 	Devices []byte `bson:"d,omitempty"`
 	Events  int64  `bson:"n"`
@@ -48,6 +48,9 @@ func dimsOf(e *stored) (keys []string, withDevice int) {
 	keys = append(keys, "all")
 	if e.App != "" {
 		keys = append(keys, "app:"+e.App, "build:"+e.App+"/"+e.Build)
+		if e.Name == "install" {
+			keys = append(keys, "install:"+e.App+"/"+e.Build)
+		}
 	}
 	keys = append(keys, "platform:"+e.Platform)
 	withDevice = len(keys)
