@@ -368,6 +368,11 @@ func (m *Main) startWorkers() {
 		if _, err := m.analytics.Purge(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("purge analytics events", "error", err.Error())
 		}
+		// Closed days' rollup fragments are merged into one per day (claimed once across
+		// replicas by the merge's insert), so start-up loading does not grow with busy days.
+		if _, _, err := m.analytics.Compact(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("compact analytics rollups", "error", err.Error())
+		}
 	})
 	if !m.db.Embedded {
 		m.workers.every(time.Minute, func(ctx context.Context) {
