@@ -46,6 +46,9 @@ type Service struct {
 	CatalogApp func(ctx context.Context, id string) string
 	// Members lists the directory's active accounts, for Activation; nil = not available.
 	Members func(ctx context.Context) ([]Member, error)
+	// Releases gives the staged releases and the app's devices, for ReleaseAdoption and Stuck;
+	// nil = not available.
+	Releases Releases
 	Now     clock.Func
 
 	initOnce sync.Once
