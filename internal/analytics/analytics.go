@@ -49,7 +49,7 @@ type Service struct {
 	// Releases gives the staged releases and the app's devices, for ReleaseAdoption and Stuck;
 	// nil = not available.
 	Releases Releases
-	Now     clock.Func
+	Now      clock.Func
 
 	initOnce sync.Once
 	limiter  *limiter
