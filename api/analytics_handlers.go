@@ -98,3 +98,80 @@ func (s *Server) activationMetrics(c *fiber.Ctx) error {
 	}
 	return c.JSON(res)
 }
+
+func (s *Server) releaseAdoption(c *fiber.Ctx) error {
+	items, err := s.deps.Analytics.ReleaseAdoption(c.UserContext(), principal(c), c.Query("app"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"app": c.Query("app"), "items": items})
+}
+
+// releaseAdoptionCSV is releaseAdoption as CSV, for spreadsheets.
+func (s *Server) releaseAdoptionCSV(c *fiber.Ctx) error {
+	items, err := s.deps.Analytics.ReleaseAdoption(c.UserContext(), principal(c), c.Query("app"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="release-adoption.csv"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	days := func(n *int) string {
+		if n == nil {
+			return ""
+		}
+		return strconv.Itoa(*n)
+	}
+	w := csv.NewWriter(c.Response().BodyWriter())
+	_ = w.Write([]string{"release_id", "platform", "channel", "build", "version", "percent", "state", "published_at",
+		"eligible", "reached", "share", "days_to_50", "days_to_90"})
+	for _, r := range items {
+		_ = w.Write([]string{r.ReleaseID, r.Platform, r.Channel, strconv.FormatInt(r.Build, 10), r.Version,
+			strconv.FormatFloat(r.Percent, 'f', -1, 64), r.State, r.PublishedAt.UTC().Format("2006-01-02T15:04:05Z"),
+			strconv.Itoa(r.Eligible), strconv.Itoa(r.Reached), strconv.FormatFloat(r.Share, 'f', 4, 64), days(r.DaysTo50), days(r.DaysTo90)})
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func (s *Server) stuckDevices(c *fiber.Ctx) error {
+	groups, _, err := s.deps.Analytics.Stuck(c.UserContext(), principal(c), c.Query("app"), "", 0, 0)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"app": c.Query("app"), "items": groups})
+}
+
+func (s *Server) stuckDeviceList(c *fiber.Ctx) error {
+	offset, limit := 0, 100
+	if v := c.Query("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return apperr.Field("offset", "offset must be a number from 0")
+		}
+		offset = n
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return apperr.Field("limit", "limit must be a number from 1 to 500")
+		}
+		limit = n
+	}
+	platform := c.Query("platform")
+	groups, page, err := s.deps.Analytics.Stuck(c.UserContext(), principal(c), c.Query("app"), platform, offset, limit)
+	if err != nil {
+		return err
+	}
+	total := 0
+	for _, g := range groups {
+		if platform == "" || g.Platform == platform {
+			total += g.Stuck
+		}
+	}
+	var next *int
+	if n := offset + len(page); n < total {
+		next = &n
+	}
+	return c.JSON(fiber.Map{"items": page, "total": total, "next_offset": next})
+}

@@ -19,6 +19,10 @@ type Analytics interface {
 	Screens(p *auth.Principal, r analytics.Range, limit int) ([]analytics.Screen, error)
 	ScreenDays(p *auth.Principal, r analytics.Range, screen string) ([]analytics.ScreenDay, error)
 	Adoption(p *auth.Principal, app string, r analytics.Range) ([]analytics.AdoptionDay, error)
+	// ReleaseAdoption and Stuck also return not_found for an unknown app and unavailable when
+	// the release numbers cannot be read.
+	ReleaseAdoption(ctx context.Context, p *auth.Principal, app string) ([]analytics.ReleaseReach, error)
+	Stuck(ctx context.Context, p *auth.Principal, app, platform string, offset, limit int) ([]analytics.StuckGroup, []analytics.StuckDevice, error)
 	// Activation also returns unavailable when the directory cannot be read.
 	Activation(ctx context.Context, p *auth.Principal) (*analytics.Activation, error)
 }

@@ -392,6 +392,10 @@ func (s *Server) routes() {
 		v1.Get("/ops/metrics/active-users/breakdown", opsOrAdmin(s.activeUsersBreakdown)...)
 		v1.Get("/ops/metrics/screens", opsOrAdmin(s.screenMetrics)...)
 		v1.Get("/ops/metrics/adoption", opsOrAdmin(s.adoptionMetrics)...)
+		v1.Get("/ops/metrics/adoption/releases", opsOrAdmin(s.releaseAdoption)...)
+		v1.Get("/ops/metrics/adoption/releases.csv", opsOrAdmin(s.releaseAdoptionCSV)...)
+		v1.Get("/ops/metrics/adoption/stuck", opsOrAdmin(s.stuckDevices)...)
+		v1.Get("/ops/metrics/adoption/stuck/devices", opsOrAdmin(s.stuckDeviceList)...)
 		v1.Get("/ops/metrics/activation", opsOrAdmin(s.activationMetrics)...)
 	}
 

@@ -37,6 +37,8 @@ var metricLinks = []metricLink{
 	{"active_users_breakdown", "/v1/ops/metrics/active-users/breakdown", "Distinct users per department, role, app, build or platform.", true},
 	{"screens", "/v1/ops/metrics/screens", "Views, visitors and entries per screen.", true},
 	{"adoption", "/v1/ops/metrics/adoption", "Share of an app's active devices on each build.", true},
+	{"release_adoption", "/v1/ops/metrics/adoption/releases", "Per staged release: share of its eligible devices reached, days to 50% and 90%.", true},
+	{"stuck_devices", "/v1/ops/metrics/adoption/stuck", "Active devices below their track's minimum build (list: /stuck/devices).", true},
 	{"activation", "/v1/ops/metrics/activation", "Share of the directory that has used the app.", true},
 	{"feedback", "/v1/ops/metrics/feedback", "Feedback response and resolution times, backlog by age, top \"me too\".", false},
 	{"announcements", "/v1/ops/metrics/announcements", "Reach of the announcements published in a range, by department (role ops).", false},

@@ -146,6 +146,29 @@ func TestAnalytics(t *testing.T) {
 			ts.must(ts.call("GET", "/v1/ops/metrics/adoption"+q+"&app=portal", who.ops, nil), 200).json(t, &adoption)
 			return len(adoption.Days) == 1 && len(adoption.Days[0].Builds) == 2 && adoption.Days[0].Builds[0].Build == "230"
 		})
+		// The device updates to 231: the build change is an install, once however often the
+		// device checks in with it (a retry, two instances); the first check-in was none.
+		updated := device("ios")
+		updated["build_number"] = 231
+		for range 3 {
+			ts.must(ts.call("PUT", "/v1/devices/en-phone", who.en, updated), 200)
+		}
+		eventually(t, 10*time.Second, "one install of build 231", func() bool {
+			var adoption struct {
+				Days []struct {
+					Builds []struct {
+						Build    string
+						Installs int
+					}
+				}
+			}
+			ts.must(ts.call("GET", "/v1/ops/metrics/adoption"+q+"&app=portal", who.ops, nil), 200).json(t, &adoption)
+			installs := map[string]int{}
+			for _, b := range adoption.Days[0].Builds {
+				installs[b.Build] = b.Installs
+			}
+			return len(installs) == 3 && installs["231"] == 1 && installs["230"] == 0 && installs["42"] == 0
+		})
 	})
 
 	t.Run("activation: who of the directory has used the app", func(t *testing.T) {

@@ -126,6 +126,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		Members: &directory.Recipients{DB: db, Now: m.Clock}} // the reach of a channel, for the console's confirmations
 	m.updates = &updates.Service{View: &updates.View{Releases: m.releases}, DB: db, Devices: m.devices, Store: m.store,
 		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Usage: m.usage, Now: m.Clock}
+	m.analytics.Releases = m.updates // staged releases and devices' minimum builds, for adoption
 	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,
 		Grants: &feedback.AccessGrants{Sync: m.sync}, Usage: m.usage, Logger: m.Logger, Now: m.Clock,
 		Apps: m.updates} // feedback from "com.example.portal" belongs to the app "portal"
@@ -368,6 +369,11 @@ func (m *Main) startWorkers() {
 	m.workers.every(time.Hour, func(ctx context.Context) {
 		if _, err := m.analytics.Purge(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("purge analytics events", "error", err.Error())
+		}
+		// Closed days' rollup fragments are merged into one per day (claimed once across
+		// replicas by the merge's insert), so start-up loading does not grow with busy days.
+		if _, _, err := m.analytics.Compact(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("compact analytics rollups", "error", err.Error())
 		}
 	})
 	if !m.db.Embedded {

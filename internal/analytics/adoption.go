@@ -14,6 +14,9 @@ type BuildShare struct {
 	Build   string  `json:"build"`
 	Devices int     `json:"devices"`
 	Share   float64 `json:"share"`
+	// Installs is how many devices changed to this build that day (an install event: a check-in
+	// reporting another build than the device's previous one).
+	Installs int `json:"installs"`
 }
 
 // AdoptionDay is an app's active devices on a day and how they split across builds. A device
@@ -96,7 +99,11 @@ func (s *Service) Adoption(p *auth.Principal, app string, r Range) ([]AdoptionDa
 				if out[i].Devices > 0 {
 					share = float64(n) / float64(out[i].Devices)
 				}
-				out[i].Builds = append(out[i].Builds, BuildShare{Build: b, Devices: n, Share: share})
+				installs := 0
+				if in := s.rollups.get(d, "install:"+app+"/"+b); in != nil {
+					installs = int(in.devices.GetCardinality())
+				}
+				out[i].Builds = append(out[i].Builds, BuildShare{Build: b, Devices: n, Share: share, Installs: installs})
 			}
 		}
 		sort.Slice(out[i].Builds, func(x, y int) bool { return out[i].Builds[x].Build < out[i].Builds[y].Build })

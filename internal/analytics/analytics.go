@@ -46,7 +46,10 @@ type Service struct {
 	CatalogApp func(ctx context.Context, id string) string
 	// Members lists the directory's active accounts, for Activation; nil = not available.
 	Members func(ctx context.Context) ([]Member, error)
-	Now     clock.Func
+	// Releases gives the staged releases and the app's devices, for ReleaseAdoption and Stuck;
+	// nil = not available.
+	Releases Releases
+	Now      clock.Func
 
 	initOnce sync.Once
 	limiter  *limiter
@@ -97,8 +100,8 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Reload adds the rollup fragments stored since the last reload (with a margin for clocks and
 // slow inserts) and reads the assigned numbers again; on MongoDB with several instances it picks
-// up what the others ingested. Fragments are never changed or deleted, so adding the unseen ones
-// is exact.
+// up what the others ingested. Fragments are never changed; a compactor deletes only parts
+// whose days are all held by merged fragments, which readers count instead (rollups.addBatch).
 func (s *Service) Reload(ctx context.Context) error {
 	s.init()
 	s.reloadMu.Lock()
@@ -112,13 +115,34 @@ func (s *Service) Reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for i := range frags {
-		if err := s.rollups.add(&frags[i]); err != nil {
+	ok, err := s.rollups.addBatch(frags)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := s.loadAll(ctx); err != nil {
 			return err
 		}
 	}
 	s.reloaded = now
 	return s.numbers.load(ctx)
+}
+
+// loadAll replaces the rollups in memory with all the stored fragments. Reload calls it in the
+// rare case where a merged day arrives whose parts this instance had counted only partly.
+func (s *Service) loadAll(ctx context.Context) error {
+	frags, err := mongodb.FindAll[fragment](ctx, s.fragments(), bson.D{}, "analytics rollup")
+	if err != nil {
+		return err
+	}
+	fresh := newRollups()
+	if _, err := fresh.addBatch(frags); err != nil {
+		return err
+	}
+	s.rollups.mu.Lock()
+	s.rollups.days, s.rollups.seen, s.rollups.covered = fresh.days, fresh.seen, fresh.covered
+	s.rollups.mu.Unlock()
+	return nil
 }
 
 // catalogApp is CatalogApp or the id itself.

@@ -103,3 +103,11 @@ func (n *numbers) firstSeen(kind, pseudonym string) (time.Time, bool) {
 	t, ok := n.first[kind+":"+pseudonym]
 	return t, ok
 }
+
+// lookup returns the number of kind:pseudonym if one was assigned.
+func (n *numbers) lookup(kind, pseudonym string) (uint32, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v, ok := n.byKey[kind+":"+pseudonym]
+	return v, ok
+}

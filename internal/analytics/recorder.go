@@ -61,7 +61,9 @@ func NewRecorder(s *Service, profile func(ctx context.Context, userID string) (s
 
 // Record queues a server event by name ("sign_in", "app_start", "update_check", ...) for userID,
 // on deviceID when the event has one. The props app, build and platform, when given, become the
-// event's dimensions (a check-in's app_start counts for adoption). It returns at once.
+// event's dimensions (a check-in's app_start counts for adoption); the prop event_id, when given,
+// makes the event idempotent: one event per user and event_id (an install of a build on a
+// device). It returns at once.
 func (r *Recorder) Record(userID, deviceID, name string, props map[string]string) {
 	if r == nil || userID == "" {
 		return
@@ -129,6 +131,9 @@ func (r *Recorder) write(ctx context.Context, batch []serverEvent) error {
 		user := s.pseudonym("u", e.userID)
 		st := stored{ID: user + ":srv." + randomID(), P: user, Name: e.name, At: e.at, Platform: "server",
 			Dept: dept, Roles: roles, Received: now}
+		if id := e.props["event_id"]; id != "" && len(id) <= maxIDLen && tokenPattern.MatchString(id) {
+			st.ID = user + ":srv." + id // a deterministic id: the event counts once however often it is recorded
+		}
 		liftDimensions(&st, e.props)
 		st.App = s.catalogApp(ctx, st.App)
 		if e.deviceID != "" {
@@ -171,7 +176,7 @@ func liftDimensions(st *stored, props map[string]string) {
 			st.Build = v
 		case k == "platform" && platforms[v]:
 			st.Platform = v
-		case k == "app" || k == "build" || k == "platform":
+		case k == "app" || k == "build" || k == "platform" || k == "event_id":
 		default:
 			if st.Props == nil {
 				st.Props = map[string]string{}

@@ -19,7 +19,14 @@ import (
 type fragment struct {
 	ID      bson.ObjectID `bson:"_id"`
 	Created time.Time     `bson:"created"`
-	Days    []fragDay     `bson:"days"`
+	// FirstDay is the earliest of Days, so that the compactor reads only fragments with a
+	// closed day (absent on fragments written before compaction existed).
+	FirstDay string    `bson:"first_day,omitempty"`
+	Days     []fragDay `bson:"days"`
+	// Compacted is set on a day's merged fragment (Compact): Days holds only that day, the
+	// union of the day's part of each fragment in Parts. Readers skip that day in those parts.
+	Compacted string          `bson:"compacted,omitempty"`
+	Parts     []bson.ObjectID `bson:"parts,omitempty"`
 }
 
 type fragDay struct {
@@ -28,7 +35,7 @@ type fragDay struct {
 }
 
 type fragDim struct {
-	Key     string `bson:"k"` // "all", "dept:Sales", "role:ops", "app:portal", "build:portal/42", "platform:ios", "screen:home", "entry:home", "event:sign_in"
+	Key     string `bson:"k"` // "all", "dept:Sales", "role:ops", "app:portal", "build:portal/42", "platform:ios", "screen:home", "entry:home", "event:sign_in", "install:portal/42"
 	Users   []byte `bson:"u"` // a serialized Roaring bitmap of user numbers
 	Devices []byte `bson:"d,omitempty"`
 	Events  int64  `bson:"n"`
@@ -48,6 +55,9 @@ func dimsOf(e *stored) (keys []string, withDevice int) {
 	keys = append(keys, "all")
 	if e.App != "" {
 		keys = append(keys, "app:"+e.App, "build:"+e.App+"/"+e.Build)
+		if e.Name == "install" {
+			keys = append(keys, "install:"+e.App+"/"+e.Build)
+		}
 	}
 	keys = append(keys, "platform:"+e.Platform)
 	withDevice = len(keys)
@@ -113,6 +123,9 @@ func (s *Service) fragmentOf(ctx context.Context, evs []stored) (*fragment, erro
 		f.Days = append(f.Days, fd)
 	}
 	sort.Slice(f.Days, func(i, j int) bool { return f.Days[i].Day < f.Days[j].Day })
+	if len(f.Days) > 0 {
+		f.FirstDay = f.Days[0].Day
+	}
 	return f, nil
 }
 
@@ -133,39 +146,92 @@ type rollups struct {
 	mu   sync.RWMutex
 	days map[string]map[string]*agg
 	seen map[bson.ObjectID]bool // fragments already added (this instance's own, then a Reload)
+	// covered lists, per fragment, the days a merged fragment holds for it: adding the
+	// fragment skips them, so a crash between writing the merge and deleting its parts, or a
+	// reader that sees both, counts nothing twice.
+	covered map[bson.ObjectID]map[string]bool
 }
 
 func newRollups() *rollups {
-	return &rollups{days: map[string]map[string]*agg{}, seen: map[bson.ObjectID]bool{}}
+	return &rollups{days: map[string]map[string]*agg{}, seen: map[bson.ObjectID]bool{}, covered: map[bson.ObjectID]map[string]bool{}}
 }
 
 func (r *rollups) add(f *fragment) error {
+	ok, err := r.addBatch([]fragment{*f})
+	if err == nil && !ok {
+		err = fmt.Errorf("analytics rollup %s: a merged day whose parts were partly counted", f.ID.Hex())
+	}
+	return err
+}
+
+// addBatch adds fragments read together, merged days first so that the parts they hold are
+// skipped. A merged day whose parts were all counted before changes nothing (the numbers are
+// already its union); one whose parts were none counted (at start, or its parts were deleted
+// before this instance saw them) is added whole. It returns false when a merged day's parts
+// were partly counted: only loading everything again is exact then (loadAll).
+func (r *rollups) addBatch(frags []fragment) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.seen[f.ID] {
-		return nil
+	sort.SliceStable(frags, func(i, j int) bool { return frags[i].Compacted != "" && frags[j].Compacted == "" })
+	for i := range frags {
+		f := &frags[i]
+		if r.seen[f.ID] {
+			continue
+		}
+		skip := r.covered[f.ID]
+		if f.Compacted != "" {
+			counted := 0
+			for _, p := range f.Parts {
+				if r.seen[p] {
+					counted++
+				}
+			}
+			if counted > 0 && counted < len(f.Parts) {
+				return false, nil
+			}
+			for _, p := range f.Parts {
+				if r.covered[p] == nil {
+					r.covered[p] = map[string]bool{}
+				}
+				r.covered[p][f.Compacted] = true
+			}
+			if counted > 0 {
+				r.seen[f.ID] = true
+				continue
+			}
+		}
+		r.seen[f.ID] = true
+		for _, fd := range f.Days {
+			if skip[fd.Day] {
+				continue
+			}
+			if err := r.addDay(&fd); err != nil {
+				return true, fmt.Errorf("analytics rollup %s: %w", f.ID.Hex(), err)
+			}
+		}
 	}
-	r.seen[f.ID] = true
-	for _, fd := range f.Days {
-		dims := r.days[fd.Day]
-		if dims == nil {
-			dims = map[string]*agg{}
-			r.days[fd.Day] = dims
+	return true, nil
+}
+
+func (r *rollups) addDay(fd *fragDay) error {
+	dims := r.days[fd.Day]
+	if dims == nil {
+		dims = map[string]*agg{}
+		r.days[fd.Day] = dims
+	}
+	for _, d := range fd.Dims {
+		a := dims[d.Key]
+		if a == nil {
+			a = newAgg()
+			dims[d.Key] = a
 		}
-		for _, d := range fd.Dims {
-			a := dims[d.Key]
-			if a == nil {
-				a = newAgg()
-				dims[d.Key] = a
-			}
-			if err := orBytes(a.users, d.Users); err != nil {
-				return fmt.Errorf("analytics rollup %s: %w", f.ID.Hex(), err)
-			}
-			if err := orBytes(a.devices, d.Devices); err != nil {
-				return fmt.Errorf("analytics rollup %s: %w", f.ID.Hex(), err)
-			}
-			a.events += d.Events
+		if err := orBytes(a.users, d.Users); err != nil {
+			return err
 		}
+		if err := orBytes(a.devices, d.Devices); err != nil {
+			return err
+		}
+		a.events += d.Events
 	}
 	return nil
 }

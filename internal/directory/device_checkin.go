@@ -2,6 +2,8 @@ package directory
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -47,7 +49,7 @@ func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID strin
 			return nil, err
 		}
 	}
-	d, previousToken, err := s.upsert(ctx, p.UserID, deviceID, in, now)
+	d, before, err := s.upsert(ctx, p.UserID, deviceID, in, now)
 	if err != nil {
 		return nil, err
 	}
@@ -65,27 +67,41 @@ func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID strin
 			d.PushToken, d.HasPushToken = "", false
 		}
 	}
-	if previousToken != "" && previousToken != in.PushToken {
+	if previousToken := before.PushToken; previousToken != "" && previousToken != in.PushToken {
 		if err := s.releaseToken(ctx, previousToken, key); err != nil {
 			return nil, err
 		}
 	}
 	if s.Usage != nil {
+		build := strconv.FormatInt(in.BuildNumber, 10)
 		s.Usage.Record(p.UserID, deviceID, "app_start", map[string]string{
-			"app": in.AppID, "build": strconv.FormatInt(in.BuildNumber, 10), "platform": in.Platform})
+			"app": in.AppID, "build": build, "platform": in.Platform})
+		if before.Key != "" && before.AppID == in.AppID && before.BuildNumber != in.BuildNumber {
+			s.Usage.Record(p.UserID, deviceID, "install", map[string]string{
+				"app": in.AppID, "build": build, "platform": in.Platform, "from_build": strconv.FormatInt(before.BuildNumber, 10),
+				"event_id": installEventID(deviceID, in.AppID, build)})
+		}
 	}
 	return d, nil
 }
 
-// upsert writes the device record and returns it with the token it had before.
-func (s *Devices) upsert(ctx context.Context, userID, deviceID string, in DeviceInput, now time.Time) (*Device, string, error) {
+// installEventID names the install of build of app on a device: the same build change seen at
+// two check-ins (a retry, two instances) is one install event. A device that goes back to a
+// build it had before and updates again counts that build's install once.
+func installEventID(deviceID, app, build string) string {
+	h := sha256.Sum256([]byte(deviceID + "\x00" + app + "\x00" + build))
+	return "install." + hex.EncodeToString(h[:16])
+}
+
+// upsert writes the device record and returns it with the record before (zero on first sight).
+func (s *Devices) upsert(ctx context.Context, userID, deviceID string, in DeviceInput, now time.Time) (*Device, Device, error) {
 	key := deviceKey(userID, deviceID)
 	unlock := s.DB.Lock(deviceLock(key))
 	defer unlock()
 	var before Device
 	err := s.devices().FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&before)
 	if err != nil && !mongodb.IsNotFound(err) {
-		return nil, "", fmt.Errorf("read device %s: %w", key, mongodb.Translate(err, "device"))
+		return nil, Device{}, fmt.Errorf("read device %s: %w", key, mongodb.Translate(err, "device"))
 	}
 	d := &Device{
 		Key: key, UserID: userID, DeviceID: deviceID, Platform: in.Platform, Model: in.Model,
@@ -109,10 +125,10 @@ func (s *Devices) upsert(ctx context.Context, userID, deviceID string, in Device
 		{Key: "$setOnInsert", Value: bson.D{{Key: "created_at", Value: now}}},
 	}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
-		return nil, "", fmt.Errorf("check in device %s: %w", key, mongodb.Translate(err, "device"))
+		return nil, Device{}, fmt.Errorf("check in device %s: %w", key, mongodb.Translate(err, "device"))
 	}
 	s.View.putDevice(d)
-	return d, before.PushToken, nil
+	return d, before, nil
 }
 
 // moveToken makes key the owner of token and clears the token from the device that held it.

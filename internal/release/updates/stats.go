@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -62,9 +63,11 @@ type RolloutStats struct {
 // deviceRow is what the numbers need of a device in the registry.
 type deviceRow struct {
 	UserID   string
+	DeviceID string
 	Platform string
 	Build    int64
 	Channel  string
+	LastSeen time.Time
 }
 
 // Stats returns an app's numbers, on one platform or ("") both. It returns forbidden unless the
@@ -129,7 +132,7 @@ func (s *Service) appDevices(ctx context.Context, a *appView, platform release.P
 	}
 	rows := make([]deviceRow, len(devices))
 	for i, d := range devices {
-		rows[i] = deviceRow{UserID: d.UserID, Platform: d.Platform, Build: d.BuildNumber, Channel: d.Channel}
+		rows[i] = deviceRow{UserID: d.UserID, DeviceID: d.DeviceID, Platform: d.Platform, Build: d.BuildNumber, Channel: d.Channel, LastSeen: d.LastSeenAt}
 	}
 	return rows, nil
 }
