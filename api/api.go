@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/config"
 )
 
@@ -54,6 +55,9 @@ type Deps struct {
 	ApprovalCallbacks ApprovalCallbacks
 	ApprovalStats     ApprovalStats
 	ApprovalReminders ApprovalReminders
+
+	// Now is the one clock of the services (Main.Clock), for the console's date ranges.
+	Now clock.Func
 }
 
 // Server is the HTTP server.
@@ -262,6 +266,13 @@ func (s *Server) routes() {
 	app.Post("/console/apps/:app_id/tracks/:platform/:channel/releases/:release_id", append(consoleChange, s.consoleChangeRelease)...)
 	app.Get("/console/users", consoleAdmin(consolePage, s.consoleUsers)...)
 	app.Post("/console/users/:user_id/status", consoleAdmin(consoleChange, s.consoleUserStatus)...)
+	// The admins' user screens (console_users_handlers.go).
+	app.Post("/console/users", consoleAdmin(consoleChange, s.consoleCreateUser)...)
+	app.Post("/console/users/import", consoleAdmin([]fiber.Handler{s.consoleAuth, s.consoleUpload}, s.consoleImportUsers)...)
+	app.Get("/console/users/:user_id", consoleAdmin(consolePage, s.consoleUser)...)
+	app.Post("/console/users/:user_id/roles", consoleAdmin(consoleChange, s.consoleUserRoles)...)
+	app.Post("/console/users/:user_id/password-reset", consoleAdmin(consoleChange, s.consoleResetPassword)...)
+	app.Post("/console/users/:user_id/revoke-sessions", consoleAdmin(consoleChange, s.consoleRevokeSessions)...)
 	app.Get("/console/audit", consoleAdmin(consolePage, s.consoleAudit)...)
 	app.Get("/console/audit.csv", consoleAdmin(consolePage, s.consoleAuditCSV)...)
 	app.Get("/console/", append(consolePage, s.consoleDashboard)...)

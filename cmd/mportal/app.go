@@ -206,6 +206,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Approvals:     m.approvals,
 		Analytics:     m.analytics,
 		Audit:         m.audit,
+		Now:           m.Clock,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{

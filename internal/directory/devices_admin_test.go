@@ -1,9 +1,8 @@
 package directory
 
 import (
-	"time"
-
 	"testing"
+	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
