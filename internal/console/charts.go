@@ -81,8 +81,8 @@ func Rows(points []Point, percent bool) Chart {
 		y := float64(i) * row
 		bw := (w - labelW - valueW) * math.Min(p.Value, top) / top
 		short := p
-		if r := []rune(p.Label); len(r) > 24 {
-			short.Label = string(r[:23]) + "…"
+		if r := []rune(p.Label); len(r) > 28 {
+			short.Label = string(r[:27]) + "…"
 		}
 		c.Bars = append(c.Bars, Bar{Point: short, X: labelW, Y: y + 5, W: bw, H: row - 10,
 			LabelX: labelW - 8, LabelY: y + row/2 + 5, ValueX: labelW + bw + 6, ValueY: y + row/2 + 5, ShowLabel: true})
