@@ -13,7 +13,7 @@ type UsersData struct {
 	Query string
 	Users []directory.User
 	// Roles are the role boxes of the create form (auth.AllRoles).
-	Roles []auth.Role
+	Roles   []auth.Role
 	New     NewUser
 	Problem string
 }
