@@ -298,6 +298,13 @@ func (s *Server) routes() {
 	app.Post("/console/apps/:app_id/channels/:channel/members/:user_id/remove", append(consoleChange, s.consoleRemoveMember)...)
 	app.Get("/console/users", consoleAdmin(consolePage, s.consoleUsers)...)
 	app.Post("/console/users/:user_id/status", consoleAdmin(consoleChange, s.consoleUserStatus)...)
+	// The admins' user screens (console_users_handlers.go).
+	app.Post("/console/users", consoleAdmin(consoleChange, s.consoleCreateUser)...)
+	app.Post("/console/users/import", consoleAdmin([]fiber.Handler{s.consoleAuth, s.consoleUpload}, s.consoleImportUsers)...)
+	app.Get("/console/users/:user_id", consoleAdmin(consolePage, s.consoleUser)...)
+	app.Post("/console/users/:user_id/roles", consoleAdmin(consoleChange, s.consoleUserRoles)...)
+	app.Post("/console/users/:user_id/password-reset", consoleAdmin(consoleChange, s.consoleResetPassword)...)
+	app.Post("/console/users/:user_id/revoke-sessions", consoleAdmin(consoleChange, s.consoleRevokeSessions)...)
 	app.Get("/console/audit", consoleAdmin(consolePage, s.consoleAudit)...)
 	app.Get("/console/audit.csv", consoleAdmin(consolePage, s.consoleAuditCSV)...)
 	// Announcements, banners and what's-new cards: role ops, as in the API (console_announce_*.go).

@@ -189,16 +189,6 @@ func (s *Server) consoleLogout(c *fiber.Ctx) error {
 	return consoleDone(c, "/console/")
 }
 
-// consoleDashboard is the console's home page.
-func (s *Server) consoleDashboard(c *fiber.Ctx) error {
-	apps, err := s.deps.Releases.ListApps(c.UserContext(), principal(c))
-	if err != nil {
-		return err
-	}
-	return s.renderConsole(c, fiber.StatusOK, "dashboard", console.Page{Title: "dashboard", Nav: "dashboard",
-		Data: struct{ Apps int }{len(apps)}})
-}
-
 // consoleUsers is the admins' directory search.
 func (s *Server) consoleUsers(c *fiber.Ctx) error {
 	q := c.Query("q")
@@ -207,10 +197,7 @@ func (s *Server) consoleUsers(c *fiber.Ctx) error {
 		return err
 	}
 	return s.renderConsole(c, fiber.StatusOK, "users", console.Page{Title: "users", Nav: "users",
-		Data: struct {
-			Query string
-			Users []directory.User
-		}{q, users}})
+		Data: console.UsersData{Query: q, Users: users, Roles: auth.AllRoles}})
 }
 
 // consoleUserStatus disables or enables a user through the directory service and audits the

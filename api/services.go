@@ -65,6 +65,8 @@ type Devices interface {
 	List(ctx context.Context, p *auth.Principal) ([]directory.Device, error)
 	// Delete removes one of the caller's devices; not_found for anyone else's.
 	Delete(ctx context.Context, p *auth.Principal, deviceID string) error
+	// OfUser returns any user's devices to an admin; forbidden for anyone else.
+	OfUser(ctx context.Context, actor *auth.Principal, userID string) ([]directory.Device, error)
 }
 
 // Inbox is the caller's in-app notification inbox (inbox.Store). Every method returns

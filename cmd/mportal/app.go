@@ -214,6 +214,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Approvals:     m.approvals,
 		Analytics:     m.analytics,
 		Audit:         m.audit,
+		Now:           m.Clock,
 		JWKS:          keys.JWKS,
 		OpenAPI:       mobilecontract.OpenAPI,
 		Ready: map[string]api.Checker{
@@ -225,7 +226,6 @@ func (m *Main) Run(ctx context.Context) error {
 		ApprovalCallbacks: m.approvalCallbacks,
 		ApprovalStats:     m.approvalStats,
 		ApprovalReminders: m.approvalReminders,
-		Now:               m.Clock,
 	})
 	m.startWorkers()
 	m.startTrainingWorkers()

@@ -146,7 +146,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 
 		run(t, "search the users", chromedp.Click(`a[href="/console/users"]`), chromedp.WaitVisible(`#q`),
-			chromedp.SendKeys(`#q`, "E4101"), chromedp.Submit(`#q`), chromedp.WaitVisible(`#user-`+employeeID))
+			chromedp.SendKeys(`#q`, "E4101"), chromedp.Submit(`#q`),
+			// The row is on the page before the search too: wait for the page of the search.
+			chromedp.WaitVisible(`#q[value="E4101"]`, chromedp.ByQuery), chromedp.WaitVisible(`#user-`+employeeID))
 		look(t, "laptop-en-users")
 		run(t, "disable E4101", chromedp.Click(`#user-`+employeeID+` button`),
 			chromedp.WaitReady(`#user-`+employeeID+` input[value="active"]`, chromedp.ByQuery))

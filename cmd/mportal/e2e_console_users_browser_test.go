@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/mportal/mportal/internal/testenv"
+)
+
+// usersBrowser is a Chromium tab on the console with the checks every screen gets: a
+// screenshot into the artifacts folder, axe-core (no critical violation) and no horizontal
+// scrolling.
+type usersBrowser struct {
+	ts    *testServer
+	tab   context.Context
+	logs  func() []string
+	axe   []byte
+	shots string
+}
+
+func newUsersBrowser(t *testing.T, ts *testServer) *usersBrowser {
+	axe, err := os.ReadFile(axePath)
+	if err != nil {
+		t.Fatalf("the console's accessibility check needs axe-core (deploy/dev/setup.sh installs it): %v", err)
+	}
+	tab, logs := browser(t)
+	return &usersBrowser{ts: ts, tab: tab, logs: logs, axe: axe, shots: artifactsDir(t)}
+}
+
+func (cb *usersBrowser) run(t *testing.T, what string, tasks ...chromedp.Action) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(cb.tab, time.Minute)
+	defer cancel()
+	if err := chromedp.Run(ctx, tasks...); err != nil {
+		var where string
+		_ = chromedp.Run(cb.tab, chromedp.Evaluate(`location.href + "\n" + document.body.innerText`, &where))
+		t.Fatalf("%s: %v\nthe browser shows %s\nbrowser log: %v", what, err, where, cb.logs())
+	}
+}
+
+func (cb *usersBrowser) look(t *testing.T, name string) consoleScreen {
+	t.Helper()
+	var s consoleScreen
+	var png []byte
+	var found struct{ Critical, Serious []string }
+	cb.run(t, "look at "+name,
+		chromedp.Evaluate(readScreen, &s),
+		chromedp.FullScreenshot(&png, 90),
+		chromedp.Evaluate(string(cb.axe), nil),
+		chromedp.Evaluate(axeCritical, &found, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+	)
+	if err := os.WriteFile(filepath.Join(cb.shots, "console-"+name+".jpg"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if len(found.Critical) > 0 {
+		t.Errorf("%s: critical accessibility violations:\n%s", name, strings.Join(found.Critical, "\n"))
+	}
+	if len(found.Serious) > 0 {
+		t.Logf("%s: serious accessibility findings: %s", name, strings.Join(found.Serious, "; "))
+	}
+	if s.Wide {
+		t.Errorf("%s: the page is wider than the screen", name)
+	}
+	return s
+}
+
+func consoleView(width, height int64, mobile bool, lang string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.EmulateViewport(width, height, func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
+			p.Mobile = mobile
+		}),
+		emulation.SetUserAgentOverride("Mozilla/5.0 (X11; Linux x86_64) Chrome/120 Safari/537.36").WithAcceptLanguage(lang),
+	}
+}
+
+func (cb *usersBrowser) signIn(t *testing.T, login, password string) {
+	cb.run(t, "sign in as "+login, chromedp.Navigate(cb.ts.base+"/console/"), chromedp.WaitVisible(`#login`),
+		chromedp.SendKeys(`#login`, login), chromedp.SendKeys(`#password`, password),
+		chromedp.Click(`form.login button[type="submit"]`), chromedp.WaitVisible(`nav`))
+}
+
+func (cb *usersBrowser) signOut(t *testing.T) {
+	cb.run(t, "sign out", chromedp.Navigate(cb.ts.base+"/console/"), chromedp.WaitVisible(`header form button`),
+		chromedp.Click(`header form button`), chromedp.WaitVisible(`#login`))
+}
+
+// cspViolations are the browser's reports of content the CSP refused.
+func (cb *usersBrowser) cspViolations() []string {
+	var csp []string
+	for _, l := range cb.logs() {
+		if strings.Contains(l, "Content Security Policy") || strings.Contains(l, "Refused to") {
+			csp = append(csp, l)
+		}
+	}
+	return csp
+}
+
+// TestConsoleUsersInABrowser goes through the dashboard and the admins' user screens in
+// Chromium: the dashboard's charts against the API's numbers, a CSV import with bad rows (the
+// per-row results, then the API's list), a user's page and a password reset, at laptop width
+// in English and phone width in Chinese; ops are refused the users screens.
+func TestConsoleUsersInABrowser(t *testing.T) {
+	start := time.Date(2030, 5, 6, 9, 0, 0, 0, time.UTC)
+	clock := testenv.NewClock(start)
+	ts := startServer(t, testEnv(t, nil), func(m *Main) { m.Clock = clock.Now })
+	admin := ts.adminToken()
+	ops := ts.newOps(admin, "OPS1")
+	ts.createApp(ops, "portal")
+	ts.publishAPK(ops, "portal", 100, "stable", 20)
+	// Three employees use the app today, on two builds.
+	for i, build := range []string{"99", "100", "100"} {
+		_, token := ts.newEmployee(admin, fmt.Sprintf("A800%d", i), "Sales")
+		ts.must(ts.call("POST", "/v1/events", token, map[string]any{"app": "portal", "build": build, "platform": "android",
+			"client_time": start.UnixMilli(), "events": []map[string]any{{"id": "s1", "name": "app_start", "at": start.UnixMilli() - 60_000}}}), 200)
+	}
+	cb := newUsersBrowser(t, ts)
+	csvPath := filepath.Join(t.TempDir(), "people.csv")
+	if err := os.WriteFile(csvPath, []byte("employee_no,name,email,department,roles\n"+
+		"B9001,Bo One,bo1@example.com,Sales,\n"+
+		"B9002,,bo2@example.com,Sales,\n"+ // no name
+		"B9003,Bo Three,bo3@example.com,IT,approver\n"+
+		"B9004,Bo Four,not-an-email,IT,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("an admin on a laptop, in English", func(t *testing.T) {
+		cb.run(t, "laptop view", consoleView(1280, 900, false, "en-US,en;q=0.9"))
+		cb.signIn(t, "admin", "admin-passphrase-1")
+		s := cb.look(t, "laptop-en-dashboard-full")
+		var au struct{ Days []struct{ DAU, MAU int } }
+		ts.with(t).must(ts.with(t).call("GET", "/v1/ops/metrics/active-users?from=2030-05-06&to=2030-05-06", ops, nil), 200).json(t, &au)
+		var dau string
+		cb.run(t, "read the DAU", chromedp.Text(`#dau`, &dau, chromedp.ByQuery))
+		if len(au.Days) != 1 || dau != fmt.Sprint(au.Days[0].DAU) || au.Days[0].DAU < 3 {
+			t.Errorf("the dashboard's DAU %q, the API's %+v", dau, au.Days)
+		}
+		for _, want := range []string{"Adoption per build", "portal 100", "67%", "portal android/stable 100", "20%", "Rollouts in progress", "Feedback backlog by age"} {
+			if !strings.Contains(s.Text, want) && !strings.Contains(s.Text, strings.ToUpper(want)) {
+				t.Errorf("the dashboard lacks %q:\n%s", want, s.Text)
+			}
+		}
+		var charts int
+		cb.run(t, "count the charts", chromedp.Evaluate(`document.querySelectorAll('svg.chart[role=img]').length`, &charts))
+		if charts < 3 {
+			t.Errorf("%d charts on the dashboard", charts)
+		}
+
+		cb.run(t, "open the users", chromedp.Click(`a[href="/console/users"]`), chromedp.WaitVisible(`#import-file`))
+		cb.look(t, "laptop-en-users-forms")
+		cb.run(t, "import the CSV", chromedp.SetUploadFiles(`#import-file`, []string{csvPath}, chromedp.ByQuery),
+			chromedp.Click(`#import-users button`), chromedp.WaitVisible(`#import-rows`))
+		s = cb.look(t, "laptop-en-users-import")
+		var rows []string
+		cb.run(t, "read the rows", chromedp.Evaluate(`[...document.querySelectorAll('#import-rows tbody tr')].map(r => r.className + ' ' + r.innerText.replace(/\s+/g, ' '))`, &rows))
+		want := []*regexp.Regexp{regexp.MustCompile(`^row-created 2 B9001 created`), regexp.MustCompile(`^row-error 3 B9002 error name`),
+			regexp.MustCompile(`^row-created 4 B9003 created`), regexp.MustCompile(`^row-error 5 B9004 error email`)}
+		if len(rows) != len(want) {
+			t.Fatalf("rows: %q", rows)
+		}
+		for i, w := range want {
+			if !w.MatchString(rows[i]) {
+				t.Errorf("row %d reads %q, want %s", i, rows[i], w)
+			}
+		}
+		if got := ts.with(t).listedUsers(admin, "B900"); strings.Join(got, ",") != "B9001,B9003" {
+			t.Errorf("the API lists %v after the browser's import", got)
+		}
+
+		cb.run(t, "find B9003", chromedp.Navigate(ts.base+"/console/users?q=B9003"), chromedp.WaitVisible(`main table a`),
+			chromedp.Click(`main table a`), chromedp.WaitVisible(`#user-roles`))
+		cb.look(t, "laptop-en-user")
+		cb.run(t, "make B9003 ops", chromedp.Click(`#role-ops`), chromedp.Click(`#user-roles button`),
+			chromedp.WaitVisible(`#role-ops:checked`, chromedp.ByQuery))
+		var page struct{ Items []adminUser }
+		ts.with(t).must(ts.with(t).call("GET", "/v1/admin/users?q=B9003", admin, nil), 200).json(t, &page)
+		if len(page.Items) != 1 || strings.Join(page.Items[0].Roles, ",") != "employee,approver,ops" {
+			t.Errorf("the API's B9003 after the console's roles: %+v", page.Items)
+		}
+		cb.run(t, "reset B9003's password", chromedp.Click(`#user-reset button`), chromedp.WaitVisible(`#one-time-password`))
+		cb.look(t, "laptop-en-user-password")
+		var otp string
+		cb.run(t, "read the password", chromedp.Text(`#one-time-password`, &otp, chromedp.ByQuery))
+		ts.with(t).signIn("B9003", strings.TrimSpace(otp), "B9003-passphrase", "B9003-phone")
+		cb.signOut(t)
+	})
+
+	t.Run("an admin on a phone, in Chinese", func(t *testing.T) {
+		cb.run(t, "phone view", consoleView(390, 844, true, "zh-CN,zh;q=0.9"))
+		cb.signIn(t, "admin", "admin-passphrase-1")
+		if s := cb.look(t, "phone-zh-dashboard-full"); s.Lang != "zh-CN" || !strings.Contains(s.Text, "各构建的采用率") {
+			t.Errorf("the dashboard (lang %q) reads:\n%s", s.Lang, s.Text)
+		}
+		cb.run(t, "open the users", chromedp.Navigate(ts.base+"/console/users"), chromedp.WaitVisible(`#import-file`))
+		cb.look(t, "phone-zh-users-forms")
+		cb.run(t, "import the CSV again", chromedp.SetUploadFiles(`#import-file`, []string{csvPath}, chromedp.ByQuery),
+			chromedp.Click(`#import-users button`), chromedp.WaitVisible(`#import-rows`))
+		if s := cb.look(t, "phone-zh-users-import"); !strings.Contains(s.Text, "未变化") {
+			t.Errorf("the second import reads:\n%s", s.Text)
+		}
+		cb.signOut(t)
+	})
+
+	t.Run("ops cannot manage users", func(t *testing.T) {
+		cb.signIn(t, "OPS1", "OPS1-passphrase")
+		cb.look(t, "phone-zh-ops-dashboard-full")
+		cb.run(t, "open the users screen", chromedp.Navigate(ts.base+"/console/users"), chromedp.WaitVisible(`main h1`))
+		if s := cb.look(t, "phone-zh-ops-users-denied"); !strings.Contains(s.Text, "无权访问") || strings.Contains(s.Text, "CSV") {
+			t.Errorf("ops opened the users screen:\n%s", s.Text)
+		}
+		cb.signOut(t)
+	})
+
+	if csp := cb.cspViolations(); len(csp) > 0 {
+		t.Errorf("the browser reported CSP violations:\n%s", strings.Join(csp, "\n"))
+	}
+}

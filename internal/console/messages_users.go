@@ -1,0 +1,53 @@
+package console
+
+// The users screens' words (see users*.html).
+func init() {
+	for k, v := range map[string]map[string]string{
+		"email":                {"zh-CN": "邮箱", "en": "E-mail"},
+		"create_user":          {"zh-CN": "新建用户", "en": "Create a user"},
+		"user_created":         {"zh-CN": "用户已创建", "en": "User created"},
+		"import_users":         {"zh-CN": "从 CSV 导入用户", "en": "Import users from CSV"},
+		"import_hint":          {"zh-CN": "首行为列名：employee_no、name（必填）、email、department、roles（以 ; 分隔）、locale、timezone、status。同一文件可重复导入。", "en": "First row names the columns: employee_no, name (required), email, department, roles (separated by ;), locale, timezone, status. Importing the same file again changes nothing."},
+		"csv_file":             {"zh-CN": "CSV 文件", "en": "CSV file"},
+		"import":               {"zh-CN": "导入", "en": "Import"},
+		"import_rows":          {"zh-CN": "逐行结果", "en": "Result of each row"},
+		"import_no_password":   {"zh-CN": "导入新建的用户没有密码：请在用户页面为其重置密码。", "en": "Imported new users have no password: reset it on the user's page."},
+		"line":                 {"zh-CN": "行号", "en": "Line"},
+		"outcome":              {"zh-CN": "结果", "en": "Outcome"},
+		"row_problem":          {"zh-CN": "问题", "en": "Problem"},
+		"row_created":          {"zh-CN": "已创建", "en": "created"},
+		"row_updated":          {"zh-CN": "已更新", "en": "updated"},
+		"row_unchanged":        {"zh-CN": "未变化", "en": "unchanged"},
+		"row_error":            {"zh-CN": "出错", "en": "error"},
+		"back_to_users":        {"zh-CN": "返回用户列表", "en": "Back to the users"},
+		"user":                 {"zh-CN": "用户详情", "en": "User"},
+		"open_user":            {"zh-CN": "打开用户", "en": "Open user"},
+		"must_change_password": {"zh-CN": "需修改密码", "en": "Must change password"},
+		"yes":                  {"zh-CN": "是", "en": "yes"},
+		"no":                   {"zh-CN": "否", "en": "no"},
+		"roles_of":             {"zh-CN": "角色：", "en": "Roles of"},
+		"save_roles":           {"zh-CN": "保存角色", "en": "Save roles"},
+		"access":               {"zh-CN": "登录与会话", "en": "Sign-in and sessions"},
+		"password_reset":       {"zh-CN": "重置密码", "en": "Reset password"},
+		"reset_hint":           {"zh-CN": "生成一次性密码（只显示一次），并结束该用户的所有会话。", "en": "Creates a one-time password (shown once) and ends all the user's sessions."},
+		"revoke_sessions":      {"zh-CN": "结束所有会话", "en": "End all sessions"},
+		"revoke_hint":          {"zh-CN": "该用户须在所有设备上重新登录。", "en": "The user must sign in again on every device."},
+		"one_time_password":    {"zh-CN": "一次性密码", "en": "One-time password"},
+		"otp_for":              {"zh-CN": "一次性密码，用户", "en": "One-time password for"},
+		"otp_once":             {"zh-CN": "此密码只显示这一次，不会保存。请当面或通过安全渠道交给用户；用户首次登录时须修改。", "en": "This password is shown only now and is not stored. Hand it over in person or through a safe channel; the user must change it at the first sign-in."},
+		"devices":              {"zh-CN": "设备", "en": "Devices"},
+		"device":               {"zh-CN": "设备", "en": "Device"},
+		"no_devices":           {"zh-CN": "暂无设备。", "en": "No devices."},
+		"platform":             {"zh-CN": "平台", "en": "Platform"},
+		"app":                  {"zh-CN": "应用", "en": "App"},
+		"push":                 {"zh-CN": "推送", "en": "Push"},
+		"last_seen":            {"zh-CN": "最近活跃", "en": "Last seen"},
+		"role_employee":        {"zh-CN": "员工", "en": "employee"},
+		"role_beta_tester":     {"zh-CN": "内测用户", "en": "beta tester"},
+		"role_approver":        {"zh-CN": "审批人", "en": "approver"},
+		"role_ops":             {"zh-CN": "运维", "en": "ops"},
+		"role_admin":           {"zh-CN": "管理员", "en": "admin"},
+	} {
+		messages[k] = v
+	}
+}
