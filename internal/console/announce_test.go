@@ -56,7 +56,7 @@ func TestAnnounceScreensRender(t *testing.T) {
 		}
 	}
 	// Admins without role ops do not see the entry.
-	b, err := Render("dashboard", Page{Locale: "en", Title: "dashboard", Viewer: &auth.Principal{Roles: []auth.Role{auth.RoleAdmin}}, Data: struct{ Apps int }{0}})
+	b, err := Render("dashboard", Page{Locale: "en", Title: "dashboard", Viewer: &auth.Principal{Roles: []auth.Role{auth.RoleAdmin}}, Data: &Dashboard{}})
 	if err != nil || strings.Contains(string(b), `href="/console/announcements"`) {
 		t.Errorf("an admin's menu offers the announcements (%v):\n%s", err, b)
 	}
