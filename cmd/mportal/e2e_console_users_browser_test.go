@@ -181,8 +181,15 @@ func TestConsoleUsersInABrowser(t *testing.T) {
 		cb.look(t, "laptop-en-user")
 		cb.run(t, "make B9003 ops", chromedp.Click(`#role-ops`), chromedp.Click(`#user-roles button`),
 			chromedp.WaitVisible(`#role-ops:checked`, chromedp.ByQuery))
+		// The click checks the box at once; the form's post may still be on its way.
 		var page struct{ Items []adminUser }
-		ts.with(t).must(ts.with(t).call("GET", "/v1/admin/users?q=B9003", admin, nil), 200).json(t, &page)
+		for range 50 {
+			ts.with(t).must(ts.with(t).call("GET", "/v1/admin/users?q=B9003", admin, nil), 200).json(t, &page)
+			if len(page.Items) == 1 && strings.Join(page.Items[0].Roles, ",") == "employee,approver,ops" {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		if len(page.Items) != 1 || strings.Join(page.Items[0].Roles, ",") != "employee,approver,ops" {
 			t.Errorf("the API's B9003 after the console's roles: %+v", page.Items)
 		}
