@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
@@ -254,8 +255,15 @@ func logProblem(log *slog.Logger, p Problem, e *apperr.Error, unexpected bool, m
 	}
 }
 
+// unavailableRetryAfter is the Retry-After of an unavailability that names no wait of its own
+// (object storage down, tusd shutting down): every 503 tells the client when to come back.
+const unavailableRetryAfter = 5 * time.Second
+
 // retryAfter is e's Retry-After in whole seconds, rounded up; 0 means none.
 func retryAfter(e *apperr.Error) int {
+	if e.RetryAfter <= 0 && e.Code == apperr.Unavailable {
+		return int(unavailableRetryAfter / time.Second)
+	}
 	if e.RetryAfter <= 0 {
 		return 0
 	}

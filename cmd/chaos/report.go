@@ -46,7 +46,10 @@ func (r *rigResult) check() *chaos.Report {
 		rep.Add(chaos.CheckFanOut(ids, r.fanoutTokens, r.deliveries))
 	}
 	if r.dbOutage != nil {
-		rep.Add(chaos.CheckOutage(*r.dbOutage, r.answers, 30*time.Second, requestTimeout))
+		// The database's settle ends where MinIO's outage starts, so that a failure is blamed on
+		// the outage it happened in.
+		settle := min(30*time.Second, r.minio.Start.Sub(r.dbOutage.End))
+		rep.Add(chaos.CheckOutage(*r.dbOutage, r.answers, settle, requestTimeout))
 		down := r.readyzDown["database"]
 		rep.Add(chaos.Guarantee{Name: "database stopped: every instance's /readyz fails",
 			Pass: !strings.Contains(down, "200"), Detail: "mid-outage /readyz:" + down})

@@ -60,7 +60,13 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	endpoint := testenv.MinIOEndpoint(t)
+	return newFixtureVia(t, testenv.MinIOEndpoint(t))
+}
+
+// newFixtureVia is newFixture with tusd's S3 client reaching MinIO at endpoint (a
+// testenv.Proxy's address).
+func newFixtureVia(t testing.TB, endpoint string) *fixture {
+	t.Helper()
 	store := testenv.Store(t, "u")
 	admin := testenv.MinIOAdmin(t)
 	f := &fixture{store: store, bucket: store.BucketName(media.Uploads), admin: admin,
