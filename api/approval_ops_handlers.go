@@ -65,6 +65,12 @@ func (s *Server) approvalStatsCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.writeApprovalStatsCSV(c, from, to)
+}
+
+// writeApprovalStatsCSV answers with the approval statistics of [from, to) as
+// approval-stats.csv, for the API's stats.csv and the console's.
+func (s *Server) writeApprovalStatsCSV(c *fiber.Ctx, from, to time.Time) error {
 	st, err := s.deps.ApprovalStats.Stats(c.UserContext(), principal(c), from, to)
 	if err != nil {
 		return err

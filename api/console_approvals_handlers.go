@@ -46,14 +46,7 @@ func (s *Server) consoleApprovalStatsCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.deps.ApprovalStats.Stats(c.UserContext(), principal(c), from, to)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="approval-stats.csv"`)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return st.WriteCSV(c.Response().BodyWriter())
+	return s.writeApprovalStatsCSV(c, from, to)
 }
 
 // consoleApprovalStats is the approval statistics screen (ops and admins): reject rates and

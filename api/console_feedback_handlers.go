@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"slices"
 	"strings"
@@ -53,23 +52,7 @@ func (s *Server) consoleFeedback(c *fiber.Ctx) error {
 func (s *Server) consoleFeedbackCSV(c *fiber.Ctx) error {
 	_, f := consoleFeedbackFilter(c)
 	f.Cursor = ""
-	write, err := s.deps.Feedback.Export(c.UserContext(), principal(c), f)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="feedback.csv"`)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	reqID := requestID(c)
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
-		defer cancel()
-		if err := write(ctx, w); err != nil {
-			s.log.Error("console feedback export failed mid-stream", "request_id", reqID, "error", err.Error())
-		}
-		_ = w.Flush()
-	})
-	return nil
+	return s.streamFeedbackCSV(c, f, "console feedback export failed mid-stream")
 }
 
 // consoleFeedbackDetail shows one feedback with its photos (short-lived presigned URLs from

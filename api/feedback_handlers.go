@@ -155,6 +155,13 @@ func (s *Server) exportFeedback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.streamFeedbackCSV(c, f, "feedback export failed mid-stream")
+}
+
+// streamFeedbackCSV answers with the CSV of the feedback that f selects, as feedback.csv, for
+// the API's export and the console's. The service checks f and the roles before the response
+// starts; a failure mid-stream can only cut the body short, and is logged as failed.
+func (s *Server) streamFeedbackCSV(c *fiber.Ctx, f feedback.Filter, failed string) error {
 	write, err := s.deps.Feedback.Export(c.UserContext(), principal(c), f)
 	if err != nil {
 		return err
@@ -167,7 +174,7 @@ func (s *Server) exportFeedback(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 		defer cancel()
 		if err := write(ctx, w); err != nil {
-			s.log.Error("feedback export failed mid-stream", "request_id", reqID, "error", err.Error())
+			s.log.Error(failed, "request_id", reqID, "error", err.Error())
 		}
 		_ = w.Flush()
 	})

@@ -1,105 +1,16 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/mportal/mportal/internal/testenv"
 )
-
-// consoleTab is a Chromium tab on the console for one test: it photographs each screen into the
-// artifacts folder, runs axe-core on it, and collects what the browser logs.
-type consoleTab struct {
-	t     *testing.T
-	tab   context.Context
-	logs  func() []string
-	axe   []byte
-	shots string
-}
-
-func newConsoleTab(t *testing.T) *consoleTab {
-	t.Helper()
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("the console's accessibility check needs axe-core (deploy/dev/setup.sh installs it): %v", err)
-	}
-	tab, logs := browser(t)
-	return &consoleTab{t: t, tab: tab, logs: logs, axe: axe, shots: artifactsDir(t)}
-}
-
-// run runs the tasks, failing the test with what the browser shows when they fail.
-func (b *consoleTab) run(what string, tasks ...chromedp.Action) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.tab, time.Minute)
-	defer cancel()
-	if err := chromedp.Run(ctx, tasks...); err != nil {
-		var where string
-		_ = chromedp.Run(b.tab, chromedp.Evaluate(`location.href + "\n" + document.body.innerText`, &where))
-		b.t.Fatalf("%s: %v\nthe browser shows %s\nbrowser log: %v", what, err, where, b.logs())
-	}
-}
-
-// look photographs the screen as console-<name>.jpg, checks it with axe-core (no critical
-// violations) and for horizontal overflow, and returns what it shows.
-func (b *consoleTab) look(name string) consoleScreen {
-	b.t.Helper()
-	var s consoleScreen
-	var png []byte
-	var found struct{ Critical, Serious []string }
-	b.run("look at "+name,
-		chromedp.Evaluate(readScreen, &s),
-		chromedp.FullScreenshot(&png, 90),
-		chromedp.Evaluate(string(b.axe), nil),
-		chromedp.Evaluate(axeCritical, &found, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
-	)
-	if err := os.WriteFile(filepath.Join(b.shots, "console-"+name+".jpg"), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	if len(found.Critical) > 0 {
-		b.t.Errorf("%s: critical accessibility violations:\n%s", name, strings.Join(found.Critical, "\n"))
-	}
-	if len(found.Serious) > 0 {
-		b.t.Logf("%s: serious accessibility findings: %s", name, strings.Join(found.Serious, "; "))
-	}
-	if s.Wide {
-		b.t.Errorf("%s: the page is wider than the screen", name)
-	}
-	return s
-}
-
-// view sets the viewport and the browser's language.
-func (b *consoleTab) view(width, height int64, mobile bool, lang string) {
-	b.t.Helper()
-	b.run("set the view", chromedp.EmulateViewport(width, height, func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
-		p.Mobile = mobile
-	}), emulation.SetUserAgentOverride("Mozilla/5.0 (X11; Linux x86_64) Chrome/120 Safari/537.36").WithAcceptLanguage(lang))
-}
-
-// signIn signs in on the console's form.
-func (b *consoleTab) signIn(base, login, password string) {
-	b.t.Helper()
-	b.run("sign in as "+login, chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(`#login`),
-		chromedp.SendKeys(`#login`, login), chromedp.SendKeys(`#password`, password),
-		chromedp.Click(`form.login button[type="submit"]`), chromedp.WaitVisible(`nav`))
-}
-
-// noCSPViolations fails the test if the browser reported a Content-Security-Policy violation.
-func (b *consoleTab) noCSPViolations() {
-	b.t.Helper()
-	for _, l := range b.logs() {
-		if strings.Contains(l, "Content Security Policy") || strings.Contains(l, "Refused to") {
-			b.t.Errorf("the browser reported a CSP violation: %s", l)
-		}
-	}
-}
 
 // TestConsoleAnnouncementsInABrowser composes and schedules an announcement in Chromium on a
 // laptop in English, checks the API's view of it, moves the server's clock past its time and
@@ -126,14 +37,13 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 	var id string
 
 	t.Run("ops compose and schedule an announcement on a laptop, in English", func(t *testing.T) {
-		b := newConsoleTab(t)
-		b.view(1280, 900, false, "en-US,en;q=0.9")
-		b.signIn(ts.base, "E7100", "E7100-passphrase")
-		b.run("open the announcements", chromedp.Click(`nav a[href="/console/announcements"]`), chromedp.WaitVisible(`nav.tabs`))
-		b.look("laptop-en-announcements")
-		b.run("compose", chromedp.Click(`main a.button`), chromedp.WaitVisible(`#title`))
+		b := newConsoleBrowser(t, ts, 1280, 900, false, "en-US,en;q=0.9")
+		b.signIn(t, "E7100", "E7100-passphrase")
+		b.run(t, "open the announcements", chromedp.Click(`nav a[href="/console/announcements"]`), chromedp.WaitVisible(`nav.tabs`))
+		b.look(t, "laptop-en-announcements")
+		b.run(t, "compose", chromedp.Click(`main a.button`), chromedp.WaitVisible(`#title`))
 		publishAt = clock.Now().Add(10 * time.Minute).UTC().Truncate(time.Minute)
-		b.run("write the draft",
+		b.run(t, "write the draft",
 			chromedp.SendKeys(`#title`, "Fire drill"),
 			// The last letter is typed, so that the live preview (a static script) renders the body.
 			chromedp.SetValue(`#body`, body[:len(body)-1]),
@@ -145,21 +55,21 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 			chromedp.Click(`#preview-button`),
 			chromedp.WaitVisible(`#preview`))
 		var live string
-		b.run("read the live preview", chromedp.InnerHTML(`#live-preview`, &live))
+		b.run(t, "read the live preview", chromedp.InnerHTML(`#live-preview`, &live))
 		if !strings.Contains(live, "<strong>Friday</strong>") || !strings.Contains(live, "<li>bring your badge</li>") {
 			t.Errorf("the live preview shows %q", live)
 		}
-		s := b.look("laptop-en-compose-preview")
+		s := b.look(t, "laptop-en-compose-preview")
 		if !strings.Contains(s.Text, "Estimated reach") || !strings.Contains(s.Text, "2 users, 3 devices") || !strings.Contains(s.Text, "meet at gate 3") {
 			t.Errorf("the preview reads:\n%s", s.Text)
 		}
-		b.run("review", chromedp.Click(`#review-button`), chromedp.WaitVisible(`#confirm`))
-		s = b.look("laptop-en-compose-confirm")
+		b.run(t, "review", chromedp.Click(`#review-button`), chromedp.WaitVisible(`#confirm`))
+		s = b.look(t, "laptop-en-compose-confirm")
 		if !strings.Contains(s.Text, "scheduled for "+publishAt.Format("2006-01-02T15:04")+" UTC") || !strings.Contains(s.Text, "2 users") {
 			t.Errorf("the confirmation reads:\n%s", s.Text)
 		}
-		b.run("confirm", chromedp.Click(`#confirm`), chromedp.WaitVisible(`#status`))
-		s = b.look("laptop-en-announcement-scheduled")
+		b.run(t, "confirm", chromedp.Click(`#confirm`), chromedp.WaitVisible(`#status`))
+		s = b.look(t, "laptop-en-announcement-scheduled")
 		if !strings.Contains(s.Text, "scheduled") {
 			t.Errorf("the announcement's page reads:\n%s", s.Text)
 		}
@@ -183,9 +93,9 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 			t.Errorf("the API shows %+v, want scheduled at %s for Field Ops", a, publishAt)
 		}
 
-		b.run("open the banners", chromedp.Click(`nav.tabs a[href="/console/banners"]`), chromedp.WaitVisible(`#new-title`))
+		b.run(t, "open the banners", chromedp.Click(`nav.tabs a[href="/console/banners"]`), chromedp.WaitVisible(`#new-title`))
 		start := clock.Now().UTC()
-		b.run("create a banner",
+		b.run(t, "create a banner",
 			chromedp.SendKeys(`#new-title`, "Welcome"),
 			chromedp.SetUploadFiles(`#new-image`, []string{picture}),
 			chromedp.SetValue(`#new-starts_at`, start.Format("2006-01-02T15:04")),
@@ -193,7 +103,7 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 			chromedp.Click(`#new-public`),
 			chromedp.Submit(`#new-title`),
 			chromedp.WaitVisible(`section.item`))
-		b.look("laptop-en-banners")
+		b.look(t, "laptop-en-banners")
 		var banners struct {
 			Items []struct {
 				Title    string
@@ -206,15 +116,15 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 			t.Errorf("the API's banners %+v", banners.Items)
 		}
 
-		b.run("open the what's-new cards", chromedp.Click(`nav.tabs a[href="/console/whats-new"]`), chromedp.WaitVisible(`#app_id`))
-		b.run("create a card",
+		b.run(t, "open the what's-new cards", chromedp.Click(`nav.tabs a[href="/console/whats-new"]`), chromedp.WaitVisible(`#app_id`))
+		b.run(t, "create a card",
 			chromedp.SendKeys(`#app_id`, "com.example.portal"),
 			chromedp.SendKeys(`#build_number`, "120"),
 			chromedp.SendKeys(`#title_en`, "Offline forms"),
 			chromedp.SendKeys(`#body_en`, "Fill in forms without signal."),
 			chromedp.Submit(`#app_id`),
 			chromedp.WaitVisible(`tr[data-card]`))
-		b.look("laptop-en-whatsnew")
+		b.look(t, "laptop-en-whatsnew")
 		var cards struct {
 			Items []struct{ Title map[string]string }
 		}
@@ -222,8 +132,8 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 		if len(cards.Items) != 1 || cards.Items[0].Title["en"] != "Offline forms" {
 			t.Errorf("the API's cards %+v", cards.Items)
 		}
-		b.run("sign out", chromedp.Click(`header form button`), chromedp.WaitVisible(`#login`))
-		b.noCSPViolations()
+		b.signOut(t)
+		b.cspViolations(t)
 	})
 	if id == "" {
 		t.FailNow()
@@ -241,25 +151,24 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 	})
 
 	t.Run("the announcement shows as published, on a phone, in Chinese", func(t *testing.T) {
-		b := newConsoleTab(t)
-		b.view(390, 844, true, "zh-CN,zh;q=0.9")
-		b.signIn(ts.base, "E7100", "E7100-passphrase")
-		b.run("open the announcements", chromedp.Click(`nav a[href="/console/announcements"]`), chromedp.WaitVisible(`#announcement-`+id))
-		s := b.look("phone-zh-announcements")
+		b := newConsoleBrowser(t, ts, 390, 844, true, "zh-CN,zh;q=0.9")
+		b.signIn(t, "E7100", "E7100-passphrase")
+		b.run(t, "open the announcements", chromedp.Click(`nav a[href="/console/announcements"]`), chromedp.WaitVisible(`#announcement-`+id))
+		s := b.look(t, "phone-zh-announcements")
 		if s.Lang != "zh-CN" || !strings.Contains(s.Text, "已发布") {
 			t.Errorf("the list (lang %q) reads:\n%s", s.Lang, s.Text)
 		}
-		b.run("open the announcement", chromedp.Click(`#announcement-`+id+` a`), chromedp.WaitVisible(`#status`))
-		s = b.look("phone-zh-announcement")
+		b.run(t, "open the announcement", chromedp.Click(`#announcement-`+id+` a`), chromedp.WaitVisible(`#status`))
+		s = b.look(t, "phone-zh-announcement")
 		if !strings.Contains(s.Text, "已发布") || !strings.Contains(s.Text, "Field Ops") {
 			t.Errorf("the announcement reads:\n%s", s.Text)
 		}
-		b.run("compose", chromedp.Navigate(ts.base+"/console/announcements/new"), chromedp.WaitVisible(`#title`))
-		b.look("phone-zh-compose")
-		b.run("banners", chromedp.Navigate(ts.base+"/console/banners"), chromedp.WaitVisible(`#new-title`))
-		b.look("phone-zh-banners")
-		b.run("what's new", chromedp.Navigate(ts.base+"/console/whats-new"), chromedp.WaitVisible(`#app_id`))
-		b.look("phone-zh-whatsnew")
-		b.noCSPViolations()
+		b.run(t, "compose", chromedp.Navigate(ts.base+"/console/announcements/new"), chromedp.WaitVisible(`#title`))
+		b.look(t, "phone-zh-compose")
+		b.run(t, "banners", chromedp.Navigate(ts.base+"/console/banners"), chromedp.WaitVisible(`#new-title`))
+		b.look(t, "phone-zh-banners")
+		b.run(t, "what's new", chromedp.Navigate(ts.base+"/console/whats-new"), chromedp.WaitVisible(`#app_id`))
+		b.look(t, "phone-zh-whatsnew")
+		b.cspViolations(t)
 	})
 }

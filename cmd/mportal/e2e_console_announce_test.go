@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"regexp"
 	"strings"
@@ -16,31 +13,11 @@ import (
 // file is set, one PNG in fileField.
 func (ts *testServer) consoleUpload(s consoleSession, path string, form url.Values, fileField string, file []byte, opts ...func(*http.Request)) response {
 	ts.t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	if _, ok := form["csrf_token"]; !ok {
-		_ = w.WriteField("csrf_token", s.token)
-	}
-	for k, vs := range form {
-		for _, v := range vs {
-			_ = w.WriteField(k, v)
-		}
-	}
+	var png *formFile
 	if file != nil {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="`+fileField+`"; filename="picture.png"`)
-		h.Set("Content-Type", "image/png")
-		part, err := w.CreatePart(h)
-		if err != nil {
-			ts.t.Fatal(err)
-		}
-		_, _ = part.Write(file)
+		png = &formFile{field: fileField, name: "picture.png", contentType: "image/png", data: file}
 	}
-	if err := w.Close(); err != nil {
-		ts.t.Fatal(err)
-	}
-	return ts.noRedirects().call("POST", path, "", buf.String(),
-		append([]func(*http.Request){withHeader("Content-Type", w.FormDataContentType()), s.cookies()}, opts...)...)
+	return ts.consoleMultipart(s, path, form, png, opts...)
 }
 
 var (

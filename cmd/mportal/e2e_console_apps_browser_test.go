@@ -1,51 +1,16 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
 )
-
-// consoleLook photographs the console screen the tab shows into shots as console-<name>.jpg,
-// runs axe-core on it (critical violations fail t) and returns what it shows.
-func consoleLook(t *testing.T, tab context.Context, axe []byte, shots, name string) consoleScreen {
-	t.Helper()
-	var s consoleScreen
-	var png []byte
-	var found struct{ Critical, Serious []string }
-	err := chromedp.Run(tab,
-		chromedp.Evaluate(readScreen, &s),
-		chromedp.FullScreenshot(&png, 90),
-		chromedp.Evaluate(string(axe), nil),
-		chromedp.Evaluate(axeCritical, &found, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
-	)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(shots, "console-"+name+".jpg"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if len(found.Critical) > 0 {
-		t.Errorf("%s: critical accessibility violations:\n%s", name, strings.Join(found.Critical, "\n"))
-	}
-	if len(found.Serious) > 0 {
-		t.Logf("%s: serious accessibility findings: %s", name, strings.Join(found.Serious, "; "))
-	}
-	if s.Wide {
-		t.Errorf("%s: the page is wider than the screen", name)
-	}
-	return s
-}
 
 // recordProgress keeps the highest value the upload's progress bar shows in sessionStorage,
 // which outlives the navigation to the build's page.
@@ -78,10 +43,6 @@ const dropFile = `((data, name) => {
 // Each step is checked through the API; every screen is photographed and checked by axe-core;
 // the browser must report no CSP or CORS error.
 func TestConsoleAppsInABrowser(t *testing.T) {
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("the console's accessibility check needs axe-core (deploy/dev/setup.sh installs it): %v", err)
-	}
 	ts := startServer(t, testEnv(t, nil))
 	admin := ts.adminToken()
 	ops := ts.newOps(admin, "OPS1")
@@ -94,29 +55,11 @@ func TestConsoleAppsInABrowser(t *testing.T) {
 	}
 	foreign := artifacttest.APK{Package: "com.example.other", Build: 102}.Bytes(t)
 	second := artifacttest.APK{Package: appPackage("portal"), Build: 101, Version: "2.4.1", Label: "Portal"}.Bytes(t)
-	shots := artifactsDir(t)
-	tab, logs := browser(t)
+	b := newConsoleBrowser(t, ts, 1280, 800, false, "en-US,en;q=0.9")
+	// Every screen of this test is photographed as console-apps-<name>.jpg.
 	look := func(t *testing.T, name string) consoleScreen {
 		t.Helper()
-		return consoleLook(t, tab, axe, shots, "apps-"+name)
-	}
-	run := func(t *testing.T, what string, tasks ...chromedp.Action) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(tab, time.Minute)
-		defer cancel()
-		if err := chromedp.Run(ctx, tasks...); err != nil {
-			var where string
-			_ = chromedp.Run(tab, chromedp.Evaluate(`location.href + "\n" + document.body.innerText`, &where))
-			t.Fatalf("%s: %v\nthe browser shows %s\nbrowser log: %v", what, err, where, logs())
-		}
-	}
-	view := func(width, height int64, mobile bool, lang string) chromedp.Tasks {
-		return chromedp.Tasks{
-			chromedp.EmulateViewport(width, height, func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
-				p.Mobile = mobile
-			}),
-			emulation.SetUserAgentOverride("Mozilla/5.0 (X11; Linux x86_64) Chrome/120 Safari/537.36").WithAcceptLanguage(lang),
-		}
+		return b.look(t, "apps-"+name)
 	}
 	tracks := func(t *testing.T) []e2eTrack {
 		var v struct{ Items []e2eTrack }
@@ -125,10 +68,8 @@ func TestConsoleAppsInABrowser(t *testing.T) {
 	}
 
 	t.Run("ops on a laptop, in English: upload, publish at 20%, raise", func(t *testing.T) {
-		run(t, "sign in", view(1280, 800, false, "en-US,en;q=0.9"), chromedp.Navigate(ts.base+"/console/"), chromedp.WaitVisible(`#login`),
-			chromedp.SendKeys(`#login`, "OPS1"), chromedp.SendKeys(`#password`, "OPS1-passphrase"),
-			chromedp.Click(`form.login button[type="submit"]`), chromedp.WaitVisible(`nav`))
-		run(t, "open the app", chromedp.Click(`a[href="/console/apps"]`), chromedp.WaitVisible(`a[href="/console/apps/portal"]`),
+		b.signIn(t, "OPS1", "OPS1-passphrase")
+		b.run(t, "open the app", chromedp.Click(`a[href="/console/apps"]`), chromedp.WaitVisible(`a[href="/console/apps/portal"]`),
 			chromedp.Click(`a[href="/console/apps/portal"]`), chromedp.WaitVisible(`#build-file`), chromedp.WaitVisible(`#install-qr`))
 		look(t, "laptop-en-app")
 
@@ -137,7 +78,7 @@ func TestConsoleAppsInABrowser(t *testing.T) {
 			Icon           bool
 			Text           string
 		}
-		run(t, "upload the APK with the file input", chromedp.Evaluate(recordProgress, nil),
+		b.run(t, "upload the APK with the file input", chromedp.Evaluate(recordProgress, nil),
 			chromedp.SetUploadFiles(`#build-file`, []string{apkPath}, chromedp.ByID),
 			chromedp.WaitVisible(`#build-meta`, chromedp.ByID), chromedp.WaitReady(`#build-icon`, chromedp.ByID),
 			chromedp.Poll(`document.getElementById('build-icon').complete`, nil),
@@ -158,7 +99,7 @@ func TestConsoleAppsInABrowser(t *testing.T) {
 			t.Fatalf("the API's builds after the upload: %+v", builds.Items)
 		}
 
-		run(t, "ask to publish to stable at 20%", chromedp.SetValue(`#publish-channel`, "stable", chromedp.ByID),
+		b.run(t, "ask to publish to stable at 20%", chromedp.SetValue(`#publish-channel`, "stable", chromedp.ByID),
 			chromedp.SetValue(`#publish-percent`, "20", chromedp.ByID), chromedp.Click(`#publish-next`), chromedp.WaitVisible(`#confirm`))
 		if s := look(t, "laptop-en-publish-confirm"); !strings.Contains(s.Text, "on channel stable at 20%: about 1 people") ||
 			!strings.Contains(s.Text, "3 active users") {
@@ -167,48 +108,49 @@ func TestConsoleAppsInABrowser(t *testing.T) {
 		if got := tracks(t); len(got) != 0 {
 			t.Fatalf("the confirmation page published already: %+v", got)
 		}
-		run(t, "confirm", chromedp.Click(`#confirm`), chromedp.WaitVisible(`#releases`))
+		b.run(t, "confirm", chromedp.Click(`#confirm`), chromedp.WaitVisible(`#releases`))
 		got := tracks(t)
 		if len(got) != 1 || got[0].Channel != "stable" || len(got[0].Releases) != 1 || got[0].Releases[0].Percent != 20 {
 			t.Fatalf("the API's tracks after publishing: %+v", got)
 		}
 		rel := got[0].Releases[0].ID
 
-		run(t, "ask to raise to 50%", chromedp.SetValue(`#percent-`+rel, "50", chromedp.ByID),
+		b.run(t, "ask to raise to 50%", chromedp.SetValue(`#percent-`+rel, "50", chromedp.ByID),
 			chromedp.Click(`#release-`+rel+` form button`), chromedp.WaitVisible(`#confirm`))
 		if s := look(t, "laptop-en-raise-confirm"); !strings.Contains(s.Text, "from 20% to 50%: from about 1 to about 2 people") {
 			t.Errorf("the raise confirmation reads:\n%s", s.Text)
 		}
-		run(t, "confirm the raise", chromedp.Click(`#confirm`), chromedp.WaitVisible(`#percent-`+rel+`[value="50"]`, chromedp.ByQuery))
+		b.run(t, "confirm the raise", chromedp.Click(`#confirm`), chromedp.WaitVisible(`#percent-`+rel+`[value="50"]`, chromedp.ByQuery))
 		if got := tracks(t); got[0].Releases[0].Percent != 50 {
 			t.Errorf("the API's release after the raise: %+v", got[0].Releases)
 		}
 		look(t, "laptop-en-app-released")
 
-		run(t, "open the beta channel", chromedp.Click(`a[href="/console/apps/portal/channels/beta"]`), chromedp.WaitVisible(`#cap`))
+		b.run(t, "open the beta channel", chromedp.Click(`a[href="/console/apps/portal/channels/beta"]`), chromedp.WaitVisible(`#cap`))
 		look(t, "laptop-en-channel")
 	})
 
 	t.Run("ops on a phone, in Chinese: drop a build on the page", func(t *testing.T) {
-		run(t, "phone view", view(390, 844, true, "zh-CN,zh;q=0.9"), chromedp.Navigate(ts.base+"/console/apps/portal"), chromedp.WaitVisible(`#build-drop`))
+		b.view(t, 390, 844, true, "zh-CN,zh;q=0.9")
+		b.run(t, "open the app", chromedp.Navigate(ts.base+"/console/apps/portal"), chromedp.WaitVisible(`#build-drop`))
 		if s := look(t, "phone-zh-app"); s.Lang != "zh-CN" || !strings.Contains(s.Text, "上传 APK 或 IPA") {
 			t.Errorf("the phone's app screen (lang %q) reads:\n%s", s.Lang, s.Text)
 		}
 		var status string
-		run(t, "drop another app's build", chromedp.Evaluate(dropFile+`('`+base64.StdEncoding.EncodeToString(foreign)+`', 'other.apk')`, nil),
+		b.run(t, "drop another app's build", chromedp.Evaluate(dropFile+`('`+base64.StdEncoding.EncodeToString(foreign)+`', 'other.apk')`, nil),
 			chromedp.WaitVisible(`#build-status.bad`, chromedp.ByQuery), chromedp.Text(`#build-status`, &status, chromedp.ByID))
 		if !strings.Contains(status, "com.example.other") {
 			t.Errorf("refusing another app's build, the page says %q", status)
 		}
-		run(t, "drop build 101", chromedp.Evaluate(dropFile+`('`+base64.StdEncoding.EncodeToString(second)+`', 'portal-2.4.1.apk')`, nil),
+		b.run(t, "drop build 101", chromedp.Evaluate(dropFile+`('`+base64.StdEncoding.EncodeToString(second)+`', 'portal-2.4.1.apk')`, nil),
 			chromedp.WaitVisible(`#build-meta`, chromedp.ByID))
 		if s := look(t, "phone-zh-build"); !strings.Contains(s.Text, "2.4.1") {
 			t.Errorf("the dropped build's page reads:\n%s", s.Text)
 		}
-		run(t, "ask to publish to beta", chromedp.SetValue(`#publish-channel`, "beta", chromedp.ByID),
+		b.run(t, "ask to publish to beta", chromedp.SetValue(`#publish-channel`, "beta", chromedp.ByID),
 			chromedp.Click(`#publish-next`), chromedp.WaitVisible(`#confirm`))
 		look(t, "phone-zh-publish-confirm")
-		run(t, "open the beta channel", chromedp.Navigate(ts.base+"/console/apps/portal/channels/beta"), chromedp.WaitVisible(`#invite-user`))
+		b.run(t, "open the beta channel", chromedp.Navigate(ts.base+"/console/apps/portal/channels/beta"), chromedp.WaitVisible(`#invite-user`))
 		look(t, "phone-zh-channel")
 		var builds struct{ Items []e2eBuild }
 		ts.with(t).must(ts.with(t).call("GET", "/v1/ops/apps/portal/builds", ops, nil), 200).json(t, &builds)
@@ -217,13 +159,5 @@ func TestConsoleAppsInABrowser(t *testing.T) {
 		}
 	})
 
-	var bad []string
-	for _, l := range logs() {
-		if strings.Contains(l, "Content Security Policy") || strings.Contains(l, "Refused to") || strings.Contains(l, "CORS") {
-			bad = append(bad, l)
-		}
-	}
-	if len(bad) > 0 {
-		t.Errorf("the browser reported CSP or CORS errors:\n%s", strings.Join(bad, "\n"))
-	}
+	b.cspOrCORSErrors(t)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -26,18 +25,7 @@ func (ts *testServer) consoleUploadBuild(s consoleSession, appID, platform, file
 		UploadURL *string `json:"upload_url"`
 		Method    *string `json:"method"`
 	}{&tk.UploadKey, &tk.UploadURL, &tk.Method})
-	req, err := http.NewRequest(tk.Method, tk.UploadURL, bytes.NewReader(data))
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		ts.t.Fatalf("PUT to the upload URL: %s", resp.Status)
-	}
+	ts.sendToUploadURL(tk.Method, tk.UploadURL, data)
 	var created struct{ ID, Location string }
 	ts.must(ts.consolePost(s, "/console/apps/"+appID+"/builds", url.Values{"upload_key": {tk.UploadKey}}, json), 201).json(ts.t, &created)
 	return created.Location

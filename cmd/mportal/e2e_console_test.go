@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/csv"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"testing"
@@ -64,6 +68,47 @@ func (ts *testServer) consolePost(s consoleSession, path string, form url.Values
 		form.Set("csrf_token", s.token)
 	}
 	return ts.noRedirects().call("POST", path, "", form.Encode(), append([]func(*http.Request){asForm, s.cookies()}, opts...)...)
+}
+
+// formFile is a file in a console form: its field, its name and type (application/octet-stream
+// when empty) and its content.
+type formFile struct {
+	field, name, contentType string
+	data                     []byte
+}
+
+// quoteEscaper escapes a name in a Content-Disposition header as mime/multipart does.
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
+
+// consoleMultipart posts a console form as multipart/form-data with the session's cookies: the
+// session's token unless form names a csrf_token, form's fields, then file when it is not nil.
+func (ts *testServer) consoleMultipart(s consoleSession, path string, form url.Values, file *formFile, opts ...func(*http.Request)) response {
+	ts.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if _, ok := form["csrf_token"]; !ok {
+		_ = w.WriteField("csrf_token", s.token)
+	}
+	for k, vs := range form {
+		for _, v := range vs {
+			_ = w.WriteField(k, v)
+		}
+	}
+	if file != nil {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="`+quoteEscaper.Replace(file.field)+`"; filename="`+quoteEscaper.Replace(file.name)+`"`)
+		h.Set("Content-Type", cmp.Or(file.contentType, "application/octet-stream"))
+		part, err := w.CreatePart(h)
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		_, _ = part.Write(file.data)
+	}
+	if err := w.Close(); err != nil {
+		ts.t.Fatal(err)
+	}
+	return ts.noRedirects().call("POST", path, "", buf.String(),
+		append([]func(*http.Request){withHeader("Content-Type", w.FormDataContentType()), s.cookies()}, opts...)...)
 }
 
 // TestConsoleEndToEnd drives the console's pages over HTTP as a browser would: sign-in,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,100 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/mportal/mportal/internal/testenv"
 )
-
-// usersBrowser is a Chromium tab on the console with the checks every screen gets: a
-// screenshot into the artifacts folder, axe-core (no critical violation) and no horizontal
-// scrolling.
-type usersBrowser struct {
-	ts    *testServer
-	tab   context.Context
-	logs  func() []string
-	axe   []byte
-	shots string
-}
-
-func newUsersBrowser(t *testing.T, ts *testServer) *usersBrowser {
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("the console's accessibility check needs axe-core (deploy/dev/setup.sh installs it): %v", err)
-	}
-	tab, logs := browser(t)
-	return &usersBrowser{ts: ts, tab: tab, logs: logs, axe: axe, shots: artifactsDir(t)}
-}
-
-func (cb *usersBrowser) run(t *testing.T, what string, tasks ...chromedp.Action) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(cb.tab, time.Minute)
-	defer cancel()
-	if err := chromedp.Run(ctx, tasks...); err != nil {
-		var where string
-		_ = chromedp.Run(cb.tab, chromedp.Evaluate(`location.href + "\n" + document.body.innerText`, &where))
-		t.Fatalf("%s: %v\nthe browser shows %s\nbrowser log: %v", what, err, where, cb.logs())
-	}
-}
-
-func (cb *usersBrowser) look(t *testing.T, name string) consoleScreen {
-	t.Helper()
-	var s consoleScreen
-	var png []byte
-	var found struct{ Critical, Serious []string }
-	cb.run(t, "look at "+name,
-		chromedp.Evaluate(readScreen, &s),
-		chromedp.FullScreenshot(&png, 90),
-		chromedp.Evaluate(string(cb.axe), nil),
-		chromedp.Evaluate(axeCritical, &found, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
-	)
-	if err := os.WriteFile(filepath.Join(cb.shots, "console-"+name+".jpg"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if len(found.Critical) > 0 {
-		t.Errorf("%s: critical accessibility violations:\n%s", name, strings.Join(found.Critical, "\n"))
-	}
-	if len(found.Serious) > 0 {
-		t.Logf("%s: serious accessibility findings: %s", name, strings.Join(found.Serious, "; "))
-	}
-	if s.Wide {
-		t.Errorf("%s: the page is wider than the screen", name)
-	}
-	return s
-}
-
-func consoleView(width, height int64, mobile bool, lang string) chromedp.Tasks {
-	return chromedp.Tasks{
-		chromedp.EmulateViewport(width, height, func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
-			p.Mobile = mobile
-		}),
-		emulation.SetUserAgentOverride("Mozilla/5.0 (X11; Linux x86_64) Chrome/120 Safari/537.36").WithAcceptLanguage(lang),
-	}
-}
-
-func (cb *usersBrowser) signIn(t *testing.T, login, password string) {
-	cb.run(t, "sign in as "+login, chromedp.Navigate(cb.ts.base+"/console/"), chromedp.WaitVisible(`#login`),
-		chromedp.SendKeys(`#login`, login), chromedp.SendKeys(`#password`, password),
-		chromedp.Click(`form.login button[type="submit"]`), chromedp.WaitVisible(`nav`))
-}
-
-func (cb *usersBrowser) signOut(t *testing.T) {
-	cb.run(t, "sign out", chromedp.Navigate(cb.ts.base+"/console/"), chromedp.WaitVisible(`header form button`),
-		chromedp.Click(`header form button`), chromedp.WaitVisible(`#login`))
-}
-
-// cspViolations are the browser's reports of content the CSP refused.
-func (cb *usersBrowser) cspViolations() []string {
-	var csp []string
-	for _, l := range cb.logs() {
-		if strings.Contains(l, "Content Security Policy") || strings.Contains(l, "Refused to") {
-			csp = append(csp, l)
-		}
-	}
-	return csp
-}
 
 // TestConsoleUsersInABrowser goes through the dashboard and the admins' user screens in
 // Chromium: the dashboard's charts against the API's numbers, a CSV import with bad rows (the
@@ -123,7 +32,7 @@ func TestConsoleUsersInABrowser(t *testing.T) {
 		ts.must(ts.call("POST", "/v1/events", token, map[string]any{"app": "portal", "build": build, "platform": "android",
 			"client_time": start.UnixMilli(), "events": []map[string]any{{"id": "s1", "name": "app_start", "at": start.UnixMilli() - 60_000}}}), 200)
 	}
-	cb := newUsersBrowser(t, ts)
+	cb := newConsoleBrowser(t, ts, 1280, 900, false, "en-US,en;q=0.9")
 	csvPath := filepath.Join(t.TempDir(), "people.csv")
 	if err := os.WriteFile(csvPath, []byte("employee_no,name,email,department,roles\n"+
 		"B9001,Bo One,bo1@example.com,Sales,\n"+
@@ -134,7 +43,6 @@ func TestConsoleUsersInABrowser(t *testing.T) {
 	}
 
 	t.Run("an admin on a laptop, in English", func(t *testing.T) {
-		cb.run(t, "laptop view", consoleView(1280, 900, false, "en-US,en;q=0.9"))
 		cb.signIn(t, "admin", "admin-passphrase-1")
 		s := cb.look(t, "laptop-en-dashboard-full")
 		var au struct{ Days []struct{ DAU, MAU int } }
@@ -198,11 +106,11 @@ func TestConsoleUsersInABrowser(t *testing.T) {
 		var otp string
 		cb.run(t, "read the password", chromedp.Text(`#one-time-password`, &otp, chromedp.ByQuery))
 		ts.with(t).signIn("B9003", strings.TrimSpace(otp), "B9003-passphrase", "B9003-phone")
-		cb.signOut(t)
+		cb.signOutFromHome(t)
 	})
 
 	t.Run("an admin on a phone, in Chinese", func(t *testing.T) {
-		cb.run(t, "phone view", consoleView(390, 844, true, "zh-CN,zh;q=0.9"))
+		cb.view(t, 390, 844, true, "zh-CN,zh;q=0.9")
 		cb.signIn(t, "admin", "admin-passphrase-1")
 		if s := cb.look(t, "phone-zh-dashboard-full"); s.Lang != "zh-CN" || !strings.Contains(s.Text, "各构建的采用率") {
 			t.Errorf("the dashboard (lang %q) reads:\n%s", s.Lang, s.Text)
@@ -214,7 +122,7 @@ func TestConsoleUsersInABrowser(t *testing.T) {
 		if s := cb.look(t, "phone-zh-users-import"); !strings.Contains(s.Text, "未变化") {
 			t.Errorf("the second import reads:\n%s", s.Text)
 		}
-		cb.signOut(t)
+		cb.signOutFromHome(t)
 	})
 
 	t.Run("ops cannot manage users", func(t *testing.T) {
@@ -224,10 +132,8 @@ func TestConsoleUsersInABrowser(t *testing.T) {
 		if s := cb.look(t, "phone-zh-ops-users-denied"); !strings.Contains(s.Text, "无权访问") || strings.Contains(s.Text, "CSV") {
 			t.Errorf("ops opened the users screen:\n%s", s.Text)
 		}
-		cb.signOut(t)
+		cb.signOutFromHome(t)
 	})
 
-	if csp := cb.cspViolations(); len(csp) > 0 {
-		t.Errorf("the browser reported CSP violations:\n%s", strings.Join(csp, "\n"))
-	}
+	cb.cspViolations(t)
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"html"
-	"mime/multipart"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,24 +12,6 @@ import (
 
 // shownPassword finds the one-time password on the console's password page.
 var shownPassword = regexp.MustCompile(`id="one-time-password"[^>]*>([^<]+)<`)
-
-// consoleUploadCSV posts a console file form (multipart) with the session's token.
-func (ts *testServer) consoleUploadCSV(s consoleSession, path, field, name string, content []byte, token string, opts ...func(*http.Request)) response {
-	ts.t.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	if token != "" {
-		_ = w.WriteField("csrf_token", token)
-	}
-	f, err := w.CreateFormFile(field, name)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	_, _ = f.Write(content)
-	_ = w.Close()
-	return ts.noRedirects().call("POST", path, "", body.String(),
-		append([]func(*http.Request){withHeader("Content-Type", w.FormDataContentType()), s.cookies()}, opts...)...)
-}
 
 // adminUser is what GET /v1/admin/users/{id} says of a user.
 type adminUser struct {
@@ -121,7 +101,7 @@ func TestConsoleUsersEndToEnd(t *testing.T) {
 			"I6004,Ivy Four,not-an-email,IT,\n" +
 			"I6005,Ivy Five,,IT,wizard\n" + // unknown role
 			"I6001,Ivy Again,,Sales,\n" // repeated
-		r := ts.must(ts.consoleUploadCSV(as, "/console/users/import", "file", "people.csv", []byte(file), as.token, en), 200)
+		r := ts.must(ts.consoleMultipart(as, "/console/users/import", nil, &formFile{field: "file", name: "people.csv", data: []byte(file)}, en), 200)
 		body := string(r.body)
 		for line, want := range map[string]string{"2": "created", "3": "error", "4": "created", "5": "error", "6": "error", "7": "error"} {
 			row := regexp.MustCompile(`<tr id="row-` + line + `" class="row-(\w+)">`).FindStringSubmatch(body)
@@ -137,7 +117,7 @@ func TestConsoleUsersEndToEnd(t *testing.T) {
 		if got := ts.listedUsers(admin, "I600"); strings.Join(got, ",") != "I6001,I6003" {
 			t.Errorf("the API lists %v after the import", got)
 		}
-		again := ts.must(ts.consoleUploadCSV(as, "/console/users/import", "file", "people.csv", []byte(file), as.token, en), 200)
+		again := ts.must(ts.consoleMultipart(as, "/console/users/import", nil, &formFile{field: "file", name: "people.csv", data: []byte(file)}, en), 200)
 		if !strings.Contains(string(again.body), `id="import-unchanged">2<`) {
 			t.Errorf("importing the file again changed something:\n%s", again.body)
 		}
@@ -149,13 +129,13 @@ func TestConsoleUsersEndToEnd(t *testing.T) {
 
 	t.Run("refuses a whole file with a clear problem", func(t *testing.T) {
 		ts := ts.with(t)
-		r := ts.must(ts.consoleUploadCSV(as, "/console/users/import", "file", "bad.csv", []byte("who,what\nx,y\n"), as.token, en), 400)
+		r := ts.must(ts.consoleMultipart(as, "/console/users/import", nil, &formFile{field: "file", name: "bad.csv", data: []byte("who,what\nx,y\n")}, en), 400)
 		if !strings.Contains(string(r.body), `id="import-problem"`) {
 			t.Errorf("no problem shown:\n%s", r.body)
 		}
 		big := bytes.Repeat([]byte("x"), ts.main.Config.ImportLimit+1)
-		ts.must(ts.consoleUploadCSV(as, "/console/users/import", "file", "big.csv", big, as.token, en), 413)
-		forged := ts.consoleUploadCSV(as, "/console/users/import", "file", "people.csv", []byte("employee_no,name\nF1,F\n"), "forged-token-forged-token-forged-token-123")
+		ts.must(ts.consoleMultipart(as, "/console/users/import", nil, &formFile{field: "file", name: "big.csv", data: big}, en), 413)
+		forged := ts.consoleMultipart(as, "/console/users/import", url.Values{"csrf_token": {"forged-token-forged-token-forged-token-123"}}, &formFile{field: "file", name: "people.csv", data: []byte("employee_no,name\nF1,F\n")})
 		if ts.must(forged, 403).problemCode() != "forbidden" {
 			t.Errorf("a forged import: %s", forged.body)
 		}
@@ -232,7 +212,7 @@ func TestConsoleUsersEndToEnd(t *testing.T) {
 		ts.must(ts.consolePost(oc, "/console/users/"+createdID+"/roles", url.Values{"roles": {"admin"}}), 403)
 		ts.must(ts.consolePost(oc, "/console/users/"+createdID+"/password-reset", nil), 403)
 		ts.must(ts.consolePost(oc, "/console/users/"+createdID+"/revoke-sessions", nil), 403)
-		ts.must(ts.consoleUploadCSV(oc, "/console/users/import", "file", "p.csv", []byte("employee_no,name\nX2,X\n"), oc.token), 403)
+		ts.must(ts.consoleMultipart(oc, "/console/users/import", nil, &formFile{field: "file", name: "p.csv", data: []byte("employee_no,name\nX2,X\n")}), 403)
 		if got := append(ts.listedUsers(admin, "X1"), ts.listedUsers(admin, "X2")...); len(got) != 0 {
 			t.Errorf("ops created %v", got)
 		}

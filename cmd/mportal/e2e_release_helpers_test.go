@@ -87,7 +87,15 @@ func (ts *testServer) putUpload(ops, appID, platform string, data []byte) string
 	ts.must(ts.call("POST", "/v1/ops/apps/"+appID+"/builds/uploads", ops, map[string]any{
 		"platform": platform, "size": len(data), "filename": "app" + ext,
 	}), 201).json(ts.t, &tk)
-	req, err := http.NewRequest(tk.Method, tk.UploadURL, bytes.NewReader(data))
+	ts.sendToUploadURL(tk.Method, tk.UploadURL, data)
+	return tk.UploadKey
+}
+
+// sendToUploadURL sends data to a presigned upload URL (straight to MinIO, with the method the
+// server named) and fails the test unless MinIO takes it.
+func (ts *testServer) sendToUploadURL(method, uploadURL string, data []byte) {
+	ts.t.Helper()
+	req, err := http.NewRequest(method, uploadURL, bytes.NewReader(data))
 	if err != nil {
 		ts.t.Fatal(err)
 	}
@@ -99,7 +107,6 @@ func (ts *testServer) putUpload(ops, appID, platform string, data []byte) string
 	if resp.StatusCode != http.StatusOK {
 		ts.t.Fatalf("PUT to the upload URL: %s", resp.Status)
 	}
-	return tk.UploadKey
 }
 
 // uploadBuild uploads data as a build of appID (putUpload) and creates the build.
