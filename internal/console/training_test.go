@@ -78,7 +78,7 @@ func TestTrainingPagesRender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{`data-endpoint="/console/training/uploads/"`, `data-video="v1"`,
+		for _, want := range []string{`data-endpoint="/console/training/uploads"`, `data-video="v1"`,
 			`<video id="tr-player" controls`, `src="http://minio.test/videos/offline.mp4?sig=2"`, `value="2030-01-31T18:00"`,
 			`id="role-employee" name="roles" value="employee" checked`, `href="/console/training/videos/v1/report.csv"`,
 			`<script src="/console/static/training.js">`} {
