@@ -5,6 +5,7 @@ var trainingMessages = map[string]map[string]string{
 	"tr_menu":                   {"zh-CN": "培训", "en": "Training"},
 	"tr_videos":                 {"zh-CN": "培训视频", "en": "Training videos"},
 	"tr_video":                  {"zh-CN": "培训视频", "en": "Training video"},
+	"tr_all_videos":             {"zh-CN": "全部视频", "en": "All videos"},
 	"tr_none":                   {"zh-CN": "还没有培训视频。", "en": "No training videos yet."},
 	"tr_new":                    {"zh-CN": "新建视频", "en": "New video"},
 	"tr_new_hint":               {"zh-CN": "先填写信息，创建后在视频页面上传文件。", "en": "Fill in the details first; the file is uploaded on the video's page once it is created."},
