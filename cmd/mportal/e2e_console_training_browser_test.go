@@ -32,16 +32,17 @@ func trainingClipFile(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Size() < 2*uploadChunk {
-		t.Fatalf("the clip is %d bytes: too small to interrupt its upload after the first chunk", st.Size())
+	if st.Size() < 4*uploadChunk {
+		t.Fatalf("the clip is %d bytes: too small to interrupt its upload twice", st.Size())
 	}
 	return out
 }
 
-// failSecondPatch makes the browser's second PATCH to the console's tus endpoint fail as a
-// dropped connection would (Chromium's Fetch domain fails it before it leaves); every other
+// interruptUpload cuts the browser's upload to the console's tus endpoint twice: its second
+// PATCH fails as a dropped connection would (Chromium's Fetch domain fails it before it
+// leaves), and its fourth is held, never answered, until the page is reloaded. Every other
 // request goes through. It returns how many PATCHes the browser sent.
-func failSecondPatch(t *testing.T, b *consoleBrowser) *atomic.Int32 {
+func interruptUpload(t *testing.T, b *consoleBrowser) *atomic.Int32 {
 	t.Helper()
 	var patches atomic.Int32
 	chromedp.ListenTarget(b.tab, func(ev any) {
@@ -49,9 +50,16 @@ func failSecondPatch(t *testing.T, b *consoleBrowser) *atomic.Int32 {
 		if !ok {
 			return
 		}
+		n := int32(0)
+		if e.Request.Method == "PATCH" {
+			n = patches.Add(1)
+		}
+		if n == 4 {
+			return // held: the reload abandons it
+		}
 		go func() {
 			ctx := cdp.WithExecutor(b.tab, chromedp.FromContext(b.tab).Target)
-			if e.Request.Method == "PATCH" && patches.Add(1) == 2 {
+			if n == 2 {
 				_ = fetch.FailRequest(e.RequestID, network.ErrorReasonConnectionReset).Do(ctx)
 				return
 			}
@@ -74,7 +82,7 @@ func TestConsoleTrainingInABrowser(t *testing.T) {
 	clip := trainingClipFile(t)
 	var videoID string
 
-	t.Run("ops upload a video, interrupted once, on a laptop in English", func(t *testing.T) {
+	t.Run("ops upload a video, interrupted twice, on a laptop in English", func(t *testing.T) {
 		b := newConsoleBrowser(t, ts, 1280, 800, false, "en-US,en;q=0.9")
 		b.signIn(t, "OPS1", "OPS1-passphrase")
 		b.run(t, "open the training screen", chromedp.Click(`a[href="/console/training"]`), chromedp.WaitVisible(`#tr-create`))
@@ -96,17 +104,25 @@ func TestConsoleTrainingInABrowser(t *testing.T) {
 		videoID = strings.TrimPrefix(loc, "/console/training/videos/")
 		b.look(t, "laptop-en-training-video-new")
 
-		patches := failSecondPatch(t, b)
-		b.run(t, "pick the file", chromedp.SetUploadFiles(`#tr-file`, []string{clip}, chromedp.ByID))
-		b.waitFor(t, "the upload resumed after the failed PATCH", `document.getElementById('tr-upload')?.dataset.resumedFrom !== undefined`)
-		var resumed string
-		b.run(t, "read where it resumed", chromedp.Evaluate(`document.getElementById('tr-upload').dataset.resumedFrom`, &resumed))
-		if n, _ := strconv.Atoi(resumed); n != uploadChunk {
-			t.Errorf("after the second PATCH failed the upload resumed from %q, want the server's offset %d (not 0)", resumed, uploadChunk)
+		patches := interruptUpload(t, b)
+		resumedFrom := func(what string, want int) {
+			t.Helper()
+			b.waitFor(t, what, `document.getElementById('tr-upload')?.dataset.resumedFrom === '`+strconv.Itoa(want)+`'`)
 		}
+		b.run(t, "pick the file", chromedp.SetUploadFiles(`#tr-file`, []string{clip}, chromedp.ByID))
+		// The second PATCH failed: the script asked the server (HEAD) and went on from its
+		// offset, the first chunk, not from 0.
+		resumedFrom("the upload resumed from the server's offset after the failed PATCH", uploadChunk)
+		eventually(t, 30*time.Second, "the fourth PATCH sent (and held)", func() bool { return patches.Load() >= 4 })
+		b.look(t, "laptop-en-training-uploading")
+		// The page is reloaded mid-upload: choosing the same file again finds the upload the
+		// browser kept and continues from the server's offset, two chunks in.
+		b.run(t, "reload the page mid-upload", chromedp.Reload(), chromedp.WaitVisible(`#tr-file`),
+			chromedp.SetUploadFiles(`#tr-file`, []string{clip}, chromedp.ByID))
+		resumedFrom("the upload resumed from the server's offset after the reload", 2*uploadChunk)
 		b.waitFor(t, "the upload finished", `document.getElementById('tr-upload')?.dataset.finished === 'true' || ['uploaded', 'processing', 'ready'].includes(document.getElementById('tr-state')?.dataset.status)`)
-		if n := patches.Load(); n < 3 {
-			t.Errorf("the browser sent %d PATCHes, want the failed one and more", n)
+		if n := patches.Load(); n < 6 {
+			t.Errorf("the browser sent %d PATCHes, want the failed one, the held one and more", n)
 		}
 		b.cspViolations(t)
 	})
