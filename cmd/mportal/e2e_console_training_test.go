@@ -157,6 +157,12 @@ func TestConsoleTraining(t *testing.T) {
 			t.Errorf("the report CSV lacks the video:\n%s", csv.body)
 		}
 		ts.must(ts.call("GET", "/console/training/videos/nope", "", nil, s.cookies()), 404)
+		dash := string(ts.must(ts.call("GET", "/console/", "", nil, s.cookies(), en), 200).body)
+		for _, want := range []string{`href="/console/training/videos/` + videoID + `"`, `id="training-link" href="/console/training"`} {
+			if !strings.Contains(dash, want) {
+				t.Errorf("the dashboard's training panel lacks %s", want)
+			}
+		}
 	})
 
 	t.Run("edits the metadata and the assignment, then unpublishes", func(t *testing.T) {

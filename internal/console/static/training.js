@@ -6,9 +6,10 @@
 // itself every few seconds while the video is being processed. No inline script (CSP).
 (function () {
   'use strict';
+  var busy = false; // an upload is running: the processing refresh waits for it
   var state = document.getElementById('tr-state');
   if (state && state.dataset.refresh) {
-    setTimeout(function () { location.reload(); }, Number(state.dataset.refresh) * 1000);
+    setInterval(function () { if (!busy) { location.reload(); } }, Number(state.dataset.refresh) * 1000);
   }
   var form = document.getElementById('tr-upload');
   if (!form) { return; }
@@ -112,7 +113,7 @@
     if (!file) { return; }
     var key = 'mportal-tus:' + form.dataset.video + ':' + [file.name, file.size, file.lastModified].join(':');
     var saved = localStorage.getItem(key);
-    input.disabled = true;
+    input.disabled = busy = true;
     say(form.dataset.uploading + ' ' + file.name);
     var start = saved ? offsetOf(saved).then(function (at) {
       if (at === null) { localStorage.removeItem(key); return null; }
@@ -133,7 +134,7 @@
       form.dataset.finished = 'true';
       setTimeout(function () { location.reload(); }, 1000);
     }).catch(function (err) {
-      input.disabled = false;
+      input.disabled = busy = false;
       say(err.message, true);
     });
   });
