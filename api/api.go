@@ -360,6 +360,24 @@ func (s *Server) routes() {
 		v1.Get("/training/videos/:video_id/download", authed, s.downloadTrainingVideo)
 		v1.Put("/training/videos/:video_id/progress", authed, s.reportTrainingProgress)
 		v1.Get("/training/play/:video_id/:token/:playlist", s.trainingPlaylist)
+		// The console's training screens (console_training_*.go), roles ops and admin as above.
+		app.Get("/console/training", append(consolePage, s.consoleTraining)...)
+		app.Post("/console/training/videos", append(consoleChange, s.consoleCreateTraining)...)
+		app.Get("/console/training/videos/:video_id", append(consolePage, s.consoleTrainingVideo)...)
+		app.Post("/console/training/videos/:video_id", append(consoleChange, s.consoleUpdateTraining)...)
+		app.Post("/console/training/videos/:video_id/publish", append(consoleChange, s.consolePublishTraining)...)
+		app.Post("/console/training/videos/:video_id/retry", append(consoleChange, s.consoleRetryTraining)...)
+		app.Post("/console/training/videos/:video_id/delete", append(consoleChange, s.consoleDeleteTraining)...)
+		app.Get("/console/training/videos/:video_id/report.csv", append(consolePage, s.consoleTrainingCSV)...)
+		if s.deps.Uploads != nil {
+			// The training page's uploads: the API's tus handler behind the console's cookie.
+			tus := consoleTus(s.tus(s.deps.Uploads.Handler(HTTPProblems(s.log))))
+			guard := []fiber.Handler{s.consoleAuth, s.consoleScriptChange, tus}
+			app.Post(consoleUploadsPath, guard...)
+			for _, method := range []string{fiber.MethodHead, fiber.MethodPatch} {
+				app.Add(method, consoleUploadsPath+"/:upload_id", guard...)
+			}
+		}
 	}
 
 	// Approvals: the OA posts signed events (the signature is the credential, not a session);

@@ -19,12 +19,18 @@ import (
 // uploadsPath is where the tus endpoint is mounted; requests under it keep their streamed body.
 const uploadsPath = "/v1/uploads"
 
-// streamsBody reports whether path is the tus endpoint's (routing ignores case, so does this).
+// streamsBody reports whether path is a tus endpoint's, the API's or the console's (routing
+// ignores case, so does this).
 func streamsBody(path string) bool {
-	if len(path) < len(uploadsPath) || !strings.EqualFold(path[:len(uploadsPath)], uploadsPath) {
+	return under(path, uploadsPath) || under(path, consoleUploadsPath)
+}
+
+// under reports whether path is prefix or below it, ignoring case.
+func under(path, prefix string) bool {
+	if len(path) < len(prefix) || !strings.EqualFold(path[:len(prefix)], prefix) {
 		return false
 	}
-	return len(path) == len(uploadsPath) || path[len(uploadsPath)] == '/'
+	return len(path) == len(prefix) || path[len(prefix)] == '/'
 }
 
 // limitBody reads a streamed request body into memory, at most limit bytes, so that handlers

@@ -66,6 +66,10 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"list": func(s ...string) []string { return s },
 	"size": Size,
+	// The training screens' (training.go).
+	"trstatus": TrainingStatus,
+	"audience": Audience,
+	"minutes":  Minutes,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // Render renders the named page template ("login", "dashboard", "users", "audit", "denied")

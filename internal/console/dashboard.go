@@ -55,7 +55,7 @@ type RolloutLine struct {
 
 // TrainingLine is one published video's completion.
 type TrainingLine struct {
-	Title               string
+	VideoID, Title      string
 	Assigned, Completed int
 	Overdue             int
 	Percent             float64
@@ -132,7 +132,7 @@ func (d *Dashboard) SetTraining(rep *training.CompletionReport) {
 		if !v.Published {
 			continue
 		}
-		line := TrainingLine{Title: v.Title, Assigned: v.Assigned, Completed: v.Completed, Overdue: v.Overdue}
+		line := TrainingLine{VideoID: v.VideoID, Title: v.Title, Assigned: v.Assigned, Completed: v.Completed, Overdue: v.Overdue}
 		if v.Assigned > 0 {
 			line.Percent = 100 * float64(v.Completed) / float64(v.Assigned)
 		}
