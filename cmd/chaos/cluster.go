@@ -130,6 +130,7 @@ func startCluster(ctx context.Context, dir, mongoURI string, n, fanout int) (*cl
 				"MPORTAL_MINIO_SECRET_KEY=" + minioPassword, "MPORTAL_JWT_KEY_FILES=" + keyFile,
 				"MPORTAL_FCM_CREDENTIALS_FILE=" + creds, "MPORTAL_FCM_ENDPOINT=" + c.fcm.URL + "/v1",
 				"MPORTAL_TRAINING_WORKERS=0", "MPORTAL_LOG_LEVEL=warn", "MPORTAL_SHUTDOWN_TIMEOUT=10s",
+				"MPORTAL_APPROVAL_REMINDER_INTERVAL=" + reminderPass.String(),
 			}})
 	}
 	// The first instance seeds the admin and prints its one-time password; the others start once
