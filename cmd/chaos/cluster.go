@@ -71,7 +71,9 @@ func startCluster(ctx context.Context, dir, mongoURI string, n, fanout int) (*cl
 		os.MkdirAll(filepath.Join(dir, "db"), 0o755)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		c.db = &proc{name: "devdb", log: filepath.Join(dir, "devdb.log"),
-			args: []string{filepath.Join(dir, "devdb"), "-dir", filepath.Join(dir, "db"), "-addr", addr}}
+			// -id-indexes: the _id expression index mportal adds at start on its own embedded
+			// database, which instances reaching this one by URI cannot add (cmd/devdb).
+			args: []string{filepath.Join(dir, "devdb"), "-dir", filepath.Join(dir, "db"), "-addr", addr, "-id-indexes", "2s"}}
 		if err := c.db.start(); err != nil {
 			return c, err
 		}
