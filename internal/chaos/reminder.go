@@ -80,7 +80,7 @@ func CheckRemindersOnce(tasks []ReminderTask, p ReminderPolicy, got []Reminder) 
 		}
 	}
 	return Guarantee{
-		Name: "each approval reminder (task, step) reached each approver device once, across the replicas",
+		Name: "each approval reminder (task, step) reached each approver device once",
 		Pass: v.n == 0 && due > 0,
 		Detail: v.detail(fmt.Sprintf("%d tasks, %d reminders received, %d (device, task, step) due, %d of them superseded by a later step (not caught up, by design)",
 			len(tasks), len(got), due, superseded)),
