@@ -71,7 +71,9 @@ func startCluster(ctx context.Context, dir, mongoURI string, n, fanout int) (*cl
 		os.MkdirAll(filepath.Join(dir, "db"), 0o755)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		c.db = &proc{name: "devdb", log: filepath.Join(dir, "devdb.log"),
-			args: []string{filepath.Join(dir, "devdb"), "-dir", filepath.Join(dir, "db"), "-addr", addr}}
+			// -id-indexes: the _id expression index mportal adds at start on its own embedded
+			// database, which instances reaching this one by URI cannot add (cmd/devdb).
+			args: []string{filepath.Join(dir, "devdb"), "-dir", filepath.Join(dir, "db"), "-addr", addr, "-id-indexes", "2s"}}
 		if err := c.db.start(); err != nil {
 			return c, err
 		}
@@ -130,6 +132,7 @@ func startCluster(ctx context.Context, dir, mongoURI string, n, fanout int) (*cl
 				"MPORTAL_MINIO_SECRET_KEY=" + minioPassword, "MPORTAL_JWT_KEY_FILES=" + keyFile,
 				"MPORTAL_FCM_CREDENTIALS_FILE=" + creds, "MPORTAL_FCM_ENDPOINT=" + c.fcm.URL + "/v1",
 				"MPORTAL_TRAINING_WORKERS=0", "MPORTAL_LOG_LEVEL=warn", "MPORTAL_SHUTDOWN_TIMEOUT=10s",
+				"MPORTAL_APPROVAL_REMINDER_INTERVAL=" + reminderPass.String(),
 			}})
 	}
 	// The first instance seeds the admin and prints its one-time password; the others start once

@@ -92,26 +92,27 @@ func (oa *fakeOA) register(ctx context.Context, cl *client, admin string) error 
 	return nil
 }
 
-// sendTask sends the event of task n for approver employeeNo until mportal accepts it (202, or
-// 200 duplicate for a redelivery), re-signing each attempt with its time, as an OA redelivers.
-func (oa *fakeOA) sendTask(ctx context.Context, cl *client, n int, employeeNo string) {
-	now := time.Now().UTC()
+// sendTask sends the event of task n of flow (expenseFlow or remindFlow) for approver
+// employeeNo until mportal accepts it (202, or 200 duplicate for a redelivery), re-signing each
+// attempt with its time, as an OA redelivers. It returns the task's creation time as sent.
+func (oa *fakeOA) sendTask(ctx context.Context, cl *client, n int, employeeNo string, flow oaFlow) time.Time {
+	now := time.Now().UTC().Truncate(time.Second) // as RFC 3339 carries it
 	version := now.UnixMilli()
-	task := "TASK-" + strconv.Itoa(n)
+	task := flow.prefix + "TASK-" + strconv.Itoa(n)
 	body, _ := json.Marshal(map[string]any{
 		"type": "approval.task.created", "timestamp": now.Format(time.RFC3339),
 		"data": map[string]any{
-			"instance": map[string]any{"id": "INST-" + strconv.Itoa(n), "flow_code": "expense", "flow_name": "Expense claim",
-				"title": "Chaos claim " + strconv.Itoa(n), "applicant": map[string]any{"employee_no": "C0000", "name": "Ops", "department": department},
+			"instance": map[string]any{"id": flow.prefix + "INST-" + strconv.Itoa(n), "flow_code": flow.code, "flow_name": flow.name,
+				"title": "Chaos " + flow.name + " " + strconv.Itoa(n), "applicant": map[string]any{"employee_no": "C0000", "name": "Ops", "department": department},
 				"status": "PENDING", "version": version},
 			"task": map[string]any{"id": task, "node_id": "manager", "node_name": "Manager", "node_mode": "OR",
 				"approver_employee_no": employeeNo, "status": "PENDING", "created_at": now.Format(time.RFC3339),
 				"due_at":         now.Add(48 * time.Hour).Format(time.RFC3339),
 				"actions":        []map[string]any{{"action": "approve", "reason_required": false}, {"action": "reject", "reason_required": true}},
-				"action_context": "chaos-" + strconv.Itoa(n), "version": version},
+				"action_context": "chaos-" + flow.prefix + strconv.Itoa(n), "version": version},
 		},
 	})
-	id := "msg_chaos_" + strconv.Itoa(n)
+	id := "msg_chaos_" + flow.prefix + strconv.Itoa(n)
 	for ctx.Err() == nil {
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
 		status, _, _, err := cl.send(ctx, "POST", "/v1/integrations/"+oaSource+"/events", "", map[string]string{
@@ -121,15 +122,26 @@ func (oa *fakeOA) sendTask(ctx context.Context, cl *client, n int, employeeNo st
 			oa.mu.Lock()
 			oa.tasks = append(oa.tasks, oaSource+":"+task)
 			oa.mu.Unlock()
-			return
+			return now
 		}
 		if refused(status) {
 			say("OA event %s refused: %v", id, err)
-			return
+			return time.Time{}
 		}
 		sleep(ctx, 300*time.Millisecond)
 	}
+	return time.Time{}
 }
+
+// oaFlow is one of the fake OA's approval flows; prefix keeps their task ids apart.
+type oaFlow struct{ code, name, prefix string }
+
+// expenseFlow's tasks are decided at once by the racing devices; remindFlow has a reminder
+// policy (remind.go) and its tasks are left pending long enough for reminders to fall due.
+var (
+	expenseFlow = oaFlow{code: "expense", name: "Expense claim"}
+	remindFlow  = oaFlow{code: "chaos-remind", name: "Leave request", prefix: "R"}
+)
 
 // deciders collects the decisions the devices saw.
 type deciders struct {
@@ -143,7 +155,11 @@ type deciders struct {
 // decision whose answer the device never saw is one the checker cannot judge).
 func (ds *deciders) decidePending(ctx, loadCtx context.Context, cl *client, d *device) {
 	var list struct {
-		Items []struct{ ID string } `json:"items"`
+		Items []struct {
+			ID        string    `json:"id"`
+			FlowCode  string    `json:"flow_code"`
+			CreatedAt time.Time `json:"created_at"`
+		} `json:"items"`
 	}
 	if _, err := cl.do(loadCtx, "GET", "/v1/approvals?status=pending", d.token, nil, &list); err != nil {
 		return
@@ -153,6 +169,9 @@ func (ds *deciders) decidePending(ctx, loadCtx context.Context, cl *client, d *d
 		action, reason = "reject", "rejected by the fault rig"
 	}
 	for _, t := range list.Items {
+		if t.FlowCode == remindFlow.code && !remindDecideNow(t.ID, t.CreatedAt) {
+			continue
+		}
 		body, _ := json.Marshal(map[string]any{"action": action, "reason": reason, "idempotency_key": d.id + "/" + t.ID})
 		for ctx.Err() == nil {
 			status, _, data, err := cl.send(ctx, "POST", "/v1/approvals/"+t.ID+"/decision", d.token,
@@ -195,7 +214,7 @@ func approvalLoad(ctx, loadCtx context.Context, cl *client, oa *fakeOA, devices 
 	go func() {
 		defer wg.Done()
 		for n := 1; loadCtx.Err() == nil; n++ {
-			oa.sendTask(ctx, cl, n, "C"+strconv.Itoa(1000+1+(n-1)%users))
+			oa.sendTask(ctx, cl, n, "C"+strconv.Itoa(1000+1+(n-1)%users), expenseFlow)
 			sleep(loadCtx, 5*time.Second)
 		}
 	}()

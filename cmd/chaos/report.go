@@ -38,6 +38,7 @@ func (r *rigResult) check() *chaos.Report {
 	rep.Add(chaos.CheckUploads(r.uploads.completed, r.readBack))
 	rep.Add(chaos.CheckOneDecision(r.oaTasks, r.decisions))
 	rep.Add(chaos.CheckCallbacks(r.decisions, r.callbacks))
+	rep.Add(chaos.CheckRemindersOnce(r.remindTasks, r.remindPolicy, r.reminders))
 	if len(r.fanoutTokens) > 0 {
 		ids := make([]string, len(r.fanouts))
 		for i, f := range r.fanouts {

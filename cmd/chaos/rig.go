@@ -54,6 +54,11 @@ type rigResult struct {
 	oaTasks   []string
 	decisions []chaos.Decision
 	callbacks []chaos.Callback
+	// remindTasks are the tasks sent on the flow with a reminder policy; reminders what the
+	// fake FCM accepted of their reminders, checked against remindPolicy.
+	remindTasks  []chaos.ReminderTask
+	reminders    []chaos.Reminder
+	remindPolicy chaos.ReminderPolicy
 }
 
 func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
@@ -76,6 +81,9 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 	}
 	ops, err := signIn(setupCtx, cl, "C0000", otp, "C0000-laptop")
 	if err != nil {
+		return nil, err
+	}
+	if err := setReminderPolicy(setupCtx, cl, ops); err != nil {
 		return nil, err
 	}
 	say("signing in %d users with two devices each", o.users)
@@ -145,6 +153,13 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 	go func() {
 		defer wg.Done()
 		approvalLoad(ctx, loadCtx, cl, oa, res.devices, ds, o.users)
+	}()
+	// Tasks on the flow with a reminder policy, whose reminders fall due during the faults.
+	var remindTasks []chaos.ReminderTask
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		remindTasks = reminderLoad(ctx, loadCtx, cl, oa, res.devices, o.users)
 	}()
 	// Announcements to the syncing devices every 8 s, each with an Idempotency-Key, every other
 	// one scheduled 3 s ahead, one in three replayed on purpose.
@@ -268,6 +283,17 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 		res.callbacks = append(res.callbacks[:0], oa.callbacks...)
 		oa.mu.Unlock()
 		if chaos.CheckCallbacks(res.decisions, res.callbacks).Pass || time.Now().After(deadline) {
+			break
+		}
+		sleep(finalCtx, time.Second)
+	}
+	// Reminders fall due until the end: every one due remindGrace before the last look is owed.
+	res.remindTasks = remindTasks
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		res.remindPolicy = chaos.ReminderPolicy{Every: remindEvery, Max: remindMax, Grace: remindGrace, DueBy: time.Now()}
+		res.reminders = reminderRecords(c, res.remindTasks, res.decisions)
+		if chaos.CheckRemindersOnce(res.remindTasks, res.remindPolicy, res.reminders).Pass || time.Now().After(deadline) {
 			break
 		}
 		sleep(finalCtx, time.Second)

@@ -346,7 +346,7 @@ func (m *Main) startWorkers() {
 	// an event accepted but not yet applied waits in the database, across restarts.
 	m.workers.run(m.approvals.RunEvents)
 	m.workers.run(m.approvalCallbacks.Run)
-	m.workers.every(5*time.Minute, func(ctx context.Context) {
+	m.workers.every(m.Config.ApprovalReminderInterval, func(ctx context.Context) {
 		if _, err := m.approvalReminders.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("approval: reminders", "err", err)
 		}

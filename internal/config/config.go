@@ -82,6 +82,11 @@ type Config struct {
 	// ApprovalDeliveryRetention (MPORTAL_APPROVAL_DELIVERY_RETENTION) is how long the callback
 	// delivery log keeps an attempt to deliver a decision to its OA; older attempts are deleted.
 	ApprovalDeliveryRetention time.Duration
+	// ApprovalReminderInterval (MPORTAL_APPROVAL_REMINDER_INTERVAL) is how often each instance
+	// makes its approval reminder pass (default 5m). A reminder is sent by the first pass after it
+	// falls due, so this bounds its lateness; the fault rig shortens it to see reminders fall due
+	// during its faults.
+	ApprovalReminderInterval time.Duration
 
 	AdminEmployeeNo string // MPORTAL_ADMIN_EMPLOYEE_NO: the seeded admin's login
 
@@ -142,6 +147,7 @@ func Load(getenv Getenv) (*Config, error) {
 		TrainingWorkers:     l.integer("MPORTAL_TRAINING_WORKERS", 1, 0, 16),
 
 		ApprovalDeliveryRetention: l.duration("MPORTAL_APPROVAL_DELIVERY_RETENTION", 30*24*time.Hour),
+		ApprovalReminderInterval:  l.duration("MPORTAL_APPROVAL_REMINDER_INTERVAL", 5*time.Minute),
 		TrainingReminders:         l.offsets("MPORTAL_TRAINING_REMINDERS", []time.Duration{-48 * time.Hour, -8 * time.Hour, 72 * time.Hour}),
 		AnalyticsKeyFile:          l.str("MPORTAL_ANALYTICS_KEY_FILE", ""),
 		AnalyticsRetention:        l.duration("MPORTAL_ANALYTICS_RETENTION", 90*24*time.Hour),
@@ -204,6 +210,9 @@ func (c *Config) validate(l *loader) {
 		// An attempt's lease is its timeout plus 30 s: a log kept less than an hour could lose an
 		// attempt still in flight, and with it the claim that keeps it from being made twice.
 		l.fail("MPORTAL_APPROVAL_DELIVERY_RETENTION", "expects a duration of at least 1h, e.g. 720h for 30 days")
+	}
+	if c.ApprovalReminderInterval < time.Second || c.ApprovalReminderInterval > time.Hour {
+		l.fail("MPORTAL_APPROVAL_REMINDER_INTERVAL", "expects a duration between 1s and 1h, e.g. 5m")
 	}
 	if c.SessionRecheck <= 0 || c.SessionRecheck > time.Minute {
 		l.fail("MPORTAL_SESSION_RECHECK", "expects a duration between 1ns and 1m (revocations must bite within 60 s)")

@@ -81,6 +81,7 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_TRAINING_MAX_DURATION", c.TrainingMaxDuration.String()},
 		{"MPORTAL_TRAINING_WORKERS", fmt.Sprint(c.TrainingWorkers)},
 		{"MPORTAL_APPROVAL_DELIVERY_RETENTION", c.ApprovalDeliveryRetention.String()},
+		{"MPORTAL_APPROVAL_REMINDER_INTERVAL", c.ApprovalReminderInterval.String()},
 		{"MPORTAL_TRAINING_REMINDERS", offsets(c.TrainingReminders)},
 		{"MPORTAL_LOGIN_CONCURRENCY", loginConcurrency},
 		{"MPORTAL_LOGIN_QUEUE", fmt.Sprint(c.LoginQueue)},

@@ -105,8 +105,17 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	}}, mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "_seq", Value: 1}}})
 }
 
-// Add implements push.InboxWriter: it inserts the items with one unordered insertMany, and an
-// item whose id exists already keeps its stored state (read or not). An item is dated when it
+// MaxWriteItems bounds the items Add writes in one sync write: a fan-out hands over thousands
+// at once, and one sync write must finish within the sync engine's lease (10 s; see
+// datasync.Engine.Write). On the rig's shared FerretDB a write of 2,000 items outlived it, was
+// run again under a new number, found its items written and restamped them with a $in over
+// 2,000 ids, which scans the collection, outlived the lease again, and never finished: the
+// fan-out made no progress for minutes (internal/chaos/README.md).
+const MaxWriteItems = 100
+
+// Add implements push.InboxWriter: it inserts the items with unordered insertMany calls of at
+// most MaxWriteItems, each one sync write, and an item whose id exists already keeps its stored
+// state (read or not). An item is dated when it
 // reaches the inbox (the later of its CreatedAt and now), not when its notification was
 // enqueued: a scheduled notification then appears at the top of the inbox when it is delivered,
 // and a "mark all read" done before it arrived does not cover it. It returns unavailable when
@@ -121,9 +130,14 @@ func (s *Store) Add(ctx context.Context, items []push.InboxItem) error {
 			return fmt.Errorf("add inbox items: item %q is not \"<user id>/<notification id>\"", it.ID)
 		}
 	}
-	return s.write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
-		return s.insert(ctx, items, seq)
-	})
+	for chunk := range slices.Chunk(items, MaxWriteItems) {
+		if err := s.write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+			return s.insert(ctx, chunk, seq)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // insert writes one Add batch stamped with seq. Items that exist already keep their state but

@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/inbox"
+	"github.com/mportal/mportal/push"
 	datasync "github.com/mportal/mportal/sync"
 )
 
@@ -205,4 +208,45 @@ func TestSyncRecordsFitWatermelonDBColumns(t *testing.T) {
 			t.Fatalf("%d unread, want 1", n)
 		}
 	})
+}
+
+// TestAddBoundsEachSyncWrite: a fan-out's thousands of items are written in sync writes of at
+// most MaxWriteItems (one sequence number each), and a replay of them still reaches every user.
+func TestAddBoundsEachSyncWrite(t *testing.T) {
+	f, e := syncFixture(t)
+	n := 2*inbox.MaxWriteItems + 50
+	items := make([]push.InboxItem, n)
+	for i := range items {
+		items[i] = f.item("u"+strconv.Itoa(i), "fan")
+	}
+	f.add(t, items...)
+	var docs []struct {
+		Seq int64 `bson:"_seq"`
+	}
+	cur, err := f.store.DB.Collection("inbox").Find(f.ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cur.All(f.ctx, &docs); err != nil {
+		t.Fatal(err)
+	}
+	perSeq := map[int64]int{}
+	for _, d := range docs {
+		perSeq[d.Seq]++
+	}
+	if len(docs) != n || len(perSeq) != 3 {
+		t.Fatalf("%d items under %d sequence numbers, want %d under 3", len(docs), len(perSeq), n)
+	}
+	for seq, c := range perSeq {
+		if c > inbox.MaxWriteItems {
+			t.Errorf("sequence number %d stamps %d items, more than %d", seq, c, inbox.MaxWriteItems)
+		}
+	}
+	before := syncPull(t, e, "u0", 0).Timestamp
+	f.add(t, items...) // the fan-out's flush written again after a crash
+	for _, u := range []string{"u0", "u" + strconv.Itoa(n-1)} {
+		if got := syncPull(t, e, u, before).Changes["inbox"].Updated; len(got) != 1 {
+			t.Errorf("%s pulled %d items after the replay, want its 1", u, len(got))
+		}
+	}
 }
