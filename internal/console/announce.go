@@ -131,6 +131,14 @@ type AnnouncementDetail struct {
 	Images map[string]string
 }
 
+// CoverKey is the key of the announcement's cover image; "" without one.
+func (d AnnouncementDetail) CoverKey() string {
+	if d.Announcement.CoverImage == nil {
+		return ""
+	}
+	return *d.Announcement.CoverImage
+}
+
 // Who describes the announcement's audience.
 func (d AnnouncementDetail) Who(locale string) string {
 	return AudienceText(locale, d.Announcement.Audience)
