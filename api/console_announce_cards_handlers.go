@@ -24,8 +24,16 @@ func (s *Server) renderBanners(c *fiber.Ctx, status int, problem string) error {
 	if err != nil {
 		return err
 	}
-	return s.renderConsole(c, status, "banners", console.Page{Title: "banners", Nav: "announcements",
-		Data: console.Banners{Items: items, Problem: problem}})
+	keys := make([]string, 0, len(items))
+	for _, b := range items {
+		keys = append(keys, b.ImageKey)
+	}
+	images, origins, err := s.consoleImageURLs(c, keys...)
+	if err != nil {
+		return err
+	}
+	return s.renderWithImages(c, status, "banners", console.Page{Title: "banners", Nav: "announcements",
+		Data: console.Banners{Items: items, Problem: problem, Images: images}}, origins)
 }
 
 // bannerRefused shows the banners screen again with what the service refused.
@@ -167,8 +175,16 @@ func (s *Server) renderWhatsNew(c *fiber.Ctx, status int, app, problem string) e
 		// A bad ?app= filter: show every card and say why.
 		return s.renderWhatsNew(c, st, "", msg)
 	}
-	return s.renderConsole(c, status, "whatsnew", console.Page{Title: "whatsnew", Nav: "announcements",
-		Data: console.WhatsNew{App: app, Items: items, Problem: problem}})
+	keys := make([]string, 0, len(items))
+	for _, card := range items {
+		keys = append(keys, card.ImageKey)
+	}
+	images, origins, err := s.consoleImageURLs(c, keys...)
+	if err != nil {
+		return err
+	}
+	return s.renderWithImages(c, status, "whatsnew", console.Page{Title: "whatsnew", Nav: "announcements",
+		Data: console.WhatsNew{App: app, Items: items, Problem: problem, Images: images}}, origins)
 }
 
 // consoleCreateWhatsNew creates a card (with an optional image) through the what's-new

@@ -40,16 +40,32 @@ func (s *Server) consoleComposeForm(c *fiber.Ctx) error {
 
 func (s *Server) renderCompose(c *fiber.Ctx, status int, data console.Compose) error {
 	data.RoleChoices = roleChoices()
-	return s.renderConsole(c, status, "announce_compose", console.Page{Title: "compose", Nav: "announcements", Data: data})
+	images, origins, err := s.consoleImageURLs(c, data.Draft.CoverImage)
+	if err != nil {
+		return err
+	}
+	data.Images = images
+	return s.renderWithImages(c, status, "announce_compose", console.Page{Title: "compose", Nav: "announcements", Data: data}, origins)
 }
 
-// consoleCompose answers the compose form's "Preview" and "Review" buttons without storing the
-// announcement: it uploads a chosen cover image, renders the body with the announcement
+// consoleCompose answers the compose (and edit) form's "Preview" and "Review" buttons without
+// storing the announcement: it uploads a chosen cover image, renders the body with the announcement
 // service's renderer and sanitizer and estimates the audience's reach with the directory's
 // audience rules; "Review" then shows the confirmation, which posts to consoleCreateAnnouncement.
 func (s *Server) consoleCompose(c *fiber.Ctx) error {
 	ctx, p := c.UserContext(), principal(c)
-	data := console.Compose{Draft: consoleDraft(c)}
+	var data console.Compose
+	if c.Params("announcement_id") != "" { // the edit form of a stored announcement
+		target, err := s.editTarget(c)
+		if err != nil {
+			return err
+		}
+		data.EditID, data.Published = target.EditID, target.Published
+	}
+	data.Draft = consoleDraft(c)
+	if data.Published {
+		data.Draft.PublishAt = ""
+	}
 	refuse := func(err error) error {
 		msg, field, status, ok := formProblem(err)
 		if !ok {
@@ -151,7 +167,16 @@ func (s *Server) renderAnnouncement(c *fiber.Ctx, status int, data console.Annou
 	if n, err := strconv.Atoi(c.Query("reminded")); err == nil && data.Reminder == nil {
 		data.Reminder = &announce.Reminder{Recipients: n}
 	}
-	return s.renderConsole(c, status, "announcement", console.Page{Title: "announcements", Nav: "announcements", Data: data})
+	var cover string
+	if a.CoverImage != nil {
+		cover = *a.CoverImage
+	}
+	images, origins, err := s.consoleImageURLs(c, cover)
+	if err != nil {
+		return err
+	}
+	data.Images = images
+	return s.renderWithImages(c, status, "announcement", console.Page{Title: "announcements", Nav: "announcements", Data: data}, origins)
 }
 
 // consoleRemindAnnouncement pushes the announcement again to its audience users who have not

@@ -12,6 +12,13 @@ import (
 	"github.com/mportal/mportal/internal/testenv"
 )
 
+// imagesShown is true once the page has images matching selector and every one has loaded (an
+// image the CSP blocked never does).
+func imagesShown(selector string) string {
+	return `(() => { const imgs = Array.from(document.querySelectorAll('` + selector + `'));
+	  return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); })()`
+}
+
 // TestConsoleAnnouncementsInABrowser composes and schedules an announcement in Chromium on a
 // laptop in English, checks the API's view of it, moves the server's clock past its time and
 // sees it published, on a phone in Chinese; banners and what's-new cards are created through
@@ -93,6 +100,35 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 			t.Errorf("the API shows %+v, want scheduled at %s for Field Ops", a, publishAt)
 		}
 
+		// Ops edit the scheduled announcement: a later time, a new title and a cover image, which
+		// the confirmation and the announcement's page show from MinIO.
+		publishAt = publishAt.Add(5 * time.Minute)
+		b.run(t, "edit the announcement",
+			chromedp.Navigate(ts.base+"/console/announcements/"+id), chromedp.WaitVisible(`#edit`),
+			chromedp.Click(`#edit`), chromedp.WaitVisible(`#editing`),
+			chromedp.SetValue(`#title`, "Fire drill (moved)"),
+			chromedp.SetValue(`#publish_at`, publishAt.Format("2006-01-02T15:04")),
+			chromedp.SetUploadFiles(`#cover`, []string{picture}),
+			chromedp.Click(`#review-button`), chromedp.WaitVisible(`#confirm`))
+		var shown bool
+		b.run(t, "see the cover in the confirmation", chromedp.Poll(imagesShown("img.cover"), &shown, chromedp.WithPollingTimeout(20*time.Second)))
+		s = b.look(t, "laptop-en-edit-confirm")
+		if !strings.Contains(s.Text, "Save changes") || !strings.Contains(s.Text, publishAt.Format("2006-01-02T15:04")+" UTC") {
+			t.Errorf("the edit's confirmation reads:\n%s", s.Text)
+		}
+		b.run(t, "save the edit", chromedp.Click(`#confirm`), chromedp.WaitVisible(`#status`),
+			chromedp.Poll(imagesShown("#cover-image"), &shown, chromedp.WithPollingTimeout(20*time.Second)))
+		b.look(t, "laptop-en-announcement-edited")
+		var edited struct {
+			Title, Status string
+			PublishAt     time.Time `json:"publish_at"`
+			CoverImage    *string   `json:"cover_image"`
+		}
+		ts.with(t).must(ts.with(t).call("GET", "/v1/ops/announcements/"+id, opsToken(), nil), 200).json(t, &edited)
+		if edited.Title != "Fire drill (moved)" || edited.Status != "scheduled" || !edited.PublishAt.Equal(publishAt) || edited.CoverImage == nil {
+			t.Errorf("after the edit the API shows %+v, want scheduled at %s with a cover", edited, publishAt)
+		}
+
 		b.run(t, "open the banners", chromedp.Click(`nav.tabs a[href="/console/banners"]`), chromedp.WaitVisible(`#new-title`))
 		start := clock.Now().UTC()
 		b.run(t, "create a banner",
@@ -103,6 +139,7 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 			chromedp.Click(`#new-public`),
 			chromedp.Submit(`#new-title`),
 			chromedp.WaitVisible(`section.item`))
+		b.run(t, "see the banner's image", chromedp.Poll(imagesShown("img.banner-image"), &shown, chromedp.WithPollingTimeout(20*time.Second)))
 		b.look(t, "laptop-en-banners")
 		var banners struct {
 			Items []struct {

@@ -24,6 +24,7 @@ var (
 	reachUsers   = regexp.MustCompile(`id="reach-users">(\d+)<`)
 	reachDevices = regexp.MustCompile(`id="reach-devices">(\d+)<`)
 	coverKey     = regexp.MustCompile(`name="cover_image" value="([^"]+)"`)
+	coverImage   = regexp.MustCompile(`<img class="cover" id="cover-image" src="([^"]+)"`)
 )
 
 // TestConsoleAnnouncements drives the announcements, banners and what's-new screens over HTTP:
@@ -157,6 +158,79 @@ func TestConsoleAnnouncements(t *testing.T) {
 		rem := ts.must(ts.consolePost(opsS, loc+"/remind", nil, en), 409)
 		if !strings.Contains(string(rem.body), "only a published announcement") {
 			t.Errorf("reminding a scheduled announcement:\n%s", rem.body)
+		}
+	})
+
+	t.Run("shows the cover from MinIO and edits the scheduled announcement, as the API then shows it", func(t *testing.T) {
+		ts := ts.with(t)
+		imgOrigin := func(r response) string {
+			t.Helper()
+			m := coverImage.FindStringSubmatch(string(r.body))
+			if m == nil {
+				t.Fatalf("no cover image on the page:\n%s", r.body)
+			}
+			u, err := url.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+			if err != nil || u.Query().Get("X-Amz-Signature") == "" {
+				t.Fatalf("the cover's address %q is not a presigned URL", m[1])
+			}
+			origin := u.Scheme + "://" + u.Host
+			if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: "+origin+";") {
+				t.Errorf("the CSP does not allow the cover's origin %s: %s", origin, csp)
+			}
+			return origin
+		}
+		imgOrigin(ts.must(ts.call("GET", "/console/announcements/"+scheduled, "", nil, opsS.cookies(), en), 200))
+		edit := ts.must(ts.call("GET", "/console/announcements/"+scheduled+"/edit", "", nil, opsS.cookies(), en), 200)
+		imgOrigin(edit)
+		if !strings.Contains(string(edit.body), `value="Fire drill"`) || !strings.Contains(string(edit.body), `action="/console/announcements/`+scheduled+`/edit"`) {
+			t.Fatalf("the edit form is not filled with the announcement:\n%s", edit.body)
+		}
+		at := time.Now().Add(3 * time.Hour).UTC().Truncate(time.Minute)
+		form := draft(url.Values{"title": {"Fire drill moved"}, "publish_at": {at.Format("2006-01-02T15:04")}})
+		bad := ts.must(ts.consolePost(opsS, "/console/announcements/"+scheduled, draft(url.Values{"publish_at": {"soon"}}), en), 400)
+		if !strings.Contains(string(bad.body), `id="publish_at" name="publish_at" value="soon" aria-invalid="true"`) {
+			t.Errorf("a bad publish time is not marked on the form:\n%s", bad.body)
+		}
+		form.Set("step", "review")
+		review := ts.must(ts.consolePost(opsS, "/console/announcements/"+scheduled+"/edit", form, en), 200)
+		if !strings.Contains(string(review.body), "Save changes") || !strings.Contains(string(review.body), `action="/console/announcements/`+scheduled+`"`) {
+			t.Fatalf("the edit's confirmation:\n%s", review.body)
+		}
+		form.Del("step")
+		ts.must(ts.consolePost(opsS, "/console/announcements/"+scheduled, form), 303)
+		var a struct {
+			opsAnnouncement
+			Title      string
+			PublishAt  time.Time `json:"publish_at"`
+			CoverImage *string   `json:"cover_image"`
+		}
+		ts.must(ts.call("GET", "/v1/ops/announcements/"+scheduled, f.ops, nil), 200).json(t, &a)
+		if a.Status != "scheduled" || a.Title != "Fire drill moved" || !a.PublishAt.Equal(at) || a.CoverImage != nil {
+			t.Errorf("after the edit the API shows %+v (the cover field was left empty: removed)", a)
+		}
+
+		// A published announcement keeps its publish time; a withdrawn one cannot be edited.
+		r := ts.must(ts.consolePost(opsS, "/console/announcements", draft(url.Values{"title": {"Lift out of order"}})), 303)
+		id := strings.TrimPrefix(r.header.Get("Location"), "/console/announcements/")
+		page := ts.must(ts.call("GET", "/console/announcements/"+id+"/edit", "", nil, opsS.cookies(), en), 200)
+		if !strings.Contains(string(page.body), `id="publish-fixed"`) || strings.Contains(string(page.body), `name="publish_at" value=""`) {
+			t.Errorf("the published announcement's edit form offers a publish time:\n%s", page.body)
+		}
+		ts.must(ts.consolePost(opsS, "/console/announcements/"+id, draft(url.Values{"title": {"Lift repaired"}, "publish_at": {at.Format("2006-01-02T15:04")}})), 303)
+		ts.must(ts.call("GET", "/v1/ops/announcements/"+id, f.ops, nil), 200).json(t, &a)
+		if a.Status != "published" || a.Title != "Lift repaired" || a.PublishAt.Equal(at) {
+			t.Errorf("after editing the published one the API shows %+v", a)
+		}
+		ts.must(ts.consolePost(opsS, "/console/announcements/"+id+"/withdraw", nil), 303)
+		gone := ts.must(ts.consolePost(opsS, "/console/announcements/"+id, draft(nil), en), 409)
+		if !strings.Contains(string(gone.body), "withdrawn") {
+			t.Errorf("editing a withdrawn announcement:\n%s", gone.body)
+		}
+		ts.must(ts.call("GET", "/console/announcements/"+id+"/edit", "", nil, adminS.cookies()), 403)
+		ts.must(ts.consolePost(opsS, "/console/announcements/"+scheduled, draft(url.Values{"csrf_token": {"forged"}})), 403)
+		audit := string(ts.must(ts.call("GET", "/console/audit.csv", "", nil, adminS.cookies()), 200).body)
+		if !strings.Contains(audit, "announcement.update") || !strings.Contains(audit, "Fire drill moved") {
+			t.Errorf("the audit log lacks the edit:\n%s", audit)
 		}
 	})
 

@@ -281,4 +281,64 @@ func TestConsoleTriage(t *testing.T) {
 			t.Errorf("the audit export lacks the replay:\n%s", audit)
 		}
 	})
+
+	t.Run("ops and admins set, change and delete reminder policies through the API's service, audited", func(t *testing.T) {
+		ts := ts.with(t)
+		en := withHeader("Accept-Language", "en")
+		page := string(ts.must(ts.call("GET", "/console/approvals/reminders", "", nil, ops.cookies(), en), 200).body)
+		if !strings.Contains(page, `id="policy-form"`) {
+			t.Fatalf("the reminder policies screen:\n%s", page)
+		}
+		policy := url.Values{"flow_code": {"EXP"}, "remind_after_hours": {"4"}, "before_due_hours": {"2"}, "max_reminders": {"3"},
+			"escalate_after_hours": {"24"}, "escalate_to": {"E9000, admin"}}
+		ts.must(ts.consolePost(ops, "/console/approvals/reminders", policy), 303)
+		type apiPolicy struct {
+			FlowCode         string   `json:"flow_code"`
+			RemindAfterHours float64  `json:"remind_after_hours"`
+			MaxReminders     int      `json:"max_reminders"`
+			EscalateTo       []string `json:"escalate_to"`
+		}
+		var list struct{ Items []apiPolicy }
+		ts.must(ts.call("GET", "/v1/ops/approvals/reminder-policies", f.admin, nil), 200).json(t, &list)
+		if len(list.Items) != 1 || list.Items[0].FlowCode != "EXP" || list.Items[0].RemindAfterHours != 4 || list.Items[0].MaxReminders != 3 ||
+			len(list.Items[0].EscalateTo) != 2 {
+			t.Fatalf("the API shows %+v", list.Items)
+		}
+		edit := string(ts.must(ts.call("GET", "/console/approvals/reminders?flow=EXP", "", nil, admin.cookies(), en), 200).body)
+		if !strings.Contains(edit, `id="rp-max_reminders" name="max_reminders" value="3"`) || !strings.Contains(edit, `id="policy-EXP"`) {
+			t.Errorf("the form is not filled with EXP's policy:\n%s", edit)
+		}
+		for _, bad := range []struct{ field, value string }{{"max_reminders", "99"}, {"remind_after_hours", "soon"}} {
+			form := url.Values{}
+			for k, v := range policy {
+				form[k] = v
+			}
+			form.Del("csrf_token") // set to ops' token by the post above
+			form.Set(bad.field, bad.value)
+			r := string(ts.must(ts.consolePost(admin, "/console/approvals/reminders", form, en), 400).body)
+			if !strings.Contains(r, `name="`+bad.field+`" value="`+bad.value+`" min="0" step="any" aria-invalid="true"`) || !strings.Contains(r, bad.field) {
+				t.Errorf("%s=%s is not refused on its field:\n%s", bad.field, bad.value, r)
+			}
+		}
+		policy.Set("max_reminders", "5")
+		policy.Del("csrf_token")
+		ts.must(ts.consolePost(admin, "/console/approvals/reminders", policy), 303)
+		ts.must(ts.consolePost(admin, "/console/approvals/reminders", url.Values{"csrf_token": {"forged"}, "flow_code": {"EXP"}}), 403)
+		ts.must(ts.call("GET", "/v1/ops/approvals/reminder-policies", f.admin, nil), 200).json(t, &list)
+		if len(list.Items) != 1 || list.Items[0].MaxReminders != 5 {
+			t.Fatalf("after the change the API shows %+v", list.Items)
+		}
+		ts.must(ts.consolePost(ops, "/console/approvals/reminders/EXP/delete", nil), 303)
+		ts.must(ts.consolePost(ops, "/console/approvals/reminders/EXP/delete", nil), 404)
+		ts.must(ts.call("GET", "/v1/ops/approvals/reminder-policies", f.admin, nil), 200).json(t, &list)
+		if len(list.Items) != 0 {
+			t.Errorf("after the deletion the API shows %+v", list.Items)
+		}
+		audit := string(ts.must(ts.call("GET", "/console/audit.csv", "", nil, admin.cookies()), 200).body)
+		for _, want := range []string{"approval.reminder_policy.set", "approval.reminder_policy.delete"} {
+			if !strings.Contains(audit, want) {
+				t.Errorf("the audit export lacks %s:\n%s", want, audit)
+			}
+		}
+	})
 }

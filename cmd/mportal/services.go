@@ -105,7 +105,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	}
 	m.banners = &banner.Service{DB: db, Images: m.store, Now: m.Clock}
 	m.whatsNew = &whatsnew.Service{DB: db, Images: m.store, Locale: m.inbox.Locale, Now: m.Clock}
-	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db, Now: m.Clock}, Images: m.store,
+	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db, View: recipients, Now: m.Clock}, Images: m.store,
 		Sync: m.sync, Usage: m.usage, Logger: m.Logger, Now: m.Clock}
 	uploads, err := upload.New(upload.Config{Store: m.store, DB: db, BasePath: "/v1/uploads/", Logger: m.Logger, Now: m.Clock,
 		S3: upload.S3Config{Endpoint: cfg.MinIOEndpoint, AccessKey: cfg.MinIOAccessKey, SecretKey: cfg.MinIOSecretKey,
@@ -123,7 +123,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	// Channel membership scopes synced data ("ch:<app>/<channel>"): Access is the sync engine.
 	m.releases = &release.Service{DB: db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger,
 		Push: m.push, Access: m.sync, OnChange: func() { m.updates.View.Changed() }, Now: m.Clock,
-		Members: &directory.Recipients{DB: db, Now: m.Clock}} // the reach of a channel, for the console's confirmations
+		Members: &directory.Recipients{DB: db, View: recipients, Now: m.Clock}} // the reach of a channel, for the console's confirmations
 	m.updates = &updates.Service{View: &updates.View{Releases: m.releases}, DB: db, Devices: m.devices, Store: m.store,
 		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Usage: m.usage, Now: m.Clock}
 	m.analytics.Releases = m.updates // staged releases and devices' minimum builds, for adoption

@@ -48,6 +48,46 @@ type Compose struct {
 	Problem, Field string
 	// Review shows the confirmation instead of the editor.
 	Review bool
+	// Images are presigned URLs of the uploaded images shown, by key.
+	Images map[string]string
+	// EditID is the announcement edited; "" when composing a new one.
+	EditID string
+	// Published is set when the announcement edited is already out: its publish time can no
+	// longer change (the API's PATCH answers 409 to a new publish_at).
+	Published bool
+}
+
+// FormAction is where the editor's Preview and Review buttons post.
+func (c Compose) FormAction() string {
+	if c.EditID != "" {
+		return "/console/announcements/" + c.EditID + "/edit"
+	}
+	return "/console/announcements/new"
+}
+
+// SaveAction is where the confirmation posts: a new announcement, or the edit of EditID.
+func (c Compose) SaveAction() string {
+	if c.EditID != "" {
+		return "/console/announcements/" + c.EditID
+	}
+	return "/console/announcements"
+}
+
+// DraftOf is a stored announcement as the compose form shows it, for editing.
+func DraftOf(a announce.Announcement) Draft {
+	d := Draft{Title: a.Title, Body: a.Body, Importance: a.Importance, Pinned: a.Pinned, All: a.Audience.All,
+		Roles: a.Audience.Roles, Departments: strings.Join(a.Audience.Departments, ", "),
+		Channels: strings.Join(a.Audience.Channels, ", "), UserIDs: strings.Join(a.Audience.UserIDs, ", ")}
+	if a.Status == announce.StatusScheduled {
+		d.PublishAt = a.PublishAt.UTC().Format(DateTimeLocal)
+	}
+	if a.ExpiresAt != nil {
+		d.ExpiresAt = a.ExpiresAt.UTC().Format(DateTimeLocal)
+	}
+	if a.CoverImage != nil {
+		d.CoverImage = *a.CoverImage
+	}
+	return d
 }
 
 // Who describes the draft's audience as the service will store it.
@@ -87,6 +127,16 @@ type AnnouncementDetail struct {
 	// Reminder is the reminder just sent, shown once after "Remind".
 	Reminder *announce.Reminder
 	Problem  string
+	// Images are presigned URLs of the uploaded images shown (the cover), by key.
+	Images map[string]string
+}
+
+// CoverKey is the key of the announcement's cover image; "" without one.
+func (d AnnouncementDetail) CoverKey() string {
+	if d.Announcement.CoverImage == nil {
+		return ""
+	}
+	return *d.Announcement.CoverImage
 }
 
 // Who describes the announcement's audience.
@@ -115,6 +165,8 @@ func AudienceText(locale string, a announce.Audience) string {
 type Banners struct {
 	Items   []banner.Banner
 	Problem string
+	// Images are presigned URLs of the banners' images, by key.
+	Images map[string]string
 }
 
 // BannerForm is what the banner form's fields show: L is the locale, P prefixes the fields'
@@ -123,11 +175,13 @@ type BannerForm struct {
 	L, P         string
 	B            *banner.Banner
 	Starts, Ends string
+	// ImageURL shows the banner's current image; "" when it cannot be shown.
+	ImageURL string
 }
 
 // EditForm is the edit form of b.
-func (Banners) EditForm(locale string, b banner.Banner) BannerForm {
-	return BannerForm{L: locale, P: "b" + b.ID + "-", B: &b,
+func (bs Banners) EditForm(locale string, b banner.Banner) BannerForm {
+	return BannerForm{L: locale, P: "b" + b.ID + "-", B: &b, ImageURL: bs.Images[b.ImageKey],
 		Starts: b.StartsAt.UTC().Format(DateTimeLocal), Ends: b.EndsAt.UTC().Format(DateTimeLocal)}
 }
 
@@ -139,6 +193,8 @@ type WhatsNew struct {
 	App     string
 	Items   []whatsnew.Card
 	Problem string
+	// Images are presigned URLs of the cards' images, by key.
+	Images map[string]string
 }
 
 // CanManageContent reports whether the viewer sees the announcements, banners and what's-new

@@ -30,6 +30,10 @@ func TestAnnounceScreensRender(t *testing.T) {
 	at := time.Date(2031, 5, 4, 8, 0, 0, 0, time.UTC)
 	a := announce.Announcement{ID: "a1", Title: "All hands", Status: announce.StatusScheduled, Importance: announce.Normal,
 		PublishAt: at, Audience: announce.Audience{Departments: []string{"Sales"}}}
+	cover, img := "0123456789abcdef0123456789abcdef.png", "http://127.0.0.1:9000/mportal-images/x.png?X-Amz-Signature=s"
+	withCover := a
+	withCover.CoverImage = &cover
+	images := map[string]string{cover: img, "k.png": img}
 	est := &announce.Estimate{Users: 2, PushDevices: 3, ByDepartment: []announce.DepartmentStats{{Department: "Sales", Audience: 2}}}
 	for name, data := range map[string]any{
 		"announcements":    []AnnouncementRow{{Announcement: a}},
@@ -38,11 +42,17 @@ func TestAnnounceScreensRender(t *testing.T) {
 		"announce_compose": Compose{Draft: Draft{Title: "x", Body: "a\nb", PublishAt: "2031-05-04T08:05", Roles: []string{"ops"}}, RoleChoices: []string{"ops"}, Estimate: est, Preview: "<p>a</p>", Review: true},
 		"banners":          Banners{Items: []banner.Banner{{ID: "b1", Title: "Hello", StartsAt: at, EndsAt: at.Add(time.Hour)}}},
 		"whatsnew":         WhatsNew{Items: []whatsnew.Card{{ID: "com.example.portal:100:0", AppID: "com.example.portal", Title: map[string]string{"en": "New"}}}},
+		"with cover":       AnnouncementDetail{Announcement: withCover, Stats: &announce.Stats{}, Images: images},
+		"edit review":      Compose{Draft: DraftOf(withCover), EditID: "a1", Published: true, Estimate: est, Review: true, Images: images},
+		"edit form":        Compose{Draft: DraftOf(withCover), EditID: "a1", Images: images},
+		"banner images":    Banners{Items: []banner.Banner{{ID: "b1", Title: "Hello", ImageKey: "k.png", StartsAt: at, EndsAt: at.Add(time.Hour)}}, Images: images},
+		"card images":      WhatsNew{Items: []whatsnew.Card{{ID: "c:1:0", AppID: "c", ImageKey: "k.png", Title: map[string]string{"en": "New"}}}, Images: images},
 	} {
 		for _, loc := range []string{"zh-CN", "en"} {
-			tmpl := name
-			if name == "compose editor" {
-				tmpl = "announce_compose"
+			tmpl := map[string]string{"compose editor": "announce_compose", "with cover": "announcement", "edit review": "announce_compose",
+				"edit form": "announce_compose", "banner images": "banners", "card images": "whatsnew"}[name]
+			if tmpl == "" {
+				tmpl = name
 			}
 			b, err := Render(tmpl, Page{Locale: loc, Title: "announcements", Viewer: ops, Nav: "announcements", Data: data})
 			if err != nil {
@@ -52,6 +62,9 @@ func TestAnnounceScreensRender(t *testing.T) {
 			inline := strings.Count(page, "<script") != strings.Count(page, `<script src="/console/static/`)
 			if !strings.Contains(page, `href="/console/announcements" aria-current="page"`) || inline || strings.Contains(page, "style=") {
 				t.Errorf("%s in %s lacks the menu entry or has a script or an inline style:\n%s", name, loc, page)
+			}
+			if shows := strings.Contains(name, "cover") || strings.HasPrefix(name, "edit ") || strings.Contains(name, "images"); shows && !strings.Contains(page, `src="`+img+`"`) {
+				t.Errorf("%s in %s does not show its image:\n%s", name, loc, page)
 			}
 		}
 	}

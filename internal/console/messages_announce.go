@@ -83,6 +83,13 @@ var announceMessages = map[string]map[string]string{
 	"body_en":              {"zh-CN": "内容（英文）", "en": "Text (English)"},
 	"filter_app":           {"zh-CN": "按应用筛选", "en": "Filter by app"},
 	"card":                 {"zh-CN": "卡片", "en": "Card"},
+	"cover_alt":            {"zh-CN": "封面图片", "en": "Cover image"},
+	"image_current":        {"zh-CN": "当前图片", "en": "Current image"},
+	"editing":              {"zh-CN": "编辑公告：", "en": "Editing:"},
+	"save_changes":         {"zh-CN": "保存修改", "en": "Save changes"},
+	"publish_fixed":        {"zh-CN": "公告已发布，发布时间不能再修改。", "en": "The announcement is out: its publish time can no longer change."},
+	"edit_published_note":  {"zh-CN": "保存后读者看到修改后的内容，不会再次推送。", "en": "Saving changes what readers see; nothing is pushed again."},
+	"reach_now":            {"zh-CN": "其受众现有", "en": "Its audience now has"},
 }
 
 func init() {

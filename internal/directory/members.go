@@ -25,11 +25,15 @@ type Member struct {
 // Members lists the active users an audience reaches, by the same rules as Stream: user
 // criteria select users, a channel selects the users with a device on it. Content services use
 // it for reach statistics and reminders; it reads the users and the devices collections once
-// each, so it suits ops endpoints, not per-request employee paths. It returns unavailable when
-// the database cannot be read.
+// each, so it suits ops endpoints, not per-request employee paths; with View set it counts from
+// that in-memory copy instead and reads nothing. It returns unavailable when the database cannot
+// be read.
 func (r *Recipients) Members(ctx context.Context, aud push.Audience) ([]Member, error) {
 	if aud.Empty() {
 		return nil, nil
+	}
+	if r.View != nil {
+		return r.View.members(ctx, aud, r.Now.UTC())
 	}
 	cur, err := r.DB.Collection(usersCollection).Find(ctx, bson.D{},
 		options.Find().SetProjection(bson.D{{Key: "department", Value: 1}, {Key: "status", Value: 1}, {Key: "roles", Value: 1}}))

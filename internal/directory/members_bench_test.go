@@ -13,7 +13,8 @@ import (
 )
 
 // BenchmarkAudienceMembers is what counting an audience costs with 10,000 users and 10,000
-// devices on the embedded FerretDB: it reads both collections once. The ops console's release
+// devices on the embedded FerretDB: from the database it reads both collections once ("db/..."),
+// from a loaded RecipientView it reads nothing ("view/..."). The ops console's release
 // confirmations (release.Service.Reach) and announcements' reach pay it once per page.
 func BenchmarkAudienceMembers(b *testing.B) {
 	db := testenv.Mongo(b)
@@ -34,7 +35,21 @@ func BenchmarkAudienceMembers(b *testing.B) {
 	if _, err := db.Collection(devicesCollection).InsertMany(ctx, devices); err != nil {
 		b.Fatal(err)
 	}
-	r := &Recipients{DB: db, Now: func() time.Time { return at.Add(time.Hour) }}
+	now := func() time.Time { return at.Add(time.Hour) }
+	view := &RecipientView{DB: db}
+	if err := view.Refresh(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for _, src := range []struct {
+		name string
+		r    *Recipients
+	}{{"db", &Recipients{DB: db, Now: now}}, {"view", &Recipients{DB: db, View: view, Now: now}}} {
+		benchmarkMembers(b, ctx, src.name, src.r)
+	}
+}
+
+func benchmarkMembers(b *testing.B, ctx context.Context, source string, r *Recipients) {
+	const n = 10_000
 	for _, c := range []struct {
 		name string
 		aud  push.Audience
@@ -43,7 +58,7 @@ func BenchmarkAudienceMembers(b *testing.B) {
 		{"everybody", push.Audience{All: true}, n},
 		{"two_departments_and_50_invited", push.Audience{Departments: []string{"D01", "D02"}, UserIDs: invited(50)}, n/20 + 50},
 	} {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run(source+"/"+c.name, func(b *testing.B) {
 			for b.Loop() {
 				ms, err := r.Members(ctx, c.aud)
 				if err != nil {
