@@ -86,6 +86,13 @@ func (c *feedbackCache) get(id string) (d feedbackDoc, found, on bool) {
 	return feedbackDoc{}, false, true
 }
 
+// enabled reports whether the cache is on (the embedded database).
+func (c *feedbackCache) enabled() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.on
+}
+
 // snapshot returns the cached documents, or false when the cache is off.
 func (c *feedbackCache) snapshot() ([]*feedbackDoc, bool) {
 	c.mu.RLock()
