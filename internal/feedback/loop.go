@@ -92,6 +92,11 @@ func (s *Service) Loop(ctx context.Context, actor *auth.Principal, from, to stri
 	if err != nil {
 		return nil, err
 	}
+	// Counted before reading, so a write landing during the read makes the answer stale.
+	writes, now := s.loopWrites(), s.Now.Stored()
+	if out, ok := s.loop.get(from, to, writes, now); ok {
+		return out, nil
+	}
 	out := &LoopStats{From: from, To: to, Backlog: []AgeBucket{}, TopMeToo: []MeTooItem{}}
 	created, openDocs, err := s.loopFeedback(ctx, start, end)
 	if err != nil {
@@ -118,7 +123,6 @@ func (s *Service) Loop(ctx context.Context, actor *auth.Principal, from, to stri
 	out.Created, out.FirstResponse, out.Resolution = len(created), summarise(response), summarise(resolution)
 
 	out.Open = len(openDocs)
-	now := s.Now.Stored()
 	counts := make([]int, len(backlogBuckets))
 	for _, d := range openDocs {
 		age := now.Sub(d.ReceivedAt)
@@ -142,6 +146,7 @@ func (s *Service) Loop(ctx context.Context, actor *auth.Principal, from, to stri
 		return strings.Compare(a.ID, b.ID)
 	})
 	out.TopMeToo = out.TopMeToo[:min(len(out.TopMeToo), 10)]
+	s.loop.put(from, to, writes, now, out)
 	return out, nil
 }
 

@@ -112,12 +112,19 @@ func TestLoop(t *testing.T) {
 			f.svc.cache.mu.Unlock()
 		}
 		defer setCache(true)
+		forget := func() {
+			f.svc.loop.mu.Lock()
+			f.svc.loop.entries = nil
+			f.svc.loop.mu.Unlock()
+		}
 		for _, r := range [][2]string{{"2026-11-20", "2026-11-22"}, {"2026-11-20", "2026-11-20"}, {"2026-11-22", "2026-11-30"}} {
 			cached, err := f.svc.Loop(ctx, olga, r[0], r[1])
 			must(err)
 			setCache(false)
+			forget()
 			fromDB, err := f.svc.Loop(ctx, olga, r[0], r[1])
 			setCache(true)
+			forget()
 			must(err)
 			if diff := cmp.Diff(fromDB, cached); diff != "" {
 				t.Errorf("%s..%s: cache differs from the database (-db +cache):\n%s", r[0], r[1], diff)
