@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -26,6 +27,8 @@ type feedbackCache struct {
 	mu   sync.RWMutex
 	on   bool
 	docs map[string]*feedbackDoc
+	// writes counts put, add and purge calls, whether the copy is on or not (see loopMemo).
+	writes atomic.Uint64
 }
 
 // load fills the cache from coll and turns it on.
@@ -53,6 +56,7 @@ func (c *feedbackCache) load(ctx context.Context, coll *mongo.Collection) error 
 
 // put stores d's current state (a copy). The caller holds the record's lock.
 func (c *feedbackCache) put(d *feedbackDoc) {
+	c.writes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.on {
@@ -64,6 +68,7 @@ func (c *feedbackCache) put(d *feedbackDoc) {
 // add stores a document this process just inserted, unless a locked writer has already stored
 // a newer state of it (a concurrent copy of the same push that found it and updated it).
 func (c *feedbackCache) add(d *feedbackDoc) {
+	c.writes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.docs[d.ID]; c.on && !ok {
@@ -86,6 +91,13 @@ func (c *feedbackCache) get(id string) (d feedbackDoc, found, on bool) {
 	return feedbackDoc{}, false, true
 }
 
+// enabled reports whether the cache is on (the embedded database).
+func (c *feedbackCache) enabled() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.on
+}
+
 // snapshot returns the cached documents, or false when the cache is off.
 func (c *feedbackCache) snapshot() ([]*feedbackDoc, bool) {
 	c.mu.RLock()
@@ -102,6 +114,7 @@ func (c *feedbackCache) snapshot() ([]*feedbackDoc, bool) {
 
 // purge forgets the tombstones the engine purged from the collection.
 func (c *feedbackCache) purge(beforeSeq int64) {
+	c.writes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for id, d := range c.docs {

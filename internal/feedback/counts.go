@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -21,6 +22,8 @@ type counts struct {
 	mu       sync.RWMutex
 	meToo    map[string]map[string]struct{} // feedback id -> user ids
 	comments map[string]map[string]struct{} // feedback id -> comment ids
+	// writes counts changes and reloads (see loopMemo).
+	writes atomic.Uint64
 }
 
 func (c *counts) of(feedbackID, userID string) (meToo, comments int, mine bool) {
@@ -46,6 +49,7 @@ func set(m map[string]map[string]struct{}, k, v string, on bool) {
 }
 
 func (c *counts) setMeToo(feedbackID, userID string, on bool) {
+	c.writes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.meToo == nil {
@@ -55,6 +59,7 @@ func (c *counts) setMeToo(feedbackID, userID string, on bool) {
 }
 
 func (c *counts) setComment(feedbackID, commentID string, on bool) {
+	c.writes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.comments == nil {
@@ -102,5 +107,6 @@ func (s *Service) LoadCounts(ctx context.Context) error {
 	s.counts.mu.Lock()
 	s.counts.meToo, s.counts.comments = meToo, comments
 	s.counts.mu.Unlock()
+	s.counts.writes.Add(1)
 	return nil
 }

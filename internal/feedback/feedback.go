@@ -102,6 +102,8 @@ type Service struct {
 
 	counts counts
 	cache  feedbackCache
+	// loop remembers recent loop numbers (see loopMemo).
+	loop loopMemo
 }
 
 func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }

@@ -2,7 +2,6 @@ package feedback
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -10,11 +9,9 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
-	"github.com/mportal/mportal/internal/mongodb"
 )
 
 // MaxLoopDays is the longest range the feedback loop metrics cover.
@@ -95,8 +92,13 @@ func (s *Service) Loop(ctx context.Context, actor *auth.Principal, from, to stri
 	if err != nil {
 		return nil, err
 	}
+	// Counted before reading, so a write landing during the read makes the answer stale.
+	writes, now := s.loopWrites(), s.Now.Stored()
+	if out, ok := s.loop.get(from, to, writes, now); ok {
+		return out, nil
+	}
 	out := &LoopStats{From: from, To: to, Backlog: []AgeBucket{}, TopMeToo: []MeTooItem{}}
-	created, err := s.loopDocs(ctx, bson.D{{Key: "received_at", Value: bson.D{{Key: "$gte", Value: start}, {Key: "$lt", Value: end}}}})
+	created, openDocs, err := s.loopFeedback(ctx, start, end)
 	if err != nil {
 		return nil, err
 	}
@@ -120,12 +122,7 @@ func (s *Service) Loop(ctx context.Context, actor *auth.Principal, from, to stri
 	}
 	out.Created, out.FirstResponse, out.Resolution = len(created), summarise(response), summarise(resolution)
 
-	openDocs, err := s.loopDocs(ctx, bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: []string{StatusNew, StatusAcknowledged, StatusInProgress}}}}})
-	if err != nil {
-		return nil, err
-	}
 	out.Open = len(openDocs)
-	now := s.Now.Stored()
 	counts := make([]int, len(backlogBuckets))
 	for _, d := range openDocs {
 		age := now.Sub(d.ReceivedAt)
@@ -149,6 +146,7 @@ func (s *Service) Loop(ctx context.Context, actor *auth.Principal, from, to stri
 		return strings.Compare(a.ID, b.ID)
 	})
 	out.TopMeToo = out.TopMeToo[:min(len(out.TopMeToo), 10)]
+	s.loop.put(from, to, writes, now, out)
 	return out, nil
 }
 
@@ -169,49 +167,6 @@ func loopRange(from, to string) (time.Time, time.Time, error) {
 		return time.Time{}, time.Time{}, apperr.Field("to", "a range covers at most %d days", MaxLoopDays)
 	}
 	return start, last.AddDate(0, 0, 1), nil
-}
-
-// loopDocs reads the live feedback matching filter, with the fields the loop numbers need.
-func (s *Service) loopDocs(ctx context.Context, filter bson.D) ([]feedbackDoc, error) {
-	filter = append(filter, bson.E{Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}})
-	cur, err := s.coll(feedbackColl).Find(ctx, filter, options.Find().SetProjection(bson.D{
-		{Key: "text", Value: 1}, {Key: "status", Value: 1}, {Key: "received_at", Value: 1},
-		{Key: "first_status_at", Value: 1}, {Key: "closed_at", Value: 1},
-	}))
-	if err != nil {
-		return nil, fmt.Errorf("read feedback for loop metrics: %w", mongodb.Translate(err, "feedback"))
-	}
-	var docs []feedbackDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read feedback for loop metrics: %w", mongodb.Translate(err, "feedback"))
-	}
-	return docs, nil
-}
-
-// firstOpsReplies returns, per feedback of docs, when its first ops reply was written (ms).
-func (s *Service) firstOpsReplies(ctx context.Context, docs []feedbackDoc) (map[string]int64, error) {
-	out := map[string]int64{}
-	for chunk := range slices.Chunk(docs, 500) {
-		ids := make([]string, len(chunk))
-		for i, d := range chunk {
-			ids[i] = d.ID
-		}
-		cur, err := s.coll(commentsColl).Find(ctx, bson.D{{Key: "from_ops", Value: true}, {Key: "feedback_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-			options.Find().SetProjection(bson.D{{Key: "feedback_id", Value: 1}, {Key: "created_at", Value: 1}}))
-		if err != nil {
-			return nil, fmt.Errorf("read ops replies: %w", mongodb.Translate(err, "comment"))
-		}
-		var rows []commentDoc
-		if err := cur.All(ctx, &rows); err != nil {
-			return nil, fmt.Errorf("read ops replies: %w", mongodb.Translate(err, "comment"))
-		}
-		for _, r := range rows {
-			if at, ok := out[r.FeedbackID]; !ok || r.CreatedAt < at {
-				out[r.FeedbackID] = r.CreatedAt
-			}
-		}
-	}
-	return out, nil
 }
 
 // summarise gives the count, median and 90th percentile (nearest rank) of ds in hours,

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/mportal/mportal/internal/apperr"
 )
 
@@ -101,6 +103,32 @@ func TestLoop(t *testing.T) {
 			"olga feedback_resolved a1 resolved|olga feedback_resolved a2 resolved|alice feedback_created a4 bug|"
 		if got := usage.String(); got != want {
 			t.Errorf("events\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("the in-memory copy and the database give the same numbers", func(t *testing.T) {
+		setCache := func(on bool) {
+			f.svc.cache.mu.Lock()
+			f.svc.cache.on = on
+			f.svc.cache.mu.Unlock()
+		}
+		defer setCache(true)
+		forget := func() {
+			f.svc.loop.mu.Lock()
+			f.svc.loop.entries = nil
+			f.svc.loop.mu.Unlock()
+		}
+		for _, r := range [][2]string{{"2026-11-20", "2026-11-22"}, {"2026-11-20", "2026-11-20"}, {"2026-11-22", "2026-11-30"}} {
+			cached, err := f.svc.Loop(ctx, olga, r[0], r[1])
+			must(err)
+			setCache(false)
+			forget()
+			fromDB, err := f.svc.Loop(ctx, olga, r[0], r[1])
+			setCache(true)
+			forget()
+			must(err)
+			if diff := cmp.Diff(fromDB, cached); diff != "" {
+				t.Errorf("%s..%s: cache differs from the database (-db +cache):\n%s", r[0], r[1], diff)
+			}
 		}
 	})
 	t.Run("employees are forbidden and bad ranges name the field", func(t *testing.T) {

@@ -190,6 +190,12 @@ func (s *Service) reportData(ctx context.Context, p *auth.Principal, videoFilter
 	if err != nil {
 		return nil, err
 	}
+	r := &reportData{now: s.Now.UTC(), videos: videos}
+	if len(videos) == 0 {
+		// Nothing to report on: reading the roster (10,000 users took over a second on the
+		// embedded database) and the progress would only be thrown away.
+		return r, nil
+	}
 	employees, err := s.Directory.ActiveEmployees(ctx)
 	if err != nil {
 		return nil, err
@@ -200,7 +206,7 @@ func (s *Service) reportData(ctx context.Context, p *auth.Principal, videoFilter
 	if err != nil {
 		return nil, err
 	}
-	r := &reportData{now: s.Now.UTC(), videos: videos, employees: employees, progress: make(map[string]*progressDoc, len(docs))}
+	r.employees, r.progress = employees, make(map[string]*progressDoc, len(docs))
 	for i := range docs {
 		r.progress[docs[i].ID] = &docs[i]
 	}

@@ -201,3 +201,29 @@ func TestCompletionReport(t *testing.T) {
 		}
 	})
 }
+
+// The dashboard asks for the report on every visit: with no video there is nothing to count,
+// so the directory (10,000 users on a large site) is not read.
+func TestCompletionWithoutVideosLeavesTheDirectoryUnread(t *testing.T) {
+	f := newFixture(t)
+	reads := 0
+	f.svc.Directory = training.DirectoryFunc(func(context.Context) ([]training.Employee, error) {
+		reads++
+		return []training.Employee{{ID: "u1", EmployeeNo: "E1", Department: "Sales", Roles: []string{"employee"}}}, nil
+	})
+	rep, err := f.svc.Completion(f.ctx, opsUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Videos) != 0 || len(rep.Departments) != 0 || reads != 0 {
+		t.Errorf("videos %v, departments %v, directory read %d times; want none", rep.Videos, rep.Departments, reads)
+	}
+	f.readyVideo(training.Input{Title: "Safety"}, tenMinutes)
+	rep, err = f.svc.Completion(f.ctx, opsUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Videos) != 1 || rep.Videos[0].Assigned != 1 || reads != 1 {
+		t.Errorf("videos %+v, directory read %d times; want one video assigned to one, one read", rep.Videos, reads)
+	}
+}
