@@ -248,12 +248,5 @@ func (s *Server) consoleDeleteTraining(c *fiber.Ctx) error {
 // consoleTrainingCSV is the video's completion report as CSV (Training.WriteCompletionCSV, as
 // GET /v1/ops/training/report.csv?video_id=), for the console's cookie.
 func (s *Server) consoleTrainingCSV(c *fiber.Ctx) error {
-	write, err := s.deps.Training.WriteCompletionCSV(c.UserContext(), principal(c), c.Params("video_id"))
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="training-completion.csv"`)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return write(c.Response().BodyWriter())
+	return s.sendTrainingCompletionCSV(c, c.Params("video_id"))
 }

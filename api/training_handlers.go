@@ -175,7 +175,13 @@ func (s *Server) trainingVideoCompletion(c *fiber.Ctx) error {
 }
 
 func (s *Server) trainingCompletionCSV(c *fiber.Ctx) error {
-	write, err := s.deps.Training.WriteCompletionCSV(c.UserContext(), principal(c), c.Query("video_id"))
+	return s.sendTrainingCompletionCSV(c, c.Query("video_id"))
+}
+
+// sendTrainingCompletionCSV answers the completion report as CSV: of the video videoID, or of
+// every video when it is empty. The API and the console both send it.
+func (s *Server) sendTrainingCompletionCSV(c *fiber.Ctx, videoID string) error {
+	write, err := s.deps.Training.WriteCompletionCSV(c.UserContext(), principal(c), videoID)
 	if err != nil {
 		return err
 	}
