@@ -180,18 +180,13 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 // trainingDirectory is the directory as the training completion report reads it.
 func trainingDirectory(users *directory.Users) training.Directory {
 	return training.DirectoryFunc(func(ctx context.Context) ([]training.Employee, error) {
-		list, err := users.ActiveUsers(ctx)
+		list, err := users.ActiveRoster(ctx)
 		if err != nil {
 			return nil, err
 		}
-		out := make([]training.Employee, 0, len(list))
-		for _, u := range list {
-			e := training.Employee{ID: u.ID, EmployeeNo: u.EmployeeNo, Name: u.Name, Department: u.Department,
-				Roles: make([]string, 0, len(u.Roles))}
-			for _, r := range u.Roles {
-				e.Roles = append(e.Roles, string(r))
-			}
-			out = append(out, e)
+		out := make([]training.Employee, len(list))
+		for i, u := range list {
+			out[i] = training.Employee{ID: u.ID, EmployeeNo: u.EmployeeNo, Name: u.Name, Department: u.Department, Roles: u.Roles}
 		}
 		return out, nil
 	})

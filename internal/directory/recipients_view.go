@@ -50,6 +50,7 @@ type RecipientView struct {
 // feedback stamp on new records, see Users.Name).
 type viewUser struct {
 	Name       string
+	EmployeeNo string
 	Status     string
 	Department string
 	Roles      []string
@@ -96,11 +97,12 @@ func (v *RecipientView) read(ctx context.Context) (map[string]*viewUser, map[str
 	v.strs = make(map[string]string)
 	v.mu.Unlock()
 	users := make(map[string]*viewUser)
-	err := v.each(ctx, usersCollection, bson.D{{Key: "name", Value: 1}, {Key: "status", Value: 1}, {Key: "department", Value: 1}, {Key: "roles", Value: 1}},
+	err := v.each(ctx, usersCollection, bson.D{{Key: "name", Value: 1}, {Key: "employee_no", Value: 1}, {Key: "status", Value: 1}, {Key: "department", Value: 1}, {Key: "roles", Value: 1}},
 		func(raw bson.Raw) error {
 			var u struct {
 				ID         string   `bson:"_id"`
 				Name       string   `bson:"name"`
+				EmployeeNo string   `bson:"employee_no"`
 				Status     string   `bson:"status"`
 				Department string   `bson:"department"`
 				Roles      []string `bson:"roles"`
@@ -108,7 +110,7 @@ func (v *RecipientView) read(ctx context.Context) (map[string]*viewUser, map[str
 			if err := bson.Unmarshal(raw, &u); err != nil {
 				return err
 			}
-			users[u.ID] = v.user(u.Name, u.Status, u.Department, u.Roles)
+			users[u.ID] = v.user(u.Name, u.EmployeeNo, u.Status, u.Department, u.Roles)
 			return nil
 		})
 	if err != nil {
@@ -169,14 +171,14 @@ func (v *RecipientView) intern(s string) string {
 	return s
 }
 
-func (v *RecipientView) user(name, status, department string, roles []string) *viewUser {
+func (v *RecipientView) user(name, employeeNo, status, department string, roles []string) *viewUser {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.userLocked(name, status, department, roles)
+	return v.userLocked(name, employeeNo, status, department, roles)
 }
 
-func (v *RecipientView) userLocked(name, status, department string, roles []string) *viewUser {
-	u := &viewUser{Name: name, Status: v.intern(status), Department: v.intern(department), Roles: make([]string, len(roles))}
+func (v *RecipientView) userLocked(name, employeeNo, status, department string, roles []string) *viewUser {
+	u := &viewUser{Name: name, EmployeeNo: employeeNo, Status: v.intern(status), Department: v.intern(department), Roles: make([]string, len(roles))}
 	for i, r := range roles {
 		u.Roles[i] = v.intern(r)
 	}

@@ -26,8 +26,8 @@ func (v *RecipientView) update(fn func()) {
 // putUser mirrors a user that Users created or updated.
 func (v *RecipientView) putUser(u *User) {
 	roles := roleStrings(u.Roles)
-	id, name, status, dept := u.ID, u.Name, u.Status, u.Department
-	v.update(func() { v.users[id] = v.userLocked(name, status, dept, roles) })
+	id, name, no, status, dept := u.ID, u.Name, u.EmployeeNo, u.Status, u.Department
+	v.update(func() { v.users[id] = v.userLocked(name, no, status, dept, roles) })
 }
 
 // userName returns the name of a user in the view; ok is false when the view is not loaded
