@@ -27,15 +27,7 @@ type FleetDevice struct {
 // build, for the usage numbers (devices stuck below the floor). The caller checks the reader's
 // role. It returns not_found for an unknown app and unavailable when the database fails.
 func (s *Service) Fleet(ctx context.Context, appID string) ([]FleetDevice, error) {
-	snap, err := s.View.Current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	a := snap.apps[appID]
-	if a == nil {
-		return nil, &apperr.Error{Code: apperr.NotFound, Field: "app", Message: fmt.Sprintf("app %q not found", appID)}
-	}
-	devices, err := s.appDevices(ctx, a, "")
+	a, devices, err := s.appAndDevices(ctx, appID)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +43,24 @@ func (s *Service) Fleet(ctx context.Context, appID string) ([]FleetDevice, error
 		out = append(out, fd)
 	}
 	return out, nil
+}
+
+// appAndDevices returns the app's entry in the current snapshot and the devices that last
+// checked in with it: not_found for an unknown app, unavailable when the database fails.
+func (s *Service) appAndDevices(ctx context.Context, appID string) (*appView, []deviceRow, error) {
+	snap, err := s.View.Current(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := snap.apps[appID]
+	if a == nil {
+		return nil, nil, &apperr.Error{Code: apperr.NotFound, Field: "app", Message: fmt.Sprintf("app %q not found", appID)}
+	}
+	devices, err := s.appDevices(ctx, a, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, devices, nil
 }
 
 // DeviceRef names one user's device.
@@ -75,15 +85,7 @@ type StagedRelease struct {
 // usage numbers (days to reach 50% and 90% of them). The caller checks the reader's role. It
 // returns not_found for an unknown app and unavailable when the database fails.
 func (s *Service) StagedReleases(ctx context.Context, appID string) ([]StagedRelease, error) {
-	snap, err := s.View.Current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	a := snap.apps[appID]
-	if a == nil {
-		return nil, &apperr.Error{Code: apperr.NotFound, Field: "app", Message: fmt.Sprintf("app %q not found", appID)}
-	}
-	devices, err := s.appDevices(ctx, a, "")
+	a, devices, err := s.appAndDevices(ctx, appID)
 	if err != nil {
 		return nil, err
 	}
