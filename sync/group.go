@@ -172,7 +172,8 @@ func runMember(m *member, seq int64) (ch change, err error) {
 }
 
 // mergeChanges is the union of the members' changes: each table once, with the union of the
-// keys its members touched, and every grant change.
+// keys its members touched (and of the records they named, when every one of them did), and
+// every grant change.
 func mergeChanges(changes []change) change {
 	if len(changes) == 1 {
 		return changes[0]
@@ -184,10 +185,18 @@ func mergeChanges(changes []change) change {
 			i, ok := at[t.Table]
 			if !ok {
 				at[t.Table] = len(out.touches)
-				out.touches = append(out.touches, Touch{Table: t.Table, Keys: slices.Clone(t.Keys)})
+				out.touches = append(out.touches, Touch{Table: t.Table, Keys: slices.Clone(t.Keys),
+					Records: slices.Clone(t.Records)})
 				continue
 			}
 			out.touches[i].Keys = union(out.touches[i].Keys, t.Keys)
+			// The records are named only if every member named its own: a member that did not
+			// may have changed other records under the same keys.
+			if out.touches[i].Records == nil || t.Records == nil {
+				out.touches[i].Records = nil
+			} else {
+				out.touches[i].Records = append(out.touches[i].Records, t.Records...)
+			}
 		}
 		out.grants = append(out.grants, ch.grants...)
 	}

@@ -3,6 +3,7 @@ package datasync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,8 +26,14 @@ type changeDoc struct {
 }
 
 type touchDoc struct {
-	Table string   `bson:"table"`
-	Keys  []string `bson:"keys"`
+	Table   string             `bson:"table"`
+	Keys    []string           `bson:"keys"`
+	Records []touchedRecordDoc `bson:"records,omitempty"`
+}
+
+type touchedRecordDoc struct {
+	Key string `bson:"k"`
+	ID  string `bson:"id"`
 }
 
 type grantChange struct {
@@ -49,6 +56,47 @@ type index struct {
 	unknown int64                            // the newest abandoned write: every key may have changed there
 	tables  map[string]map[string]int64      // table -> key -> last seq
 	grants  map[string]map[string]grantState // user -> key -> grant
+	// named is, per table and key, the records recent writes named (Touch.Records), for the
+	// keys of which at least one write named them.
+	named map[string]map[string]*namedLog
+}
+
+// namedLog is what the index knows of the records changed under one key of one table: every
+// change after unnamed named its records, and those are recent (at most maxNamed of them, the
+// newest; dropping one moves unnamed up to it).
+type namedLog struct {
+	unnamed int64
+	recent  []namedChange
+}
+
+type namedChange struct {
+	seq int64
+	id  string
+}
+
+// maxNamed bounds the records remembered per key: a device whose cursor is further behind
+// than that many changes of its key queries by cursor.
+const maxNamed = 32
+
+// note records that write seq changed record id seen through the log's key.
+func (l *namedLog) note(seq int64, id string) {
+	for i := range l.recent {
+		if l.recent[i].id == id {
+			l.recent[i].seq = max(l.recent[i].seq, seq)
+			return
+		}
+	}
+	l.recent = append(l.recent, namedChange{seq: seq, id: id})
+	if len(l.recent) > maxNamed {
+		oldest := 0
+		for i := range l.recent {
+			if l.recent[i].seq < l.recent[oldest].seq {
+				oldest = i
+			}
+		}
+		l.unnamed = max(l.unnamed, l.recent[oldest].seq)
+		l.recent = append(l.recent[:oldest], l.recent[oldest+1:]...)
+	}
 }
 
 func (x *index) apply(c changeDoc) {
@@ -66,6 +114,7 @@ func (x *index) apply(c changeDoc) {
 			keys = map[string]int64{}
 			x.tables[t.Table] = keys
 		}
+		x.applyNamed(c.ID, t, keys)
 		for _, k := range t.Keys {
 			keys[k] = max(keys[k], c.ID)
 		}
@@ -80,6 +129,61 @@ func (x *index) apply(c changeDoc) {
 			user[g.Key] = grantState{granted: g.Granted, seq: c.ID}
 		}
 	}
+}
+
+// applyNamed updates the named logs of t's table for write seq; keys are the table's last
+// changes before it.
+func (x *index) applyNamed(seq int64, t touchDoc, keys map[string]int64) {
+	if x.named == nil {
+		x.named = map[string]map[string]*namedLog{}
+	}
+	logs := x.named[t.Table]
+	if len(t.Records) > 0 && logs == nil {
+		logs = map[string]*namedLog{}
+		x.named[t.Table] = logs
+	}
+	for _, r := range t.Records {
+		l := logs[r.Key]
+		if l == nil {
+			// Every earlier change of the key named nothing.
+			l = &namedLog{unnamed: max(keys[r.Key], x.horizon)}
+			logs[r.Key] = l
+		}
+		l.note(seq, r.ID)
+	}
+	for _, k := range t.Keys {
+		l := logs[k]
+		if l != nil && !slices.ContainsFunc(t.Records, func(r touchedRecordDoc) bool { return r.Key == k }) {
+			l.unnamed = max(l.unnamed, seq)
+		}
+	}
+}
+
+// changed returns the ids of table's records changed after since under keys, sorted, and
+// whether every such change named its records (if not, the ids are nil).
+func (x *index) changed(table string, keys []string, since int64) ([]string, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if since <= 0 || since < x.horizon || since < x.unknown {
+		return nil, false
+	}
+	var ids []string
+	for _, k := range keys {
+		if x.tables[table][k] <= since {
+			continue
+		}
+		l := x.named[table][k]
+		if l == nil || l.unnamed > since {
+			return nil, false
+		}
+		for _, c := range l.recent {
+			if c.seq > since {
+				ids = append(ids, c.id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), true
 }
 
 // lastChange returns the last sequence number at which a record of table seen through one of

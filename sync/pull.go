@@ -22,6 +22,9 @@ type PullStream struct {
 	tables     []Table
 	read       []bool // per table: false when nothing the user sees changed since the cursor
 	whole      []bool // per table: send it as a first sync would (see Migrate)
+	// per table: whether the index knows exactly which records changed (Query.Exact), and those
+	changed [][]string
+	exact   []bool
 }
 
 // Timestamp is the response's timestamp: the device's next last_pulled_at.
@@ -76,9 +79,13 @@ func (e *Engine) OpenPull(ctx context.Context, p *auth.Principal, lastPulledAt i
 		s.base.Gained, s.base.Lost = gained, lost
 	}
 	s.read, s.whole = make([]bool, len(s.tables)), make([]bool, len(s.tables))
+	s.changed, s.exact = make([][]string, len(s.tables)), make([]bool, len(s.tables))
 	for i, t := range s.tables {
 		s.read[i] = since == 0 || len(gained) > 0 || len(lost) > 0 ||
 			e.idx.lastChange(t.Name(), append(slices.Clone(s.base.Keys), lost...)) > since
+		if s.read[i] && since > 0 && len(gained) == 0 && len(lost) == 0 {
+			s.changed[i], s.exact[i] = e.idx.changed(t.Name(), s.base.Keys, since)
+		}
 	}
 	return s, nil
 }
@@ -108,8 +115,9 @@ func (s *PullStream) WriteTo(ctx context.Context, w io.Writer) error {
 		if s.read[i] {
 			q := s.base
 			q.Keys, q.Gained, q.Lost = slices.Clone(q.Keys), slices.Clone(q.Gained), slices.Clone(q.Lost)
+			q.Exact, q.Changed = s.exact[i], slices.Clone(s.changed[i])
 			if s.whole[i] {
-				q.Since, q.Gained, q.Lost = 0, nil, nil
+				q.Since, q.Gained, q.Lost, q.Exact, q.Changed = 0, nil, nil, false, nil
 			}
 			if err := t.Pull(ctx, q, tw); err != nil {
 				return fmt.Errorf("pull %s of %s: %w", t.Name(), s.base.User.UserID, err)

@@ -84,10 +84,11 @@ func PurgeTombstones(ctx context.Context, db *mongodb.DB, coll string, beforeSeq
 func (x *index) prune(h int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for _, keys := range x.tables {
+	for table, keys := range x.tables {
 		for k, s := range keys {
 			if s <= h {
 				delete(keys, k)
+				delete(x.named[table], k)
 			}
 		}
 	}

@@ -40,7 +40,9 @@ func (s *PullStream) ForSchema(v int) {
 			continue
 		}
 		s.tables[keep], s.read[keep], s.whole[keep] = t, s.read[i], s.whole[i]
+		s.changed[keep], s.exact[keep] = s.changed[i], s.exact[i]
 		keep++
 	}
 	s.tables, s.read, s.whole = s.tables[:keep], s.read[:keep], s.whole[:keep]
+	s.changed, s.exact = s.changed[:keep], s.exact[:keep]
 }

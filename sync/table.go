@@ -53,6 +53,14 @@ type Query struct {
 	// Lost are keys revoked after Since: send deleted for records in them that are no longer
 	// visible through Keys.
 	Lost []string
+	// Exact is set when every write to the table since Since that the user may see named the
+	// records it changed (Touch.Records): Changed then holds exactly the ids of the table's
+	// records changed after Since that the user sees through Keys (sorted, at least those up to
+	// Upto). A table may read just those records by id instead of querying by cursor, which on
+	// the stand-in FerretDB (it pushes down only {_id: x}) reads the whole collection. Tables
+	// may ignore it.
+	Exact   bool
+	Changed []string
 }
 
 // Changes are one table's part of a push (or of a pull): created and updated records as raw
@@ -70,6 +78,17 @@ func (c Changes) Len() int { return len(c.Created) + len(c.Updated) + len(c.Dele
 type Touch struct {
 	Table string
 	Keys  []string
+	// Records, when set, names every record the write changed, each with the key it is seen
+	// through (a key of Keys). A pull whose cursor is past every write of the table that did not
+	// name its records, for all of the user's keys, then learns exactly which records changed
+	// (Query.Exact), and the table may read just those by id. A touch without Records is always
+	// correct: pulls then query by cursor.
+	Records []TouchedRecord
+}
+
+// TouchedRecord is a record a write changed (its id) and the key its holders see it through.
+type TouchedRecord struct {
+	Key, ID string
 }
 
 // Applied is what a table's Push did.

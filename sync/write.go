@@ -60,7 +60,11 @@ func (e *Engine) logChange(ctx context.Context, seq int64, ch change) error {
 	doc := changeDoc{ID: seq, Grants: ch.grants, At: e.Now.UTC()}
 	for _, t := range ch.touches {
 		if len(t.Keys) > 0 {
-			doc.Touches = append(doc.Touches, touchDoc{Table: t.Table, Keys: t.Keys})
+			td := touchDoc{Table: t.Table, Keys: t.Keys}
+			for _, r := range t.Records {
+				td.Records = append(td.Records, touchedRecordDoc{Key: r.Key, ID: r.ID})
+			}
+			doc.Touches = append(doc.Touches, td)
 		}
 	}
 	// The index first: should the log insert fail, this instance still serves the change.

@@ -134,6 +134,12 @@ func startCluster(ctx context.Context, dir, mongoURI string, n, fanout int) (*cl
 				"MPORTAL_TRAINING_WORKERS=0", "MPORTAL_LOG_LEVEL=warn", "MPORTAL_SHUTDOWN_TIMEOUT=10s",
 				"MPORTAL_APPROVAL_REMINDER_INTERVAL=" + reminderPass.String(),
 			}})
+		// CHAOS_PPROF_BASE_PORT=P serves instance i's Go profiles at 127.0.0.1:P+i (off when
+		// unset), to see what a slow load costs the instances.
+		if base, err := strconv.Atoi(os.Getenv("CHAOS_PPROF_BASE_PORT")); err == nil && base > 0 {
+			last := c.instances[len(c.instances)-1]
+			last.env = append(last.env, "MPORTAL_PPROF_ADDR=127.0.0.1:"+strconv.Itoa(base+i))
+		}
 	}
 	// The first instance seeds the admin and prints its one-time password; the others start once
 	// it is ready, so the seeding does not race.

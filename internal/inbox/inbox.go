@@ -156,9 +156,11 @@ func (s *Store) insert(ctx context.Context, items []push.InboxItem, seq int64) (
 		docs[i] = itemDoc{ID: it.ID, UserID: it.UserID, NotificationID: it.NotificationID, Category: it.Category,
 			Title: it.Title, Body: it.Body, DeepLink: it.DeepLink, Data: it.Data, CreatedAt: created,
 			Seq: seq, CreatedSeq: seq}
-		if key := datasync.UserKey(it.UserID); !slices.Contains(touch.Keys, key) {
+		key := datasync.UserKey(it.UserID)
+		if !slices.Contains(touch.Keys, key) {
 			touch.Keys = append(touch.Keys, key)
 		}
+		touch.Records = append(touch.Records, datasync.TouchedRecord{Key: key, ID: it.ID})
 	}
 	_, err := s.items().InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	dups, ok := duplicates(err)

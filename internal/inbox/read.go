@@ -61,8 +61,19 @@ func (s *Store) MarkRead(ctx context.Context, p *auth.Principal, itemID string) 
 		case !matched:
 			return nil, notFound
 		}
-		return []datasync.Touch{{Table: SyncTableName, Keys: []string{datasync.UserKey(p.UserID)}}}, nil
+		return []datasync.Touch{itemTouch(p.UserID, itemID)}, nil
 	})
+}
+
+// itemTouch is the sync touch of a change to one of userID's items, naming it (see
+// syncTable.Pull).
+func itemTouch(userID string, itemIDs ...string) datasync.Touch {
+	key := datasync.UserKey(userID)
+	t := datasync.Touch{Table: SyncTableName, Keys: []string{key}}
+	for _, id := range itemIDs {
+		t.Records = append(t.Records, datasync.TouchedRecord{Key: key, ID: id})
+	}
+	return t
 }
 
 // markRead marks userID's item read now and stamps it with seq; it reports whether the item

@@ -250,3 +250,33 @@ func TestAddBoundsEachSyncWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestIncrementalPullReadsTheNamedItemsByID checks that an incremental pull reads the items the
+// sync engine names as changed (every inbox write names them) one by one by id, and does not
+// query the inbox by cursor: on the stand-in FerretDB that query reads every user's items. A
+// stray item stamped with a newer number behind the engine's back, which the cursor query
+// would send, proves which way the pull went.
+func TestIncrementalPullReadsTheNamedItemsByID(t *testing.T) {
+	f, e := syncFixture(t)
+	f.add(t, f.item("en", "n1"), f.item("zh", "n1"))
+	cursor := syncPull(t, e, "en", 0).Timestamp
+	stray := bson.D{{Key: "_id", Value: inbox.ItemID("en", "stray")}, {Key: "user_id", Value: "en"},
+		{Key: "notification_id", Value: "stray"}, {Key: "category", Value: string(push.CategoryAnnouncement)},
+		{Key: "title", Value: bson.D{{Key: "en", Value: "Stray"}}}, {Key: "created_at", Value: f.clock.Now()},
+		{Key: "_seq", Value: cursor + 1_000_000}}
+	if _, err := f.store.DB.Collection("inbox").InsertOne(f.ctx, stray); err != nil {
+		t.Fatal(err)
+	}
+	f.add(t, f.item("en", "n2"), f.item("zh", "n2"))
+	if _, err := e.Push(f.ctx, principal("en"), cursor, fmt.Appendf(nil,
+		`{"changes":{"inbox":{"updated":[{"id":"n1","read_at":%d}]}}}`, f.clock.Now().UnixMilli())); err != nil {
+		t.Fatal(err)
+	}
+	r := syncPull(t, e, "en", cursor)
+	if got := r.Changes["inbox"]; !slices.Equal(recIDs(got.Updated), []string{"n1", "n2"}) || got.Updated[0].ReadAt == nil {
+		t.Fatalf("incremental pull %+v: want n1 (read) and n2, each read by id", got)
+	}
+	if got := syncPull(t, e, "en", 0).Changes["inbox"]; !slices.Equal(recIDs(got.Updated), []string{"n1", "n2", "stray"}) {
+		t.Fatalf("first sync %+v: the stray item is a valid item", got)
+	}
+}
