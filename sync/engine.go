@@ -69,6 +69,9 @@ type Engine struct {
 	tables []Table
 	byName map[string]Table
 	idx    index
+	// catchUpMu makes one pull at a time read the change log (index.go: catchUp): the pulls
+	// that arrive meanwhile find it read when they get the lock.
+	catchUpMu sync.Mutex
 
 	// mem is the sequence on the embedded database (seqmem.go), from Start; guarded by seqMu.
 	mem *memSeq

@@ -160,11 +160,13 @@ func (x *index) applyNamed(seq int64, t touchDoc, keys map[string]int64) {
 }
 
 // changed returns the ids of table's records changed after since under keys, sorted, and
-// whether every such change named its records (if not, the ids are nil).
-func (x *index) changed(table string, keys []string, since int64) ([]string, bool) {
+// whether every such change named its records (if not, the ids are nil). rewritten says that
+// the table writes again, under a newer number and naming them, whatever an abandoned write
+// may have written (see Rewriter): abandoned writes then hide nothing.
+func (x *index) changed(table string, keys []string, since int64, rewritten bool) ([]string, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if since <= 0 || since < x.horizon || since < x.unknown {
+	if since <= 0 || since < x.horizon || (since < x.unknown && !rewritten) {
 		return nil, false
 	}
 	var ids []string
@@ -271,6 +273,16 @@ func (e *Engine) catchUp(ctx context.Context, low int64) error {
 	}
 	e.idx.mu.RLock()
 	applied := e.idx.applied
+	e.idx.mu.RUnlock()
+	if low <= applied {
+		return nil
+	}
+	// On the stand-in FerretDB a range on _id reads the whole change log: concurrent pulls
+	// each reading it kept the database busy after every write of another instance.
+	e.catchUpMu.Lock()
+	defer e.catchUpMu.Unlock()
+	e.idx.mu.RLock()
+	applied = e.idx.applied
 	e.idx.mu.RUnlock()
 	if low <= applied {
 		return nil

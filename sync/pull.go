@@ -84,7 +84,8 @@ func (e *Engine) OpenPull(ctx context.Context, p *auth.Principal, lastPulledAt i
 		s.read[i] = since == 0 || len(gained) > 0 || len(lost) > 0 ||
 			e.idx.lastChange(t.Name(), append(slices.Clone(s.base.Keys), lost...)) > since
 		if s.read[i] && since > 0 && len(gained) == 0 && len(lost) == 0 {
-			s.changed[i], s.exact[i] = e.idx.changed(t.Name(), s.base.Keys, since)
+			_, rewritten := t.(Rewriter)
+			s.changed[i], s.exact[i] = e.idx.changed(t.Name(), s.base.Keys, since, rewritten)
 		}
 	}
 	return s, nil

@@ -27,6 +27,19 @@ type Table interface {
 	Push(ctx context.Context, p *auth.Principal, seq int64, ch Changes) (Applied, error)
 }
 
+// Rewriter is implemented by tables every write of which is made again, under a newer
+// sequence number, until it is confirmed: a device pushes again what was not answered, a
+// server-side writer retries a write that failed. A write abandoned after its lease (its
+// writer died or was too slow) is then written again, naming its records (Touch.Records), so
+// a pull of the table may still read exactly the records named since its cursor (Query.Exact)
+// across an abandoned number. Without it an abandoned number makes every pull whose cursor is
+// older query by cursor once.
+type Rewriter interface {
+	Table
+	// RewritesAbandonedWrites documents the promise; it is never called.
+	RewritesAbandonedWrites()
+}
+
 // Purger is implemented by tables that keep tombstones: Engine.Purge calls PurgeTombstones to
 // delete the tombstones stamped with a sequence number below beforeSeq. No device with a cursor
 // that old gets an incremental pull any more (it gets a full resync). It returns unavailable when

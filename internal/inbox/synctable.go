@@ -46,6 +46,14 @@ type syncTable struct{ s *Store }
 
 func (syncTable) Name() string { return SyncTableName }
 
+// RewritesAbandonedWrites: every inbox write is made again until it is confirmed, so an
+// abandoned one hides nothing from pullByID. Items come from push fan-outs (Add), which write a
+// flush again, from their saved cursor, until it succeeds (an existing item is stamped again
+// with the new number); read marks come from the user's push or request, which the app sends
+// again until answered; "mark all read" is on the user's state document, which every pull
+// reads.
+func (syncTable) RewritesAbandonedWrites() {}
+
 // Pull sends the user's items written after the cursor, or all of them on a first sync or after
 // a "mark all read" newer than the cursor (every read_at may have changed). Items are never
 // deleted, so it sends no deletes. The query filters by user_id rather than audience keys, so
