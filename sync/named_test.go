@@ -158,9 +158,10 @@ func (*rewriterTable) RewritesAbandonedWrites() {}
 // and falls back when a write named nothing.
 func TestPullTellsTablesWhichRecordsChanged(t *testing.T) {
 	ctx := context.Background()
-	// Two instances on one database, as on MongoDB (Embedded false: see TestSecondInstanceCatchesUp).
+	// Two instances on one database (Embedded false: see TestSecondInstanceCatchesUp), known to
+	// be FerretDB, so the second one catches up by reading the change-log entries by number.
 	embedded := testenv.Mongo(t)
-	db := &mongodb.DB{Client: embedded.Client, DB: embedded.DB}
+	db := &mongodb.DB{Client: embedded.Client, DB: embedded.DB, FerretDB: true}
 	now := testenv.NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)).Now
 	e, table := &Engine{DB: db, Now: now}, &queryTable{}
 	e.Register(table)
