@@ -357,6 +357,7 @@ func (s *Server) routes() {
 		v1.Patch("/ops/training/videos/:video_id", opsOrAdmin(s.updateTrainingVideo)...)
 		v1.Delete("/ops/training/videos/:video_id", opsOrAdmin(s.deleteTrainingVideo)...)
 		v1.Post("/ops/training/videos/:video_id/retry", opsOrAdmin(s.retryTrainingVideo)...)
+		v1.Get("/ops/training/videos/:video_id/preview", opsOrAdmin(s.previewTrainingVideo)...)
 		v1.Get("/ops/training/videos/:video_id/report", opsOrAdmin(s.trainingVideoCompletion)...)
 		v1.Get("/ops/training/report", opsOrAdmin(s.trainingCompletion)...)
 		v1.Get("/ops/training/report.csv", opsOrAdmin(s.trainingCompletionCSV)...)

@@ -122,10 +122,10 @@ func (s *Server) renderTrainingVideo(c *fiber.Ctx, status int, v *training.Video
 	d := console.TrainingVideo{Video: v, Form: f, Problem: problem, Field: field,
 		RoleChoices: trainingRoleChoices(), Languages: i18n.Locales}
 	// The preview plays the offline 360p MP4 through its presigned URL: Chromium plays a
-	// progressive MP4 natively, not HLS. Download serves published, playable videos only.
-	if v.Playable && v.Published {
-		dl, err := s.deps.Training.Download(ctx, p, v.ID)
-		if err != nil && !apperr.Is(err, apperr.NotFound) {
+	// progressive MP4 natively, not HLS. Preview serves any processed video, published or not.
+	if v.Playable {
+		dl, err := s.deps.Training.Preview(ctx, p, v.ID)
+		if err != nil && !apperr.Is(err, apperr.NotFound) && !apperr.Is(err, apperr.Conflict) {
 			return err
 		}
 		if dl != nil {

@@ -23,6 +23,9 @@ type Training interface {
 	Update(ctx context.Context, p *auth.Principal, id string, patch training.Patch) (*training.Video, error)
 	Delete(ctx context.Context, p *auth.Principal, id string) error
 	Retry(ctx context.Context, p *auth.Principal, id string) (*training.Video, error)
+	// Preview is the offline copy of any processed video, published or not (ops): conflict
+	// while nothing of it has been processed.
+	Preview(ctx context.Context, p *auth.Principal, id string) (*training.Download, error)
 	// Catalogue, Video, Play and Download serve employees: not_found for a video they may not see.
 	Catalogue(ctx context.Context, p *auth.Principal, q string) ([]*training.CatalogueVideo, error)
 	Video(ctx context.Context, p *auth.Principal, id string) (*training.CatalogueVideo, error)
@@ -96,6 +99,14 @@ func (s *Server) retryTrainingVideo(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(v)
+}
+
+func (s *Server) previewTrainingVideo(c *fiber.Ctx) error {
+	dl, err := s.deps.Training.Preview(c.UserContext(), principal(c), c.Params("video_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(dl)
 }
 
 func (s *Server) trainingCatalogue(c *fiber.Ctx) error {

@@ -179,6 +179,11 @@ func TestConsoleTraining(t *testing.T) {
 		if v := apiVideo(videoID); v.Published {
 			t.Errorf("the video is still published: %+v", v)
 		}
+		// Unpublished, it still previews for ops: that is when they check it.
+		page := ts.must(ts.call("GET", "/console/training/videos/"+videoID, "", nil, s.cookies(), en), 200)
+		if !strings.Contains(string(page.body), `<video id="tr-player" controls`) || !strings.Contains(string(page.body), "offline.mp4") {
+			t.Errorf("the unpublished video's page has no preview:\n%s", page.body)
+		}
 		ts.must(ts.consolePost(s, "/console/training/videos/"+videoID+"/retry", nil), 409) // not failed
 	})
 

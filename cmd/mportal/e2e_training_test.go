@@ -70,6 +70,7 @@ func TestTrainingVideoFromUploadToPlayback(t *testing.T) {
 		"title": "如何填写拜访记录", "description": "**三步**", "departments": []string{"Sales"}, "tags": []string{"crm"},
 	}), 201).json(t, &v)
 	ts.must(ts.call("POST", "/v1/ops/training/videos", sales, map[string]any{"title": "x"}), 403)
+	ts.must(ts.call("GET", "/v1/ops/training/videos/"+v.ID+"/preview", admin, nil), 409) // nothing uploaded yet
 
 	createUpload := func(size int, filetype string) string {
 		return uploadPath(t, ts.must(ts.call("POST", "/v1/uploads/", admin, nil, tus,
@@ -164,6 +165,25 @@ func TestTrainingVideoFromUploadToPlayback(t *testing.T) {
 	ts.must(ts.call("PATCH", "/v1/ops/training/videos/"+v.ID, admin, map[string]any{"published": false}), 200)
 	ts.must(ts.call("GET", "/v1/training/videos/"+v.ID, sales, nil), 404)
 	ts.must(ts.call("GET", master.Path, "", nil), 404)
+	t.Run("ops preview the unpublished video; employees cannot", func(t *testing.T) {
+		ts := ts.with(t)
+		ts.must(ts.call("GET", "/v1/training/videos/"+v.ID+"/download", sales, nil), 404)
+		ts.must(ts.call("GET", "/v1/ops/training/videos/"+v.ID+"/preview", sales, nil), 403)
+		var dl struct {
+			URL  string `json:"url"`
+			Size int64  `json:"size"`
+		}
+		ts.must(ts.call("GET", "/v1/ops/training/videos/"+v.ID+"/preview", admin, nil), 200).json(t, &dl)
+		res, err := http.Get(dl.URL) // presigned: no bearer token
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if err != nil || res.StatusCode != 200 || int64(len(body)) != dl.Size || !bytes.Contains(body[:min(len(body), 64)], []byte("ftyp")) {
+			t.Fatalf("preview download: %d, %d bytes of %d, %v", res.StatusCode, len(body), dl.Size, err)
+		}
+	})
 	ts.must(ts.call("DELETE", "/v1/ops/training/videos/"+v.ID, admin, nil), 204)
 	ts.must(ts.call("GET", "/v1/ops/training/videos/"+v.ID, admin, nil), 404)
 }

@@ -47,7 +47,7 @@ var trainingMessages = map[string]map[string]string{
 	"tr_retrying":               {"zh-CN": "连接中断，正在重试…", "en": "Connection lost, retrying…"},
 	"tr_uploaded":               {"zh-CN": "上传完成，正在处理…", "en": "Uploaded; processing…"},
 	"tr_preview":                {"zh-CN": "预览（360p）", "en": "Preview (360p)"},
-	"tr_no_preview":             {"zh-CN": "视频处理完成并上架后可预览。", "en": "The preview plays once the video is processed and published."},
+	"tr_no_preview":             {"zh-CN": "视频处理完成后即可预览（无需上架）。", "en": "The preview plays once the video is processed (published or not)."},
 	"tr_edit":                   {"zh-CN": "编辑信息与分配", "en": "Details and assignment"},
 	"tr_save":                   {"zh-CN": "保存", "en": "Save"},
 	"tr_unpublish":              {"zh-CN": "下架", "en": "Unpublish"},

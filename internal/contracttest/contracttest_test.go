@@ -260,6 +260,7 @@ func TestRoutes(t *testing.T) {
 		"DELETE /v1/ops/training/videos/{video_id}",
 		"GET /v1/ops/training/videos/{video_id}",
 		"PATCH /v1/ops/training/videos/{video_id}",
+		"GET /v1/ops/training/videos/{video_id}/preview",
 		"GET /v1/ops/training/videos/{video_id}/report",
 		"POST /v1/ops/training/videos/{video_id}/retry",
 		"GET /v1/ops/whats-new",

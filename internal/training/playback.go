@@ -159,6 +159,29 @@ func (s *Service) Download(ctx context.Context, p *auth.Principal, id string) (*
 	if err != nil {
 		return nil, err
 	}
+	return s.offlineCopy(ctx, d)
+}
+
+// Preview returns the offline MP4 of any processed video for ops and admins to watch, published
+// or not: before publishing is when they check it. It returns forbidden for other roles,
+// not_found for a video that does not exist (or was deleted) and conflict while no upload of it
+// has been processed.
+func (s *Service) Preview(ctx context.Context, p *auth.Principal, id string) (*Download, error) {
+	if err := requireOps(p); err != nil {
+		return nil, err
+	}
+	d, err := s.video(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Current == nil {
+		return nil, apperr.New(apperr.Conflict, "the video has no processed upload to preview yet (status "+d.Status+")")
+	}
+	return s.offlineCopy(ctx, d)
+}
+
+// offlineCopy presigns the offline MP4 of d's current revision for as long as a playback.
+func (s *Service) offlineCopy(ctx context.Context, d *videoDoc) (*Download, error) {
 	expiry := playbackExpiry(d.Current)
 	u, err := s.Store.PresignPlayback(ctx, media.Videos, d.Current.OfflineKey, expiry)
 	if err != nil {
