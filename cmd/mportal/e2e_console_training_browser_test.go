@@ -2,8 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,12 +20,7 @@ const uploadChunk = 1 << 20
 // trainingClipFile writes a 6 s 720p30 test clip with a tone for the browser to pick.
 func trainingClipFile(t *testing.T) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "visit-howto.mp4")
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-		"-f", "lavfi", "-i", "sine=frequency=440", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("generate clip: %v\n%s", err, b)
-	}
+	out := trainingClipAt(t, "visit-howto.mp4", 30, 6)
 	st, err := os.Stat(out)
 	if err != nil {
 		t.Fatal(err)

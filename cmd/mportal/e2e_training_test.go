@@ -33,17 +33,24 @@ func init() {
 // trainingClip generates a short 720p test video with a tone.
 func trainingClip(t *testing.T) []byte {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "clip.mp4")
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25",
-		"-f", "lavfi", "-i", "sine=frequency=440", "-t", "5", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("generate clip: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
+	b, err := os.ReadFile(trainingClipAt(t, "clip.mp4", 25, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// trainingClipAt writes a 1280x720 clip with a 440 Hz tone, rate frames a second and seconds
+// long, made by ffmpeg, as name in a temporary directory, and returns its path.
+func trainingClipAt(t *testing.T, name string, rate, seconds int) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate="+strconv.Itoa(rate),
+		"-f", "lavfi", "-i", "sine=frequency=440", "-t", strconv.Itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("generate clip: %v\n%s", err, b)
+	}
+	return out
 }
 
 type trainingVideo struct {
