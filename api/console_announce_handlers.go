@@ -91,7 +91,7 @@ func (s *Server) consoleCompose(c *fiber.Ctx) error {
 	if _, err := draftInput(data.Draft); err != nil {
 		note(err)
 	}
-	if html, err := s.deps.Announcements.Preview(p, data.Draft.Body); err != nil {
+	if html, err := s.deps.Announcements.Preview(ctx, p, data.Draft.Body); err != nil {
 		note(err)
 	} else {
 		data.Preview = template.HTML(html) // sanitized by the announcement service's policy
@@ -112,7 +112,7 @@ func (s *Server) consoleCompose(c *fiber.Ctx) error {
 // sanitizer and answers the HTML fragment alone: the compose form's live preview
 // (static/announce-preview.js) fetches it while ops type.
 func (s *Server) consolePreviewBody(c *fiber.Ctx) error {
-	html, err := s.deps.Announcements.Preview(principal(c), formText(c, "body"))
+	html, err := s.deps.Announcements.Preview(c.UserContext(), principal(c), formText(c, "body"))
 	if err != nil {
 		return err
 	}

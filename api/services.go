@@ -154,7 +154,7 @@ type Announcements interface {
 	// audience field) for an audience Create would refuse.
 	EstimateReach(ctx context.Context, actor *auth.Principal, aud announce.Audience) (*announce.Estimate, error)
 	// Preview renders a Markdown body as Create stores it; invalid (field body) for a bad body.
-	Preview(actor *auth.Principal, body string) (string, error)
+	Preview(ctx context.Context, actor *auth.Principal, body string) (string, error)
 	// UploadImage returns unsupported_media_type, too_large or invalid for a bad image.
 	UploadImage(ctx context.Context, actor *auth.Principal, contentType string, data []byte) (string, error)
 	// ImageURL returns not_found for a key that names no image.

@@ -88,7 +88,8 @@ type Service struct {
 	// table syncs (see SyncTable).
 	Sync Sync
 
-	view view
+	view      view
+	presigned presignCache
 }
 
 func (s *Service) log() *slog.Logger {

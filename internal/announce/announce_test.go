@@ -69,7 +69,7 @@ func TestRender(t *testing.T) {
 		{"drops javascript links", "[click](javascript:alert(1))", nil, []string{"javascript:"}, "click"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, excerpt, err := render(c.markdown)
+			got, excerpt, _, err := render(c.markdown)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestRender(t *testing.T) {
 		})
 	}
 	t.Run("cuts long excerpts with an ellipsis", func(t *testing.T) {
-		_, excerpt, _ := render(strings.Repeat("字", 500))
+		_, excerpt, _, _ := render(strings.Repeat("字", 500))
 		if n := len([]rune(excerpt)); n != excerptLen || !strings.HasSuffix(excerpt, "…") {
 			t.Fatalf("excerpt of %d characters: %q", n, excerpt)
 		}

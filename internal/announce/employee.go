@@ -109,7 +109,7 @@ func (s *Service) Read(ctx context.Context, p *auth.Principal, id string) (_ *De
 		return nil, err
 	}
 	defer apperr.Wrapf(&err, "read announcement %s", id)
-	d := &Detail{Summary: a.summary(), BodyHTML: a.BodyHTML}
+	d := &Detail{Summary: a.summary(), BodyHTML: s.resolveImages(ctx, a.BodyHTML)}
 	if d.ReadAt, err = s.markTime(ctx, readsColl, progressID(id, p.UserID)); err != nil {
 		return nil, err
 	}

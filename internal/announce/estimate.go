@@ -53,14 +53,22 @@ func (s *Service) EstimateReach(ctx context.Context, actor *auth.Principal, aud 
 
 // Preview renders a Markdown body exactly as Create and Update store it (the same Markdown
 // renderer and sanitizer) without storing anything. It returns forbidden unless the actor has
-// role ops and invalid (field body) for a body Create would refuse.
-func (s *Service) Preview(actor *auth.Principal, body string) (bodyHTML string, err error) {
+// role ops, invalid (field body) for a body Create would refuse (a reference to an image that
+// was not uploaded included) and unavailable when the storage cannot be reached. Inline images
+// come back as presigned URLs, as readers get them.
+func (s *Service) Preview(ctx context.Context, actor *auth.Principal, body string) (bodyHTML string, err error) {
 	if err := requireOps(actor); err != nil {
 		return "", err
 	}
 	if err := validBody(body); err != nil {
 		return "", err
 	}
-	bodyHTML, _, err = render(body)
-	return bodyHTML, err
+	bodyHTML, _, keys, err := render(body)
+	if err != nil {
+		return "", err
+	}
+	if err := s.checkImageRefs(ctx, keys); err != nil {
+		return "", err
+	}
+	return s.resolveImages(ctx, bodyHTML), nil
 }

@@ -46,24 +46,25 @@ func TestEstimateReach(t *testing.T) {
 		if _, err := s.EstimateReach(ctx, admin, Audience{All: true}); !apperr.Is(err, apperr.Forbidden) {
 			t.Errorf("an admin estimated: %v", err)
 		}
-		if _, err := s.Preview(admin, "x"); !apperr.Is(err, apperr.Forbidden) {
+		if _, err := s.Preview(ctx, admin, "x"); !apperr.Is(err, apperr.Forbidden) {
 			t.Errorf("an admin previewed: %v", err)
 		}
 	})
 }
 
 func TestPreviewRendersAsCreateStores(t *testing.T) {
+	ctx := context.Background()
 	s := &Service{}
 	src := "Hello **team**\n\n<script>alert(1)</script>[x](javascript:alert(1))"
-	got, err := s.Preview(opsUser, src)
+	got, err := s.Preview(ctx, opsUser, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, _, _ := render(src)
+	stored, _, _, _ := render(src)
 	if got != stored || !strings.Contains(got, "<strong>team</strong>") || strings.Contains(got, "<script") || strings.Contains(got, "javascript:") {
 		t.Errorf("preview %q, stored %q", got, stored)
 	}
-	if _, err := s.Preview(opsUser, "  "); !apperr.Is(err, apperr.Invalid) {
+	if _, err := s.Preview(ctx, opsUser, "  "); !apperr.Is(err, apperr.Invalid) {
 		t.Errorf("a blank body previewed: %v", err)
 	}
 }

@@ -21,8 +21,11 @@ func (s *Service) apply(ctx context.Context, a *Announcement, in Input, now time
 		if err := validBody(*in.Body); err != nil {
 			return err
 		}
-		bodyHTML, excerpt, err := render(*in.Body)
+		bodyHTML, excerpt, keys, err := render(*in.Body)
 		if err != nil {
+			return err
+		}
+		if err := s.checkImageRefs(ctx, keys); err != nil {
 			return err
 		}
 		a.Body, a.BodyHTML, a.Excerpt = *in.Body, bodyHTML, excerpt

@@ -201,7 +201,9 @@ func (s *Service) List(ctx context.Context, actor *auth.Principal) ([]Announceme
 	now := s.Now.Stored()
 	out := make([]Announcement, 0, len(all))
 	for _, a := range all {
-		out = append(out, withStatus(a, now))
+		c := withStatus(a, now)
+		c.BodyHTML = s.resolveImages(ctx, c.BodyHTML)
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -220,6 +222,7 @@ func (s *Service) Get(ctx context.Context, actor *auth.Principal, id string) (*A
 		return nil, apperr.New(apperr.NotFound, "announcement not found")
 	}
 	out := withStatus(a, s.Now.Stored())
+	out.BodyHTML = s.resolveImages(ctx, out.BodyHTML)
 	return &out, nil
 }
 
@@ -236,5 +239,6 @@ func (s *Service) reloaded(ctx context.Context, id string) (*Announcement, error
 		return nil, apperr.New(apperr.NotFound, "announcement not found")
 	}
 	out := withStatus(a, s.Now.Stored())
+	out.BodyHTML = s.resolveImages(ctx, out.BodyHTML)
 	return &out, nil
 }
