@@ -320,6 +320,7 @@ func (s *Server) routes() {
 	app.Get("/console/announcements/new", opsPage(s.consoleComposeForm)...)
 	app.Post("/console/announcements/new", opsForm(s.consoleCompose)...)
 	app.Post("/console/announcements/preview", opsForm(s.consolePreviewBody)...)
+	app.Post("/console/announcements/images", opsForm(s.consoleInlineImage)...)
 	app.Get("/console/announcements/:announcement_id", opsPage(s.consoleAnnouncement)...)
 	app.Post("/console/announcements/:announcement_id/remind", opsForm(s.consoleRemindAnnouncement)...)
 	app.Post("/console/announcements/:announcement_id/withdraw", opsForm(s.consoleWithdrawAnnouncement)...)

@@ -45,6 +45,10 @@ func (s *Server) renderCompose(c *fiber.Ctx, status int, data console.Compose) e
 		return err
 	}
 	data.Images = images
+	// The live preview shows inline images inserted after the page loaded: allow their origin.
+	if origins, err = s.withInlineImageOrigin(c, origins); err != nil {
+		return err
+	}
 	return s.renderWithImages(c, status, "announce_compose", console.Page{Title: "compose", Nav: "announcements", Data: data}, origins)
 }
 
@@ -176,6 +180,9 @@ func (s *Server) renderAnnouncement(c *fiber.Ctx, status int, data console.Annou
 		return err
 	}
 	data.Images = images
+	if origins, err = s.withInlineImageOrigin(c, origins); err != nil { // the body's inline images
+		return err
+	}
 	return s.renderWithImages(c, status, "announcement", console.Page{Title: "announcements", Nav: "announcements", Data: data}, origins)
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/mportal/mportal/internal/announce"
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/console"
 )
@@ -43,4 +44,33 @@ func (s *Server) renderWithImages(c *fiber.Ctx, status int, name string, page co
 	}
 	c.Set(fiber.HeaderContentSecurityPolicy, console.CSPAllowingImages(console.CSP, origins...))
 	return nil
+}
+
+// consoleInlineImage uploads an image for an announcement body (multipart field image) through
+// the same upload as the cover image and answers its key and the Markdown that references it;
+// the compose form's "Insert image" (static/announce-images.js) puts that at the cursor.
+func (s *Server) consoleInlineImage(c *fiber.Ctx) error {
+	key, err := s.consoleImage(c, "image")
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		return apperr.Field("image", "choose a PNG, JPEG or WebP image to upload")
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"key": key, "markdown": "![image](" + announce.ImageScheme + key + ")"})
+}
+
+// withInlineImageOrigin adds the origin of presigned image URLs to origins, for the pages that
+// show an announcement body's inline images (its page, the compose and edit forms with their
+// live preview and review).
+func (s *Server) withInlineImageOrigin(c *fiber.Ctx, origins []string) ([]string, error) {
+	origin, err := s.deps.Announcements.ImageOrigin(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(origins, origin) {
+		origins = append(origins, origin)
+	}
+	return origins, nil
 }

@@ -155,6 +155,9 @@ type Announcements interface {
 	EstimateReach(ctx context.Context, actor *auth.Principal, aud announce.Audience) (*announce.Estimate, error)
 	// Preview renders a Markdown body as Create stores it; invalid (field body) for a bad body.
 	Preview(ctx context.Context, actor *auth.Principal, body string) (string, error)
+	// ImageOrigin is the origin of presigned image URLs (for a page's img-src); unavailable
+	// without storage.
+	ImageOrigin(ctx context.Context) (string, error)
 	// UploadImage returns unsupported_media_type, too_large or invalid for a bad image.
 	UploadImage(ctx context.Context, actor *auth.Principal, contentType string, data []byte) (string, error)
 	// ImageURL returns not_found for a key that names no image.

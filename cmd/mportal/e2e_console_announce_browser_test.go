@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -207,5 +208,55 @@ func TestConsoleAnnouncementsInABrowser(t *testing.T) {
 		b.run(t, "what's new", chromedp.Navigate(ts.base+"/console/whats-new"), chromedp.WaitVisible(`#app_id`))
 		b.look(t, "phone-zh-whatsnew")
 		b.cspViolations(t)
+	})
+
+	t.Run("ops insert an image in the body, see it in the live preview and the review, and publish", func(t *testing.T) {
+		b := newConsoleBrowser(t, ts, 1280, 900, false, "en-US,en;q=0.9")
+		b.signIn(t, "E7100", "E7100-passphrase")
+		entrance := filepath.Join(t.TempDir(), "east entrance.png")
+		if err := os.WriteFile(entrance, pngBytes(t), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var shown bool
+		b.run(t, "compose with an inline image",
+			chromedp.Navigate(ts.base+"/console/announcements/new"), chromedp.WaitVisible(`#body-image`),
+			chromedp.SendKeys(`#title`, "Entrance"),
+			chromedp.SetValue(`#body`, "The entrance is on the east side."),
+			chromedp.SetUploadFiles(`#body-image`, []string{entrance}),
+			chromedp.Poll(imagesShown("#live-preview img"), &shown, chromedp.WithPollingTimeout(20*time.Second)))
+		var typed, alt string
+		b.run(t, "read the body and the preview", chromedp.Value(`#body`, &typed),
+			chromedp.AttributeValue(`#live-preview img`, "alt", &alt, nil))
+		if !regexp.MustCompile(`^The entrance is on the east side\.\n\n!\[east entrance\]\(mportal-image:[0-9a-f]{32}\.png\)\n$`).MatchString(typed) || alt != "east entrance" {
+			t.Errorf("the body reads %q, the preview's alt %q", typed, alt)
+		}
+		b.look(t, "laptop-en-compose-inline-image")
+		b.run(t, "review", chromedp.SendKeys(`#departments`, "Sales"), chromedp.Click(`#review-button`), chromedp.WaitVisible(`#confirm`),
+			chromedp.Poll(imagesShown("#preview img"), &shown, chromedp.WithPollingTimeout(20*time.Second)))
+		b.look(t, "laptop-en-compose-inline-image-confirm")
+		b.run(t, "publish", chromedp.Click(`#confirm`), chromedp.WaitVisible(`#status`),
+			chromedp.Poll(imagesShown(`main img[alt="east entrance"]`), &shown, chromedp.WithPollingTimeout(20*time.Second)))
+		b.look(t, "laptop-en-announcement-inline-image")
+		b.cspViolations(t)
+
+		var list struct {
+			Items []struct {
+				Title, Body, Status string
+				BodyHTML            string `json:"body_html"`
+			}
+		}
+		ts.with(t).must(ts.with(t).call("GET", "/v1/ops/announcements", opsToken(), nil), 200).json(t, &list)
+		var found bool
+		for _, a := range list.Items {
+			if a.Title == "Entrance" {
+				found = true
+				if a.Body != typed || a.Status != "published" || !strings.Contains(a.BodyHTML, `X-Amz-Signature=`) || !strings.Contains(a.BodyHTML, `alt="east entrance"`) {
+					t.Errorf("the API shows %+v", a)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("the API lists no Entrance: %+v", list.Items)
+		}
 	})
 }

@@ -57,6 +57,7 @@ func TestRoutes(t *testing.T) {
 		"GET /console/",
 		"GET /console/announcements",
 		"POST /console/announcements",
+		"POST /console/announcements/images",
 		"GET /console/announcements/new",
 		"POST /console/announcements/new",
 		"POST /console/announcements/preview",
