@@ -65,6 +65,26 @@ func TestAnnouncementInlineImages(t *testing.T) {
 		}
 		download(t, d.BodyHTML)
 	})
+	t.Run("the console's Insert image uploads through the same service", func(t *testing.T) {
+		ts := ts.with(t)
+		_, opsS := ts.consoleSignIn("E7000", "E7000-passphrase")
+		var out struct{ Key, Markdown string }
+		ts.must(ts.consoleMultipart(opsS, "/console/announcements/images", nil,
+			&formFile{field: "image", name: "plan.png", contentType: "image/png", data: img}), 201).json(t, &out)
+		if out.Markdown != "![image](mportal-image:"+out.Key+")" {
+			t.Errorf("answered %+v", out)
+		}
+		var link struct{ URL string }
+		ts.must(ts.call("GET", "/v1/images/"+out.Key, f.carol.token, nil, withHeader("Accept", "application/json")), 200).json(t, &link)
+		r := ts.must(ts.consoleMultipart(opsS, "/console/announcements/images", nil, nil, offContract), 400) // no file: off the request schema
+		var p struct{ Code, Field string }
+		r.json(t, &p)
+		if p.Code != "invalid" || p.Field != "image" {
+			t.Errorf("no file: %+v", p)
+		}
+		ts.must(ts.consoleMultipart(opsS, "/console/announcements/images", nil,
+			&formFile{field: "image", name: "x.gif", contentType: "image/gif", data: []byte("GIF89a")}), 415)
+	})
 	t.Run("the ops answers carry one too", func(t *testing.T) {
 		download(t, ann.BodyHTML)
 		var got opsAnnouncement
