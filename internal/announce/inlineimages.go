@@ -125,3 +125,18 @@ func (s *Service) inlineImageURL(ctx context.Context, key string) (string, error
 	c.mu.Unlock()
 	return u.String(), nil
 }
+
+// ImageOrigin returns the origin (scheme://host[:port]) of the presigned image URLs, so that a
+// page which shows images inserted after it loaded (the console's live preview) can allow it in
+// its Content-Security-Policy. Presigning is local: it makes no network call. It returns
+// unavailable without an image store.
+func (s *Service) ImageOrigin(ctx context.Context) (string, error) {
+	if s.Images == nil {
+		return "", apperr.New(apperr.Unavailable, "no image storage")
+	}
+	u, err := s.Images.PresignGet(ctx, media.Images, strings.Repeat("0", 32)+".png", ImageURLExpiry, "")
+	if err != nil {
+		return "", fmt.Errorf("image origin: %w", err)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
