@@ -175,7 +175,7 @@ func (s *Service) Preview(ctx context.Context, p *auth.Principal, id string) (*D
 		return nil, err
 	}
 	if d.Current == nil {
-		return nil, apperr.New(apperr.Conflict, "the video has no processed upload to preview yet (status "+d.Status+")")
+		return nil, apperr.New(apperr.Conflict, "the video has no processed upload to preview yet (status %s)", d.Status)
 	}
 	return s.offlineCopy(ctx, d)
 }
