@@ -33,16 +33,21 @@ func (s *recipientStream) devices(ctx context.Context, pos int, last string) err
 	if len(s.users) == 0 && len(s.aud.Channels) == 0 {
 		return nil
 	}
-	filter := bson.D{}
-	if onlyUserIDs(s.aud) {
-		filter = bson.D{{Key: "user_id", Value: bson.D{{Key: "$in", Value: slices.Collect(maps.Keys(s.users))}}}}
-	}
 	// The devices are read whole before any batch is handed on: fn sends and writes, and a
 	// cursor held open across that work (getMores on a database that reads whole collections,
 	// a lease that may end mid-read) stalled fan-outs to a few thousand devices on a shared
 	// FerretDB. The projection keeps a device to a few hundred bytes.
-	all, err := mongodb.FindAll[recipientDevice](ctx, s.r.DB.Collection(devicesCollection), filter, "audience devices",
-		options.Find().SetProjection(recipientProjection).SetBatchSize(5000))
+	var all []recipientDevice
+	var err error
+	switch {
+	case onlyUserIDs(s.aud) && s.r.DB.FerretDB:
+		all, err = readerFor(s.r.DB).read(ctx, s.users) // shared with concurrent fan-outs, see deviceReader
+	case onlyUserIDs(s.aud):
+		all, err = findDevicesOf(ctx, s.r.DB, slices.Collect(maps.Keys(s.users)))
+	default:
+		all, err = mongodb.FindAll[recipientDevice](ctx, s.r.DB.Collection(devicesCollection), bson.D{}, "audience devices",
+			options.Find().SetProjection(recipientProjection).SetBatchSize(5000))
+	}
 	if err != nil {
 		return err
 	}
