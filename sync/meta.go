@@ -143,6 +143,48 @@ func StreamChanges[T any](ctx context.Context, coll *mongo.Collection, q Query, 
 	return nil
 }
 
+// ReadsByID reports whether a pull may read the records q names as changed (Query.Changed) by
+// id with StreamByID instead of querying by cursor: the engine knows exactly which records
+// changed since the cursor (Query.Exact), there are at most max of them, and no key was gained
+// or lost since (those need every record of the key, changed or not).
+func (q Query) ReadsByID(max int) bool {
+	return q.Since > 0 && q.Exact && len(q.Gained) == 0 && len(q.Lost) == 0 && len(q.Changed) <= max
+}
+
+// StreamByID is StreamChanges for a pull that ReadsByID: it reads each of q.Changed by _id (the
+// one query the stand-in FerretDB answers without reading the whole collection) and calls emit
+// for those q's user must receive, classified as StreamChanges does. A record that no longer
+// exists is skipped, as the cursor query would skip it.
+func StreamByID[T any](ctx context.Context, coll *mongo.Collection, q Query,
+	emit func(doc *T, m *Meta, kind Kind) error,
+) error {
+	for _, id := range q.Changed {
+		raw, err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
+		switch {
+		case mongodb.IsNotFound(err):
+			continue
+		case err != nil:
+			return fmt.Errorf("pull %s: %w", coll.Name(), mongodb.Translate(err, coll.Name()))
+		}
+		doc := new(T)
+		if err := bson.Unmarshal(raw, doc); err != nil {
+			return fmt.Errorf("pull %s: decode: %w", coll.Name(), err)
+		}
+		m, err := metaOf(doc, raw)
+		if err != nil {
+			return fmt.Errorf("pull %s: decode meta: %w", coll.Name(), err)
+		}
+		kind, ok := Classify(q, m)
+		if !ok {
+			continue
+		}
+		if err := emit(doc, m, kind); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // metaOf returns the Meta embedded in doc, decoding it from raw when T does not embed it.
 func metaOf(doc any, raw bson.Raw) (*Meta, error) {
 	if h, ok := doc.(metaHolder); ok {

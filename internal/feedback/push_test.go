@@ -3,6 +3,7 @@ package feedback
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 
@@ -278,4 +279,54 @@ func TestChildren(t *testing.T) {
 			t.Fatalf("comment count %d", comments)
 		}
 	})
+}
+
+// TestPushesNameTheirRecords checks that a push's touches name every record it wrote under each
+// key it touched, so that pulls may read them by id (datasync.Query.Exact), and that the
+// feedback table a comment push restamps is touched without names (its record is the parent).
+func TestPushesNameTheirRecords(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	raw := func(v any) json.RawMessage {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a, err := feedbackTable{s: f.svc}.Push(ctx, alice, 7, datasync.Changes{Created: []json.RawMessage{raw(newRecord("nm1", "one")), raw(newRecord("nm2", "two"))}})
+	if err != nil || a.Count != 2 || len(a.Touches) != 1 {
+		t.Fatalf("push: %+v, %v", a, err)
+	}
+	touch := a.Touches[0]
+	var named []string
+	for _, r := range touch.Records {
+		if !slices.Contains(touch.Keys, r.Key) {
+			t.Errorf("record %s named under %s, which the touch does not hold (%v)", r.ID, r.Key, touch.Keys)
+		}
+		named = append(named, r.ID+"@"+r.Key)
+	}
+	for _, id := range []string{"nm1", "nm2"} {
+		for _, k := range touch.Keys {
+			if !slices.Contains(named, id+"@"+k) {
+				t.Errorf("%s not named under %s: %v", id, k, named)
+			}
+		}
+	}
+	c, err := commentsTable{s: f.svc}.Push(ctx, alice, 8, datasync.Changes{Created: []json.RawMessage{raw(map[string]any{"id": "nc1", "feedback_id": "nm1", "text": "more", "created_at": clientTime})}})
+	if err != nil || c.Count != 1 || len(c.Touches) != 2 {
+		t.Fatalf("comment push: %+v, %v", c, err)
+	}
+	for _, tc := range c.Touches {
+		switch tc.Table {
+		case commentsColl:
+			if len(tc.Records) == 0 || tc.Records[0].ID != "nc1" {
+				t.Errorf("comments touch %+v, want nc1 named", tc)
+			}
+		case feedbackColl:
+			if len(tc.Records) != 0 {
+				t.Errorf("the restamped feedback was named as %+v: the comment's id is not a feedback id", tc.Records)
+			}
+		}
+	}
 }

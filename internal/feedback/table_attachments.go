@@ -26,10 +26,13 @@ func (attachmentsTable) Name() string { return attachmentsColl }
 
 // Pull implements datasync.Table.
 func (t attachmentsTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
-	return datasync.StreamChanges(ctx, t.s.coll(attachmentsColl), q, nil,
-		func(d *attachmentDoc, _ *datasync.Meta, kind datasync.Kind) error {
-			return out.Emit(d.ID, attachmentRecordOf(d), kind)
-		})
+	emit := func(d *attachmentDoc, _ *datasync.Meta, kind datasync.Kind) error {
+		return out.Emit(d.ID, attachmentRecordOf(d), kind)
+	}
+	if q.ReadsByID(maxExactReads) { // pushes name their records
+		return datasync.StreamByID(ctx, t.s.coll(attachmentsColl), q, emit)
+	}
+	return datasync.StreamChanges(ctx, t.s.coll(attachmentsColl), q, nil, emit)
 }
 
 // Push creates the caller's attachment records; an update of an existing one changes nothing

@@ -24,10 +24,13 @@ func (commentsTable) Name() string { return commentsColl }
 
 // Pull implements datasync.Table.
 func (t commentsTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
-	return datasync.StreamChanges(ctx, t.s.coll(commentsColl), q, nil,
-		func(d *commentDoc, _ *datasync.Meta, kind datasync.Kind) error {
-			return out.Emit(d.ID, commentRecordOf(d), kind)
-		})
+	emit := func(d *commentDoc, _ *datasync.Meta, kind datasync.Kind) error {
+		return out.Emit(d.ID, commentRecordOf(d), kind)
+	}
+	if q.ReadsByID(maxExactReads) { // pushes name their records
+		return datasync.StreamByID(ctx, t.s.coll(commentsColl), q, emit)
+	}
+	return datasync.StreamChanges(ctx, t.s.coll(commentsColl), q, nil, emit)
 }
 
 // Push implements datasync.Table.

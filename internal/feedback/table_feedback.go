@@ -30,11 +30,21 @@ func (t feedbackTable) Pull(ctx context.Context, q datasync.Query, out *datasync
 	if cached, err := t.pullCached(ctx, q, out); cached {
 		return err
 	}
-	return datasync.StreamChanges(ctx, t.s.coll(feedbackColl), q, nil,
-		func(d *feedbackDoc, _ *datasync.Meta, kind datasync.Kind) error {
-			return out.Emit(d.ID, t.s.record(d, q.User.UserID), kind)
-		})
+	emit := func(d *feedbackDoc, _ *datasync.Meta, kind datasync.Kind) error {
+		return out.Emit(d.ID, t.s.record(d, q.User.UserID), kind)
+	}
+	if q.ReadsByID(maxExactReads) {
+		return datasync.StreamByID(ctx, t.s.coll(feedbackColl), q, emit)
+	}
+	return datasync.StreamChanges(ctx, t.s.coll(feedbackColl), q, nil, emit)
 }
+
+// maxExactReads bounds the records an incremental pull of a feedback table reads one by one,
+// by id, when the sync engine named them (datasync.Query.Exact; pushes name the records they
+// write). On MongoDB the cursor query uses the {_keys, _seq} index either way; on the stand-in
+// FerretDB, which pushes down only a filter on _id alone, it reads the whole collection, which
+// under a fan-out to 10,000 devices held sync pulls for seconds (internal/chaos/README.md).
+const maxExactReads = 64
 
 // pushBatch is one push's work on the feedback table.
 type pushBatch struct {
@@ -93,7 +103,7 @@ func (t feedbackTable) Push(ctx context.Context, p *auth.Principal, seq int64, c
 			continue
 		}
 		deletedIDs = append(deletedIDs, id)
-		b.touched(keys)
+		b.touched(id, keys)
 		for _, k := range keys {
 			if !slices.Contains(b.deleted, k) {
 				b.deleted = append(b.deleted, k)
@@ -166,7 +176,7 @@ func (b *pushBatch) create(ctx context.Context, created []json.RawMessage) error
 			d := doc.(*feedbackDoc)
 			b.s.recordUsage(b.p.UserID, b.p.DeviceID, "feedback_created", map[string]string{"feedback_id": d.ID, "category": d.Category})
 			b.s.cache.add(d)
-			b.touched(doc.(*feedbackDoc).Keys)
+			b.touched(d.ID, d.Keys)
 			continue
 		}
 		if err := b.upsert(ctx, raws[i]); err != nil {
@@ -192,7 +202,7 @@ func (b *pushBatch) upsert(ctx context.Context, raw json.RawMessage) error {
 	if err == nil {
 		var keys []string
 		if keys, err = b.s.writeOwn(ctx, b.p, b.name, &r, b.seq); err == nil {
-			b.touched(keys)
+			b.touched(r.ID, keys)
 			return nil
 		}
 	}

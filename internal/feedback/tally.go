@@ -8,18 +8,20 @@ import (
 )
 
 // tally is one table's share of a push: how many records it applied, the audience keys they
-// touched (each once) and the records it refused.
+// touched (each once), the records under each key, and the records it refused.
 type tally struct {
 	applied datasync.Applied
 	keys    []string
+	records []datasync.TouchedRecord
 }
 
-// touched counts an applied record and the keys it touched.
-func (t *tally) touched(keys []string) {
+// touched counts the applied record id and the keys it touched.
+func (t *tally) touched(id string, keys []string) {
 	for _, k := range keys {
 		if !slices.Contains(t.keys, k) {
 			t.keys = append(t.keys, k)
 		}
+		t.records = append(t.records, datasync.TouchedRecord{Key: k, ID: id})
 	}
 	t.applied.Count++
 }
@@ -34,11 +36,14 @@ func (t *tally) rejected(id string, raw json.RawMessage, err error) error {
 	return nil
 }
 
-// result returns the tally with its keys touching tables (none when nothing was applied).
-func (t *tally) result(tables ...string) datasync.Applied {
+// result returns the tally with its keys touching table, naming its records (so that pulls
+// may read them by id, see datasync.Query.Exact), and touching others without names (none
+// when nothing was applied).
+func (t *tally) result(table string, others ...string) datasync.Applied {
 	if len(t.keys) > 0 {
-		for _, table := range tables {
-			t.applied.Touches = append(t.applied.Touches, datasync.Touch{Table: table, Keys: t.keys})
+		t.applied.Touches = append(t.applied.Touches, datasync.Touch{Table: table, Keys: t.keys, Records: t.records})
+		for _, other := range others {
+			t.applied.Touches = append(t.applied.Touches, datasync.Touch{Table: other, Keys: t.keys})
 		}
 	}
 	return t.applied
@@ -73,7 +78,7 @@ func (c childPush[R]) apply(ch datasync.Changes) (tally, error) {
 			}
 			continue
 		}
-		tl.touched(k)
+		tl.touched(c.id(&r), k)
 	}
 	for _, id := range ch.Deleted {
 		k, err := c.remove(id)
@@ -83,7 +88,7 @@ func (c childPush[R]) apply(ch datasync.Changes) (tally, error) {
 			}
 			continue
 		}
-		tl.touched(k)
+		tl.touched(id, k)
 	}
 	return tl, nil
 }

@@ -1,0 +1,67 @@
+package feedback
+
+import (
+	"fmt"
+	"maps"
+	"testing"
+
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/testenv"
+)
+
+// TestIncrementalPullsByIDMatchAFirstSync runs feedback through the path of several instances
+// on a shared database (no in-memory copy): pushes name their records, so an incremental pull
+// reads the changed records by id (datasync.StreamByID). After creates, edits, comments,
+// attachments and deletes, a device that synced all along must hold exactly what a new device
+// gets on its first sync, and other users' devices nothing of it.
+func TestIncrementalPullsByIDMatchAFirstSync(t *testing.T) {
+	shared := testenv.Mongo(t)
+	db := &mongodb.DB{Client: shared.Client, DB: shared.DB, FerretDB: shared.FerretDB} // not Embedded: no in-memory copy
+	f := newFixtureOn(t, db, nil)
+	along, bobs := f.device(alice), f.device(bob)
+	along.sync()
+	bobs.sync()
+
+	var ids []any
+	for i := range 6 {
+		ids = append(ids, newRecord(fmt.Sprintf("px%d", i), fmt.Sprintf("record %d", i)))
+	}
+	steps := []map[string]changes{
+		{"feedback": {Created: ids[:4]}},
+		{"feedback": {Created: ids[4:], Updated: []any{with(ids[0].(map[string]any), "text", "edited once")}}},
+		{"feedback_comments": {Created: []any{map[string]any{"id": "pc1", "feedback_id": "px1", "text": "a note", "created_at": clientTime}}},
+			"feedback_attachments": {Created: []any{attachment("pa1", "px2")}}},
+		{"feedback": {Updated: []any{with(ids[0].(map[string]any), "text", "edited twice")}, Deleted: []string{"px3"}}},
+		{"feedback_comments": {Updated: []any{map[string]any{"id": "pc1", "feedback_id": "px1", "text": "a longer note", "created_at": clientTime}}}},
+		{"feedback": {Deleted: []string{"px2"}}}, // with its attachment
+	}
+	for i, step := range steps {
+		res := f.push(alice, step)
+		if len(res.Rejected) != 0 {
+			t.Fatalf("step %d rejected %+v", i, res.Rejected)
+		}
+		along.sync()
+		bobs.sync()
+	}
+	fresh := f.device(alice)
+	fresh.sync()
+	for _, table := range []string{"feedback", "feedback_comments", "feedback_attachments"} {
+		if got, want := along.records[table], fresh.records[table]; !maps.EqualFunc(got, want, func(a, b map[string]any) bool {
+			return fmt.Sprint(a) == fmt.Sprint(b)
+		}) {
+			t.Errorf("%s: the device that synced along holds\n%v\nthe new device\n%v", table, got, want)
+		}
+		if n := len(bobs.records[table]); n != 0 {
+			t.Errorf("bob's device holds %d records of %s", n, table)
+		}
+	}
+	if r := along.get("feedback", "px0"); r == nil || r["text"] != "edited twice" {
+		t.Errorf("px0 on the device: %v", r)
+	}
+	if along.get("feedback", "px3") != nil || along.get("feedback", "px2") != nil || along.get("feedback_attachments", "pa1") != nil {
+		t.Errorf("deleted records left on the device: %v", along.records)
+	}
+	if c := along.get("feedback_comments", "pc1"); c == nil || c["text"] != "a longer note" {
+		t.Errorf("pc1 on the device: %v", c)
+	}
+}
