@@ -131,7 +131,10 @@ func startCluster(ctx context.Context, dir, mongoURI string, n, fanout int) (*cl
 				"MPORTAL_MINIO_ENDPOINT=" + c.minioAddr, "MPORTAL_MINIO_ACCESS_KEY=" + minioUser,
 				"MPORTAL_MINIO_SECRET_KEY=" + minioPassword, "MPORTAL_JWT_KEY_FILES=" + keyFile,
 				"MPORTAL_FCM_CREDENTIALS_FILE=" + creds, "MPORTAL_FCM_ENDPOINT=" + c.fcm.URL + "/v1",
-				"MPORTAL_TRAINING_WORKERS=0", "MPORTAL_LOG_LEVEL=warn", "MPORTAL_SHUTDOWN_TIMEOUT=10s",
+				"MPORTAL_TRAINING_WORKERS=0", "MPORTAL_LOG_LEVEL=warn",
+				// The deployment's drain (MPORTAL_SHUTDOWN_TIMEOUT 15 s, deploy/k8s): a shorter one
+				// closed the database under a pull still in flight (503 in a rolling restart).
+				"MPORTAL_SHUTDOWN_TIMEOUT=15s",
 				"MPORTAL_APPROVAL_REMINDER_INTERVAL=" + reminderPass.String(),
 			}})
 		// CHAOS_PPROF_BASE_PORT=P serves instance i's Go profiles at 127.0.0.1:P+i (off when
