@@ -131,3 +131,23 @@ func TestNamedUsersStreamThroughTheSharedReader(t *testing.T) {
 		t.Errorf("%d shared queries, want 1", r.queries-before)
 	}
 }
+
+// TestUserChannelsThroughTheSharedReader checks the channels of a user's devices on FerretDB,
+// read through the shared reader: each channel once, none of another user's.
+func TestUserChannelsThroughTheSharedReader(t *testing.T) {
+	f := newRecipientFixture(t)
+	p := f.user(t, "ch-a", "Ops", StatusActive, auth.RoleEmployee)
+	f.device(t, p, "phone", "beta", "cha-1", true)
+	f.device(t, p, "tablet", "stable", "cha-2", false)
+	f.device(t, p, "old", "beta", "cha-3", true)
+	other := f.user(t, "ch-b", "Ops", StatusActive, auth.RoleEmployee)
+	f.device(t, other, "phone", "alpha", "chb-1", true)
+	got, err := f.recipients.UserChannels(f.ctx, "ch-a")
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"beta", "stable"}) {
+		t.Errorf("channels %v, %v; want [beta stable]", got, err)
+	}
+	if got, err := f.recipients.UserChannels(f.ctx, "nobody"); err != nil || len(got) != 0 {
+		t.Errorf("channels of a user without devices: %v, %v", got, err)
+	}
+}

@@ -102,6 +102,21 @@ func (r *Recipients) deviceCounts(ctx context.Context, aud push.Audience, active
 // UserChannels returns the release channels of userID's devices, for matching channel
 // audiences to a reader. It returns unavailable when the database cannot be read.
 func (r *Recipients) UserChannels(ctx context.Context, userID string) ([]string, error) {
+	if r.DB.FerretDB {
+		// Every device's pull of announcements with a channel audience asks: on FerretDB each
+		// asking reads the whole devices collection, so concurrent ones share a read.
+		devs, err := readerFor(r.DB).read(ctx, map[string]bool{userID: false})
+		if err != nil {
+			return nil, fmt.Errorf("channels of %s: %w", userID, err)
+		}
+		var channels []string
+		for _, d := range devs {
+			if d.Channel != "" && !slices.Contains(channels, d.Channel) {
+				channels = append(channels, d.Channel)
+			}
+		}
+		return channels, nil
+	}
 	cur, err := r.DB.Collection(devicesCollection).Find(ctx, bson.D{{Key: "user_id", Value: userID}},
 		options.Find().SetProjection(bson.D{{Key: "channel", Value: 1}}))
 	if err != nil {
