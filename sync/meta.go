@@ -121,19 +121,7 @@ func StreamChanges[T any](ctx context.Context, coll *mongo.Collection, q Query, 
 	}
 	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
 	for cur.Next(ctx) {
-		doc := new(T)
-		if err := cur.Decode(doc); err != nil {
-			return fmt.Errorf("pull %s: decode: %w", coll.Name(), err)
-		}
-		m, err := metaOf(doc, cur.Current)
-		if err != nil {
-			return fmt.Errorf("pull %s: decode meta: %w", coll.Name(), err)
-		}
-		kind, ok := Classify(q, m)
-		if !ok {
-			continue
-		}
-		if err := emit(doc, m, kind); err != nil {
+		if err := emitChanged(coll.Name(), cur.Current, q, emit); err != nil {
 			return err
 		}
 	}
@@ -166,21 +154,26 @@ func StreamByID[T any](ctx context.Context, coll *mongo.Collection, q Query,
 		case err != nil:
 			return fmt.Errorf("pull %s: %w", coll.Name(), mongodb.Translate(err, coll.Name()))
 		}
-		doc := new(T)
-		if err := bson.Unmarshal(raw, doc); err != nil {
-			return fmt.Errorf("pull %s: decode: %w", coll.Name(), err)
-		}
-		m, err := metaOf(doc, raw)
-		if err != nil {
-			return fmt.Errorf("pull %s: decode meta: %w", coll.Name(), err)
-		}
-		kind, ok := Classify(q, m)
-		if !ok {
-			continue
-		}
-		if err := emit(doc, m, kind); err != nil {
+		if err := emitChanged(coll.Name(), raw, q, emit); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// emitChanged decodes the document raw of collection coll and calls emit with it when q's user
+// must receive it (see Classify).
+func emitChanged[T any](coll string, raw bson.Raw, q Query, emit func(doc *T, m *Meta, kind Kind) error) error {
+	doc := new(T)
+	if err := bson.Unmarshal(raw, doc); err != nil {
+		return fmt.Errorf("pull %s: decode: %w", coll, err)
+	}
+	m, err := metaOf(doc, raw)
+	if err != nil {
+		return fmt.Errorf("pull %s: decode meta: %w", coll, err)
+	}
+	if kind, ok := Classify(q, m); ok {
+		return emit(doc, m, kind)
 	}
 	return nil
 }
