@@ -159,7 +159,7 @@ func (*rewriterTable) RewritesAbandonedWrites() {}
 func TestPullTellsTablesWhichRecordsChanged(t *testing.T) {
 	ctx := context.Background()
 	// Two instances on one database (Embedded false: see TestSecondInstanceCatchesUp), known to
-	// be FerretDB, so the second one catches up by reading the change-log entries by number.
+	// be FerretDB, so the second one catches up by reading the change log.
 	embedded := testenv.Mongo(t)
 	db := &mongodb.DB{Client: embedded.Client, DB: embedded.DB, FerretDB: true}
 	now := testenv.NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)).Now
