@@ -55,6 +55,7 @@ type Engine struct {
 	// scanWanted asks Run for a scan at its next wake-up (poke); a nudge alone only hands out
 	// the ready queue.
 	scanWanted atomic.Bool
+	scans      atomic.Int64 // scans started, for tests
 }
 
 // Collections owned by the engine. push_active and push_batches hold only pending work and stay

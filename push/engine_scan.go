@@ -47,6 +47,7 @@ func collSuffix(id string) string {
 // scan reads the pending work: fan-outs whose time came and, with push on, due batches, oldest
 // first. It completes the notifications that have no batch left.
 func (e *Engine) scan(ctx context.Context) ([]task, error) {
+	e.scans.Add(1)
 	active, err := mongodb.FindAll[activeDoc](ctx, e.coll(activeColl), bson.D{}, activeColl)
 	if err != nil {
 		return nil, err

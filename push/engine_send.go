@@ -21,9 +21,9 @@ import (
 // even if the engine is stopping. When it stops (or the lease is lost) between parts, the batch
 // stays for a later run, whose claims skip the parts already sent; a shutdown so waits for one
 // part at most.
-func (e *Engine) sendBatch(ctx context.Context, id string) error {
+func (e *Engine) sendBatch(ctx context.Context, id string) (ran bool, err error) {
 	if !e.pushOn() {
-		return nil
+		return false, nil
 	}
 	return e.withLease(ctx, "batch:"+id, func(l *lease) (bool, error) { return e.sendLeased(ctx, l, id) })
 }

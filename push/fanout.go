@@ -18,7 +18,7 @@ import (
 // written. A flush in flight when the engine stops is finished first; one in flight at a crash is
 // written again by the next holder, under new batch ids, and the push_sent claims make sure its
 // devices are not sent twice.
-func (e *Engine) fanOut(ctx context.Context, id string) error {
+func (e *Engine) fanOut(ctx context.Context, id string) (ran bool, err error) {
 	return e.withLease(ctx, "fanout:"+id, func(l *lease) (bool, error) { return e.fanOutLeased(ctx, l, id) })
 }
 

@@ -43,11 +43,11 @@ const maxEpochs = 10000
 
 // withLease runs fn while holding the lease on thing. fn reports whether the thing is finished:
 // its lease documents are then deleted; otherwise the lease is released for the next holder.
-// When someone else holds a live lease, fn does not run and withLease returns nil.
-func (e *Engine) withLease(ctx context.Context, thing string, fn func(l *lease) (finished bool, err error)) error {
+// When someone else holds a live lease, fn does not run and withLease returns false and nil.
+func (e *Engine) withLease(ctx context.Context, thing string, fn func(l *lease) (finished bool, err error)) (ran bool, err error) {
 	l, err := e.acquire(ctx, thing)
 	if l == nil {
-		return err
+		return false, err
 	}
 	finished := false
 	defer func() {
@@ -58,36 +58,41 @@ func (e *Engine) withLease(ctx context.Context, thing string, fn func(l *lease) 
 		}
 	}()
 	finished, err = fn(l)
-	return err
+	return true, err
 }
 
 // acquire takes the lease on thing. It returns nil without error when a live lease is held by
 // someone else.
+//
+// It reads each epoch's document before it claims one: a read by _id is cheap on every backend,
+// while a claim is a write, and on FerretDB every write, a refused one too, waits its turn
+// behind all the others (SQLite has one writer). Three engines offered the same batches and
+// fan-outs claimed ~5,000 times in a fault-rig run, nearly all refused.
 func (e *Engine) acquire(ctx context.Context, thing string) (*lease, error) {
 	coll := e.coll(leasesColl)
-	for epoch, tries := 1, 0; epoch <= maxEpochs && tries < maxEpochs; epoch, tries = epoch+1, tries+1 {
+	for epoch := 1; epoch <= maxEpochs; epoch++ {
+		var held leaseDoc
+		err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: leaseID(thing, epoch)}}).Decode(&held)
+		switch {
+		case err == nil && held.ExpiresAt.After(e.Now.Stored()):
+			return nil, nil // live: someone else works on it
+		case err == nil:
+			continue // an expired holder's (crashed or released): the next epoch is free
+		case !mongodb.IsNotFound(err):
+			return nil, fmt.Errorf("read lease %s: %w", leaseID(thing, epoch), mongodb.Translate(err, "lease"))
+		}
+		// No document: the epoch is free, or a finished holder deleted its leases (whoever wins
+		// then finds the thing gone).
 		won, err := mongodb.Claim(ctx, coll, leaseID(thing, epoch), bson.D{
 			{Key: "holder", Value: e.holder}, {Key: "expires_at", Value: e.Now.Stored().Add(e.leaseTTL())},
 		})
 		if err != nil {
 			return nil, err
 		}
-		if won {
-			return e.startLease(ctx, thing, epoch), nil
+		if !won {
+			return nil, nil // another engine claimed it between the read and the claim
 		}
-		var held leaseDoc
-		err = coll.FindOne(ctx, bson.D{{Key: "_id", Value: leaseID(thing, epoch)}}).Decode(&held)
-		switch {
-		case mongodb.IsNotFound(err):
-			// The holder finished and deleted its leases; claim this epoch again. Whoever wins
-			// finds the thing gone.
-			epoch--
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("read lease %s: %w", leaseID(thing, epoch), mongodb.Translate(err, "lease"))
-		case held.ExpiresAt.After(e.Now.Stored()):
-			return nil, nil
-		}
+		return e.startLease(ctx, thing, epoch), nil
 	}
 	return nil, fmt.Errorf("lease %s: more than %d epochs", thing, maxEpochs)
 }
