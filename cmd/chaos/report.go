@@ -92,8 +92,8 @@ func (r *rigResult) printFigures(w io.Writer) {
 	fmt.Fprintf(w, "requests: %d (%s); p99 %s\n", len(r.answers), strings.Join(parts, ", "), p99.Round(time.Millisecond))
 	fmt.Fprintf(w, "faults: %d kill -9, database outage %v, MinIO outage, rolling restart; /readyz mid-outage: db%s, minio%s\n",
 		r.kills, r.dbOutage != nil, r.readyzDown["database"], r.readyzDown["minio"])
-	fmt.Fprintf(w, "sync: %d writes acknowledged by %d devices; push: %d expected, %d delivered\n",
-		len(r.writes.all), len(r.devices), len(r.expected), len(r.deliveries))
+	fmt.Fprintf(w, "sync: %d writes acknowledged by %d devices; push: %d expected, %d delivered; the check looked until %s after the load stopped (at most %s)\n",
+		len(r.writes.all), len(r.devices), len(r.expected), len(r.deliveries), r.deliveriesSettled.Round(time.Second), deliveryWait)
 	requests, scheduled := 0, 0
 	for _, c := range r.creates {
 		requests += len(c.IDs) + len(c.Rejected)
