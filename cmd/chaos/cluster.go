@@ -136,6 +136,8 @@ func startCluster(ctx context.Context, dir, mongoURI string, n, fanout int) (*cl
 				// closed the database under a pull still in flight (503 in a rolling restart).
 				"MPORTAL_SHUTDOWN_TIMEOUT=15s",
 				"MPORTAL_APPROVAL_REMINDER_INTERVAL=" + reminderPass.String(),
+				// What a slow run cost the database, in the logs a failed run keeps.
+				"MPORTAL_DB_SLOW_COMMAND=2s",
 			}})
 		// CHAOS_PPROF_BASE_PORT=P serves instance i's Go profiles at 127.0.0.1:P+i (off when
 		// unset), to see what a slow load costs the instances.

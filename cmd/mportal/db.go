@@ -15,7 +15,7 @@ import (
 func (m *Main) openDB(ctx context.Context) (*mongodb.DB, error) {
 	cfg := m.Config
 	if cfg.MongoURI != "" {
-		db, err := mongodb.Open(ctx, cfg.MongoURI, cfg.MongoDatabase, false)
+		db, err := mongodb.OpenWith(ctx, cfg.MongoURI, cfg.MongoDatabase, false, m.dbOptions())
 		if err != nil {
 			return nil, fmt.Errorf("MongoDB at %s (MPORTAL_MONGODB_URI): %w", config.MaskURI(cfg.MongoURI), err)
 		}
@@ -41,7 +41,13 @@ func (m *Main) openDB(ctx context.Context) (*mongodb.DB, error) {
 		return nil, fmt.Errorf("write %s: %w", embeddedURIFile(cfg), err)
 	}
 	m.Logger.Info("using the embedded database (FerretDB with SQLite); set MPORTAL_MONGODB_URI for production", "dir", cfg.EmbeddedDBDir())
-	return mongodb.Open(ctx, srv.URI(), cfg.MongoDatabase, true)
+	return mongodb.OpenWith(ctx, srv.URI(), cfg.MongoDatabase, true, m.dbOptions())
+}
+
+// dbOptions are the database settings beyond the URI: the slow-command log
+// (MPORTAL_DB_SLOW_COMMAND).
+func (m *Main) dbOptions() mongodb.Options {
+	return mongodb.Options{SlowCommand: m.Config.DBSlowCommand, Logger: m.Logger}
 }
 
 func embeddedURIFile(cfg *config.Config) string {

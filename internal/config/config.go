@@ -38,6 +38,10 @@ type Config struct {
 	// profiles at /debug/pprof/, for profiling the server under load; empty = not served. Only a
 	// loopback address is accepted: profiles expose memory contents and cost CPU.
 	PprofAddr string
+	// DBSlowCommand (MPORTAL_DB_SLOW_COMMAND) logs, at warn level, every database command that
+	// takes at least this long, with its collection and the shape of its filter (never a value);
+	// 0 = off.
+	DBSlowCommand time.Duration
 
 	MongoURI      string // MPORTAL_MONGODB_URI; empty = embedded FerretDB under DataDir
 	MongoDatabase string // MPORTAL_MONGODB_DATABASE
@@ -117,6 +121,7 @@ func Load(getenv Getenv) (*Config, error) {
 		HeaderLimit:   l.bytes("MPORTAL_HEADER_LIMIT", 8<<10),
 		MetricsAddr:   l.str("MPORTAL_METRICS_ADDR", ""),
 		PprofAddr:     l.str("MPORTAL_PPROF_ADDR", ""),
+		DBSlowCommand: l.duration("MPORTAL_DB_SLOW_COMMAND", 0),
 
 		MongoURI:      l.str("MPORTAL_MONGODB_URI", ""),
 		MongoDatabase: l.str("MPORTAL_MONGODB_DATABASE", "mportal"),

@@ -63,6 +63,7 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_HEADER_LIMIT", fmt.Sprint(c.HeaderLimit)},
 		{"MPORTAL_METRICS_ADDR", metrics},
 		{"MPORTAL_PPROF_ADDR", pprof},
+		{"MPORTAL_DB_SLOW_COMMAND", c.DBSlowCommand.String()},
 		{"MPORTAL_MONGODB_URI", mongoURI},
 		{"MPORTAL_MONGODB_DATABASE", c.MongoDatabase},
 		{"MPORTAL_MINIO_ENDPOINT", c.MinIOEndpoint},

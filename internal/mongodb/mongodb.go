@@ -9,10 +9,12 @@ package mongodb
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -34,9 +36,22 @@ type DB struct {
 	inserts  sync.Map   // collection name -> *insertBatcher, see insertbatch.go
 }
 
+// Options are the optional settings of OpenWith.
+type Options struct {
+	// SlowCommand, when positive, logs every command that takes at least this long to Logger, with
+	// the shape of its filter but none of its values (see slowLog).
+	SlowCommand time.Duration
+	Logger      *slog.Logger
+}
+
 // Open connects to uri and pings it. embedded says whether uri points at mportal's embedded
 // FerretDB.
 func Open(ctx context.Context, uri, database string, embedded bool) (*DB, error) {
+	return OpenWith(ctx, uri, database, embedded, Options{})
+}
+
+// OpenWith is Open with o.
+func OpenWith(ctx context.Context, uri, database string, embedded bool, o Options) (*DB, error) {
 	opts := options.Client().ApplyURI(uri).
 		SetAppName("mportal").
 		// During an outage every call waits this long before failing as unavailable (503 +
@@ -51,6 +66,13 @@ func Open(ctx context.Context, uri, database string, embedded bool) (*DB, error)
 		// sleeps (see writegate.go).
 		gate = newWriteGate()
 		opts.SetMonitor(gate.monitor())
+	}
+	if o.SlowCommand > 0 && o.Logger != nil {
+		var next *event.CommandMonitor
+		if gate != nil {
+			next = gate.monitor()
+		}
+		opts.SetMonitor(newSlowLog(o.SlowCommand, o.Logger).monitor(next))
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
