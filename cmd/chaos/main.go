@@ -34,7 +34,7 @@ func main() {
 	flag.StringVar(&o.mongoURI, "mongodb-uri", "", "an external database to use instead of the rig's FerretDB (the database outage is then skipped)")
 	flag.IntVar(&o.instances, "instances", 3, "mportal instances behind HAProxy")
 	flag.IntVar(&o.users, "users", 12, "simulated users, each with two syncing devices")
-	flag.IntVar(&o.fanout, "fanout", 0, "simulated devices seeded for two fan-out announcements (0: none; 2,000 and 10,000 do not fit the run on the shared FerretDB: see internal/chaos/README.md, fan-out on a shared FerretDB)")
+	flag.IntVar(&o.fanout, "fanout", 10000, "simulated devices seeded for two fan-out announcements during the faults (0: none; see internal/chaos/README.md, fan-out on a shared FerretDB)")
 	flag.Float64Var(&o.scale, "scale", 1, "multiplies every phase's length (1 = about 3 minutes of load and faults)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the run's directory (logs, data) instead of removing it")
 	flag.Parse()

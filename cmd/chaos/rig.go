@@ -311,9 +311,10 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 }
 
 // deliveryWait bounds the wait for the pushes owed after the load stopped. Deliveries are owed at
-// least once, not within a time; on the shared FerretDB a run with -fanout 10000 ended with the
-// last small notifications about 2.5 min behind (internal/chaos/README.md, run 10).
-const deliveryWait = 4 * time.Minute
+// least once, not within a time; on the shared FerretDB, with two fan-outs to 10,000 devices
+// during the faults, the last small notifications arrived 1 min 46 s to 3 min 37 s after the
+// load stopped (internal/chaos/README.md, runs 10-15).
+const deliveryWait = 5 * time.Minute
 
 func sleep(ctx context.Context, d time.Duration) {
 	select {
