@@ -40,7 +40,7 @@ func (s *Service) MeToo(ctx context.Context, p *auth.Principal, id string, on bo
 	if changed {
 		err := s.Sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
 			keys, err := s.stampFeedback(ctx, id, seq)
-			return []datasync.Touch{{Table: feedbackColl, Keys: keys}}, err
+			return []datasync.Touch{named(feedbackColl, keys, id)}, err
 		})
 		if err != nil {
 			return nil, err

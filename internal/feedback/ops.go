@@ -141,7 +141,7 @@ func (s *Service) opsWrite(ctx context.Context, id string, change func(d *feedba
 		if err != nil {
 			return nil, err
 		}
-		touch := []datasync.Touch{{Table: feedbackColl, Keys: d.Keys}}
+		touch := []datasync.Touch{named(feedbackColl, d.Keys, id)}
 		if d.OpsToken == token {
 			if err := s.stamp(ctx, feedbackColl, id, seq); err != nil {
 				return nil, err

@@ -1,8 +1,13 @@
 package feedback
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
 	"maps"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mportal/mportal/internal/mongodb"
@@ -64,4 +69,95 @@ func TestIncrementalPullsByIDMatchAFirstSync(t *testing.T) {
 	if c := along.get("feedback_comments", "pc1"); c == nil || c["text"] != "a longer note" {
 		t.Errorf("pc1 on the device: %v", c)
 	}
+}
+
+// TestOpsChangesArePulledByID: ops' changes (status, reply), a me-too and a finished upload
+// name the records they write, so a device's next pull reads just those by id, as after its
+// own pushes, instead of querying each table by cursor (a read of the whole collection on
+// FerretDB). The database's slow-command log (every command, here) shows which queries a pull
+// sent; a device that synced along must still equal a fresh first sync.
+func TestOpsChangesArePulledByID(t *testing.T) {
+	ctx := context.Background()
+	var logged lockedBuffer
+	db, err := mongodb.OpenWith(ctx, testenv.MongoURI(t), testenv.RandomName("t_"), false,
+		mongodb.Options{SlowCommand: 1, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = db.DB.Drop(context.Background())
+		_ = db.Close(context.Background())
+	})
+	f := newFixtureOn(t, db, nil)
+	along := f.device(alice)
+	along.sync()
+	f.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("oc1", "one"), newRecord("oc2", "two")}}})
+	along.sync()
+
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"status", func() error {
+			_, err := f.svc.Update(ctx, olga, "oc1", Update{Status: ptr(StatusAcknowledged)})
+			return err
+		}},
+		{"reply", func() error { _, err := f.svc.Reply(ctx, olga, "oc1", "we are on it"); return err }},
+		{"me too", func() error { _, err := f.svc.MeToo(ctx, olga, "oc2", true); return err }},
+		{"resolution", func() error {
+			_, err := f.svc.Update(ctx, olga, "oc2", Update{Resolution: ptr("fixed in 2.1")})
+			return err
+		}},
+	}
+	for _, step := range steps {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		logged.reset()
+		along.sync()
+		for _, line := range strings.Split(logged.String(), "\n") {
+			if strings.Contains(line, "command=find") && strings.Contains(line, "collection=feedback") && strings.Contains(line, "$or") {
+				t.Errorf("after %s the pull queried by cursor: %s", step.name, line)
+			}
+		}
+	}
+	fresh := f.device(alice)
+	fresh.sync()
+	for _, table := range []string{"feedback", "feedback_comments", "feedback_attachments"} {
+		if got, want := along.records[table], fresh.records[table]; !maps.EqualFunc(got, want, func(a, b map[string]any) bool {
+			return fmt.Sprint(a) == fmt.Sprint(b)
+		}) {
+			t.Errorf("%s: the device that synced along holds\n%v\nthe new device\n%v", table, got, want)
+		}
+	}
+	if r := along.get("feedback", "oc1"); r == nil || r["status"] != StatusAcknowledged {
+		t.Errorf("oc1 on the device: %v", r)
+	}
+	if n := len(along.records["feedback_comments"]); n != 1 {
+		t.Errorf("the device holds %d comments, want the reply", n)
+	}
+}
+
+// lockedBuffer is a log destination the driver's goroutines may write to concurrently.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }

@@ -282,8 +282,8 @@ func TestChildren(t *testing.T) {
 }
 
 // TestPushesNameTheirRecords checks that a push's touches name every record it wrote under each
-// key it touched, so that pulls may read them by id (datasync.Query.Exact), and that the
-// feedback table a comment push restamps is touched without names (its record is the parent).
+// key it touched, so that pulls may read them by id (datasync.Query.Exact), and that a comment
+// push names the parent feedback it restamps.
 func TestPushesNameTheirRecords(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
@@ -323,9 +323,9 @@ func TestPushesNameTheirRecords(t *testing.T) {
 			if len(tc.Records) == 0 || tc.Records[0].ID != "nc1" {
 				t.Errorf("comments touch %+v, want nc1 named", tc)
 			}
-		case feedbackColl:
-			if len(tc.Records) != 0 {
-				t.Errorf("the restamped feedback was named as %+v: the comment's id is not a feedback id", tc.Records)
+		case feedbackColl: // the parent, restamped for its comment_count
+			if len(tc.Records) == 0 || len(tc.Records) != len(tc.Keys) || tc.Records[0].ID != "nm1" {
+				t.Errorf("feedback touch %+v, want the parent nm1 named under each of its keys", tc)
 			}
 		}
 	}

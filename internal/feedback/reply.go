@@ -52,7 +52,7 @@ func (s *Service) Reply(ctx context.Context, actor *auth.Principal, id, text str
 		if _, err := s.stampFeedback(ctx, id, seq); err != nil {
 			return nil, err
 		}
-		return []datasync.Touch{{Table: commentsColl, Keys: parent.Keys}, {Table: feedbackColl, Keys: parent.Keys}}, nil
+		return []datasync.Touch{named(commentsColl, parent.Keys, doc.ID), named(feedbackColl, parent.Keys, id)}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package feedback
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -49,8 +50,11 @@ func (t commentsTable) Push(ctx context.Context, p *auth.Principal, seq int64, c
 	if err != nil {
 		return datasync.Applied{}, err
 	}
-	// The feedback's comment_count changed too.
-	return tl.result(commentsColl, feedbackColl), nil
+	a := tl.result(commentsColl)
+	if len(w.parents.Keys) > 0 { // their feedback's comment_count changed too
+		a.Touches = append(a.Touches, w.parents)
+	}
+	return a, nil
 }
 
 // commentWriter applies one user's pushed comments.
@@ -60,6 +64,22 @@ type commentWriter struct {
 	held []string
 	seq  int64
 	name *string
+	// parents names the feedback records whose comment_count the push changed (restamped).
+	parents datasync.Touch
+}
+
+// restamped notes that the comments' feedback id, with keys, was restamped.
+func (w *commentWriter) restamped(id string, keys []string) {
+	w.parents.Table = feedbackColl
+	for _, k := range keys {
+		if !slices.Contains(w.parents.Keys, k) {
+			w.parents.Keys = append(w.parents.Keys, k)
+		}
+		r := datasync.TouchedRecord{Key: k, ID: id}
+		if !slices.Contains(w.parents.Records, r) {
+			w.parents.Records = append(w.parents.Records, r)
+		}
+	}
 }
 
 // write creates the comment or, when it is the caller's and exists, replaces its text. It
@@ -90,9 +110,11 @@ func (w *commentWriter) write(ctx context.Context, r *commentRecord) ([]string, 
 		return nil, err
 	}
 	w.s.counts.setComment(parent.ID, doc.ID, true)
-	if _, err := w.s.stampFeedback(ctx, parent.ID, w.seq); err != nil {
+	keys, err := w.s.stampFeedback(ctx, parent.ID, w.seq)
+	if err != nil {
 		return nil, err
 	}
+	w.restamped(parent.ID, keys)
 	return parent.Keys, nil
 }
 
@@ -148,7 +170,10 @@ func (w *commentWriter) delete(ctx context.Context, id string) ([]string, error)
 		return nil, err
 	}
 	w.s.counts.setComment(old.FeedbackID, id, false)
-	if _, err := w.s.stampFeedback(ctx, old.FeedbackID, w.seq); err != nil && !apperr.Is(err, apperr.NotFound) {
+	switch keys, err := w.s.stampFeedback(ctx, old.FeedbackID, w.seq); {
+	case err == nil:
+		w.restamped(old.FeedbackID, keys)
+	case !apperr.Is(err, apperr.NotFound):
 		return nil, err
 	}
 	return old.Keys, nil

@@ -37,16 +37,24 @@ func (t *tally) rejected(id string, raw json.RawMessage, err error) error {
 }
 
 // result returns the tally with its keys touching table, naming its records (so that pulls
-// may read them by id, see datasync.Query.Exact), and touching others without names (none
-// when nothing was applied).
-func (t *tally) result(table string, others ...string) datasync.Applied {
+// may read them by id, see datasync.Query.Exact); no touch when nothing was applied.
+func (t *tally) result(table string) datasync.Applied {
 	if len(t.keys) > 0 {
 		t.applied.Touches = append(t.applied.Touches, datasync.Touch{Table: table, Keys: t.keys, Records: t.records})
-		for _, other := range others {
-			t.applied.Touches = append(t.applied.Touches, datasync.Touch{Table: other, Keys: t.keys})
-		}
 	}
 	return t.applied
+}
+
+// named is a touch of table under keys that names ids under each of them: every record of ids
+// has all of keys (so that pulls may read them by id, see datasync.Query.Exact).
+func named(table string, keys []string, ids ...string) datasync.Touch {
+	t := datasync.Touch{Table: table, Keys: keys}
+	for _, id := range ids {
+		for _, k := range keys {
+			t.Records = append(t.Records, datasync.TouchedRecord{Key: k, ID: id})
+		}
+	}
+	return t
 }
 
 // childPush is how a child table of feedback (attachments, comments) applies a push: one record

@@ -140,7 +140,7 @@ func (s *Service) settleAttachment(ctx context.Context, a *attachmentDoc, status
 		if err != nil {
 			return nil, fmt.Errorf("settle attachment %s: %w", a.ID, mongodb.Translate(err, "attachment"))
 		}
-		return []datasync.Touch{{Table: attachmentsColl, Keys: a.Keys}}, nil
+		return []datasync.Touch{named(attachmentsColl, a.Keys, a.ID)}, nil
 	})
 }
 
