@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/config"
+	"github.com/mportal/mportal/internal/testenv"
 )
 
 // fakeSessions authenticates the token "good" as an employee and "pending" as a user who must
@@ -41,17 +40,7 @@ func (fakeSessions) Login(_ context.Context, in auth.LoginInput) (*auth.TokenPai
 	return nil, apperr.New(apperr.Unauthorized, "invalid login or password")
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+type syncBuffer = testenv.LogBuffer
 
 func newTestServer(t *testing.T, ready map[string]Checker) (*Server, *syncBuffer) {
 	t.Helper()

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/loadtest"
+	"github.com/mportal/mportal/internal/testenv"
 )
 
 // BenchmarkServer loads a whole mportal (Main on a loopback port, the test FerretDB and MinIO,
@@ -123,19 +122,4 @@ func benchJSON(b *testing.B, v any) []byte {
 }
 
 // benchLog collects the server's output; the server writes from many goroutines.
-type benchLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *benchLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *benchLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type benchLog = testenv.LogBuffer

@@ -61,17 +61,7 @@ func isFiltered() bool {
 }
 
 // syncBuffer is an io.Writer safe for the server's goroutines and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+type syncBuffer = testenv.LogBuffer
 
 // testServer is a whole mportal (Main) on a loopback port, backed by the shared test FerretDB
 // (a fresh database) and MinIO (fresh buckets).

@@ -1,13 +1,11 @@
 package feedback
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"maps"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mportal/mportal/internal/mongodb"
@@ -48,14 +46,8 @@ func TestIncrementalPullsByIDMatchAFirstSync(t *testing.T) {
 		along.sync()
 		bobs.sync()
 	}
-	fresh := f.device(alice)
-	fresh.sync()
-	for _, table := range []string{"feedback", "feedback_comments", "feedback_attachments"} {
-		if got, want := along.records[table], fresh.records[table]; !maps.EqualFunc(got, want, func(a, b map[string]any) bool {
-			return fmt.Sprint(a) == fmt.Sprint(b)
-		}) {
-			t.Errorf("%s: the device that synced along holds\n%v\nthe new device\n%v", table, got, want)
-		}
+	sameAsFirstSync(t, f, along)
+	for _, table := range feedbackTables {
 		if n := len(bobs.records[table]); n != 0 {
 			t.Errorf("bob's device holds %d records of %s", n, table)
 		}
@@ -78,7 +70,7 @@ func TestIncrementalPullsByIDMatchAFirstSync(t *testing.T) {
 // sent; a device that synced along must still equal a fresh first sync.
 func TestOpsChangesArePulledByID(t *testing.T) {
 	ctx := context.Background()
-	var logged lockedBuffer
+	var logged testenv.LogBuffer
 	db, err := mongodb.OpenWith(ctx, testenv.MongoURI(t), testenv.RandomName("t_"), false,
 		mongodb.Options{SlowCommand: 1, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	if err != nil {
@@ -113,7 +105,7 @@ func TestOpsChangesArePulledByID(t *testing.T) {
 		if err := step.do(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
-		logged.reset()
+		logged.Reset()
 		along.sync()
 		for _, line := range strings.Split(logged.String(), "\n") {
 			if strings.Contains(line, "command=find") && strings.Contains(line, "collection=feedback") && strings.Contains(line, "$or") {
@@ -121,15 +113,7 @@ func TestOpsChangesArePulledByID(t *testing.T) {
 			}
 		}
 	}
-	fresh := f.device(alice)
-	fresh.sync()
-	for _, table := range []string{"feedback", "feedback_comments", "feedback_attachments"} {
-		if got, want := along.records[table], fresh.records[table]; !maps.EqualFunc(got, want, func(a, b map[string]any) bool {
-			return fmt.Sprint(a) == fmt.Sprint(b)
-		}) {
-			t.Errorf("%s: the device that synced along holds\n%v\nthe new device\n%v", table, got, want)
-		}
-	}
+	sameAsFirstSync(t, f, along)
 	if r := along.get("feedback", "oc1"); r == nil || r["status"] != StatusAcknowledged {
 		t.Errorf("oc1 on the device: %v", r)
 	}
@@ -138,26 +122,19 @@ func TestOpsChangesArePulledByID(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination the driver's goroutines may write to concurrently.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+var feedbackTables = []string{"feedback", "feedback_comments", "feedback_attachments"}
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
+// sameAsFirstSync checks that along, a device that synced along, holds exactly what a new device
+// of its user gets on a first sync.
+func sameAsFirstSync(t *testing.T, f *fixture, along *device) {
+	t.Helper()
+	fresh := f.device(along.p)
+	fresh.sync()
+	for _, table := range feedbackTables {
+		if got, want := along.records[table], fresh.records[table]; !maps.EqualFunc(got, want, func(a, b map[string]any) bool {
+			return fmt.Sprint(a) == fmt.Sprint(b)
+		}) {
+			t.Errorf("%s: the device that synced along holds\n%v\nthe new device\n%v", table, got, want)
+		}
+	}
 }

@@ -1,11 +1,9 @@
 package mongodb_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -13,24 +11,6 @@ import (
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/testenv"
 )
-
-// lockedBuffer is a log destination the driver's goroutines may write to concurrently.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSlowCommandLog: with MPORTAL_DB_SLOW_COMMAND set, a command that took at least that long
 // is logged with its collection and its filter's shape, never a value from it; without it
@@ -63,7 +43,7 @@ func TestSlowCommandLog(t *testing.T) {
 		}
 	}
 
-	var logged lockedBuffer
+	var logged testenv.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logged, nil))
 	query(open(mongodb.Options{SlowCommand: 1, Logger: logger})) // 1 ns: every command is slow
 	out := logged.String()
@@ -82,7 +62,7 @@ func TestSlowCommandLog(t *testing.T) {
 		}
 	}
 
-	var quiet lockedBuffer
+	var quiet testenv.LogBuffer
 	query(open(mongodb.Options{Logger: slog.New(slog.NewTextHandler(&quiet, nil))}))
 	if quiet.String() != "" {
 		t.Errorf("logged with MPORTAL_DB_SLOW_COMMAND unset:\n%s", quiet.String())
