@@ -99,6 +99,16 @@ func TestDeviceReadsAreShared(t *testing.T) {
 			t.Errorf("caller %d: %v %v, want %v", i, got[i], errs[i], w)
 		}
 	}
+	// The callers are answered before the reader's loop looks for more work and stops: wait
+	// for it (a CI run looked in between).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.mu.Lock()
+		reading := r.reading
+		r.mu.Unlock()
+		if !reading || time.Now().After(deadline) {
+			break
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.queries != 2 || !slices.Equal(served, []int{1, 10}) || r.reading {
