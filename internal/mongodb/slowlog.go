@@ -26,7 +26,6 @@ type slowLog struct {
 }
 
 type slowStart struct {
-	at         time.Time
 	name, coll string
 	shape      string
 }
@@ -60,7 +59,7 @@ func (s *slowLog) monitor(next *event.CommandMonitor) *event.CommandMonitor {
 }
 
 func (s *slowLog) start(e *event.CommandStartedEvent) {
-	st := slowStart{at: time.Now(), name: e.CommandName}
+	st := slowStart{name: e.CommandName}
 	if first, err := e.Command.IndexErr(0); err == nil {
 		st.coll, _ = first.Value().StringValueOK() // find: "users", insert: "devices", ...
 	}
