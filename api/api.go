@@ -18,6 +18,7 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/config"
+	"github.com/mportal/mportal/internal/conntimeout"
 )
 
 // Deps are the services and settings the API needs; cmd/mportal fills them in.
@@ -81,11 +82,11 @@ func New(d Deps) *Server {
 		AppName:               "mportal",
 		ErrorHandler:          s.errorHandler,
 		BodyLimit:             bodyLimit,
-		ReadTimeout:           d.Config.ReadTimeout,
-		WriteTimeout:          d.Config.WriteTimeout,
-		IdleTimeout:           d.Config.IdleTimeout,
 		ReadBufferSize:        d.Config.HeaderLimit, // request line + headers; beyond it 431 (errors.go)
 		DisableStartupMessage: true,
+		// No ReadTimeout, WriteTimeout or IdleTimeout: Serve's listener enforces them
+		// (internal/conntimeout), without fasthttp's three deadline changes per request.
+
 		// Handlers keep strings from the request beyond the handler (in services, in errors):
 		// copying them is cheaper than a use-after-reuse bug.
 		Immutable: true,
@@ -103,8 +104,13 @@ func New(d Deps) *Server {
 // App returns the Fiber app, for tests that drive it with app.Test.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+// Serve accepts connections on ln until Shutdown, each under the configured read, write and idle
+// timeouts.
+func (s *Server) Serve(ln net.Listener) error {
+	cfg := s.deps.Config
+	return s.app.Listener(conntimeout.Listener(ln, conntimeout.Timeouts{
+		Read: cfg.ReadTimeout, Write: cfg.WriteTimeout, Idle: cfg.IdleTimeout}))
+}
 
 // Shutdown stops accepting connections and waits for in-flight requests, at most until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
