@@ -2,6 +2,8 @@ package api
 
 import (
 	"io"
+	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -12,11 +14,12 @@ import (
 
 // accessLine is one access log line's fields.
 type accessLine struct {
-	at                                 time.Time
-	requestID, method, route, path, ip string
-	userID                             string // empty: not signed in
-	status, bytes                      int
-	elapsed                            time.Duration
+	at                             time.Time
+	requestID, method, route, path string
+	ip                             net.IP // the peer's, formatted into the line without a string of its own
+	userID                         string // empty: not signed in
+	status, bytes                  int
+	elapsed                        time.Duration
 }
 
 // accessBuffers recycle the lines' buffers.
@@ -44,8 +47,11 @@ func writeAccessLine(w io.Writer, l accessLine) {
 	b = strconv.AppendFloat(b, float64(l.elapsed.Microseconds())/1000, 'f', -1, 64)
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, int64(l.bytes), 10)
-	b = append(b, `,"ip":`...)
-	b = jsonenc.AppendString(b, l.ip)
+	b = append(b, `,"ip":"`...)
+	if ip, ok := netip.AddrFromSlice(l.ip); ok { // an address's text needs no JSON escaping
+		b = ip.Unmap().AppendTo(b)
+	}
+	b = append(b, '"')
 	if l.userID != "" {
 		b = append(b, `,"user_id":`...)
 		b = jsonenc.AppendString(b, l.userID)

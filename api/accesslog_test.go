@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestAccessLineIsOneJSONObjectWhateverThePath(t *testing.T) {
 		var out bytes.Buffer
 		at := time.Date(2031, 5, 6, 7, 8, 9, 123456789, time.UTC)
 		writeAccessLine(&out, accessLine{at: at, requestID: "r1", method: "GET", route: "/v1/apps/:app_id/update",
-			path: path, ip: "127.0.0.1", userID: "u1", status: 200, bytes: 42, elapsed: 1234567 * time.Nanosecond})
+			path: path, ip: net.ParseIP("127.0.0.1"), userID: "u1", status: 200, bytes: 42, elapsed: 1234567 * time.Nanosecond})
 		line := out.Bytes()
 		if bytes.Count(line, []byte("\n")) != 1 || line[len(line)-1] != '\n' {
 			t.Fatalf("path %q: not one line: %q", path, line)
@@ -43,6 +44,23 @@ func TestAccessLineIsOneJSONObjectWhateverThePath(t *testing.T) {
 		}
 		if got["path"] != wantPath.String() {
 			t.Errorf("path = %q, want %q", got["path"], wantPath.String())
+		}
+	}
+}
+
+// The peer's address is written as net.IP's String writes it (c.IP(), which the line used to
+// take), in both of net.IP's forms of an IPv4 address.
+func TestAccessLineIPIsAsStringWritesIt(t *testing.T) {
+	for _, ip := range []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("192.168.10.7").To4(),
+		net.ParseIP("::1"), net.ParseIP("2001:db8::8a2e:370:7334"), net.ParseIP("::ffff:10.0.0.1"), net.ParseIP("fe80::1")} {
+		var out bytes.Buffer
+		writeAccessLine(&out, accessLine{at: time.Unix(0, 0), ip: ip})
+		var got struct{ IP string }
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatalf("%v: %v: %s", ip, err, out.Bytes())
+		}
+		if got.IP != ip.String() {
+			t.Errorf("ip %q, want %q", got.IP, ip.String())
 		}
 	}
 }

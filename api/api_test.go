@@ -250,15 +250,25 @@ func TestMetricsUseRouteTemplates(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	s := New(Deps{Config: cfg, Logger: slog.New(slog.DiscardHandler), Sessions: fakeSessions{}, Registry: reg})
-	r := httptest.NewRequest(http.MethodDelete, "/v1/devices/some-device-id", nil)
-	r.Header.Set("Authorization", "Bearer nope")
-	do(t, s, r)
+	for _, id := range []string{"some-device-id", "another-device-id"} {
+		r := httptest.NewRequest(http.MethodDelete, "/v1/devices/"+id, nil)
+		r.Header.Set("Authorization", "Bearer nope")
+		do(t, s, r)
+	}
+	for _, m := range []string{http.MethodGet, http.MethodGet, http.MethodPost} {
+		do(t, s, httptest.NewRequest(m, "/v1/no-such-thing/some-device-id", nil))
+	}
 	rec := httptest.NewRecorder()
 	MetricsHandler(reg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	text := rec.Body.String()
-	want := `mportal_http_requests_total{method="DELETE",route="/v1/devices/:device_id",status="401"} 1`
-	if !strings.Contains(text, want) {
-		t.Fatalf("metrics lack %s:\n%s", want, text)
+	for _, want := range []string{
+		`mportal_http_requests_total{method="DELETE",route="/v1/devices/:device_id",status="401"} 2`,
+		`mportal_http_requests_total{method="GET",route="unmatched",status="404"} 2`,
+		`mportal_http_requests_total{method="POST",route="unmatched",status="404"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("metrics lack %s:\n%s", want, text)
+		}
 	}
 	if strings.Contains(text, "some-device-id") {
 		t.Fatal("a raw path leaked into metric labels")
