@@ -44,12 +44,19 @@ func benchEnv(b *testing.B, shared bool) map[string]string {
 // needs) and Main is closed.
 func benchMain(b *testing.B, argon *auth.Argon2Params) *Main {
 	b.Helper()
+	return benchMainLogging(b, argon, "warn", &benchLog{})
+}
+
+// benchMainLogging is benchMain logging at level to logs: an *os.File, as the binary's
+// stderr is, gets the buffered writer and the access log the binary has.
+func benchMainLogging(b *testing.B, argon *auth.Argon2Params, level string, logs io.Writer) *Main {
+	b.Helper()
 	env := benchEnv(b, true)
+	env["MPORTAL_LOG_LEVEL"] = level
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		b.Fatal(err)
 	}
-	logs := &benchLog{}
 	m := NewMain(cfg, &benchLog{}, logs)
 	m.Argon = argon
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
