@@ -58,6 +58,15 @@ func (quiet) Printf(string, ...any) {}
 
 func ok(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }
 
+// cutOff waits for the server to close c and checks that it did so no earlier than timeout
+// after start (and no later than late after that).
+func cutOff(t *testing.T, c net.Conn, start time.Time, timeout time.Duration) {
+	t.Helper()
+	if took := closedWithin(t, c, start, timeout+late); took < timeout {
+		t.Errorf("closed after %v, before the timeout of %v", took, timeout)
+	}
+}
+
 // closedWithin reads from c until the server closes it, and returns how long that took from
 // start. It fails if c is still open after limit.
 func closedWithin(t *testing.T, c net.Conn, start time.Time, limit time.Duration) time.Duration {
@@ -78,54 +87,32 @@ func TestTimeouts(t *testing.T) {
 	t.Run("a request that never ends is cut off after the read timeout, not before", func(t *testing.T) {
 		addr, _ := serve(t, ok)
 		start := time.Now()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, addr)
 		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n")); err != nil { // headers never end
 			t.Fatal(err)
 		}
-		if took := closedWithin(t, c, start, timeouts.Read+late); took < timeouts.Read {
-			t.Errorf("cut off after %v, before the read timeout of %v", took, timeouts.Read)
-		}
+		cutOff(t, c, start, timeouts.Read)
 	})
 
 	t.Run("a connection that sends nothing is cut off after the read timeout", func(t *testing.T) {
 		addr, _ := serve(t, ok)
 		start := time.Now()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if took := closedWithin(t, c, start, timeouts.Read+late); took < timeouts.Read {
-			t.Errorf("cut off after %v, before the read timeout of %v", took, timeouts.Read)
-		}
+		c := dial(t, addr)
+		cutOff(t, c, start, timeouts.Read)
 	})
 
 	t.Run("a kept-alive connection waits the idle timeout for its next request, not the read timeout", func(t *testing.T) {
 		addr, _ := serve(t, ok)
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, addr)
 		r := bufio.NewReader(c)
 		get(t, c, r)
 		start := time.Now()
-		if took := closedWithin(t, c, start, timeouts.Idle+late); took < timeouts.Idle {
-			t.Errorf("an idle connection was closed after %v, before the idle timeout of %v", took, timeouts.Idle)
-		}
+		cutOff(t, c, start, timeouts.Idle)
 	})
 
 	t.Run("a busy kept-alive connection lives past every timeout", func(t *testing.T) {
 		addr, _ := serve(t, ok)
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, addr)
 		r := bufio.NewReader(c)
 		for end := time.Now().Add(2 * timeouts.Idle); time.Now().Before(end); {
 			get(t, c, r)
@@ -139,11 +126,7 @@ func TestTimeouts(t *testing.T) {
 			ctx.SetBodyString("ok")
 		})
 		start := time.Now()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, addr)
 		go func() { // a byte every tenth of the read timeout, for 4 read timeouts: never finished
 			_, _ = c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n"))
 			for range 40 {
@@ -153,9 +136,7 @@ func TestTimeouts(t *testing.T) {
 				}
 			}
 		}()
-		if took := closedWithin(t, c, start, timeouts.Read+late); took < timeouts.Read {
-			t.Errorf("cut off after %v, before the read timeout of %v", took, timeouts.Read)
-		}
+		cutOff(t, c, start, timeouts.Read)
 	})
 
 	t.Run("a client that does not read its answer is cut off after the write timeout", func(t *testing.T) {
@@ -165,11 +146,7 @@ func TestTimeouts(t *testing.T) {
 		socket.mu.Lock()
 		socket.onWriteErr = func(err error) { writeErr.Store(err) }
 		socket.mu.Unlock()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, addr)
 		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
 			t.Fatal(err)
 		}
@@ -220,11 +197,7 @@ func TestExplicitDeadlinesWin(t *testing.T) {
 		}
 		ctx.SetBodyString(fmt.Sprint(n))
 	})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, addr)
 	r := bufio.NewReader(c)
 	send := func(path string, n int) {
 		if _, err := fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", path, n); err != nil {
@@ -247,15 +220,9 @@ func TestExplicitDeadlinesWin(t *testing.T) {
 
 	// The policy is back: an idle connection is still closed.
 	start := time.Now()
-	if took := closedWithin(t, c, start, timeouts.Idle+late); took < timeouts.Idle {
-		t.Errorf("closed after %v, before the idle timeout of %v", took, timeouts.Idle)
-	}
+	cutOff(t, c, start, timeouts.Idle)
 
-	c2, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
+	c2 := dial(t, addr)
 	c = c2
 	send("/abort", 60)
 	select {
@@ -273,11 +240,7 @@ func TestExplicitDeadlinesWin(t *testing.T) {
 // times per request.
 func TestDeadlinesChangeRarely(t *testing.T) {
 	addr, socket := serve(t, ok)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, addr)
 	r := bufio.NewReader(c)
 	start := time.Now()
 	const requests = 2000
@@ -307,6 +270,17 @@ func TestNoTimeouts(t *testing.T) {
 	if got := conntimeout.Listener(ln, conntimeout.Timeouts{}); got != ln {
 		t.Errorf("got %T, want the listener itself", got)
 	}
+}
+
+// dial connects to addr; the connection is closed when the test ends.
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 func get(t *testing.T, c net.Conn, r *bufio.Reader) {
