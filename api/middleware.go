@@ -20,24 +20,24 @@ import (
 
 const (
 	headerRequestID = "X-Request-ID"
-	localRequestID  = "request_id"
 	localPrincipal  = "principal"
 )
 
 // validRequestID keeps client-supplied ids from injecting into logs.
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
-// requestID returns the request's id, assigning it on first use. Errors that fasthttp raises
-// before any middleware runs (a body over the server limit) reach the error handler without one.
+// requestID returns the request's id, assigning it on first use. The response's X-Request-ID
+// header, which echoes it, is where it is kept: a string stored in Locals allocates on every
+// request, and frame, which assigns it, passes it on itself. Errors that fasthttp raises before
+// any middleware runs (a body over the server limit) reach the error handler without one.
 func requestID(c *fiber.Ctx) string {
-	if id, ok := c.Locals(localRequestID).(string); ok {
-		return id
+	if id := c.Response().Header.PeekBytes(headerRequestIDBytes); len(id) > 0 {
+		return string(id)
 	}
 	id := c.Get(headerRequestID)
 	if id == "" || !validRequestID.MatchString(id) {
 		id = newRequestID()
 	}
-	c.Locals(localRequestID, id)
 	c.Response().Header.SetCanonical(headerRequestIDBytes, utils.UnsafeBytes(id)) // copied: no normalizing
 	return id
 }
