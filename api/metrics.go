@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,16 +15,22 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	series   sync.Map // seriesKey or unmatchedKey -> *series: the vectors' children, looked up once
+	// The vectors' children, looked up once: WithLabelValues hashes and checks every label on
+	// each call, a cost the update check paid on every request.
+	routes    sync.Map // *fiber.Route -> *routeSeries: a pointer key, hashed cheaply and stored without an allocation
+	unmatched sync.Map // unmatchedKey -> *series
 }
 
-// seriesKey names one request counter of a matched route: the route (its method and template)
-// by its pointer, which Fiber keeps for the app's life and which hashes faster than the strings
-// (a struct of strings in a sync.Map cost about 1% of the update check). Routes and statuses are
-// bounded, so are keys.
-type seriesKey struct {
-	route  *fiber.Route
+// routeSeries are one matched route's series by status. Fiber keeps a route for the app's life,
+// and a route answers a handful of statuses: a slice, copied on write, read without a lock.
+type routeSeries struct {
+	mu       sync.Mutex // serializes additions
+	byStatus atomic.Pointer[[]statusSeries]
+}
+
+type statusSeries struct {
 	status int
+	*series
 }
 
 // unmatchedKey names one request counter of the requests that matched no route.
@@ -59,23 +66,61 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 }
 
 // observe counts one request: r is the route it matched, route its template, or nil and
-// "unmatched". The vectors' children are cached: WithLabelValues hashes and checks every label on
-// each call, a cost the update check paid on every request.
+// "unmatched". Routes and statuses are bounded, so are series.
 func (m *metrics) observe(r *fiber.Route, method, route string, status int, d time.Duration) {
-	var k any = seriesKey{route: r, status: status}
-	if r == nil {
-		k = unmatchedKey{method: method, status: status}
-	}
-	v, ok := m.series.Load(k)
-	if !ok {
-		v, _ = m.series.LoadOrStore(k, &series{
-			requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
-			latency:  m.latency.WithLabelValues(method, route),
-		})
-	}
-	sr := v.(*series)
+	sr := m.seriesOf(r, method, route, status)
 	sr.requests.Inc()
 	sr.latency.Observe(d.Seconds())
+}
+
+func (m *metrics) seriesOf(r *fiber.Route, method, route string, status int) *series {
+	if r == nil {
+		k := unmatchedKey{method: method, status: status}
+		v, ok := m.unmatched.Load(k)
+		if !ok {
+			v, _ = m.unmatched.LoadOrStore(k, m.newSeries(method, route, status))
+		}
+		return v.(*series)
+	}
+	v, ok := m.routes.Load(r)
+	if !ok {
+		v, _ = m.routes.LoadOrStore(r, &routeSeries{})
+	}
+	rs := v.(*routeSeries)
+	if sr := rs.find(status); sr != nil {
+		return sr
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if sr := rs.find(status); sr != nil { // added meanwhile
+		return sr
+	}
+	var list []statusSeries
+	if p := rs.byStatus.Load(); p != nil {
+		list = *p
+	}
+	sr := m.newSeries(method, route, status)
+	next := append(list[:len(list):len(list)], statusSeries{status: status, series: sr})
+	rs.byStatus.Store(&next)
+	return sr
+}
+
+func (rs *routeSeries) find(status int) *series {
+	if p := rs.byStatus.Load(); p != nil {
+		for _, s := range *p {
+			if s.status == status {
+				return s.series
+			}
+		}
+	}
+	return nil
+}
+
+func (m *metrics) newSeries(method, route string, status int) *series {
+	return &series{
+		requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+		latency:  m.latency.WithLabelValues(method, route),
+	}
 }
 
 // MetricsHandler serves reg in the Prometheus text format. cmd serves it at /metrics on the

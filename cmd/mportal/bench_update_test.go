@@ -55,6 +55,7 @@ func BenchmarkUpdateCheckHandler(b *testing.B) {
 	token := updateBenchPrepare(b, m)
 	handler := m.server.App().Handler()
 	var req fasthttp.Request
+	req.Header.SetMethod(fiber.MethodGet)
 	req.SetRequestURI("/v1/apps/bench/update?platform=android&build=90&locale=en")
 	req.Header.SetHost("127.0.0.1")
 	req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
