@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -60,11 +61,18 @@ func (s *Server) syncPull(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	// The writer runs after the handler returns, when c belongs to the next request: it uses
 	// only values taken from it here.
+	// The stream ends (truncated: the app retries) within the write timeout of the request's
+	// arrival, less a second, so that its answer reaches a client or proxy that gives up at the
+	// same bound (HAProxy's "timeout server", the apps' own) before they do.
 	reqID, timeout := requestID(c), s.deps.Config.WriteTimeout
+	if timeout > 2*time.Second {
+		timeout -= time.Second
+	}
+	arrived := c.Context().Time()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.Background(), func() {}
 		if timeout > 0 {
-			ctx, cancel = context.WithTimeout(ctx, timeout)
+			ctx, cancel = context.WithDeadline(ctx, arrived.Add(timeout))
 		}
 		defer cancel()
 		defer func() {

@@ -132,9 +132,10 @@ func startCluster(ctx context.Context, dir, mongoURI string, n, fanout int) (*cl
 				"MPORTAL_MINIO_SECRET_KEY=" + minioPassword, "MPORTAL_JWT_KEY_FILES=" + keyFile,
 				"MPORTAL_FCM_CREDENTIALS_FILE=" + creds, "MPORTAL_FCM_ENDPOINT=" + c.fcm.URL + "/v1",
 				"MPORTAL_TRAINING_WORKERS=0", "MPORTAL_LOG_LEVEL=warn",
-				// The deployment's drain (MPORTAL_SHUTDOWN_TIMEOUT 15 s, deploy/k8s): a shorter one
-				// closed the database under a pull still in flight (503 in a rolling restart).
-				"MPORTAL_SHUTDOWN_TIMEOUT=15s",
+				// The deployment's drain (MPORTAL_SHUTDOWN_TIMEOUT 30 s, deploy/k8s): as long as
+				// a request may run (the write timeout), else a rolling restart cuts a slow pull's
+				// stream; a shorter one once closed the database under a pull still in flight.
+				"MPORTAL_SHUTDOWN_TIMEOUT=30s",
 				"MPORTAL_APPROVAL_REMINDER_INTERVAL=" + reminderPass.String(),
 				// What a slow run cost the database, in the logs a failed run keeps.
 				"MPORTAL_DB_SLOW_COMMAND=2s",

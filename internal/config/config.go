@@ -117,7 +117,7 @@ func Load(getenv Getenv) (*Config, error) {
 		ReadTimeout:   l.duration("MPORTAL_READ_TIMEOUT", 30*time.Second),
 		WriteTimeout:  l.duration("MPORTAL_WRITE_TIMEOUT", 30*time.Second),
 		IdleTimeout:   l.duration("MPORTAL_IDLE_TIMEOUT", 120*time.Second),
-		ShutdownGrace: l.duration("MPORTAL_SHUTDOWN_TIMEOUT", 15*time.Second),
+		ShutdownGrace: l.duration("MPORTAL_SHUTDOWN_TIMEOUT", 30*time.Second),
 		HeaderLimit:   l.bytes("MPORTAL_HEADER_LIMIT", 8<<10),
 		MetricsAddr:   l.str("MPORTAL_METRICS_ADDR", ""),
 		PprofAddr:     l.str("MPORTAL_PPROF_ADDR", ""),
