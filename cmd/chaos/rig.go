@@ -377,7 +377,7 @@ func faults(ctx context.Context, c *cluster, o options, res *rigResult) error {
 	say("rolling restart")
 	res.rolling = chaos.Window{Name: "rolling restart (SIGTERM one by one)", Start: time.Now()}
 	for i, p := range c.instances {
-		p.kill(syscall.SIGTERM, 20*time.Second)
+		p.kill(syscall.SIGTERM, 40*time.Second) // the k8s grace period: the 30 s drain and a margin
 		if err := c.startInstance(ctx, i); err != nil {
 			return err
 		}
