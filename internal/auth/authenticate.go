@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
@@ -95,8 +94,7 @@ func (s *Sessions) cacheLimit() int {
 // sessionCache is what this instance last read of each session. Revocation is final, so an entry
 // marked revoked is never replaced by an older read that still saw the session active.
 type sessionCache struct {
-	mu sync.RWMutex
-	m  map[string]cachedSession
+	entries readMostly[cachedSession]
 }
 
 type cachedSession struct {
@@ -116,38 +114,38 @@ func (e *cachedSession) withAccount(acc *Account) {
 }
 
 func (c *sessionCache) get(id string) (cachedSession, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	e, ok := c.m[id]
-	return e, ok
+	if e, ok := c.entries.load(id); ok {
+		return *e, true
+	}
+	return cachedSession{}, false
 }
 
 // put stores e unless id is already known revoked, and returns the entry now in force. When the
 // cache is full it drops entries read before staleBefore (they would be read again anyway), then,
 // if that was not enough, arbitrary ones down to 7/8 of limit so the sweep is not paid on every put.
 func (c *sessionCache) put(id string, e cachedSession, limit int, staleBefore time.Time) cachedSession {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.m[id]; ok && old.revoked {
-		return old
+	c.entries.mu.Lock()
+	defer c.entries.mu.Unlock()
+	old, ok := c.entries.load(id)
+	if ok && old.revoked {
+		return *old
 	}
-	if c.m == nil {
-		c.m = make(map[string]cachedSession)
-	}
-	if _, ok := c.m[id]; !ok && len(c.m) >= limit {
-		for k, v := range c.m {
+	if !ok && c.entries.len() >= limit {
+		c.entries.rangeLocked(func(k string, v *cachedSession) bool {
 			if v.checkedAt.Before(staleBefore) {
-				delete(c.m, k)
+				c.entries.deleteLocked(k)
 			}
-		}
-		for k := range c.m { // map order is random, so this evicts arbitrary entries
-			if len(c.m) < limit-limit/8 {
-				break
+			return true
+		})
+		c.entries.rangeLocked(func(k string, _ *cachedSession) bool { // evicts arbitrary entries
+			if c.entries.len() < limit-limit/8 {
+				return false
 			}
-			delete(c.m, k)
-		}
+			c.entries.deleteLocked(k)
+			return true
+		})
 	}
-	c.m[id] = e
+	c.entries.storeLocked(id, &e)
 	return e
 }
 
@@ -155,29 +153,30 @@ func (c *sessionCache) put(id string, e cachedSession, limit int, staleBefore ti
 // so that a read racing with the revocation cannot cache the session as active; while the cache is
 // full such entries are skipped, and that race is then bounded by Recheck like any other.
 func (c *sessionCache) markRevoked(limit int, now time.Time, ids ...string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]cachedSession)
-	}
+	c.entries.mu.Lock()
+	defer c.entries.mu.Unlock()
 	for _, id := range ids {
-		e, ok := c.m[id]
-		if !ok && len(c.m) >= limit {
+		var e cachedSession
+		if old, ok := c.entries.load(id); ok {
+			e = *old
+		} else if c.entries.len() >= limit {
 			continue
 		}
 		e.revoked, e.checkedAt = true, now
-		c.m[id] = e
+		c.entries.storeLocked(id, &e)
 	}
 }
 
 // markUserRevoked records that every cached session of userID is revoked.
 func (c *sessionCache) markUserRevoked(userID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, e := range c.m {
-		if e.userID == userID {
+	c.entries.mu.Lock()
+	defer c.entries.mu.Unlock()
+	c.entries.rangeLocked(func(id string, old *cachedSession) bool {
+		if old.userID == userID {
+			e := *old
 			e.revoked = true
-			c.m[id] = e
+			c.entries.storeLocked(id, &e)
 		}
-	}
+		return true
+	})
 }

@@ -67,9 +67,7 @@ func TestAuthenticateCacheIsBounded(t *testing.T) {
 			}(g)
 		}
 		wg.Wait()
-		f.s.cache.mu.RLock()
-		n := len(f.s.cache.m)
-		f.s.cache.mu.RUnlock()
+		n := f.s.cache.entries.len()
 		if n > 8 {
 			t.Fatalf("cache holds %d sessions, want at most 8", n)
 		}

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -14,8 +13,7 @@ import (
 // exact token bytes hit the cache, so a tampered token is always verified in full; whether its
 // session is still active is checked separately, on every request.
 type verifiedTokens struct {
-	mu sync.RWMutex
-	m  map[string]verifiedToken
+	entries readMostly[verifiedToken]
 }
 
 type verifiedToken struct {
@@ -29,10 +27,7 @@ type verifiedToken struct {
 // buffer the caller reuses after the call (the API passes the request header's bytes uncopied):
 // the cache keeps a copy of it, never token itself.
 func (v *verifiedTokens) verify(t *Tokens, token string, now time.Time, limit int) (*Principal, error) {
-	v.mu.RLock()
-	e, ok := v.m[token]
-	v.mu.RUnlock()
-	if ok && now.Before(e.expiresAt) {
+	if e, ok := v.entries.load(token); ok && now.Before(e.expiresAt) {
 		p := e.p // a copy: callers may not share one Principal across requests
 		return &p, nil
 	}
@@ -40,30 +35,25 @@ func (v *verifiedTokens) verify(t *Tokens, token string, now time.Time, limit in
 	if err != nil {
 		return nil, err
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.m == nil {
-		v.m = make(map[string]verifiedToken)
-	}
-	if len(v.m) >= limit {
-		for k, old := range v.m {
+	v.entries.mu.Lock()
+	defer v.entries.mu.Unlock()
+	if v.entries.len() >= limit {
+		v.entries.rangeLocked(func(k string, old *verifiedToken) bool {
 			if !now.Before(old.expiresAt) {
-				delete(v.m, k)
+				v.entries.deleteLocked(k)
 			}
-		}
-		for k := range v.m { // random map order: evicts arbitrary entries
-			if len(v.m) < limit-limit/8 {
-				break
+			return true
+		})
+		v.entries.rangeLocked(func(k string, _ *verifiedToken) bool { // evicts arbitrary entries
+			if v.entries.len() < limit-limit/8 {
+				return false
 			}
-			delete(v.m, k)
-		}
+			v.entries.deleteLocked(k)
+			return true
+		})
 	}
-	v.m[strings.Clone(token)] = verifiedToken{p: *p, expiresAt: exp}
+	v.entries.storeLocked(strings.Clone(token), &verifiedToken{p: *p, expiresAt: exp})
 	return p, nil
 }
 
-func (v *verifiedTokens) len() int {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return len(v.m)
-}
+func (v *verifiedTokens) len() int { return v.entries.len() }
