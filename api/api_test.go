@@ -177,6 +177,19 @@ func TestRequestID(t *testing.T) {
 			t.Fatalf("X-Request-ID = %q, want a generated id", got)
 		}
 	})
+	t.Run("an error carries the id it was logged with", func(t *testing.T) {
+		resp, doc := do(t, s, httptest.NewRequest(http.MethodGet, "/v1/no-such-route", nil))
+		id := resp.Header.Get("X-Request-ID")
+		if resp.StatusCode != http.StatusNotFound || len(id) != 24 {
+			t.Fatalf("got %d, X-Request-ID %q", resp.StatusCode, id)
+		}
+		if doc["request_id"] != id {
+			t.Fatalf("problem request_id = %v, header %q", doc["request_id"], id)
+		}
+		if !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
+			t.Fatalf("access log lacks the request id %s: %s", id, logs.String())
+		}
+	})
 	t.Run("generated ids differ", func(t *testing.T) {
 		seen := map[string]bool{}
 		for i := 0; i < 100; i++ {

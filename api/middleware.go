@@ -34,15 +34,26 @@ func requestID(c *fiber.Ctx) string {
 	if id := c.Response().Header.PeekBytes(headerRequestIDBytes); len(id) > 0 {
 		return string(id)
 	}
-	id := c.Get(headerRequestID)
-	if id == "" || !validRequestID.MatchString(id) {
-		id = newRequestID()
-	}
-	c.Response().Header.SetCanonical(headerRequestIDBytes, utils.UnsafeBytes(id)) // copied: no normalizing
-	return id
+	return assignRequestID(c)
 }
 
-var headerRequestIDBytes = []byte(headerRequestID)
+// assignRequestID gives the request its id: the client's X-Request-ID when sane, else a new one.
+// The string it returns is the response header's own bytes, uncopied: it is valid while the
+// request is served, and only as long as nothing sets X-Request-ID again (nothing does).
+func assignRequestID(c *fiber.Ctx) string {
+	h := &c.Response().Header
+	if id := c.Request().Header.PeekBytes(headerRequestIDBytes); len(id) > 0 && validRequestID.Match(id) {
+		h.SetCanonical(headerRequestIDBytes, id) // copied: no normalizing
+	} else {
+		var b [requestIDLen]byte
+		h.SetCanonical(headerRequestIDBytes, appendRequestID(b[:0]))
+	}
+	return utils.UnsafeString(h.PeekBytes(headerRequestIDBytes))
+}
+
+// headerRequestIDBytes is X-Request-ID in the form fasthttp normalizes header names to: set
+// with SetCanonical in any other, PeekBytes (which normalizes the name it looks for) misses it.
+var headerRequestIDBytes = []byte("X-Request-Id")
 
 // requestIDPrefix is 16 random hex digits per process, so that ids stay unique across replicas
 // and restarts; a counter makes the rest.
@@ -55,19 +66,19 @@ var (
 	requestIDSeq atomic.Uint32
 )
 
-// newRequestID returns 24 hex digits: the process's prefix and the next count. It is not a
-// secret (it is echoed to the client and logged), so a counter does, without a call to the
-// random source on every request.
-func newRequestID() string {
+const requestIDLen = 24
+
+// appendRequestID appends a new id to dst: 24 hex digits, the process's prefix and the next
+// count. It is not a secret (it is echoed to the client and logged), so a counter does, without a
+// call to the random source on every request.
+func appendRequestID(dst []byte) []byte {
 	const digits = "0123456789abcdef"
-	var b [24]byte
-	copy(b[:], requestIDPrefix)
+	dst = append(dst, requestIDPrefix...)
 	n := requestIDSeq.Add(1)
-	for i := 23; i >= 16; i-- {
-		b[i] = digits[n&0xF]
-		n >>= 4
+	for shift := 28; shift >= 0; shift -= 4 {
+		dst = append(dst, digits[n>>shift&0xF])
 	}
-	return string(b[:])
+	return dst
 }
 
 // routeOf is the matched route template (/v1/devices/:device_id), never the raw path, so that
@@ -93,8 +104,8 @@ func matchedRoute(c *fiber.Ctx) (*fiber.Route, string) {
 // error handler (so that the status it records is the one the client gets), and writes the
 // metrics and the access log line.
 func (s *Server) frame(c *fiber.Ctx) error {
-	id := requestID(c)
-	start := time.Now()
+	id := assignRequestID(c)
+	start := c.Context().Time() // read by fasthttp just before it called the handler
 	if err := s.guarded(c); err != nil {
 		if herr := s.errorHandler(c, err); herr != nil {
 			return herr
