@@ -6,18 +6,23 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/release"
 	"github.com/mportal/mportal/internal/release/updates"
 )
 
+// checkUpdate reads the query's bytes in place where it keeps nothing of them (the build
+// number, the locale), and names the platform by its constant: Immutable would copy each value
+// on the busiest route.
 func (s *Server) checkUpdate(c *fiber.Ctx) error {
-	q := updates.Query{AppID: c.Params("app_id"), Platform: release.Platform(c.Query("platform")), Channel: c.Query("channel")}
+	args := c.Context().QueryArgs()
+	q := updates.Query{AppID: c.Params("app_id"), Platform: platformParam(args.Peek("platform")), Channel: c.Query("channel")}
 	if q.Platform == "" {
 		return apperr.Field("platform", "platform is required (android or ios)")
 	}
-	build, err := strconv.ParseInt(c.Query("build"), 10, 64)
+	build, err := strconv.ParseInt(utils.UnsafeString(args.Peek("build")), 10, 64)
 	if err != nil {
 		return apperr.Field("build", "build is required and must be a whole number")
 	}
@@ -40,12 +45,24 @@ func (s *Server) checkUpdate(c *fiber.Ctx) error {
 
 var headerCacheControl, noStore = []byte(fiber.HeaderCacheControl), []byte("no-store")
 
-// requestLocale is the locale query parameter, else the first language of Accept-Language.
-func requestLocale(c *fiber.Ctx) string {
-	if l := c.Query("locale"); l != "" {
-		return l
+// platformParam is a platform query parameter: the constant for a known one, else a copy.
+func platformParam(b []byte) release.Platform {
+	switch string(b) {
+	case string(release.Android):
+		return release.Android
+	case string(release.IOS):
+		return release.IOS
 	}
-	first, _, _ := strings.Cut(c.Get(fiber.HeaderAcceptLanguage), ",")
+	return release.Platform(b)
+}
+
+// requestLocale is the locale query parameter, else the first language of Accept-Language. It
+// is the request's own bytes, uncopied: valid only while the request is served.
+func requestLocale(c *fiber.Ctx) string {
+	if l := c.Context().QueryArgs().Peek("locale"); len(l) > 0 {
+		return utils.UnsafeString(l)
+	}
+	first, _, _ := strings.Cut(utils.UnsafeString(c.Request().Header.Peek(fiber.HeaderAcceptLanguage)), ",")
 	first, _, _ = strings.Cut(first, ";")
 	return strings.TrimSpace(first)
 }

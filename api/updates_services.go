@@ -16,7 +16,8 @@ import (
 type Updates interface {
 	// AppendCheckUpdate appends the JSON answer of an app's update check (updates.Update) to
 	// dst; invalid (with field) for bad parameters, not_found for an unknown app or a platform
-	// it does not ship on.
+	// it does not ship on. locale is only read during the call (the handler passes the
+	// request's bytes uncopied).
 	AppendCheckUpdate(ctx context.Context, p *auth.Principal, q updates.Query, locale string, dst []byte) ([]byte, error)
 	// Manifest returns an iOS build's manifest.plist for a signed link; not_found for a bad,
 	// expired or tampered signature and for an unknown build.
