@@ -20,6 +20,14 @@ type accessLine struct {
 	userID                         string // empty: not signed in
 	status, bytes                  int
 	elapsed                        time.Duration
+	conn                           uint64 // the connection's id: a keyedWriter's key
+}
+
+// keyedWriter is a writer that spreads concurrent writers by a key and keeps the order of the
+// writes with one key (logbuf.Writer): the access log passes the connection's id, so that cores
+// serving different connections do not take turns with one lock.
+type keyedWriter interface {
+	WriteKeyed(key uint64, p []byte) (int, error)
 }
 
 // accessBuffers recycle the lines' buffers.
@@ -57,7 +65,11 @@ func writeAccessLine(w io.Writer, l accessLine) {
 		b = jsonenc.AppendString(b, l.userID)
 	}
 	b = append(b, "}\n"...)
-	_, _ = w.Write(b) // a log writer's failure has nowhere better to go
+	if kw, ok := w.(keyedWriter); ok { // a log writer's failure has nowhere better to go
+		_, _ = kw.WriteKeyed(l.conn, b)
+	} else {
+		_, _ = w.Write(b)
+	}
 	*buf = b
 	accessBuffers.Put(buf)
 }

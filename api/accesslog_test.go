@@ -86,3 +86,32 @@ func TestAccessLineTimeIsTheLoggersFormat(t *testing.T) {
 		}
 	}
 }
+
+// keyRecorder is a keyedWriter that records each write's key.
+type keyRecorder struct {
+	keys  []uint64
+	lines bytes.Buffer
+}
+
+func (k *keyRecorder) Write(p []byte) (int, error) { panic("Write instead of WriteKeyed") }
+
+func (k *keyRecorder) WriteKeyed(key uint64, p []byte) (int, error) {
+	k.keys = append(k.keys, key)
+	return k.lines.Write(p)
+}
+
+// TestAccessLineIsKeyedByConnection: a writer that takes keys (logbuf.Writer) gets each line
+// with its connection's id, so that lines of one connection stay in order.
+func TestAccessLineIsKeyedByConnection(t *testing.T) {
+	var w keyRecorder
+	for _, conn := range []uint64{7, 9, 7} {
+		writeAccessLine(&w, accessLine{at: time.Unix(0, 0), requestID: "r", method: "GET", route: "/x", path: "/x",
+			ip: net.IPv4(127, 0, 0, 1), status: 200, conn: conn})
+	}
+	if got := w.keys; len(got) != 3 || got[0] != 7 || got[1] != 9 || got[2] != 7 {
+		t.Fatalf("keys %v, want [7 9 7]", got)
+	}
+	if n := strings.Count(w.lines.String(), `"msg":"request"`); n != 3 {
+		t.Fatalf("%d lines written, want 3: %s", n, w.lines.String())
+	}
+}
