@@ -173,14 +173,14 @@ func TestRequestID(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
 		r.Header.Set("X-Request-ID", "evil\"}\n{\"admin\":true")
 		resp, _ := do(t, s, r)
-		if got := resp.Header.Get("X-Request-ID"); len(got) != 24 {
+		if got := resp.Header.Get("X-Request-ID"); len(got) != requestIDLen {
 			t.Fatalf("X-Request-ID = %q, want a generated id", got)
 		}
 	})
 	t.Run("an error carries the id it was logged with", func(t *testing.T) {
 		resp, doc := do(t, s, httptest.NewRequest(http.MethodGet, "/v1/no-such-route", nil))
 		id := resp.Header.Get("X-Request-ID")
-		if resp.StatusCode != http.StatusNotFound || len(id) != 24 {
+		if resp.StatusCode != http.StatusNotFound || len(id) != requestIDLen {
 			t.Fatalf("got %d, X-Request-ID %q", resp.StatusCode, id)
 		}
 		if doc["request_id"] != id {
@@ -195,12 +195,26 @@ func TestRequestID(t *testing.T) {
 		for i := 0; i < 100; i++ {
 			resp, _ := do(t, s, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 			id := resp.Header.Get("X-Request-ID")
-			if len(id) != 24 || seen[id] {
+			if len(id) != requestIDLen || seen[id] {
 				t.Fatalf("generated id %q (seen before: %v)", id, seen[id])
 			}
 			seen[id] = true
 		}
 	})
+}
+
+// TestRequestIDsOfOneConnectionDiffer: ids are made of the connection's id and the request's
+// number on it, so two requests of one kept-alive connection, or the same number on two
+// connections, never share one.
+func TestRequestIDsOfOneConnectionDiffer(t *testing.T) {
+	seen := map[string]bool{}
+	for _, cn := range [][2]uint64{{1, 1}, {1, 2}, {2, 1}, {0x1234, 5}, {5, 0x1234}, {0xffff_ffff, 0xffff_ffff}} {
+		id := string(appendRequestID(nil, cn[0], cn[1]))
+		if len(id) != requestIDLen || !validRequestID.MatchString(id) || seen[id] {
+			t.Fatalf("conn %d request %d: id %q (seen before: %v)", cn[0], cn[1], id, seen[id])
+		}
+		seen[id] = true
+	}
 }
 
 func TestPanicBecomesLogged500(t *testing.T) {

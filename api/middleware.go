@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -46,7 +45,7 @@ func assignRequestID(c *fiber.Ctx) string {
 		h.SetCanonical(headerRequestIDBytes, id) // copied: no normalizing
 	} else {
 		var b [requestIDLen]byte
-		h.SetCanonical(headerRequestIDBytes, appendRequestID(b[:0]))
+		h.SetCanonical(headerRequestIDBytes, appendRequestID(b[:0], c.Context().ConnID(), c.Context().ConnRequestNum()))
 	}
 	return utils.UnsafeString(h.PeekBytes(headerRequestIDBytes))
 }
@@ -56,27 +55,28 @@ func assignRequestID(c *fiber.Ctx) string {
 var headerRequestIDBytes = []byte("X-Request-Id")
 
 // requestIDPrefix is 16 random hex digits per process, so that ids stay unique across replicas
-// and restarts; a counter makes the rest.
-var (
-	requestIDPrefix = func() string {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		return hex.EncodeToString(b)
-	}()
-	requestIDSeq atomic.Uint32
-)
+// and restarts; the connection's id and the request's number on it make the rest.
+var requestIDPrefix = func() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
 
-const requestIDLen = 24
+const requestIDLen = 32
 
-// appendRequestID appends a new id to dst: 24 hex digits, the process's prefix and the next
-// count. It is not a secret (it is echoed to the client and logged), so a counter does, without a
-// call to the random source on every request.
-func appendRequestID(dst []byte) []byte {
+// appendRequestID appends a new id to dst: 32 hex digits, the process's prefix, then the
+// connection's id and the request's number on it (fasthttp counts both; 8 digits each, which
+// wrap after four billion). It is not a secret (it is echoed to the client and logged), so
+// counters do, without a call to the random source on every request, and without a counter
+// that every core would take turns with.
+func appendRequestID(dst []byte, conn, num uint64) []byte {
 	const digits = "0123456789abcdef"
 	dst = append(dst, requestIDPrefix...)
-	n := requestIDSeq.Add(1)
 	for shift := 28; shift >= 0; shift -= 4 {
-		dst = append(dst, digits[n>>shift&0xF])
+		dst = append(dst, digits[conn>>shift&0xF])
+	}
+	for shift := 28; shift >= 0; shift -= 4 {
+		dst = append(dst, digits[num>>shift&0xF])
 	}
 	return dst
 }
@@ -148,7 +148,7 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 	if w := s.deps.AccessLog; w != nil {
 		writeAccessLine(w, accessLine{at: at, requestID: id, method: c.Method(), route: route,
 			path: c.Path(), ip: c.Context().RemoteIP(), userID: userID, status: status,
-			bytes: len(c.Response().Body()), elapsed: elapsed})
+			bytes: len(c.Response().Body()), elapsed: elapsed, conn: c.Context().ConnID()})
 		return
 	}
 	// Straight to the handler: slog.Logger.Info would walk the stack for a source position
