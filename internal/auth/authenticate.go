@@ -121,8 +121,7 @@ func (c *sessionCache) get(id string) (cachedSession, bool) {
 }
 
 // put stores e unless id is already known revoked, and returns the entry now in force. When the
-// cache is full it drops entries read before staleBefore (they would be read again anyway), then,
-// if that was not enough, arbitrary ones down to 7/8 of limit so the sweep is not paid on every put.
+// cache is full it first drops entries read before staleBefore (they would be read again anyway).
 func (c *sessionCache) put(id string, e cachedSession, limit int, staleBefore time.Time) cachedSession {
 	c.entries.mu.Lock()
 	defer c.entries.mu.Unlock()
@@ -130,20 +129,8 @@ func (c *sessionCache) put(id string, e cachedSession, limit int, staleBefore ti
 	if ok && old.revoked {
 		return *old
 	}
-	if !ok && c.entries.len() >= limit {
-		c.entries.rangeLocked(func(k string, v *cachedSession) bool {
-			if v.checkedAt.Before(staleBefore) {
-				c.entries.deleteLocked(k)
-			}
-			return true
-		})
-		c.entries.rangeLocked(func(k string, _ *cachedSession) bool { // evicts arbitrary entries
-			if c.entries.len() < limit-limit/8 {
-				return false
-			}
-			c.entries.deleteLocked(k)
-			return true
-		})
+	if !ok {
+		c.entries.makeRoomLocked(limit, func(v *cachedSession) bool { return v.checkedAt.Before(staleBefore) })
 	}
 	c.entries.storeLocked(id, &e)
 	return e

@@ -50,3 +50,25 @@ func (r *readMostly[V]) rangeLocked(f func(k string, v *V) bool) {
 
 // len is the number of entries.
 func (r *readMostly[V]) len() int { return int(r.n.Load()) }
+
+// makeRoomLocked is the eviction both caches use when full (len >= limit): it drops the entries
+// stale says are no longer worth keeping, then, if that was not enough, arbitrary ones down to
+// 7/8 of limit, so that the sweep is not paid on every store. The caller holds mu.
+func (r *readMostly[V]) makeRoomLocked(limit int, stale func(*V) bool) {
+	if r.len() < limit {
+		return
+	}
+	r.rangeLocked(func(k string, v *V) bool {
+		if stale(v) {
+			r.deleteLocked(k)
+		}
+		return true
+	})
+	r.rangeLocked(func(k string, _ *V) bool {
+		if r.len() < limit-limit/8 {
+			return false
+		}
+		r.deleteLocked(k)
+		return true
+	})
+}

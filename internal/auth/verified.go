@@ -37,21 +37,7 @@ func (v *verifiedTokens) verify(t *Tokens, token string, now time.Time, limit in
 	}
 	v.entries.mu.Lock()
 	defer v.entries.mu.Unlock()
-	if v.entries.len() >= limit {
-		v.entries.rangeLocked(func(k string, old *verifiedToken) bool {
-			if !now.Before(old.expiresAt) {
-				v.entries.deleteLocked(k)
-			}
-			return true
-		})
-		v.entries.rangeLocked(func(k string, _ *verifiedToken) bool { // evicts arbitrary entries
-			if v.entries.len() < limit-limit/8 {
-				return false
-			}
-			v.entries.deleteLocked(k)
-			return true
-		})
-	}
+	v.entries.makeRoomLocked(limit, func(old *verifiedToken) bool { return !now.Before(old.expiresAt) })
 	v.entries.storeLocked(strings.Clone(token), &verifiedToken{p: *p, expiresAt: exp})
 	return p, nil
 }
