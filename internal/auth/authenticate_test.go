@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,11 +30,11 @@ func TestAuthenticate(t *testing.T) {
 		if _, err := f.s.DB.Collection(sessionsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: pair.SessionID}}); err != nil {
 			t.Fatal(err)
 		}
-		f.clock.Advance(29 * time.Second)
+		f.clock.Advance(30*time.Second - ReadAhead - time.Second) // before the read ahead
 		mustAuthenticate(t, f.s, pair.AccessToken)
 	})
 	t.Run("reads the session again after Recheck", func(t *testing.T) {
-		f.clock.Advance(time.Second)
+		f.clock.Advance(ReadAhead + time.Second)
 		_, err := f.s.Authenticate(ctx, pair.AccessToken)
 		wantCode(t, err, apperr.Unauthorized)
 	})
@@ -42,6 +43,105 @@ func TestAuthenticate(t *testing.T) {
 		f.clock.Advance(DefaultAccessTTL + clockLeeway + time.Second)
 		_, err := f.s.Authenticate(ctx, other.AccessToken)
 		wantCode(t, err, apperr.Unauthorized)
+	})
+}
+
+// gatedAccounts reports each Account read on entered and holds it until release is closed; then
+// it fails with err when set.
+type gatedAccounts struct {
+	Accounts
+	entered chan string
+	release chan struct{}
+	err     error
+}
+
+func (g *gatedAccounts) Account(ctx context.Context, id string) (*Account, error) {
+	g.entered <- id
+	<-g.release
+	if g.err != nil {
+		return nil, g.err
+	}
+	return g.Accounts.Account(ctx, id)
+}
+
+func TestAuthenticateReadsABusySessionAhead(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pair := f.login(t, "E1001", alicePassword, "phone-1")
+	mustAuthenticate(t, f.s, pair.AccessToken)
+	gate := &gatedAccounts{Accounts: f.accounts, entered: make(chan string, 8), release: make(chan struct{})}
+	f.s.Accounts = gate
+	f.accounts.update("u1", func(a *Account) { a.Roles = []Role{RoleEmployee} }) // seen only by a read
+	authenticate := func() chan *Principal {
+		got := make(chan *Principal, 1)
+		go func() {
+			p, err := f.s.Authenticate(ctx, pair.AccessToken)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- p
+		}()
+		return got
+	}
+	cached := func(p *Principal) bool { return slices.Contains(p.Roles, RoleApprover) }
+	read := func(t *testing.T, what string) {
+		t.Helper()
+		select {
+		case <-gate.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal(what)
+		}
+	}
+
+	f.clock.Advance(30*time.Second - ReadAhead)
+	first := authenticate()
+	read(t, "no read ahead") // the first request that close to Recheck reads the session again
+	t.Run("the session's other requests answer from the cache meanwhile", func(t *testing.T) {
+		for i := 0; i < 5; i++ {
+			select {
+			case p := <-authenticate():
+				if !cached(p) {
+					t.Fatalf("roles %v: want the cached ones", p.Roles)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("a second request is reading the session too")
+			}
+		}
+		if n := len(gate.entered); n != 0 {
+			t.Fatalf("%d more reads", n)
+		}
+	})
+	t.Run("past Recheck every request reads it", func(t *testing.T) {
+		f.clock.Advance(ReadAhead)
+		second := authenticate()
+		read(t, "no read past Recheck")
+		close(gate.release)
+		for _, got := range []chan *Principal{first, second} {
+			if p := <-got; p == nil || cached(p) {
+				t.Fatalf("principal %+v: want the roles read again", p)
+			}
+		}
+	})
+	t.Run("the read's result is in force", func(t *testing.T) {
+		if p := mustAuthenticate(t, f.s, pair.AccessToken); cached(p) {
+			t.Fatalf("roles %v", p.Roles)
+		}
+		if n := len(gate.entered); n != 0 {
+			t.Fatalf("%d more reads", n)
+		}
+	})
+	t.Run("a read ahead that fails leaves the entry in force until Recheck", func(t *testing.T) {
+		f.clock.Advance(30 * time.Second) // a read of its own: the entry is from now
+		mustAuthenticate(t, f.s, pair.AccessToken)
+		read(t, "no read past Recheck")
+		gate.err = apperr.New(apperr.Unavailable, "database down")
+		f.clock.Advance(30*time.Second - ReadAhead)
+		mustAuthenticate(t, f.s, pair.AccessToken)
+		read(t, "no read ahead")
+		f.clock.Advance(ReadAhead)
+		_, err := f.s.Authenticate(ctx, pair.AccessToken)
+		wantCode(t, err, apperr.Unavailable)
+		read(t, "no read past Recheck")
 	})
 }
 

@@ -67,6 +67,8 @@ type Sessions struct {
 	hashGate  *hashGate
 	cache     sessionCache
 	verified  verifiedTokens
+	// rechecking holds the ids of the sessions a request is reading ahead (readSessionAhead).
+	rechecking sync.Map
 }
 
 // sessionDoc is a stored session. revoked_at is set once and never cleared.
