@@ -104,6 +104,11 @@ func TestUpdateCheckEndToEnd(t *testing.T) {
 		if u := ts.checkUpdate(alice, "platform=android&build=100&channel=beta"); u.Channel != "beta" || *u.Build != 120 || u.UpdateType != "optional" {
 			t.Fatalf("a beta tester got %+v", u)
 		}
+		// The same query escaped (%XX, + for a space) reads the same: the handler then leaves
+		// the decoding to fasthttp.
+		if u := ts.checkUpdate(alice, "platform=%61ndroid&build=%31%30%30&channel=bet%61&locale=+en"); u.Channel != "beta" || *u.Build != 120 || u.UpdateType != "optional" {
+			t.Fatalf("a beta tester's escaped query got %+v", u)
+		}
 		ts.must(ts.call("POST", "/v1/apps/portal/channels/beta/leave", alice, nil), 200)
 		u := ts.checkUpdate(alice, "platform=android&build=120&channel=beta")
 		if u.Channel != "stable" || !u.InstalledNewer || u.UpdateType != "none" || *u.Build != 100 {
