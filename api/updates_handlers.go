@@ -30,16 +30,14 @@ func (s *Server) checkUpdate(c *fiber.Ctx) error {
 		return apperr.Field("build", "build is required and must be a whole number")
 	}
 	q.Build = build
-	// The answer is appended straight to the response's body buffer, which fasthttp recycles
-	// across requests: neither a pool of our own nor a copy.
-	resp := c.Response()
-	buf := resp.SwapBody(nil)
-	body, err := s.deps.Updates.AppendCheckUpdate(c.UserContext(), principal(c), q, requestLocale(c, query), buf[:0])
+	body, err := s.deps.Updates.CheckUpdateJSON(c.UserContext(), principal(c), q, requestLocale(c, query))
 	if err != nil {
-		resp.SwapBody(buf[:0])
 		return err
 	}
-	resp.SwapBody(body)
+	// Sent as it is: the answer is most often one the service encoded once for many checks,
+	// which fasthttp copies to the connection's buffer without a copy in the response's first.
+	resp := c.Response()
+	resp.SetBodyRaw(body)
 	// Set as canonical bytes: c.Set copies and normalizes the header's name on every call.
 	resp.Header.SetCanonical(headerCacheControl, noStore) // the answer holds short-lived signed links
 	resp.Header.SetContentType(fiber.MIMEApplicationJSON)

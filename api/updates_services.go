@@ -14,11 +14,11 @@ import (
 // iOS manifests, downloads, the install page's data and the ops numbers. Every method returns
 // unavailable when the database or object storage cannot be reached.
 type Updates interface {
-	// AppendCheckUpdate appends the JSON answer of an app's update check (updates.Update) to
-	// dst; invalid (with field) for bad parameters, not_found for an unknown app or a platform
-	// it does not ship on. locale is only read during the call (the handler passes the
-	// request's bytes uncopied).
-	AppendCheckUpdate(ctx context.Context, p *auth.Principal, q updates.Query, locale string, dst []byte) ([]byte, error)
+	// CheckUpdateJSON returns the JSON answer of an app's update check (updates.Update), which
+	// other calls may share: read only. invalid (with field) for bad parameters, not_found for
+	// an unknown app or a platform it does not ship on. locale is only read during the call
+	// (the handler passes the request's bytes uncopied).
+	CheckUpdateJSON(ctx context.Context, p *auth.Principal, q updates.Query, locale string) ([]byte, error)
 	// Manifest returns an iOS build's manifest.plist for a signed link; not_found for a bad,
 	// expired or tampered signature and for an unknown build.
 	Manifest(ctx context.Context, appID, buildID string, expires int64, sig string) ([]byte, error)

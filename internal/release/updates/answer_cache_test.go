@@ -3,7 +3,6 @@ package updates_test
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 
@@ -16,7 +15,7 @@ import (
 )
 
 // encoded is CheckUpdate's answer as the handler used to encode it: the reference that
-// AppendCheckUpdate's cached bytes must equal.
+// CheckUpdateJSON's cached bytes must equal.
 func encoded(t *testing.T, s *service, p *auth.Principal, q updates.Query, locale string) string {
 	t.Helper()
 	u, err := s.CheckUpdate(ctx(t), p, q, locale)
@@ -26,21 +25,25 @@ func encoded(t *testing.T, s *service, p *auth.Principal, q updates.Query, local
 	return string(u.AppendJSON(nil))
 }
 
-// appended is AppendCheckUpdate's answer, appended after a prefix that must survive.
-func appended(t *testing.T, s *service, p *auth.Principal, q updates.Query, locale string) string {
+// answered is CheckUpdateJSON's answer; the bytes of an earlier answer must survive it (they
+// may be shared, never overwritten).
+func answered(t *testing.T, s *service, p *auth.Principal, q updates.Query, locale string) string {
 	t.Helper()
-	b, err := s.AppendCheckUpdate(ctx(t), p, q, locale, []byte("prefix:"))
+	b, err := s.CheckUpdateJSON(ctx(t), p, q, locale)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rest, ok := strings.CutPrefix(string(b), "prefix:")
-	if !ok {
-		t.Fatalf("the prefix was overwritten: %q", b)
+	before := string(b)
+	if _, err := s.CheckUpdateJSON(ctx(t), p, q, locale); err != nil {
+		t.Fatal(err)
 	}
-	return rest
+	if string(b) != before {
+		t.Fatalf("the next answer changed this one's bytes: %q, was %q", b, before)
+	}
+	return before
 }
 
-func TestAppendCheckUpdateAnswersAsCheckUpdate(t *testing.T) {
+func TestCheckUpdateJSONAnswersAsCheckUpdate(t *testing.T) {
 	f := benchFixture().minBuild("stable", android, 95)
 	f.d.Builds[0].Notes["fr"] = "Version \"90\" <b>\u00e9t\u00e9</b>\n"
 	s := newService(t, f)
@@ -54,7 +57,7 @@ func TestAppendCheckUpdateAnswersAsCheckUpdate(t *testing.T) {
 						q := updates.Query{AppID: appID, Platform: pf, Build: build, Channel: channel}
 						want := encoded(t, s, p, q, locale)
 						for i := range 2 { // the second from the cache
-							if got := appended(t, s, p, q, locale); got != want {
+							if got := answered(t, s, p, q, locale); got != want {
 								t.Fatalf("%s %+v %q (call %d):\n%s", p.UserID, q, locale, i+1, cmp.Diff(want, got))
 							}
 						}
@@ -66,11 +69,11 @@ func TestAppendCheckUpdateAnswersAsCheckUpdate(t *testing.T) {
 	t.Run("returns CheckUpdate's errors", func(t *testing.T) {
 		for _, q := range []updates.Query{{AppID: "nope", Platform: android}, {AppID: appID, Platform: "web"},
 			{AppID: appID, Platform: android, Channel: "Bad!"}} {
-			if _, err := s.AppendCheckUpdate(ctx(t), user("u1"), q, "en", nil); err == nil {
+			if _, err := s.CheckUpdateJSON(ctx(t), user("u1"), q, "en"); err == nil {
 				t.Errorf("%+v: no error", q)
 			}
 		}
-		if _, err := s.AppendCheckUpdate(ctx(t), nil, updates.Query{AppID: appID, Platform: android}, "en", nil); err == nil {
+		if _, err := s.CheckUpdateJSON(ctx(t), nil, updates.Query{AppID: appID, Platform: android}, "en"); err == nil {
 			t.Error("no principal: no error")
 		}
 	})
@@ -78,13 +81,13 @@ func TestAppendCheckUpdateAnswersAsCheckUpdate(t *testing.T) {
 
 // The cached answers live on the snapshot, so every release change (publish, raise of the
 // minimum build, halt) is answered from the next check on, and renewed links replace old ones.
-func TestAppendCheckUpdateFollowsReleaseChanges(t *testing.T) {
+func TestCheckUpdateJSONFollowsReleaseChanges(t *testing.T) {
 	f := newFixture().release("stable", android, 100, rollout.Completed, 100).release("stable", ios, 7, rollout.Completed, 100)
 	s := newService(t, f)
 	p, q := user("u1"), updates.Query{AppID: appID, Platform: android, Build: 90}
 	check := func(t *testing.T, wantType string, wantBuild, wantMin int64) {
 		t.Helper()
-		got := appended(t, s, p, q, "en")
+		got := answered(t, s, p, q, "en")
 		if want := encoded(t, s, p, q, "en"); got != want {
 			t.Fatalf("cached answer differs from CheckUpdate's:\n%s", cmp.Diff(want, got))
 		}
@@ -108,7 +111,7 @@ func TestAppendCheckUpdateFollowsReleaseChanges(t *testing.T) {
 		// link follows the storage client's own).
 		p, q := user("u1"), updates.Query{AppID: appID, Platform: ios, Build: 5}
 		installURL := func() any {
-			got := appended(t, s, p, q, "en")
+			got := answered(t, s, p, q, "en")
 			if want := encoded(t, s, p, q, "en"); got != want {
 				t.Fatalf("cached answer differs from CheckUpdate's:\n%s", cmp.Diff(want, got))
 			}
@@ -144,7 +147,7 @@ func TestAppendCheckUpdateFollowsReleaseChanges(t *testing.T) {
 
 // Checks run concurrently with each other and with reloads (run with -race): every answer is
 // one of the encodings CheckUpdate gives before or after the change.
-func TestAppendCheckUpdateConcurrently(t *testing.T) {
+func TestCheckUpdateJSONConcurrently(t *testing.T) {
 	f := newFixture().release("stable", android, 100, rollout.Completed, 100)
 	s := newService(t, f)
 	q := updates.Query{AppID: appID, Platform: android, Build: 90}
@@ -156,7 +159,7 @@ func TestAppendCheckUpdateConcurrently(t *testing.T) {
 			defer wg.Done()
 			p := user(fmt.Sprintf("u%d", g))
 			for range 200 {
-				b, err := s.AppendCheckUpdate(ctx(t), p, q, "en", nil)
+				b, err := s.CheckUpdateJSON(ctx(t), p, q, "en")
 				var u updates.Update
 				if err == nil {
 					err = json.Unmarshal(b, &u)
@@ -179,7 +182,7 @@ func TestAppendCheckUpdateConcurrently(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if got, want := appended(t, s, user("u1"), q, "en"), encoded(t, s, user("u1"), q, "en"); got != want {
+	if got, want := answered(t, s, user("u1"), q, "en"), encoded(t, s, user("u1"), q, "en"); got != want {
 		t.Fatalf("after the reload:\n%s", cmp.Diff(want, got))
 	}
 }
