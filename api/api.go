@@ -98,6 +98,7 @@ func New(d Deps) *Server {
 		DisablePreParseMultipartForm: true,
 	})
 	s.routes()
+	s.metrics.preload(s.app.Stack())
 	return s
 }
 

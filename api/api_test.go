@@ -303,6 +303,12 @@ func TestMetricsUseRouteTemplates(t *testing.T) {
 	if !strings.Contains(text, "mportal_http_request_duration_seconds_bucket") {
 		t.Fatal("no latency histogram")
 	}
+	t.Run("the matched route was in the table they were preloaded with", func(t *testing.T) {
+		s.metrics.routes.Range(func(k, _ any) bool {
+			t.Errorf("route %+v was not preloaded", k)
+			return true
+		})
+	})
 	t.Run("the API app does not serve them", func(t *testing.T) {
 		resp, doc := do(t, s, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		if resp.StatusCode != 404 || doc["code"] != "not_found" {
