@@ -2,6 +2,8 @@ package updates
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mportal/mportal/internal/release"
@@ -30,7 +32,30 @@ func TestDailyOnceRecordsTheFirstCheckOfADay(t *testing.T) {
 	for i := 0; i < maxDailyKeys+10; i++ { // bounded: the set starts over when full
 		d.first(101, dailyCheck{userID: fmt.Sprint(i)})
 	}
-	if len(d.seen) > maxDailyKeys {
-		t.Fatalf("%d keys held, more than %d", len(d.seen), maxDailyKeys)
+	if n := d.cur.Load().n; n > maxDailyKeys {
+		t.Fatalf("%d keys held, more than %d", n, maxDailyKeys)
+	}
+}
+
+// TestDailyOnceConcurrently: checks of the same keys at once record each key once (run with
+// -race: keys are added while others are read).
+func TestDailyOnceConcurrently(t *testing.T) {
+	var d dailyOnce
+	var recorded atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				if d.first(100, dailyCheck{userID: fmt.Sprint(i % 100), build: 90}) {
+					recorded.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := recorded.Load(); n != 100 {
+		t.Fatalf("%d first checks recorded, want 100", n)
 	}
 }

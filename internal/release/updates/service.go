@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
@@ -42,11 +43,19 @@ type Service struct {
 
 // dailyOnce tells whether a key is seen for the first time on a (UTC) day. It forgets
 // everything when the day changes, and when it holds maxDailyKeys (then some checks of that day
-// are recorded twice: harmless for distinct counts).
+// are recorded twice: harmless for distinct counts). Nearly every check is of a key already seen:
+// that read takes no lock (a mutex taken by every update check had both cores take turns with its
+// cache line); adding a key or starting a day does.
 type dailyOnce struct {
-	mu   sync.Mutex
+	mu  sync.Mutex // serializes additions and the start of a day
+	cur atomic.Pointer[dailySet]
+}
+
+// dailySet is one day's keys.
+type dailySet struct {
 	day  int64
-	seen map[dailyCheck]struct{}
+	seen sync.Map // dailyCheck -> struct{}
+	n    int      // keys in seen; guarded by dailyOnce.mu
 }
 
 // dailyCheck is what makes an update check's usage event: a struct rather than one string, so
@@ -61,15 +70,22 @@ type dailyCheck struct {
 const maxDailyKeys = 200_000
 
 func (d *dailyOnce) first(day int64, key dailyCheck) bool {
+	if set := d.cur.Load(); set != nil && set.day == day {
+		if _, ok := set.seen.Load(key); ok {
+			return false
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.seen == nil || d.day != day || len(d.seen) >= maxDailyKeys {
-		d.day, d.seen = day, make(map[dailyCheck]struct{})
+	set := d.cur.Load()
+	if set == nil || set.day != day || set.n >= maxDailyKeys {
+		set = &dailySet{day: day}
+		d.cur.Store(set)
 	}
-	if _, ok := d.seen[key]; ok {
+	if _, seen := set.seen.LoadOrStore(key, struct{}{}); seen {
 		return false
 	}
-	d.seen[key] = struct{}{}
+	set.n++
 	return true
 }
 
