@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -30,7 +31,7 @@ const (
 
 // Collections owned by the engine.
 const (
-	metaColl    = "sync_meta"    // the sequence document {_id: "seq", n, pending, horizon}
+	metaColl    = "sync_meta"    // the sequence document {_id: "seq", n, pending, horizon} (seq.go)
 	changesColl = "sync_changes" // the change log: {_id: seq, touches, grants, at}
 	accessColl  = "sync_access"  // grants: {_id: "<user>|<key>", user_id, key, granted, _seq}
 	rejectsColl = "sync_rejects" // pushed records that were not applied
@@ -63,8 +64,10 @@ type Engine struct {
 	// Zero means DefaultPushBudget.
 	PushBudget time.Duration
 
-	seqMu  sync.Mutex // serializes this instance's updates of the sequence document (seq.go)
-	groups committer  // the writes waiting for, or running in, a group (group.go)
+	seqMu  sync.Mutex   // serializes this instance's allocations and updates of the sequence document (seq.go)
+	pruned atomic.Int64 // when this instance last pruned the sequence, in Unix nanoseconds (seq.go)
+	hooks  testHooks
+	groups committer // the writes waiting for, or running in, a group (group.go)
 	mu     sync.RWMutex
 	tables []Table
 	byName map[string]Table
@@ -149,7 +152,8 @@ const firstSeq = 1
 // startSequence creates the sequence document at firstSeq, or moves a database's sequence that
 // never handed out a number (n is 0, from before firstSeq existed) up to it. Nothing is stamped
 // with a number at or below firstSeq in either case, so the move skips no record. On the
-// embedded database it then loads the sequence into memory (seqmem.go).
+// embedded database it then loads the sequence into memory (seqmem.go); elsewhere it seeds the
+// claims (seq.go).
 func (e *Engine) startSequence(ctx context.Context) error {
 	if err := e.createSequence(ctx); err != nil {
 		return err
@@ -157,7 +161,7 @@ func (e *Engine) startSequence(ctx context.Context) error {
 	if e.DB.Embedded {
 		return e.startMemSeq(ctx)
 	}
-	return nil
+	return e.seedClaims(ctx)
 }
 
 // createSequence creates the sequence document, or moves its n up to firstSeq.
@@ -217,4 +221,11 @@ func (e *Engine) logger() *slog.Logger {
 		return e.Logger
 	}
 	return slog.Default()
+}
+
+// testHooks let tests run something at a point where a race would otherwise have to be won by
+// timing. Nil in production.
+type testHooks struct {
+	betweenSeqReads func() // in lowWater, between its two reads (seq.go)
+	catchUpWaits    func() // in catchUp, just before it waits for its turn (index.go)
 }

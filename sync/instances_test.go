@@ -2,10 +2,16 @@ package datasync
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/testenv"
 )
 
 // TestSecondInstanceCatchesUp runs two engines on one database as two server instances on
@@ -46,6 +52,157 @@ func TestSecondInstanceCatchesUp(t *testing.T) {
 		}
 		if r := dev.sync(t, reader, alice); !slices.Equal(ids(r.Changes["notes"].Updated), []string{"s1"}) {
 			t.Fatalf("pull after the grant %+v", r.Changes["notes"])
+		}
+	})
+}
+
+// TestInstancesShareOneSequence runs four engines on one database reached by URI, as the fault
+// rig's three instances do, each writing from several goroutines while one device pulls from
+// each instance in turn: every acknowledged write must reach the device's incremental pulls.
+// Two instances that took the same number (one's write is then missing from the change log the
+// others read) or a pending number lost from the sequence (a puller moves its cursor past a
+// write still in flight) each make it miss notes. FerretDB's updates are not atomic across
+// writers, so this holds there only if the sequence rests on unique-index inserts.
+func TestInstancesShareOneSequence(t *testing.T) {
+	db := testenv.Mongo(t)
+	clock := newTestClock()
+	ctx := context.Background()
+	const instances, writers, writes = 4, 4, 12
+	engines := make([]*Engine, instances)
+	tables := make([]*notesTable, instances)
+	for i := range engines {
+		engines[i], tables[i] = instanceOn(t, db, clock)
+	}
+	u := employee("u1")
+	want := map[string]string{}
+	var mu sync.Mutex
+	dev := newDevice()
+	done := make(chan struct{})
+	var pw sync.WaitGroup
+	pw.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+				dev.sync(t, engines[i%instances], u)
+			}
+		}
+	})
+	var ww sync.WaitGroup
+	for i := range engines {
+		for w := range writers {
+			ww.Go(func() {
+				for n := range writes {
+					id := fmt.Sprintf("i%d-w%d-%d", i, w, n)
+					if err := tables[i].write(ctx, engines[i], note(id, "u1", "", id), nil); err != nil {
+						t.Errorf("write %s: %v", id, err)
+						return
+					}
+					mu.Lock()
+					want[id] = id
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	ww.Wait()
+	close(done)
+	pw.Wait()
+	for i := range engines {
+		dev.sync(t, engines[i], u)
+	}
+	if diff := cmp.Diff(want, dev.texts()); diff != "" {
+		t.Errorf("the device's incremental pulls missed acknowledged writes (-want +device):\n%s", diff)
+	}
+	// No write was slow enough to be reaped.
+	if n, err := db.Collection(changesColl).CountDocuments(ctx, bson.D{{Key: "abandoned", Value: true}}); err != nil || n != 0 {
+		t.Errorf("%d writes were reaped as abandoned (%v), want none", n, err)
+	}
+	for i, e := range engines {
+		fresh := newDevice()
+		fresh.sync(t, e, u)
+		if len(fresh.texts()) != len(want) {
+			t.Errorf("a first sync on instance %d got %d notes, want %d", i, len(fresh.texts()), len(want))
+		}
+	}
+}
+
+// instanceOn starts an engine with the notes table on db as a server instance reached by URI:
+// a client of its own, with no write gate and Embedded false.
+func instanceOn(t testing.TB, db *mongodb.DB, clock *testenv.Clock) (*Engine, *notesTable) {
+	t.Helper()
+	ctx := context.Background()
+	own, err := mongodb.Open(ctx, testenv.MongoURI(t), db.DB.Name(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = own.Close(context.Background()) })
+	notes := &notesTable{db: own, now: clock.Now}
+	e := &Engine{DB: own, Now: clock.Now}
+	e.Register(notes)
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return e, notes
+}
+
+// TestPullsThatWaitForACatchUpDoNotReadAgain: while writes go on, a pull that waited for
+// another pull's read of the change log answers up to where that read went (never below its
+// own cursor) instead of reading the log once more; pulls queued one read after the other past
+// their deadline on the rig's FerretDB.
+func TestPullsThatWaitForACatchUpDoNotReadAgain(t *testing.T) {
+	db := testenv.Mongo(t)
+	clock := newTestClock()
+	ctx := context.Background()
+	writer, notes := instanceOn(t, db, clock)
+	reader, _ := instanceOn(t, db, clock)
+	lows := make([]int64, 3) // the low-water mark after each of three writes
+	for i := range lows {
+		id := fmt.Sprintf("n%d", i)
+		if err := notes.write(ctx, writer, note(id, "u1", "", id), nil); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := writer.lowWater(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lows[i] = snap.low
+	}
+	// waitWhileOtherReads runs a catch-up (since, low) that waits for its turn while another
+	// pull's catch-up reads the log up to otherLow, and returns where the first one answers.
+	waitWhileOtherReads := func(t *testing.T, since, low, otherLow int64) int64 {
+		t.Helper()
+		waiting, proceed := make(chan struct{}), make(chan struct{})
+		reader.hooks.catchUpWaits = func() { close(waiting); <-proceed }
+		got, gotErr := make(chan int64, 1), make(chan error, 1)
+		go func() {
+			upto, err := reader.catchUp(ctx, since, low)
+			got <- upto
+			gotErr <- err
+		}()
+		<-waiting
+		reader.hooks.catchUpWaits = nil
+		if upto, err := reader.catchUp(ctx, 0, otherLow); err != nil || upto != otherLow {
+			t.Fatalf("the other pull's catch-up: %d, %v", upto, err)
+		}
+		close(proceed)
+		upto := <-got
+		if err := <-gotErr; err != nil {
+			t.Fatal(err)
+		}
+		return upto
+	}
+
+	if upto := waitWhileOtherReads(t, 0, lows[1], lows[0]); upto != lows[0] {
+		t.Fatalf("the pull that waited answers up to %d, want %d: where the other read went", upto, lows[0])
+	}
+	if reader.applied() != lows[0] {
+		t.Fatalf("applied %d: the pull that waited read the log again", reader.applied())
+	}
+	t.Run("but never below its own cursor", func(t *testing.T) {
+		if upto := waitWhileOtherReads(t, lows[2], lows[2], lows[1]); upto != lows[2] {
+			t.Fatalf("a pull from cursor %d answered up to %d", lows[2], upto)
 		}
 	})
 }

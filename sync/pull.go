@@ -52,12 +52,12 @@ func (e *Engine) OpenPull(ctx context.Context, p *auth.Principal, lastPulledAt i
 		return nil, fmt.Errorf("pull of %s: %w", p.UserID, err)
 	}
 	if snap.low < firstSeq {
-		// Only a database whose first write took number 1 (before firstSeq existed) and is still
-		// pending gets here. Its only correct timestamp, 0, is one the app refuses; the write
-		// commits or is reaped within the lease.
+		// A guard: both sequences start at firstSeq and log a legacy write pending at number 1
+		// as abandoned at start (TestPullWhileALegacyFirstWriteIsPending). The only correct
+		// timestamp below it, 0, is one the app refuses.
 		return nil, apperr.New(apperr.Unavailable, "sync is starting up, retry in a moment")
 	}
-	if err := e.catchUp(ctx, snap.low); err != nil {
+	if snap.low, err = e.catchUp(ctx, lastPulledAt, snap.low); err != nil {
 		return nil, fmt.Errorf("pull of %s: %w", p.UserID, err)
 	}
 	s := &PullStream{e: e, tables: e.registered()}

@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
-// seqDoc is the one document that orders all writes: n is the last number handed out, pending
-// the numbers whose writes have not committed yet, horizon the sequence number below which
-// tombstones and the change log may be gone. Reading it once gives a consistent snapshot of all
-// three.
+// seqDoc is the sequence document: horizon is the sequence number below which tombstones and
+// the change log may be gone. On the embedded database n is the last number handed out (a
+// reservation, see seqmem.go); elsewhere the numbers are documents of their own (below), and n
+// and pending only seed them on a database whose sequence lived here (seedClaims).
 type seqDoc struct {
 	N       int64          `bson:"n"`
 	Pending []pendingEntry `bson:"pending"`
@@ -29,10 +31,58 @@ type pendingEntry struct {
 	At time.Time `bson:"at"`
 }
 
-// The read-modify-writes of the sequence document hold e.seqMu: FerretDB's compare-and-swap
-// updates are not atomic, whether it runs embedded or as a server that the tests share (where
-// db.Lock is a no-op, since it looks like MongoDB). On MongoDB the CAS and $pull are atomic
-// across instances and the mutex only orders this instance's writers.
+// The sequence on a database reached by URI (MongoDB, or FerretDB shared by several instances).
+//
+// Every number is a document: a claim in claimsColl ({_id: n, at}) hands n out, and a
+// document in doneColl ({_id: n, reaped}) ends it, inserted either by its writer (released) or by
+// a puller that found it past its lease (reaped). Both are inserts guarded by the _id's unique
+// index, the one thing that holds on every database this runs on: FerretDB's updates are not
+// atomic across writers, and a compare-and-swap of one sequence document there handed the same
+// number to two instances, or lost a pending entry, so that pulls skipped writes (the fault rig
+// saw it; TestInstancesShareOneSequence shows it). So:
+//   - a number is handed out once: two instances that try the same n race for one insert;
+//   - numbers are handed out in order with no gap: a claim is always the top claim read plus one,
+//     so the claims are contiguous and a successful insert is above every claim there is;
+//   - a pending number is ended once, either released or reaped, never both: its writer learns
+//     which from the done document when its own insert finds one there (and runs its write again).
+//
+// A pull reads the done documents and the claims (in that order, see lowWater) and answers up
+// to the number below the lowest pending claim. The documents below
+// that which are older than pruneAge are deleted now and then (the top claim never, as
+// everything pruned is below a pending claim or the top). A number pruned and claimed again would
+// be handed out twice; an allocation whose read of the top claim is older than allocStale gives
+// its number up (ended as done, unused) and tries again, which rules that out as long as the
+// instances' clocks agree within pruneAge-allocStale, far more than the lease already asks.
+//
+// e.seqMu orders this instance's allocations (the others race for the insert).
+
+const (
+	claimsColl = "sync_seq_claims" // {_id: n, at}: n was handed out at at
+	doneColl   = "sync_seq_done"   // {_id: n, reaped, at}: n's write committed, or was reaped
+)
+
+type claimDoc struct {
+	S  int64     `bson:"_id"`
+	At time.Time `bson:"at"`
+}
+
+type doneDoc struct {
+	S      int64     `bson:"_id"`
+	Reaped bool      `bson:"reaped,omitempty"`
+	At     time.Time `bson:"at"`
+}
+
+// allocStale and pruneAge, as multiples of the lease, and pruneEvery: see above.
+const (
+	allocStaleLeases = 0.5
+	pruneAgeLeases   = 3
+	pruneEvery       = time.Second
+)
+
+func (e *Engine) allocStale() time.Duration {
+	return time.Duration(allocStaleLeases * float64(e.lease()))
+}
+func (e *Engine) pruneAge() time.Duration { return pruneAgeLeases * e.lease() }
 
 func (e *Engine) readSeq(ctx context.Context) (seqDoc, error) {
 	var d seqDoc
@@ -43,7 +93,68 @@ func (e *Engine) readSeq(ctx context.Context) (seqDoc, error) {
 	return d, nil
 }
 
-// allocate hands out the next sequence number and records it as pending, in one atomic step.
+// topClaim returns the highest number handed out.
+func (e *Engine) topClaim(ctx context.Context) (int64, error) {
+	var c claimDoc
+	err := e.DB.Collection(claimsColl).FindOne(ctx, bson.D{},
+		options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&c)
+	switch {
+	case mongodb.IsNotFound(err):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("read sync sequence: %w", mongodb.Translate(err, "sync sequence"))
+	}
+	return c.S, nil
+}
+
+// end inserts n's done document; ended is false when it was there already.
+func (e *Engine) end(ctx context.Context, n int64, reaped bool) (ended bool, err error) {
+	_, err = e.DB.Collection(doneColl).InsertOne(ctx, doneDoc{S: n, Reaped: reaped, At: e.Now.Stored()})
+	switch {
+	case err == nil:
+		return true, nil
+	case mongodb.IsDuplicateKey(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("end sync sequence %d: %w", n, mongodb.Translate(err, "sync sequence"))
+	}
+}
+
+// seedClaims makes the claims start above every number the sequence document handed out: at
+// the first start on a database (n is firstSeq) or one whose sequence lived in the document
+// (a server before the claims, or the embedded database's, see seqmem.go). The seed is
+// ended before it is claimed, so no pull ever sees it pending. Pending entries of the document
+// are writes of stopped servers: they are logged as abandoned.
+func (e *Engine) seedClaims(ctx context.Context) error {
+	e.seqMu.Lock()
+	defer e.seqMu.Unlock()
+	d, err := e.readSeq(ctx)
+	if err != nil {
+		return err
+	}
+	top, err := e.topClaim(ctx)
+	if err != nil {
+		return err
+	}
+	seed := max(d.N, firstSeq)
+	if top >= seed {
+		return nil
+	}
+	if _, err := e.end(ctx, seed, false); err != nil {
+		return err
+	}
+	if _, err := e.DB.Collection(claimsColl).InsertOne(ctx, claimDoc{S: seed, At: e.Now.Stored()}); err != nil && !mongodb.IsDuplicateKey(err) {
+		return fmt.Errorf("seed sync sequence: %w", mongodb.Translate(err, "sync sequence"))
+	}
+	for _, p := range d.Pending {
+		if err := e.logAbandoned(ctx, p.S); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allocate hands out the next sequence number, pending until release.
 func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 	if e.DB.Embedded {
 		return e.allocateMem(ctx)
@@ -51,44 +162,46 @@ func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
 	for {
-		d, err := e.readSeq(ctx)
+		read := time.Now()
+		top, err := e.topClaim(ctx)
 		if err != nil {
 			return pendingEntry{}, err
 		}
-		// Truncated to the stored precision: release removes the entry by exact value.
-		p := pendingEntry{S: d.N + 1, At: e.Now.Stored()}
-		res, err := e.DB.Collection(metaColl).UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: seqID}, {Key: "n", Value: d.N}},
-			bson.D{
-				{Key: "$set", Value: bson.D{{Key: "n", Value: p.S}}},
-				{Key: "$push", Value: bson.D{{Key: "pending", Value: p}}},
-			})
-		if err != nil {
+		p := pendingEntry{S: top + 1, At: e.Now.Stored()}
+		_, err = e.DB.Collection(claimsColl).InsertOne(ctx, claimDoc{S: p.S, At: p.At})
+		switch {
+		case mongodb.IsDuplicateKey(err):
+			continue // another instance took it: read again
+		case err != nil:
 			return pendingEntry{}, fmt.Errorf("allocate sync sequence: %w", mongodb.Translate(err, "sync sequence"))
 		}
-		if res.MatchedCount == 1 {
-			return p, nil
+		if time.Since(read) > e.allocStale() {
+			// The number may have been handed out and pruned since the read: give it up.
+			if _, err := e.end(ctx, p.S, false); err != nil {
+				return pendingEntry{}, err
+			}
+			continue
 		}
-		// Another instance took n+1 first: read again.
+		return p, nil
 	}
 }
 
-// release removes p from the pending writes. It reports false when p was no longer pending: a
-// puller reaped it after the lease, so its write may have been skipped and must be redone.
-// Entries are pulled by exact value because the embedded FerretDB's $pull ignores conditions.
+// release ends p. It reports false when p was reaped first: a puller found it past its lease,
+// so its write may have been skipped and must be redone.
 func (e *Engine) release(ctx context.Context, p pendingEntry) (bool, error) {
 	if e.DB.Embedded {
 		return e.releaseMem(p), nil
 	}
-	e.seqMu.Lock()
-	defer e.seqMu.Unlock()
-	res, err := e.DB.Collection(metaColl).UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: seqID}, {Key: "pending.s", Value: p.S}},
-		bson.D{{Key: "$pull", Value: bson.D{{Key: "pending", Value: p}}}})
-	if err != nil {
+	ended, err := e.end(ctx, p.S, false)
+	if err != nil || ended {
+		return ended, err
+	}
+	// Ended already: reaped, or by this very insert retried by the driver after a network error.
+	var d doneDoc
+	if err := e.DB.Collection(doneColl).FindOne(ctx, bson.D{{Key: "_id", Value: p.S}}).Decode(&d); err != nil {
 		return false, fmt.Errorf("release sync sequence %d: %w", p.S, mongodb.Translate(err, "sync sequence"))
 	}
-	return res.MatchedCount == 1, nil
+	return !d.Reaped, nil
 }
 
 // snapshot is the state of the sequence a pull works with.
@@ -98,9 +211,9 @@ type snapshot struct {
 	horizon int64
 }
 
-// lowWater reads the sequence document and returns the low-water mark. Pending writes older than
-// the lease are removed first (and only then ignored): their writers find themselves reaped when
-// they release and run their write again, so skipping them here loses nothing.
+// lowWater returns the low-water mark. Pending writes older than the lease are reaped first (and
+// only then ignored): their writers find themselves reaped when they release and run their write
+// again, so skipping them here loses nothing.
 func (e *Engine) lowWater(ctx context.Context) (snapshot, error) {
 	if e.DB.Embedded {
 		return e.lowWaterMem(ctx)
@@ -109,53 +222,92 @@ func (e *Engine) lowWater(ctx context.Context) (snapshot, error) {
 	if err != nil {
 		return snapshot{}, err
 	}
-	cutoff := e.Now.UTC().Add(-e.lease())
-	if hasStale(d.Pending, cutoff) {
-		if d, err = e.reap(ctx, cutoff); err != nil {
-			return snapshot{}, err
-		}
+	// The done documents first: a number pruned (claim, then done document) between the two
+	// reads is then either in both or in neither; read the other way round it would look
+	// pending and be reaped. A number ended after the first read looks pending, which only
+	// holds the answer back.
+	var done []doneDoc
+	if err := e.findAll(ctx, doneColl, bson.D{}, &done); err != nil {
+		return snapshot{}, err
 	}
-	low := d.N
-	for _, p := range d.Pending {
-		low = min(low, p.S-1)
+	if e.hooks.betweenSeqReads != nil {
+		e.hooks.betweenSeqReads()
 	}
-	return snapshot{low: low, n: d.N, horizon: d.Horizon}, nil
-}
-
-func hasStale(pending []pendingEntry, cutoff time.Time) bool {
-	for _, p := range pending {
-		if p.At.Before(cutoff) {
-			return true
-		}
+	var claims []claimDoc
+	if err := e.findAll(ctx, claimsColl, bson.D{}, &claims); err != nil {
+		return snapshot{}, err
 	}
-	return false
-}
-
-// reap removes the pending writes older than cutoff and returns the sequence document as it is
-// afterwards, read under the same mutex so that no release of this instance slips in between.
-// On MongoDB each $pull is atomic, so a writer either released first or finds its entry gone.
-func (e *Engine) reap(ctx context.Context, cutoff time.Time) (seqDoc, error) {
-	e.seqMu.Lock()
-	defer e.seqMu.Unlock()
-	d, err := e.readSeq(ctx)
-	if err != nil {
-		return d, err
+	if len(claims) == 0 {
+		return snapshot{}, apperr.New(apperr.Unavailable, "sync sequence is missing; restart the server")
 	}
-	for _, p := range d.Pending {
-		if !p.At.Before(cutoff) {
+	ended := make(map[int64]bool, len(done))
+	for _, x := range done {
+		ended[x.S] = true
+	}
+	now := e.Now.UTC()
+	cutoff := now.Add(-e.lease())
+	n := claims[len(claims)-1].S
+	low := n
+	for _, c := range claims {
+		if ended[c.S] {
 			continue
 		}
-		e.logger().Warn("sync: reaping a pending write that outlived its lease", "seq", p.S)
-		_, err := e.DB.Collection(metaColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: seqID}},
-			bson.D{{Key: "$pull", Value: bson.D{{Key: "pending", Value: p}}}})
-		if err != nil {
-			return seqDoc{}, fmt.Errorf("reap sync sequence %d: %w", p.S, mongodb.Translate(err, "sync sequence"))
+		if c.At.Before(cutoff) {
+			reaped, err := e.end(ctx, c.S, true)
+			if err != nil {
+				return snapshot{}, err
+			}
+			if reaped {
+				e.logger().Warn("sync: reaping a pending write that outlived its lease", "seq", c.S)
+				if err := e.logAbandoned(ctx, c.S); err != nil {
+					return snapshot{}, err
+				}
+			}
+			continue // ended either way
 		}
-		if err := e.logAbandoned(ctx, p.S); err != nil {
-			return seqDoc{}, err
+		low = min(low, c.S-1)
+	}
+	e.pruneSequence(ctx, claims, low, now)
+	return snapshot{low: low, n: n, horizon: d.Horizon}, nil
+}
+
+// pruneSequence deletes the claims, then the done documents, up to the last of the oldest
+// claims that are below low and older than pruneAge, at most once every pruneEvery. Failing
+// changes nothing (the next prune deletes them), so it is only logged.
+func (e *Engine) pruneSequence(ctx context.Context, claims []claimDoc, low int64, now time.Time) {
+	last := now.UnixNano()
+	if prev := e.pruned.Load(); last-prev < int64(pruneEvery) || !e.pruned.CompareAndSwap(prev, last) {
+		return
+	}
+	cutoff := now.Add(-e.pruneAge())
+	upto := int64(-1)
+	for _, c := range claims {
+		if c.S >= low || !c.At.Before(cutoff) {
+			break
+		}
+		upto = c.S
+	}
+	if upto < 0 {
+		return
+	}
+	below := bson.D{{Key: "_id", Value: bson.D{{Key: "$lte", Value: upto}}}}
+	for _, coll := range []string{claimsColl, doneColl} {
+		if _, err := e.DB.Collection(coll).DeleteMany(ctx, below); err != nil {
+			e.logger().Warn("sync: prune the sequence", "collection", coll, "err", mongodb.Translate(err, "sync sequence"))
+			return
 		}
 	}
-	return e.readSeq(ctx)
+}
+
+func (e *Engine) findAll(ctx context.Context, coll string, filter bson.D, out any) error {
+	cur, err := e.DB.Collection(coll).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err == nil {
+		err = cur.All(ctx, out)
+	}
+	if err != nil {
+		return fmt.Errorf("read sync sequence: %w", mongodb.Translate(err, "sync sequence"))
+	}
+	return nil
 }
 
 // logAbandoned records that the write numbered seq was reaped. If its writer is alive it runs the

@@ -56,7 +56,12 @@ func (e *Engine) startMemSeq(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m := memSeq{n: d.N, reserved: d.N, horizon: d.Horizon}
+	// A database once served by URI has its numbers as claims (seq.go): go on above them.
+	top, err := e.topClaim(ctx)
+	if err != nil {
+		return err
+	}
+	m := memSeq{n: max(d.N, top), reserved: d.N, horizon: d.Horizon}
 	var abandoned []int64
 	for _, p := range d.Pending {
 		abandoned = append(abandoned, p.S)
