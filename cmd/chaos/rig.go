@@ -40,9 +40,6 @@ type rigResult struct {
 	// push had arrived (or the wait for them gave up).
 	loadStopped       time.Time
 	deliveriesSettled time.Duration
-	// ferretDB: the instances share the rig's FerretDB, whose updates are not atomic across
-	// processes (see check).
-	ferretDB bool
 	// creates are the keyed announcement requests; stored is the ops list at the end.
 	creates []chaos.KeyedCreate
 	stored  []chaos.StoredAnnouncement
@@ -67,7 +64,7 @@ type rigResult struct {
 
 func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 	cl := newClient(c.base, requestTimeout)
-	res := &rigResult{writes: &writes{}, readyzDown: map[string]string{}, ferretDB: c.db != nil}
+	res := &rigResult{writes: &writes{}, readyzDown: map[string]string{}}
 	setupCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	admin, err := signIn(setupCtx, cl, "admin", c.adminOTP, "chaos-admin")

@@ -17,9 +17,6 @@ type Guarantee struct {
 	Name   string // what is promised, in a sentence
 	Pass   bool   // whether the records show it held
 	Detail string // counts, and the first violations when it failed
-	// NeedsMongoDB marks a guarantee that rests on an atomic compare-and-swap the embedded
-	// FerretDB lacks: its failure is printed but does not fail the run (see README.md).
-	NeedsMongoDB bool
 }
 
 // Report is the rig's verdict: every guarantee checked, in a fixed order.
@@ -28,12 +25,11 @@ type Report struct{ Guarantees []Guarantee }
 // Add appends g to the report.
 func (r *Report) Add(g Guarantee) { r.Guarantees = append(r.Guarantees, g) }
 
-// Failed returns the guarantees that failed and are not marked as needing MongoDB: the rig exits
-// non-zero when there is any.
+// Failed returns the guarantees that failed: the rig exits non-zero when there is any.
 func (r *Report) Failed() []Guarantee {
 	var out []Guarantee
 	for _, g := range r.Guarantees {
-		if !g.Pass && !g.NeedsMongoDB {
+		if !g.Pass {
 			out = append(out, g)
 		}
 	}
@@ -46,10 +42,7 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintln(tw, "RESULT\tGUARANTEE\tDETAIL")
 	for _, g := range r.Guarantees {
 		result := "PASS"
-		switch {
-		case !g.Pass && g.NeedsMongoDB:
-			result = "FAIL (needs MongoDB)"
-		case !g.Pass:
+		if !g.Pass {
 			result = "FAIL"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", result, g.Name, g.Detail)
