@@ -34,8 +34,9 @@ func (s *Server) checkUpdate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// Sent as it is: the answer is most often one the service encoded once for many checks,
-	// which fasthttp copies to the connection's buffer without a copy in the response's first.
+	// Sent as it is: the answer is most often one the service encoded once for many checks, and
+	// SetBodyRaw has fasthttp write it to the connection from there, with no copy into the
+	// response's own body buffer first.
 	resp := c.Response()
 	resp.SetBodyRaw(body)
 	// Set as canonical bytes: c.Set copies and normalizes the header's name on every call.
