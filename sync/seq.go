@@ -120,6 +120,18 @@ func (e *Engine) end(ctx context.Context, n int64, reaped bool) (ended bool, err
 	}
 }
 
+// readStart reads what a start goes on from: the sequence document and the top claim (0 when
+// there is none). Either may be ahead: a database can be served embedded (seqmem.go) and by
+// URI in turn.
+func (e *Engine) readStart(ctx context.Context) (seqDoc, int64, error) {
+	d, err := e.readSeq(ctx)
+	if err != nil {
+		return d, 0, err
+	}
+	top, err := e.topClaim(ctx)
+	return d, top, err
+}
+
 // seedClaims makes the claims start above every number the sequence document handed out: at
 // the first start on a database (n is firstSeq) or one whose sequence lived in the document
 // (a server before the claims, or the embedded database's, see seqmem.go). The seed is
@@ -128,11 +140,7 @@ func (e *Engine) end(ctx context.Context, n int64, reaped bool) (ended bool, err
 func (e *Engine) seedClaims(ctx context.Context) error {
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
-	d, err := e.readSeq(ctx)
-	if err != nil {
-		return err
-	}
-	top, err := e.topClaim(ctx)
+	d, top, err := e.readStart(ctx)
 	if err != nil {
 		return err
 	}

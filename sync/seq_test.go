@@ -152,3 +152,30 @@ func TestPruneBetweenAPullsReads(t *testing.T) {
 		t.Errorf("snapshot %+v: nothing is pending", snap)
 	}
 }
+
+// TestEmbeddedStartGoesOnAboveTheClaims: a database that instances shared, opened by the embedded
+// server, hands out numbers above the claims, not from the sequence document's older n.
+func TestEmbeddedStartGoesOnAboveTheClaims(t *testing.T) {
+	db := testenv.Mongo(t) // marked Embedded
+	clock := newTestClock()
+	ctx := context.Background()
+	shared, notes := instanceOn(t, db, clock)
+	for i := range 3 {
+		if err := notes.write(ctx, shared, note(string(rune('a'+i)), "u1", "", "x"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	top, err := shared.topClaim(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedded := &Engine{DB: db, Now: clock.Now}
+	embedded.Register(&notesTable{db: db, now: clock.Now})
+	if err := embedded.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := embedded.allocate(ctx)
+	if err != nil || p.S <= top {
+		t.Fatalf("allocated %d, %v; want above the top claim %d", p.S, err, top)
+	}
+}

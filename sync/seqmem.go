@@ -52,12 +52,8 @@ type memSeq struct {
 func (e *Engine) startMemSeq(ctx context.Context) error {
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
-	d, err := e.readSeq(ctx)
-	if err != nil {
-		return err
-	}
 	// A database once served by URI has its numbers as claims (seq.go): go on above them.
-	top, err := e.topClaim(ctx)
+	d, top, err := e.readStart(ctx)
 	if err != nil {
 		return err
 	}
