@@ -228,4 +228,5 @@ func (e *Engine) logger() *slog.Logger {
 type testHooks struct {
 	betweenSeqReads func() // in lowWater, between its two reads (seq.go)
 	catchUpWaits    func() // in catchUp, just before it waits for its turn (index.go)
+	allocating      func() // in allocate, between its read of the top claim and its insert (seq.go)
 }

@@ -50,9 +50,9 @@ type pendingEntry struct {
 // to the number below the lowest pending claim. The documents below
 // that which are older than pruneAge are deleted now and then (the top claim never, as
 // everything pruned is below a pending claim or the top). A number pruned and claimed again would
-// be handed out twice; an allocation whose read of the top claim is older than allocStale gives
+// be handed out twice; an allocation whose read of the top claim is older than a lease gives
 // its number up (ended as done, unused) and tries again, which rules that out as long as the
-// instances' clocks agree within pruneAge-allocStale, far more than the lease already asks.
+// instances' clocks agree within pruneAge minus a lease, far more than the lease already asks.
 //
 // e.seqMu orders this instance's allocations (the others race for the insert).
 
@@ -72,16 +72,15 @@ type doneDoc struct {
 	At     time.Time `bson:"at"`
 }
 
-// allocStale and pruneAge, as multiples of the lease, and pruneEvery: see above.
+// pruneAge (as a multiple of the lease) and pruneEvery: see above. An allocation is stale after
+// one lease (a write that slow would be reaped anyway), and gives up after staleAttempts stale
+// tries in a row: the database is then too slow to write anything within a lease.
 const (
-	allocStaleLeases = 0.5
-	pruneAgeLeases   = 3
-	pruneEvery       = time.Second
+	pruneAgeLeases = 3
+	pruneEvery     = time.Second
+	staleAttempts  = 3
 )
 
-func (e *Engine) allocStale() time.Duration {
-	return time.Duration(allocStaleLeases * float64(e.lease()))
-}
 func (e *Engine) pruneAge() time.Duration { return pruneAgeLeases * e.lease() }
 
 func (e *Engine) readSeq(ctx context.Context) (seqDoc, error) {
@@ -169,11 +168,14 @@ func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 	}
 	e.seqMu.Lock()
 	defer e.seqMu.Unlock()
-	for {
-		read := time.Now()
+	for stale := 0; ; {
+		read := e.Now.UTC()
 		top, err := e.topClaim(ctx)
 		if err != nil {
 			return pendingEntry{}, err
+		}
+		if e.hooks.allocating != nil {
+			e.hooks.allocating()
 		}
 		p := pendingEntry{S: top + 1, At: e.Now.Stored()}
 		_, err = e.DB.Collection(claimsColl).InsertOne(ctx, claimDoc{S: p.S, At: p.At})
@@ -183,14 +185,16 @@ func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 		case err != nil:
 			return pendingEntry{}, fmt.Errorf("allocate sync sequence: %w", mongodb.Translate(err, "sync sequence"))
 		}
-		if time.Since(read) > e.allocStale() {
-			// The number may have been handed out and pruned since the read: give it up.
-			if _, err := e.end(ctx, p.S, false); err != nil {
-				return pendingEntry{}, err
-			}
-			continue
+		if e.Now.UTC().Sub(read) <= e.lease() {
+			return p, nil
 		}
-		return p, nil
+		// The number may have been handed out and pruned since the read: give it up.
+		if _, err := e.end(ctx, p.S, false); err != nil {
+			return pendingEntry{}, err
+		}
+		if stale++; stale == staleAttempts {
+			return pendingEntry{}, apperr.New(apperr.Unavailable, "the database is too slow to number a sync write; try again")
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/testenv"
 )
 
@@ -177,5 +178,48 @@ func TestEmbeddedStartGoesOnAboveTheClaims(t *testing.T) {
 	p, err := embedded.allocate(ctx)
 	if err != nil || p.S <= top {
 		t.Fatalf("allocated %d, %v; want above the top claim %d", p.S, err, top)
+	}
+}
+
+// TestStaleAllocationGivesItsNumberUp: an allocation whose read of the top claim is older than a
+// lease by the time its claim is in (that number may have been handed out and pruned meanwhile)
+// ends that number unused and claims the next; after three in a row the write fails as
+// unavailable.
+func TestStaleAllocationGivesItsNumberUp(t *testing.T) {
+	clock := newTestClock()
+	e, _ := instanceOn(t, testenv.Mongo(t), clock)
+	ctx := context.Background()
+	top, err := e.topClaim(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := 1
+	e.hooks.allocating = func() {
+		if slow > 0 {
+			slow--
+			clock.Advance(e.lease() + time.Second)
+		}
+	}
+	p, err := e.allocate(ctx)
+	if err != nil || p.S != top+2 {
+		t.Fatalf("allocated %d, %v; want %d, after giving %d up", p.S, err, top+2, top+1)
+	}
+	var d doneDoc
+	if err := e.DB.Collection(doneColl).FindOne(ctx, bson.D{{Key: "_id", Value: top + 1}}).Decode(&d); err != nil || d.Reaped {
+		t.Fatalf("the number given up: %+v, %v; want ended, not reaped", d, err)
+	}
+	if snap, err := e.lowWater(ctx); err != nil || snap.low != top+1 {
+		t.Fatalf("snapshot %+v, %v; want low %d (the number given up holds nothing back)", snap, err, top+1)
+	}
+	if _, err := e.release(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+
+	slow = staleAttempts
+	if _, err := e.allocate(ctx); !apperr.Is(err, apperr.Unavailable) {
+		t.Fatalf("after %d stale tries: %v, want unavailable", staleAttempts, err)
+	}
+	if snap, err := e.lowWater(ctx); err != nil || snap.low != snap.n {
+		t.Fatalf("snapshot %+v, %v; the numbers given up must not hold anything back", snap, err)
 	}
 }
