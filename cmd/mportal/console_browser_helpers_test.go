@@ -162,8 +162,10 @@ func (b *consoleBrowser) signIn(t *testing.T, login, password string) {
 	)
 	// Not chromedp.WaitVisible: started while the form post navigates, it can keep watching the
 	// old document until its deadline (seen once in a CI run under load, with the console
-	// signed in on the screen).
-	b.waitForWithin(t, "signed in as "+login, `document.querySelector("nav") !== null`, time.Minute)
+	// signed in on the screen). And the whole page, not only its nav: a look taken as soon as
+	// the nav was there once read a dashboard that had only its heading (a CI run under load).
+	b.waitForWithin(t, "signed in as "+login,
+		`document.querySelector("nav") !== null && document.readyState === "complete"`, time.Minute)
 }
 
 func (b *consoleBrowser) signOut(t *testing.T) {
