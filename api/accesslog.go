@@ -52,7 +52,7 @@ func writeAccessLine(w io.Writer, l accessLine) {
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(l.status), 10)
 	b = append(b, `,"duration_ms":`...)
-	b = strconv.AppendFloat(b, float64(l.elapsed.Microseconds())/1000, 'f', -1, 64)
+	b = appendMillis(b, l.elapsed)
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, int64(l.bytes), 10)
 	b = append(b, `,"ip":"`...)
@@ -72,6 +72,31 @@ func writeAccessLine(w io.Writer, l accessLine) {
 	}
 	*buf = b
 	accessBuffers.Put(buf)
+}
+
+// appendMillis appends d in milliseconds to the microsecond, as
+// strconv.AppendFloat(float64(d.Microseconds())/1000, 'f', -1, 64) does (the number slog's
+// Float64 writes), with integer arithmetic: the float's shortest form cost about 0.7% of the
+// update check's CPU as deployed.
+func appendMillis(b []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	if us < 0 {
+		b = append(b, '-')
+		us = -us // a Duration's microseconds never reach the int64 minimum
+	}
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	if frac == 0 {
+		return b
+	}
+	b = append(b, '.', byte('0'+frac/100))
+	if frac %= 100; frac != 0 {
+		b = append(b, byte('0'+frac/10))
+		if frac %= 10; frac != 0 {
+			b = append(b, byte('0'+frac))
+		}
+	}
+	return b
 }
 
 // logSecond is one second's formatted time, up to the seconds and the zone: every line of that

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,28 @@ func TestAccessLineIsKeyedByConnection(t *testing.T) {
 	}
 	if n := strings.Count(w.lines.String(), `"msg":"request"`); n != 3 {
 		t.Fatalf("%d lines written, want 3: %s", n, w.lines.String())
+	}
+}
+
+// TestAppendMillisIsAppendFloats: the access line's duration has the digits slog's Float64
+// would write for the same milliseconds.
+func TestAppendMillisIsAppendFloats(t *testing.T) {
+	check := func(us int64) {
+		t.Helper()
+		d := time.Duration(us) * time.Microsecond
+		want := strconv.AppendFloat(nil, float64(d.Microseconds())/1000, 'f', -1, 64)
+		if got := appendMillis(nil, d); string(got) != string(want) {
+			t.Fatalf("%d µs: %q, want %q", us, got, want)
+		}
+	}
+	for us := int64(-2100); us <= 120_000; us++ {
+		check(us)
+	}
+	for _, us := range []int64{999_999, 1_000_000, 1_000_001, 3_600_000_000, 86_400_000_123, 9_007_199_254_740} {
+		check(us)
+		check(-us)
+	}
+	if got := appendMillis(nil, 1500*time.Nanosecond); string(got) != "0.001" { // below a microsecond: dropped, as Microseconds does
+		t.Fatalf("1.5 µs: %q", got)
 	}
 }

@@ -33,14 +33,21 @@ func (s *Service) CheckUpdateJSON(ctx context.Context, p *auth.Principal, q Quer
 	k := answerKey{release: a.res.Release, decision: a.res.Decision.Type, installedNewer: a.res.Decision.InstalledNewer,
 		unsatisfiable: a.res.Decision.Unsatisfiable, channel: a.res.Channel, minBuild: a.res.MinBuild,
 		notes: a.notes, notesHTML: a.notesHTML}
+	// The answer encoded last is nearly always the one asked for again, and comparing its key
+	// (whose strings are the snapshot's own, so equal ones share their bytes) costs a fraction
+	// of hashing the key through the map's interface (about 85 ns on every check).
+	if e := bv.lastAnswer.Load(); e != nil && e.key == k && e.link == a.link && e.install == a.install {
+		return e.body, nil
+	}
 	if v, ok := bv.answers.Load(k); ok {
 		if e := v.(*encodedAnswer); e.link == a.link && e.install == a.install {
 			return e.body, nil
 		}
 	}
 	// Clipped: an append to a shared answer must copy it, never write past its end.
-	e := &encodedAnswer{link: a.link, install: a.install, body: slices.Clip(a.update().AppendJSON(nil))}
+	e := &encodedAnswer{key: k, link: a.link, install: a.install, body: slices.Clip(a.update().AppendJSON(nil))}
 	bv.answers.Store(k, e)
+	bv.lastAnswer.Store(e) // only when encoding: checks that alternate answers write nothing shared
 	return e.body, nil
 }
 
@@ -56,6 +63,7 @@ type answerKey struct {
 
 // encodedAnswer is one answer's JSON and the links it was encoded with.
 type encodedAnswer struct {
+	key           answerKey
 	link, install *signedURL
 	body          []byte
 }

@@ -66,3 +66,26 @@ func BenchmarkCheckUpdate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheckUpdateJSON is the call the update check's handler makes: the decision, the day's
+// usage event (already recorded: the common case) and the encoded answer, shared once made.
+func BenchmarkCheckUpdateJSON(b *testing.B) {
+	s := newService(b, benchFixture())
+	s.Usage = discardUsage{}
+	p := user("u1")
+	q := updates.Query{AppID: appID, Platform: android, Build: 95}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if body, err := s.CheckUpdateJSON(b.Context(), p, q, "en"); err != nil || len(body) == 0 {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// discardUsage is a UsageRecorder that records nothing.
+type discardUsage struct{}
+
+func (discardUsage) Record(string, string, string, map[string]string) {}

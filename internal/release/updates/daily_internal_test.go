@@ -48,7 +48,8 @@ func TestDailyOnceConcurrently(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 500 {
-				if d.first(100, dailyCheck{userID: fmt.Sprint(i % 100), build: 90}) {
+				// 10 users with 10 keys each: a user's keys are added while others read them.
+				if d.first(100, dailyCheck{userID: fmt.Sprint(i % 10), build: int64(i % 100)}) {
 					recorded.Add(1)
 				}
 			}

@@ -2,6 +2,7 @@ package updates
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -51,11 +52,20 @@ type dailyOnce struct {
 	cur atomic.Pointer[dailySet]
 }
 
-// dailySet is one day's keys.
+// dailySet is one day's keys, by user: the map's key is a string, which it hashes in a few
+// nanoseconds, where a dailyCheck (a struct, hashed field by field through the map's interface)
+// took about 70 ns on every check. A user's few keys (devices x apps x builds) are then compared
+// in a slice that is replaced, never changed, when one is added.
 type dailySet struct {
 	day  int64
-	seen sync.Map // dailyCheck -> struct{}
+	seen sync.Map // user id -> *[]dailyCheck
 	n    int      // keys in seen; guarded by dailyOnce.mu
+}
+
+// has reports whether the set holds key.
+func (s *dailySet) has(key dailyCheck) bool {
+	v, ok := s.seen.Load(key.userID)
+	return ok && slices.Contains(*v.(*[]dailyCheck), key)
 }
 
 // dailyCheck is what makes an update check's usage event: a struct rather than one string, so
@@ -70,10 +80,8 @@ type dailyCheck struct {
 const maxDailyKeys = 200_000
 
 func (d *dailyOnce) first(day int64, key dailyCheck) bool {
-	if set := d.cur.Load(); set != nil && set.day == day {
-		if _, ok := set.seen.Load(key); ok {
-			return false
-		}
+	if set := d.cur.Load(); set != nil && set.day == day && set.has(key) {
+		return false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -82,9 +90,15 @@ func (d *dailyOnce) first(day int64, key dailyCheck) bool {
 		set = &dailySet{day: day}
 		d.cur.Store(set)
 	}
-	if _, seen := set.seen.LoadOrStore(key, struct{}{}); seen {
+	var keys []dailyCheck
+	if v, ok := set.seen.Load(key.userID); ok {
+		keys = *v.(*[]dailyCheck)
+	}
+	if slices.Contains(keys, key) { // added meanwhile
 		return false
 	}
+	next := append(slices.Clip(keys), key) // a new slice: readers may hold the old one
+	set.seen.Store(key.userID, &next)
 	set.n++
 	return true
 }

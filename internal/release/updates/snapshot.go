@@ -53,7 +53,8 @@ type buildView struct {
 	build       *release.Build
 	downloadURL atomic.Pointer[signedURL]
 	installURL  atomic.Pointer[signedURL]
-	answers     sync.Map // answerKey -> *encodedAnswer: CheckUpdateJSON's encoded answers
+	answers     sync.Map                      // answerKey -> *encodedAnswer: CheckUpdateJSON's encoded answers
+	lastAnswer  atomic.Pointer[encodedAnswer] // the one encoded last, tried before answers
 }
 
 // Data is what a snapshot is built from: the release service's collections as loaded.
