@@ -29,6 +29,12 @@ func TestDailyOnceRecordsTheFirstCheckOfADay(t *testing.T) {
 	if !d.first(101, check90) {
 		t.Fatal("the next day's first check was not recorded")
 	}
+	for i := range 3 * maxUserKeys { // one user on many devices: the keys past the slice's too
+		k := dailyCheck{userID: "shared", deviceID: fmt.Sprint("d", i), build: 90}
+		if !d.first(101, k) || d.first(101, k) {
+			t.Fatalf("device %d of one user: not recorded once", i)
+		}
+	}
 	for i := 0; i < maxDailyKeys+10; i++ { // bounded: the set starts over when full
 		d.first(101, dailyCheck{userID: fmt.Sprint(i)})
 	}
@@ -48,8 +54,9 @@ func TestDailyOnceConcurrently(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 500 {
-				// 10 users with 10 keys each: a user's keys are added while others read them.
-				if d.first(100, dailyCheck{userID: fmt.Sprint(i % 10), build: int64(i % 100)}) {
+				// 4 users with 25 keys each (more than a slice holds): a user's keys are added
+				// while others read them.
+				if d.first(100, dailyCheck{userID: fmt.Sprint(i % 4), build: int64(i % 100)}) {
 					recorded.Add(1)
 				}
 			}

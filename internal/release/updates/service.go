@@ -54,18 +54,38 @@ type dailyOnce struct {
 
 // dailySet is one day's keys, by user: the map's key is a string, which it hashes in a few
 // nanoseconds, where a dailyCheck (a struct, hashed field by field through the map's interface)
-// took about 70 ns on every check. A user's few keys (devices x apps x builds) are then compared
-// in a slice that is replaced, never changed, when one is added.
+// took about 70 ns on every check. A user's first maxUserKeys keys (devices x apps x builds) are
+// then compared in a slice that is replaced, never changed, when one is added; keys beyond those
+// (a user on very many devices) go to a map keyed by the whole struct, so that no check scans a
+// long slice.
 type dailySet struct {
-	day  int64
-	seen sync.Map // user id -> *[]dailyCheck
-	n    int      // keys in seen; guarded by dailyOnce.mu
+	day      int64
+	seen     sync.Map // user id -> *[]dailyCheck, at most maxUserKeys
+	overflow sync.Map // dailyCheck -> struct{}: a user's keys beyond maxUserKeys
+	n        int      // keys in seen and overflow; guarded by dailyOnce.mu
+}
+
+const maxUserKeys = 16
+
+// keysOf returns the slice of user's keys (nil for none).
+func (s *dailySet) keysOf(user string) []dailyCheck {
+	if v, ok := s.seen.Load(user); ok {
+		return *v.(*[]dailyCheck)
+	}
+	return nil
 }
 
 // has reports whether the set holds key.
 func (s *dailySet) has(key dailyCheck) bool {
-	v, ok := s.seen.Load(key.userID)
-	return ok && slices.Contains(*v.(*[]dailyCheck), key)
+	keys := s.keysOf(key.userID)
+	if slices.Contains(keys, key) {
+		return true
+	}
+	if len(keys) < maxUserKeys {
+		return false
+	}
+	_, ok := s.overflow.Load(key)
+	return ok
 }
 
 // dailyCheck is what makes an update check's usage event: a struct rather than one string, so
@@ -90,15 +110,15 @@ func (d *dailyOnce) first(day int64, key dailyCheck) bool {
 		set = &dailySet{day: day}
 		d.cur.Store(set)
 	}
-	var keys []dailyCheck
-	if v, ok := set.seen.Load(key.userID); ok {
-		keys = *v.(*[]dailyCheck)
-	}
-	if slices.Contains(keys, key) { // added meanwhile
+	if set.has(key) { // added meanwhile
 		return false
 	}
-	next := append(slices.Clip(keys), key) // a new slice: readers may hold the old one
-	set.seen.Store(key.userID, &next)
+	if keys := set.keysOf(key.userID); len(keys) < maxUserKeys {
+		next := append(slices.Clip(keys), key) // a new slice: readers may hold the old one
+		set.seen.Store(key.userID, &next)
+	} else {
+		set.overflow.Store(key, struct{}{})
+	}
 	set.n++
 	return true
 }
