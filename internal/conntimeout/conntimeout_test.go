@@ -105,8 +105,12 @@ func TestTimeouts(t *testing.T) {
 		addr, _ := serve(t, ok)
 		c := dial(t, addr)
 		r := bufio.NewReader(c)
-		get(t, c, r)
+		// Before the request, not after its answer: the server starts the idle timeout when it
+		// has written the answer, and a client on a loaded machine may read it tens of
+		// milliseconds later (a CI run measured 687 ms that way). Only a time before the
+		// request is sure to precede the server's start.
 		start := time.Now()
+		get(t, c, r)
 		cutOff(t, c, start, timeouts.Idle)
 	})
 
@@ -199,12 +203,14 @@ func TestExplicitDeadlinesWin(t *testing.T) {
 	})
 	c := dial(t, addr)
 	r := bufio.NewReader(c)
+	var lastByte time.Time // when send began to write the last byte: before the server answered
 	send := func(path string, n int) {
 		if _, err := fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", path, n); err != nil {
 			t.Fatal(err)
 		}
 		for range n { // 2.5 read timeouts in all: only the handler's deadlines keep it going
 			time.Sleep(timeouts.Read / 12)
+			lastByte = time.Now()
 			if _, err := c.Write([]byte("x")); err != nil {
 				t.Fatal(err)
 			}
@@ -218,9 +224,9 @@ func TestExplicitDeadlinesWin(t *testing.T) {
 		t.Fatalf("answer %q, want the 30 bytes counted", body)
 	}
 
-	// The policy is back: an idle connection is still closed.
-	start := time.Now()
-	cutOff(t, c, start, timeouts.Idle)
+	// The policy is back: an idle connection is still closed (timed from the request's last
+	// byte, which surely precedes the server's start of the idle timeout).
+	cutOff(t, c, lastByte, timeouts.Idle)
 
 	c2 := dial(t, addr)
 	c = c2
