@@ -178,7 +178,7 @@ func (e *Engine) allocate(ctx context.Context) (pendingEntry, error) {
 			e.hooks.allocating()
 		}
 		p := pendingEntry{S: top + 1, At: e.Now.Stored()}
-		_, err = e.DB.Collection(claimsColl).InsertOne(ctx, claimDoc{S: p.S, At: p.At})
+		_, err = e.DB.Collection(claimsColl).InsertOne(ctx, claimDoc(p))
 		switch {
 		case mongodb.IsDuplicateKey(err):
 			continue // another instance took it: read again

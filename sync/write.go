@@ -62,7 +62,7 @@ func (e *Engine) logChange(ctx context.Context, seq int64, ch change) error {
 		if len(t.Keys) > 0 {
 			td := touchDoc{Table: t.Table, Keys: t.Keys}
 			for _, r := range t.Records {
-				td.Records = append(td.Records, touchedRecordDoc{Key: r.Key, ID: r.ID})
+				td.Records = append(td.Records, touchedRecordDoc(r))
 			}
 			doc.Touches = append(doc.Touches, td)
 		}

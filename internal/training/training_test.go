@@ -325,9 +325,7 @@ func TestRestartInTheMiddleOfProcessing(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := f.service("worker-a")
-	ctx, stop := t.Context(), func() {}
-	ctx, cancelA := contextWithCancel(ctx)
-	stop = cancelA
+	ctx, stop := contextWithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { _, err := a.RunOne(ctx); done <- err }()
 	for f.opsVideo(v.ID).Status != training.StatusProcessing {

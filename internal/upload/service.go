@@ -143,7 +143,6 @@ func newS3Store(cfg Config) s3store.S3Store {
 type tusLogger struct {
 	h     slog.Handler
 	attrs []slog.Attr
-	group string
 }
 
 func (t tusLogger) Enabled(ctx context.Context, l expslog.Level) bool {
