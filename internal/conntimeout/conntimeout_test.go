@@ -151,10 +151,10 @@ func TestTimeouts(t *testing.T) {
 		socket.onWriteErr = func(err error) { writeErr.Store(err) }
 		socket.mu.Unlock()
 		c := dial(t, addr)
+		start := time.Now() // before the request, so surely before the server's write begins
 		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
 		for writeErr.Load() == nil {
 			if time.Since(start) > timeouts.Write+late {
 				t.Fatalf("the server still writes to a client that reads nothing after %v", time.Since(start))
