@@ -145,3 +145,48 @@ func (m *MinIO) Delete(ctx context.Context, bucket Bucket, key string) (err erro
 	}
 	return translate(m.client.RemoveObject(ctx, m.bucketName(bucket), key, minio.RemoveObjectOptions{}))
 }
+
+// DeleteFolder removes every object whose key lies below folder (folder + "/" + anything):
+// the outputs of one transcode, say, when not all of their keys were recorded. folder is
+// checked as a key is, so an empty or malformed one, which could reach beyond its prefix,
+// returns invalid. Deleting an empty folder succeeds. Objects stored below folder while it
+// runs may be left: callers delete a folder nothing writes to any more.
+func (m *MinIO) DeleteFolder(ctx context.Context, bucket Bucket, folder string) (err error) {
+	defer apperr.Wrapf(&err, "media: delete %s/%s/", bucket, folder)
+	if err := checkObject(bucket, folder); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	name := m.bucketName(bucket)
+	keys, listed := make(chan minio.ObjectInfo), make(chan error, 1)
+	go func() { // lists what RemoveObjects deletes, in batches of up to 1,000 keys
+		defer close(keys)
+		for o := range m.client.ListObjects(ctx, name, minio.ListObjectsOptions{Prefix: folder + "/", Recursive: true}) {
+			if o.Err != nil {
+				listed <- o.Err
+				return
+			}
+			select {
+			case keys <- o:
+			case <-ctx.Done():
+				listed <- ctx.Err()
+				return
+			}
+		}
+		listed <- nil
+	}()
+	var removeErr error
+	for r := range m.client.RemoveObjects(ctx, name, keys, minio.RemoveObjectsOptions{}) {
+		if r.Err != nil && removeErr == nil {
+			removeErr = r.Err
+			cancel() // the listing stops too
+		}
+	}
+	cancel() // in case RemoveObjects stopped reading early
+	listErr := <-listed
+	if removeErr != nil {
+		return translate(removeErr)
+	}
+	return translate(listErr)
+}

@@ -3,11 +3,17 @@ package media_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/media"
 )
 
@@ -138,6 +144,63 @@ func TestDeleteIsIdempotent(t *testing.T) {
 	if err := f.store.Delete(ctx(t), media.Videos, "never/stored.mp4"); err != nil {
 		t.Fatalf("Delete of a never stored object: %v", err)
 	}
+}
+
+func TestDeleteFolder(t *testing.T) {
+	f := newFixture(t)
+	keys := func(prefix string) []string {
+		var out []string
+		for o := range f.admin.ListObjects(ctx(t), f.bucketName(media.Videos), minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			out = append(out, o.Key)
+		}
+		return out
+	}
+	// More than one RemoveObjects batch (1,000 keys), at any depth, next to objects that share
+	// the folder's name as a prefix without being in it.
+	var g errgroup.Group
+	g.SetLimit(16)
+	for i := range 1010 {
+		g.Go(func() error {
+			key := fmt.Sprintf("training/v1/j1/720p/seg%04d.ts", i)
+			_, err := f.store.Put(ctx(t), media.Videos, key, bytes.NewReader([]byte("x")), 1, "video/mp2t")
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, media.Videos, "training/v1/j1/master.m3u8", []byte("m"))
+	kept := []string{"training/v1/j1", "training/v1/j10/master.m3u8", "training/v1/j1.mp4"}
+	for _, k := range kept {
+		f.put(t, media.Videos, k, []byte("k"))
+	}
+	if err := f.store.DeleteFolder(ctx(t), media.Videos, "training/v1/j1"); err != nil {
+		t.Fatal(err)
+	}
+	if left := keys("training/v1/j1/"); len(left) != 0 {
+		t.Fatalf("%d objects left in the folder, e.g. %s", len(left), left[0])
+	}
+	if got := keys("training/"); !slices.Equal(got, []string{"training/v1/j1", "training/v1/j1.mp4", "training/v1/j10/master.m3u8"}) {
+		t.Fatalf("objects outside the folder: %v, want %v kept", got, kept)
+	}
+	if err := f.store.DeleteFolder(ctx(t), media.Videos, "training/v1/j1"); err != nil {
+		t.Fatalf("deleting an empty folder: %v", err)
+	}
+	for _, bad := range []string{"", "training/", "/training", "training/../v2", "a//b"} {
+		err := f.store.DeleteFolder(ctx(t), media.Videos, bad)
+		wantCode(t, err, apperr.Invalid)
+	}
+	t.Run("unavailable storage", func(t *testing.T) {
+		store, err := media.NewMinIO(ctx(t), media.MinIOConfig{Endpoint: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
+			AccessKey: testenv.MinIOAccessKey, SecretKey: testenv.MinIOSecretKey, BucketPrefix: "mportal-"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, store.DeleteFolder(ctx(t), media.Videos, "training/v1/j1"), apperr.Unavailable)
+	})
 }
 
 func TestPutStreamsUnknownSizes(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -58,7 +57,7 @@ func (s *Service) transcode(ctx context.Context, j *jobDoc) (*outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix := path.Join("training", j.VideoID, j.ID)
+	prefix := outputFolder(j)
 	out := &outputs{playlists: map[string]string{}, rev: &revision{ID: j.ID, Prefix: prefix,
 		DurationMS: info.Duration.Milliseconds(), Renditions: res.Renditions,
 		PosterKey: prefix + "/" + video.PosterFile, OfflineKey: prefix + "/" + video.OfflineFile}}

@@ -43,6 +43,9 @@ type Store interface {
 	media.Store
 	// PresignPlayback returns a GET URL valid for expiry, up to media.MaxPlaybackExpiry.
 	PresignPlayback(ctx context.Context, bucket media.Bucket, key string, expiry time.Duration) (*url.URL, error)
+	// DeleteFolder removes every object below folder: a transcode's outputs, all of them,
+	// including those stored by a worker that died before it recorded their keys.
+	DeleteFolder(ctx context.Context, bucket media.Bucket, folder string) error
 }
 
 var _ Store = (*media.MinIO)(nil)

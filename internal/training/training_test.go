@@ -416,6 +416,59 @@ func TestReplaceKeepsTheOldVersionPlayable(t *testing.T) {
 	})
 }
 
+// TestOutputsOfADeadWorkerAreDeleted: a worker that died while storing a job's outputs
+// recorded none of their keys. When that upload is replaced, or the video deleted, every
+// object below the job's folder still goes.
+func TestOutputsOfADeadWorkerAreDeleted(t *testing.T) {
+	f := newFixture(t)
+	v := f.createVideo(training.Input{})
+	file := landscape(t, 1)
+	strays := func(jobID string) string {
+		folder := "training/" + v.ID + "/" + jobID + "/"
+		for _, name := range []string{"720p/seg_000.ts", "720p/index.m3u8", "poster.jpg"} {
+			if _, err := f.store.Put(f.ctx, media.Videos, folder+name, strings.NewReader("x"), 1, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return folder
+	}
+	first, err := f.upload(v.ID, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstFolder := strays(first.ID) // as a worker killed mid-upload of the outputs leaves them
+	second, err := f.upload(v.ID, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.CollectGarbage(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := f.objects(media.Videos, firstFolder); len(left) != 0 {
+		t.Fatalf("the replaced upload's outputs are left: %v", left)
+	}
+	f.process(f.svc)
+	if got := f.opsVideo(v.ID); got.Status != training.StatusReady {
+		t.Fatalf("after processing: %+v", got)
+	}
+	all, mine := f.objects(media.Videos, "training/"+v.ID+"/"), f.objects(media.Videos, "training/"+v.ID+"/"+second.ID+"/")
+	if len(mine) == 0 || len(all) != len(mine) {
+		t.Fatalf("objects besides the current version's: %v", all)
+	}
+
+	third, err := f.upload(v.ID, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strays(third.ID)
+	if err := f.svc.Delete(f.ctx, opsUser, v.ID); err != nil {
+		t.Fatal(err)
+	}
+	if left := f.objects(media.Videos, "training/"+v.ID+"/"); len(left) != 0 {
+		t.Fatalf("objects left after deleting the video: %v", left)
+	}
+}
+
 func TestFailedProcessingCanBeRetried(t *testing.T) {
 	f := newFixture(t)
 	v := f.createVideo(training.Input{})

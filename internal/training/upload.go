@@ -72,21 +72,24 @@ func (s *Service) CompleteUpload(ctx context.Context, _ *auth.Principal, in uplo
 		return fmt.Errorf("queue job: %w", mongodb.Translate(err, "job"))
 	}
 	var previous string
+	var playing bool // previous is the version that plays (it may not be marked done yet)
 	err = s.modify(ctx, videoID, func(d *videoDoc) (bson.D, error) {
-		previous = d.Job
+		previous, playing = d.Job, d.Current != nil && d.Current.ID == d.Job
 		d.Job, d.Status, d.Percent, d.Failure = in.ID, StatusUploaded, 0, ""
 		return d.processing(), nil
 	})
 	if err != nil {
 		return err
 	}
-	// A replaced upload that never became current is not needed any more; a worker running it
-	// notices and stops.
-	if previous != "" && previous != in.ID {
+	// A replaced upload that never became current is not needed any more, nor is anything its
+	// transcode stored: a failed job is never run again, and a queued one may have stored
+	// outputs in a worker that died. A worker running it notices and stops, and discards what
+	// it stores after this too (supersede).
+	if previous != "" && previous != in.ID && !playing {
 		var old jobDoc
 		err := s.coll(jobsColl).FindOne(ctx, bson.D{{Key: "_id", Value: previous}}).Decode(&old)
 		if err == nil && old.State != jobDone {
-			return s.discard(ctx, "source:"+previous, old.SourceBucket, []string{old.SourceKey, old.SourceKey + ".info"}, now)
+			return s.discardRevision(ctx, previous, now)
 		}
 	}
 	return nil
