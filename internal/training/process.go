@@ -148,9 +148,18 @@ func (s *Service) setProgress(ctx context.Context, j *jobDoc, percent int) error
 }
 
 // supersede marks a job whose video was deleted or replaced, and discards what it stored.
+// The folder gets a claim of its own, made after this worker's last write: the revision's
+// claim may be one that the newer upload made while this worker was still storing outputs,
+// and that was collected since.
 func (s *Service) supersede(ctx context.Context, j *jobDoc) error {
 	if err := s.setJob(ctx, j.ID, bson.D{{Key: "state", Value: jobSuperseded}}); err != nil {
 		return err
 	}
-	return s.discardRevision(ctx, j.ID, s.Now.UTC())
+	now := s.Now.UTC()
+	_, err := mongodb.Claim(ctx, s.coll(garbageColl), "superseded:"+j.ID, bson.D{{Key: "bucket", Value: string(media.Videos)},
+		{Key: "folder", Value: outputFolder(j)}, {Key: "delete_after", Value: now}})
+	if err != nil {
+		return err
+	}
+	return s.discardRevision(ctx, j.ID, now)
 }
