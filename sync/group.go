@@ -46,6 +46,17 @@ type committer struct {
 // records is how many records fn writes (for the group's bound). See attemptGroup for what
 // happens to the number; kept is false when the group outlived its lease.
 func (e *Engine) attempt(ctx context.Context, records int, fn func(ctx context.Context, seq int64) (change, error)) (kept bool, err error) {
+	if j, ok := ctx.Value(joinedKey{}).(*joined); ok && j.e == e && j.enter() {
+		// Called from inside a write's fn: run in that write. Queued, it would wait for a
+		// group while its caller's group waits for it; two such writes in flight took both
+		// groups, and every sync write of the instance stopped (offline approval decisions,
+		// which close their tasks with a write of their own). Its fate is the outer write's:
+		// should that one outlive its lease, its fn, and so this, runs again.
+		var ch change
+		defer func() { j.add(ch) }() // even if fn panics: the outer write waits for it
+		ch, err = fn(ctx, j.seq)
+		return true, err
+	}
 	m := &member{ctx: ctx, fn: fn, records: max(1, records), done: make(chan struct{})}
 	c := &e.groups
 	c.mu.Lock()
@@ -131,11 +142,11 @@ func (e *Engine) attemptGroup(g []*member) {
 	changes := make([]change, len(live))
 	errs := make([]error, len(live))
 	if len(live) == 1 {
-		changes[0], errs[0] = runMember(live[0], seq)
+		changes[0], errs[0] = e.runMember(live[0], seq)
 	} else {
 		var wg sync.WaitGroup
 		for i, m := range live {
-			wg.Go(func() { changes[i], errs[i] = runMember(m, seq) })
+			wg.Go(func() { changes[i], errs[i] = e.runMember(m, seq) })
 		}
 		wg.Wait()
 	}
@@ -162,13 +173,62 @@ func (e *Engine) attemptGroup(g []*member) {
 // runMember runs m's fn with seq. A panic becomes the member's error, as it would have reached
 // only its caller had the write run alone, instead of ending the process from a group's
 // goroutine.
-func runMember(m *member, seq int64) (ch change, err error) {
+func (e *Engine) runMember(m *member, seq int64) (ch change, err error) {
+	j := &joined{e: e, seq: seq}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("sync write panicked: %v\n%s", r, debug.Stack())
 		}
+		if inner := j.close(); len(inner) > 0 { // logged even when fn failed, as its own touches are
+			ch = mergeChanges(append([]change{ch}, inner...))
+		}
 	}()
-	return m.fn(m.ctx, seq)
+	return m.fn(context.WithValue(m.ctx, joinedKey{}, j), seq)
+}
+
+// joinedKey is the context key of the write a member's fn runs in.
+type joinedKey struct{}
+
+// joined is the write a member's fn runs in, for the writes fn starts itself: they run at
+// once with its number, and what they touch is logged with what fn touches. One started after
+// fn returned (by a goroutine fn left behind) queues as a write of its own.
+type joined struct {
+	e   *Engine
+	seq int64
+
+	mu      sync.Mutex
+	closed  bool
+	running sync.WaitGroup
+	inner   []change
+}
+
+// enter reports whether a write may still join; if so, add must follow.
+func (j *joined) enter() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return false
+	}
+	j.running.Add(1)
+	return true
+}
+
+func (j *joined) add(ch change) {
+	j.mu.Lock()
+	j.inner = append(j.inner, ch)
+	j.mu.Unlock()
+	j.running.Done()
+}
+
+// close lets no more writes join, waits for those running and returns what they changed.
+func (j *joined) close() []change {
+	j.mu.Lock()
+	j.closed = true
+	j.mu.Unlock()
+	j.running.Wait()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.inner
 }
 
 // mergeChanges is the union of the members' changes: each table once, with the union of the

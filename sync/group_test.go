@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -273,5 +274,103 @@ func TestQueuedWriteWhoseCallerGaveUpDoesNotRun(t *testing.T) {
 	}
 	if ran {
 		t.Error("the write ran after its caller gave up")
+	}
+}
+
+// Two writes whose fns each start a write of their own, in flight at once: the inner writes
+// join their outer ones. Queued instead, each waited for a group while both groups waited for
+// them, and every later write of the instance waited too (offline approval decisions did
+// this: applying one closes its task with a write of its own).
+func TestWriteStartedInsideAWriteJoinsIt(t *testing.T) {
+	e, notes := newEngine(t, nil)
+	u := employee("u1")
+	resume := make(chan struct{})
+	var started sync.WaitGroup
+	var mu sync.Mutex
+	outerSeq, innerSeq := map[int]int64{}, map[int]int64{}
+	errs := make([]error, groupsInFlight)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range groupsInFlight {
+		started.Add(1)
+		var once sync.Once
+		wg.Go(func() {
+			errs[i] = e.Write(context.Background(), func(ctx context.Context, seq int64) ([]Touch, error) {
+				once.Do(func() { started.Done(); <-resume }) // both groups are in flight
+				id := fmt.Sprintf("outer-%d", i)
+				touched, _, err := Upsert(ctx, notes.db, notes.db.Collection("notes"), seq, notes.now(), note(id, "u1", "", id))
+				if err != nil {
+					return nil, err
+				}
+				err = e.Write(ctx, func(ctx context.Context, inner int64) ([]Touch, error) {
+					mu.Lock()
+					outerSeq[i], innerSeq[i] = seq, inner
+					mu.Unlock()
+					id := fmt.Sprintf("inner-%d", i)
+					touched, _, err := Upsert(ctx, notes.db, notes.db.Collection("notes"), inner, notes.now(), note(id, "u1", "", id))
+					return []Touch{{Table: "notes", Keys: touched}}, err
+				})
+				return []Touch{{Table: "notes", Keys: touched}}, err
+			})
+		})
+	}
+	started.Wait()
+	close(resume)
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the writes never finished: each inner write waits for its own group")
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	for i := range groupsInFlight {
+		if innerSeq[i] != outerSeq[i] {
+			t.Errorf("write %d: the inner write ran with %d, its outer one with %d", i, innerSeq[i], outerSeq[i])
+		}
+	}
+	t.Run("a device gets what the inner writes wrote", func(t *testing.T) {
+		dev := newDevice()
+		dev.sync(t, e, u)
+		want := map[string]string{}
+		for i := range groupsInFlight {
+			for _, id := range []string{fmt.Sprintf("outer-%d", i), fmt.Sprintf("inner-%d", i)} {
+				want[id] = id
+			}
+		}
+		if diff := cmp.Diff(want, dev.texts()); diff != "" {
+			t.Errorf("device (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("a write after them is not held up", func(t *testing.T) {
+		if err := notes.write(context.Background(), e, note("after", "u1", "", "after"), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// A write joined to another that panics fails the outer write, as a panic of the outer fn
+// does, instead of leaving it waiting for the joined one.
+func TestPanicInAJoinedWriteFailsItsWrite(t *testing.T) {
+	e, notes := newEngine(t, nil)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Write(context.Background(), func(ctx context.Context, seq int64) ([]Touch, error) {
+			return nil, e.Write(ctx, func(context.Context, int64) ([]Touch, error) { panic("a table's bug") })
+		})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "a table's bug") {
+			t.Fatalf("Write: %v, want the panic as an error", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the write never ended")
+	}
+	if err := notes.write(context.Background(), e, note("after", "u1", "", "after"), nil); err != nil {
+		t.Fatalf("a write after it: %v", err)
 	}
 }

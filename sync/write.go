@@ -21,8 +21,9 @@ var errLeaseLost = errors.New("the write outlived its lease on every attempt")
 
 // Write runs fn with a fresh sequence number; fn stamps every document it writes with it (field
 // "_seq") and returns what it touched. Writes that run concurrently may share a number (see
-// group.go) and their fns run concurrently: fn takes the locks of the records it writes, and
-// must not call Write itself (it would wait for its own group). fn must be idempotent: if the write outlives its lease,
+// group.go) and their fns run concurrently: fn takes the locks of the records it writes. A
+// Write that fn starts with the ctx it was given joins this one: it runs at once with the same
+// number, and what it touches is logged with what fn touches. fn must be idempotent: if the write outlives its lease,
 // Write runs fn again with a newer number, so that a slow writer never loses a change, but at
 // most WriteAttempts times in all. Keep fn's work bounded (a few hundred documents): the lease
 // is short. Write returns fn's error as is, and unavailable when the sequence cannot be

@@ -303,6 +303,54 @@ func TestApprovalsEndToEnd(t *testing.T) {
 			t.Fatalf("push: %+v", res)
 		}
 	})
+	t.Run("offline decisions pushed at once by several approvers", func(t *testing.T) {
+		// Applying a pushed decision closes its task with a sync write of its own: two such
+		// pushes in flight once took both of the sync engine's groups, each waiting for its
+		// inner write, and every sync write of the server stopped.
+		ts := ts.with(t)
+		oa.ts = ts
+		const perApprover = 4
+		type push struct{ token, task string }
+		var pushes []push
+		for i := range 2 * perApprover {
+			approver, token := "E7001", boss.token
+			if i%2 == 1 {
+				approver, token = "E7002", other.token
+			}
+			id := fmt.Sprint("TP", i)
+			ts.must(oa.post(oaTaskEvent(approval.EventTaskCreated, oaInstance("IP"+fmt.Sprint(i), 1, "PENDING"), oaTask(id, approver, 1, "PENDING"))), 202)
+			pushes = append(pushes, push{token, "feishu:" + id})
+		}
+		var wg sync.WaitGroup
+		results := make([]response, len(pushes))
+		for i, p := range pushes {
+			wg.Go(func() {
+				results[i] = ts.call("POST", "/v1/sync/push", p.token, jsonObj{"changes": jsonObj{"approval_decisions": jsonObj{
+					"created": []jsonObj{{"id": fmt.Sprint("offline-p", i), "task_id": p.task, "action": "approve", "reason": "", "task_version": 1}}}}})
+			})
+		}
+		finished := make(chan struct{})
+		go func() { wg.Wait(); close(finished) }()
+		select {
+		case <-finished:
+		case <-time.After(60 * time.Second):
+			t.Fatal("the pushes never finished: the sync engine is stuck")
+		}
+		for i, r := range results {
+			var res struct{ Accepted int }
+			ts.must(r, 200).json(t, &res)
+			if res.Accepted != 1 {
+				t.Errorf("push %d: accepted %d, want 1: %s", i, res.Accepted, r.body)
+			}
+		}
+		for _, p := range pushes {
+			var d approval.Detail
+			ts.must(ts.call("GET", "/v1/approvals/"+p.task, p.token, nil), 200).json(t, &d)
+			if d.Decision == nil || d.Decision.Action != "approve" {
+				t.Errorf("%s: decision %+v, want approve", p.task, d.Decision)
+			}
+		}
+	})
 	t.Run("delegation", func(t *testing.T) {
 		ts := ts.with(t)
 		oa.ts = ts
