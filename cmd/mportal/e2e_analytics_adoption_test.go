@@ -85,6 +85,12 @@ func TestAnalyticsReleaseAdoption(t *testing.T) {
 	if len(page.Items) != 1 || page.NextOffset != nil || page.Items[0].DeviceID == first {
 		t.Fatalf("second page of stuck devices = %+v", page)
 	}
+	// offset+limit overflowed: the page's slice bounds panicked (a 500).
+	page.Items, page.NextOffset = nil, nil
+	ts.must(ts.call("GET", "/v1/ops/metrics/adoption/stuck/devices?app=portal&offset=9223372036854775807", who.ops, nil), 200).json(t, &page)
+	if len(page.Items) != 0 || page.NextOffset != nil || page.Total != 2 {
+		t.Fatalf("a page past the end = %+v", page)
+	}
 
 	// Two days later one device updates (half: day 2), the next day the other (all: day 3).
 	// Access tokens last 15 minutes: everyone signs in again after the clock moves.

@@ -97,7 +97,8 @@ func (s *Service) Stuck(ctx context.Context, p *auth.Principal, app, platform st
 		}
 		return stuck[i].DeviceID < stuck[j].DeviceID
 	})
-	page := stuck[min(offset, len(stuck)):min(offset+limit, len(stuck))]
+	start := min(offset, len(stuck))
+	page := stuck[start : start+min(limit, len(stuck)-start)] // offset+limit may overflow
 	if len(page) > 0 && s.Members != nil {
 		members, err := s.Members(ctx)
 		if err != nil {
