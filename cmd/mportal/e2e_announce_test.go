@@ -155,6 +155,21 @@ func TestAnnouncements(t *testing.T) {
 			ts.must(ts.call("POST", "/v1/ops/images", tok, string(pngBytes(t)), withContentType("image/png")), 403)
 		}
 	})
+	t.Run("refuses a time JSON cannot write, and the feed stays readable", func(t *testing.T) {
+		// 9999-12-31T23:30:00-01:00 is in the year 10000 in UTC: stored, the announcement made
+		// the create, the ops list and its whole audience's feed answer 500.
+		f := newAnnouncementFixture(t)
+		ts := f.ts.with(t)
+		for _, field := range []string{"expires_at", "publish_at"} {
+			r := ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, map[string]any{
+				"title": "Far", "body": "x", "audience": map[string]any{"all": true}, field: "9999-12-31T23:30:00-01:00"}), 400)
+			if r.problemCode() != "invalid" || !strings.Contains(string(r.body), field) {
+				t.Fatalf("%s: %s", field, r.body)
+			}
+		}
+		ts.must(ts.call("GET", "/v1/announcements", f.alice.token, nil), 200)
+		ts.must(ts.call("GET", "/v1/ops/announcements", f.ops, nil), 200)
+	})
 	t.Run("stores an image and hands out a short-lived link to it", func(t *testing.T) {
 		f := newAnnouncementFixture(t)
 		ts := f.ts.with(t)

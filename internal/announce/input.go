@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/clienttime"
 )
 
 // apply validates the fields present in in and writes them into a, rendering a new body.
@@ -45,6 +46,16 @@ func (s *Service) apply(ctx context.Context, a *Announcement, in Input, now time
 	}
 	if in.Pinned != nil {
 		a.Pinned = *in.Pinned
+	}
+	for _, t := range []struct {
+		field string
+		v     Optional[time.Time]
+	}{{"publish_at", in.PublishAt}, {"expires_at", in.ExpiresAt}} {
+		if t.v.Set && t.v.Value != nil {
+			if err := clienttime.CheckWritable(t.field, *t.v.Value); err != nil {
+				return err
+			}
+		}
 	}
 	if in.PublishAt.Set {
 		a.PublishAt = now

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clienttime"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -39,6 +40,10 @@ func (s *Service) SetDelegation(ctx context.Context, p *auth.Principal, in Deleg
 	switch {
 	case in.From.IsZero():
 		return nil, apperr.Field("from", "from is required (RFC 3339)")
+	case clienttime.CheckWritable("from", in.From) != nil:
+		return nil, clienttime.CheckWritable("from", in.From)
+	case clienttime.CheckWritable("to", in.To) != nil:
+		return nil, clienttime.CheckWritable("to", in.To)
 	case in.To.IsZero() || !in.To.After(in.From):
 		return nil, apperr.Field("to", "to is required and must be after from")
 	case in.To.Sub(in.From) > maxDelegation:

@@ -174,6 +174,8 @@ func TestBadPayloads(t *testing.T) {
 		{"a zero version", "data.task.version", apperr.Invalid, func(ev obj) { data(ev)["task"].(obj)["version"] = 0 }},
 		{"a version that is a string", "data.task.version", apperr.Invalid, func(ev obj) { data(ev)["task"].(obj)["version"] = "7" }},
 		{"an unknown node mode", "data.task.node_mode", apperr.Invalid, func(ev obj) { data(ev)["task"].(obj)["node_mode"] = "ANY" }},
+		// In the year 10000 in UTC: stored, it would fail every answer that shows the task.
+		{"a due date JSON cannot write", "data.task.due_at", apperr.Invalid, func(ev obj) { data(ev)["task"].(obj)["due_at"] = "9999-12-31T23:30:00-01:00" }},
 		{"an unknown action", "data.task.actions[0].action", apperr.Invalid, func(ev obj) {
 			data(ev)["task"].(obj)["actions"] = []obj{{"action": "forward"}}
 		}},

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/clienttime"
 )
 
 // Event types.
@@ -242,6 +243,14 @@ func (t *TaskPayload) validate(f string) error {
 	}
 	if t.CreatedAt.IsZero() {
 		return apperr.Field(f+".created_at", "created_at is required (RFC 3339)")
+	}
+	if err := clienttime.CheckWritable(f+".created_at", t.CreatedAt); err != nil {
+		return err
+	}
+	if t.DueAt != nil {
+		if err := clienttime.CheckWritable(f+".due_at", *t.DueAt); err != nil {
+			return err
+		}
 	}
 	if t.DueAt != nil && t.DueAt.Before(t.CreatedAt) {
 		return apperr.Field(f+".due_at", "due_at must not be before created_at")

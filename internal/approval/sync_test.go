@@ -141,6 +141,10 @@ func TestDelegation(t *testing.T) {
 		wantCode(t, err, apperr.Invalid, "to")
 		_, err = f.svc.SetDelegation(f.ctx, boss, approval.DelegationInput{Delegate: "E200", From: now, To: now.Add(100 * 24 * time.Hour)})
 		wantCode(t, err, apperr.Invalid, "to")
+		// 10000-01-01T00:30Z: stored, it would fail every answer that shows the delegation.
+		late := time.Date(9999, 12, 31, 23, 30, 0, 0, time.FixedZone("", -3600))
+		_, err = f.svc.SetDelegation(f.ctx, boss, approval.DelegationInput{Delegate: "E200", From: late.Add(-time.Hour), To: late})
+		wantCode(t, err, apperr.Invalid, "to")
 	})
 	t.Run("deleting the delegation ends it", func(t *testing.T) {
 		if err := f.svc.DeleteDelegation(f.ctx, boss); err != nil {

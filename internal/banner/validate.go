@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/clienttime"
 	"github.com/mportal/mportal/media"
 )
 
@@ -95,6 +96,14 @@ func normalize(b *Banner) error {
 	}
 	if b.EndsAt.IsZero() {
 		return apperr.Field("ends_at", "ends_at is required")
+	}
+	for _, t := range []struct {
+		field string
+		v     time.Time
+	}{{"starts_at", b.StartsAt}, {"ends_at", b.EndsAt}} {
+		if err := clienttime.CheckWritable(t.field, t.v); err != nil {
+			return err
+		}
 	}
 	b.StartsAt = b.StartsAt.UTC().Truncate(time.Millisecond)
 	b.EndsAt = b.EndsAt.UTC().Truncate(time.Millisecond)

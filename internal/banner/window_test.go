@@ -108,6 +108,11 @@ func TestNormalize(t *testing.T) {
 		{"rejects an end before the start", "ends_at", func(b *Banner) { b.EndsAt = b.StartsAt.Add(-time.Second) }},
 		{"rejects an end equal to the start", "ends_at", func(b *Banner) { b.EndsAt = b.StartsAt }},
 		{"rejects a huge order", "order", func(b *Banner) { b.Order = maxOrder + 1 }},
+		// 10000-01-01T00:30Z: stored, it would fail every answer that lists the banner.
+		{"rejects an end JSON cannot write", "ends_at", func(b *Banner) {
+			b.EndsAt = time.Date(9999, 12, 31, 23, 30, 0, 0, time.FixedZone("", -3600))
+		}},
+		{"rejects a start before 1970", "starts_at", func(b *Banner) { b.StartsAt = time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

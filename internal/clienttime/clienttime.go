@@ -49,3 +49,15 @@ func Time(ms int64) time.Time {
 	}
 	return time.UnixMilli(ms).UTC()
 }
+
+// CheckWritable returns an invalid error naming field unless t falls between 1970-01-01 and
+// 9999-12-31 UTC. It is for times sent in RFC 3339 (schedules, due dates): one with an offset
+// can land outside the years time.Time.MarshalJSON writes (9999-12-31T23:30:00-01:00 is in the
+// year 10000), and stored as it is (BSON keeps milliseconds), it failed every answer that held
+// it with a 500.
+func CheckWritable(field string, t time.Time) error {
+	if t.Before(earliestRendered) || t.After(latestRendered) {
+		return apperr.Field(field, "%s must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z", field)
+	}
+	return nil
+}

@@ -68,6 +68,7 @@ func TestUploadIsCheckedBeforeProcessing(t *testing.T) {
 func TestMetadata(t *testing.T) {
 	f := newFixture(t)
 	due := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	tooLate := time.Date(9999, 12, 31, 23, 30, 0, 0, time.FixedZone("", -3600)) // 10000-01-01T00:30Z
 	for _, tc := range []struct {
 		name  string
 		in    training.Input
@@ -78,6 +79,7 @@ func TestMetadata(t *testing.T) {
 		{"needs a due date for a required video", training.Input{Title: "x", Required: true}, "due_at"},
 		{"takes a due date only for a required video", training.Input{Title: "x", DueAt: &due}, "due_at"},
 		{"knows the languages", training.Input{Title: "x", Language: "fr"}, "language"},
+		{"refuses a due date JSON cannot write", training.Input{Title: "x", Required: true, DueAt: &tooLate}, "due_at"},
 	} {
 		t.Run("refuses bad input: "+tc.name, func(t *testing.T) {
 			_, err := f.svc.Create(f.ctx, opsUser, tc.in)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/clienttime"
 	"github.com/mportal/mportal/internal/i18n"
 )
 
@@ -110,6 +111,9 @@ func (in Input) apply(d *videoDoc) error {
 	d.Required, d.Language = in.Required, in.Language
 	d.DueAt = nil
 	if in.DueAt != nil {
+		if err := clienttime.CheckWritable("due_at", *in.DueAt); err != nil {
+			return err
+		}
 		due := in.DueAt.UTC()
 		d.DueAt = &due
 	}
