@@ -150,7 +150,8 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 
 	// Approvals: OA events in, the approvers' tasks, decisions and delegations; decisions go back
 	// to the OA through the callback outbox; reminders nudge slow approvers; ops read the numbers.
-	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Log: m.Logger, Usage: m.usage, Now: m.Clock}
+	m.approvals = &approval.Service{DB: db, Directory: m.users, Push: m.push, Sync: m.sync, Log: m.Logger, Usage: m.usage, Now: m.Clock,
+		ListInMemory: db.Embedded}
 	m.approvalCallbacks = &approval.Callbacks{DB: db, Log: m.Logger, Now: m.Clock, Retention: cfg.ApprovalDeliveryRetention}
 	m.approvalStats = &approval.Statistics{DB: db, Now: m.Clock}
 	// What ops and admins change in the web console lands in the audit log.

@@ -177,7 +177,7 @@ func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) err
 		}
 		return touch, nil
 	})
-	if err == nil && s.DB.FerretDB {
+	if err == nil && s.ListInMemory {
 		s.view.put(t)
 	}
 	return err

@@ -301,3 +301,41 @@ func TestListOrderAndFilters(t *testing.T) {
 	_, _, err = f.svc.List(f.ctx, me, approval.ListFilter{Cursor: "!!"})
 	wantCode(t, err, apperr.Invalid, "cursor")
 }
+
+// Two replicas on one database (a FerretDB they share, as in the fault rig, or MongoDB): each
+// lists what the other wrote. The list once came from each process's memory on any FerretDB,
+// which saw only that process's writes.
+func TestListsOfReplicasSharingADatabase(t *testing.T) {
+	f := newFixture(t)
+	a := f.svc
+	a.ListInMemory = false
+	b := &approval.Service{DB: a.DB, Directory: a.Directory, Push: f.pusher, Sync: f.sync, Now: f.clock.Now}
+	boss := f.users["E100"]
+	list := func(s *approval.Service) map[string]string {
+		t.Helper()
+		items, _, err := s.List(f.ctx, boss, approval.ListFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, it := range items {
+			out[it.ID] = it.Status
+		}
+		return out
+	}
+	first := f.newTask(t, "i1", "t1", "E100") // applied by a
+	if got := list(b); got[first] != "pending" {
+		t.Fatalf("b lists %v, want %s pending", got, first)
+	}
+	if got := list(a); got[first] != "pending" {
+		t.Fatalf("a lists %v, want %s pending", got, first)
+	}
+	if _, err := b.Decide(f.ctx, boss, first, approval.DecisionInput{Action: "approve", IdempotencyKey: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	second := f.newTask(t, "i2", "t2", "E100")
+	got := list(a)
+	if got[first] != "approved" || got[second] != "pending" {
+		t.Fatalf("a lists %v after b's decision, want %s approved and %s pending", got, first, second)
+	}
+}

@@ -97,7 +97,9 @@ func newFixture(t *testing.T) *fixture {
 		f.users[no] = &auth.Principal{UserID: u.ID, Roles: u.Roles, DeviceID: "dev-" + no}
 	}
 	f.sync = &datasync.Engine{DB: db, Now: f.clock.Now}
-	f.svc = &approval.Service{DB: db, Directory: dir, Push: f.pusher, Sync: f.sync, Now: f.clock.Now}
+	// One process writes the tasks: the list may come from memory, as on the embedded database
+	// (TestListsOfReplicasSharingADatabase lists from the database).
+	f.svc = &approval.Service{DB: db, Directory: dir, Push: f.pusher, Sync: f.sync, Now: f.clock.Now, ListInMemory: true}
 	f.sync.Register(f.svc.SyncTable())
 	f.sync.Register(f.svc.DecisionsSyncTable())
 	if err := f.sync.Start(f.ctx); err != nil {

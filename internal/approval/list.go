@@ -63,7 +63,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f ListFilter) ([]
 		after = &pos
 	}
 	var tasks []Task
-	if s.DB.FerretDB {
+	if s.ListInMemory {
 		if err := s.view.load(ctx, s); err != nil {
 			return nil, "", err
 		}

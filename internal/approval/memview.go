@@ -13,7 +13,7 @@ import (
 )
 
 // taskView keeps every task in memory, by holder, for the approver's list on the embedded
-// database: FerretDB pushes down only _id filters, so a list query would scan and decode every
+// database (Service.ListInMemory): FerretDB pushes down only _id filters, so a list query would scan and decode every
 // task of the collection (about 60–100 ms for 500 tasks, measured). The embedded database is
 // only ever served by one mportal process (see mongodb.DB.Lock), so this process sees every
 // write: writeTask puts each task it wrote, under the task's lock, after the write committed.

@@ -59,6 +59,11 @@ type Service struct {
 	Usage UsageRecorder
 	// Holder names this replica in the event worker's leases (random when empty).
 	Holder string
+	// ListInMemory serves the approver's list from memory (taskView): only for a database
+	// this process alone writes (the embedded FerretDB, where a list query scans every task).
+	// Replicas that share a database, FerretDB included, must list from it: each sees only its
+	// own writes.
+	ListInMemory bool
 
 	// purged is when events were last purged (Unix ms): at most once a minute.
 	purged atomic.Int64
@@ -73,7 +78,7 @@ type Service struct {
 	leaseStart time.Time
 	scanned    time.Time
 	holderOnce sync.Once
-	// view serves the approver's list on the embedded database (see taskView).
+	// view serves the approver's list when ListInMemory (see taskView).
 	view taskView
 }
 
