@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,9 +17,10 @@ import (
 
 // Versions: every instance and task carries the OA's version, and a write only replaces a
 // document whose stored version is lower. Writers of one key are serialized by DB.Lock (the
-// embedded FerretDB's updates are not atomic) and the replace is filtered on the version read,
-// so on MongoDB, across replicas, a concurrent newer write makes ours match nothing and we
-// read again. An event that is not newer changes nothing, whatever order events arrive in.
+// embedded FerretDB's updates are not atomic), and the replace is filtered on what was read
+// (an instance's version, a task's rev: see writeTask), so on MongoDB, across replicas, a
+// concurrent write makes ours match nothing and we read again. An event that is not newer
+// changes nothing, whatever order events arrive in.
 
 // apply writes an event's instance and task; changed reports whether anything was newer.
 func (s *Service) apply(ctx context.Context, source string, p *Payload, approvers map[string]string) (bool, error) {
@@ -112,16 +114,24 @@ func (s *Service) refreshTasks(ctx context.Context, in *Instance) error {
 
 func (s *Service) refreshTask(ctx context.Context, key string, in *Instance) error {
 	defer s.DB.Lock("approval/task:" + key)()
-	t, err := s.readTask(ctx, key)
-	if err != nil || t == nil {
-		return err
-	}
-	wasOpen := t.Open
-	t.InstanceStatus, t.Title, t.FlowName = in.Status, in.Title, in.FlowName
-	t.Open = t.open()
-	t.UpdatedAt = s.Now.Stored()
-	if err := s.writeTask(ctx, t, t.Version); err != nil {
-		return err
+	var t *Task
+	var wasOpen bool
+	for {
+		read, err := s.readTask(ctx, key)
+		if err != nil || read == nil {
+			return err
+		}
+		c := *read
+		t, wasOpen = &c, c.Open
+		t.InstanceStatus, t.Title, t.FlowName = in.Status, in.Title, in.FlowName
+		t.Open = t.open()
+		t.UpdatedAt = s.Now.Stored()
+		if err := s.writeTask(ctx, t, read); !errors.Is(err, errTaskChanged) {
+			if err != nil {
+				return err
+			}
+			break
+		}
 	}
 	if wasOpen && !t.Open {
 		return s.withdraw(ctx, t.ID, t.ApproverUserID, "instance-"+strings.ToLower(in.Status))
@@ -146,11 +156,19 @@ func (t *Task) open() bool {
 	return t.Status == StatusPending && t.InstanceStatus == StatusPending && t.DecidedAt == nil
 }
 
-// writeTask replaces the stored task (stamped with a sync sequence number), or inserts it when
-// prevVersion is 0 and none is stored. On MongoDB a newer version written meanwhile by another
-// replica makes the replace match nothing, and the newer one stands. Callers hold the task's
-// lock, which also orders the view's puts.
-func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) error {
+// writeTask stores t in place of read, the task as its caller read it (nil: none was stored),
+// and returns errTaskChanged, writing nothing, when the stored task is no longer read: another
+// writer (the OA's next event, the approver's decision, on this replica or another) came in
+// between, and the caller must read again and redo its change. Each write stamps the task
+// with a new Rev, and the replace is filtered on the one read (or on its own, when the sync
+// engine runs it again), which MongoDB applies atomically; on the embedded FerretDB, whose
+// updates are not, callers hold the task's lock (DB.Lock), which also orders the view's puts.
+func (s *Service) writeTask(ctx context.Context, t *Task, read *Task) error {
+	var readRev any // a task stored before revisions has none: null matches it
+	if read != nil && read.Rev != "" {
+		readRev = read.Rev
+	}
+	t.Rev = bson.NewObjectID().Hex()
 	err := s.write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
 		t.Seq = seq
 		keys := []string{datasync.UserKey(t.ApproverUserID)}
@@ -158,7 +176,8 @@ func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) err
 			keys = append(keys, datasync.UserKey(u))
 		}
 		touch := []datasync.Touch{{Table: SyncTableName, Keys: keys}}
-		if prevVersion == 0 {
+		filter := bson.D{{Key: "_id", Value: t.ID}, {Key: "rev", Value: bson.D{{Key: "$in", Value: bson.A{readRev, t.Rev}}}}}
+		if read == nil {
 			_, err := s.coll(tasksColl).InsertOne(ctx, t)
 			if err == nil {
 				return touch, nil
@@ -166,14 +185,15 @@ func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) err
 			if !mongodb.IsDuplicateKey(err) {
 				return nil, fmt.Errorf("insert task %s: %w", t.ID, mongodb.Translate(err, "task"))
 			}
-			// A write run again by the sync engine finds its own insert: replace it.
+			// Our own insert, when the sync engine runs the write again, or another writer's.
+			filter = bson.D{{Key: "_id", Value: t.ID}, {Key: "rev", Value: t.Rev}}
 		}
-		filter := bson.D{{Key: "_id", Value: t.ID}}
-		if prevVersion != 0 && prevVersion != t.Version {
-			filter = append(filter, bson.E{Key: "version", Value: bson.D{{Key: "$in", Value: bson.A{prevVersion, t.Version}}}})
-		}
-		if _, err := s.coll(tasksColl).ReplaceOne(ctx, filter, t); err != nil {
+		r, err := s.coll(tasksColl).ReplaceOne(ctx, filter, t)
+		if err != nil {
 			return nil, fmt.Errorf("write task %s: %w", t.ID, mongodb.Translate(err, "task"))
+		}
+		if r.MatchedCount == 0 {
+			return nil, errTaskChanged
 		}
 		return touch, nil
 	})
@@ -182,6 +202,9 @@ func (s *Service) writeTask(ctx context.Context, t *Task, prevVersion int64) err
 	}
 	return err
 }
+
+// errTaskChanged is writeTask's answer when the task changed since its caller read it.
+var errTaskChanged = errors.New("the task changed since it was read")
 
 // write runs fn through the sync engine, or with sequence number 0 without one.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, seq int64) ([]datasync.Touch, error)) error {
@@ -200,66 +223,73 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context, seq in
 func (s *Service) applyTask(ctx context.Context, inst *Instance, in *TaskPayload, approverID string) (bool, error) {
 	key := Key(inst.Source, in.ID)
 	defer s.DB.Lock("approval/task:" + key)()
-	cur, err := s.readTask(ctx, key)
-	if err != nil {
-		return false, err
-	}
-	if cur != nil && cur.Version >= in.Version {
-		if cur.Version == in.Version && cur.Open && cur.PushedAt == nil {
-			// Stored, but the push was not enqueued (a failure after the write): the
-			// redelivered event finishes the job; the push key makes it once.
-			return false, s.notifyTask(ctx, cur)
-		}
-		return false, nil
-	}
-	now := s.Now.Stored()
-	t := &Task{ID: key, Source: inst.Source, TaskID: in.ID, InstanceKey: inst.ID, InstanceID: inst.InstanceID,
-		FlowCode: inst.FlowCode, FlowName: inst.FlowName, Title: inst.Title, NodeID: in.NodeID, NodeName: in.NodeName,
-		NodeMode: in.NodeMode, AssigneeEmployeeNo: in.ApproverEmployeeNo, Status: in.Status,
-		InstanceStatus: inst.Status, CreatedAt: in.CreatedAt.UTC().Truncate(time.Millisecond), DueAt: storedTime(in.DueAt), Actions: in.Actions,
-		ActionContext: in.ActionContext, Version: in.Version, ReceivedAt: now, UpdatedAt: now}
-	var prevVersion int64
-	reassigned := true
-	if cur != nil {
-		prevVersion = cur.Version
-		t.ReceivedAt, t.PushedAt, t.DecidedAt, t.DecidedAction = cur.ReceivedAt, cur.PushedAt, cur.DecidedAt, cur.DecidedAction
-		t.FormerUserIDs = cur.FormerUserIDs
-		if strings.EqualFold(cur.AssigneeEmployeeNo, in.ApproverEmployeeNo) {
-			t.ApproverUserID, t.ApproverEmployeeNo, t.DelegatedFrom = cur.ApproverUserID, cur.ApproverEmployeeNo, cur.DelegatedFrom
-			reassigned = false
-		}
-	}
-	if reassigned {
-		if err := s.assign(ctx, t, approverID, in.ApproverEmployeeNo, now); err != nil {
+	var cur, t *Task
+	var reassigned bool
+	for {
+		var err error
+		cur, err = s.readTask(ctx, key)
+		if err != nil {
 			return false, err
 		}
-		if cur != nil && cur.ApproverUserID == t.ApproverUserID {
-			reassigned = false // the OA moved it between two people who both delegate to the same holder
+		if cur != nil && cur.Version >= in.Version {
+			if cur.Version == in.Version && cur.Open && cur.PushedAt == nil {
+				// Stored, but the push was not enqueued (a failure after the write): the
+				// redelivered event finishes the job; the push key makes it once.
+				return false, s.notifyTask(ctx, cur)
+			}
+			return false, nil
+		}
+		now := s.Now.Stored()
+		t = &Task{ID: key, Source: inst.Source, TaskID: in.ID, InstanceKey: inst.ID, InstanceID: inst.InstanceID,
+			FlowCode: inst.FlowCode, FlowName: inst.FlowName, Title: inst.Title, NodeID: in.NodeID, NodeName: in.NodeName,
+			NodeMode: in.NodeMode, AssigneeEmployeeNo: in.ApproverEmployeeNo, Status: in.Status,
+			InstanceStatus: inst.Status, CreatedAt: in.CreatedAt.UTC().Truncate(time.Millisecond), DueAt: storedTime(in.DueAt), Actions: in.Actions,
+			ActionContext: in.ActionContext, Version: in.Version, ReceivedAt: now, UpdatedAt: now}
+		reassigned = true
+		if cur != nil {
+			t.ReceivedAt, t.PushedAt, t.DecidedAt, t.DecidedAction = cur.ReceivedAt, cur.PushedAt, cur.DecidedAt, cur.DecidedAction
+			t.FormerUserIDs = cur.FormerUserIDs
+			if strings.EqualFold(cur.AssigneeEmployeeNo, in.ApproverEmployeeNo) {
+				t.ApproverUserID, t.ApproverEmployeeNo, t.DelegatedFrom = cur.ApproverUserID, cur.ApproverEmployeeNo, cur.DelegatedFrom
+				reassigned = false
+			}
 		}
 		if reassigned {
-			t.PushedAt = nil
+			if err := s.assign(ctx, t, approverID, in.ApproverEmployeeNo, now); err != nil {
+				return false, err
+			}
+			if cur != nil && cur.ApproverUserID == t.ApproverUserID {
+				reassigned = false // the OA moved it between two people who both delegate to the same holder
+			}
+			if reassigned {
+				t.PushedAt = nil
+			}
 		}
-	}
-	if cur != nil && cur.ApproverUserID != t.ApproverUserID && !slices.Contains(t.FormerUserIDs, cur.ApproverUserID) {
-		t.FormerUserIDs = append(t.FormerUserIDs, cur.ApproverUserID)
-	}
-	t.FormerUserIDs = slices.DeleteFunc(t.FormerUserIDs, func(u string) bool { return u == t.ApproverUserID })
-	if t.DecidedAt == nil && (in.Status == StatusApproved || in.Status == StatusRejected) {
-		if err := s.recordOASide(ctx, t, now); err != nil {
+		if cur != nil && cur.ApproverUserID != t.ApproverUserID && !slices.Contains(t.FormerUserIDs, cur.ApproverUserID) {
+			t.FormerUserIDs = append(t.FormerUserIDs, cur.ApproverUserID)
+		}
+		t.FormerUserIDs = slices.DeleteFunc(t.FormerUserIDs, func(u string) bool { return u == t.ApproverUserID })
+		if t.DecidedAt == nil && (in.Status == StatusApproved || in.Status == StatusRejected) {
+			if err := s.recordOASide(ctx, t, now); err != nil {
+				return false, err
+			}
+		}
+		t.Open = t.open()
+		if t.Open && t.PushedAt == nil {
+			// Enqueued first so that pushed_at is part of the task's one write: should that write
+			// fail, the event stays unprocessed, is applied again, and the push key keeps the push
+			// from going out twice.
+			if err := s.enqueueTaskPush(ctx, t); err != nil {
+				return false, err
+			}
+		}
+		switch err := s.writeTask(ctx, t, cur); {
+		case errors.Is(err, errTaskChanged):
+			continue // another writer came in between (a decision, another replica): read again
+		case err != nil:
 			return false, err
 		}
-	}
-	t.Open = t.open()
-	if t.Open && t.PushedAt == nil {
-		// Enqueued first so that pushed_at is part of the task's one write: should that write
-		// fail, the event stays unprocessed, is applied again, and the push key keeps the push
-		// from going out twice.
-		if err := s.enqueueTaskPush(ctx, t); err != nil {
-			return false, err
-		}
-	}
-	if err := s.writeTask(ctx, t, prevVersion); err != nil {
-		return false, err
+		break
 	}
 	if cur != nil && cur.Open && (!t.Open || reassigned) {
 		if err := s.withdraw(ctx, key, cur.ApproverUserID, "v"+fmt.Sprint(t.Version)); err != nil {

@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -206,12 +207,20 @@ func (s *Service) claimDecision(ctx context.Context, d *Decision) (*Decision, er
 // withdraws its notification from the approver's devices.
 func (s *Service) closeDecided(ctx context.Context, d *Decision) error {
 	unlock := s.DB.Lock("approval/task:" + d.ID)
-	t, err := s.readTask(ctx, d.ID)
-	if err == nil && t != nil && t.DecidedAt == nil {
+	var err error
+	for {
+		var read *Task
+		if read, err = s.readTask(ctx, d.ID); err != nil || read == nil || read.DecidedAt != nil {
+			break
+		}
+		t := *read
 		t.DecidedAt, t.DecidedAction = &d.DecidedAt, d.Action
 		t.Open = t.open()
 		t.UpdatedAt = s.Now.Stored()
-		err = s.writeTask(ctx, t, t.Version)
+		// Another writer in between (the OA's next event) is read again, not overwritten.
+		if err = s.writeTask(ctx, &t, read); !errors.Is(err, errTaskChanged) {
+			break
+		}
 	}
 	unlock()
 	if err != nil {

@@ -244,6 +244,9 @@ type Task struct {
 	FormerUserIDs []string `bson:"former_user_ids,omitempty" json:"-"`
 	// Seq is the sync sequence number of the task's last write.
 	Seq int64 `bson:"_seq,omitempty" json:"-"`
+	// Rev is new on every write: a write replaces only the revision its writer read (see
+	// writeTask).
+	Rev string `bson:"rev,omitempty" json:"-"`
 }
 
 // Decision is the one decision of a task.
