@@ -1,12 +1,15 @@
 package approval_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/mportal/mportal/internal/approval"
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/testenv"
 )
 
 // replica is another server process on the fixture's database: its own memory (event
@@ -14,6 +17,19 @@ import (
 func (f *fixture) replica(holder string) *approval.Service {
 	return &approval.Service{DB: f.svc.DB, Directory: f.svc.Directory, Push: f.pusher, Sync: f.sync,
 		Now: f.clock.Now, Holder: holder}
+}
+
+// sharedReplica is a replica with a connection of its own to the fixture's database, as
+// replicas sharing a FerretDB reached by URI have: not Embedded, unlike the fixture's (the test
+// server is the embedded FerretDB).
+func (f *fixture) sharedReplica(t *testing.T, holder string) *approval.Service {
+	t.Helper()
+	db, err := mongodb.Open(f.ctx, testenv.MongoURI(t), f.svc.DB.DB.Name(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close(context.Background()) })
+	return &approval.Service{DB: db, Directory: f.svc.Directory, Push: f.pusher, Sync: f.sync, Now: f.clock.Now, Holder: holder}
 }
 
 // accept signs ev as message id and has svc accept it, without processing it.
@@ -162,6 +178,26 @@ func TestReplicasShareTheEventWorker(t *testing.T) {
 		}
 		if got := f.result(t, "late"); got != approval.ResultApplied {
 			t.Fatalf("late: %s", got)
+		}
+	})
+	t.Run("the holder applies at its next pass what another replica accepted", func(t *testing.T) {
+		// The other replica hands its accepts to its own worker, which holds no lease: the
+		// holder finds them by scanning. On a FerretDB that replicas share it scanned once a
+		// minute, as on the embedded database, so such an event waited up to a minute.
+		f.clock.Advance(approval.EventLeaseWindow)
+		holder, other := f.sharedReplica(t, "c"), f.sharedReplica(t, "d")
+		if n, err := holder.ProcessEvents(f.ctx); err != nil || n != 0 {
+			t.Fatalf("the holder's first pass of the window: %d, %v", n, err)
+		}
+		if n, err := holder.ProcessEvents(f.ctx); err != nil || n != 0 {
+			t.Fatalf("the holder's second pass of the window: %d, %v", n, err) // scanned: not fresh
+		}
+		f.accept(t, other, "elsewhere", taskEvent(approval.EventTaskCreated, instance("i-elsewhere", 1, "PENDING"), task("t-elsewhere", "E100", 1, "PENDING")))
+		if n, err := other.ProcessEvents(f.ctx); err != nil || n != 0 {
+			t.Fatalf("the replica without the lease: %d, %v", n, err)
+		}
+		if n, err := holder.ProcessEvents(f.ctx); err != nil || n != 1 {
+			t.Fatalf("the holder's next pass: %d, %v; want the event another replica accepted", n, err)
 		}
 	})
 }

@@ -24,8 +24,9 @@ const (
 	// overlap. Events of one task serialize on its lock and the version decides.
 	eventWorkers = 16
 	// EventScanInterval is how often the worker on the embedded database scans the events
-	// collection for pending events it was not handed (it scans every pass on MongoDB, where an
-	// index serves the query, and always after a restart or when it takes the lease over).
+	// collection for pending events it was not handed (it scans every pass on a database that
+	// replicas share, MongoDB or FerretDB, where others accept events too, and always after a
+	// restart or when it takes the lease over).
 	EventScanInterval = time.Minute
 	// EventPollInterval is how often an idle worker looks at its lease and the database.
 	EventPollInterval = time.Second
@@ -49,7 +50,9 @@ func (s *Service) ProcessEvents(ctx context.Context) (int, error) {
 		s.queue.clear()
 		return 0, nil
 	}
-	scan := fresh || !s.DB.FerretDB || s.Now.UTC().Sub(s.scanned) >= EventScanInterval
+	// Only on the embedded database does this process accept every event (one process serves
+	// it); replicas sharing a FerretDB hand their accepts to nobody but their own worker.
+	scan := fresh || !s.DB.Embedded || s.Now.UTC().Sub(s.scanned) >= EventScanInterval
 	total := 0
 	var errs []error
 	for ctx.Err() == nil {
