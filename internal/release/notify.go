@@ -29,6 +29,9 @@ func (s *Service) notify(ctx context.Context, ch *Channel, b *Build, rel Release
 		Key:      "release:" + rel.ID,
 		Category: push.CategoryRelease,
 		Audience: aud,
+		// A newer release of the same app, channel and platform replaces the notice; one of
+		// another app or channel does not (the category's "release" key collapsed them all).
+		CollapseKey: "release:" + ch.AppID + ":" + ch.Name + ":" + string(b.Platform),
 		Title: map[string]string{
 			"zh-CN": fmt.Sprintf("%s %s 已发布", name, b.Version),
 			"en":    fmt.Sprintf("%s %s is available", name, b.Version),

@@ -48,6 +48,11 @@ func TestReleases(t *testing.T) {
 		if n.Key != "release:"+r1 || n.Category != push.CategoryRelease || len(n.Audience.UserIDs) != 1 || n.Audience.UserIDs[0] != "u-beta" || n.Audience.All {
 			t.Fatalf("notification = %+v", n)
 		}
+		// Replaces an older notice of this app, channel and platform only: with the category's
+		// one "release" key, any app's or channel's release replaced any other's.
+		if n.CollapseKey != "release:portal:beta:android" {
+			t.Fatalf("collapse key %q", n.CollapseKey)
+		}
 	})
 	t.Run("the same build twice is a conflict", func(t *testing.T) {
 		_, err := f.svc.Publish(ctx, opsUser, "portal", PublishInput{Platform: Android, Channel: "beta", BuildID: b1.PublicID, Percent: 20})
