@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -159,25 +160,44 @@ func (s *Service) videos(ctx context.Context) ([]videoDoc, error) {
 
 // modify reads a video, lets fn change it and $sets the fields fn returns (nil: no write).
 // Writers are serialized per video in this process, as the embedded FerretDB's updates are not
-// atomic; on MongoDB ops' edits (metadata) and the worker holding the job's lease (processing
-// state) set disjoint fields, so neither loses the other's write. fn's error aborts the write.
+// atomic. On MongoDB, where that lock does nothing, ops' edits (metadata) and the processing
+// state are disjoint fields, so neither loses the other's write; and a write of the processing
+// state (an upload, the worker's progress, publish or failure) is filtered on the job it read:
+// if another writer changed the job in between, fn runs again on what is stored now. Unfiltered,
+// a worker's progress read before a replacement upload wrote the old job back, and the new
+// upload was then dropped as superseded. fn's error aborts the write; fn may run more than once.
 func (s *Service) modify(ctx context.Context, id string, fn func(d *videoDoc) (bson.D, error)) error {
 	unlock := s.DB.Lock(videosColl + ":" + id)
 	defer unlock()
-	d, err := s.video(ctx, id)
-	if err != nil {
-		return err
+	for {
+		d, err := s.video(ctx, id)
+		if err != nil {
+			return err
+		}
+		filter := bson.D{{Key: "_id", Value: id}}
+		readJob := d.Job
+		set, err := fn(d)
+		if err != nil || set == nil {
+			return err
+		}
+		if slices.ContainsFunc(set, func(e bson.E) bool { return e.Key == "job" }) {
+			var job any = readJob
+			if readJob == "" { // not stored (omitempty): null matches a missing field
+				job = bson.D{{Key: "$in", Value: bson.A{nil, ""}}}
+			}
+			filter = append(filter, bson.E{Key: "job", Value: job})
+		}
+		d.UpdatedAt = s.Now.UTC()
+		set = append(set, bson.E{Key: "updated_at", Value: d.UpdatedAt})
+		r, err := s.coll(videosColl).UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}})
+		if err != nil {
+			return fmt.Errorf("write video %s: %w", id, mongodb.Translate(err, "video"))
+		}
+		if r.MatchedCount == 1 {
+			return nil
+		}
+		// The job changed since the read, or the video was deleted: read again.
 	}
-	set, err := fn(d)
-	if err != nil || set == nil {
-		return err
-	}
-	d.UpdatedAt = s.Now.UTC()
-	set = append(set, bson.E{Key: "updated_at", Value: d.UpdatedAt})
-	if _, err := s.coll(videosColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}); err != nil {
-		return fmt.Errorf("write video %s: %w", id, mongodb.Translate(err, "video"))
-	}
-	return nil
 }
 
 // metadata returns the fields ops edit, for modify.

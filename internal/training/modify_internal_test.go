@@ -1,0 +1,57 @@
+package training
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/testenv"
+)
+
+// A worker's progress read the video before a replacement upload (on another replica, or on
+// MongoDB, where DB.Lock does nothing) changed its job: its write must not put the old job
+// back. It did, and the new upload's job then found itself superseded and was dropped.
+func TestProgressReadBeforeAReplacementKeepsTheReplacement(t *testing.T) {
+	ctx := context.Background()
+	s := &Service{DB: testenv.Mongo(t)}
+	if _, err := s.coll(videosColl).InsertOne(ctx, videoDoc{ID: "v1", Job: "A", Status: StatusProcessing}); err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	err := s.modify(ctx, "v1", func(d *videoDoc) (bson.D, error) {
+		if runs++; runs == 1 { // the replacement lands between the read and the write
+			if _, err := s.coll(videosColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: "v1"}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: "job", Value: "B"}, {Key: "status", Value: StatusUploaded}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d.Job != "A" { // what setProgress does
+			return nil, errSuperseded
+		}
+		d.Status, d.Percent = StatusProcessing, 50
+		return d.processing(), nil
+	})
+	if !errors.Is(err, errSuperseded) {
+		t.Fatalf("the stale progress write: %v, want errSuperseded", err)
+	}
+	d, err := s.video(ctx, "v1")
+	if err != nil || d.Job != "B" || d.Status != StatusUploaded {
+		t.Fatalf("stored %+v, %v; want the replacement's job B, uploaded", d, err)
+	}
+	t.Run("a video without a job yet is written", func(t *testing.T) {
+		if _, err := s.coll(videosColl).InsertOne(ctx, videoDoc{ID: "v2", Status: StatusUploaded}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.modify(ctx, "v2", func(d *videoDoc) (bson.D, error) {
+			d.Job, d.Status = "C", StatusUploaded
+			return d.processing(), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := s.video(ctx, "v2"); err != nil || d.Job != "C" {
+			t.Fatalf("stored %+v, %v", d, err)
+		}
+	})
+}
