@@ -40,9 +40,8 @@ func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, ne
 	if newPassword == current {
 		return apperr.Field("new_password", "the new password must differ from the current one")
 	}
-	throttleKey := "password-change:" + p.UserID
 	if s.Throttle != nil {
-		if wait, ok := s.Throttle.Check(throttleKey, ""); !ok {
+		if wait, ok := s.Throttle.CheckUser("password-change", p.UserID); !ok {
 			return rateLimited(wait)
 		}
 	}
@@ -63,12 +62,12 @@ func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, ne
 	release()
 	if cause != nil {
 		if s.Throttle != nil {
-			s.Throttle.Failure(throttleKey, "")
+			s.Throttle.FailureUser("password-change", p.UserID)
 		}
 		return &apperr.Error{Code: apperr.Invalid, Field: "current_password", Message: "the current password is incorrect", Err: cause}
 	}
 	if s.Throttle != nil {
-		s.Throttle.Success(throttleKey)
+		s.Throttle.SuccessUser("password-change", p.UserID)
 	}
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)

@@ -91,10 +91,41 @@ func ipKey(ip string) string {
 // Check reports whether a login attempt for account from ip may proceed. Call it before verifying
 // the password; when it is not allowed, retryAfter says how long the caller must wait.
 func (t *Throttle) Check(account, ip string) (retryAfter time.Duration, allowed bool) {
+	return t.check(accountKey(account), ipKey(ip))
+}
+
+// userKey is the key of a signed-in user's action (a password change): "u:" keeps it apart from
+// login names, which any client may send ("password-change:<id>" as a login locked the user's
+// password change when the two shared the account keys).
+func userKey(action, userID string) string { return "u:" + action + ":" + userID }
+
+// CheckUser, FailureUser and SuccessUser are Check, Failure and Success for an action of a
+// signed-in user, by user id, with the account budget.
+func (t *Throttle) CheckUser(action, userID string) (retryAfter time.Duration, allowed bool) {
+	return t.check(userKey(action, userID))
+}
+
+// FailureUser records a failed action of userID.
+func (t *Throttle) FailureUser(action, userID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.fail(userKey(action, userID), t.cfg.AccountFree, t.cfg.Now())
+}
+
+// SuccessUser forgets userID's failures of action.
+func (t *Throttle) SuccessUser(action, userID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if el, ok := t.entries[userKey(action, userID)]; ok {
+		t.remove(el)
+	}
+}
+
+func (t *Throttle) check(keys ...string) (retryAfter time.Duration, allowed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.cfg.Now()
-	for _, key := range []string{accountKey(account), ipKey(ip)} {
+	for _, key := range keys {
 		if e := t.lookup(key, now); e != nil && now.Before(e.lockedUntil) {
 			retryAfter = max(retryAfter, e.lockedUntil.Sub(now))
 		}

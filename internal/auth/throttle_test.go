@@ -143,3 +143,27 @@ func TestThrottleConcurrentUse(t *testing.T) {
 		t.Fatal("the IP is not throttled after 3200 failures")
 	}
 }
+
+// A user's password change has a budget no login name can spend: "password-change:<id>" sent
+// as a login once shared its key, so anyone could lock a user's password change.
+func TestThrottleUserActionsAreApartFromLogins(t *testing.T) {
+	th := newTestThrottle(newFakeClock())
+	for range 10 {
+		th.Failure("password-change:u1", "10.0.0.1")
+		th.Failure("u:password-change:u1", "10.0.0.2")
+	}
+	if wait, ok := th.CheckUser("password-change", "u1"); !ok {
+		t.Fatalf("failed logins locked u1's password change for %v", wait)
+	}
+	for range 6 {
+		th.FailureUser("password-change", "u1")
+	}
+	if _, ok := th.CheckUser("password-change", "u1"); ok {
+		t.Fatal("six failed password changes did not lock the next one")
+	}
+	mustAllow(t, th, "u1", "10.0.0.3")
+	th.SuccessUser("password-change", "u1")
+	if wait, ok := th.CheckUser("password-change", "u1"); !ok {
+		t.Fatalf("still locked after a success: %v", wait)
+	}
+}
