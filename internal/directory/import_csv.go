@@ -46,13 +46,16 @@ func readCSV(r io.Reader) ([]csvRow, error) {
 		if errors.Is(err, io.EOF) {
 			return rows, nil
 		}
+		if err != nil && !errors.Is(err, csv.ErrFieldCount) {
+			// Before FieldPos: a record that failed to parse has no field positions, and
+			// FieldPos panics (a bad quote in the first column was a 500).
+			return nil, syntaxError(err)
+		}
 		line, _ := cr.FieldPos(0)
 		row := csvRow{line: line}
 		switch {
-		case errors.Is(err, csv.ErrFieldCount):
+		case err != nil: // csv.ErrFieldCount
 			row.err = apperr.New(apperr.Invalid, "the row has %d fields but the header has %d", len(record), len(columns))
-		case err != nil:
-			return nil, syntaxError(err)
 		default:
 			row.cells = make(map[string]string, len(columns))
 			for i, col := range columns {

@@ -185,6 +185,8 @@ func TestImportRejectsBadFiles(t *testing.T) {
 		{"rejects a file without an employee_no column", []string{"name", "Zhang"}, apperr.Invalid, "employee_no"},
 		{"rejects an empty file", nil, apperr.Invalid, ""},
 		{"rejects a CSV syntax error", []string{"employee_no,name", `E1,"Zh"ang`}, apperr.Invalid, ""},
+		// The record has no field positions then: FieldPos panicked.
+		{"rejects a CSV syntax error in the first column", []string{"employee_no,name", `E1"x,Alice`}, apperr.Invalid, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
