@@ -7,6 +7,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/approval"
+	"github.com/mportal/mportal/internal/clienttime"
 )
 
 func (s *Server) listDeliveries(c *fiber.Ctx) error {
@@ -39,7 +40,8 @@ func statsRange(c *fiber.Ctx) (from, to time.Time, err error) {
 		if err != nil {
 			return time.Time{}, apperr.Field(field, "%s must be an RFC 3339 date-time such as 2026-03-01T00:00:00+08:00", field)
 		}
-		return t, nil
+		// The answer echoes both: one outside the years JSON writes failed it with a 500.
+		return t, clienttime.CheckWritable(field, t)
 	}
 	if from, err = parse("from"); err != nil {
 		return

@@ -36,6 +36,8 @@ func TestApprovalOperations(t *testing.T) {
 		for _, q := range []struct{ query, field string }{
 			{"from=2026-04-01T00:00:00Z&to=2026-03-01T00:00:00Z", "to"},
 			{"from=2025-01-01T00:00:00Z&to=2026-04-01T00:00:00Z", "to"},
+			// The year 10000 in UTC: the answer, which echoes both, failed with a 500.
+			{"from=9999-12-31T20:00:00-05:00&to=9999-12-31T23:00:00-05:00", "from"},
 		} {
 			var p struct{ Code, Field string }
 			ts.must(ts.call("GET", "/v1/ops/approvals/stats?"+q.query, ops, nil), 400).json(t, &p)
