@@ -147,7 +147,7 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 	}
 	if w := s.deps.AccessLog; w != nil {
 		writeAccessLine(w, accessLine{at: at, requestID: id, method: c.Method(), route: route,
-			path: c.Path(), ip: c.Context().RemoteIP(), userID: userID, status: status,
+			path: loggedPath(c, route), ip: c.Context().RemoteIP(), userID: userID, status: status,
 			bytes: len(c.Response().Body()), elapsed: elapsed, conn: c.Context().ConnID()})
 		return
 	}
@@ -163,7 +163,7 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 		slog.String("request_id", id),
 		slog.String("method", c.Method()),
 		slog.String("route", route),
-		slog.String("path", c.Path()), // never the query string: it may carry tokens
+		slog.String("path", loggedPath(c, route)), // never the query string: it may carry tokens
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		slog.Int("bytes", len(c.Response().Body())),
@@ -173,6 +173,19 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 		r.AddAttrs(slog.String("user_id", userID))
 	}
 	_ = h.Handle(ctx, r)
+}
+
+// loggedPath is the request's path as the access log records it: with the credential a path
+// may carry (a training playback token, which plays the video without a login until it
+// expires) replaced, so that reading the logs grants nothing.
+func loggedPath(c *fiber.Ctx, route string) string {
+	path := c.Path()
+	if strings.Contains(route, "/:token/") {
+		if tok := c.Params("token"); tok != "" {
+			return strings.Replace(path, "/"+tok+"/", "/[token]/", 1)
+		}
+	}
+	return path
 }
 
 func (s *Server) authenticate(allowPending bool) fiber.Handler {

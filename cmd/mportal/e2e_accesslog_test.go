@@ -46,6 +46,12 @@ func TestAccessLogToAFile(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
+	// A playback token in the path plays the video without a login: it is not logged either.
+	resp, err := http.Get("http://" + m.Addr() + "/v1/training/play/v1/path-secret-token/master.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +61,9 @@ func TestAccessLogToAFile(t *testing.T) {
 	}
 	if bytes.Contains(data, []byte("query-secret")) {
 		t.Error("the query string reached the log")
+	}
+	if bytes.Contains(data, []byte("path-secret-token")) || !bytes.Contains(data, []byte(`/v1/training/play/v1/[token]/master.m3u8`)) {
+		t.Error("the playback token reached the log, or the request was not logged")
 	}
 	lines, stopped := 0, false
 	sc := bufio.NewScanner(bytes.NewReader(data))
