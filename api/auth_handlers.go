@@ -38,7 +38,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return err
 	}
 	pair, err := s.deps.Sessions.Login(c.UserContext(), auth.LoginInput{
-		Login: req.Login, Password: req.Password, DeviceID: req.DeviceID, IP: c.IP(),
+		Login: req.Login, Password: req.Password, DeviceID: req.DeviceID, IP: s.clientIPString(c),
 	})
 	if err != nil {
 		return err

@@ -131,7 +131,7 @@ func (s *Server) consoleLogin(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	pair, err := s.deps.Sessions.Login(ctx, auth.LoginInput{
-		Login: c.FormValue("login"), Password: c.FormValue("password"), DeviceID: consoleDevice, IP: c.IP(),
+		Login: c.FormValue("login"), Password: c.FormValue("password"), DeviceID: consoleDevice, IP: s.clientIPString(c),
 	})
 	if err != nil {
 		// A wrong password or throttling shows the form again, with the status and Retry-After

@@ -159,7 +159,7 @@ func (s *Server) installLogin(c *fiber.Ctx) error {
 		return s.renderLogin(c, apperr.New(apperr.Forbidden, "the form has expired"), appID, next, install.FormExpired)
 	}
 	pair, err := s.deps.Sessions.Login(c.UserContext(), auth.LoginInput{
-		Login: c.FormValue("login"), Password: c.FormValue("password"), DeviceID: installDevice, IP: c.IP(),
+		Login: c.FormValue("login"), Password: c.FormValue("password"), DeviceID: installDevice, IP: s.clientIPString(c),
 	})
 	if err != nil {
 		switch apperr.CodeOf(err) {

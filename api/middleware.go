@@ -147,7 +147,7 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 	}
 	if w := s.deps.AccessLog; w != nil {
 		writeAccessLine(w, accessLine{at: at, requestID: id, method: c.Method(), route: route,
-			path: loggedPath(c, route), ip: c.Context().RemoteIP(), userID: userID, status: status,
+			path: loggedPath(c, route), ip: s.accessLogIP(c), userID: userID, status: status,
 			bytes: len(c.Response().Body()), elapsed: elapsed, conn: c.Context().ConnID()})
 		return
 	}
@@ -167,7 +167,7 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		slog.Int("bytes", len(c.Response().Body())),
-		slog.String("ip", c.IP()),
+		slog.String("ip", s.clientIPString(c)),
 	)
 	if userID != "" {
 		r.AddAttrs(slog.String("user_id", userID))

@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -237,4 +239,30 @@ func TestLoginFailures(t *testing.T) {
 		// Even the right password waits out the back-off.
 		ts.must(attempt("admin", "admin-passphrase-1"), 429)
 	})
+}
+
+// TestLoginThrottleBehindALoadBalancer: with the balancer's address in MPORTAL_TRUSTED_PROXIES,
+// the login throttle counts each client by the address the balancer saw (X-Forwarded-For), so
+// one client's wrong passwords lock that client only. Without it every request came from the
+// balancer: a few dozen wrong passwords for made-up logins locked everybody's logins.
+func TestLoginThrottleBehindALoadBalancer(t *testing.T) {
+	ts := startServer(t, testEnv(t, map[string]string{"MPORTAL_TRUSTED_PROXIES": "127.0.0.0/8"}))
+	_ = ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1")
+	from := func(ip string) func(*http.Request) { return withHeader("X-Forwarded-For", ip) }
+	attempt := func(login, password, ip string) response {
+		return ts.call("POST", "/v1/auth/login", "", map[string]string{"login": login, "password": password, "device_id": "d1"}, from(ip))
+	}
+	var last response
+	for i := range 40 { // made-up logins: only the address's budget (20 failures) runs out
+		if last = attempt(fmt.Sprint("nobody-", i), "whatever-pass", "198.51.100.1"); last.status == 429 {
+			break
+		}
+	}
+	if last.status != 429 {
+		t.Fatalf("the attacking client was never throttled: %d %s", last.status, last.body)
+	}
+	// The client's own forged header does not get it out: the balancer's entry is the one read.
+	ts.must(ts.call("POST", "/v1/auth/login", "", map[string]string{"login": "nobody-x", "password": "whatever-pass", "device_id": "d1"},
+		from("203.0.113.9, 198.51.100.1")), 429)
+	ts.must(attempt("admin", "admin-passphrase-1", "198.51.100.2"), 200)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -16,17 +17,21 @@ import (
 
 // Config is the whole effective configuration. It is loaded once in cmd and passed down.
 type Config struct {
-	ListenAddr    string        // MPORTAL_LISTEN_ADDR
-	PublicBaseURL string        // MPORTAL_PUBLIC_BASE_URL: how clients reach us (links, manifests)
-	DataDir       string        // MPORTAL_DATA_DIR: embedded DB, generated keys
-	LogLevel      slog.Level    // MPORTAL_LOG_LEVEL
-	CORSOrigins   []string      // MPORTAL_CORS_ORIGINS, comma-separated; empty = no CORS
-	BodyLimit     int           // MPORTAL_BODY_LIMIT bytes for JSON bodies
-	ImportLimit   int           // MPORTAL_IMPORT_BODY_LIMIT bytes for CSV imports
-	ReadTimeout   time.Duration // MPORTAL_READ_TIMEOUT
-	WriteTimeout  time.Duration // MPORTAL_WRITE_TIMEOUT
-	IdleTimeout   time.Duration // MPORTAL_IDLE_TIMEOUT
-	ShutdownGrace time.Duration // MPORTAL_SHUTDOWN_TIMEOUT: how long in-flight requests may finish
+	ListenAddr    string     // MPORTAL_LISTEN_ADDR
+	PublicBaseURL string     // MPORTAL_PUBLIC_BASE_URL: how clients reach us (links, manifests)
+	DataDir       string     // MPORTAL_DATA_DIR: embedded DB, generated keys
+	LogLevel      slog.Level // MPORTAL_LOG_LEVEL
+	CORSOrigins   []string   // MPORTAL_CORS_ORIGINS, comma-separated; empty = no CORS
+	// TrustedProxies (MPORTAL_TRUSTED_PROXIES, comma-separated addresses or CIDRs) are the load
+	// balancers in front of mportal: a request from one is taken to come from the address its
+	// X-Forwarded-For names (the login throttle, the access log). Empty = the peer's address.
+	TrustedProxies []netip.Prefix
+	BodyLimit      int           // MPORTAL_BODY_LIMIT bytes for JSON bodies
+	ImportLimit    int           // MPORTAL_IMPORT_BODY_LIMIT bytes for CSV imports
+	ReadTimeout    time.Duration // MPORTAL_READ_TIMEOUT
+	WriteTimeout   time.Duration // MPORTAL_WRITE_TIMEOUT
+	IdleTimeout    time.Duration // MPORTAL_IDLE_TIMEOUT
+	ShutdownGrace  time.Duration // MPORTAL_SHUTDOWN_TIMEOUT: how long in-flight requests may finish
 	// HeaderLimit (MPORTAL_HEADER_LIMIT) bounds the request line plus headers in bytes; a longer
 	// request (a huge query string, say) answers 431 headers_too_large.
 	HeaderLimit int
@@ -108,20 +113,21 @@ type Getenv func(key string) (string, bool)
 func Load(getenv Getenv) (*Config, error) {
 	l := loader{getenv: getenv}
 	c := &Config{
-		ListenAddr:    l.str("MPORTAL_LISTEN_ADDR", "127.0.0.1:8080"),
-		DataDir:       l.str("MPORTAL_DATA_DIR", "./data"),
-		LogLevel:      l.level("MPORTAL_LOG_LEVEL", slog.LevelInfo),
-		CORSOrigins:   l.list("MPORTAL_CORS_ORIGINS"),
-		BodyLimit:     l.bytes("MPORTAL_BODY_LIMIT", 1<<20),
-		ImportLimit:   l.bytes("MPORTAL_IMPORT_BODY_LIMIT", 8<<20),
-		ReadTimeout:   l.duration("MPORTAL_READ_TIMEOUT", 30*time.Second),
-		WriteTimeout:  l.duration("MPORTAL_WRITE_TIMEOUT", 30*time.Second),
-		IdleTimeout:   l.duration("MPORTAL_IDLE_TIMEOUT", 120*time.Second),
-		ShutdownGrace: l.duration("MPORTAL_SHUTDOWN_TIMEOUT", 30*time.Second),
-		HeaderLimit:   l.bytes("MPORTAL_HEADER_LIMIT", 8<<10),
-		MetricsAddr:   l.str("MPORTAL_METRICS_ADDR", ""),
-		PprofAddr:     l.str("MPORTAL_PPROF_ADDR", ""),
-		DBSlowCommand: l.duration("MPORTAL_DB_SLOW_COMMAND", 0),
+		ListenAddr:     l.str("MPORTAL_LISTEN_ADDR", "127.0.0.1:8080"),
+		DataDir:        l.str("MPORTAL_DATA_DIR", "./data"),
+		LogLevel:       l.level("MPORTAL_LOG_LEVEL", slog.LevelInfo),
+		CORSOrigins:    l.list("MPORTAL_CORS_ORIGINS"),
+		TrustedProxies: l.prefixes("MPORTAL_TRUSTED_PROXIES"),
+		BodyLimit:      l.bytes("MPORTAL_BODY_LIMIT", 1<<20),
+		ImportLimit:    l.bytes("MPORTAL_IMPORT_BODY_LIMIT", 8<<20),
+		ReadTimeout:    l.duration("MPORTAL_READ_TIMEOUT", 30*time.Second),
+		WriteTimeout:   l.duration("MPORTAL_WRITE_TIMEOUT", 30*time.Second),
+		IdleTimeout:    l.duration("MPORTAL_IDLE_TIMEOUT", 120*time.Second),
+		ShutdownGrace:  l.duration("MPORTAL_SHUTDOWN_TIMEOUT", 30*time.Second),
+		HeaderLimit:    l.bytes("MPORTAL_HEADER_LIMIT", 8<<10),
+		MetricsAddr:    l.str("MPORTAL_METRICS_ADDR", ""),
+		PprofAddr:      l.str("MPORTAL_PPROF_ADDR", ""),
+		DBSlowCommand:  l.duration("MPORTAL_DB_SLOW_COMMAND", 0),
 
 		MongoURI:      l.str("MPORTAL_MONGODB_URI", ""),
 		MongoDatabase: l.str("MPORTAL_MONGODB_DATABASE", "mportal"),

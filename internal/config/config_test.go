@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -42,6 +43,17 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("got %+v", c)
 		}
 	})
+	t.Run("parses trusted proxies, addresses and CIDRs", func(t *testing.T) {
+		c, err := Load(env(map[string]string{"MPORTAL_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,2001:db8::/32, 10.1.2.3/16"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+			netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("10.1.0.0/16")}
+		if !slices.Equal(c.TrustedProxies, want) {
+			t.Fatalf("trusted proxies %v, want %v", c.TrustedProxies, want)
+		}
+	})
 	t.Run("parses training reminders, negative before the due time", func(t *testing.T) {
 		c, err := Load(env(map[string]string{"MPORTAL_TRAINING_REMINDERS": "-24h, 0s,90m"}))
 		if err != nil {
@@ -62,6 +74,7 @@ func TestLoad(t *testing.T) {
 		{"rejects a non-mongodb URI", "MPORTAL_MONGODB_URI", "postgres://x"},
 		{"rejects a malformed duration", "MPORTAL_READ_TIMEOUT", "soon"},
 		{"rejects a malformed size", "MPORTAL_BODY_LIMIT", "lots"},
+		{"rejects a trusted proxy that is not an address", "MPORTAL_TRUSTED_PROXIES", "10.0.0.0/8,lb.internal"},
 		{"rejects an unknown log level", "MPORTAL_LOG_LEVEL", "loud"},
 		{"rejects a MinIO endpoint with a scheme", "MPORTAL_MINIO_ENDPOINT", "http://minio:9000"},
 		{"rejects an access token TTL over an hour", "MPORTAL_ACCESS_TOKEN_TTL", "2h"},

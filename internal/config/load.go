@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -132,4 +133,23 @@ func (l *loader) bytes(key string, def int) int {
 		return def
 	}
 	return n * mult
+}
+
+// prefixes reads comma-separated addresses (each its own /32 or /128) and CIDRs.
+func (l *loader) prefixes(key string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range l.list(key) {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				l.fail(key, "expects comma-separated addresses or CIDRs like 10.0.0.0/8,192.0.2.7")
+				return nil
+			}
+			a = a.Unmap()
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -54,6 +55,7 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_DATA_DIR", c.DataDir},
 		{"MPORTAL_LOG_LEVEL", strings.ToLower(c.LogLevel.String())},
 		{"MPORTAL_CORS_ORIGINS", strings.Join(c.CORSOrigins, ",")},
+		{"MPORTAL_TRUSTED_PROXIES", joinPrefixes(c.TrustedProxies)},
 		{"MPORTAL_BODY_LIMIT", fmt.Sprint(c.BodyLimit)},
 		{"MPORTAL_IMPORT_BODY_LIMIT", fmt.Sprint(c.ImportLimit)},
 		{"MPORTAL_READ_TIMEOUT", c.ReadTimeout.String()},
@@ -125,4 +127,12 @@ func offsets(ds []time.Duration) string {
 		parts[i] = d.String()
 	}
 	return strings.Join(parts, ",")
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ",")
 }
