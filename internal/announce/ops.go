@@ -60,7 +60,7 @@ func (s *Service) store(ctx context.Context, a *Announcement, now time.Time, rep
 		if err := s.publish(ctx, a); err != nil {
 			return nil, err
 		}
-		if err := s.stamp(ctx, a.ID); err != nil {
+		if err := s.stampPublished(ctx, a.ID); err != nil {
 			return nil, err
 		}
 	}

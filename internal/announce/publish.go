@@ -21,8 +21,8 @@ const PublishInterval = time.Second
 const enqueueGrace = 30 * time.Second
 
 // PublishDue publishes the scheduled announcements whose time has come, each exactly once
-// across every instance sharing the database, and repairs publications whose push a crashed
-// instance never enqueued. Run it every PublishInterval on every instance; it also refreshes
+// across every instance sharing the database, and repairs publications whose push or sync stamp
+// a crashed (or failed) instance never wrote. Run it every PublishInterval on every instance; it also refreshes
 // this instance's view of what other instances wrote. It returns the first failure after
 // trying every due announcement.
 func (s *Service) PublishDue(ctx context.Context) error {
@@ -31,13 +31,18 @@ func (s *Service) PublishDue(ctx context.Context) error {
 	}
 	now := s.Now.Stored()
 	s.view.mu.RLock()
-	var due, unconfirmed []*Announcement
+	var due, unconfirmed, unstamped []*Announcement
 	for _, a := range s.view.all {
 		switch {
 		case a.Status == StatusScheduled && !a.PublishAt.After(now):
 			due = append(due, a)
-		case a.Status == StatusPublished && s.view.pending[a.ID] && now.Sub(*a.PublishedAt) > enqueueGrace:
-			unconfirmed = append(unconfirmed, a)
+		case a.Status == StatusPublished && now.Sub(*a.PublishedAt) > enqueueGrace:
+			if s.view.pending[a.ID] {
+				unconfirmed = append(unconfirmed, a)
+			}
+			if s.view.unstamped[a.ID] {
+				unstamped = append(unstamped, a)
+			}
 		}
 	}
 	s.view.mu.RUnlock()
@@ -48,7 +53,10 @@ func (s *Service) PublishDue(ctx context.Context) error {
 	for _, a := range unconfirmed {
 		errs = append(errs, s.enqueue(ctx, a))
 	}
-	if len(due)+len(unconfirmed) > 0 {
+	for _, a := range unstamped {
+		errs = append(errs, s.stampPublished(ctx, a.ID))
+	}
+	if len(due)+len(unconfirmed)+len(unstamped) > 0 {
 		errs = append(errs, s.reload(ctx))
 	}
 	return errors.Join(errs...)
@@ -67,7 +75,23 @@ func (s *Service) publishIfDue(ctx context.Context, id string, now time.Time) er
 	if err := s.publish(ctx, &a); err != nil {
 		return err
 	}
-	return s.stamp(ctx, id)
+	return s.stampPublished(ctx, id)
+}
+
+// stampPublished writes the sync stamp of a publication and confirms it on the publish claim.
+// Until then PublishDue stamps it again (after enqueueGrace): a publication whose stamp was
+// never written (a crash after the claim, a failed write) was never pulled by the devices that
+// had synced before it.
+func (s *Service) stampPublished(ctx context.Context, id string) error {
+	if err := s.stamp(ctx, id); err != nil {
+		return err
+	}
+	_, err := s.DB.Collection(publishColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "stamped_at", Value: s.Now.Stored()}}}})
+	if err != nil {
+		return fmt.Errorf("confirm sync stamp of announcement %s: %w", id, mongodb.Translate(err, "announcement"))
+	}
+	return nil
 }
 
 // publish claims the publication of a; only the winner of the claim enqueues its push.

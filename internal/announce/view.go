@@ -18,6 +18,8 @@ type publishDoc struct {
 	ID          string     `bson:"_id"`
 	PublishedAt time.Time  `bson:"published_at"`
 	EnqueuedAt  *time.Time `bson:"enqueued_at,omitempty"`
+	// StampedAt is when the publication's sync stamp was written (markStamped).
+	StampedAt *time.Time `bson:"stamped_at,omitempty"`
 }
 
 // withdrawDoc is an announce_withdraw claim.
@@ -36,6 +38,9 @@ type view struct {
 	all      []*Announcement // newest first
 	byID     map[string]*Announcement
 	pending  map[string]bool // published but not yet confirmed enqueued
+	// unstamped are published but their sync stamp is not confirmed: devices that synced
+	// before would never pull them.
+	unstamped map[string]bool
 }
 
 const maxViewAge = 5 * time.Second
@@ -59,13 +64,16 @@ func (s *Service) reload(ctx context.Context) error {
 		a.Status = StatusScheduled
 		byID[a.ID] = a
 	}
-	pending := make(map[string]bool)
+	pending, unstamped := make(map[string]bool), make(map[string]bool)
 	for _, p := range published {
 		if a := byID[p.ID]; a != nil {
 			at := p.PublishedAt.UTC()
 			a.PublishedAt, a.Status = &at, StatusPublished
 			if p.EnqueuedAt == nil {
 				pending[p.ID] = true
+			}
+			if p.StampedAt == nil {
+				unstamped[p.ID] = true
 			}
 		}
 	}
@@ -79,7 +87,7 @@ func (s *Service) reload(ctx context.Context) error {
 		return cmp.Or(b.PublishAt.Compare(a.PublishAt), cmp.Compare(b.ID, a.ID))
 	})
 	s.view.mu.Lock()
-	s.view.all, s.view.byID, s.view.pending, s.view.loadedAt = docs, byID, pending, time.Now()
+	s.view.all, s.view.byID, s.view.pending, s.view.unstamped, s.view.loadedAt = docs, byID, pending, unstamped, time.Now()
 	s.view.mu.Unlock()
 	return nil
 }
