@@ -140,7 +140,15 @@ type noticeDoc struct {
 	UserID  string    `bson:"user_id"`
 	Step    string    `bson:"step"` // "assigned" or a Step's name
 	At      time.Time `bson:"at"`
+	// Pending is set from the claim until its push is enqueued (confirm). A claim still
+	// pending after pendingGrace was left by an instance that died in between: the next pass
+	// enqueues its push again, under the same key. Notices stored before it existed have none.
+	Pending bool `bson:"pending,omitempty"`
 }
+
+// pendingGrace is how long a claim may wait for its push before another pass sends it: far more
+// than a pass takes between a claim and its enqueue (500 inserts at most).
+const pendingGrace = 5 * time.Minute
 
 const stepAssigned = "assigned"
 
@@ -169,8 +177,20 @@ func (n *Notices) unclaim(ids []string) {
 	}
 }
 
-// sent reads the notices of a video: by id, when each was sent.
-func (n *Notices) sent(ctx context.Context, videoID string) (map[string]time.Time, error) {
+// confirm marks claims ids as enqueued. A failure is logged: the next pass then enqueues the
+// push again, which its key makes a no-op.
+func (n *Notices) confirm(ctx context.Context, ids []string) {
+	for _, id := range ids { // by _id, the one filter FerretDB finds without a scan
+		if _, err := n.DB.Collection(noticesColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+			bson.D{{Key: "$unset", Value: bson.D{{Key: "pending", Value: ""}}}}); err != nil {
+			n.log().Warn("training: confirm notice", "id", id, "err", err)
+			return
+		}
+	}
+}
+
+// notices reads the notices of a video.
+func (n *Notices) notices(ctx context.Context, videoID string) ([]noticeDoc, error) {
 	cur, err := n.DB.Collection(noticesColl).Find(ctx, bson.D{{Key: "video_id", Value: videoID}})
 	if err != nil {
 		return nil, fmt.Errorf("notices of %s: %w", videoID, mongodb.Translate(err, "notice"))
@@ -179,9 +199,5 @@ func (n *Notices) sent(ctx context.Context, videoID string) (map[string]time.Tim
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("notices of %s: %w", videoID, mongodb.Translate(err, "notice"))
 	}
-	out := make(map[string]time.Time, len(docs))
-	for _, d := range docs {
-		out[d.ID] = d.At
-	}
-	return out, nil
+	return docs, nil
 }

@@ -62,11 +62,20 @@ func (n *Notices) video(ctx context.Context, v *videoDoc) (assigned, reminded in
 	if err != nil {
 		return 0, 0, err
 	}
-	sent, err := n.sent(ctx, v.ID)
+	docs, err := n.notices(ctx, v.ID)
 	if err != nil {
 		return 0, 0, err
 	}
 	now := n.Now.Stored()
+	sent := make(map[string]time.Time, len(docs))
+	var stale []noticeDoc
+	for _, d := range docs {
+		sent[d.ID] = d.At
+		if d.Pending && now.Sub(d.At) >= pendingGrace {
+			stale = append(stale, d)
+		}
+	}
+	repairErr := n.resend(ctx, v, stale)
 	var fresh, told []string
 	for _, u := range users {
 		if _, ok := sent[noticeID(v.ID, u, stepAssigned)]; ok {
@@ -75,7 +84,7 @@ func (n *Notices) video(ctx context.Context, v *videoDoc) (assigned, reminded in
 			fresh = append(fresh, u)
 		}
 	}
-	var errs []error
+	errs := []error{repairErr}
 	for c := range slices.Chunk(fresh, assignChunk) {
 		k, err := n.assign(ctx, v, c, now)
 		assigned += k
@@ -127,7 +136,7 @@ func (n *Notices) assign(ctx context.Context, v *videoDoc, users []string, now t
 	var won []string
 	for _, u := range users {
 		id := noticeID(v.ID, u, stepAssigned)
-		ok, err := n.claim(ctx, noticeDoc{ID: id, VideoID: v.ID, UserID: u, Step: stepAssigned, At: now})
+		ok, err := n.claim(ctx, noticeDoc{ID: id, VideoID: v.ID, UserID: u, Step: stepAssigned, At: now, Pending: true})
 		if err != nil {
 			n.giveBack(v.ID, won, stepAssigned)
 			return 0, err
@@ -139,25 +148,69 @@ func (n *Notices) assign(ctx context.Context, v *videoDoc, users []string, now t
 	if len(won) == 0 {
 		return 0, nil
 	}
-	sum := sha256.Sum256([]byte(strings.Join(won, ",")))
-	p := n.notification(v, stepAssigned, won)
+	if err := n.enqueueAssigned(ctx, v, won); err != nil {
+		n.giveBack(v.ID, won, stepAssigned)
+		return 0, err
+	}
+	n.confirm(ctx, noticeIDs(v.ID, won, stepAssigned))
+	return len(won), nil
+}
+
+// enqueueAssigned enqueues the assignment push of v to users (sorted), keyed by them.
+func (n *Notices) enqueueAssigned(ctx context.Context, v *videoDoc, users []string) error {
+	sum := sha256.Sum256([]byte(strings.Join(users, ",")))
+	p := n.notification(v, stepAssigned, users)
 	p.Key = "training:" + v.ID + ":assigned:" + hex.EncodeToString(sum[:12])
 	if _, _, err := n.Push.Enqueue(ctx, p); err != nil {
-		n.giveBack(v.ID, won, stepAssigned)
-		return 0, fmt.Errorf("enqueue assignment: %w", err)
+		return fmt.Errorf("enqueue assignment: %w", err)
 	}
-	return len(won), nil
+	return nil
+}
+
+// resend enqueues again the pushes of claims an instance left pending (it died between the
+// claim and the enqueue, or the enqueue's confirmation failed), under the keys that instance
+// used: a push it did enqueue is not sent twice. One pass's assignment claims are its users in
+// order, so together they make the same key.
+func (n *Notices) resend(ctx context.Context, v *videoDoc, stale []noticeDoc) error {
+	var assigned []string
+	var errs []error
+	for _, d := range stale {
+		if d.Step == stepAssigned {
+			assigned = append(assigned, d.UserID)
+			continue
+		}
+		p := n.notification(v, d.Step, []string{d.UserID})
+		p.Key = "training:" + d.ID
+		if _, _, err := n.Push.Enqueue(ctx, p); err != nil {
+			errs = append(errs, fmt.Errorf("enqueue reminder %s again: %w", d.ID, err))
+			continue
+		}
+		n.confirm(ctx, []string{d.ID})
+	}
+	slices.Sort(assigned)
+	for c := range slices.Chunk(assigned, assignChunk) {
+		if err := n.enqueueAssigned(ctx, v, c); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n.confirm(ctx, noticeIDs(v.ID, c, stepAssigned))
+	}
+	return errors.Join(errs...)
+}
+
+func noticeIDs(videoID string, users []string, step string) []string {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = noticeID(videoID, u, step)
+	}
+	return ids
 }
 
 func (n *Notices) giveBack(videoID string, users []string, step string) {
 	if len(users) == 0 {
 		return
 	}
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = noticeID(videoID, u, step)
-	}
-	n.unclaim(ids)
+	n.unclaim(noticeIDs(videoID, users, step))
 }
 
 // remind sends each user told of v the latest reminder step that is due, unless they completed
@@ -221,7 +274,7 @@ func (n *Notices) remindUser(ctx context.Context, v *videoDoc, userID string, s 
 		return false, nil
 	}
 	id := noticeID(v.ID, userID, s.Name)
-	ok, err := n.claim(ctx, noticeDoc{ID: id, VideoID: v.ID, UserID: userID, Step: s.Name, At: now})
+	ok, err := n.claim(ctx, noticeDoc{ID: id, VideoID: v.ID, UserID: userID, Step: s.Name, At: now, Pending: true})
 	if err != nil || !ok {
 		return false, err
 	}
@@ -232,6 +285,7 @@ func (n *Notices) remindUser(ctx context.Context, v *videoDoc, userID string, s 
 		n.unclaim([]string{id})
 		return false, fmt.Errorf("enqueue reminder %s: %w", id, err)
 	}
+	n.confirm(ctx, []string{id})
 	return true, nil
 }
 

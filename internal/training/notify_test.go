@@ -2,6 +2,8 @@ package training
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -345,4 +347,43 @@ func TestStepsAreNamedByTheirOffset(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("steps %v, want %v", got, want)
 	}
+}
+
+// An instance that died between its claims and their push (kill -9 during a pass) left the
+// users claimed, so no later pass told them: the next pass after pendingGrace sends what the
+// claims still pending hold, under the keys the dead instance used, and once.
+func TestNoticesADeadInstanceClaimedAreSentByTheNextPass(t *testing.T) {
+	f := newNoticeFixture(t)
+	f.dir.set("ann", "Sales", "employee")
+	f.dir.set("bob", "Sales", "employee")
+	f.video("v1", 5*24*time.Hour, true, true, nil, nil)
+	now := noticeStart.Truncate(time.Millisecond)
+	for _, c := range []noticeDoc{ // what the dead instance wrote before its Enqueue
+		{ID: noticeID("v1", "ann", stepAssigned), VideoID: "v1", UserID: "ann", Step: stepAssigned, At: now, Pending: true},
+		{ID: noticeID("v1", "bob", stepAssigned), VideoID: "v1", UserID: "bob", Step: stepAssigned, At: now, Pending: true},
+	} {
+		if _, err := f.svc.DB.Collection(noticesColl).InsertOne(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.expect(time.Minute) // the instance may still be at it
+	f.clock.Set(noticeStart.Add(pendingGrace))
+	if _, err := f.n.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The key the dead instance used: had it enqueued before dying, the engine sends it once.
+	sum := sha256.Sum256([]byte("ann,bob"))
+	f.sent.mu.Lock()
+	ns := slices.Clone(f.sent.ns)
+	f.sent.mu.Unlock()
+	if want := "training:v1:assigned:" + hex.EncodeToString(sum[:12]); len(ns) != 1 || ns[0].Key != want {
+		t.Fatalf("resent %+v, want one push keyed %s", ns, want)
+	}
+	if got := f.sent.take(); strings.Join(got, "|") != "v1 assigned ann|v1 assigned bob" {
+		t.Fatalf("resent to %q", got)
+	}
+	f.expect(pendingGrace + time.Minute) // confirmed: not again
+	f.dir.set("cid", "Sales", "employee")
+	f.expect(pendingGrace+2*time.Minute, "v1 assigned cid")
+	f.expect(pendingGrace + 10*time.Minute) // the normal path confirms its claims too
 }
