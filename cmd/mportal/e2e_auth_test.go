@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -238,6 +239,28 @@ func TestLoginFailures(t *testing.T) {
 		}
 		// Even the right password waits out the back-off.
 		ts.must(attempt("admin", "admin-passphrase-1"), 429)
+	})
+
+	// A burst of concurrent guesses gets the free failures (5), not one each: attempts under way
+	// count. Before, all 24 passed the throttle before the first had failed.
+	t.Run("concurrent guesses get only the free failures", func(t *testing.T) {
+		statuses := make([]int, 24)
+		var wg sync.WaitGroup
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = attempt("E2001", fmt.Sprint("guess-number-", i)).status
+			}()
+		}
+		wg.Wait()
+		counts := map[int]int{}
+		for _, s := range statuses {
+			counts[s]++
+		}
+		if counts[401] < 1 || counts[401] > 5 || counts[401]+counts[429] != len(statuses) {
+			t.Fatalf("statuses %v: want at most 5 checked guesses (401), the rest 429", counts)
+		}
 	})
 }
 

@@ -65,11 +65,11 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error)
 		return nil, err
 	}
 	account := NormalizeAccount(login)
-	if s.Throttle != nil {
-		if wait, ok := s.Throttle.Check(account, in.IP); !ok {
-			return nil, rateLimited(wait)
-		}
+	attempt, wait, ok := s.Throttle.Begin(account, in.IP)
+	if !ok {
+		return nil, rateLimited(wait)
 	}
+	defer attempt.End()
 	acc, err := s.Accounts.FindByLogin(ctx, login)
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		return nil, fmt.Errorf("login: find account: %w", err)
@@ -81,14 +81,10 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error)
 	cause := s.checkPassword(acc, in.Password)
 	release()
 	if cause != nil {
-		if s.Throttle != nil {
-			s.Throttle.Failure(account, in.IP)
-		}
+		attempt.Fail()
 		return nil, badLogin(cause)
 	}
-	if s.Throttle != nil {
-		s.Throttle.Success(account)
-	}
+	attempt.Succeed()
 
 	now := s.Now.Stored()
 	sess := &sessionDoc{

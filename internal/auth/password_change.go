@@ -40,11 +40,11 @@ func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, ne
 	if newPassword == current {
 		return apperr.Field("new_password", "the new password must differ from the current one")
 	}
-	if s.Throttle != nil {
-		if wait, ok := s.Throttle.CheckUser("password-change", p.UserID); !ok {
-			return rateLimited(wait)
-		}
+	attempt, wait, ok := s.Throttle.BeginUser("password-change", p.UserID)
+	if !ok {
+		return rateLimited(wait)
 	}
+	defer attempt.End()
 	acc, err := s.Accounts.Account(ctx, p.UserID)
 	switch {
 	case apperr.Is(err, apperr.NotFound):
@@ -61,14 +61,10 @@ func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, ne
 	hash, cause, err := s.rehash(acc, current, newPassword)
 	release()
 	if cause != nil {
-		if s.Throttle != nil {
-			s.Throttle.FailureUser("password-change", p.UserID)
-		}
+		attempt.Fail()
 		return &apperr.Error{Code: apperr.Invalid, Field: "current_password", Message: "the current password is incorrect", Err: cause}
 	}
-	if s.Throttle != nil {
-		s.Throttle.SuccessUser("password-change", p.UserID)
-	}
+	attempt.Succeed()
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}

@@ -22,7 +22,9 @@ type ThrottleConfig struct {
 // back-off: the first AccountFree (IPFree) failures of a key cost nothing, then the n-th failure
 // locks the key for Base·2^(n−free), at most Max. A key's record is forgotten once its last failure
 // is Window old and its lock has run out; a successful login clears the account (not the IP, so
-// one known password does not buy an attacker more guesses at other accounts).
+// one known password does not buy an attacker more guesses at other accounts). An account's
+// attempts still being checked count as failures to come (Begin), so that a burst of concurrent
+// guesses gets the free failures and then one guess per lock-out, as a sequence of guesses does.
 //
 // The state is in memory and per instance: with N replicas an attacker gets up to N times the
 // attempts. That is deliberate. A shared counter would need an atomic increment, and the embedded
@@ -42,6 +44,7 @@ type Throttle struct {
 type throttleEntry struct {
 	key         string
 	failures    int
+	pending     int // attempts begun (Begin) and not yet ended: counted as failures to come
 	lastFailure time.Time
 	lockedUntil time.Time
 }
@@ -88,38 +91,119 @@ func ipKey(ip string) string {
 	return ""
 }
 
-// Check reports whether a login attempt for account from ip may proceed. Call it before verifying
-// the password; when it is not allowed, retryAfter says how long the caller must wait.
+// Check reports whether a login attempt for account from ip may proceed, without starting one;
+// when it may not, retryAfter says how long the caller must wait. Logins use Begin.
 func (t *Throttle) Check(account, ip string) (retryAfter time.Duration, allowed bool) {
 	return t.check(accountKey(account), ipKey(ip))
+}
+
+// Attempt is one password check that Begin let through. End it with Fail or Succeed; End alone
+// (deferred) gives its place back when it ended neither way (an error before the password was
+// checked). A nil *Attempt, which a nil Throttle gives, does nothing.
+type Attempt struct {
+	t       *Throttle
+	key, ip string         // the account's (or user action's) key and the client's IP key
+	entry   *throttleEntry // key's entry when the attempt began, holding its place
+	ended   bool
+}
+
+// Begin starts a login attempt for account from ip, or refuses it as Check does. A begun attempt
+// counts as a failure to come: once the account's free failures are spent, counting the attempts
+// still being checked, its attempts run one at a time. Without that, a burst of concurrent
+// guesses at one account all passed Check before the first of them failed (about 70 per lock-out
+// as measured), where the back-off allows one. The IP's budget counts failures as they happen.
+func (t *Throttle) Begin(account, ip string) (a *Attempt, retryAfter time.Duration, allowed bool) {
+	return t.begin(accountKey(account), ipKey(ip))
+}
+
+// BeginUser is Begin for an action of a signed-in user (a password change), by user id, with the
+// account budget.
+func (t *Throttle) BeginUser(action, userID string) (a *Attempt, retryAfter time.Duration, allowed bool) {
+	return t.begin(userKey(action, userID), "")
+}
+
+func (t *Throttle) begin(key, ip string) (*Attempt, time.Duration, bool) {
+	if t == nil {
+		return nil, 0, true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.cfg.Now()
+	var wait time.Duration
+	for _, k := range []string{key, ip} {
+		if e := t.lookup(k, now); e != nil && now.Before(e.lockedUntil) {
+			wait = max(wait, e.lockedUntil.Sub(now))
+		}
+	}
+	if wait > 0 {
+		return nil, wait, false
+	}
+	e := t.lookup(key, now)
+	if e != nil && e.pending > 0 && e.failures+e.pending >= t.cfg.AccountFree {
+		// The attempts under way would lock the account if they failed: wait for them.
+		return nil, t.cfg.Base, false
+	}
+	if e == nil {
+		e = t.add(key, now)
+	}
+	e.pending++
+	return &Attempt{t: t, key: key, ip: ip, entry: e}, 0, true
+}
+
+// Fail ends a with a failure (a wrong password), counted against its account and IP.
+func (a *Attempt) Fail() {
+	if a == nil || a.ended {
+		return
+	}
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	a.release()
+	now := a.t.cfg.Now()
+	a.t.fail(a.key, a.t.cfg.AccountFree, now)
+	a.t.fail(a.ip, a.t.cfg.IPFree, now)
+}
+
+// Succeed ends a with a success, which forgets its account's failures (not its IP's, so that
+// one known password does not buy an attacker more guesses at other accounts).
+func (a *Attempt) Succeed() {
+	if a == nil || a.ended {
+		return
+	}
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	a.release()
+	if el, ok := a.t.entries[a.key]; ok {
+		a.t.remove(el)
+	}
+}
+
+// End gives a's place back if it ended neither way; deferred, it is a no-op after Fail or
+// Succeed.
+func (a *Attempt) End() {
+	if a == nil || a.ended {
+		return
+	}
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	a.release()
+	if el, ok := a.t.entries[a.key]; ok && el.Value == a.entry && a.entry.failures == 0 && a.entry.pending == 0 {
+		a.t.remove(el)
+	}
+}
+
+// release marks a ended and takes it off its entry's pending count (its entry may have been
+// evicted meanwhile: then it counts nothing). t.mu is held.
+func (a *Attempt) release() {
+	a.ended = true
+	if a.entry.pending > 0 {
+		a.entry.pending--
+	}
 }
 
 // userKey is the key of a signed-in user's action (a password change): "u:" keeps it apart from
 // login names, which any client may send ("password-change:<id>" as a login locked the user's
 // password change when the two shared the account keys).
 func userKey(action, userID string) string { return "u:" + action + ":" + userID }
-
-// CheckUser, FailureUser and SuccessUser are Check, Failure and Success for an action of a
-// signed-in user, by user id, with the account budget.
-func (t *Throttle) CheckUser(action, userID string) (retryAfter time.Duration, allowed bool) {
-	return t.check(userKey(action, userID))
-}
-
-// FailureUser records a failed action of userID.
-func (t *Throttle) FailureUser(action, userID string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.fail(userKey(action, userID), t.cfg.AccountFree, t.cfg.Now())
-}
-
-// SuccessUser forgets userID's failures of action.
-func (t *Throttle) SuccessUser(action, userID string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if el, ok := t.entries[userKey(action, userID)]; ok {
-		t.remove(el)
-	}
-}
 
 func (t *Throttle) check(keys ...string) (retryAfter time.Duration, allowed bool) {
 	t.mu.Lock()
@@ -157,9 +241,7 @@ func (t *Throttle) fail(key string, free int, now time.Time) {
 	}
 	e := t.lookup(key, now)
 	if e == nil {
-		t.evict(now)
-		e = &throttleEntry{key: key}
-		t.entries[key] = t.order.PushFront(e)
+		e = t.add(key, now)
 	} else {
 		t.order.MoveToFront(t.entries[key])
 	}
@@ -172,6 +254,14 @@ func (t *Throttle) fail(key string, free int, now time.Time) {
 		}
 		e.lockedUntil = now.Add(min(lock, t.cfg.Max))
 	}
+}
+
+// add makes key's entry, evicting another if the table is full.
+func (t *Throttle) add(key string, now time.Time) *throttleEntry {
+	t.evict(now)
+	e := &throttleEntry{key: key}
+	t.entries[key] = t.order.PushFront(e)
+	return e
 }
 
 // lookup returns the live entry for key, dropping it if it has expired.
@@ -192,7 +282,7 @@ func (t *Throttle) lookup(key string, now time.Time) *throttleEntry {
 }
 
 func (t *Throttle) expired(e *throttleEntry, now time.Time) bool {
-	return now.Sub(e.lastFailure) >= t.cfg.Window && !now.Before(e.lockedUntil)
+	return e.pending == 0 && now.Sub(e.lastFailure) >= t.cfg.Window && !now.Before(e.lockedUntil)
 }
 
 // evict makes room for one entry: expired entries go first (they collect at the back), then, if

@@ -152,18 +152,148 @@ func TestThrottleUserActionsAreApartFromLogins(t *testing.T) {
 		th.Failure("password-change:u1", "10.0.0.1")
 		th.Failure("u:password-change:u1", "10.0.0.2")
 	}
-	if wait, ok := th.CheckUser("password-change", "u1"); !ok {
+	a, wait, ok := th.BeginUser("password-change", "u1")
+	if !ok {
 		t.Fatalf("failed logins locked u1's password change for %v", wait)
 	}
-	for range 6 {
-		th.FailureUser("password-change", "u1")
+	a.Fail()
+	for range 5 {
+		a, _, ok := th.BeginUser("password-change", "u1")
+		if !ok {
+			break
+		}
+		a.Fail()
 	}
-	if _, ok := th.CheckUser("password-change", "u1"); ok {
+	if _, _, ok := th.BeginUser("password-change", "u1"); ok {
 		t.Fatal("six failed password changes did not lock the next one")
 	}
 	mustAllow(t, th, "u1", "10.0.0.3")
-	th.SuccessUser("password-change", "u1")
-	if wait, ok := th.CheckUser("password-change", "u1"); !ok {
-		t.Fatalf("still locked after a success: %v", wait)
+}
+
+// Concurrent guesses at one account are counted before their passwords are checked: once the
+// free failures are spent (counting the guesses under way), one runs at a time. Before, a burst
+// all passed the check before the first failed.
+func TestThrottleCountsAttemptsUnderWay(t *testing.T) {
+	clock := newFakeClock()
+	th := newTestThrottle(clock)
+	var begun []*Attempt
+	for range 100 {
+		a, _, ok := th.Begin("alice", "10.0.0.1")
+		if !ok {
+			break
+		}
+		begun = append(begun, a)
+	}
+	if len(begun) != 5 {
+		t.Fatalf("%d concurrent attempts began, want the 5 free ones", len(begun))
+	}
+	_, wait, ok := th.Begin("ALICE", "10.0.0.2")
+	if ok || wait != time.Second {
+		t.Fatalf("a sixth attempt under way: allowed=%v wait=%v, want refused for 1s", ok, wait)
+	}
+	if b, _, ok := th.Begin("bob", "10.0.0.1"); !ok {
+		t.Fatal("alice's attempts under way refused bob")
+	} else {
+		b.End()
+	}
+	t.Run("an attempt ended without a check gives its place back", func(t *testing.T) {
+		begun[0].End()
+		a, _, ok := th.Begin("alice", "10.0.0.1")
+		if !ok {
+			t.Fatal("the place was not given back")
+		}
+		a.End()
+		a.End()
+		a.Fail() // after End: counts nothing
+		begun[0].Fail()
+		c, _, ok := th.Begin("alice", "10.0.0.1")
+		if !ok {
+			t.Fatal("the place was not given back")
+		}
+		if _, _, ok := th.Begin("alice", "10.0.0.1"); ok {
+			t.Fatal("a place was given back twice")
+		}
+		c.End()
+	})
+	t.Run("failures lock the account", func(t *testing.T) {
+		for _, a := range begun[1:] {
+			a.Fail()
+			a.End() // deferred in Login: a no-op now
+		}
+		// 4 failures: the account has one free attempt left, one at a time.
+		a, _, ok := th.Begin("alice", "10.0.0.1")
+		if !ok {
+			t.Fatal("the fifth free attempt was refused")
+		}
+		if _, _, ok := th.Begin("alice", "10.0.0.1"); ok {
+			t.Fatal("two attempts under way on the last free failure")
+		}
+		a.Fail()
+		mustBlock(t, th, "alice", "10.0.0.1", time.Second)
+		clock.Advance(time.Second)
+		a, _, ok = th.Begin("alice", "10.0.0.1")
+		if !ok {
+			t.Fatal("refused after the lock ran out")
+		}
+		if _, _, ok := th.Begin("alice", "10.0.0.1"); ok {
+			t.Fatal("two attempts under way past the free failures")
+		}
+		a.Succeed()
+	})
+	t.Run("a success clears the account", func(t *testing.T) {
+		if th.Len() != 1 { // the IP's failures only
+			t.Fatalf("tracks %d keys, want only the IP", th.Len())
+		}
+		mustAllow(t, th, "alice", "10.0.0.1")
+	})
+	t.Run("an attempt under way outlives the window", func(t *testing.T) {
+		a, _, _ := th.Begin("carol", "")
+		clock.Advance(time.Hour)
+		th.Failure("someone", "") // evicts expired entries
+		for range 4 {
+			b, _, ok := th.Begin("carol", "")
+			if !ok {
+				t.Fatal("refused within the free failures")
+			}
+			b.Fail()
+		}
+		if _, _, ok := th.Begin("carol", ""); ok {
+			t.Fatal("carol's attempt under way was forgotten")
+		}
+		a.End()
+	})
+}
+
+// Under -race: concurrent attempts, ended every way, leave no places taken.
+func TestThrottleAttemptsConcurrently(t *testing.T) {
+	th := newTestThrottle(newFakeClock())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	for g := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, _, ok := th.Begin("dave", "10.0.0.1")
+			if !ok {
+				return
+			}
+			defer a.End()
+			mu.Lock()
+			allowed++
+			mu.Unlock()
+			if g%3 == 0 {
+				a.Fail()
+			}
+		}()
+	}
+	wg.Wait()
+	if allowed == 0 {
+		t.Fatal("no attempt began")
+	}
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	if el, ok := th.entries[accountKey("dave")]; ok && el.Value.(*throttleEntry).pending != 0 {
+		t.Fatalf("%d places still taken", el.Value.(*throttleEntry).pending)
 	}
 }
