@@ -94,18 +94,34 @@ func (s *Service) stampPublished(ctx context.Context, id string) error {
 	return nil
 }
 
-// publish claims the publication of a; only the winner of the claim enqueues its push.
+// publish claims the publication of a; only the winner of the claim enqueues its push. a may be
+// older than the claim: a withdrawal or an edit (another instance's, or one that ran between
+// the caller's read and the claim) may have landed in between. So the winner decides on what
+// it reads after the claim: withdrawn, it pushes nothing; postponed, it gives the claim back;
+// else it pushes the announcement as it now reads. (Before, a withdrawal between a check and
+// the claim was still pushed, and a postponement at the due second published anyway.)
 func (s *Service) publish(ctx context.Context, a *Announcement) error {
-	withdrawn, err := exists(s.DB.Collection(withdrawColl).FindOne(ctx, bson.D{{Key: "_id", Value: a.ID}}).Err())
-	if err != nil || withdrawn {
-		return err
-	}
-	won, err := mongodb.Claim(ctx, s.DB.Collection(publishColl), a.ID, bson.D{{Key: "published_at", Value: s.Now.Stored()}})
+	claims := s.DB.Collection(publishColl)
+	won, err := mongodb.Claim(ctx, claims, a.ID, bson.D{{Key: "published_at", Value: s.Now.Stored()}})
 	if err != nil || !won {
 		return err
 	}
+	withdrawn, err := exists(s.DB.Collection(withdrawColl).FindOne(ctx, bson.D{{Key: "_id", Value: a.ID}}).Err())
+	if err != nil || withdrawn {
+		return err // an unreadable state leaves the claim unconfirmed: PublishDue enqueues it later
+	}
+	var cur Announcement
+	if err := s.DB.Collection(announcementsColl).FindOne(ctx, bson.D{{Key: "_id", Value: a.ID}}).Decode(&cur); err != nil {
+		return fmt.Errorf("publish announcement %s: %w", a.ID, mongodb.Translate(err, "announcement"))
+	}
+	if cur.PublishAt.After(s.Now.Stored()) {
+		if _, err := claims.DeleteOne(ctx, bson.D{{Key: "_id", Value: a.ID}}); err != nil {
+			return fmt.Errorf("give back the publication of announcement %s: %w", a.ID, mongodb.Translate(err, "announcement"))
+		}
+		return nil
+	}
 	s.log().Info("announcement published", "announcement", a.ID)
-	return s.enqueue(ctx, a)
+	return s.enqueue(ctx, &cur)
 }
 
 // enqueue sends a's publication push and confirms it on the publish claim.
