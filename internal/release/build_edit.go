@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -84,6 +85,14 @@ func (s *Service) DeleteBuild(ctx context.Context, actor *auth.Principal, appID,
 	if err != nil {
 		return err
 	}
+	// The mark is written before the tracks are read, and Publish reads it after its track
+	// write: so either this deletion sees the new release, or that publish sees the mark and
+	// takes its release back. Without it, a publish between the two could leave a track
+	// offering a deleted build.
+	if err := s.markDeleting(ctx, b); err != nil {
+		return err
+	}
+	defer s.unmarkDeleting(ctx, b)
 	tracks, err := s.tracks(ctx, appID)
 	if err != nil {
 		return err
@@ -123,6 +132,51 @@ func (s *Service) dropBuild(ctx context.Context, b *Build, tracks []Track) error
 	}
 	s.discard(ctx, b)
 	return nil
+}
+
+// deletingTTL is how long a deletion mark holds: a deletion that takes longer (its instance
+// died) no longer keeps the build from being published.
+const deletingTTL = time.Minute
+
+func deletingID(buildID string) string { return "deleting:" + buildID }
+
+// deletingMark is the release_meta document a deletion writes while it runs.
+type deletingMark struct {
+	At time.Time `bson:"at"`
+}
+
+// markDeleting writes b's deletion mark (or renews one a concurrent or dead deletion left).
+func (s *Service) markDeleting(ctx context.Context, b *Build) error {
+	at := bson.D{{Key: "at", Value: s.Now.Stored()}}
+	won, err := mongodb.Claim(ctx, s.coll(metaColl), deletingID(b.ID), at)
+	if err != nil || won {
+		return err
+	}
+	_, err = s.coll(metaColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: deletingID(b.ID)}}, bson.D{{Key: "$set", Value: at}})
+	return mongodb.Translate(err, "build")
+}
+
+func (s *Service) unmarkDeleting(ctx context.Context, b *Build) {
+	if _, err := s.coll(metaColl).DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: deletingID(b.ID)}}); err != nil {
+		s.log().Warn("release: remove deletion mark", "build", b.ID, "error", err.Error())
+	}
+}
+
+// deleted reports whether b is gone or being deleted: its document is missing or it has a
+// live deletion mark.
+func (s *Service) deleted(ctx context.Context, b *Build) (bool, error) {
+	mark, err := findOne[deletingMark](ctx, s.coll(metaColl), deletingID(b.ID), "build")
+	switch {
+	case err == nil && s.Now.Stored().Sub(mark.At) < deletingTTL:
+		return true, nil
+	case err != nil && !apperr.Is(err, apperr.NotFound):
+		return false, err
+	}
+	_, err = findOne[Build](ctx, s.coll(buildsColl), b.ID, "build")
+	if apperr.Is(err, apperr.NotFound) {
+		return true, nil
+	}
+	return false, err
 }
 
 func (t *Track) references(publicID string) bool {

@@ -24,7 +24,8 @@ type PublishInput struct {
 // user is in. The release id also seeds its cohort. It returns forbidden unless the actor has
 // role ops or admin; not_found for an unknown app, channel or build; invalid (with the field)
 // for a bad platform or percentage or a build of another platform; and conflict when the build
-// is already in a release of the track that is not halted (resume that one instead).
+// is already in a release of the track that is not halted (resume that one instead) or was
+// deleted while it was published.
 func (s *Service) Publish(ctx context.Context, actor *auth.Principal, appID string, in PublishInput) (*Track, error) {
 	if err := requireOps(actor); err != nil {
 		return nil, err
@@ -64,6 +65,21 @@ func (s *Service) Publish(ctx context.Context, actor *auth.Principal, appID stri
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Read after the track write (see DeleteBuild): a build deleted meanwhile takes its release
+	// back off the track.
+	if gone, err := s.deleted(ctx, b); err != nil || gone {
+		if _, uerr := s.updateTrack(context.WithoutCancel(ctx), appID, in.Platform, ch.Name, false, func(t *Track) error {
+			t.Releases = without(t.Releases, func(r Release) bool { return r.ID == rel.ID })
+			return nil
+		}); uerr != nil {
+			s.log().Warn("release: take back a release of a deleted build", "release", rel.ID, "error", uerr.Error())
+		}
+		s.changed(ctx) // an update check may have loaded the track in between
+		if err != nil {
+			return nil, err
+		}
+		return nil, apperr.New(apperr.Conflict, "build %s was deleted meanwhile", b.PublicID)
 	}
 	s.changed(ctx)
 	if in.Notify {
