@@ -13,7 +13,8 @@
 //   - "announce_idempotency" holds "<author>/<Idempotency-Key>": the first create with a key
 //     claims it and the announcement id it names (see idempotency.go).
 //
-// The announcement documents are only changed by ops edits. The few hundred announcements and
+// The announcement documents are only changed by ops edits, each written over the revision
+// (rev) it read, so that a stale edit on another instance cannot undo a newer one. The few hundred announcements and
 // their publish and withdraw claims are held in memory (see view.go): employee reads never
 // query the database for them.
 package announce

@@ -2,6 +2,7 @@ package announce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -101,13 +102,33 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 	return s.reloaded(ctx, id)
 }
 
+// maxEditAttempts bounds the retries of an edit that keeps finding the announcement changed by
+// other instances' edits.
+const maxEditAttempts = 10
+
+// errChanged is a lost compare-and-swap of an edit: another edit was written since the read.
+var errChanged = errors.New("the announcement changed meanwhile")
+
 // edit writes an edit under the announcement's lock and reports whether the announcement is
 // published (before or by this edit), that is, whether its readers see the change.
 func (s *Service) edit(ctx context.Context, id string, in Input) (published bool, err error) {
 	// Ops edits are the only writes to an announcement document; the lock keeps two of them in
-	// this process from interleaving their read and write.
+	// this process from interleaving their read and write, and the Rev compare-and-swap two of
+	// them on different instances (on MongoDB; see the package's README).
 	unlock := s.DB.Lock("announce:" + id)
 	defer unlock()
+	for range maxEditAttempts {
+		published, err = s.editOnce(ctx, id, in)
+		if err != errChanged {
+			return published, err
+		}
+	}
+	return false, apperr.New(apperr.Conflict, "the announcement changed too often meanwhile; try again")
+}
+
+// editOnce reads the announcement, applies in and writes it over the Rev it read: errChanged
+// when another edit was written meanwhile.
+func (s *Service) editOnce(ctx context.Context, id string, in Input) (published bool, err error) {
 	if err := s.reload(ctx); err != nil {
 		return false, err
 	}
@@ -146,12 +167,8 @@ func (s *Service) edit(ctx context.Context, id string, in Input) (published bool
 			set = append(set, bson.E{Key: f.name, Value: f.value})
 		}
 	}
-	update := bson.D{{Key: "$set", Value: set}}
-	if len(unset) > 0 {
-		update = append(update, bson.E{Key: "$unset", Value: unset})
-	}
-	if _, err := s.DB.Collection(announcementsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, update); err != nil {
-		return false, mongodb.Translate(err, "announcement")
+	if err := s.saveEdit(ctx, id, cur.Rev, set, unset); err != nil {
+		return false, err
 	}
 	if cur.Status == StatusScheduled && !a.PublishAt.After(now) {
 		if err := s.publish(ctx, &a); err != nil {
@@ -160,6 +177,29 @@ func (s *Service) edit(ctx context.Context, id string, in Input) (published bool
 		return true, nil
 	}
 	return cur.Status != StatusScheduled, nil
+}
+
+// saveEdit writes an edit's set and unset over the announcement as it was at rev (a write in
+// between made it stale: errChanged). Before, a stale edit on another instance overwrote every
+// field with its old copy, undoing the edit written in between.
+func (s *Service) saveEdit(ctx context.Context, id, rev string, set, unset bson.D) error {
+	var read any // an announcement stored before Rev has none: null matches it
+	if rev != "" {
+		read = rev
+	}
+	set = append(set, bson.E{Key: "rev", Value: bson.NewObjectID().Hex()})
+	update := bson.D{{Key: "$set", Value: set}}
+	if len(unset) > 0 {
+		update = append(update, bson.E{Key: "$unset", Value: unset})
+	}
+	r, err := s.DB.Collection(announcementsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "rev", Value: read}}, update)
+	if err != nil {
+		return mongodb.Translate(err, "announcement")
+	}
+	if r.MatchedCount == 0 {
+		return errChanged
+	}
+	return nil
 }
 
 // Withdraw takes an announcement down: readers no longer see it and, when it was still
