@@ -50,20 +50,31 @@ func (m *MinIO) PresignPut(ctx context.Context, bucket Bucket, key string, expir
 	return u, nil
 }
 
+// CheckDownloadName checks that name can be a download's file name (PresignGet's downloadName):
+// at most 255 bytes of UTF-8, no / \ or control characters, not blank or only dots. Names a
+// client sends for later downloads are checked with it when they are accepted; field names the
+// input they came from.
+func CheckDownloadName(field, name string) error {
+	switch {
+	case len(name) > maxDownloadName:
+		return apperr.Field(field, "%s is longer than %d bytes", field, maxDownloadName)
+	case !utf8.ValidString(name):
+		return apperr.Field(field, "%s is not valid UTF-8", field)
+	case strings.ContainsFunc(name, unicode.IsControl) || strings.ContainsAny(name, `/\`):
+		return apperr.Field(field, "%s must be a file name without / \\ or control characters", field)
+	case strings.Trim(name, ". ") == "":
+		return apperr.Field(field, "%s is blank", field)
+	}
+	return nil
+}
+
 // contentDisposition builds an RFC 6266 attachment header. ASCII names go in a quoted
 // filename, which every client understands (Android's DownloadManager reads only that form);
 // other names (Chinese titles) add an RFC 8187 filename* that browsers prefer, after an ASCII
 // fallback with "_" for each other character.
 func contentDisposition(name string) (string, error) {
-	switch {
-	case len(name) > maxDownloadName:
-		return "", apperr.Field("download_name", "download name is longer than %d bytes", maxDownloadName)
-	case !utf8.ValidString(name):
-		return "", apperr.Field("download_name", "download name is not valid UTF-8")
-	case strings.ContainsFunc(name, unicode.IsControl) || strings.ContainsAny(name, `/\`):
-		return "", apperr.Field("download_name", "download name must be a file name without / \\ or control characters")
-	case strings.Trim(name, ". ") == "":
-		return "", apperr.Field("download_name", "download name is blank")
+	if err := CheckDownloadName("download_name", name); err != nil {
+		return "", err
 	}
 	var fallback strings.Builder
 	ascii := true

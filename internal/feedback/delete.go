@@ -10,6 +10,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/media"
 	datasync "github.com/mportal/mportal/sync"
 )
 
@@ -41,8 +42,15 @@ func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, i
 	}
 	// A replayed delete restamps the tombstone: when the engine reruns a write that outlived its
 	// lease, the newer sequence number must reach pullers too.
-	if err := s.tombstone(ctx, feedbackColl, s.byID(id, bson.E{Key: "status", Value: StatusNew}), seq); err != nil {
+	matched, err := s.tombstoneMatched(ctx, feedbackColl, s.byID(id, bson.E{Key: "status", Value: StatusNew}), seq)
+	if err != nil {
 		return nil, err
+	}
+	if !matched {
+		// Ops triaged it since the read (another instance: DB.Lock spans one process). Its
+		// comments and attachments must stay, so the delete is refused, not reported done.
+		// (The cache is on only for the embedded database, where the lock rules this out.)
+		return nil, apperr.New(apperr.Conflict, "feedback that ops are handling cannot be deleted")
 	}
 	d.Deleted, d.Seq, d.UpdatedAt = true, max(d.Seq, seq), s.Now.Stored()
 	s.cache.put(&d)
@@ -51,14 +59,20 @@ func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, i
 
 // tombstone marks the document matching filter deleted with seq.
 func (s *Service) tombstone(ctx context.Context, coll string, filter bson.D, seq int64) error {
-	_, err := s.coll(coll).UpdateOne(ctx, filter, bson.D{
+	_, err := s.tombstoneMatched(ctx, coll, filter, seq)
+	return err
+}
+
+// tombstoneMatched is tombstone, reporting whether filter matched a document.
+func (s *Service) tombstoneMatched(ctx context.Context, coll string, filter bson.D, seq int64) (bool, error) {
+	r, err := s.coll(coll).UpdateOne(ctx, filter, bson.D{
 		{Key: "$set", Value: bson.D{{Key: "_deleted", Value: true}, {Key: "_updated_at", Value: s.Now.Stored()}}},
 		{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
 	})
 	if err != nil {
-		return fmt.Errorf("delete from %s: %w", coll, mongodb.Translate(err, coll))
+		return false, fmt.Errorf("delete from %s: %w", coll, mongodb.Translate(err, coll))
 	}
-	return nil
+	return r.MatchedCount > 0, nil
 }
 
 // tombstoneChildren deletes (or, on a replay, restamps) the comments and attachments of the
@@ -71,13 +85,16 @@ func (s *Service) tombstoneChildren(ctx context.Context, feedbackIDs []string, s
 	}
 	for _, coll := range []string{commentsColl, attachmentsColl} {
 		cur, err := s.coll(coll).Find(ctx, bson.D{{Key: "feedback_id", Value: bson.D{{Key: "$in", Value: feedbackIDs}}}},
-			options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "feedback_id", Value: 1}}))
+			options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "feedback_id", Value: 1},
+				{Key: "bucket", Value: 1}, {Key: "object_key", Value: 1}}))
 		if err != nil {
 			return fmt.Errorf("children of %d feedback: %w", len(feedbackIDs), mongodb.Translate(err, coll))
 		}
 		var children []struct {
 			ID         string `bson:"_id"`
 			FeedbackID string `bson:"feedback_id"`
+			Bucket     string `bson:"bucket"`
+			ObjectKey  string `bson:"object_key"`
 		}
 		if err := cur.All(ctx, &children); err != nil {
 			return fmt.Errorf("children of %d feedback: %w", len(feedbackIDs), mongodb.Translate(err, coll))
@@ -91,6 +108,13 @@ func (s *Service) tombstoneChildren(ctx context.Context, feedbackIDs []string, s
 			}
 			if coll == commentsColl {
 				s.counts.setComment(c.FeedbackID, c.ID, false)
+			}
+			// The photo goes with its record, as when the attachment alone is deleted: nothing
+			// refers to it once the tombstone is purged.
+			if coll == attachmentsColl && c.ObjectKey != "" && s.Store != nil {
+				if err := s.Store.Delete(ctx, media.Bucket(c.Bucket), c.ObjectKey); err != nil {
+					s.log().Warn("delete attachment object", "attachment_id", c.ID, "error", err.Error())
+				}
 			}
 		}
 	}

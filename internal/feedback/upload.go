@@ -3,6 +3,7 @@ package feedback
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -80,13 +81,23 @@ func (s *Service) ownAttachment(ctx context.Context, userID, id string) (*attach
 // network, the storage's refusal, a cancelled context) it is unavailable, never invalid, so the
 // attachment stays pending and the upload service completes it again later. It is idempotent: a
 // second call for a completed or failed attachment changes nothing.
+//
+// An upload with nowhere to go is refused (invalid), so that the upload service deletes its
+// object rather than trying it again forever: its attachment was deleted during the upload, or
+// another upload of it settled it first.
 func (s *Service) CompleteUpload(ctx context.Context, p *auth.Principal, in upload.Info) error {
 	a, err := s.ownAttachment(ctx, in.UserID, in.Meta["attachment_id"])
+	if apperr.Is(err, apperr.NotFound) {
+		return apperr.Field("attachment_id", "the attachment was deleted during the upload")
+	}
 	if err != nil {
 		return err
 	}
 	if a.Status != AttachmentPending {
-		return nil
+		if a.Status == AttachmentComplete && a.ObjectKey == in.Key {
+			return nil // this upload, completed before
+		}
+		return apperr.Field("attachment_id", "attachment %s is already %s: this upload is not used", a.ID, a.Status)
 	}
 	failure, err := s.checkPhoto(ctx, a.ContentType, in)
 	if err != nil {
@@ -100,13 +111,17 @@ func (s *Service) CompleteUpload(ctx context.Context, p *auth.Principal, in uplo
 		refusal = apperr.Field("Upload-Length", "%s", failure)
 	}
 	if failure == "" {
-		return s.settleAttachment(ctx, a, AttachmentComplete, bson.D{{Key: "bucket", Value: string(in.Bucket)},
+		err := s.settleAttachment(ctx, a, AttachmentComplete, bson.D{{Key: "bucket", Value: string(in.Bucket)},
 			{Key: "object_key", Value: in.Key}, {Key: "size", Value: in.Size}})
+		if err == errSettled {
+			return apperr.Field("attachment_id", "attachment %s was deleted or settled by another upload meanwhile: this upload is not used", a.ID)
+		}
+		return err
 	}
 	if derr := s.Store.Delete(ctx, in.Bucket, in.Key); derr != nil {
 		s.log().Warn("delete rejected attachment object", "attachment_id", a.ID, "error", derr.Error())
 	}
-	if err := s.settleAttachment(ctx, a, AttachmentFailed, bson.D{{Key: "failure", Value: failure}}); err != nil {
+	if err := s.settleAttachment(ctx, a, AttachmentFailed, bson.D{{Key: "failure", Value: failure}}); err != nil && err != errSettled {
 		return err
 	}
 	return refusal
@@ -124,24 +139,77 @@ func (s *Service) RejectUpload(ctx context.Context, _ *auth.Principal, in upload
 	case a.Status != AttachmentPending:
 		return nil
 	}
-	return s.settleAttachment(ctx, a, AttachmentFailed, bson.D{{Key: "failure", Value: reason}})
+	if err := s.settleAttachment(ctx, a, AttachmentFailed, bson.D{{Key: "failure", Value: reason}}); err != errSettled {
+		return err
+	}
+	return nil
 }
 
+// sameFields reports whether a settled attachment holds fields (its object or its failure):
+// whether the settling write that set them is the one running again.
+func sameFields(a *attachmentDoc, fields bson.D) bool {
+	for _, f := range fields {
+		var v any
+		switch f.Key {
+		case "object_key":
+			v = a.ObjectKey
+		case "failure":
+			v = a.Failure
+		default:
+			continue
+		}
+		if v != f.Value {
+			return false
+		}
+	}
+	return true
+}
+
+// errSettled is settleAttachment's answer for an attachment that is no longer pending (another
+// upload settled it, or it was deleted) when it comes to write.
+var errSettled = errors.New("the attachment is no longer pending")
+
 // settleAttachment sets a pending attachment's final status and fields, and lets its feedback's
-// audience pull it.
+// audience pull it. The write is filtered on the attachment being still pending and live: two
+// uploads of one attachment, or an upload and the attachment's deletion, read it pending before
+// either wrote; the second writer gets errSettled instead of overwriting the first (linking a
+// photo to a deleted attachment, or replacing a completed one).
 func (s *Service) settleAttachment(ctx context.Context, a *attachmentDoc, status string, fields bson.D) error {
-	return s.Sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+	settled := false
+	err := s.Sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
 		unlock := s.DB.Lock(childLockKey(attachmentsColl, a.ID))
 		defer unlock()
 		set := append(bson.D{{Key: "status", Value: status}, {Key: "_updated_at", Value: s.Now.Stored()}}, fields...)
-		_, err := s.coll(attachmentsColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, bson.D{
+		// This write's own result matches too: the engine runs fn again when it outlives
+		// its lease.
+		own := append(bson.D{{Key: "status", Value: status}}, fields...)
+		filter := s.byID(a.ID, bson.E{Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}},
+			bson.E{Key: "$or", Value: bson.A{bson.D{{Key: "status", Value: AttachmentPending}}, own}})
+		if s.DB.FerretDB { // byID sent {_id} alone: check the conditions here, under the lock
+			var cur attachmentDoc
+			if err := s.findByID(ctx, attachmentsColl, a.ID, "attachment", &cur); err != nil {
+				return nil, err
+			}
+			if cur.Deleted || cur.Status != AttachmentPending && !(cur.Status == status && sameFields(&cur, fields)) {
+				settled = true
+				return nil, nil
+			}
+		}
+		r, err := s.coll(attachmentsColl).UpdateOne(ctx, filter, bson.D{
 			{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("settle attachment %s: %w", a.ID, mongodb.Translate(err, "attachment"))
 		}
+		if settled = r.MatchedCount == 0; settled {
+			return nil, nil
+		}
 		return []datasync.Touch{named(attachmentsColl, a.Keys, a.ID)}, nil
 	})
+	if err == nil && settled {
+		return errSettled
+	}
+	return err
 }
 
 // checkPhoto checks the uploaded bytes are the attachment's declared type: the upload service
@@ -194,9 +262,26 @@ func (s *Service) AttachmentURL(ctx context.Context, p *auth.Principal, id strin
 		return nil, time.Time{}, apperr.New(apperr.NotFound, "attachment %s has no content yet (status %s)", id, a.Status)
 	}
 	expiry := media.ClampExpiry(media.DefaultPresignExpiry)
-	u, err := s.Store.PresignGet(ctx, media.Bucket(a.Bucket), a.ObjectKey, expiry, a.Filename)
+	name := a.Filename
+	if media.CheckDownloadName("filename", name) != nil {
+		name = a.ID + photoExt(a.ContentType) // accepted before the name was checked as one
+	}
+	u, err := s.Store.PresignGet(ctx, media.Bucket(a.Bucket), a.ObjectKey, expiry, name)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	return u, s.Now.Stored().Add(expiry), nil
+}
+
+// photoExt is the file extension of an attachment's content type.
+func photoExt(contentType string) string {
+	switch contentType {
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/heic":
+		return ".heic"
+	}
+	return ""
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/clienttime"
+	"github.com/mportal/mportal/media"
 )
 
 // Limits on what the apps may write.
@@ -129,6 +130,11 @@ func checkAttachment(r *attachmentRecord, now time.Time) error {
 	}
 	if strings.ContainsAny(name, `/\"`) {
 		return apperr.Field("filename", "filename must not contain '/', '\\' or '\"'")
+	}
+	// The photo is downloaded under this name: one its download would refuse (too many bytes
+	// of Chinese, a tab, only dots) once made the photo unreadable and its console page fail.
+	if err := media.CheckDownloadName("filename", name); err != nil {
+		return err
 	}
 	r.Filename = name
 	switch {
