@@ -58,7 +58,10 @@ const (
 )
 
 var (
-	namePattern  = regexp.MustCompile(`^[a-z][a-z0-9_.]*$`)
+	namePattern = regexp.MustCompile(`^[a-z][a-z0-9_.]*$`)
+	// propPattern has no dot: property names are keys of the stored event, and the embedded
+	// FerretDB refuses a key with a dot (the whole batch failed with a 500).
+	propPattern  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	tokenPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/\-]*$`)
 	platforms    = map[string]bool{"android": true, "ios": true, "web": true, "server": true}
 )
@@ -116,7 +119,7 @@ func checkEvent(e *Event, at, now time.Time) (field, reason string) {
 		return "at", "the event is in the future, even after correcting the device's clock"
 	}
 	for k, v := range e.Properties {
-		if len(k) > maxPropKeyLen || !namePattern.MatchString(k) {
+		if len(k) > maxPropKeyLen || !propPattern.MatchString(k) {
 			return "properties", fmt.Sprintf("property names must be lower-case snake case, at most %d characters", maxPropKeyLen)
 		}
 		if len(v) > maxPropValueLen {

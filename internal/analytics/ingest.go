@@ -98,6 +98,21 @@ func (s *Service) store(ctx context.Context, evs []stored) (int, error) {
 		}
 		for _, we := range bwe.WriteErrors {
 			if we.Code != 11000 || we.Index < 0 || we.Index >= len(evs) {
+				// Take back what this insert did store (not the duplicates: those are another
+				// batch's, counted), so that the retry stores and counts the events.
+				dup := map[int]bool{}
+				for _, we := range bwe.WriteErrors {
+					if we.Code == 11000 {
+						dup[we.Index] = true
+					}
+				}
+				var ids []string
+				for i, e := range evs {
+					if !dup[i] {
+						ids = append(ids, e.ID)
+					}
+				}
+				_, _ = s.events().DeleteMany(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 				return 0, fmt.Errorf("store analytics events: %w", mongodb.Translate(err, "analytics event"))
 			}
 			isNew[we.Index] = false

@@ -60,11 +60,11 @@ func dimsOf(e *stored) (keys []string, withDevice int) {
 		}
 	}
 	keys = append(keys, "platform:"+e.Platform)
-	withDevice = len(keys)
 	if e.Dept != "" {
 		keys = append(keys, "dept:"+e.Dept)
 	}
 	keys = append(keys, roleDims(e.Roles)...)
+	withDevice = len(keys) // the dimensions the metrics API answers with devices
 	keys = append(keys, "event:"+e.Name)
 	if e.Screen != "" {
 		switch e.Name {

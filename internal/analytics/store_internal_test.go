@@ -1,0 +1,42 @@
+package analytics
+
+import (
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mportal/mportal/internal/testenv"
+)
+
+// An insert that fails for another reason than a duplicate takes back what it stored, so that
+// the client's retry stores and counts the events: left in place they were duplicates that no
+// rollup counted. (A key the database refuses stands for any such failure.)
+func TestAFailedInsertTakesBackItsEvents(t *testing.T) {
+	at := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	c := testenv.NewClock(at)
+	s := &Service{DB: testenv.Mongo(t), Key: testKey, Now: c.Now}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(id string, props map[string]string) stored {
+		return stored{ID: "p:" + id, P: "p", D: "d", Name: "screen_view", Screen: "home", At: at, App: "portal",
+			Build: "1", Platform: "ios", Props: props, Received: at}
+	}
+	counted := ev("counted", nil)
+	if n, err := s.store(t.Context(), []stored{counted}); err != nil || n != 1 {
+		t.Fatalf("store = %d, %v", n, err)
+	}
+	if _, err := s.store(t.Context(), []stored{counted, ev("good", nil), ev("bad", map[string]string{"a.b": "x"})}); err == nil {
+		t.Fatal("a refused event did not fail the insert")
+	}
+	for id, want := range map[string]int64{"p:counted": 1, "p:good": 0} {
+		n, err := s.events().CountDocuments(t.Context(), bson.D{{Key: "_id", Value: id}})
+		if err != nil || n != want {
+			t.Errorf("%s: %d stored (%v), want %d", id, n, err, want)
+		}
+	}
+	if n, err := s.store(t.Context(), []stored{counted, ev("good", nil)}); err != nil || n != 1 {
+		t.Fatalf("the retry stored %d (%v), want the good event", n, err)
+	}
+}
