@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"time"
 
@@ -30,10 +29,11 @@ type deadLetter struct {
 // failures go into one retry batch after a back-off, permanent failures and exhausted retries
 // are dead-lettered.
 //
-// run is the epoch of the batch lease this run holds. It names the retry batch: a batch may be
-// handled in several runs (stopped between parts, or two holders overlapping after a lost lease),
-// each retrying the devices it sent, and their retry batches must not collide.
-func (e *Engine) record(ctx context.Context, h *batchHeader, run int, n *cachedNotification, sent []batchDevice, results []Result, unclaimed []batchDevice) error {
+// part is "<epoch>.<part>": the epoch of the batch lease this run holds and the part of the
+// batch sent. It names the retry batch: a batch may be handled in several runs (stopped between
+// parts, or two holders overlapping after a lost lease), each recording each part it sent, and
+// their retry batches must not collide.
+func (e *Engine) record(ctx context.Context, h *batchHeader, part string, n *cachedNotification, sent []batchDevice, results []Result, unclaimed []batchDevice) error {
 	retry := unclaimed
 	var retryAfter time.Duration
 	var dead []any
@@ -69,7 +69,7 @@ func (e *Engine) record(ctx context.Context, h *batchHeader, run int, n *cachedN
 	}
 	if len(retry) > 0 {
 		attempt := h.Attempt + 1
-		next := batchHeader{ID: h.ID + "~" + strconv.Itoa(run), Notification: n.Key, Origin: h.Origin,
+		next := batchHeader{ID: h.ID + "~" + part, Notification: n.Key, Origin: h.Origin,
 			Attempt: attempt, Size: len(retry), FannedOutAt: h.FannedOutAt,
 			NotBefore: now.Add(e.backoff(h.Attempt, retryAfter))}
 		if err := e.insertBatch(ctx, next, retry); err != nil {

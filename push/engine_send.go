@@ -17,10 +17,13 @@ import (
 // sendBatch sends one due batch under the lease "batch:<id>", MaxBatch devices at a time. Each
 // device is claimed in push_sent just before its message goes out, and only the devices whose
 // claim this call inserted are sent, so no device gets the same attempt twice whoever else works
-// on the batch, and a crash loses at most the MaxBatch claimed but unsent. Results are recorded
-// even if the engine is stopping. When it stops (or the lease is lost) between parts, the batch
-// stays for a later run, whose claims skip the parts already sent; a shutdown so waits for one
-// part at most.
+// on the batch. Each part's results (its retry batch, its dead letters) are recorded as soon as
+// it is sent, so a crash loses at most the one part in flight: its devices are claimed, so no
+// later run sends them again, and their retries were not yet written. (Recorded once for the
+// whole batch, a crash during the last part lost every earlier part's retries too.) Results
+// are recorded even if the engine is stopping. When it stops (or the lease is lost) between
+// parts, the batch stays for a later run, whose claims skip the parts already sent; a shutdown
+// so waits for one part at most.
 func (e *Engine) sendBatch(ctx context.Context, id string) (ran bool, err error) {
 	if !e.pushOn() {
 		return false, nil
@@ -57,31 +60,22 @@ func (e *Engine) sendLeased(ctx context.Context, l *lease, id string) (finished 
 		return false, l.ctx.Err()
 	}
 	work := context.WithoutCancel(ctx)
-	var sent, unclaimed []batchDevice
-	var results []Result
-	var stopped error
-	for start := 0; start < len(devices); start += MaxBatch {
+	for i, start := 0, 0; start < len(devices); i, start = i+1, start+MaxBatch {
 		if start > 0 && !l.valid() {
-			stopped = l.ctx.Err() // the engine stops or the lease was lost
-			break
+			return false, l.ctx.Err() // the engine stops or the lease was lost
 		}
 		part := devices[start:min(start+MaxBatch, len(devices))]
-		claimed, lost, err := e.claim(work, n.Key, h.Attempt, part)
+		claimed, unclaimed, err := e.claim(work, n.Key, h.Attempt, part)
 		if err != nil {
-			stopped = fmt.Errorf("send batch %s: %w", id, err)
-			break
+			return false, fmt.Errorf("send batch %s: %w", id, err)
 		}
-		unclaimed = append(unclaimed, lost...)
+		var results []Result
 		if len(claimed) > 0 {
-			sent = append(sent, claimed...)
-			results = append(results, e.send(work, n, claimed)...)
+			results = e.send(work, n, claimed)
 		}
-	}
-	if err := e.record(work, &h, l.epoch, n, sent, results, unclaimed); err != nil {
-		return false, fmt.Errorf("send batch %s: %w", id, err)
-	}
-	if stopped != nil {
-		return false, stopped
+		if err := e.record(work, &h, strconv.Itoa(l.epoch)+"."+strconv.Itoa(i), n, claimed, results, unclaimed); err != nil {
+			return false, fmt.Errorf("send batch %s: %w", id, err)
+		}
 	}
 	if err := e.deleteBatch(work, id); err != nil {
 		return false, err

@@ -19,6 +19,9 @@ func TestRetryAfter(t *testing.T) {
 		{"ignores zero", "0", 0},
 		{"ignores garbage", "soon", 0},
 		{"treats a missing header as none", "", 0},
+		{"caps a year of seconds at an hour", "31536000", time.Hour},
+		{"caps seconds that would overflow", "99999999999999", time.Hour},
+		{"caps a far date at an hour", now.AddDate(1, 0, 0).Format(http.TimeFormat), time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

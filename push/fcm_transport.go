@@ -66,8 +66,12 @@ func responseStatus(resp *http.Response) int {
 	return resp.StatusCode
 }
 
-// retryAfter parses a Retry-After header given in seconds or as an HTTP date;
-// zero means absent, malformed or already past.
+// maxRetryAfter bounds the wait a provider's Retry-After may ask for: a notification is not
+// parked for a year (nor a number of seconds overflowed) on one odd header.
+const maxRetryAfter = time.Hour
+
+// retryAfter parses a Retry-After header given in seconds or as an HTTP date, at most
+// maxRetryAfter; zero means absent, malformed or already past.
 func retryAfter(resp *http.Response, now time.Time) time.Duration {
 	v := resp.Header.Get("Retry-After")
 	if v == "" {
@@ -77,10 +81,10 @@ func retryAfter(resp *http.Response, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
-		return time.Duration(secs) * time.Second
+		return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if at, err := http.ParseTime(v); err == nil && at.After(now) {
-		return at.Sub(now)
+		return min(at.Sub(now), maxRetryAfter)
 	}
 	return 0
 }

@@ -16,8 +16,9 @@ import (
 // is the push_batch_devices document of the same _id. Headers are small because the scanner reads
 // them all on every pass.
 type batchHeader struct {
-	// ID is "<notification>/<fan-out epoch>.<seq>" for a first attempt and "<batch>~<run>" for
-	// the retry of a batch, run being the epoch of the batch lease that wrote it (see record).
+	// ID is "<notification>/<fan-out epoch>.<seq>" for a first attempt and
+	// "<batch>~<epoch>.<part>" for the retry of a part of a batch, epoch being that of the batch
+	// lease that wrote it (see record).
 	ID           string `bson:"_id"`
 	Notification string `bson:"notification"`
 	Origin       string `bson:"origin"`
