@@ -185,7 +185,21 @@ func TestCommands(t *testing.T) {
 	})
 	t.Run("the server sees users the CLI created", func(t *testing.T) {
 		ts := startServer(t, env)
-		ts.signIn("C100", otp, "chen-passphrase", "phone-1")
+		chen := ts.signIn("C100", otp, "chen-passphrase", "phone-1")
+
+		// A row that disables a user revokes their sessions, as the API does, and the rows
+		// after it are applied. Before, the CLI had nothing to revoke sessions with: the
+		// import stopped at that row and the sessions stayed live.
+		file := filepath.Join(t.TempDir(), "disable.csv")
+		csv := "employee_no,name,status\nC100,Chen Jing,disabled\nC300,Sun Li,\n"
+		if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runCmd("user", "import", file)
+		if err != nil || !strings.Contains(out, `"created": 1`) || !strings.Contains(out, `"updated": 1`) {
+			t.Fatalf("%v: %s", err, out)
+		}
+		ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": chen.RefreshToken, "device_id": "phone-1"}), 401)
 	})
 }
 

@@ -65,7 +65,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		return u.Department, roles, nil
 	}, m.Logger)
 	// The one cycle: Sessions looks accounts up in Users, and Users revokes a user's sessions
-	// (disabling, password reset, role change). Users gets a callback into the Sessions built
+	// (disabling, password reset). Users gets a callback into the Sessions built
 	// on the next statement; it is called only when serving requests, long after both exist.
 	m.users = &directory.Users{DB: db, Argon: argon, View: recipients, Now: m.Clock,
 		Sessions: revokeFunc(func(ctx context.Context, userID string) error { return m.sessions.RevokeUser(ctx, userID) })}

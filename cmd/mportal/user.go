@@ -29,7 +29,9 @@ func userCommand(ctx context.Context, cfg *config.Config, args []string, stdout,
 		return err
 	}
 	defer closeDB()
-	users := &directory.Users{DB: db, Argon: auth.DefaultArgon2}
+	// Sessions to revoke: an imported row may disable a user. A running server learns of it
+	// within MPORTAL_SESSION_RECHECK, as of any revocation made elsewhere.
+	users := &directory.Users{DB: db, Argon: auth.DefaultArgon2, Sessions: &auth.Sessions{DB: db}}
 	if err := users.EnsureIndexes(ctx); err != nil {
 		return err
 	}

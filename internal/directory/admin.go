@@ -64,7 +64,7 @@ func (s *Users) oneTimePassword() (password, hash string, err error) {
 // returns forbidden unless actor is an admin, invalid for a bad field, and conflict (with Field
 // employee_no or email) when either is already in use, compared case-insensitively.
 func (s *Users) Create(ctx context.Context, actor *auth.Principal, in CreateUser) (*User, string, error) {
-	if err := auth.RequireRole(actor, auth.RoleAdmin); err != nil {
+	if err := s.requireAdmin(ctx, actor); err != nil {
 		return nil, "", err
 	}
 	u := s.newUser(in.EmployeeNo, in.Name, in.Email, in.Department)
@@ -95,7 +95,7 @@ func (s *Users) Get(ctx context.Context, actor *auth.Principal, id string) (*Use
 // once. It returns forbidden, not_found, invalid, conflict (email in use, a concurrent change, or
 // an admin disabling themself, which would lock them out).
 func (s *Users) Update(ctx context.Context, actor *auth.Principal, id string, in UserUpdate) (*User, error) {
-	if err := auth.RequireRole(actor, auth.RoleAdmin); err != nil {
+	if err := s.requireAdmin(ctx, actor); err != nil {
 		return nil, err
 	}
 	unlock := s.DB.Lock(lockKey(id))
@@ -136,7 +136,7 @@ func (s *Users) Update(ctx context.Context, actor *auth.Principal, id string, in
 // SetRoles replaces a user's roles; employee is always kept. It returns forbidden, not_found,
 // invalid (unknown role), and conflict when an admin would remove their own admin role.
 func (s *Users) SetRoles(ctx context.Context, actor *auth.Principal, id string, roles []auth.Role) (*User, error) {
-	if err := auth.RequireRole(actor, auth.RoleAdmin); err != nil {
+	if err := s.requireAdmin(ctx, actor); err != nil {
 		return nil, err
 	}
 	normalized, err := normalizeRoles(roles)
@@ -163,7 +163,7 @@ func (s *Users) SetRoles(ctx context.Context, actor *auth.Principal, id string, 
 // ResetPassword gives a user a new one-time password, to be changed at the next login, and
 // revokes their sessions. It returns forbidden or not_found.
 func (s *Users) ResetPassword(ctx context.Context, actor *auth.Principal, id string) (string, error) {
-	if err := auth.RequireRole(actor, auth.RoleAdmin); err != nil {
+	if err := s.requireAdmin(ctx, actor); err != nil {
 		return "", err
 	}
 	password, hash, err := s.oneTimePassword()
@@ -181,11 +181,32 @@ func (s *Users) ResetPassword(ctx context.Context, actor *auth.Principal, id str
 
 // RevokeSessions ends all sessions of a user. It returns forbidden or not_found.
 func (s *Users) RevokeSessions(ctx context.Context, actor *auth.Principal, id string) error {
-	if err := auth.RequireRole(actor, auth.RoleAdmin); err != nil {
+	if err := s.requireAdmin(ctx, actor); err != nil {
 		return err
 	}
 	if _, err := s.load(ctx, id); err != nil {
 		return err
 	}
 	return s.revoke(ctx, id)
+}
+
+// requireAdmin authorizes a change to the directory: the caller must be an admin, and, when
+// signed in, still an active admin as stored now. The roles a session carries may be up to
+// MPORTAL_SESSION_RECHECK old (and a disable clears the cache of one replica only): an admin
+// just demoted or disabled could otherwise give themself the role back, or disable whoever
+// demoted them, in that window. The command-line tool acts without a session.
+func (s *Users) requireAdmin(ctx context.Context, actor *auth.Principal) error {
+	if err := auth.RequireRole(actor, auth.RoleAdmin); err != nil || actor.SessionID == "" {
+		return err
+	}
+	u, err := s.load(ctx, actor.UserID)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		return apperr.New(apperr.Forbidden, "your account no longer exists")
+	case err != nil:
+		return err
+	case u.Status != StatusActive || !slices.Contains(u.Roles, auth.RoleAdmin):
+		return apperr.New(apperr.Forbidden, "you are no longer an active admin")
+	}
+	return nil
 }

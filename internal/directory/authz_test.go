@@ -70,3 +70,39 @@ func TestNonAdminIsForbidden(t *testing.T) {
 		}
 	})
 }
+
+// A signed-in admin's changes are authorized on the stored user, not on the roles the session
+// carries (up to MPORTAL_SESSION_RECHECK old): before, an admin just demoted or disabled could
+// give themself the role back, or disable whoever demoted them, in that window.
+func TestADemotedAdminCannotActOnStaleRoles(t *testing.T) {
+	f := newFixture(t)
+	a, _ := f.realAdmin(t)
+	b := f.create(t, CreateUser{EmployeeNo: "ADM2", Name: "Second Admin", Roles: []auth.Role{auth.RoleAdmin}})
+	bStale := &auth.Principal{UserID: b.ID, Roles: b.Roles, SessionID: "s-b"} // as B's session still says
+	aSession := &auth.Principal{UserID: a.ID, Roles: a.Roles, SessionID: "s-a"}
+	if _, err := f.users.SetRoles(f.ctx, aSession, b.ID, roles(auth.RoleEmployee)); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("cannot give themself the role back", func(t *testing.T) {
+		_, err := f.users.SetRoles(f.ctx, bStale, b.ID, roles(auth.RoleAdmin))
+		wantCode(t, err, apperr.Forbidden, "")
+	})
+	t.Run("cannot disable who demoted them", func(t *testing.T) {
+		_, err := f.users.Update(f.ctx, bStale, a.ID, UserUpdate{Status: ptr(StatusDisabled)})
+		wantCode(t, err, apperr.Forbidden, "")
+	})
+	t.Run("a disabled admin cannot enable themself", func(t *testing.T) {
+		c := f.create(t, CreateUser{EmployeeNo: "ADM3", Name: "Third Admin", Roles: []auth.Role{auth.RoleAdmin}})
+		if _, err := f.users.Update(f.ctx, aSession, c.ID, UserUpdate{Status: ptr(StatusDisabled)}); err != nil {
+			t.Fatal(err)
+		}
+		cStale := &auth.Principal{UserID: c.ID, Roles: c.Roles, SessionID: "s-c"}
+		_, err := f.users.Update(f.ctx, cStale, c.ID, UserUpdate{Status: ptr(StatusActive)})
+		wantCode(t, err, apperr.Forbidden, "")
+	})
+	t.Run("the admin in place still acts", func(t *testing.T) {
+		if _, err := f.users.SetRoles(f.ctx, aSession, b.ID, roles(auth.RoleAdmin)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

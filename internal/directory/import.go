@@ -53,7 +53,7 @@ type ImportResult struct {
 // with forbidden for non-admins, invalid for an unknown, repeated or missing column or a CSV
 // syntax error, and too_large beyond MaxImportRows rows.
 func (s *Users) Import(ctx context.Context, actor *auth.Principal, r io.Reader) (*ImportResult, error) {
-	if err := auth.RequireRole(actor, auth.RoleAdmin); err != nil {
+	if err := s.requireAdmin(ctx, actor); err != nil {
 		return nil, err
 	}
 	return s.importCSV(ctx, actor, r)

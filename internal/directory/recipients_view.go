@@ -44,6 +44,7 @@ type RecipientView struct {
 	order    []string            // device keys, sorted; nil when stale
 	journal  []func()            // updates made during a load, replayed on its result
 	strs     map[string]string   // interned repeated values (departments, locales, ...)
+	loads    int                 // completed loads, for tests
 }
 
 // viewUser is the part of a user the fan-out needs, and the name (which sync pushes of
@@ -64,6 +65,11 @@ type viewDevice = recipientDevice
 func (v *RecipientView) Refresh(ctx context.Context) error {
 	v.reload.Lock()
 	defer v.reload.Unlock()
+	return v.refreshLocked(ctx)
+}
+
+// refreshLocked is Refresh; the caller holds v.reload.
+func (v *RecipientView) refreshLocked(ctx context.Context) error {
 	v.mu.Lock()
 	v.loading, v.journal = true, nil
 	v.mu.Unlock()
@@ -85,6 +91,7 @@ func (v *RecipientView) Refresh(ctx context.Context) error {
 		}
 	}
 	v.order, v.loaded, v.loadedAt = nil, true, time.Now()
+	v.loads++
 	for _, apply := range journal {
 		apply()
 	}
@@ -148,15 +155,26 @@ func (v *RecipientView) each(ctx context.Context, coll string, projection bson.D
 	return nil
 }
 
-// ensure loads the view on first use, and again when it is older than MaxAge.
+// ensure loads the view on first use, and again when it is older than MaxAge. Callers that
+// waited for another's load use it: each of them loaded the whole directory again, one after
+// another, when a fan-out's first sends met the start-up load (tens of seconds each at 50,000
+// users).
 func (v *RecipientView) ensure(ctx context.Context) error {
-	v.mu.RLock()
-	fresh := v.loaded && (v.MaxAge <= 0 || time.Since(v.loadedAt) < v.MaxAge)
-	v.mu.RUnlock()
-	if fresh {
+	if v.fresh() {
 		return nil
 	}
-	return v.Refresh(ctx)
+	v.reload.Lock()
+	defer v.reload.Unlock()
+	if v.fresh() {
+		return nil
+	}
+	return v.refreshLocked(ctx)
+}
+
+func (v *RecipientView) fresh() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.loaded && (v.MaxAge <= 0 || time.Since(v.loadedAt) < v.MaxAge)
 }
 
 // intern returns s, shared with earlier equal strings. The caller holds mu.

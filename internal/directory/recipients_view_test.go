@@ -172,3 +172,24 @@ func TestRecipientViewReloadKeepsConcurrentWrites(t *testing.T) {
 		t.Fatalf("view differs from the database (-db +view):\n%s", diff)
 	}
 }
+
+// Concurrent first uses of a cold view load it once: the callers that waited for the first
+// load used to load the whole directory again, one after another.
+func TestRecipientViewLoadsOnceForConcurrentFirstUses(t *testing.T) {
+	f := newViewFixture(t)
+	ann := f.user(t, "ann", "Sales", StatusActive, auth.RoleEmployee)
+	f.device(t, ann, "phone", "stable", "tok-ann", true)
+	v := &RecipientView{DB: f.db}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if err := v.ensure(f.ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if v.loads != 1 {
+		t.Fatalf("%d loads, want 1", v.loads)
+	}
+}

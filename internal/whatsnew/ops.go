@@ -96,15 +96,27 @@ func (s *Service) insert(ctx context.Context, c Card) (*Card, error) {
 	return &c, nil
 }
 
-// nextOrder is the position after the last card of the build (0 for its first card).
+// nextOrder is the position after the last card of the build (0 for its first card), or, when
+// that is past maxOrder (a card placed at the end by hand), the first free one: one card at
+// order 1000 once blocked every later card of its build. Past maxOrder: every position is taken.
 func nextOrder(all []Card, appID string, build int) int {
 	next := 0
+	used := map[int]bool{}
 	for _, c := range all {
-		if c.AppID == appID && c.BuildNumber == build && c.Order >= next {
-			next = c.Order + 1
+		if c.AppID == appID && c.BuildNumber == build {
+			used[c.Order] = true
+			next = max(next, c.Order+1)
 		}
 	}
-	return next
+	if next <= maxOrder {
+		return next
+	}
+	for o := 0; o <= maxOrder; o++ {
+		if !used[o] {
+			return o
+		}
+	}
+	return maxOrder + 1
 }
 
 // List returns the cards of one app ("" for every app), by app, build and order. It returns

@@ -82,4 +82,16 @@ func TestNextOrder(t *testing.T) {
 	if got := nextOrder(cards, "com.a.b", 1); got != 0 {
 		t.Fatalf("nextOrder for a new build = %d, want 0", got)
 	}
+	// A card placed last by hand (order 1000) leaves the free positions before it.
+	atEnd := append(cards, Card{AppID: "com.a.b", BuildNumber: 2, Order: maxOrder})
+	if got := nextOrder(atEnd, "com.a.b", 2); got != 1 {
+		t.Fatalf("nextOrder after a card at %d = %d, want the first free position, 1", maxOrder, got)
+	}
+	var full []Card
+	for o := range maxOrder + 1 {
+		full = append(full, Card{AppID: "com.a.b", BuildNumber: 5, Order: o})
+	}
+	if got := nextOrder(full, "com.a.b", 5); got <= maxOrder {
+		t.Fatalf("nextOrder of a full build = %d, want past %d", got, maxOrder)
+	}
 }
