@@ -26,10 +26,44 @@ type pushToken struct {
 	UpdatedAt time.Time `bson:"updated_at"`
 }
 
+// MaxDevicesPerUser bounds the devices one user may register: every device is a record, a push
+// token and a message in every fan-out to the user, and nothing else stopped one user from
+// registering devices in a loop.
+const MaxDevicesPerUser = 20
+
+// checkRoom refuses a new device of userID beyond MaxDevicesPerUser (conflict); a device already
+// registered always checks in. Concurrent first check-ins may pass it together: the bound is
+// approximate by that many.
+func (s *Devices) checkRoom(ctx context.Context, userID, key string) error {
+	err := s.devices().FindOne(ctx, bson.D{{Key: "_id", Value: key}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	switch {
+	case err == nil:
+		return nil
+	case !mongodb.IsNotFound(err):
+		return fmt.Errorf("read device %s: %w", key, mongodb.Translate(err, "device"))
+	}
+	var n int
+	if s.View != nil { // the embedded database, where a query by user reads every device
+		if n, err = s.View.deviceCount(ctx, userID); err != nil {
+			return err
+		}
+	} else {
+		c, err := s.devices().CountDocuments(ctx, bson.D{{Key: "user_id", Value: userID}})
+		if err != nil {
+			return fmt.Errorf("count devices of %s: %w", userID, mongodb.Translate(err, "device"))
+		}
+		n = int(c)
+	}
+	if n >= MaxDevicesPerUser {
+		return apperr.New(apperr.Conflict, "you have %d devices registered, the most allowed; remove one (DELETE /v1/devices/{device_id}) first", n)
+	}
+	return nil
+}
+
 // CheckIn records the caller's device: it creates the record on first sight and otherwise
 // replaces its fields and moves last_seen_at. A push token that another device held moves to
-// this one and is removed from the other device. It returns unauthorized without a principal and
-// invalid (with Field) for a bad field.
+// this one and is removed from the other device. It returns unauthorized without a principal,
+// invalid (with Field) for a bad field, and conflict for a new device beyond MaxDevicesPerUser.
 func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID string, in DeviceInput) (*Device, error) {
 	if p == nil {
 		return nil, apperr.New(apperr.Unauthorized, "authentication required")
@@ -41,6 +75,9 @@ func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID strin
 		return nil, err
 	}
 	key := deviceKey(p.UserID, deviceID)
+	if err := s.checkRoom(ctx, p.UserID, key); err != nil {
+		return nil, err
+	}
 	now := s.Now.Stored()
 	// The token's owner changes first: from then on the sender refuses the token for the previous
 	// device even if clearing it there fails.

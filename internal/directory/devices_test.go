@@ -269,3 +269,34 @@ func TestPushTokenRace(t *testing.T) {
 		}
 	})
 }
+
+// One user registers at most MaxDevicesPerUser devices: nothing stopped a loop of check-ins
+// with new ids from growing the registry, the push tokens and every fan-out without bound.
+// Counted from the database, and from the recipient view where there is one.
+func TestDevicesPerUserAreBounded(t *testing.T) {
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) {
+			f := src.new(t)
+			alice := &auth.Principal{UserID: "alice", Roles: roles(auth.RoleEmployee)}
+			for i := range MaxDevicesPerUser {
+				if _, err := f.devices.CheckIn(f.ctx, alice, fmt.Sprint("dev-", i), phone()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := f.devices.CheckIn(f.ctx, alice, "one-more", phone())
+			wantCode(t, err, apperr.Conflict, "")
+			if _, err := f.devices.CheckIn(f.ctx, alice, "dev-0", phone()); err != nil {
+				t.Fatalf("a registered device's check-in: %v", err)
+			}
+			if _, err := f.devices.CheckIn(f.ctx, &auth.Principal{UserID: "bob"}, "dev-0", phone()); err != nil {
+				t.Fatalf("another user's device: %v", err)
+			}
+			if err := f.devices.Delete(f.ctx, alice, "dev-1"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.devices.CheckIn(f.ctx, alice, "one-more", phone()); err != nil {
+				t.Fatalf("a new device after one was removed: %v", err)
+			}
+		})
+	}
+}

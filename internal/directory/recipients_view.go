@@ -171,6 +171,16 @@ func (v *RecipientView) ensure(ctx context.Context) error {
 	return v.refreshLocked(ctx)
 }
 
+// deviceCount is the number of userID's devices, loading the view first if need be.
+func (v *RecipientView) deviceCount(ctx context.Context, userID string) (int, error) {
+	if err := v.ensure(ctx); err != nil {
+		return 0, err
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return len(v.byUser[userID]), nil
+}
+
 func (v *RecipientView) fresh() bool {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
