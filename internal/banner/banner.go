@@ -49,6 +49,9 @@ type Banner struct {
 	CreatedBy string    `json:"created_by" bson:"created_by"`
 	CreatedAt time.Time `json:"created_at" bson:"created_at"`
 	UpdatedAt time.Time `json:"updated_at" bson:"updated_at"`
+	// Rev changes with every update, which is written only over the Rev it read (banners stored
+	// before it have none).
+	Rev string `json:"-" bson:"rev,omitempty"`
 }
 
 // ActiveAt reports whether the banner's window contains t: starts_at <= t < ends_at.

@@ -61,32 +61,54 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 	}
 	defer apperr.Wrapf(&err, "update banner %s", id)
 	// Read, change, replace: the embedded database's updates are not atomic, so writers of one
-	// banner take turns.
+	// banner in this process take turns; writers on other instances (MongoDB) are kept apart by
+	// the compare-and-swap on Rev: an update that read an older banner reads it again, where it
+	// used to replace the whole banner with its stale copy and undo the other update.
 	unlock := s.DB.Lock("banner:" + id)
 	defer unlock()
-	var cur Banner
-	if err := s.coll().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&cur); err != nil {
-		return nil, mongodb.Translate(err, "banner")
-	}
-	b := p.apply(cur)
-	if err := normalize(&b); err != nil {
-		return nil, err
-	}
-	if b.ImageKey != cur.ImageKey {
-		if err := s.checkImage(ctx, b.ImageKey); err != nil {
+	for range maxUpdateAttempts {
+		var cur Banner
+		if err := s.coll().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&cur); err != nil {
+			return nil, mongodb.Translate(err, "banner")
+		}
+		b := p.apply(cur)
+		if err := normalize(&b); err != nil {
 			return nil, err
 		}
+		if b.ImageKey != cur.ImageKey {
+			if err := s.checkImage(ctx, b.ImageKey); err != nil {
+				return nil, err
+			}
+		}
+		b.UpdatedAt = s.Now.Stored()
+		ok, err := s.replace(ctx, &b, cur.Rev)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.view.RefreshAfterWrite(ctx, s.load)
+			return &b, nil
+		}
 	}
-	b.UpdatedAt = s.Now.Stored()
-	res, err := s.coll().ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, b)
+	return nil, apperr.New(apperr.Conflict, "the banner changed too often meanwhile; try again")
+}
+
+// maxUpdateAttempts bounds the retries of an update that keeps losing to other instances'.
+const maxUpdateAttempts = 10
+
+// replace writes b over the banner as it was at rev, with a new Rev; false when it changed
+// since (or is gone: the next read says not_found).
+func (s *Service) replace(ctx context.Context, b *Banner, rev string) (bool, error) {
+	var read any // a banner stored before Rev has none: null matches it
+	if rev != "" {
+		read = rev
+	}
+	b.Rev = bson.NewObjectID().Hex()
+	res, err := s.coll().ReplaceOne(ctx, bson.D{{Key: "_id", Value: b.ID}, {Key: "rev", Value: read}}, b)
 	if err != nil {
-		return nil, mongodb.Translate(err, "banner")
+		return false, mongodb.Translate(err, "banner")
 	}
-	if res.MatchedCount == 0 {
-		return nil, apperr.New(apperr.NotFound, "banner not found")
-	}
-	s.view.RefreshAfterWrite(ctx, s.load)
-	return &b, nil
+	return res.MatchedCount == 1, nil
 }
 
 // Delete removes a banner; its image stays in storage. It returns forbidden unless the actor has
