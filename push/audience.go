@@ -76,6 +76,16 @@ type TokenOwners interface {
 	TokenOwner(ctx context.Context, token string) (userID, deviceKey string, err error)
 }
 
+// DeviceTokens is optionally implemented by a RecipientSource that implements TokenOwners. A
+// batch that waited may hold a token its device has since replaced (FCM refreshes tokens, and
+// the app checks in with the new one): the engine then sends to the device's current token
+// rather than dropping the device.
+type DeviceTokens interface {
+	// DeviceToken returns the push token the device holds now; "" when it has none, has push
+	// off, or is gone. It returns unavailable when the directory cannot be read.
+	DeviceToken(ctx context.Context, deviceKey string) (string, error)
+}
+
 // InboxItem is a notification as it appears in one user's in-app inbox. Its ID,
 // "<user id>/<notification id>", makes writing it idempotent.
 type InboxItem struct {

@@ -104,12 +104,15 @@ func (e *Engine) backoff(retry int, retryAfter time.Duration) time.Duration {
 	return max(rand.N(ceiling+1), retryAfter)
 }
 
-// verifyOwners keeps the devices that still own their tokens; see TokenOwners.
+// verifyOwners keeps the devices that still own their tokens (see TokenOwners), and those whose
+// token nobody holds any more but which hold a new one, with that one (see DeviceTokens). A token
+// that moved to another device is never followed: that device may be another user's.
 func (e *Engine) verifyOwners(ctx context.Context, devices []batchDevice) ([]batchDevice, error) {
 	owners, ok := e.Recipients.(TokenOwners)
 	if !ok || len(devices) == 0 {
 		return devices, nil
 	}
+	current, _ := e.Recipients.(DeviceTokens)
 	keep := make([]bool, len(devices))
 	errs := make([]error, len(devices))
 	var wg sync.WaitGroup
@@ -118,13 +121,16 @@ func (e *Engine) verifyOwners(ctx context.Context, devices []batchDevice) ([]bat
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			_, key, err := owners.TokenOwner(ctx, devices[i].Token)
+			d := &devices[i]
+			_, key, err := owners.TokenOwner(ctx, d.Token)
 			switch {
+			case apperr.Is(err, apperr.NotFound) && current != nil:
+				keep[i], errs[i] = e.followToken(ctx, owners, current, d)
 			case apperr.Is(err, apperr.NotFound):
 			case err != nil:
 				errs[i] = err
 			default:
-				keep[i] = key == devices[i].Key
+				keep[i] = key == d.Key
 			}
 		})
 	}
@@ -139,4 +145,24 @@ func (e *Engine) verifyOwners(ctx context.Context, devices []batchDevice) ([]bat
 		}
 	}
 	return out, nil
+}
+
+// followToken gives d the token its device holds now, if it has one of its own: the one its
+// fan-out read was released (the app checked in with a refreshed token meanwhile).
+func (e *Engine) followToken(ctx context.Context, owners TokenOwners, current DeviceTokens, d *batchDevice) (bool, error) {
+	tok, err := current.DeviceToken(ctx, d.Key)
+	if err != nil || tok == "" || tok == d.Token {
+		return false, err
+	}
+	_, key, err := owners.TokenOwner(ctx, tok)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case key != d.Key:
+		return false, nil
+	}
+	d.Token = tok
+	return true, nil
 }

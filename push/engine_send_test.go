@@ -153,3 +153,33 @@ func TestEnqueueRejectsBadNotifications(t *testing.T) {
 		})
 	}
 }
+
+// A batch that waited follows its device to the token the device holds now: the app checked in
+// with a refreshed FCM token meanwhile, which released the one the fan-out read. Before, the
+// device was dropped as if its token had moved to someone else. A token that did move to
+// another user's device is still never used.
+func TestAWaitingBatchFollowsARefreshedToken(t *testing.T) {
+	f := newFixture(t)
+	bob, eve := f.user(t, "bob"), f.user(t, "eve")
+	f.phone(t, bob, "phone", "tok-old")
+	f.phone(t, bob, "tablet", "tok-shared")
+	f.fake.SetBehavior("tok-old", fcmfake.Behavior{Fail: fcmfake.QuotaExceeded, RetryAfter: 30 * time.Second, Times: 1})
+	f.fake.SetBehavior("tok-shared", fcmfake.Behavior{Fail: fcmfake.QuotaExceeded, RetryAfter: 30 * time.Second, Times: 1})
+	fannedOut := f.clock.Now()
+	run(t, f.engine)
+	id := enqueue(t, f.engine, toUsers("fb-refresh", push.CategoryFeedbackReply, "bob"))
+	eventually(t, "the retry batch is queued", func() (bool, error) {
+		n, err := f.db.Collection("push_batches").CountDocuments(f.ctx, bson.D{{Key: "attempt", Value: 2}})
+		return n == 1, err
+	})
+	f.phone(t, bob, "phone", "tok-new")         // the refreshed token
+	f.phone(t, eve, "tablet", "tok-shared")     // eve signs in on bob's tablet: the token moves to her
+	f.clock.Set(fannedOut.Add(2 * time.Minute)) // past the retry and the owner check's age
+	waitDone(t, f.engine, id)
+	if f.fake.Count("tok-new") != 1 || f.fake.Count("tok-old") != 0 {
+		t.Fatalf("the new token got %d messages, the old one %d; want 1 and 0", f.fake.Count("tok-new"), f.fake.Count("tok-old"))
+	}
+	if f.fake.Count("tok-shared") != 0 {
+		t.Fatal("bob's notification reached eve's device")
+	}
+}

@@ -151,6 +151,28 @@ func (r *Recipients) TokenOwner(ctx context.Context, token string) (userID, devi
 	return (&Devices{DB: r.DB, Now: r.Now}).TokenOwner(ctx, token)
 }
 
+// DeviceToken implements push.DeviceTokens: the push token the device holds now, "" when it
+// has none, has push off or is gone.
+func (r *Recipients) DeviceToken(ctx context.Context, deviceKey string) (string, error) {
+	if r.View != nil {
+		return r.View.deviceToken(ctx, deviceKey)
+	}
+	var d struct {
+		PushToken   string `bson:"push_token"`
+		PushEnabled bool   `bson:"push_enabled"`
+	}
+	err := r.DB.Collection(devicesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: deviceKey}}).Decode(&d)
+	switch {
+	case mongodb.IsNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("device token of %s: %w", deviceKey, mongodb.Translate(err, "device"))
+	case !d.PushEnabled:
+		return "", nil
+	}
+	return d.PushToken, nil
+}
+
 // audienceUsers returns the ids of the active users the audience selects by user criteria, each
 // marked not yet emitted.
 func (r *Recipients) audienceUsers(ctx context.Context, aud push.Audience) (map[string]bool, error) {

@@ -120,6 +120,19 @@ func (v *RecipientView) tokenOwner(ctx context.Context, token string) (userID, k
 	return d.UserID, d.Key, true, nil
 }
 
+// deviceToken is the push token device key holds, "" when it has none, has push off or is gone.
+func (v *RecipientView) deviceToken(ctx context.Context, key string) (string, error) {
+	if err := v.ensure(ctx); err != nil {
+		return "", err
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if d := v.devices[key]; d != nil && d.PushEnabled {
+		return d.PushToken, nil
+	}
+	return "", nil
+}
+
 // roleStrings converts roles for the view.
 func roleStrings(roles []auth.Role) []string {
 	out := make([]string, len(roles))
