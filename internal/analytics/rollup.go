@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,6 +102,7 @@ func (s *Service) fragmentOf(ctx context.Context, evs []stored) (*fragment, erro
 		}
 		keys, withDevice := dimsOf(e)
 		for j, k := range keys {
+			k = s.rollups.capped(day, dims, k)
 			a := dims[k]
 			if a == nil {
 				a = newAgg()
@@ -251,3 +253,53 @@ func orBytes(into *roaring.Bitmap, b []byte) error {
 // get returns a day's numbers in a dimension, or nil. The caller holds r.mu for reading and
 // must not change the result.
 func (r *rollups) get(day, key string) *agg { return r.days[day][key] }
+
+// maxDimValues bounds the values a day keeps of each dimension a client names (events, screens,
+// entries, apps, builds, installs): the values past it count as OtherValue. Every value is two
+// bitmaps kept in memory on every instance for good, and a client inventing a name or a screen
+// per event (or ids in screen names) grew them without bound, until a day's merged rollup no
+// longer fitted a document and compaction stopped.
+const maxDimValues = 1000
+
+// OtherValue is the value that stands for a day's values of a dimension past maxDimValues.
+const OtherValue = "(other)"
+
+// cappedPrefixes are the dimensions whose values clients name.
+var cappedPrefixes = []string{"event:", "screen:", "entry:", "app:", "build:", "install:"}
+
+// capped returns key, or its dimension's OtherValue when day already holds maxDimValues values
+// of that dimension (counting those of the fragment being built, dims) and key is not one of
+// them. Across instances the bound holds per instance: each counts what it has loaded.
+func (r *rollups) capped(day string, dims map[string]*agg, key string) string {
+	prefix := ""
+	for _, p := range cappedPrefixes {
+		if strings.HasPrefix(key, p) {
+			prefix = p
+			break
+		}
+	}
+	if prefix == "" || dims[key] != nil {
+		return key
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	known := r.days[day]
+	if known[key] != nil {
+		return key
+	}
+	n := 0
+	for k := range known {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	for k := range dims {
+		if strings.HasPrefix(k, prefix) && known[k] == nil {
+			n++
+		}
+	}
+	if n >= maxDimValues {
+		return prefix + OtherValue
+	}
+	return key
+}

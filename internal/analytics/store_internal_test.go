@@ -1,11 +1,13 @@
 package analytics
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/testenv"
 )
 
@@ -38,5 +40,42 @@ func TestAFailedInsertTakesBackItsEvents(t *testing.T) {
 	}
 	if n, err := s.store(t.Context(), []stored{counted, ev("good", nil)}); err != nil || n != 1 {
 		t.Fatalf("the retry stored %d (%v), want the good event", n, err)
+	}
+}
+
+// A day keeps at most maxDimValues values of a dimension a client names; the rest count as
+// OtherValue. Before, one client inventing a screen name per event grew every instance's memory
+// for good, until the day's merged rollup no longer fitted a document.
+func TestADayKeepsABoundedNumberOfScreens(t *testing.T) {
+	at := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	c := testenv.NewClock(at)
+	s := &Service{DB: testenv.Mongo(t), Key: testKey, Now: c.Now}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	const extra = 7
+	var evs []stored
+	for i := range maxDimValues + extra {
+		evs = append(evs, stored{ID: "p:" + strconv.Itoa(i), P: "p", D: "d", Name: "screen_view", Screen: "s" + strconv.Itoa(i),
+			At: at, App: "portal", Build: "1", Platform: "ios", Received: at})
+	}
+	for start := 0; start < len(evs); start += 300 {
+		if _, err := s.store(t.Context(), evs[start:min(start+300, len(evs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ops := &auth.Principal{UserID: "o", Roles: []auth.Role{auth.RoleOps}}
+	screens, err := s.Screens(ops, Range{From: "2030-01-01", To: "2030-01-01"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var other int64
+	for _, sc := range screens {
+		if sc.Screen == OtherValue {
+			other = sc.Views
+		}
+	}
+	if len(screens) != maxDimValues+1 || other != extra {
+		t.Fatalf("%d screens, %d views of %q; want %d and %d", len(screens), other, OtherValue, maxDimValues+1, extra)
 	}
 }
