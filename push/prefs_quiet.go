@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/quiet/hours"
 )
 
 // quietHours are parsed quiet hours: minutes after local midnight, in loc or, when loc is nil,
@@ -27,19 +28,7 @@ func (q quietHours) until(now time.Time, loc *time.Location) (time.Time, bool) {
 	if q.loc != nil {
 		loc = q.loc
 	}
-	local := now.In(loc)
-	m := local.Hour()*60 + local.Minute()
-	y, mo, d := local.Date()
-	endToday := time.Date(y, mo, d, q.end/60, q.end%60, 0, 0, loc)
-	switch {
-	case q.start < q.end && m >= q.start && m < q.end:
-		return endToday.UTC(), true
-	case q.start > q.end && m >= q.start:
-		return time.Date(y, mo, d+1, q.end/60, q.end%60, 0, 0, loc).UTC(), true
-	case q.start > q.end && m < q.end:
-		return endToday.UTC(), true
-	}
-	return time.Time{}, false
+	return hours.Until(q.start, q.end, now, loc)
 }
 
 // locations caches loaded time zones; time.LoadLocation reads the zone database every time.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mportal/mportal/internal/quiet/hours"
 	"github.com/mportal/mportal/push"
 )
 
@@ -65,19 +66,7 @@ func (q Window) Until(now time.Time) (time.Time, bool) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	local := now.In(loc)
-	m := local.Hour()*60 + local.Minute()
-	y, mo, d := local.Date()
-	at := func(day int) time.Time { return time.Date(y, mo, day, q.end/60, q.end%60, 0, 0, loc).UTC() }
-	switch {
-	case q.start < q.end && m >= q.start && m < q.end:
-		return at(d), true
-	case q.start > q.end && m >= q.start:
-		return at(d + 1), true
-	case q.start > q.end && m < q.end:
-		return at(d), true
-	}
-	return time.Time{}, false
+	return hours.Until(q.start, q.end, now, loc)
 }
 
 // HoldsBack reports whether quiet hours hold a reminder back at now: they do unless the
