@@ -56,6 +56,9 @@ func (e *Engine) sendLeased(ctx context.Context, l *lease, id string) (finished 
 			return false, fmt.Errorf("send batch %s: %w", id, err)
 		}
 	}
+	if devices, err = e.notSuperseded(ctx, &n.Notification, devices); err != nil {
+		return false, fmt.Errorf("send batch %s: %w", id, err)
+	}
 	if !l.valid() {
 		return false, l.ctx.Err()
 	}

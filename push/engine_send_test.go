@@ -183,3 +183,33 @@ func TestAWaitingBatchFollowsARefreshedToken(t *testing.T) {
 		t.Fatal("bob's notification reached eve's device")
 	}
 }
+
+// A push held back by a retry is dropped once a later push under its collapse key was enqueued
+// for the user: an approval's visible push, retried after a 429, reached the phone after the
+// silent push that withdrew it (the task was decided meanwhile), and stayed, since a collapse
+// key only replaces what is not yet delivered.
+func TestARetriedPushIsDroppedOnceSuperseded(t *testing.T) {
+	f := newFixture(t)
+	dan := f.user(t, "dan")
+	f.phone(t, dan, "phone", "tok-dan")
+	f.fake.SetBehavior("tok-dan", fcmfake.Behavior{Fail: fcmfake.QuotaExceeded, RetryAfter: 30 * time.Second, Times: 1})
+	run(t, f.engine)
+	show := toUsers("approval:t1:show", push.CategoryApproval, "dan")
+	show.CollapseKey = "approval-t1"
+	id := enqueue(t, f.engine, show)
+	var retry struct {
+		NotBefore time.Time `bson:"not_before"`
+	}
+	eventually(t, "the retry batch is queued", func() (bool, error) {
+		err := f.db.Collection("push_batches").FindOne(f.ctx, bson.D{{Key: "attempt", Value: 2}}).Decode(&retry)
+		return err == nil, nil
+	})
+	withdraw := push.Notification{Key: "approval:t1:withdraw", Category: push.CategoryApproval,
+		Audience: push.Audience{UserIDs: []string{"dan"}}, CollapseKey: "approval-t1", Silent: true}
+	waitDone(t, f.engine, enqueue(t, f.engine, withdraw))
+	f.clock.Set(retry.NotBefore)
+	waitDone(t, f.engine, id)
+	if got := f.fake.Count("tok-dan"); got != 1 {
+		t.Fatalf("the phone got %d messages, want only the withdrawal", got)
+	}
+}

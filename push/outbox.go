@@ -122,6 +122,11 @@ func (e *Engine) Enqueue(ctx context.Context, n Notification) (id string, create
 	default:
 		return "", false, mongodb.Translate(err, "notification")
 	}
+	if created {
+		if err := e.markLatest(ctx, &n, now); err != nil {
+			return "", false, err
+		}
+	}
 	// A crash between the two inserts leaves a notification without pending work; enqueuing it
 	// again (the caller's retry) repairs that.
 	if err := e.activate(ctx, n.Key, n.NotBefore, created); err != nil {
