@@ -148,7 +148,7 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 	if w := s.deps.AccessLog; w != nil {
 		writeAccessLine(w, accessLine{at: at, requestID: id, method: c.Method(), route: route,
 			path: loggedPath(c, route), ip: s.accessLogIP(c), userID: userID, status: status,
-			bytes: len(c.Response().Body()), elapsed: elapsed, conn: c.Context().ConnID()})
+			bytes: responseBytes(c), elapsed: elapsed, conn: c.Context().ConnID()})
 		return
 	}
 	// Straight to the handler: slog.Logger.Info would walk the stack for a source position
@@ -166,13 +166,25 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 		slog.String("path", loggedPath(c, route)), // never the query string: it may carry tokens
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		slog.Int("bytes", len(c.Response().Body())),
+		slog.Int("bytes", responseBytes(c)),
 		slog.String("ip", s.clientIPString(c)),
 	)
 	if userID != "" {
 		r.AddAttrs(slog.String("user_id", userID))
 	}
 	_ = h.Handle(ctx, r)
+}
+
+// responseBytes is the answer's body length for the access log: its Content-Length when it is
+// streamed (-1 when that is unknown: chunked). Response.Body would read a stream whole into
+// memory before the first byte is sent (fasthttp copies it into a buffer), which every sync pull
+// and CSV export did for its log line, and it put a failed stream's error text in the body.
+func responseBytes(c *fiber.Ctx) int {
+	r := c.Response()
+	if r.IsBodyStream() {
+		return max(r.Header.ContentLength(), -1)
+	}
+	return len(r.Body())
 }
 
 // loggedPath is the request's path as the access log records it: with the credential a path
