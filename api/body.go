@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -55,11 +56,18 @@ func limitBody(c *fiber.Ctx, limit int) error {
 		c.Context().SetConnectionClose()
 		return apperr.New(apperr.TooLarge, "the request body is over %d bytes", limit)
 	}
-	buf := make([]byte, 0, max(size, 512))
+	// The buffer grows with what arrives: sized by the Content-Length alone, a request that
+	// announced megabytes and sent a few bytes made the server hold megabytes (before any
+	// authentication) until its read timeout. +1: the read that meets the end needs no room.
+	buf := make([]byte, 0, min(max(size, 512), initialBodyCap)+1)
 	buf, err := readAll(io.LimitReader(stream, int64(limit)+1), buf)
 	if err != nil {
+		// Not the error's text: it names the server's own address (a read timeout).
 		c.Context().SetConnectionClose()
-		return apperr.New(apperr.Invalid, "the request body could not be read: %v", err)
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			return apperr.New(apperr.RequestTimeout, "the request body arrived too slowly")
+		}
+		return apperr.New(apperr.Invalid, "the request body could not be read: it ended early")
 	}
 	if len(buf) > limit {
 		c.Context().SetConnectionClose()
@@ -68,6 +76,9 @@ func limitBody(c *fiber.Ctx, limit int) error {
 	req.SetBodyRaw(buf)
 	return nil
 }
+
+// initialBodyCap is the most a body's buffer starts with, whatever its Content-Length says.
+const initialBodyCap = 64 << 10
 
 // readAll appends r's bytes to buf until io.EOF.
 func readAll(r io.Reader, buf []byte) ([]byte, error) {

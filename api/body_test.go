@@ -11,10 +11,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mportal/mportal/internal/config"
 	"github.com/mportal/mportal/internal/upload"
@@ -227,5 +229,68 @@ func TestConcurrentUploadBodiesStayApart(t *testing.T) {
 		if got := up.byPath["/v1/uploads/u"+strconv.Itoa(i)]; !bytes.Equal(got, want[:]) {
 			t.Errorf("upload %d: the handler read other bytes than were sent", i)
 		}
+	}
+}
+
+// A body's buffer grows with what arrives, not with what the Content-Length announces: a
+// request that announced 8 MiB and sent 12 KiB made the server allocate 8 MiB (before any
+// authentication) and hold it until its read timeout. The answer names no address of ours.
+func TestABodysBufferIsNotSizedByItsContentLength(t *testing.T) {
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ImportLimit, cfg.ReadTimeout = 16<<20, time.Second
+	s := New(Deps{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Sessions: fakeSessions{},
+		JWKS: func() ([]byte, error) { return []byte(`{"keys":[]}`), nil }, OpenAPI: []byte("openapi: 3.1.0\n")})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			// More than fasthttp reads ahead (8 KiB), so that the handler chain runs.
+			fmt.Fprintf(conn, "POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", 8<<20, strings.Repeat(" ", 12<<10))
+			// The rest never comes: the read timeout ends the request.
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			answer, _ := io.ReadAll(conn)
+			if !bytes.HasPrefix(answer, []byte("HTTP/1.1 4")) || bytes.Contains(answer, []byte("127.0.0.1")) {
+				t.Errorf("answer %q", answer)
+			}
+		}()
+	}
+	wg.Wait()
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
+		t.Fatalf("four 12 KiB bodies that announced 8 MiB each allocated %d MiB", grew>>20)
+	}
+
+	// A client too slow for the read timeout is told so (408), not that we are down: it was a
+	// 503 "unavailable" with Retry-After, logged as a dependency failure.
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	answer, _ := io.ReadAll(conn)
+	if !bytes.HasPrefix(answer, []byte("HTTP/1.1 408")) || !bytes.Contains(answer, []byte(`"code":"request_timeout"`)) {
+		t.Fatalf("a request too slow for the read timeout: %q", answer)
 	}
 }

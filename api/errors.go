@@ -37,6 +37,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.IdempotencyKeyReused: http.StatusUnprocessableEntity,
 	apperr.TooLarge:             http.StatusRequestEntityTooLarge,
 	apperr.HeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
+	apperr.RequestTimeout:       http.StatusRequestTimeout,
 	apperr.UnsupportedMedia:     http.StatusUnsupportedMediaType,
 	apperr.RateLimited:          http.StatusTooManyRequests,
 	apperr.Unavailable:          http.StatusServiceUnavailable,
@@ -52,8 +53,10 @@ var fiberCodes = map[int]apperr.Code{
 	// query string counts): the client's mistake, not a server error.
 	http.StatusRequestHeaderFieldsTooLarge: apperr.HeadersTooLarge,
 	http.StatusUnsupportedMediaType:        apperr.UnsupportedMedia,
-	http.StatusRequestTimeout:              apperr.Unavailable,
-	http.StatusBadRequest:                  apperr.Invalid,
+	// The client did not send its request within MPORTAL_READ_TIMEOUT: its side, not ours (it
+	// was a 503 "unavailable", logged as a dependency down, for every slow or idle client).
+	http.StatusRequestTimeout: apperr.RequestTimeout,
+	http.StatusBadRequest:     apperr.Invalid,
 }
 
 // Problem is an RFC 9457 problem document.

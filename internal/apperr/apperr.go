@@ -23,6 +23,7 @@ const (
 	Conflict             Code = "conflict"               // the object exists or changed under the caller
 	TooLarge             Code = "too_large"              // the body or a file is over its limit
 	HeadersTooLarge      Code = "headers_too_large"      // the request line and headers are over their limit
+	RequestTimeout       Code = "request_timeout"        // the client sent its request too slowly
 	UnsupportedMedia     Code = "unsupported_media_type" // wrong Content-Type
 	RateLimited          Code = "rate_limited"           // slow down; see RetryAfter
 	PasswordChangeNeeded Code = "password_change_required"
