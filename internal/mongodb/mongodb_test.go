@@ -125,6 +125,21 @@ func TestTranslate(t *testing.T) {
 			t.Fatalf("message %q", e.Message)
 		}
 	})
+	t.Run("maps a replica set's failover to unavailable", func(t *testing.T) {
+		for name, err := range map[string]error{
+			"a stepdown":          mongo.CommandError{Code: 189, Name: "PrimarySteppedDown"},
+			"not the primary":     mongo.CommandError{Code: 10107, Name: "NotWritablePrimary"},
+			"a retryable write":   mongo.CommandError{Code: 1, Labels: []string{"RetryableWriteError"}},
+			"a write's interrupt": mongo.WriteException{WriteConcernError: &mongo.WriteConcernError{Code: 11602}},
+		} {
+			if got := mongodb.Translate(err, "thing"); !apperr.Is(got, apperr.Unavailable) {
+				t.Errorf("%s: got %v, want unavailable", name, got)
+			}
+		}
+		if got := mongodb.Translate(mongo.CommandError{Code: 2, Name: "BadValue"}, "thing"); apperr.Is(got, apperr.Unavailable) {
+			t.Errorf("a bad value: got %v, want no code", got)
+		}
+	})
 	t.Run("maps a duplicate key to conflict", func(t *testing.T) {
 		_, _ = coll.InsertOne(ctx, bson.D{{Key: "_id", Value: "dup"}})
 		_, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: "dup"}})
