@@ -215,3 +215,20 @@ func TestDownload(t *testing.T) {
 		})
 	}
 }
+
+// A build whose version holds a / (the developer's free text: "2.3.0/hotfix" parses) is offered
+// with a download named "<app>-2.3.0-hotfix.apk". The / made the link's download name invalid,
+// and every update check offering the build answered 400.
+func TestAVersionWithASlashIsOffered(t *testing.T) {
+	f := newFixture().release("stable", android, 100, rollout.Completed, 100)
+	f.d.Builds[0].Version = "2.3.0/hotfix"
+	s := newService(t, f)
+	u, err := s.CheckUpdate(ctx(t), user("u1"), updates.Query{AppID: appID, Platform: android, Build: 90}, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := url.Parse(*u.DownloadURL)
+	if err != nil || !strings.Contains(link.Query().Get("response-content-disposition"), `filename="portal-2.3.0-hotfix.apk"`) {
+		t.Fatalf("download link %q (%v)", *u.DownloadURL, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mportal/mportal/internal/release"
@@ -45,14 +46,16 @@ func (s *Service) downloadURL(ctx context.Context, b *buildView, now time.Time) 
 	return c, nil
 }
 
-// downloadName is the file name browsers save a build under: "<app>-<version>.apk". Both parts
-// are validated slugs and versions, so the name needs no cleaning.
+// downloadName is the file name browsers save a build under: "<app>-<version>.apk". The app id
+// is a slug; a version may hold a / or \ (a build's versionName is the developer's free text,
+// "2.3.0/hotfix" parses), which a file name cannot: each becomes "-". Left in, the download link
+// was refused, and every update check offering the build answered 400.
 func downloadName(b *release.Build) string {
 	ext := ".apk"
 	if b.Platform == release.IOS {
 		ext = ".ipa"
 	}
-	return b.AppID + "-" + b.Version + ext
+	return b.AppID + "-" + strings.NewReplacer("/", "-", "\\", "-").Replace(b.Version) + ext
 }
 
 // installURL returns the itms-services:// link to the signed manifest.plist URL of an iOS
