@@ -2,7 +2,10 @@ package artifact
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 
 	"howett.net/plist"
 
@@ -98,10 +101,62 @@ func iosBuildNumber(s string) (int64, error) {
 // third-party parser fed hostile input, so a panic in it is reported as an error rather than
 // taking the server down.
 func decodePlist(data []byte, v any) (err error) {
+	if err := checkPlistShape(data); err != nil {
+		return err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("plist decoder panicked: %v", r)
 		}
 	}()
 	return plist.NewDecoder(bytes.NewReader(data)).Decode(v)
+}
+
+// Bounds on an Info.plist's shape, far above any real one's (a few hundred objects, a depth
+// under ten).
+const (
+	maxPlistObjects = 1 << 16
+	maxPlistDepth   = 64
+)
+
+// checkPlistShape refuses, before the decoder sees them, the property lists that would take the
+// process down rather than fail: the decoder recurses once per level of nesting without a bound
+// (4 MiB of "(" in the text format overflowed the stack, a fatal error no recover catches), and
+// a binary list whose trailer declares 0-byte offsets and 2^40 objects passed its checks into
+// make([]cfValue, 2^40). Xcode writes Info.plist as XML or binary, never in the text format.
+func checkPlistShape(data []byte) error {
+	if bytes.HasPrefix(data, []byte("bplist")) {
+		if len(data) < 40 {
+			return errors.New("binary property list too short")
+		}
+		t := data[len(data)-32:]
+		offsetSize, refSize, objects := t[6], t[7], binary.BigEndian.Uint64(t[8:16])
+		if !slices.Contains([]byte{1, 2, 4, 8}, offsetSize) || !slices.Contains([]byte{1, 2, 4, 8}, refSize) {
+			return errors.New("binary property list with invalid integer sizes")
+		}
+		if objects > maxPlistObjects || objects > uint64(len(data)) {
+			return fmt.Errorf("binary property list with %d objects", objects)
+		}
+		return nil
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	if !bytes.HasPrefix(trimmed, []byte("<")) {
+		return errors.New("Info.plist must be an XML or binary property list")
+	}
+	depth := 0
+	for i := 0; i < len(data); i++ {
+		if data[i] != '<' {
+			continue
+		}
+		rest := data[i+1:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("/array>")), bytes.HasPrefix(rest, []byte("/dict>")):
+			depth--
+		case bytes.HasPrefix(rest, []byte("array>")), bytes.HasPrefix(rest, []byte("dict>")):
+			if depth++; depth > maxPlistDepth {
+				return fmt.Errorf("property list nested deeper than %d", maxPlistDepth)
+			}
+		}
+	}
+	return nil
 }

@@ -1,0 +1,47 @@
+package artifact
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"howett.net/plist"
+)
+
+// The property lists that would take the process down rather than fail (the decoder recurses
+// without a bound; a forged binary trailer reached make with 2^40 elements) are refused before
+// the decoder sees them; real Info.plists, XML and binary, still decode.
+func TestPlistsThatWouldKillTheProcessAreRefused(t *testing.T) {
+	var info struct {
+		ID string `plist:"CFBundleIdentifier"`
+	}
+	// One object, an array of 2^40 elements whose references take 0 bytes each.
+	forged := append([]byte("bplist00"), 0xAF, 0x13, 0, 0, 1, 0, 0, 0, 0, 0) // array, count 2^40
+	forged = append(forged, 8)                                               // the offset table
+	trailer := make([]byte, 32)
+	trailer[6], trailer[7] = 1, 0 // 1-byte offsets, 0-byte references
+	binary.BigEndian.PutUint64(trailer[8:], 1)
+	binary.BigEndian.PutUint64(trailer[24:], uint64(len(forged)-1))
+	forged = append(forged, trailer...)
+	for name, data := range map[string][]byte{
+		"the text format, 4 MiB deep": []byte(strings.Repeat("(", 4<<20)),
+		"XML nested 100 deep": []byte(`<?xml version="1.0"?><plist version="1.0">` + strings.Repeat("<array>", 100) +
+			strings.Repeat("</array>", 100) + `</plist>`),
+		"a binary array of 2^40 0-byte references": forged,
+	} {
+		if err := decodePlist(data, &info); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+	want := map[string]any{"CFBundleIdentifier": "com.example.portal", "Nested": []any{map[string]any{"a": "b"}}}
+	for _, format := range []int{plist.XMLFormat, plist.BinaryFormat} {
+		data, err := plist.Marshal(want, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := decodePlist(bytes.TrimSpace(data), &info); err != nil || info.ID != "com.example.portal" {
+			t.Errorf("format %d: %q, %v", format, info.ID, err)
+		}
+	}
+}
