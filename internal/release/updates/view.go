@@ -14,6 +14,9 @@ import (
 // instance's view of another instance's release changes can be.
 const PollInterval = time.Second
 
+// DefaultMaxAge is View.MaxAge's default.
+const DefaultMaxAge = 5 * time.Minute
+
 // Releases is the release service as the view reads it.
 type Releases interface {
 	// Generation returns the token every catalog write changes; "" before the first write.
@@ -32,6 +35,12 @@ var _ Releases = (*release.Service)(nil)
 // visible here immediately and on other instances within about a second.
 type View struct {
 	Releases Releases
+	// MaxAge makes Poll reload a snapshot this old even when the token did not change: a write
+	// whose token update failed (the write itself succeeded) is seen by the other instances
+	// within MaxAge rather than never. Zero means DefaultMaxAge.
+	MaxAge time.Duration
+
+	loadedAt atomic.Int64 // when the snapshot was loaded, Unix nanoseconds
 
 	reload sync.Mutex // one reload at a time, so an older load never replaces a newer one
 	cur    atomic.Pointer[Snapshot]
@@ -81,18 +90,23 @@ func (v *View) load(ctx context.Context) error {
 	}
 	v.cur.Store(NewSnapshot(Data{Token: token, Apps: c.Apps, Channels: c.Channels, Members: c.Members,
 		Builds: c.Builds, Tracks: c.Tracks}))
+	v.loadedAt.Store(time.Now().UnixNano())
 	v.covered = started
 	return nil
 }
 
-// Poll reloads when the generation token differs from the current snapshot's, or when nothing
-// is loaded yet. It costs one read of a one-document collection.
+// Poll reloads when the generation token differs from the current snapshot's, when nothing is
+// loaded yet, or when the snapshot is MaxAge old. It costs one read of a one-document collection.
 func (v *View) Poll(ctx context.Context) error {
 	token, err := v.Releases.Generation(ctx)
 	if err != nil {
 		return fmt.Errorf("poll release generation: %w", err)
 	}
-	if s := v.cur.Load(); s != nil && s.token == token {
+	maxAge := v.MaxAge
+	if maxAge <= 0 {
+		maxAge = DefaultMaxAge
+	}
+	if s := v.cur.Load(); s != nil && s.token == token && time.Since(time.Unix(0, v.loadedAt.Load())) < maxAge {
 		return nil
 	}
 	return v.Reload(ctx)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mportal/mportal/internal/release/rollout"
 	"github.com/mportal/mportal/internal/release/updates"
@@ -72,6 +73,29 @@ func TestViewsReloadWhenTheGenerationChanges(t *testing.T) {
 	}
 	if snap, _ := a.Current(ctx(t)); snap.Token() != "t2" {
 		t.Fatalf("token %q, want t2", snap.Token())
+	}
+}
+
+// A change whose token write failed (the write itself succeeded) reaches the other instances
+// within MaxAge: before, they offered the old catalog (a halted build, say) until some other
+// write changed the token.
+func TestViewsReloadAtMaxAgeWithoutANewToken(t *testing.T) {
+	rel, f, _ := loadedView(t, "t1")
+	v := &updates.View{Releases: rel, MaxAge: time.Hour}
+	if offeredBuild(t, v) != 100 {
+		t.Fatal("the first load does not offer build 100")
+	}
+	f.release("stable", android, 110, rollout.Completed, 100)
+	f.save(t, rel, "t1") // the write landed, its token did not
+	if err := v.Poll(ctx(t)); err != nil || offeredBuild(t, v) != 100 {
+		t.Fatalf("reloaded before MaxAge without a new token (%v)", err)
+	}
+	v.MaxAge = time.Nanosecond
+	if err := v.Poll(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := offeredBuild(t, v); got != 110 {
+		t.Fatalf("after MaxAge the view offers %d, want 110", got)
 	}
 }
 
