@@ -28,6 +28,12 @@ const DefaultMaxDuration = 15 * time.Minute
 // what ops export from editors.
 var Containers = []string{"mov", "mp4", "matroska", "webm", "avi"}
 
+// demuxers are the ffmpeg demuxers of Containers, the only ones ffprobe and ffmpeg may open an
+// upload with (-format_whitelist): a file detected as anything else (an HLS playlist, say,
+// whose demuxer fetches the URLs it lists, from wherever they point) is refused before it is
+// opened, rather than after ffprobe has read it.
+const demuxers = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi"
+
 // VideoCodecs and AudioCodecs are the accepted codecs of the first video and audio stream.
 var (
 	VideoCodecs = []string{"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}
@@ -93,7 +99,7 @@ func Probe(ctx context.Context, input string, limits Limits) (Info, error) {
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-print_format", "json",
-		"-show_format", "-show_streams", input)
+		"-show_format", "-show_streams", "-format_whitelist", demuxers, input)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError

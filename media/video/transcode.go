@@ -71,6 +71,9 @@ func Transcode(ctx context.Context, input, dir string, info Info, opts Options) 
 	return res, nil
 }
 
+// durationSlack is how much longer than its probed duration a source is read.
+const durationSlack = 2 * time.Second
+
 // outputArgs builds the one ffmpeg command that writes the ladder and the poster: the source is
 // decoded once and split into one scaled copy per rendition, plus one frame for the poster.
 func outputArgs(input, dir string, info Info, res Result, opts Options) []string {
@@ -97,7 +100,11 @@ func outputArgs(input, dir string, info Info, res Result, opts Options) []string
 	top := res.Renditions[n-1]
 	at := min(time.Second, info.Duration/2)
 	fmt.Fprintf(&filter, ";[s%d]trim=start=%s,trim=end_frame=1,scale=%d:%d,setsar=1[poster]", n, seconds(at), top.Width, top.Height)
-	args := []string{"-i", input, "-filter_complex", filter.String()}
+	// -t: no longer than the probed duration (and a little): the container declares it, ffmpeg
+	// decodes to the end of the stream, and an upload declaring a minute that held hours would
+	// have kept the transcoder busy for hours.
+	args := []string{"-format_whitelist", demuxers, "-t", seconds(info.Duration + durationSlack), "-i", input,
+		"-filter_complex", filter.String()}
 
 	// The HLS output: one video (and audio) stream per rendition.
 	var streamMap []string
