@@ -46,11 +46,19 @@ func fcmMessage(m *Message, now time.Time) *messaging.Message {
 		// console; FCM rejects labels outside [a-zA-Z0-9-_.~%].
 		out.FCMOptions = &messaging.FCMOptions{AnalyticsLabel: string(m.Category)}
 	}
+	// The shown notification's identity on the phone: the collapse key, else the notification
+	// id. A message the provider accepted but whose answer was lost is sent again (a Retry): with
+	// its id as the Android tag and the APNs collapse id, that second copy replaces the first
+	// on the phone instead of showing twice.
+	tag := collapse
+	if tag == "" {
+		tag = m.Data["notification_id"]
+	}
 	if m.Platform != "ios" {
-		out.Android = androidConfig(p, collapse, ttl)
+		out.Android = androidConfig(p, collapse, tag, ttl)
 	}
 	if m.Platform != "android" {
-		out.APNS = apnsConfig(m, p, collapse, ttl, now)
+		out.APNS = apnsConfig(m, p, tag, ttl, now)
 	}
 	return out
 }
@@ -79,7 +87,7 @@ func silentMessage(m *Message, p Policy, collapse string, ttl time.Duration, now
 	return out
 }
 
-func androidConfig(p Policy, collapse string, ttl time.Duration) *messaging.AndroidConfig {
+func androidConfig(p Policy, collapse, tag string, ttl time.Duration) *messaging.AndroidConfig {
 	prio := messaging.PriorityDefault
 	if p.AndroidPriority == "high" {
 		prio = messaging.PriorityHigh
@@ -91,9 +99,9 @@ func androidConfig(p Policy, collapse string, ttl time.Duration) *messaging.Andr
 		Notification: &messaging.AndroidNotification{
 			ChannelID: p.AndroidChannel,
 			Priority:  prio,
-			// The tag makes a collapsed message also replace the shown
-			// notification, not just the undelivered one.
-			Tag: collapse,
+			// The tag makes a collapsed message (or a second copy) also replace
+			// the shown notification, not just the undelivered one.
+			Tag: tag,
 		},
 	}
 }

@@ -25,20 +25,22 @@ func TestFCMSenderPayloadFollowsCategoryPolicy(t *testing.T) {
 		wantAPNS    *fcmfake.APNS
 	}{
 		{
+			// Without a collapse key the notification id is the shown notification's tag and
+			// collapse id, so that a second copy (a send whose answer was lost) replaces it.
 			name: "sends an approval at high priority with actions and no collapsing",
 			msg:  push.Message{Category: push.CategoryApproval},
 			wantAndroid: &fcmfake.Android{Priority: "high", TTL: "86400s", ChannelID: "approvals",
-				NotificationPriority: "PRIORITY_HIGH"},
+				NotificationPriority: "PRIORITY_HIGH", Tag: "notif-1"},
 			wantAPNS: &fcmfake.APNS{Headers: map[string]string{"apns-priority": "10", "apns-push-type": "alert",
-				"apns-expiration": expires(day)}, Category: "APPROVAL_ACTIONS", ThreadID: "approval"},
+				"apns-expiration": expires(day), "apns-collapse-id": "notif-1"}, Category: "APPROVAL_ACTIONS", ThreadID: "approval"},
 		},
 		{
 			name: "sends an announcement at normal priority for a week",
 			msg:  push.Message{Category: push.CategoryAnnouncement},
 			wantAndroid: &fcmfake.Android{Priority: "normal", TTL: "604800s", ChannelID: "announcements",
-				NotificationPriority: "PRIORITY_DEFAULT"},
+				NotificationPriority: "PRIORITY_DEFAULT", Tag: "notif-1"},
 			wantAPNS: &fcmfake.APNS{Headers: map[string]string{"apns-priority": "5", "apns-push-type": "alert",
-				"apns-expiration": expires(7 * day)}, ThreadID: "announcement"},
+				"apns-expiration": expires(7 * day), "apns-collapse-id": "notif-1"}, ThreadID: "announcement"},
 		},
 		{
 			name: "collapses release notices by default",
@@ -60,9 +62,9 @@ func TestFCMSenderPayloadFollowsCategoryPolicy(t *testing.T) {
 			name: "keeps training reminders for three days",
 			msg:  push.Message{Category: push.CategoryTraining},
 			wantAndroid: &fcmfake.Android{Priority: "normal", TTL: "259200s", ChannelID: "training",
-				NotificationPriority: "PRIORITY_DEFAULT"},
+				NotificationPriority: "PRIORITY_DEFAULT", Tag: "notif-1"},
 			wantAPNS: &fcmfake.APNS{Headers: map[string]string{"apns-priority": "5", "apns-push-type": "alert",
-				"apns-expiration": expires(3 * day)}, ThreadID: "training"},
+				"apns-expiration": expires(3 * day), "apns-collapse-id": "notif-1"}, ThreadID: "training"},
 		},
 	}
 	for _, tt := range tests {
