@@ -141,7 +141,7 @@ func checkPlistShape(data []byte) error {
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	if !bytes.HasPrefix(trimmed, []byte("<")) {
-		return errors.New("Info.plist must be an XML or binary property list")
+		return errors.New("not an XML or binary property list")
 	}
 	depth := 0
 	for i := 0; i < len(data); i++ {
