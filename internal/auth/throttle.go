@@ -152,43 +152,43 @@ func (t *Throttle) begin(key, ip string) (*Attempt, time.Duration, bool) {
 
 // Fail ends a with a failure (a wrong password), counted against its account and IP.
 func (a *Attempt) Fail() {
-	if a == nil || a.ended {
-		return
-	}
-	a.t.mu.Lock()
-	defer a.t.mu.Unlock()
-	a.release()
-	now := a.t.cfg.Now()
-	a.t.fail(a.key, a.t.cfg.AccountFree, now)
-	a.t.fail(a.ip, a.t.cfg.IPFree, now)
+	a.end(func(t *Throttle) {
+		now := t.cfg.Now()
+		t.fail(a.key, t.cfg.AccountFree, now)
+		t.fail(a.ip, t.cfg.IPFree, now)
+	})
 }
 
 // Succeed ends a with a success, which forgets its account's failures (not its IP's, so that
 // one known password does not buy an attacker more guesses at other accounts).
 func (a *Attempt) Succeed() {
-	if a == nil || a.ended {
-		return
-	}
-	a.t.mu.Lock()
-	defer a.t.mu.Unlock()
-	a.release()
-	if el, ok := a.t.entries[a.key]; ok {
-		a.t.remove(el)
-	}
+	a.end(func(t *Throttle) {
+		if el, ok := t.entries[a.key]; ok {
+			t.remove(el)
+		}
+	})
 }
 
 // End gives a's place back if it ended neither way; deferred, it is a no-op after Fail or
 // Succeed.
 func (a *Attempt) End() {
+	a.end(func(t *Throttle) {
+		if el, ok := t.entries[a.key]; ok && el.Value == a.entry && a.entry.failures == 0 && a.entry.pending == 0 {
+			t.remove(el)
+		}
+	})
+}
+
+// end runs fn under the throttle's lock for the first of Fail, Succeed and End to be called,
+// after taking a off its entry's count; later calls do nothing. An Attempt is one goroutine's.
+func (a *Attempt) end(fn func(t *Throttle)) {
 	if a == nil || a.ended {
 		return
 	}
 	a.t.mu.Lock()
 	defer a.t.mu.Unlock()
 	a.release()
-	if el, ok := a.t.entries[a.key]; ok && el.Value == a.entry && a.entry.failures == 0 && a.entry.pending == 0 {
-		a.t.remove(el)
-	}
+	fn(a.t)
 }
 
 // release marks a ended and takes it off its entry's pending count (its entry may have been
