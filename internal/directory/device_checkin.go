@@ -35,19 +35,23 @@ const MaxDevicesPerUser = 20
 // registered always checks in. Concurrent first check-ins may pass it together: the bound is
 // approximate by that many.
 func (s *Devices) checkRoom(ctx context.Context, userID, key string) error {
-	err := s.devices().FindOne(ctx, bson.D{{Key: "_id", Value: key}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
-	switch {
-	case err == nil:
-		return nil
-	case !mongodb.IsNotFound(err):
-		return fmt.Errorf("read device %s: %w", key, mongodb.Translate(err, "device"))
-	}
 	var n int
-	if s.View != nil { // the embedded database, where a query by user reads every device
-		if n, err = s.View.deviceCount(ctx, userID); err != nil {
+	if s.View != nil {
+		// The embedded database, where a query by user reads every device: the view answers
+		// from memory, without a read on every check-in either.
+		registered, count, err := s.View.deviceRoom(ctx, userID, key)
+		if err != nil || registered {
 			return err
 		}
+		n = count
 	} else {
+		err := s.devices().FindOne(ctx, bson.D{{Key: "_id", Value: key}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+		switch {
+		case err == nil:
+			return nil
+		case !mongodb.IsNotFound(err):
+			return fmt.Errorf("read device %s: %w", key, mongodb.Translate(err, "device"))
+		}
 		c, err := s.devices().CountDocuments(ctx, bson.D{{Key: "user_id", Value: userID}})
 		if err != nil {
 			return fmt.Errorf("count devices of %s: %w", userID, mongodb.Translate(err, "device"))

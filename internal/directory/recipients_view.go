@@ -171,14 +171,15 @@ func (v *RecipientView) ensure(ctx context.Context) error {
 	return v.refreshLocked(ctx)
 }
 
-// deviceCount is the number of userID's devices, loading the view first if need be.
-func (v *RecipientView) deviceCount(ctx context.Context, userID string) (int, error) {
+// deviceRoom reports whether device key is registered and how many devices userID has,
+// loading the view first if need be.
+func (v *RecipientView) deviceRoom(ctx context.Context, userID, key string) (registered bool, n int, err error) {
 	if err := v.ensure(ctx); err != nil {
-		return 0, err
+		return false, 0, err
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return len(v.byUser[userID]), nil
+	return v.devices[key] != nil, len(v.byUser[userID]), nil
 }
 
 func (v *RecipientView) fresh() bool {
