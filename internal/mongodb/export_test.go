@@ -1,5 +1,7 @@
 package mongodb
 
+import "runtime"
+
 // GateHeld reports how many writes hold d's write gate, or wait to leave it (0 without a gate).
 func GateHeld(d *DB) int {
 	if d.gate == nil {
@@ -14,9 +16,20 @@ func GateHeld(d *DB) int {
 // returned function sends what queued (as the end of that command would).
 func HoldInserts(d *DB, coll string) (release func()) {
 	b := d.insertBatcher(coll)
-	b.mu.Lock()
-	b.running = true
-	b.mu.Unlock()
+	// A caller's InsertMany returns when its command answers, a moment before the goroutine
+	// that sent it marks the batcher idle: wait for that, or it would clear the hold.
+	for {
+		b.mu.Lock()
+		idle := !b.running
+		if idle {
+			b.running = true
+		}
+		b.mu.Unlock()
+		if idle {
+			break
+		}
+		runtime.Gosched()
+	}
 	return func() {
 		b.mu.Lock()
 		batch := b.takeLocked()

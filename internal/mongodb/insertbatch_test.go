@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -63,8 +64,11 @@ func TestInsertManyCoalescesConcurrentCalls(t *testing.T) {
 			dups[c] = duplicateIndexes(t, db.InsertMany(ctx, coll, docs))
 		})
 	}
-	for mongodb.QueuedInserts(db, coll) < callers {
-		runtime.Gosched()
+	for deadline := time.Now().Add(time.Minute); mongodb.QueuedInserts(db, coll) < callers; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			release()
+			t.Fatalf("%d of %d calls queued behind the held command", mongodb.QueuedInserts(db, coll), callers)
+		}
 	}
 	release()
 	wg.Wait()
