@@ -70,3 +70,31 @@ func TestRecorderWritesServerEventsWithoutBlocking(t *testing.T) {
 		t.Fatalf("dropped %d events, want 1", full.Dropped())
 	}
 }
+
+// TestRecorderKeepsABatchWhoseWriteTheShutdownInterrupts: the shutdown comes while the
+// once-a-second flush is writing a batch; the batch is still written.
+func TestRecorderKeepsABatchWhoseWriteTheShutdownInterrupts(t *testing.T) {
+	c := testenv.NewClock(start)
+	s := newService(t, testenv.Mongo(t), c)
+	writing, release := make(chan struct{}), make(chan struct{})
+	r := analytics.NewRecorder(s, func(_ context.Context, userID string) (string, []string, error) {
+		close(writing) // one user: called once, by the write of the batch
+		<-release
+		return "Sales", []string{"employee"}, nil
+	}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	r.Record("user1", "dev", "sign_in", nil)
+	select {
+	case <-writing: // the tick's flush is writing the batch
+	case <-time.After(time.Minute):
+		t.Fatal("the recorder never wrote its batch")
+	}
+	cancel()
+	close(release)
+	<-done
+	if got := active(t, s, day(start), day(start)); got.Users != 1 {
+		t.Fatalf("active users = %d, want 1: the batch being written at the shutdown was lost", got.Users)
+	}
+}

@@ -84,11 +84,15 @@ func (r *Recorder) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var batch []serverEvent
-	flush := func(ctx context.Context) {
+	// A write is never canceled by ctx: a shutdown that came while a batch was being written
+	// lost it (the batch is cleared whatever the write's outcome). Each write has its own limit.
+	flush := func(limit time.Duration) {
 		if len(batch) == 0 {
 			return
 		}
-		if err := r.write(ctx, batch); err != nil && r.Logger != nil {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
+		defer cancel()
+		if err := r.write(wctx, batch); err != nil && r.Logger != nil {
 			r.Logger.Warn("record server analytics events", "events", len(batch), "error", err.Error())
 		}
 		batch = batch[:0]
@@ -98,10 +102,10 @@ func (r *Recorder) Run(ctx context.Context) {
 		case e := <-r.queue:
 			batch = append(batch, e)
 			if len(batch) >= MaxBatch {
-				flush(ctx)
+				flush(writeLimit)
 			}
 		case <-tick.C:
-			flush(ctx)
+			flush(writeLimit)
 		case <-ctx.Done():
 		drain:
 			for {
@@ -112,13 +116,14 @@ func (r *Recorder) Run(ctx context.Context) {
 					break drain
 				}
 			}
-			drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			flush(drain)
-			cancel()
+			flush(5 * time.Second)
 			return
 		}
 	}
 }
+
+// writeLimit bounds one batch's write while the recorder runs.
+const writeLimit = 30 * time.Second
 
 func (r *Recorder) write(ctx context.Context, batch []serverEvent) error {
 	s := r.Service
