@@ -156,7 +156,8 @@ func TestCallbackHonoursRetryAfter(t *testing.T) {
 func TestCallbackTimesOutAndRetries(t *testing.T) {
 	f := newCallbackFixture(t)
 	e := f.engine("a")
-	e.Client = &http.Client{Timeout: 100 * time.Millisecond}
+	// Long enough for the request to reach the OA (which then hangs) on a loaded machine.
+	e.Client = &http.Client{Timeout: time.Second}
 	f.oa.then(oaAnswer{status: 204, hang: true})
 	id := f.decide("approve")
 	f.pass(e)
@@ -164,6 +165,10 @@ func TestCallbackTimesOutAndRetries(t *testing.T) {
 	if len(log) != 1 || log[0].Outcome != OutcomeTimeout {
 		t.Fatalf("log: %+v", log)
 	}
+	if received, _, _ := f.oa.counts(); received[webhookID(id)] != 1 {
+		t.Fatalf("the OA received %v: the hanging answer was not the one timed out", received)
+	}
+	e.Client = &http.Client{Timeout: 10 * time.Second} // the retry gets an ordinary answer
 	if cb := f.callback(id); cb.State != CallbackPending || !cb.NextAt.Equal(f.clock.Now().Truncate(time.Millisecond).Add(5*time.Second)) {
 		t.Errorf("after a timeout: %+v", cb)
 	}

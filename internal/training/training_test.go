@@ -330,8 +330,15 @@ func TestRestartInTheMiddleOfProcessing(t *testing.T) {
 	ctx, stop := contextWithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { _, err := a.RunOne(ctx); done <- err }()
-	for f.opsVideo(v.ID).Status != training.StatusProcessing {
-		time.Sleep(20 * time.Millisecond)
+	for deadline := time.Now().Add(2 * time.Minute); f.opsVideo(v.ID).Status != training.StatusProcessing; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("worker A returned (%v) before the video showed processing: %+v", err, f.opsVideo(v.ID))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the video never showed processing: %+v", f.opsVideo(v.ID))
+		}
 	}
 	stop() // instance A shuts down mid-transcode
 	if err := <-done; err == nil {
