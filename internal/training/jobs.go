@@ -2,12 +2,14 @@ package training
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/mongodb"
@@ -123,6 +125,9 @@ func (s *Service) RunOne(ctx context.Context) (bool, error) {
 		}
 		err = s.runJob(l.ctx, j.ID)
 		l.release()
+		if errors.Is(err, errNotQueued) {
+			continue
+		}
 		return true, err
 	}
 	return false, nil
@@ -154,7 +159,11 @@ func (s *Service) acquire(ctx context.Context, job string) (*lease, error) {
 			return l, nil
 		}
 		var held leaseDoc
-		if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&held); err != nil {
+		err = coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&held)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, nil // its holder just finished the job and removed its leases
+		}
+		if err != nil {
 			return nil, fmt.Errorf("read lease %s: %w", id, mongodb.Translate(err, "lease"))
 		}
 		if held.ExpiresAt.After(s.Now.UTC()) {

@@ -16,6 +16,10 @@ import (
 // errSuperseded stops a job whose video was deleted or got a newer upload.
 var errSuperseded = errors.New("superseded")
 
+// errNotQueued: the job was finished meanwhile by another worker (it read as queued, then that
+// worker finished it and removed its leases, so this one's claim succeeded).
+var errNotQueued = errors.New("job no longer queued")
+
 // runJob processes one job while its lease is held: transcode, store the outputs, publish them.
 // Every step is idempotent, so a job cut short anywhere is simply run again; the outputs of a
 // revision have fixed keys, and publishing a revision that is already current changes nothing.
@@ -25,7 +29,7 @@ func (s *Service) runJob(ctx context.Context, id string) error {
 		return fmt.Errorf("read job %s: %w", id, mongodb.Translate(err, "job"))
 	}
 	if j.State != jobQueued {
-		return nil // finished by a worker whose lease we took over
+		return errNotQueued // finished by a worker whose lease we took over
 	}
 	j.Attempts++
 	if err := s.setJob(ctx, id, bson.D{{Key: "attempts", Value: j.Attempts}}); err != nil {
