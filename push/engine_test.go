@@ -211,11 +211,7 @@ func TestTwoEnginesShareTheWork(t *testing.T) {
 	for _, id := range ids {
 		waitDone(t, a, id)
 	}
-	for _, tok := range dir.tokens {
-		if c := fake.Count(tok); c != 2 {
-			t.Fatalf("token %s got %d messages, want one per notification", tok, c)
-		}
-	}
+	exactly(t, fake, dir.tokens, 2) // one per notification
 }
 
 func TestPushOffStillWritesTheInbox(t *testing.T) {

@@ -1,8 +1,11 @@
 package push_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/api/option"
 
 	"github.com/mportal/mportal/push"
 	"github.com/mportal/mportal/push/fcmfake"
@@ -162,12 +166,51 @@ func TestFCMSenderBatch(t *testing.T) {
 }
 
 func TestFCMSenderSlowResponse(t *testing.T) {
-	s, fake := newSender(t)
-	// Far longer than the deadline: the fake only answers when the client
-	// gives up.
+	fake := fcmfake.New()
+	t.Cleanup(fake.Close)
+	// The deadline passes once the client has read the answer to "fast" and the fake holds
+	// "slow": a fixed one (it was a second) also cut "fast" off when a loaded machine took that
+	// long to send it.
+	fastRead := make(chan struct{})
+	var once sync.Once
+	base := fake.HTTPClient().Transport
+	client := &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		resp, err := base.RoundTrip(r)
+		if err == nil && bytes.Contains(body, []byte(`"token":"fast"`)) {
+			resp.Body = &onEOF{ReadCloser: resp.Body, f: func() { once.Do(func() { close(fastRead) }) }}
+		}
+		return resp, err
+	})}
+	s, err := push.NewFCMSender(context.Background(), "", append(fake.SenderOptions(), option.WithHTTPClient(client))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Far longer than the deadline: the fake only answers when the client gives up.
 	fake.SetBehavior("slow", fcmfake.Behavior{Delay: time.Hour})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
+	ctx := &deadlineWhen{Context: t.Context(), done: make(chan struct{})}
+	go func() {
+		defer close(ctx.done)
+		deadline := time.After(time.Minute)
+		select {
+		case <-fastRead:
+		case <-deadline:
+			t.Errorf("the client never read the answer to fast")
+			return
+		}
+		for fake.Attempts("slow") < 1 {
+			select {
+			case <-deadline:
+				t.Errorf("the fake never received slow")
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
 	got, err := s.Send(ctx, []push.Message{message("fast"), message("slow")})
 	if err != nil {
 		t.Fatalf("Send: %v", err)
@@ -178,6 +221,46 @@ func TestFCMSenderSlowResponse(t *testing.T) {
 	}
 	if fake.Count("slow") != 0 {
 		t.Errorf("fake recorded the abandoned message")
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// onEOF calls f when its reader is read to the end or closed.
+type onEOF struct {
+	io.ReadCloser
+	f func()
+}
+
+func (r *onEOF) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err == io.EOF {
+		r.f()
+	}
+	return n, err
+}
+
+func (r *onEOF) Close() error {
+	r.f()
+	return r.ReadCloser.Close()
+}
+
+// deadlineWhen is a context whose deadline passes when done is closed.
+type deadlineWhen struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c *deadlineWhen) Done() <-chan struct{} { return c.done }
+
+func (c *deadlineWhen) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
 	}
 }
 
