@@ -22,6 +22,7 @@ import (
 // publishes around every command's round trip, in the goroutine that runs it.
 type writeGate struct {
 	sem     chan struct{}
+	wait    time.Duration // gateWait; tests that must never see the gate bypassed lengthen it
 	mu      sync.Mutex
 	holders map[gateKey]bool
 }
@@ -41,7 +42,7 @@ var writeCommands = map[string]bool{
 }
 
 func newWriteGate() *writeGate {
-	return &writeGate{sem: make(chan struct{}, 1), holders: map[gateKey]bool{}}
+	return &writeGate{sem: make(chan struct{}, 1), wait: gateWait, holders: map[gateKey]bool{}}
 }
 
 // monitor is the command monitor that runs the gate.
@@ -68,7 +69,7 @@ func (g *writeGate) enter(k gateKey) {
 		return
 	default:
 	}
-	t := time.NewTimer(gateWait)
+	t := time.NewTimer(g.wait)
 	defer t.Stop()
 	select {
 	case g.sem <- struct{}{}:
