@@ -44,6 +44,7 @@ func TestTombstones(t *testing.T) {
 		}
 	})
 	t.Run("purging keeps what is younger than the horizon", func(t *testing.T) {
+		e.changeLog.wait() // the change log is written in the background on the embedded database
 		if err := e.Purge(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -56,6 +57,7 @@ func TestTombstones(t *testing.T) {
 		if err := notes.write(ctx, e, note("n3", "alice", "", "recent"), nil); err != nil {
 			t.Fatal(err)
 		}
+		e.changeLog.wait() // the change log is written in the background on the embedded database
 		if err := e.Purge(ctx); err != nil {
 			t.Fatal(err)
 		}
