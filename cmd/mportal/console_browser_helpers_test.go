@@ -99,7 +99,7 @@ func (b *consoleBrowser) run(t *testing.T, what string, tasks ...chromedp.Action
 // true.
 func (b *consoleBrowser) waitFor(t *testing.T, what, expr string) {
 	t.Helper()
-	b.waitForWithin(t, what, expr, 30*time.Second)
+	b.waitForWithin(t, what, expr, 2*time.Minute) // a bound for a loaded CI machine, not a target
 }
 
 // waitForWithin is waitFor with a deadline of d.

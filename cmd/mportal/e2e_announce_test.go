@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/api/option"
 
+	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/push"
 	"github.com/mportal/mportal/push/fcmfake"
 )
@@ -394,14 +395,19 @@ func TestAnnouncements(t *testing.T) {
 func TestScheduledAnnouncementAcrossInstances(t *testing.T) {
 	fake, extra, configure := fakeFCM(t)
 	env := testEnv(t, extra)
-	first := startServer(t, env, configure)
+	// Both instances on one test clock, moved past the publish time by the test: scheduled a
+	// moment ahead on the wall clock, a slow create could land after it and publish at once.
+	clock := testenv.NewClock(time.Now())
+	clock.Run()
+	onClock := func(m *Main) { m.Clock = clock.Now }
+	first := startServer(t, env, configure, onClock)
 	second := map[string]string{}
 	for k, v := range env {
 		second[k] = v
 	}
 	second["MPORTAL_DATA_DIR"] = t.TempDir()
 	second["MPORTAL_JWT_KEY_FILES"] = first.main.Config.DefaultJWTKeyFile()
-	other := startServer(t, second, configure)
+	other := startServer(t, second, configure, onClock)
 
 	admin := first.signIn("admin", first.adminPassword(), "admin-passphrase-1", "laptop-1").AccessToken
 	ops := first.newOps(admin, "E8000")
@@ -411,13 +417,14 @@ func TestScheduledAnnouncementAcrossInstances(t *testing.T) {
 	var ann opsAnnouncement
 	first.must(first.call("POST", "/v1/ops/announcements", ops, map[string]any{
 		"title": "All hands", "body": "Friday at 10.", "audience": map[string]any{"departments": []string{"Field Ops"}},
-		"publish_at": time.Now().Add(2 * time.Second).UTC(),
+		"publish_at": clock.Now().Add(5 * time.Minute).UTC(),
 	}), 201).json(t, &ann)
 	if ann.Status != "scheduled" {
 		t.Fatalf("status %q", ann.Status)
 	}
 	// The second instance reads the same announcement with the same signing key.
 	other.must(other.call("GET", "/v1/ops/announcements/"+ann.ID, ops, nil), 200)
+	clock.Advance(5*time.Minute + time.Second)
 
 	tokens := append(append([]string{}, dan.pushTokens...), eve.pushTokens...)
 	eventually(t, 30*time.Second, "every device pushed", func() bool {

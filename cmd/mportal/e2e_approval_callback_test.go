@@ -115,7 +115,11 @@ func TestApprovalCallbackSurvivesRestart(t *testing.T) {
 		}
 	}
 	admin = again.login("admin", "admin-passphrase-1", "admin-laptop-2").AccessToken
-	again.must(again.call("GET", "/v1/admin/integrations/feishu/deliveries", admin, nil), 200).json(t, &log)
+	// The OA applies the decision before it answers; the server logs the outcome after.
+	eventually(t, 30*time.Second, "the delivery logged", func() bool {
+		again.must(again.call("GET", "/v1/admin/integrations/feishu/deliveries", admin, nil), 200).json(t, &log)
+		return len(log.Items) == 2 && log.Items[0].Outcome != ""
+	})
 	if len(log.Items) != 2 || log.Items[0].Outcome != "delivered" || log.Items[1].Outcome != "interrupted" {
 		t.Fatalf("delivery log: %+v", log.Items)
 	}

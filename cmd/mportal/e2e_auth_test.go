@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/mportal/mportal/internal/testenv"
 )
 
 // TestWalkThrough is the README's walk-through: the seeded admin signs in with the one-time
@@ -201,7 +203,10 @@ func TestWalkThrough(t *testing.T) {
 
 // TestLoginFailures: one generic message whatever was wrong, and throttling with Retry-After.
 func TestLoginFailures(t *testing.T) {
-	ts := startServer(t, testEnv(t, nil))
+	// A clock that stands still: a lock-out (1 s at first) must not run out in real time between
+	// the requests that check it, which on a loaded machine it could.
+	frozen := testenv.NewClock(time.Now())
+	ts := startServer(t, testEnv(t, nil), func(m *Main) { m.Clock = frozen.Now })
 	admin := ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1")
 	id, otp := ts.createUser(admin.AccessToken, map[string]any{"employee_no": "E2001", "name": "Wang Fang"})
 	_ = ts.signIn("E2001", otp, "wang-passphrase-1", "phone-1")
@@ -269,7 +274,8 @@ func TestLoginFailures(t *testing.T) {
 // one client's wrong passwords lock that client only. Without it every request came from the
 // balancer: a few dozen wrong passwords for made-up logins locked everybody's logins.
 func TestLoginThrottleBehindALoadBalancer(t *testing.T) {
-	ts := startServer(t, testEnv(t, map[string]string{"MPORTAL_TRUSTED_PROXIES": "127.0.0.0/8"}))
+	frozen := testenv.NewClock(time.Now()) // the lock-out must not run out between requests
+	ts := startServer(t, testEnv(t, map[string]string{"MPORTAL_TRUSTED_PROXIES": "127.0.0.0/8"}), func(m *Main) { m.Clock = frozen.Now })
 	_ = ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1")
 	from := func(ip string) func(*http.Request) { return withHeader("X-Forwarded-For", ip) }
 	attempt := func(login, password, ip string) response {

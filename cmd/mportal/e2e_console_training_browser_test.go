@@ -106,7 +106,7 @@ func TestConsoleTrainingInABrowser(t *testing.T) {
 		// The second PATCH failed: the script asked the server (HEAD) and went on from its
 		// offset, the first chunk, not from 0.
 		resumedFrom("the upload resumed from the server's offset after the failed PATCH", uploadChunk)
-		eventually(t, 30*time.Second, "the fourth PATCH sent (and held)", func() bool { return patches.Load() >= 4 })
+		eventually(t, 2*time.Minute, "the fourth PATCH sent (and held)", func() bool { return patches.Load() >= 4 })
 		b.look(t, "laptop-en-training-uploading")
 		// The page is reloaded mid-upload: choosing the same file again finds the upload the
 		// browser kept and continues from the server's offset, two chunks in.

@@ -45,8 +45,9 @@ func browser(t *testing.T) (ctx context.Context, logs func() []string) {
 		chromedp.UserDataDir(profile),
 	}
 	// A bound on the whole browser session, so a hung browser fails the test instead of
-	// hanging the suite; nothing is asserted about how long anything takes.
-	bounded, cancelBound := context.WithTimeout(context.Background(), 3*time.Minute)
+	// hanging the suite (each step has its own minute); nothing is asserted about how long
+	// anything takes. A whole console session takes ~15 s here: 15 min leaves room for CI.
+	bounded, cancelBound := context.WithTimeout(context.Background(), 15*time.Minute)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(bounded, opts...)
 	tab, cancelTab := chromedp.NewContext(alloc)
 	t.Cleanup(func() {
