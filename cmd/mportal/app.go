@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,6 +94,8 @@ type Main struct {
 	logOut            *logbuf.Writer // buffers Logger's lines when stderr is a file or pipe
 	listener          net.Listener
 	served            chan error
+	closeOnce         sync.Once // Close runs once; later calls return its result
+	closeErr          error
 	metrics           *metricsServer
 	pprof             *metricsServer // MPORTAL_PPROF_ADDR's listener; nil when unset
 	workers           *workers
@@ -275,8 +278,14 @@ func listen(addr, variable string) (net.Listener, error) {
 // Close shuts down in reverse order: stop accepting and finish in-flight requests (bounded by
 // MPORTAL_SHUTDOWN_TIMEOUT), then close the database and the embedded server.
 //
-// Close is safe after a Run that failed at any step: it stops only what was started.
+// Close is safe after a Run that failed at any step: it stops only what was started. Calling it
+// again returns the first call's result.
 func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
 	var errs []error
 	if m.served != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownGrace)

@@ -2,14 +2,16 @@ package main
 
 import (
 	"bufio"
-
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,3 +167,46 @@ func kidOf(t *testing.T, token string) string {
 func decodeSegment(s string) ([]byte, error) { return base64URL.DecodeString(s) }
 
 var base64URL = base64.RawURLEncoding
+
+// TestShutdownClosesConnectionsWaitingForARequest: a shutdown closes the connections that wait
+// for a request, kept-alive ones and ones that never sent one (an HTTP client dials ahead, and
+// keeps a connection it dialed for a request another connection took), then returns. fasthttp
+// 1.51 counted a new connection as busy before its first byte, so such a connection held the
+// shutdown until the read timeout cut it (30 s here, in every test that left one).
+func TestShutdownClosesConnectionsWaitingForARequest(t *testing.T) {
+	// Timeouts longer than the shutdown's grace: only the shutdown can close the connections.
+	ts := startServer(t, testEnv(t, map[string]string{"MPORTAL_READ_TIMEOUT": "5m", "MPORTAL_IDLE_TIMEOUT": "5m",
+		"MPORTAL_SHUTDOWN_TIMEOUT": "20s"}))
+	silent, err := net.Dial("tcp", ts.main.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	kept, err := net.Dial("tcp", ts.main.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kept.Close()
+	r := bufio.NewReader(kept)
+	if _, err := kept.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+
+	err = ts.main.Close()
+	ts.main = nil
+	if err != nil {
+		t.Fatalf("close: %v (a connection waiting for a request held the shutdown to its grace)", err)
+	}
+	for name, c := range map[string]net.Conn{"the silent connection": silent, "the kept-alive connection": kept} {
+		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+		if n, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("%s is still open after the shutdown (read %d bytes, %v)", name, n, err)
+		}
+	}
+}
