@@ -37,11 +37,9 @@ func (s *Server) consoleFormProblem(c *fiber.Ctx, err error, render func(status 
 // formRoles reads the checked role boxes of a form.
 func formRoles(c *fiber.Ctx) []auth.Role {
 	var roles []auth.Role
-	c.Request().PostArgs().VisitAll(func(k, v []byte) {
-		if string(k) == "roles" {
-			roles = append(roles, auth.Role(v))
-		}
-	})
+	for _, v := range c.Request().PostArgs().PeekMulti("roles") {
+		roles = append(roles, auth.Role(v))
+	}
 	return roles
 }
 

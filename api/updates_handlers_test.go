@@ -26,7 +26,9 @@ func FuzzRawQueryPeek(f *testing.F) {
 			got = rawQuery{args: &want} // readQuery hands such a query to Args
 		}
 		keys := []string{"platform", "build", "locale", "channel", ""}
-		want.VisitAll(func(k, _ []byte) { keys = append(keys, string(k)) })
+		for k := range want.All() {
+			keys = append(keys, string(k))
+		}
 		for _, k := range keys {
 			if g, w := got.peek(k), want.Peek(k); !bytes.Equal(g, w) {
 				t.Fatalf("query %q, key %q: %q, Args says %q", raw, k, g, w)

@@ -60,13 +60,13 @@ func netHTTPRequest(c *fiber.Ctx) (*http.Request, error) {
 		RemoteAddr: c.Context().RemoteAddr().String(),
 		Body:       http.NoBody,
 	}
-	c.Request().Header.VisitAll(func(k, v []byte) {
+	for k, v := range c.Request().Header.All() {
 		if key := string(k); key == fiber.HeaderTransferEncoding {
 			r.TransferEncoding = append(r.TransferEncoding, string(v))
 		} else {
 			r.Header.Add(key, string(v))
 		}
-	})
+	}
 	if body, ok := c.Locals(localBody).(*streamedBody); ok {
 		r.Body, r.ContentLength = io.NopCloser(body), body.size
 	}

@@ -29,7 +29,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		WriteTimeout:       p.timeout,
 		// A retried request would be counted once but cost the server twice; errors are data.
 		MaxIdemponentCallAttempts: 1,
-		RetryIf:                   func(*fasthttp.Request) bool { return false },
+		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		DisablePathNormalizing:    true,
 	}
 	defer client.CloseIdleConnections()
