@@ -5,15 +5,18 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/clock"
@@ -97,9 +100,57 @@ func New(d Deps) *Server {
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
 	})
+	s.handleReadErrors()
 	s.routes()
 	s.metrics.preload(s.app.Stack())
 	return s
+}
+
+// A request too large to read (431) is answered, and its connection closed, while the rest of
+// it may still be arriving. A socket closed with input unread sends a reset, which makes the
+// client's system drop the answer it has not read yet: the app saw a broken connection, not the
+// 431 and its problem document (net/http drains such a request too). drainRequest reads what
+// still comes, at most drainMax within drainWait, before the answer goes out.
+const (
+	drainWait = 250 * time.Millisecond
+	drainMax  = 64 << 10
+)
+
+func drainRequest(c net.Conn) {
+	if err := c.SetReadDeadline(time.Now().Add(drainWait)); err != nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, c, drainMax)
+}
+
+// handleReadErrors wraps Fiber's handler of the errors fasthttp meets reading a request. A
+// request too large to read is drained before its 431 (drainRequest). A connection that broke
+// while its request was being read (the client reset it: an app killed, a phone that lost its
+// network) stays out of the error log: Fiber answers it as a 502, which our error handler
+// logged as an unexpected failure, an ERROR line for the network's everyday weather, and nobody
+// is there to read an answer. It is logged at debug level. Every other error goes to Fiber as
+// before (a timeout 408, headers too large 431, a malformed request 400).
+//
+// fasthttp's text for such an error quotes what it had read of the request, which may hold an
+// Authorization header: the line carries no error text, and SecureErrorLogMessage keeps the
+// request's bytes out of every error fasthttp formats.
+func (s *Server) handleReadErrors() {
+	srv := s.app.Server()
+	srv.SecureErrorLogMessage = true
+	fiberHandler := srv.ErrorHandler
+	srv.ErrorHandler = func(ctx *fasthttp.RequestCtx, err error) {
+		if errors.As(err, new(*fasthttp.ErrSmallBuffer)) {
+			drainRequest(ctx.Conn())
+		}
+		var netErr net.Error
+		if errors.As(err, &netErr) && !netErr.Timeout() {
+			s.log.Debug("connection broke while its request was read", "ip", ctx.RemoteIP().String(),
+				"reset", errors.Is(err, syscall.ECONNRESET))
+			ctx.SetConnectionClose()
+			return
+		}
+		fiberHandler(ctx, err)
+	}
 }
 
 // App returns the Fiber app, for tests that drive it with app.Test.

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestOverlongRequestIsAClientError: a request line over MPORTAL_HEADER_LIMIT (a huge cursor)
@@ -50,4 +53,33 @@ func TestOverlongRequestIsAClientError(t *testing.T) {
 			t.Fatalf("status %d with a 32KiB limit", resp.StatusCode)
 		}
 	})
+}
+
+// TestATooLargeRequestStillArrivingGetsItsAnswer: the server decides on a 431 once the header
+// buffer is full, while the rest of the request is still on its way. It reads that rest before
+// it answers and closes: closed with input unread, the socket sent a reset, and the client lost
+// the 431 it had not read yet (a "connection reset by peer" in this package's CI runs).
+func TestATooLargeRequestStillArrivingGetsItsAnswer(t *testing.T) {
+	ts := startServer(t, testEnv(t, nil))
+	c, err := net.Dial("tcp", ts.main.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("GET /v1/sync/pull?cursor=" + strings.Repeat("c", 9000))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the server has the first 8 KiB: it answers 431
+	if _, err := c.Write([]byte(" HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 4000) + "\r\n\r\n")); err != nil {
+		t.Fatalf("the rest of the request: %v", err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("status %d, want 431", resp.StatusCode)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mportal/mportal/internal/config"
 	"github.com/mportal/mportal/internal/testenv"
@@ -228,4 +229,45 @@ func TestBadFCMCredentialsFailStartUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAConnectionResetMidRequestIsNoError: a client that resets its connection while its request
+// is on its way (an app killed, a phone off the network) is the network's weather: no ERROR line
+// (Fiber made it a 502 that was logged as an unexpected failure), and nothing of the partial
+// request, which may hold a token, reaches the log.
+func TestAConnectionResetMidRequestIsNoError(t *testing.T) {
+	ts := startServer(t, testEnv(t, nil))
+	const secret = "partial-secret-token-4c1d"
+	reset := func(partial string, wait time.Duration) {
+		c, err := net.Dial("tcp", ts.main.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte(partial)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(wait) // for the server to read it: a reset that comes first leaves nothing read
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close() // a reset, not a close
+	}
+	broke := func() int { return strings.Count(ts.logs.String(), "connection broke while its request was read") }
+	for wait := 50 * time.Millisecond; broke() == 0; wait *= 2 {
+		if wait > 10*time.Second {
+			t.Fatalf("no reset was seen as a broken connection; the log:\n%s", ts.logs.String())
+		}
+		reset("GET /v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+secret, wait) // in the headers
+		reset("POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
+			"Content-Length: 200\r\n\r\n{\"login\":\"E1\",\"password\":\""+secret, wait) // in the body
+		for deadline := time.Now().Add(wait + time.Second); broke() == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	logs := ts.logs.String()
+	if strings.Contains(logs, `"level":"ERROR"`) {
+		t.Errorf("a reset connection was logged as an error:\n%s", logs)
+	}
+	if strings.Contains(logs, secret[:12]) {
+		t.Errorf("the partial request reached the log:\n%s", logs)
+	}
+	ts.must(ts.call("GET", "/healthz", "", nil), 200) // and the server serves on
 }
