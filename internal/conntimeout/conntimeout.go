@@ -13,7 +13,8 @@
 // The timeouts keep fasthttp's meaning, each firing no earlier than configured and at most one
 // granularity later:
 //   - Read: a request, from its first byte (for a new connection: from its acceptance) until its
-//     response starts, may take at most Read to arrive (slow-loris clients are cut off).
+//     response starts (a "100 Continue" is not its response: the body it asks for is part of the
+//     request), may take at most Read to arrive (slow-loris clients are cut off).
 //   - Idle: a kept-alive connection waits at most Idle for the next request's first byte.
 //   - Write: a response, from its first byte, may take at most Write to be written.
 //
@@ -24,6 +25,7 @@
 package conntimeout
 
 import (
+	"bytes"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -112,6 +114,15 @@ func (c *conn) Read(p []byte) (int, error) {
 }
 
 func (c *conn) Write(p []byte) (int, error) {
+	if !c.writing && bytes.HasPrefix(p, interim) {
+		// "100 Continue" to a request with "Expect: 100-continue": its body is still to come,
+		// within the read timeout that runs from its first byte. Taken for the response, it
+		// would restart the read timeout at the body's first byte, after an idle wait for it.
+		if !c.explicitWrite.Load() {
+			c.keep(false, now(), c.t.Write)
+		}
+		return c.Conn.Write(p)
+	}
 	if !c.writing { // a response starts: the request it answers has arrived
 		c.writing, c.writeStart, c.reading = true, now(), false
 		if c.explicitRead.Load() {
@@ -123,6 +134,10 @@ func (c *conn) Write(p []byte) (int, error) {
 	}
 	return c.Conn.Write(p)
 }
+
+// interim starts the one interim response fasthttp writes (flushed on its own, before the
+// request's body is read): 100 Continue.
+var interim = []byte("HTTP/1.1 100 ")
 
 // keep makes the socket's read (or write) deadline fall within a granularity after start+d, or
 // none when d is zero. It touches the socket only when the deadline it has is earlier than

@@ -158,6 +158,44 @@ func TestTimeouts(t *testing.T) {
 		cutOff(t, c, start, timeouts.Read)
 	})
 
+	t.Run("a request told to continue whose body never comes is cut off after the read timeout", func(t *testing.T) {
+		// An idle timeout far beyond the read timeout: taken for the response, the "100
+		// Continue" made the body wait for it.
+		to := conntimeout.Timeouts{Read: timeouts.Read, Write: timeouts.Write, Idle: time.Minute}
+		addr, _ := serveWith(t, ok, to)
+		start := time.Now()
+		c := dial(t, addr)
+		if _, err := c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(c)
+		if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+			t.Fatalf("the server answered %q (%v), not 100 Continue", line, err)
+		}
+		cutOff(t, c, start, to.Read) // and the body never sent
+	})
+
+	t.Run("a request told to continue is answered once its body comes", func(t *testing.T) {
+		addr, _ := serveWith(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok" + string(ctx.PostBody())) }, relaxed)
+		c := dial(t, addr)
+		if _, err := c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(c)
+		for _, want := range []string{"HTTP/1.1 100 Continue\r\n", "\r\n"} {
+			if line, err := r.ReadString('\n'); err != nil || line != want {
+				t.Fatalf("the server answered %q (%v), not 100 Continue", line, err)
+			}
+		}
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		if body := readResponse(t, r); body != "okping" {
+			t.Fatalf("answer %q", body)
+		}
+		get(t, c, r) // and the connection serves the next request
+	})
+
 	t.Run("a client that does not read its answer is cut off after the write timeout", func(t *testing.T) {
 		big := bytes.Repeat([]byte("x"), 32<<20) // more than both sockets' buffers hold
 		var writeErr atomic.Value
