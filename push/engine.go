@@ -42,6 +42,9 @@ type Engine struct {
 	// BackoffBase and BackoffCap shape the retry delay: full jitter over base·2^retry, capped.
 	// Defaults 1s and 5m.
 	BackoffBase, BackoffCap time.Duration
+	// Retention is how long a finished notification's records (its deduplicating key, its
+	// collapse record, its dead letters) are kept; see Purge. Default 90 days, at least 7.
+	Retention time.Duration
 	// VerifyAfter is the age after which a batch's tokens are checked against the directory
 	// before sending (see TokenOwners). Default 1m.
 	VerifyAfter time.Duration

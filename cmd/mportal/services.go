@@ -102,6 +102,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		Metrics:    push.NewMetrics(reg),
 		Logger:     m.Logger,
 		Now:        m.Clock,
+		Retention:  cfg.PushRetention,
 	}
 	m.banners = &banner.Service{DB: db, Images: m.store, Now: m.Clock}
 	m.whatsNew = &whatsnew.Service{DB: db, Images: m.store, Locale: m.inbox.Locale, Now: m.Clock}
@@ -351,6 +352,13 @@ func (m *Main) startWorkers() {
 	m.workers.every(time.Hour, func(ctx context.Context) {
 		if _, err := m.approvalCallbacks.PurgeDeliveries(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("purge approval delivery log", "error", err.Error())
+		}
+	})
+	// Finished notifications' records are kept for MPORTAL_PUSH_RETENTION (no TTL index on the
+	// embedded database, which scans a collection to find a document by _id).
+	m.workers.every(time.Hour, func(ctx context.Context) {
+		if _, err := m.push.Purge(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("purge finished notifications", "error", err.Error())
 		}
 	})
 	// Tombstones and the sync change log are kept for the horizon (30 days), then purged.

@@ -78,6 +78,9 @@ type Config struct {
 	// FCMEndpoint (MPORTAL_FCM_ENDPOINT) replaces FCM's send endpoint, e.g. the fault rig's fake
 	// FCM (cmd/chaos); empty = Google's.
 	FCMEndpoint string
+	// PushRetention (MPORTAL_PUSH_RETENTION) is how long a finished notification's records (the
+	// key that keeps it from being sent twice, its collapse record, its dead letters) are kept.
+	PushRetention time.Duration
 
 	// TrainingMaxDuration (MPORTAL_TRAINING_MAX_DURATION) is the longest training video accepted.
 	TrainingMaxDuration time.Duration
@@ -152,6 +155,7 @@ func Load(getenv Getenv) (*Config, error) {
 
 		FCMCredentialsFile: l.str("MPORTAL_FCM_CREDENTIALS_FILE", ""),
 		FCMEndpoint:        l.str("MPORTAL_FCM_ENDPOINT", ""),
+		PushRetention:      l.duration("MPORTAL_PUSH_RETENTION", 90*24*time.Hour),
 		AdminEmployeeNo:    l.str("MPORTAL_ADMIN_EMPLOYEE_NO", "admin"),
 
 		TrainingMaxDuration: l.duration("MPORTAL_TRAINING_MAX_DURATION", 15*time.Minute),
@@ -221,6 +225,10 @@ func (c *Config) validate(l *loader) {
 		// An attempt's lease is its timeout plus 30 s: a log kept less than an hour could lose an
 		// attempt still in flight, and with it the claim that keeps it from being made twice.
 		l.fail("MPORTAL_APPROVAL_DELIVERY_RETENTION", "expects a duration of at least 1h, e.g. 720h for 30 days")
+	}
+	if c.PushRetention < 7*24*time.Hour {
+		// A notification is done once its last retry is; a week leaves any still in flight alone.
+		l.fail("MPORTAL_PUSH_RETENTION", "expects a duration of at least 168h (7 days), e.g. 2160h for 90 days")
 	}
 	if c.ApprovalReminderInterval < time.Second || c.ApprovalReminderInterval > time.Hour {
 		l.fail("MPORTAL_APPROVAL_REMINDER_INTERVAL", "expects a duration between 1s and 1h, e.g. 5m")

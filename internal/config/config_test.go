@@ -90,6 +90,7 @@ func TestLoad(t *testing.T) {
 		{"rejects a negative login concurrency", "MPORTAL_LOGIN_CONCURRENCY", "-1"},
 		{"rejects a login queue that is not a number", "MPORTAL_LOGIN_QUEUE", "many"},
 		{"rejects a delivery log retention under an hour", "MPORTAL_APPROVAL_DELIVERY_RETENTION", "30m"},
+		{"rejects a push retention under a week", "MPORTAL_PUSH_RETENTION", "24h"},
 		{"rejects an approval reminder pass interval under a second", "MPORTAL_APPROVAL_REMINDER_INTERVAL", "100ms"},
 		{"rejects training reminders out of order", "MPORTAL_TRAINING_REMINDERS", "72h,-48h"},
 		{"rejects a training reminder that is not a duration", "MPORTAL_TRAINING_REMINDERS", "-2d"},

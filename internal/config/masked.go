@@ -89,6 +89,7 @@ func (c *Config) WriteMasked(w io.Writer) error {
 		{"MPORTAL_LOGIN_CONCURRENCY", loginConcurrency},
 		{"MPORTAL_LOGIN_QUEUE", fmt.Sprint(c.LoginQueue)},
 		{"MPORTAL_FCM_CREDENTIALS_FILE", fcm},
+		{"MPORTAL_PUSH_RETENTION", c.PushRetention.String()},
 		{"MPORTAL_ADMIN_EMPLOYEE_NO", c.AdminEmployeeNo},
 		{"MPORTAL_ANALYTICS_KEY_FILE", analyticsKey},
 		{"MPORTAL_ANALYTICS_RETENTION", c.AnalyticsRetention.String()},
