@@ -182,7 +182,7 @@ func (s *Store) restamp(ctx context.Context, items []push.InboxItem, dups []int,
 	stamp := bson.D{{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}}}
 	if s.DB.FerretDB {
 		for _, d := range dups {
-			if _, err := s.items().UpdateOne(ctx, bson.D{{Key: "_id", Value: items[d].ID}}, stamp); err != nil {
+			if err := s.restampOne(ctx, items[d].ID, stamp); err != nil {
 				return err
 			}
 		}
@@ -193,6 +193,16 @@ func (s *Store) restamp(ctx context.Context, items []push.InboxItem, dups []int,
 		ids[i] = items[d].ID
 	}
 	_, err := s.items().UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, stamp)
+	return err
+}
+
+// restampOne applies stamp to one item on FerretDB under the item's lock (see markRead): an
+// update there writes back the whole document it read, so a restamp overlapping a mark would
+// undo its read_at, or the mark the new _seq.
+func (s *Store) restampOne(ctx context.Context, itemID string, stamp bson.D) error {
+	unlock := s.DB.Lock("inbox:" + itemID)
+	defer unlock()
+	_, err := s.items().UpdateOne(ctx, bson.D{{Key: "_id", Value: itemID}}, stamp)
 	return err
 }
 

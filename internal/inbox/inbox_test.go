@@ -7,11 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/inbox"
+	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/push"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -274,4 +278,96 @@ func TestRead(t *testing.T) {
 			t.Fatalf("unread %d", n)
 		}
 	})
+}
+
+func TestRestampDuringMarkRead(t *testing.T) {
+	// A batch written again (a retried fan-out) restamps its items while their users mark them
+	// read. The shared FerretDB is reached by its URI, as a FerretDB server would be: the
+	// embedded connection's write gate queues every update and so hides lost updates, but it
+	// bypasses itself after a wait and is not what makes a write correct (mongodb/writegate.go).
+	ctx := context.Background()
+	db, err := mongodb.Open(ctx, testenv.MongoURI(t), testenv.RandomName("t_"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.DB.Drop(ctx); _ = db.Close(ctx) })
+	f := &fixture{ctx: ctx, clock: testenv.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))}
+	f.store = &inbox.Store{DB: db, Now: f.clock.Now}
+	e := &datasync.Engine{DB: db, Now: f.clock.Now}
+	e.Register(f.store.SyncTable())
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seqs := &seqRecorder{inner: e, max: map[string]int64{}}
+	f.store.Sync = seqs
+
+	const rounds, perRound = 5, 32
+	lostRead, lostSeq := 0, 0
+	for round := range rounds {
+		items := make([]push.InboxItem, perRound)
+		for i := range items {
+			items[i] = f.item("u1", fmt.Sprintf("r%dn%d", round, i))
+		}
+		f.add(t, items...)
+		var wg sync.WaitGroup
+		for _, it := range items {
+			wg.Go(func() {
+				if err := f.store.Add(ctx, []push.InboxItem{it}); err != nil {
+					t.Error(err)
+				}
+			})
+			wg.Go(func() {
+				if err := f.store.MarkRead(ctx, principal("u1"), it.ID); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		for _, it := range items {
+			var d struct {
+				ReadAt *time.Time `bson:"read_at"`
+				Seq    int64      `bson:"_seq"`
+			}
+			if err := db.Collection("inbox").FindOne(ctx, bson.D{{Key: "_id", Value: it.ID}}).Decode(&d); err != nil {
+				t.Fatal(err)
+			}
+			if d.ReadAt == nil {
+				lostRead++
+			}
+			if d.Seq < seqs.highest(it.ID) {
+				lostSeq++
+			}
+		}
+	}
+	if lostRead > 0 || lostSeq > 0 {
+		t.Fatalf("of %d items, %d lost their read mark and %d their newest sequence number", rounds*perRound, lostRead, lostSeq)
+	}
+}
+
+// seqRecorder is a Sync that remembers the highest sequence number each item was written under,
+// the _seq the item must end with.
+type seqRecorder struct {
+	inner inbox.Sync
+	mu    sync.Mutex
+	max   map[string]int64
+}
+
+func (r *seqRecorder) Write(ctx context.Context, fn func(ctx context.Context, seq int64) ([]datasync.Touch, error)) error {
+	return r.inner.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+		touches, err := fn(ctx, seq)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, t := range touches {
+			for _, rec := range t.Records {
+				r.max[rec.ID] = max(r.max[rec.ID], seq)
+			}
+		}
+		return touches, err
+	})
+}
+
+func (r *seqRecorder) highest(itemID string) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.max[itemID]
 }

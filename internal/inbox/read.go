@@ -78,7 +78,8 @@ func itemTouch(userID string, itemIDs ...string) datasync.Touch {
 
 // markRead marks userID's item read now and stamps it with seq; it reports whether the item
 // exists. $min keeps an earlier read_at and sets a missing one: idempotent without a read first.
-// The lock keeps the sequence stamp of concurrent marks monotonic on the embedded database.
+// The lock, which restamp holds too, serializes the item's writes on FerretDB, whose updates
+// write back the whole document they read: concurrent ones undo each other's read_at or _seq.
 func (s *Store) markRead(ctx context.Context, userID, itemID string, seq int64) (bool, error) {
 	unlock := s.DB.Lock("inbox:" + itemID)
 	defer unlock()
