@@ -14,7 +14,9 @@
 //     claims it and the announcement id it names (see idempotency.go).
 //
 // The announcement documents are only changed by ops edits, each written over the revision
-// (rev) it read, so that a stale edit on another instance cannot undo a newer one. The few hundred announcements and
+// (rev) it read, so that a stale edit on another instance cannot undo a newer one, and by the
+// publisher, which writes a new rev over the one it pushes, so that an edit it overtook is
+// refused rather than answered 2xx without being in the push. The few hundred announcements and
 // their publish and withdraw claims are held in memory (see view.go): employee reads never
 // query the database for them.
 package announce

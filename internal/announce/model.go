@@ -50,7 +50,8 @@ type Announcement struct {
 	CreatedBy  string     `bson:"created_by" json:"created_by"`
 	CreatedAt  time.Time  `bson:"created_at" json:"created_at"`
 	UpdatedAt  time.Time  `bson:"updated_at" json:"updated_at"`
-	// Rev changes with every edit, which is written only over the Rev it read (see saveEdit).
+	// Rev changes with every edit, which is written only over the Rev it read (see saveEdit),
+	// and when the announcement is read for its push (see readForPush).
 	// Announcements stored before it have none.
 	Rev string `bson:"rev,omitempty" json:"-"`
 

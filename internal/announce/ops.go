@@ -112,45 +112,71 @@ var errChanged = errors.New("the announcement changed meanwhile")
 // edit writes an edit under the announcement's lock and reports whether the announcement is
 // published (before or by this edit), that is, whether its readers see the change.
 func (s *Service) edit(ctx context.Context, id string, in Input) (published bool, err error) {
-	// Ops edits are the only writes to an announcement document; the lock keeps two of them in
-	// this process from interleaving their read and write, and the Rev compare-and-swap two of
-	// them on different instances (on MongoDB; see the package's README).
+	published, due, err := s.editLocked(ctx, id, in)
+	if err != nil || !due {
+		return published, err
+	}
+	// Published once the lock is released: publish takes it to read what it pushes, and reads
+	// the announcement again after its claim, so the id is all it needs.
+	if err := s.publish(ctx, &Announcement{ID: id}); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// editLocked writes an edit under the announcement's lock; due reports that the edit made a
+// scheduled announcement due, to be published now.
+func (s *Service) editLocked(ctx context.Context, id string, in Input) (published, due bool, err error) {
+	// Ops edits and the publisher's read of what it pushes are the only writes to an
+	// announcement document; the lock keeps two of them in this process from interleaving their
+	// read and write, and the Rev compare-and-swap two of them on different instances (on
+	// MongoDB; see the package's README).
 	unlock := s.DB.Lock("announce:" + id)
 	defer unlock()
+	var readScheduled bool
 	for range maxEditAttempts {
-		published, err = s.editOnce(ctx, id, in)
+		published, due, err = s.editOnce(ctx, id, in, &readScheduled)
 		if err != errChanged {
-			return published, err
+			return published, due, err
 		}
 	}
-	return false, apperr.New(apperr.Conflict, "the announcement changed too often meanwhile; try again")
+	return false, false, apperr.New(apperr.Conflict, "the announcement changed too often meanwhile; try again")
 }
 
 // editOnce reads the announcement, applies in and writes it over the Rev it read: errChanged
-// when another edit was written meanwhile.
-func (s *Service) editOnce(ctx context.Context, id string, in Input) (published bool, err error) {
+// when another edit, or the publisher, wrote meanwhile. readScheduled carries over the retries
+// whether an earlier attempt read the announcement scheduled.
+func (s *Service) editOnce(ctx context.Context, id string, in Input, readScheduled *bool) (published, due bool, err error) {
 	if err := s.reload(ctx); err != nil {
-		return false, err
+		return false, false, err
 	}
 	cur, err := s.lookup(ctx, id, true)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if cur == nil {
-		return false, apperr.New(apperr.NotFound, "announcement not found")
+		return false, false, apperr.New(apperr.NotFound, "announcement not found")
 	}
 	if cur.Status == StatusWithdrawn {
-		return false, apperr.New(apperr.Conflict, "the announcement was withdrawn and can no longer be edited")
+		return false, false, apperr.New(apperr.Conflict, "the announcement was withdrawn and can no longer be edited")
 	}
+	// An edit meant for the push found it gone out with the text before it (the publisher wrote
+	// the Rev this edit read): accepted, the edit would be what readers see but not what was
+	// pushed.
+	if *readScheduled && cur.Status == StatusPublished {
+		return false, false, apperr.New(apperr.Conflict,
+			"the announcement was published, with its previous text, while this edit was saved; edit it again to change what its readers see")
+	}
+	*readScheduled = cur.Status == StatusScheduled
 	if in.PublishAt.Set && cur.Status == StatusPublished {
-		return false, &apperr.Error{Code: apperr.Conflict, Field: "publish_at",
+		return false, false, &apperr.Error{Code: apperr.Conflict, Field: "publish_at",
 			Message: "the announcement is published; publish_at can no longer change"}
 	}
 	now := s.Now.Stored()
 	a := *cur
 	a.UpdatedAt = now
 	if err := s.apply(ctx, &a, in, now); err != nil {
-		return false, err
+		return false, false, err
 	}
 	set := bson.D{{Key: "title", Value: a.Title}, {Key: "body", Value: a.Body}, {Key: "body_html", Value: a.BodyHTML},
 		{Key: "excerpt", Value: a.Excerpt}, {Key: "audience", Value: a.Audience}, {Key: "importance", Value: a.Importance},
@@ -168,20 +194,15 @@ func (s *Service) editOnce(ctx context.Context, id string, in Input) (published 
 		}
 	}
 	if err := s.saveEdit(ctx, id, cur.Rev, set, unset); err != nil {
-		return false, err
+		return false, false, err
 	}
-	if cur.Status == StatusScheduled && !a.PublishAt.After(now) {
-		if err := s.publish(ctx, &a); err != nil {
-			return false, err
-		}
-		return true, nil
-	}
-	return cur.Status != StatusScheduled, nil
+	return cur.Status != StatusScheduled, cur.Status == StatusScheduled && !a.PublishAt.After(now), nil
 }
 
 // saveEdit writes an edit's set and unset over the announcement as it was at rev (a write in
-// between made it stale: errChanged). Before, a stale edit on another instance overwrote every
-// field with its old copy, undoing the edit written in between.
+// between made it stale: errChanged); with neither, it only changes the Rev. Before, a stale
+// edit on another instance overwrote every field with its old copy, undoing the edit written in
+// between.
 func (s *Service) saveEdit(ctx context.Context, id, rev string, set, unset bson.D) error {
 	var read any // an announcement stored before Rev has none: null matches it
 	if rev != "" {

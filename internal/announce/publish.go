@@ -110,9 +110,9 @@ func (s *Service) publish(ctx context.Context, a *Announcement) error {
 	if err != nil || withdrawn {
 		return err // an unreadable state leaves the claim unconfirmed: PublishDue enqueues it later
 	}
-	var cur Announcement
-	if err := s.DB.Collection(announcementsColl).FindOne(ctx, bson.D{{Key: "_id", Value: a.ID}}).Decode(&cur); err != nil {
-		return fmt.Errorf("publish announcement %s: %w", a.ID, mongodb.Translate(err, "announcement"))
+	cur, err := s.readForPush(ctx, a.ID)
+	if err != nil {
+		return err
 	}
 	if cur.PublishAt.After(s.Now.Stored()) {
 		if _, err := claims.DeleteOne(ctx, bson.D{{Key: "_id", Value: a.ID}}); err != nil {
@@ -121,7 +121,34 @@ func (s *Service) publish(ctx context.Context, a *Announcement) error {
 		return nil
 	}
 	s.log().Info("announcement published", "announcement", a.ID)
-	return s.enqueue(ctx, &cur)
+	return s.enqueue(ctx, cur)
+}
+
+// readForPush reads the announcement a publish claim's winner pushes and, when it is due, writes
+// a new Rev over the one it read, under the edits' lock. An edit that read the announcement
+// scheduled and was written after this read was answered 2xx and shown to readers while the
+// push carried the text before it. Now such an edit is either written before this read (the
+// push carries it) or finds the Rev changed, reads again and is refused (see editOnce).
+func (s *Service) readForPush(ctx context.Context, id string) (*Announcement, error) {
+	unlock := s.DB.Lock("announce:" + id)
+	defer unlock()
+	for range maxEditAttempts {
+		var cur Announcement
+		if err := s.DB.Collection(announcementsColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&cur); err != nil {
+			return nil, fmt.Errorf("publish announcement %s: %w", id, mongodb.Translate(err, "announcement"))
+		}
+		if cur.PublishAt.After(s.Now.Stored()) {
+			return &cur, nil // postponed: nothing is pushed
+		}
+		switch err := s.saveEdit(ctx, id, cur.Rev, nil, nil); err {
+		case nil:
+			return &cur, nil
+		case errChanged:
+		default:
+			return nil, fmt.Errorf("publish announcement %s: %w", id, err)
+		}
+	}
+	return nil, fmt.Errorf("publish announcement %s: %w", id, errChanged)
 }
 
 // enqueue sends a's publication push and confirms it on the publish claim.
