@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
@@ -277,6 +278,52 @@ func TestReleaseEndToEnd(t *testing.T) {
 		ts.must(ts.call("DELETE", "/v1/ops/apps/field/channels/beta/members/"+f.tester, f.ops, nil), 204)
 		ts.must(ts.call("DELETE", "/v1/ops/apps/field/channels/beta/members/"+f.tester, f.ops, nil), 404)
 		ts.must(ts.call("PUT", "/v1/ops/apps/field/channels/beta/members/no-such-user", f.ops, nil), 404)
+	})
+
+	t.Run("a device counts in the channel it reports only when its user is a member", func(t *testing.T) {
+		// Before, the app's word was taken: an employee whose phone checked in with "alpha" read
+		// the announcements for alpha (IT) and got their pushes.
+		f := newReleaseFixture(t)
+		ts := f.ts.with(t)
+		f.fieldApp(t)
+		itPhone := device("android")
+		phones := map[string]map[string]any{"phone-1": f.phone, "it-phone": itPhone}
+		checkIn := func(token, deviceID, channel string) string {
+			t.Helper()
+			d := maps.Clone(phones[deviceID])
+			d["app_id"], d["channel"] = appPackage("field"), channel
+			var got struct{ Channel string }
+			ts.must(ts.call("PUT", "/v1/devices/"+deviceID, token, d), 200).json(t, &got)
+			return got.Channel
+		}
+		if got := checkIn(f.testerToken, "phone-1", "alpha"); got != "stable" {
+			t.Errorf("Sales's phone reporting alpha is on %q, want stable", got)
+		}
+		if got := checkIn(f.itToken, "it-phone", "alpha"); got != "alpha" {
+			t.Errorf("IT's phone reporting alpha is on %q", got)
+		}
+		if got := checkIn(f.testerToken, "phone-1", "beta"); got != "stable" {
+			t.Errorf("before joining beta, the phone reporting beta is on %q, want stable", got)
+		}
+		f.joinBeta(t)
+		if got := checkIn(f.testerToken, "phone-1", "beta"); got != "beta" {
+			t.Errorf("after joining beta, the phone reporting beta is on %q", got)
+		}
+
+		var ann struct{ ID string }
+		ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, map[string]any{
+			"title": "Alpha 3.0", "body": "Please try the new sync.", "audience": map[string]any{"channels": []string{"alpha"}},
+		}), 201).json(t, &ann)
+		ts.pushDone("announcement:" + ann.ID + ":publish")
+		checkIn(f.testerToken, "phone-1", "alpha") // reporting alpha again changes nothing
+		ts.must(ts.call("GET", "/v1/announcements/"+ann.ID, f.itToken, nil), 200)
+		ts.must(ts.call("GET", "/v1/announcements/"+ann.ID, f.testerToken, nil), 404)
+		if n := f.fake.Count(f.phone["push_token"].(string)); n != 0 {
+			t.Errorf("Sales's phone got %d pushes of the alpha announcement", n)
+		}
+		if n := f.fake.Count(itPhone["push_token"].(string)); n != 1 {
+			t.Errorf("IT's phone got %d pushes of the alpha announcement, want 1", n)
+		}
 	})
 }
 

@@ -128,6 +128,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.updates = &updates.Service{View: &updates.View{Releases: m.releases}, DB: db, Devices: m.devices, Store: m.store,
 		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Usage: m.usage, Now: m.Clock}
 	m.analytics.Releases = m.updates // staged releases and devices' minimum builds, for adoption
+	m.devices.Channels = m.updates   // a device counts in a channel only when its user is a member
 	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,
 		Grants: &feedback.AccessGrants{Sync: m.sync}, Usage: m.usage, Logger: m.Logger, Now: m.Clock,
 		Apps: m.updates} // feedback from "com.example.portal" belongs to the app "portal"

@@ -78,6 +78,12 @@ func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID strin
 	if err := in.normalize(); err != nil {
 		return nil, err
 	}
+	if s.Channels != nil && in.Channel != DefaultChannel {
+		var err error
+		if in.Channel, err = s.Channels.DeviceChannel(ctx, p, in.AppID, in.Channel); err != nil {
+			return nil, err
+		}
+	}
 	key := deviceKey(p.UserID, deviceID)
 	if err := s.checkRoom(ctx, p.UserID, key); err != nil {
 		return nil, err

@@ -62,6 +62,16 @@ type Devices struct {
 	View *RecipientView
 	// Usage, when set, records an app_start (with app, build and platform) at each check-in.
 	Usage UsageRecorder
+	// Channels, when set, decides the release channel a checking-in device is stored with (see
+	// ChannelRule); unset, the channel the app reports is stored.
+	Channels ChannelRule
+}
+
+// ChannelRule decides the release channel a device counts in. The app reports the channel of
+// the build it runs, but only the release service knows whether its user is a member of that
+// channel; channel audiences must not take the app's word (updates.Service implements it).
+type ChannelRule interface {
+	DeviceChannel(ctx context.Context, p *auth.Principal, appID, channel string) (string, error)
 }
 
 const (

@@ -1,0 +1,33 @@
+package updates
+
+import (
+	"context"
+
+	"github.com/mportal/mportal/internal/auth"
+)
+
+// DeviceChannel is the release channel a device of p's counts in: the channel its app reports
+// when that is stable or p is a member of it in the app the device runs (named by the app's id,
+// Android package or iOS bundle id, as devices check in), else stable, which is also what the
+// update check answers a non-member. The directory stores it at every check-in, and channel
+// audiences (announcements, pushes) and the ops numbers read it. Before, a device's word was
+// taken: any employee who checked in with "alpha" read alpha-only announcements and got their
+// pushes. It returns unavailable when the first load of the view fails.
+func (s *Service) DeviceChannel(ctx context.Context, p *auth.Principal, appID, channel string) (string, error) {
+	if channel == "" || channel == StableChannel {
+		return StableChannel, nil
+	}
+	snap, err := s.View.Current(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range snap.apps {
+		if appID != a.app.ID && appID != a.app.AndroidPackage && appID != a.app.IOSBundleID {
+			continue
+		}
+		if c := a.channels[channel]; c != nil && c.isMember(p) {
+			return channel, nil
+		}
+	}
+	return StableChannel, nil
+}
