@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"maps"
+	"slices"
 	"testing"
 
 	"github.com/mportal/mportal/internal/release/artifact/artifacttest"
@@ -323,6 +325,39 @@ func TestReleaseEndToEnd(t *testing.T) {
 		}
 		if n := f.fake.Count(itPhone["push_token"].(string)); n != 1 {
 			t.Errorf("IT's phone got %d pushes of the alpha announcement, want 1", n)
+		}
+	})
+
+	t.Run("what's new stops at the newest build released on the reader's channels", func(t *testing.T) {
+		// Before, any employee read the cards of builds only alpha had, by asking for a wide range.
+		f := newReleaseFixture(t)
+		ts := f.ts.with(t)
+		f.fieldApp(t)
+		ts.publishAPK(f.ops, "field", 240, "stable", 100)
+		ts.publishAPK(f.ops, "field", 250, "alpha", 100)
+		for _, n := range []int{240, 250, 260} {
+			ts.must(ts.call("POST", "/v1/ops/whats-new", f.ops, map[string]any{"app_id": appPackage("field"), "build_number": n,
+				"title": map[string]string{"en": fmt.Sprint("Build ", n)}, "body": map[string]string{"en": "New."}}), 201)
+		}
+		builds := func(token string) []int {
+			t.Helper()
+			var out struct {
+				Items []struct {
+					BuildNumber int `json:"build_number"`
+				}
+			}
+			ts.must(ts.call("GET", "/v1/whats-new?app="+appPackage("field")+"&from_build=0&to_build=999", token, nil), 200).json(t, &out)
+			var got []int
+			for _, it := range out.Items {
+				got = append(got, it.BuildNumber)
+			}
+			return got
+		}
+		if got := builds(f.testerToken); !slices.Equal(got, []int{240}) {
+			t.Errorf("on stable, cards of builds %v, want [240]", got)
+		}
+		if got := builds(f.itToken); !slices.Equal(got, []int{240, 250}) {
+			t.Errorf("in alpha, cards of builds %v, want [240 250]", got)
 		}
 	})
 }

@@ -129,6 +129,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Usage: m.usage, Now: m.Clock}
 	m.analytics.Releases = m.updates // staged releases and devices' minimum builds, for adoption
 	m.devices.Channels = m.updates   // a device counts in a channel only when its user is a member
+	m.whatsNew.Builds = m.updates    // no cards of builds not yet released to the reader's channels
 	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,
 		Grants: &feedback.AccessGrants{Sync: m.sync}, Usage: m.usage, Logger: m.Logger, Now: m.Clock,
 		Apps: m.updates} // feedback from "com.example.portal" belongs to the app "portal"

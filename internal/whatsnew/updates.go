@@ -50,14 +50,26 @@ type LocalizedCard struct {
 }
 
 // ForUpdate returns the cards of every build in r, by build and order, in the caller's locale
-// (falling back to zh-CN, then en). It returns unauthorized without a principal, invalid (with
-// the query parameter) for a bad range, and unavailable when the database cannot be reached.
+// (falling back to zh-CN, then en). With Builds set, builds newer than any released on a channel
+// of the caller's are left out: before, any employee read the cards of alpha and beta builds,
+// features not yet shipped to them, by asking for a wide range. It returns unauthorized without
+// a principal, invalid (with the query parameter) for a bad range, and unavailable when the
+// database cannot be reached.
 func (s *Service) ForUpdate(ctx context.Context, p *auth.Principal, r Range) ([]LocalizedCard, error) {
 	if p == nil {
 		return nil, apperr.New(apperr.Unauthorized, "authentication required")
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err
+	}
+	if s.Builds != nil {
+		top, known, err := s.Builds.HighestBuild(ctx, p, r.AppID)
+		if err != nil {
+			return nil, err
+		}
+		if known && int64(r.ToBuild) > top {
+			r.ToBuild = int(top) // below FromBuild, the range holds nothing
+		}
 	}
 	all, err := s.all(ctx)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/media"
@@ -60,8 +61,16 @@ type Service struct {
 	// Locale returns the language a user reads ("zh-CN", "en"); cards are shown in it. nil, or
 	// an empty answer, means zh-CN, the default locale.
 	Locale func(ctx context.Context, userID string) (string, error)
+	// Builds, when set, bounds the builds whose cards a user may read (see BuildCeiling).
+	Builds BuildCeiling
 
 	view mongodb.View[Card]
+}
+
+// BuildCeiling tells the newest build of an app released on a channel the user is a member of
+// (updates.Service implements it); known is false for an app not distributed here.
+type BuildCeiling interface {
+	HighestBuild(ctx context.Context, p *auth.Principal, appID string) (build int64, known bool, err error)
 }
 
 func (s *Service) coll() *mongo.Collection { return s.DB.Collection(coll) }

@@ -31,3 +31,36 @@ func (s *Service) DeviceChannel(ctx context.Context, p *auth.Principal, appID, c
 	}
 	return StableChannel, nil
 }
+
+// HighestBuild is the newest build of the app (named by its id, Android package or iOS bundle
+// id) released on a channel p is a member of, on either platform: what's-new cards of later
+// builds describe what p's channels have not shipped (an alpha's features, to an employee on
+// stable). known is false when no app of that name is registered: its builds are not
+// distributed here, and nothing bounds them. It returns unavailable when the first load of the
+// view fails.
+func (s *Service) HighestBuild(ctx context.Context, p *auth.Principal, appID string) (build int64, known bool, err error) {
+	snap, err := s.View.Current(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, a := range snap.apps {
+		if appID != a.app.ID && appID != a.app.AndroidPackage && appID != a.app.IOSBundleID {
+			continue
+		}
+		known = true
+		for _, c := range a.channels {
+			if !c.isMember(p) {
+				continue
+			}
+			for _, t := range c.tracks {
+				if t == nil {
+					continue
+				}
+				for _, r := range t.stored {
+					build = max(build, r.Build)
+				}
+			}
+		}
+	}
+	return build, known, nil
+}

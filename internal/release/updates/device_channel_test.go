@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/release"
+	"github.com/mportal/mportal/internal/release/rollout"
 	"github.com/mportal/mportal/internal/release/updates"
 )
 
@@ -40,6 +42,40 @@ func TestDeviceChannel(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("DeviceChannel(%s, %q, %q) = %q, want %q", tt.p.UserID, tt.app, tt.reported, got, tt.want)
+			}
+		})
+	}
+}
+
+// HighestBuild is the newest build released on a channel the user is in, on either platform.
+func TestHighestBuild(t *testing.T) {
+	rel := &releases{}
+	newFixture().
+		release("stable", release.Android, 100, rollout.Active, 100).
+		release("beta", release.Android, 110, rollout.Active, 10).
+		release("alpha", release.IOS, 120, rollout.Active, 100).
+		save(t, rel, "t1")
+	s := &updates.Service{View: &updates.View{Releases: rel}}
+	it := &auth.Principal{UserID: "ivy", Roles: []auth.Role{auth.RoleEmployee}, Department: "IT"}
+	for _, tt := range []struct {
+		name  string
+		p     *auth.Principal
+		app   string
+		want  int64
+		known bool
+	}{
+		{"stable's newest for everybody", user("bob"), "com.example.portal", 100, true},
+		{"beta's for a beta member, staged or not", user(tester), "portal", 110, true},
+		{"alpha's (on iOS) for IT", it, "com.example.portal", 120, true},
+		{"nothing known of an app not registered", user("bob"), "com.example.other", 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, known, err := s.HighestBuild(context.Background(), tt.p, tt.app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want || known != tt.known {
+				t.Errorf("HighestBuild(%s, %q) = %d, %v; want %d, %v", tt.p.UserID, tt.app, got, known, tt.want, tt.known)
 			}
 		})
 	}
