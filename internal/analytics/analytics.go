@@ -57,6 +57,9 @@ type Service struct {
 	rollups  *rollups
 	reloadMu sync.Mutex
 	reloaded time.Time
+	// fragmentInserted, when set (tests), sees each fragment insert's error and may replace it:
+	// an error after an applied insert stands for an answer lost on the way back.
+	fragmentInserted func(err error) error
 }
 
 func (s *Service) init() {

@@ -129,8 +129,7 @@ func (s *Service) store(ctx context.Context, evs []stored) (int, error) {
 	}
 	frag, err := s.fragmentOf(ctx, fresh)
 	if err == nil {
-		_, err = s.fragments().InsertOne(ctx, frag)
-		err = mongodb.Translate(err, "analytics rollup")
+		err = s.insertFragment(ctx, frag)
 	}
 	if err != nil {
 		// Take the new events back, so that the client's retry stores and counts them; left in
@@ -146,6 +145,21 @@ func (s *Service) store(ctx context.Context, evs []stored) (int, error) {
 		return 0, err
 	}
 	return len(fresh), nil
+}
+
+// insertFragment inserts the fragment of a batch's new events. Its _id is derived from those
+// events (fragmentID), so a duplicate means they were counted already: by an insert that the
+// database applied but whose answer was lost, after which store took the events back and the
+// caller sent them again. The stored fragment is then the one to count, not a second one.
+func (s *Service) insertFragment(ctx context.Context, frag *fragment) error {
+	_, err := s.fragments().InsertOne(ctx, frag)
+	if s.fragmentInserted != nil {
+		err = s.fragmentInserted(err)
+	}
+	if mongodb.IsDuplicateKey(err) {
+		err = s.fragments().FindOne(ctx, bson.D{{Key: "_id", Value: frag.ID}}).Decode(frag)
+	}
+	return mongodb.Translate(err, "analytics rollup")
 }
 
 // roleDims lists the role dimensions of an event.

@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"sort"
 	"strings"
@@ -115,7 +116,7 @@ func (s *Service) fragmentOf(ctx context.Context, evs []stored) (*fragment, erro
 			a.events++
 		}
 	}
-	f := &fragment{ID: bson.NewObjectID(), Created: s.Now.Stored()}
+	f := &fragment{ID: fragmentID(evs), Created: s.Now.Stored()}
 	for day, dims := range days {
 		fd := fragDay{Day: day}
 		for k, a := range dims {
@@ -129,6 +130,23 @@ func (s *Service) fragmentOf(ctx context.Context, evs []stored) (*fragment, erro
 		f.FirstDay = f.Days[0].Day
 	}
 	return f, nil
+}
+
+// fragmentID is the _id of the fragment of these new events: a digest of their ids, the same
+// on every attempt to store them. A random one made an insert that failed ambiguously (applied,
+// its answer lost) and was retried count the events twice; this one makes the retry a duplicate
+// (insertFragment). Otherwise two stores do not have the same new events: an event is new once,
+// unless store took it back after a failed insert.
+func fragmentID(evs []stored) bson.ObjectID {
+	ids := make([]string, len(evs))
+	for i := range evs {
+		ids[i] = evs[i].ID
+	}
+	sort.Strings(ids)
+	sum := sha256.Sum256([]byte(strings.Join(ids, "\x00")))
+	var id bson.ObjectID
+	copy(id[:], sum[:])
+	return id
 }
 
 func mustBytes(b *roaring.Bitmap) []byte {

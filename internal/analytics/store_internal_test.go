@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -77,5 +78,55 @@ func TestADayKeepsABoundedNumberOfScreens(t *testing.T) {
 	}
 	if len(screens) != maxDimValues+1 || other != extra {
 		t.Fatalf("%d screens, %d views of %q; want %d and %d", len(screens), other, OtherValue, maxDimValues+1, extra)
+	}
+}
+
+// A fragment insert that the database applied but whose answer was lost (a timeout, a
+// connection reset) fails the batch, and the app sends the same batch again. The retry must not
+// insert a second fragment of the same events: the numbers would count them twice.
+func TestARetryAfterAnAmbiguousFragmentInsertCountsOnce(t *testing.T) {
+	at := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	c := testenv.NewClock(at)
+	s := &Service{DB: testenv.Mongo(t), Key: testKey, Now: c.Now}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	lost := true
+	s.fragmentInserted = func(err error) error {
+		if err == nil && lost {
+			lost = false
+			return errors.New("connection reset by peer")
+		}
+		return err
+	}
+	p := &auth.Principal{UserID: "u1", DeviceID: "d1", Roles: []auth.Role{auth.RoleEmployee}}
+	b := Batch{App: "portal", Build: "1", Platform: "ios", ClientTime: at.UnixMilli(), Events: []Event{
+		{ID: "e1", Name: "screen_view", Screen: "home", At: at.UnixMilli()},
+		{ID: "e2", Name: "screen_view", Screen: "home", At: at.UnixMilli()},
+	}}
+	if _, err := s.Ingest(t.Context(), p, b); err == nil {
+		t.Fatal("the lost answer did not fail the batch")
+	}
+	c.Advance(time.Minute)
+	b.ClientTime = c.Now().UnixMilli()
+	res, err := s.Ingest(t.Context(), p, b)
+	if err != nil || res.Accepted != 2 {
+		t.Fatalf("the retry: %+v, %v", res, err)
+	}
+	if n := fragmentCount(t, s); n != 1 {
+		t.Errorf("%d fragments of one batch, want 1", n)
+	}
+	ops := &auth.Principal{UserID: "o", Roles: []auth.Role{auth.RoleOps}}
+	for name, s := range map[string]*Service{"this instance": s, "a new instance": {DB: s.DB, Key: testKey, Now: c.Now}} {
+		if err := s.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		screens, err := s.Screens(ops, Range{From: "2030-01-01", To: "2030-01-01"}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(screens) != 1 || screens[0].Views != 2 {
+			t.Errorf("%s: %+v, want 2 views of home", name, screens)
+		}
 	}
 }
