@@ -334,6 +334,11 @@ func TestFeedback(t *testing.T) {
 			t.Fatalf("filtered list %+v", list)
 		}
 		ts.must(ts.call("GET", "/v1/ops/feedback?build=abc", f.ops, nil, offContract), 400)
+		// Bytes that are not text: the in-memory match compiled them into an expression and
+		// panicked, a 500 and a stack trace in the log for every such request.
+		if r := ts.must(ts.call("GET", "/v1/ops/feedback?q=%FF", f.ops, nil), 400); r.problemCode() != "invalid" || !strings.Contains(string(r.body), `"q"`) {
+			t.Fatalf("q=%%FF: %s", r.body)
+		}
 		ts.must(ts.call("PATCH", "/v1/ops/feedback/fbA1", f.ops, map[string]any{"status": "in_progress"}), 409)
 		var fb feedbackView
 		ts.must(ts.call("PATCH", "/v1/ops/feedback/fbA1", f.ops, map[string]any{"status": "acknowledged", "resolution": "reproduced"}), 200).json(t, &fb)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -63,6 +64,10 @@ func (f Filter) query() (bson.D, error) {
 	if f.Q != "" {
 		if len(f.Q) > maxQueryLen {
 			return nil, apperr.Field("q", "q must be at most %d bytes", maxQueryLen)
+		}
+		if !utf8.ValidString(f.Q) {
+			// Not text, and no expression: the in-memory match compiled it and panicked (a 500).
+			return nil, apperr.Field("q", "q must be UTF-8 text")
 		}
 		q = append(q, bson.E{Key: "text", Value: bson.Regex{Pattern: regexp.QuoteMeta(f.Q), Options: "i"}})
 	}
