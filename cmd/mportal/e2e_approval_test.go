@@ -382,6 +382,6 @@ func TestApprovalsEndToEnd(t *testing.T) {
 		ts.must(ts.call("DELETE", "/v1/admin/integrations/feishu/secrets/"+created.SecretID, admin, nil), 200)
 		ts.must(oldOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 3, "PENDING")}}), 401)
 		ts.must(ts.call("DELETE", "/v1/admin/integrations/feishu", admin, nil), 204)
-		ts.must(newOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 4, "PENDING")}}), 404)
+		ts.must(newOA.post(jsonObj{"type": approval.EventInstanceUpdated, "data": jsonObj{"instance": oaInstance("I5", 4, "PENDING")}}), 401)
 	})
 }

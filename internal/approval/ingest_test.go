@@ -61,13 +61,22 @@ func TestSignature(t *testing.T) {
 			t.Fatalf("a replay pushed again: %d pushes, want %d", got, pushes)
 		}
 	})
-	t.Run("refuses an unknown source and a disabled integration", func(t *testing.T) {
+	t.Run("refuses an unknown source and a disabled integration, telling only a signed caller which", func(t *testing.T) {
+		// An unknown source is refused as a wrong signature is: an unsigned caller learns nothing
+		// of which sources exist, or which are disabled.
+		_, wrong := f.svc.Ingest(f.ctx, f.source, signed("m3", now, body, other), body)
+		wantCode(t, wrong, apperr.Unauthorized, "webhook-signature")
 		_, err := f.svc.Ingest(f.ctx, "nope", signed("m3", now, body, f.secret), body)
-		wantCode(t, err, apperr.NotFound, "")
+		wantCode(t, err, apperr.Unauthorized, "webhook-signature")
+		if err.Error() != wrong.Error() {
+			t.Errorf("an unknown source is told %q, a wrong signature %q", err, wrong)
+		}
 		off := false
 		if _, err := f.svc.UpdateIntegration(f.ctx, f.admin, f.source, approval.IntegrationUpdate{Enabled: &off}); err != nil {
 			t.Fatal(err)
 		}
+		_, err = f.svc.Ingest(f.ctx, f.source, signed("m3", now, body, other), body)
+		wantCode(t, err, apperr.Unauthorized, "webhook-signature")
 		_, err = f.svc.Ingest(f.ctx, f.source, signed("m3", now, body, f.secret), body)
 		wantCode(t, err, apperr.Forbidden, "")
 	})
