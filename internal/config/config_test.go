@@ -113,7 +113,8 @@ func TestLoad(t *testing.T) {
 
 func TestWriteMasked(t *testing.T) {
 	c, err := Load(env(map[string]string{
-		"MPORTAL_MONGODB_URI":      "mongodb://app:s3cr3t-pw@db:27017/?replicaSet=rs0",
+		"MPORTAL_MONGODB_URI": "mongodb://app:s3cr3t-pw@db:27017/?replicaSet=rs0&tls=true&tlsCertificateKeyFilePassword=keypass-1" +
+			"&authMechanismProperties=AWS_SESSION_TOKEN:sess-tok-2&proxyPassword=proxy-pw-3",
 		"MPORTAL_MINIO_SECRET_KEY": "minio-super-secret",
 	}))
 	if err != nil {
@@ -124,12 +125,12 @@ func TestWriteMasked(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, secret := range []string{"s3cr3t-pw", "minio-super-secret"} {
+	for _, secret := range []string{"s3cr3t-pw", "minio-super-secret", "keypass-1", "sess-tok-2", "proxy-pw-3"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("masked output contains %q:\n%s", secret, out)
 		}
 	}
-	if !strings.Contains(out, "mongodb://app:********@db:27017") {
+	if !strings.Contains(out, "mongodb://app:********@db:27017/?replicaSet=rs0&tls=true&tlsCertificateKeyFilePassword=********") {
 		t.Errorf("URI not masked as expected:\n%s", out)
 	}
 }

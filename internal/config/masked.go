@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -102,7 +103,9 @@ func (c *Config) WriteMasked(w io.Writer) error {
 	return nil
 }
 
-// MaskURI hides the password in a connection URI, for logs and `mportal config`.
+// MaskURI hides the secrets in a connection URI, for logs and `mportal config`: the password,
+// and the values of the options that may hold one (tlsCertificateKeyFilePassword,
+// authMechanismProperties with an AWS session token, proxyPassword, ...).
 func MaskURI(raw string) string {
 	if raw == "" {
 		return ""
@@ -111,11 +114,35 @@ func MaskURI(raw string) string {
 	if err != nil {
 		return mask // unparseable: print nothing of it, it may hold a password
 	}
+	u.RawQuery = maskQuery(u.RawQuery)
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		return strings.Replace(u.String(), "xxxxx", mask, 1)
 	}
 	return u.String()
+}
+
+// secretOptions are parts of the names (lower case) of URI options whose values are masked.
+var secretOptions = []string{"password", "secret", "token", "key", "authmechanismproperties"}
+
+// maskQuery masks the values of the secret options in a raw query, keeping its order and the
+// other options as written.
+func maskQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		name, _, _ := strings.Cut(p, "=")
+		if unescaped, err := url.QueryUnescape(name); err == nil {
+			name = unescaped
+		}
+		lower := strings.ToLower(name)
+		if slices.ContainsFunc(secretOptions, func(s string) bool { return strings.Contains(lower, s) }) {
+			parts[i] = url.QueryEscape(name) + "=" + mask
+		}
+	}
+	return strings.Join(parts, "&")
 }
 
 // offsets writes reminder offsets as MPORTAL_TRAINING_REMINDERS takes them.
