@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -257,7 +258,7 @@ func (c *Callbacks) send(ctx context.Context, j callbackJob, tg target, d *Deliv
 		d.Outcome, d.Error = OutcomeTimeout, "no answer within "+c.timeout().String()
 		return
 	case err != nil:
-		d.Outcome, d.Error = OutcomeFailed, err.Error()
+		d.Outcome, d.Error = OutcomeFailed, requestError(err)
 		return
 	}
 	defer resp.Body.Close()
@@ -277,4 +278,20 @@ func (c *Callbacks) send(ctx context.Context, j callbackJob, tg target, d *Deliv
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
+}
+
+// requestError is the text of a failed request's error without the callback URL's query,
+// fragment or user info, which may carry a credential of the OA's: Go's client quotes the
+// whole URL in its errors, and this text goes to the delivery log and the server's log.
+func requestError(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err.Error()
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return (&url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}).Error()
 }

@@ -3,7 +3,9 @@ package approval
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -327,4 +329,31 @@ func TestCallbackQueueIsReconciledAfterACrash(t *testing.T) {
 	if cb := f.callback(id); cb.State != CallbackDelivered {
 		t.Errorf("callback: %+v", cb)
 	}
+}
+
+// A request that fails is logged without the callback URL's query, which may carry a
+// credential of the OA's: Go's client quotes the whole URL in its errors.
+func TestCallbackFailureKeepsTheURLQueryOut(t *testing.T) {
+	f := newCallbackFixture(t)
+	if _, err := f.db.Collection(integrationsColl).UpdateOne(t.Context(), bson.D{{Key: "_id", Value: f.integration}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "callback_url", Value: f.oa.url() + "?token=oa-credential-1"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	e := f.engine("a")
+	e.Client = &http.Client{Transport: failingTransport{}}
+	f.decide("approve")
+	f.pass(e)
+	log := f.log()
+	if len(log) != 1 || log[0].Outcome != OutcomeFailed {
+		t.Fatalf("log: %+v", log)
+	}
+	if strings.Contains(log[0].Error, "oa-credential-1") || !strings.Contains(log[0].Error, "connection refused") {
+		t.Errorf("the delivery log's error is %q", log[0].Error)
+	}
+}
+
+type failingTransport struct{}
+
+func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("dial tcp 127.0.0.1:9: connect: connection refused")
 }
