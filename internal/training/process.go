@@ -49,10 +49,7 @@ func (s *Service) runJob(ctx context.Context, id string) error {
 	if !permanent && j.Attempts < maxAttempts {
 		return err // tried again at the next poll
 	}
-	reason := "processing failed: " + err.Error()
-	if refusal != nil && refusal.Code == apperr.Invalid {
-		reason = refusal.Message
-	}
+	reason := failureReason(err, refusal)
 	s.log().Warn("training: video processing failed", "job", id, "video_id", j.VideoID, "error", err.Error())
 	if err := s.setJob(ctx, id, bson.D{{Key: "state", Value: jobFailed}, {Key: "failure", Value: reason}}); err != nil {
 		return err
@@ -64,6 +61,21 @@ func (s *Service) runJob(ctx context.Context, id string) error {
 		d.Status, d.Failure = StatusFailed, reason
 		return d.processing(), nil
 	})
+}
+
+// failureReason is what ops are told of a failed processing (the video's failure): a refusal's
+// message, ffmpeg's complaint about the file, or, for anything else (storage or the database
+// failing three times), our own words: the error's text may be a driver's, logged instead.
+func failureReason(err error, refusal *apperr.Error) string {
+	switch {
+	case refusal != nil && refusal.Code == apperr.Invalid:
+		return refusal.Message
+	case isFFmpegFailure(err):
+		return "processing failed: " + err.Error()
+	case refusal != nil:
+		return "processing failed: " + refusal.Message
+	}
+	return fmt.Sprintf("processing failed %d times: storage or the database did not answer; retry it", maxAttempts)
 }
 
 var ffmpegFailure = regexp.MustCompile(`^(poster: )?ffmpeg: `)

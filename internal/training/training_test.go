@@ -2,8 +2,10 @@ package training_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -572,4 +574,34 @@ func TestCrashedWorkersLeaseRunsOut(t *testing.T) {
 	if got := f.opsVideo(v.ID); got.Status != training.StatusReady {
 		t.Fatalf("after the takeover: %+v", got)
 	}
+}
+
+// A failure that is not the file's (storage or the database erring three times) is told to ops
+// in our words: the error's own text, a driver's, went into the video's failure.
+func TestAFailureOfStorageIsToldInOurWords(t *testing.T) {
+	f := newFixture(t)
+	v := f.createVideo(training.Input{})
+	if _, err := f.upload(v.ID, landscape(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	worker := f.service("worker-b")
+	worker.Store = rawErrorStore{f.store}
+	for range 3 {
+		_, _ = worker.RunOne(f.ctx)
+	}
+	got := f.opsVideo(v.ID)
+	if got.Status != training.StatusFailed || strings.Contains(got.Failure, "10.0.0.9") || !strings.Contains(got.Failure, "retry") {
+		t.Fatalf("after three failures of storage: status %s, failure %q", got.Status, got.Failure)
+	}
+}
+
+// rawErrorStore fails every read with an error text of a client library's own.
+type rawErrorStore struct{ training.Store }
+
+func (rawErrorStore) ReaderAt(context.Context, media.Bucket, string) (io.ReaderAt, int64, error) {
+	return nil, 0, errors.New("Get \"http://10.0.0.9:9000/uploads/x\": dial tcp 10.0.0.9:9000: i/o timeout")
+}
+
+func (rawErrorStore) Open(context.Context, media.Bucket, string, int64, int64) (io.ReadCloser, error) {
+	return nil, errors.New("Get \"http://10.0.0.9:9000/uploads/x\": dial tcp 10.0.0.9:9000: i/o timeout")
 }
