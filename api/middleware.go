@@ -197,8 +197,18 @@ func loggedPath(c *fiber.Ctx, route string) string {
 			return strings.Replace(path, "/"+tok+"/", "/[token]/", 1)
 		}
 	}
+	// A playback URL no route matched (a trailing slash, a mistyped name) still carries its
+	// token: everything after the video id goes.
+	if rest, ok := strings.CutPrefix(path, playbackPrefix); ok {
+		if video, _, more := strings.Cut(rest, "/"); more {
+			return playbackPrefix + video + "/[token]/..."
+		}
+	}
 	return path
 }
+
+// playbackPrefix starts the training playlists' paths, /v1/training/play/{video}/{token}/...
+const playbackPrefix = "/v1/training/play/"
 
 func (s *Server) authenticate(allowPending bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
