@@ -34,6 +34,26 @@ const (
 	maxFilenameSize = 255
 )
 
+// preTerminate runs on a DELETE under the upload's lock, before tusd removes anything: only an
+// upload still arriving may be deleted. A finished upload's object is the file its purpose
+// points at (a feedback photo, a training video's source; nothing is copied), and deleting it
+// left the attachment "complete" with links that answer 404, past the purpose's own rules on
+// deletion (feedback that ops are handling cannot be deleted).
+func (s *Service) preTerminate(hook tusd.HookEvent) (tusd.HTTPResponse, error) {
+	info := hook.Upload
+	if info.SizeIsDeferred || info.Offset < info.Size {
+		rec, err := s.records.get(hook.Context, objectIDOf(info.ID))
+		if err != nil {
+			return tusd.HTTPResponse{}, s.tusError(hook.Context, err)
+		}
+		if rec.Status == statusUploading {
+			return tusd.HTTPResponse{}, nil
+		}
+	}
+	return tusd.HTTPResponse{}, s.tusError(hook.Context, apperr.New(apperr.Conflict,
+		"the upload is finished: delete what it is attached to instead"))
+}
+
 // preCreate runs before tusd stores anything: it checks the caller, the purpose, the size and
 // the declared type, lets the purpose authorize, records the owner, and fixes the metadata
 // (user_id is always the caller's).

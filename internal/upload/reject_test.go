@@ -159,6 +159,18 @@ func TestUploadsArePrivateToTheirCreator(t *testing.T) {
 		wantProblem(t, f.request(t, http.MethodHead, loc, "frank", nil, nil), http.StatusNotFound, apperr.NotFound)
 		f.wantNoObject(t, keyOf(loc)+".info")
 	})
+	t.Run("a finished upload cannot be deleted: it is the file its purpose points at", func(t *testing.T) {
+		// Before, the owner's DELETE removed a photo already attached, past the purpose's own
+		// rules on deletion, and its links answered 404.
+		done := pngFile(300)
+		loc := f.create(t, "frank", len(done), meta("frank"))
+		wantStatus(t, f.patch(t, "frank", loc, 0, done), http.StatusNoContent)
+		wantProblem(t, f.request(t, http.MethodDelete, loc, "frank", nil, nil), http.StatusConflict, apperr.Conflict)
+		f.wantObject(t, keyOf(loc), done)
+		if got := f.offset(t, "frank", loc); got != len(done) {
+			t.Fatalf("offset %d after the refused delete, want %d", got, len(done))
+		}
+	})
 }
 
 // keyOf returns the object key of an upload URL.

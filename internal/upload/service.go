@@ -79,12 +79,13 @@ func New(cfg Config) (*Service, error) {
 		DisableDownload: true, // objects are served through the domains' presigned URLs
 		// Behind a TLS-terminating proxy the Location of a new upload must say https and the
 		// public host; a client that forges these headers only misdirects its own upload.
-		RespectForwardedHeaders:   true,
-		Cors:                      &tusd.CorsConfig{Disable: true},
-		Logger:                    expslog.New(tusLogger{h: s.log.Handler()}),
-		PreUploadCreateCallback:   s.preCreate,
-		PreFinishResponseCallback: s.preFinish,
-		AcquireLockTimeout:        10 * time.Second,
+		RespectForwardedHeaders:    true,
+		Cors:                       &tusd.CorsConfig{Disable: true},
+		Logger:                     expslog.New(tusLogger{h: s.log.Handler()}),
+		PreUploadCreateCallback:    s.preCreate,
+		PreFinishResponseCallback:  s.preFinish,
+		PreUploadTerminateCallback: s.preTerminate,
+		AcquireLockTimeout:         10 * time.Second,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("upload: tus handler: %w", err)
