@@ -3,6 +3,7 @@ package datasync
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -139,6 +140,39 @@ func TestPushRejects(t *testing.T) {
 		}
 		if list, _ := e.Rejects(ctx, mallory); len(list) != 3 {
 			t.Fatalf("%d rejects, want 3", len(list))
+		}
+	})
+	t.Run("a user's stored rejects are bounded; those beyond are answered without an id", func(t *testing.T) {
+		// Before, every rejected record of every push was kept until dismissed: a device pushing
+		// records it may not write grew the collection without end.
+		eve := employee("eve")
+		var b strings.Builder
+		b.WriteString(`{"changes":{"notes":{"created":[`)
+		const n = maxStoredRejects + 100
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"id":"e%d","text":""}`, i)
+		}
+		b.WriteString(`]}}}`)
+		res, err := e.Push(ctx, eve, 0, []byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		withID := 0
+		for _, r := range res.Rejected {
+			if r.RejectID != "" {
+				withID++
+			}
+		}
+		stored, err := notes.db.Collection("sync_rejects").CountDocuments(ctx, bson.D{{Key: "user_id", Value: "eve"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rejected) != n || withID != maxStoredRejects || stored != maxStoredRejects {
+			t.Fatalf("%d rejected, %d with a reject_id, %d stored; want %d, %d, %d",
+				len(res.Rejected), withID, stored, n, maxStoredRejects, maxStoredRejects)
 		}
 	})
 }

@@ -133,7 +133,7 @@ func (e *Engine) pushInChunks(ctx context.Context, p *auth.Principal, items []pu
 				"user", p.UserID, "records", n, "attempts", attempts)
 			out = chunkResult{rejected: append(out.rejected, e.unconfirmed(p.UserID, chunk, out.rejected)...)}
 		}
-		if err := e.storeRejects(ctx, out.rejected); err != nil {
+		if err := e.storeRejects(ctx, p.UserID, out.rejected); err != nil {
 			return err
 		}
 		res.Accepted += out.count

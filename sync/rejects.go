@@ -16,7 +16,7 @@ import (
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
-// MaxRejects is how many rejects Rejects lists (the newest); a user with more dismisses some to
+// MaxRejects is how many rejects Rejects lists (the oldest); a user with more dismisses some to
 // see the rest.
 const MaxRejects = 500
 
@@ -62,9 +62,31 @@ func (e *Engine) newReject(userID, table string, r Rejection) storedReject {
 		Record: string(raw), Code: r.Code, Detail: r.Detail, Field: r.Field, At: e.Now.Stored()}
 }
 
-func (e *Engine) storeRejects(ctx context.Context, rejects []storedReject) error {
-	for _, r := range rejects {
-		if _, err := e.DB.Collection(rejectsColl).InsertOne(ctx, r); err != nil && !mongodb.IsDuplicateKey(err) {
+// maxStoredRejects bounds the rejects kept for one user. Only dismissing removes a reject, so
+// without a bound a device pushing records it may not write (a read-only table, ~90,000 tiny
+// records in a 1 MiB body) added that many documents with every push.
+const maxStoredRejects = 2 * MaxRejects
+
+// storeRejects stores a push's rejects of userID while the user has fewer than
+// maxStoredRejects; those beyond are answered but not kept, and lose their ID (no reject_id).
+func (e *Engine) storeRejects(ctx context.Context, userID string, rejects []storedReject) error {
+	if len(rejects) == 0 {
+		return nil
+	}
+	kept, err := e.DB.Collection(rejectsColl).CountDocuments(ctx, bson.D{{Key: "user_id", Value: userID}})
+	if err != nil {
+		return fmt.Errorf("count rejects of %s: %w", userID, mongodb.Translate(err, "sync reject"))
+	}
+	for i := range rejects {
+		r := &rejects[i]
+		if kept >= maxStoredRejects {
+			r.ID = ""
+			continue
+		}
+		switch _, err := e.DB.Collection(rejectsColl).InsertOne(ctx, r); {
+		case err == nil:
+			kept++
+		case !mongodb.IsDuplicateKey(err):
 			return fmt.Errorf("store reject of %s/%s: %w", r.Table, r.RecordID, mongodb.Translate(err, "sync reject"))
 		}
 	}
