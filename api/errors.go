@@ -109,6 +109,9 @@ const internalMessage = "an internal error occurred; it has been logged"
 // them from the storage's error.
 func tusError(te tusd.Error) *apperr.Error {
 	status := te.HTTPResponse.StatusCode
+	if te.ErrorCode == "ERR_LOCK_TIMEOUT" { // tusd answers it 500; it is a wait, not a fault
+		return &apperr.Error{Code: apperr.Unavailable, Message: "another request is working on this upload; retry in a moment", Err: te}
+	}
 	if c, ok := tusCodes[te.ErrorCode]; ok && status < http.StatusInternalServerError {
 		return &apperr.Error{Code: c.code, Message: te.Message, Field: c.field, Err: te}
 	}
@@ -147,6 +150,9 @@ func problemFor(err error) (Problem, *apperr.Error, bool) {
 		case errors.As(err, &te) && te.HTTPResponse.StatusCode >= http.StatusBadRequest:
 			e, status = tusError(te), te.HTTPResponse.StatusCode
 			ok = e.Code != apperr.Internal
+			if e.Code == apperr.Unavailable {
+				status = http.StatusServiceUnavailable
+			}
 		}
 	}
 	if !ok && e == nil {

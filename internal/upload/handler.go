@@ -62,6 +62,12 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) {
 		case http.MethodHead:
 			s.handler.HeadFile(w, r)
 		case http.MethodPatch:
+			// Declaring the length on a PATCH belongs to deferred lengths, which are not
+			// offered: tusd answered it 501, an internal error to the client.
+			if r.Header.Get("Upload-Length") != "" {
+				pw.fail(apperr.Field("Upload-Length", "the length is declared at creation; send Upload-Length with the POST only"))
+				return
+			}
 			s.handler.PatchFile(w, r)
 		case http.MethodDelete:
 			s.handler.DelFile(w, r)

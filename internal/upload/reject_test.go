@@ -145,6 +145,11 @@ func TestUploadsArePrivateToTheirCreator(t *testing.T) {
 			t.Fatalf("UserID %q, want grace", got)
 		}
 	})
+	t.Run("a PATCH declaring a length is a client error", func(t *testing.T) {
+		resp := f.request(t, http.MethodPatch, loc, "frank", map[string]string{"Upload-Offset": "1000",
+			"Upload-Length": "10", "Content-Type": "application/offset+octet-stream"}, file[1000:1001])
+		wantProblem(t, resp, http.StatusBadRequest, apperr.Invalid)
+	})
 	t.Run("the owner still resumes, and a wrong offset is a conflict", func(t *testing.T) {
 		if got := f.offset(t, "frank", loc); got != 1000 {
 			t.Fatalf("offset %d, want 1000", got)
