@@ -10,7 +10,6 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
-	"github.com/mportal/mportal/media"
 	datasync "github.com/mportal/mportal/sync"
 )
 
@@ -111,10 +110,8 @@ func (s *Service) tombstoneChildren(ctx context.Context, feedbackIDs []string, s
 			}
 			// The photo goes with its record, as when the attachment alone is deleted: nothing
 			// refers to it once the tombstone is purged.
-			if coll == attachmentsColl && c.ObjectKey != "" && s.Store != nil {
-				if err := s.Store.Delete(ctx, media.Bucket(c.Bucket), c.ObjectKey); err != nil {
-					s.log().Warn("delete attachment object", "attachment_id", c.ID, "error", err.Error())
-				}
+			if coll == attachmentsColl {
+				s.deletePhoto(ctx, c.ID, c.Bucket, c.ObjectKey)
 			}
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
-	"github.com/mportal/mportal/media"
 	datasync "github.com/mportal/mportal/sync"
 )
 
@@ -146,10 +145,6 @@ func (s *Service) deleteAttachment(ctx context.Context, p *auth.Principal, id st
 	if err != nil {
 		return nil, err
 	}
-	if old.ObjectKey != "" && s.Store != nil {
-		if err := s.Store.Delete(ctx, media.Bucket(old.Bucket), old.ObjectKey); err != nil {
-			s.log().Warn("delete attachment object", "attachment_id", id, "error", err.Error())
-		}
-	}
+	s.deletePhoto(ctx, id, old.Bucket, old.ObjectKey)
 	return old.Keys, nil
 }

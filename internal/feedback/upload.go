@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -284,4 +285,23 @@ func photoExt(contentType string) string {
 		return ".heic"
 	}
 	return ""
+}
+
+// deletePhoto deletes an attachment's photo and, for one that came through tus (the object is
+// the upload itself, nothing is copied), tusd's .info beside it: it holds the file name, the
+// user and the attachment id, and nothing referred to it once the upload's record was purged.
+// A failure is logged: the attachment's record is gone either way.
+func (s *Service) deletePhoto(ctx context.Context, attachmentID, bucket, key string) {
+	if key == "" || s.Store == nil {
+		return
+	}
+	keys := []string{key}
+	if strings.HasPrefix(key, upload.ObjectPrefix+"/") {
+		keys = append(keys, key+".info")
+	}
+	for _, k := range keys {
+		if err := s.Store.Delete(ctx, media.Bucket(bucket), k); err != nil {
+			s.log().Warn("delete attachment object", "attachment_id", attachmentID, "key", k, "error", err.Error())
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -105,12 +106,19 @@ func TestDeletingFeedbackDeletesItsPhotos(t *testing.T) {
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
 		with(attachment("p1", "gone"), "size", len(photo))}}}), 1)
 	in := uploaded(t, store, "p1", photo)
+	// tusd's bookkeeping beside the upload: the file name, the user, the attachment id.
+	info := []byte(`{"MetaData":{"filename":"receipt.png","user_id":"alice","attachment_id":"p1"}}`)
+	if _, err := store.Put(ctx, in.Bucket, in.Key+".info", bytes.NewReader(info), int64(len(info)), ""); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.svc.CompleteUpload(ctx, alice, in); err != nil {
 		t.Fatal(err)
 	}
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Deleted: []string{"gone"}}}), 1)
-	if _, err := store.Stat(ctx, in.Bucket, in.Key); !apperr.Is(err, apperr.NotFound) {
-		t.Fatalf("the deleted feedback's photo is still stored: %v", err)
+	for _, key := range []string{in.Key, in.Key + ".info"} {
+		if _, err := store.Stat(ctx, in.Bucket, key); !apperr.Is(err, apperr.NotFound) {
+			t.Errorf("%s of the deleted feedback's photo is still stored: %v", key, err)
+		}
 	}
 }
 
