@@ -38,6 +38,19 @@ func (c *countingPusher) Enqueue(_ context.Context, n push.Notification) (string
 	return n.Key, c.keys[n.Key] == 1, nil
 }
 
+// publishedTitle checks that announcement id was pushed once and returns the push's English
+// title.
+func (c *countingPusher) publishedTitle(t *testing.T, id string) string {
+	t.Helper()
+	key := "announcement:" + id + ":publish"
+	if n := c.count(key); n != 1 {
+		t.Fatalf("pushed %d times, want once", n)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last[key].Title["en"]
+}
+
 func (c *countingPusher) count(key string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -75,13 +75,7 @@ func raceEditWithPublication(t *testing.T, db *mongodb.DB, oneInstance bool) {
 
 	_, editErr := editor.Update(ctx, opsUser, a.ID, Input{Title: ptr("New title")})
 	<-published
-	key := "announcement:" + a.ID + ":publish"
-	if n := pusher.count(key); n != 1 {
-		t.Fatalf("pushed %d times, want once", n)
-	}
-	pusher.mu.Lock()
-	pushed := pusher.last[key].Title["en"]
-	pusher.mu.Unlock()
+	pushed := pusher.publishedTitle(t, a.ID)
 	var stored Announcement
 	if err := db.Collection(announcementsColl).FindOne(ctx, bson.D{{Key: "_id", Value: a.ID}}).Decode(&stored); err != nil {
 		t.Fatal(err)

@@ -99,13 +99,7 @@ func TestPublishDecidesOnWhatItReadsAfterTheClaim(t *testing.T) {
 		if err := s.publish(ctx, old); err != nil {
 			t.Fatal(err)
 		}
-		key := "announcement:" + a.ID + ":publish"
-		if n := pusher.count(key); n != 1 {
-			t.Fatalf("pushed %d times, want once", n)
-		}
-		pusher.mu.Lock()
-		title := pusher.last[key].Title["en"]
-		pusher.mu.Unlock()
+		title := pusher.publishedTitle(t, a.ID)
 		if title != "New title" {
 			t.Fatalf("the push says %q, want the edited title", title)
 		}
