@@ -101,3 +101,45 @@ func TestProgressConverges(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressRangesStayFew: however many separate ranges devices report, a user's progress on
+// a video keeps at most one range per two cells of its grid, so a row read and rewritten by
+// every report stays small.
+func TestProgressRangesStayFew(t *testing.T) {
+	for d, want := range map[int64]int64{minute: 100, 10 * minute: 1000, 15 * minute: 1000, 20 * minute: 2000, 1000: 1, 0: 1} {
+		if g := training.Grid(d); g != want {
+			t.Errorf("Grid(%d) = %d, want %d", d, g, want)
+		}
+	}
+	const d = 15 * minute
+	p := training.Progress{}
+	for i := range int64(20) {
+		var rs []training.Range
+		for j := range int64(1000) {
+			a := j*(d/1000) + i*37
+			rs = append(rs, rg(a, a+1))
+		}
+		p = merge(t, p, d, training.Report{Ranges: rs, ReportedAtMS: i})
+	}
+	if n := len(p.Ranges); n > 500 {
+		t.Fatalf("%d stored ranges after 20 reports of 1,000 separate ones, want at most 500", n)
+	}
+	for i, r := range p.Ranges {
+		if r.StartMS%1000 != 0 || (r.EndMS%1000 != 0 && r.EndMS != d) || (i > 0 && r.StartMS <= p.Ranges[i-1].EndMS) {
+			t.Fatalf("range %d = %v: not on whole seconds, or not disjoint", i, r)
+		}
+	}
+	t.Run("a range is widened to the cells it touches, ending at the video's end", func(t *testing.T) {
+		p := merge(t, training.Progress{}, d, training.Report{Ranges: []training.Range{rg(1500, 2500), rg(d-10, d+5000)}})
+		if want := []training.Range{rg(1000, 3000), rg(d-1000, d)}; !reflect.DeepEqual(p.Ranges, want) {
+			t.Fatalf("ranges = %v, want %v", p.Ranges, want)
+		}
+	})
+	t.Run("ranges stored before the grid are widened on the next report", func(t *testing.T) {
+		old := training.Progress{Ranges: []training.Range{rg(10, 20), rg(30, 40), rg(d+1000, d+2000)}}
+		p := merge(t, old, d, training.Report{Ranges: []training.Range{rg(5000, 6000)}})
+		if want := []training.Range{rg(0, 1000), rg(5000, 6000)}; !reflect.DeepEqual(p.Ranges, want) {
+			t.Fatalf("ranges = %v, want %v", p.Ranges, want)
+		}
+	})
+}
