@@ -2,10 +2,12 @@ package datasync
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -140,6 +142,42 @@ func TestPushRejects(t *testing.T) {
 		}
 		if list, _ := e.Rejects(ctx, mallory); len(list) != 3 {
 			t.Fatalf("%d rejects, want 3", len(list))
+		}
+	})
+	t.Run("a large rejected record is kept as its start, and a listing holds a few MiB", func(t *testing.T) {
+		// Before, each reject kept the whole record (up to a 1 MiB body), and a listing loaded
+		// 500 of them.
+		oscar := employee("oscar")
+		big := strings.Repeat("é", maxRejectRecord) // twice the bytes kept
+		const n = maxRejectsListed/maxRejectRecord + 10
+		var b strings.Builder
+		b.WriteString(`{"changes":{"notes":{"updated":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"id":"n1","text":"%d %s"}`, i, big) // alice's: not_found
+		}
+		b.WriteString(`]}}}`)
+		res, err := e.Push(ctx, oscar, 0, []byte(b.String()))
+		if err != nil || len(res.Rejected) != n || res.Rejected[0].RejectID == "" {
+			t.Fatalf("push %d rejected, %v", len(res.Rejected), err)
+		}
+		list, err := e.Rejects(ctx, oscar)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := 0
+		for _, r := range list {
+			var text string
+			if err := json.Unmarshal(r.Record, &text); err != nil || !r.RecordTruncated || len(text) > maxRejectRecord ||
+				!utf8.ValidString(text) || !strings.HasPrefix(text, `{"id":"n1","text":"`) {
+				t.Fatalf("reject record %.80s… (%d bytes, truncated %v): %v", r.Record, len(r.Record), r.RecordTruncated, err)
+			}
+			listed += len(r.Record)
+		}
+		if len(list) == 0 || len(list) >= n || listed > maxRejectsListed+2*maxRejectRecord {
+			t.Fatalf("listed %d of %d rejects, %d bytes of records", len(list), n, listed)
 		}
 	})
 	t.Run("a user's stored rejects are bounded; those beyond are answered without an id", func(t *testing.T) {

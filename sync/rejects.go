@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -20,6 +21,15 @@ import (
 // see the rest.
 const MaxRejects = 500
 
+// maxRejectRecord is the most of a rejected record's JSON text kept (beyond, its start, marked
+// truncated): a valid record is far smaller (feedback text is at most 5,000 characters), and
+// whole records of up to a 1 MiB body each made a user's 1,000 rejects weigh up to a gigabyte.
+const maxRejectRecord = 64 << 10
+
+// maxRejectsListed bounds the records' bytes Rejects lists (it stops after the reject that
+// reaches it), so one listing holds a few MiB of records, not 500 of the largest.
+const maxRejectsListed = 4 << 20
+
 // Reject is a pushed record the server did not apply, kept until its user dismisses it so that
 // nothing written on a device is silently lost.
 type Reject struct {
@@ -27,10 +37,13 @@ type Reject struct {
 	Table    string          `json:"table"`
 	RecordID string          `json:"record_id"`
 	Record   json.RawMessage `json:"record"`
-	Code     apperr.Code     `json:"code"`
-	Detail   string          `json:"detail"`
-	Field    string          `json:"field,omitempty"`
-	At       time.Time       `json:"at"`
+	// RecordTruncated says Record is the start of the pushed JSON text, as a string: the record
+	// was larger than maxRejectRecord.
+	RecordTruncated bool        `json:"record_truncated,omitempty"`
+	Code            apperr.Code `json:"code"`
+	Detail          string      `json:"detail"`
+	Field           string      `json:"field,omitempty"`
+	At              time.Time   `json:"at"`
 }
 
 // storedReject is a sync_rejects document. The record is kept as the JSON text the device sent.
@@ -40,6 +53,7 @@ type storedReject struct {
 	Table    string      `bson:"table"`
 	RecordID string      `bson:"record_id"`
 	Record   string      `bson:"record"`
+	Cut      bool        `bson:"cut,omitempty"` // Record is the start of the pushed text
 	Code     apperr.Code `bson:"code"`
 	Detail   string      `bson:"detail"`
 	Field    string      `bson:"field,omitempty"`
@@ -58,8 +72,12 @@ func (e *Engine) newReject(userID, table string, r Rejection) storedReject {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
+	rec, cut := string(raw), false
+	if len(rec) > maxRejectRecord {
+		rec, cut = strings.ToValidUTF8(rec[:maxRejectRecord], ""), true
+	}
 	return storedReject{ID: hex.EncodeToString(h.Sum(nil))[:24], UserID: userID, Table: table, RecordID: r.ID,
-		Record: string(raw), Code: r.Code, Detail: r.Detail, Field: r.Field, At: e.Now.Stored()}
+		Record: rec, Cut: cut, Code: r.Code, Detail: r.Detail, Field: r.Field, At: e.Now.Stored()}
 }
 
 // maxStoredRejects bounds the rejects kept for one user. Only dismissing removes a reject, so
@@ -93,7 +111,8 @@ func (e *Engine) storeRejects(ctx context.Context, userID string, rejects []stor
 	return nil
 }
 
-// Rejects lists the caller's rejected records, oldest first (at most MaxRejects). It returns
+// Rejects lists the caller's rejected records, oldest first (at most MaxRejects, and no more
+// once maxRejectsListed bytes of records are listed). It returns
 // unauthorized without a principal and unavailable when the database cannot be reached.
 func (e *Engine) Rejects(ctx context.Context, p *auth.Principal) (out []Reject, err error) {
 	if p == nil {
@@ -105,18 +124,23 @@ func (e *Engine) Rejects(ctx context.Context, p *auth.Principal) (out []Reject, 
 	if err != nil {
 		return nil, mongodb.Translate(err, "sync reject")
 	}
-	var docs []storedReject
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mongodb.Translate(err, "sync reject")
-	}
-	out = make([]Reject, len(docs))
-	for i, d := range docs {
+	defer cur.Close(ctx)
+	out = []Reject{}
+	for listed := 0; listed < maxRejectsListed && cur.Next(ctx); {
+		var d storedReject
+		if err := cur.Decode(&d); err != nil {
+			return nil, mongodb.Translate(err, "sync reject")
+		}
 		rec := json.RawMessage(d.Record)
-		if !json.Valid(rec) {
+		if d.Cut || !json.Valid(rec) {
 			rec, _ = json.Marshal(d.Record)
 		}
-		out[i] = Reject{ID: d.ID, Table: d.Table, RecordID: d.RecordID, Record: rec, Code: d.Code,
-			Detail: d.Detail, Field: d.Field, At: d.At.UTC()}
+		listed += len(rec)
+		out = append(out, Reject{ID: d.ID, Table: d.Table, RecordID: d.RecordID, Record: rec, RecordTruncated: d.Cut,
+			Code: d.Code, Detail: d.Detail, Field: d.Field, At: d.At.UTC()})
+	}
+	if err := cur.Err(); err != nil {
+		return nil, mongodb.Translate(err, "sync reject")
 	}
 	return out, nil
 }
