@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+
+	"github.com/mportal/mportal/internal/csvcell"
 )
 
 // csvHeader are the columns of the CSV export: one row per flow (level "flow", node columns
@@ -37,7 +39,7 @@ func (st *Stats) WriteCSV(w io.Writer) error {
 
 func csvRow(level, flowCode, flowName, nodeID, nodeName string, m Metrics) []string {
 	return []string{
-		level, csvSafe(flowCode), csvSafe(flowName), csvSafe(nodeID), csvSafe(nodeName),
+		level, csvcell.Safe(flowCode), csvcell.Safe(flowName), csvcell.Safe(nodeID), csvcell.Safe(nodeName),
 		strconv.Itoa(m.Tasks), strconv.Itoa(m.Pending), strconv.Itoa(m.Approved), strconv.Itoa(m.Rejected),
 		ftoa(m.ApproveRate), ftoa(m.RejectRate), optional(m.MedianDecideSeconds), optional(m.P90DecideSeconds),
 		optional(m.MedianPushToDecideSec), optional(m.P90PushToDecideSec),
@@ -52,12 +54,4 @@ func optional(f *float64) string {
 		return ""
 	}
 	return ftoa(*f)
-}
-
-// csvSafe keeps a spreadsheet from running a name from the OA as a formula.
-func csvSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
-		return "'" + s
-	}
-	return s
 }

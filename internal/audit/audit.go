@@ -19,6 +19,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/clock"
+	"github.com/mportal/mportal/internal/csvcell"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -112,17 +113,9 @@ func (l *Log) WriteCSV(ctx context.Context, actor *auth.Principal, w io.Writer) 
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"at", "actor_id", "via", "action", "target", "before", "after"})
 	for _, e := range entries {
-		_ = cw.Write([]string{e.At.UTC().Format(time.RFC3339), csvSafe(e.ActorID), csvSafe(e.Via), csvSafe(e.Action),
-			csvSafe(e.Target), csvSafe(e.Before), csvSafe(e.After)})
+		_ = cw.Write([]string{e.At.UTC().Format(time.RFC3339), csvcell.Safe(e.ActorID), csvcell.Safe(e.Via), csvcell.Safe(e.Action),
+			csvcell.Safe(e.Target), csvcell.Safe(e.Before), csvcell.Safe(e.After)})
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// csvSafe keeps a spreadsheet from running a cell as a formula (CSV injection).
-func csvSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
-		return "'" + s
-	}
-	return s
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/csvcell"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -48,7 +49,7 @@ func (s *Service) Export(ctx context.Context, actor *auth.Principal, f Filter) (
 				strconv.FormatInt(d.Build, 10), d.Channel, d.Category, d.Status, d.AssigneeID, d.Resolution,
 				strconv.Itoa(meToo), strconv.Itoa(comments), d.Text}
 			for i := range row {
-				row[i] = safeCell(row[i])
+				row[i] = csvcell.Safe(row[i])
 			}
 			if err := out.Write(row); err != nil {
 				return err
@@ -60,17 +61,4 @@ func (s *Service) Export(ctx context.Context, actor *auth.Principal, f Filter) (
 		out.Flush()
 		return out.Error()
 	}, nil
-}
-
-// safeCell defuses spreadsheet formulas (CSV injection): a cell a spreadsheet would evaluate,
-// starting with = + - @ (or a tab or carriage return that hides one), gets a leading quote.
-func safeCell(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/csvcell"
 )
 
 // Completion returns the completion report of every video (not deleted, oldest first) with its
@@ -82,8 +83,8 @@ func (s *Service) WriteCompletionCSV(ctx context.Context, p *auth.Principal, vid
 			if u.CompletedAt != nil {
 				done = u.CompletedAt.UTC().Format(time.RFC3339)
 			}
-			rows = append(rows, []string{v.VideoID, safeCell(v.Title), strconv.FormatBool(v.Required), due,
-				safeCell(u.EmployeeNo), safeCell(u.Name), safeCell(u.Department), u.Status,
+			rows = append(rows, []string{v.VideoID, csvcell.Safe(v.Title), strconv.FormatBool(v.Required), due,
+				csvcell.Safe(u.EmployeeNo), csvcell.Safe(u.Name), csvcell.Safe(u.Department), u.Status,
 				strconv.FormatInt(u.WatchedMS, 10), strconv.FormatInt(v.DurationMS, 10),
 				strconv.FormatInt(u.LastPositionMS, 10), done, strconv.FormatBool(u.Overdue)})
 		}
@@ -97,17 +98,4 @@ func (s *Service) WriteCompletionCSV(ctx context.Context, p *auth.Principal, vid
 		_ = out.WriteAll(rows)
 		return out.Error()
 	}, nil
-}
-
-// safeCell defuses spreadsheet formulas (CSV injection): a cell starting with = + - @ (or a
-// tab or carriage return that hides one) gets a leading quote.
-func safeCell(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
 }
