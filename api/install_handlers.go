@@ -107,6 +107,8 @@ func (s *Server) renderInstall(c *fiber.Ctx, status int, p install.Page) error {
 	}
 	c.Set(fiber.HeaderContentSecurityPolicy, install.CSP)
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer") // as the page's meta tag: links leave no trace of the page
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Status(status).Send(body)
 }
@@ -138,6 +140,7 @@ func (s *Server) installIcon(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "private, max-age=300")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff") // bytes from an uploaded build: never run as anything but an image
 	c.Set(fiber.HeaderContentType, "image/png")
 	return c.SendStream(r, int(size)) // fasthttp closes r once it is sent
 }

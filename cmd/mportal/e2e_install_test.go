@@ -63,6 +63,9 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("CSP %q", csp)
 		}
+		if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("headers %v: want nosniff and no-referrer", r.header)
+		}
 		return string(r.body)
 	}
 
@@ -74,6 +77,9 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		}
 		if !strings.Contains(string(r.body), "<title>App portal · 安装</title>") {
 			t.Fatalf("the form is not titled with the app's name:\n%s", r.body)
+		}
+		if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("headers %v: want nosniff and no-referrer", r.header)
 		}
 	})
 	t.Run("re-renders the form after a wrong password", func(t *testing.T) {
@@ -159,7 +165,7 @@ func TestInstallPageEndToEnd(t *testing.T) {
 		}
 		ts := ts.with(t)
 		r := ts.must(ts.call("GET", "/install/portal/icon.png?channel=alpha", "", nil, withHeader("Cookie", cookie)), 200)
-		if _, err := png.Decode(bytes.NewReader(r.body)); err != nil || r.header.Get("Content-Type") != "image/png" {
+		if _, err := png.Decode(bytes.NewReader(r.body)); err != nil || r.header.Get("Content-Type") != "image/png" || r.header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Fatalf("icon (%s): %v", r.header.Get("Content-Type"), err)
 		}
 		ts.must(ts.call("GET", "/install/portal/icon.png", "", nil), 401)
