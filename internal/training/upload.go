@@ -27,7 +27,7 @@ var UploadTypes = []string{"video/mp4", "video/webm", "video/avi", "application/
 // Purpose returns the upload purpose that receives training videos.
 func (s *Service) Purpose() upload.Purpose {
 	return upload.Purpose{Name: UploadPurpose, MaxSize: MaxUploadSize, ContentTypes: UploadTypes,
-		Authorize: s.AuthorizeUpload, Complete: s.CompleteUpload}
+		Roles: []auth.Role{auth.RoleOps, auth.RoleAdmin}, Authorize: s.AuthorizeUpload, Complete: s.CompleteUpload}
 }
 
 // AuthorizeUpload lets ops and admins upload the file of an existing video: forbidden for

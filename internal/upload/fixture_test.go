@@ -54,8 +54,31 @@ type fixture struct {
 	failNext    int // Complete calls that fail before one succeeds
 	refuseNext  int // Complete calls that refuse the content (invalid)
 	completions int
-	rejections  []string // the reasons Reject was called with
-	failRejects int      // Reject calls that fail before one succeeds
+	rejections  []string               // the reasons Reject was called with
+	failRejects int                    // Reject calls that fail before one succeeds
+	roles       map[string][]auth.Role // a user's current roles; absent: employee
+}
+
+// opsPurpose is a test purpose that only ops may upload for.
+const opsPurpose = "test_ops_photo"
+
+// setRoles changes user's roles from the next request on, as a role change in the directory does.
+func (f *fixture) setRoles(user string, roles ...auth.Role) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.roles == nil {
+		f.roles = map[string][]auth.Role{}
+	}
+	f.roles[user] = roles
+}
+
+func (f *fixture) rolesOf(user string) []auth.Role {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.roles[user]; ok {
+		return r
+	}
+	return []auth.Role{auth.RoleEmployee}
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -96,10 +119,15 @@ func newFixtureVia(t testing.TB, endpoint string) *fixture {
 		Complete: f.complete,
 		Reject:   f.reject,
 	})
+	f.svc.Register(upload.Purpose{
+		Name: opsPurpose, MaxSize: 80 << 20, ContentTypes: []string{"image/png"}, Roles: []auth.Role{auth.RoleOps},
+		Authorize: func(context.Context, *auth.Principal, map[string]string) error { return nil },
+		Complete:  f.complete,
+	})
 	h := f.svc.Handler(api.HTTPProblems(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := r.Header.Get(userHeader); u != "" {
-			r = r.WithContext(upload.WithPrincipal(r.Context(), &auth.Principal{UserID: u, Roles: []auth.Role{auth.RoleEmployee}}))
+			r = r.WithContext(upload.WithPrincipal(r.Context(), &auth.Principal{UserID: u, Roles: f.rolesOf(u)}))
 		}
 		r.Body = f.gate.watch(r.Body)
 		h.ServeHTTP(w, r)

@@ -52,7 +52,8 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) {
 	case id == "" || strings.Contains(id, "/"):
 		pw.fail(apperr.New(apperr.NotFound, "no such endpoint"))
 	default:
-		if err := s.authorizeUpload(r.Context(), principalFrom(r.Context()), id); err != nil {
+		purpose, err := s.authorizeUpload(r.Context(), principalFrom(r.Context()), id)
+		if err != nil {
 			pw.fail(err)
 			return
 		}
@@ -66,6 +67,12 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) {
 			// offered: tusd answered it 501, an internal error to the client.
 			if r.Header.Get("Upload-Length") != "" {
 				pw.fail(apperr.Field("Upload-Length", "the length is declared at creation; send Upload-Length with the POST only"))
+				return
+			}
+			// The role the upload was created with may be gone (a demoted ops user): writing,
+			// and finishing, needs it now. HEAD and DELETE stay the owner's.
+			if err := purpose.allows(principalFrom(r.Context())); err != nil {
+				pw.fail(err)
 				return
 			}
 			s.handler.PatchFile(w, r)

@@ -81,7 +81,7 @@ func (s *Service) preCreate(hook tusd.HookEvent) (tusd.HTTPResponse, tusd.FileIn
 	if err := s.records.insert(ctx, rec); err != nil {
 		return fail(err)
 	}
-	s.owners.put(id, p.UserID)
+	s.owners.put(id, owner{userID: p.UserID, purpose: purpose.Name})
 	return tusd.HTTPResponse{}, tusd.FileInfoChanges{ID: id, MetaData: meta}, nil
 }
 
@@ -116,6 +116,9 @@ func (s *Service) checkCreate(ctx context.Context, p *auth.Principal, fi tusd.Fi
 		meta[metaFilename] = name
 	} else {
 		delete(meta, metaFilename)
+	}
+	if err := purpose.allows(p); err != nil {
+		return nil, Purpose{}, err
 	}
 	if err := purpose.Authorize(ctx, p, maps.Clone(meta)); err != nil {
 		return nil, Purpose{}, err

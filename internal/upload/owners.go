@@ -13,33 +13,38 @@ import (
 // database read per upload still in progress.
 const ownerCacheSize = 10_000
 
-// ownerCache remembers who created each upload. An upload's owner never changes, so entries
+// owner is who created an upload, and for which purpose.
+type owner struct {
+	userID, purpose string
+}
+
+// ownerCache remembers who created each upload and for what. Neither ever changes, so entries
 // never go stale; it keeps the database read off every PATCH and HEAD (the embedded database
 // scans the collection for each _id lookup).
 type ownerCache struct {
-	mu    sync.Mutex
-	max   int
-	users map[string]string
+	mu     sync.Mutex
+	max    int
+	owners map[string]owner
 }
 
 func newOwnerCache(max int) *ownerCache {
-	return &ownerCache{max: max, users: make(map[string]string)}
+	return &ownerCache{max: max, owners: make(map[string]owner)}
 }
 
-func (c *ownerCache) get(objectID string) (string, bool) {
+func (c *ownerCache) get(objectID string) (owner, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	u, ok := c.users[objectID]
-	return u, ok
+	o, ok := c.owners[objectID]
+	return o, ok
 }
 
-func (c *ownerCache) put(objectID, userID string) {
+func (c *ownerCache) put(objectID string, o owner) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.users) >= c.max {
-		clear(c.users)
+	if len(c.owners) >= c.max {
+		clear(c.owners)
 	}
-	c.users[objectID] = userID
+	c.owners[objectID] = o
 }
 
 // objectIDOf returns the object id part of a tus upload id ("<object id>+<multipart id>"), or ""
@@ -53,27 +58,37 @@ func objectIDOf(id string) string {
 }
 
 // authorizeUpload lets only the creator of upload id touch it. Everyone else, and any id that
-// does not exist, gets the same not_found, so ids cannot be probed.
-func (s *Service) authorizeUpload(ctx context.Context, p *auth.Principal, id string) error {
+// does not exist, gets the same not_found, so ids cannot be probed. It returns the upload's
+// purpose (zero when it is no longer registered).
+func (s *Service) authorizeUpload(ctx context.Context, p *auth.Principal, id string) (Purpose, error) {
 	notFound := apperr.New(apperr.NotFound, "upload not found")
 	objectID := objectIDOf(id)
 	if objectID == "" {
-		return notFound
+		return Purpose{}, notFound
 	}
-	owner, ok := s.owners.get(objectID)
+	o, ok := s.owners.get(objectID)
 	if !ok {
 		rec, err := s.records.get(ctx, objectID)
 		if apperr.CodeOf(err) == apperr.NotFound {
-			return notFound
+			return Purpose{}, notFound
 		}
 		if err != nil {
-			return err
+			return Purpose{}, err
 		}
-		owner = rec.UserID
-		s.owners.put(objectID, owner)
+		o = owner{userID: rec.UserID, purpose: rec.Purpose}
+		s.owners.put(objectID, o)
 	}
-	if owner != p.UserID {
-		return notFound
+	if o.userID != p.UserID {
+		return Purpose{}, notFound
 	}
-	return nil
+	purpose, _ := s.purpose(o.purpose)
+	return purpose, nil
+}
+
+// allows checks that p holds one of the purpose's Roles (any user when it names none).
+func (pp Purpose) allows(p *auth.Principal) error {
+	if len(pp.Roles) == 0 {
+		return nil
+	}
+	return auth.RequireRole(p, pp.Roles...)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
 )
 
 func TestCreationIsChecked(t *testing.T) {
@@ -110,6 +111,31 @@ func TestContentThePurposeRefusesIsDeleted(t *testing.T) {
 	// Settled: the cleanup worker does not complete it later.
 	if n, err := f.svc.CleanupAbandoned(ctx(t), 0); err != nil || n != 0 || len(f.completedUploads()) != 0 {
 		t.Fatalf("the refused upload was touched again: %d, %v, %d completions", n, err, len(f.completedUploads()))
+	}
+}
+
+// TestUploadRolesAreCheckedOnEveryWrite: a purpose that needs a role (training videos: ops)
+// checks it at creation and on every PATCH with the uploader's current roles. Before, an ops
+// user demoted mid-upload could still send the rest and finish it.
+func TestUploadRolesAreCheckedOnEveryWrite(t *testing.T) {
+	f := newFixture(t)
+	file := pngFile(4000)
+	m := map[string]string{"purpose": opsPurpose, "filetype": "image/png"}
+	resp := f.request(t, http.MethodPost, basePath, "erin", map[string]string{"Upload-Length": "4000", "Upload-Metadata": encode(m)}, nil)
+	wantProblem(t, resp, http.StatusForbidden, apperr.Forbidden)
+
+	f.setRoles("olga", auth.RoleOps)
+	loc := f.create(t, "olga", len(file), m)
+	wantStatus(t, f.patch(t, "olga", loc, 0, file[:1000]), http.StatusNoContent)
+	f.setRoles("olga", auth.RoleEmployee) // demoted mid-upload
+	wantProblem(t, f.patch(t, "olga", loc, 1000, file[1000:]), http.StatusForbidden, apperr.Forbidden)
+	if got := f.offset(t, "olga", loc); got != 1000 || len(f.completedUploads()) != 0 {
+		t.Fatalf("offset %d, %d completed: the refused PATCH wrote", got, len(f.completedUploads()))
+	}
+	f.setRoles("olga", auth.RoleOps)
+	wantStatus(t, f.patch(t, "olga", loc, 1000, file[1000:]), http.StatusNoContent)
+	if done := f.completedUploads(); len(done) != 1 || done[0].UserID != "olga" {
+		t.Fatalf("completed %+v", done)
 	}
 }
 

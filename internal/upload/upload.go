@@ -43,6 +43,11 @@ type Purpose struct {
 	// must be one of them, and so must the type sniffed from the first 512 bytes of the finished
 	// object (http.DetectContentType); either mismatch is unsupported_media_type (415).
 	ContentTypes []string
+	// Roles, when set, are the roles one of which the uploader must hold, checked before
+	// Authorize at creation and again on every PATCH with the uploader's current roles, so that
+	// someone who loses the role mid-upload cannot finish it (a 2 GiB training video takes a
+	// while). Empty: any signed-in user.
+	Roles []auth.Role
 	// Authorize checks, before anything is stored, that p may upload for meta (for example that
 	// the feedback attachment record named in meta exists and is p's). It returns not_found,
 	// forbidden or invalid errors (*apperr.Error), which the client receives as problems.
