@@ -78,6 +78,11 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) {
 			s.handler.PatchFile(w, r)
 		case http.MethodDelete:
 			s.handler.DelFile(w, r)
+			if pw.status == 0 { // deleted: no longer one of the user's unfinished uploads
+				if err := s.records.setStatus(r.Context(), objectIDOf(id), statusAbandoned, s.now.Stored()); err != nil {
+					s.log.Warn("upload: deleted, but still counted as unfinished until cleanup", "upload", id, "error", err)
+				}
+			}
 		default:
 			pw.fail(apperr.New(apperr.NotFound, "no such endpoint"))
 		}

@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -71,6 +72,9 @@ func (s *Service) preCreate(hook tusd.HookEvent) (tusd.HTTPResponse, tusd.FileIn
 	if err != nil {
 		return fail(err)
 	}
+	if err := s.checkOpen(ctx, p.UserID); err != nil {
+		return fail(err)
+	}
 	id := newObjectID()
 	roles := make([]string, len(p.Roles))
 	for i, r := range p.Roles {
@@ -83,6 +87,25 @@ func (s *Service) preCreate(hook tusd.HookEvent) (tusd.HTTPResponse, tusd.FileIn
 	}
 	s.owners.put(id, owner{userID: p.UserID, purpose: purpose.Name})
 	return tusd.HTTPResponse{}, tusd.FileInfoChanges{ID: id, MetaData: meta}, nil
+}
+
+// openRetry is the Retry-After of a creation refused for too many unfinished uploads: by then
+// the phone has likely finished some.
+const openRetry = time.Minute
+
+// checkOpen refuses a new upload of userID while the user has Config.MaxOpen unfinished ones
+// (429, Retry-After). Count and insert are not one step, so parallel creations may pass the
+// bound by as many as run at once: it bounds a user's storage, it is not an exact quota.
+func (s *Service) checkOpen(ctx context.Context, userID string) error {
+	n, err := s.records.open(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if n >= int64(s.cfg.maxOpen()) {
+		return &apperr.Error{Code: apperr.RateLimited, RetryAfter: openRetry,
+			Message: fmt.Sprintf("you have %d unfinished uploads; finish or delete some before starting another", n)}
+	}
+	return nil
 }
 
 // checkCreate validates a new upload and returns the metadata to store.

@@ -108,9 +108,19 @@ func (rs *records) purge(ctx context.Context, cutoff time.Time) error {
 	return nil
 }
 
+// open counts userID's unfinished uploads.
+func (rs *records) open(ctx context.Context, userID string) (int64, error) {
+	n, err := rs.coll.CountDocuments(ctx, bson.D{{Key: "user_id", Value: userID}, {Key: "status", Value: statusUploading}})
+	if err != nil {
+		return 0, fmt.Errorf("count uploads of %s: %w", userID, mongodb.Translate(err, "upload"))
+	}
+	return n, nil
+}
+
 // EnsureIndexes creates the index the cleanup worker's query uses (on MongoDB; the embedded
 // database scans anyway, and the collection stays small).
 func (s *Service) EnsureIndexes(ctx context.Context) error {
 	return mongodb.EnsureIndexes(ctx, s.records.coll,
-		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}}})
+		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: 1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "status", Value: 1}}})
 }

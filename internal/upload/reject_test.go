@@ -10,6 +10,7 @@ import (
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/upload"
 )
 
 func TestCreationIsChecked(t *testing.T) {
@@ -208,4 +209,33 @@ func TestUploadsArePrivateToTheirCreator(t *testing.T) {
 func keyOf(loc string) string {
 	id := loc[strings.LastIndex(loc, "/")+1:]
 	return "tus/" + id[:strings.LastIndex(id, "+")]
+}
+
+// TestUnfinishedUploadsAreBounded: a user may have upload.DefaultMaxOpen unfinished uploads;
+// the next creation is 429 with Retry-After until one is finished or deleted. Before, a user
+// could open any number, each holding up to its purpose's size for the 24 hours before cleanup.
+func TestUnfinishedUploadsAreBounded(t *testing.T) {
+	f := newFixture(t)
+	file := pngFile(100)
+	var locs []string
+	for range upload.DefaultMaxOpen {
+		locs = append(locs, f.create(t, "uma", len(file), meta("uma")))
+	}
+	create := func() *http.Response {
+		return f.request(t, http.MethodPost, basePath, "uma", map[string]string{
+			"Upload-Length": "100", "Upload-Metadata": encode(meta("uma"))}, nil)
+	}
+	resp := create()
+	wantProblem(t, resp, http.StatusTooManyRequests, apperr.RateLimited)
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	f.create(t, "vic", len(file), meta("vic")) // another user is not held back
+
+	wantStatus(t, f.request(t, http.MethodDelete, locs[0], "uma", nil, nil), http.StatusNoContent)
+	locs = append(locs, f.create(t, "uma", len(file), meta("uma")))
+	wantProblem(t, create(), http.StatusTooManyRequests, apperr.RateLimited)
+
+	wantStatus(t, f.patch(t, "uma", locs[1], 0, file), http.StatusNoContent) // finished
+	f.create(t, "uma", len(file), meta("uma"))
 }

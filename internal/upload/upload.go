@@ -121,6 +121,20 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means the wall clock.
 	Now clock.Func
+	// MaxOpen bounds one user's unfinished uploads; 0 means DefaultMaxOpen.
+	MaxOpen int
+}
+
+// DefaultMaxOpen is how many unfinished uploads one user may have. A phone sends a few at a
+// time, even with a week of offline photos queued; without a bound, one user could hold
+// thousands (each up to its purpose's size, for the 24 hours before cleanup).
+const DefaultMaxOpen = 100
+
+func (c Config) maxOpen() int {
+	if c.MaxOpen > 0 {
+		return c.MaxOpen
+	}
+	return DefaultMaxOpen
 }
 
 // Service receives tus uploads. Create it with New; it is safe for concurrent use.
