@@ -246,6 +246,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Logger.Info("mportal started", "version", version, "addr", m.Addr(), "metrics_addr", metricsAddr,
 		"public_base_url", cfg.PublicBaseURL)
+	for _, w := range cfg.Warnings() {
+		m.Logger.Warn("config: " + w)
+	}
 	return nil
 }
 

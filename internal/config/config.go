@@ -275,3 +275,14 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// Warnings lists settings that work but are probably not what a deployment wants, for the
+// server to log at start-up.
+func (c Config) Warnings() []string {
+	var out []string
+	if u, err := url.Parse(c.PublicBaseURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		out = append(out, "MPORTAL_PUBLIC_BASE_URL is http://, so the console's and install pages' cookies are not "+
+			"marked Secure and links and manifests use http; behind a TLS proxy, set it to the https:// address clients use")
+	}
+	return out
+}

@@ -134,3 +134,26 @@ func TestWriteMasked(t *testing.T) {
 		t.Errorf("URI not masked as expected:\n%s", out)
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	for base, want := range map[string]int{
+		"":                                   0, // the default: http on the listen address (loopback in make run)
+		"http://127.0.0.1:8080":              0,
+		"http://localhost:8080":              0,
+		"https://portal.example.com":         0,
+		"http://portal.example.com":          1, // behind a TLS proxy, cookies would not be Secure
+		"http://10.0.0.5:8080/mportal-base/": 1,
+	} {
+		vars := map[string]string{"MPORTAL_LISTEN_ADDR": "127.0.0.1:8080"}
+		if base != "" {
+			vars["MPORTAL_PUBLIC_BASE_URL"] = base
+		}
+		c, err := Load(env(vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Warnings(); len(got) != want {
+			t.Errorf("%q: warnings %q, want %d", base, got, want)
+		}
+	}
+}
