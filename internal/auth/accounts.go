@@ -25,9 +25,10 @@ type Accounts interface {
 	FindByLogin(ctx context.Context, login string) (*Account, error)
 	// Account returns the account with the given id, or not_found.
 	Account(ctx context.Context, userID string) (*Account, error)
-	// SetPassword stores a new password hash and the must-change flag. It returns not_found for an
-	// unknown user.
-	SetPassword(ctx context.Context, userID, hash string, mustChange bool) error
+	// ReplacePassword stores newHash (and clears the must-change flag) if the stored hash is
+	// still oldHash, the one a password change verified. It returns not_found for an unknown
+	// user and conflict when the hash changed meanwhile (an admin's reset, another change).
+	ReplacePassword(ctx context.Context, userID, oldHash, newHash string) error
 }
 
 var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)

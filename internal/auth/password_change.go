@@ -68,7 +68,12 @@ func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, ne
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	if err := s.Accounts.SetPassword(ctx, p.UserID, hash, false); err != nil {
+	// Only over the hash just verified: a reset (or another change) between the read and this
+	// write wins, instead of being overwritten by a password its author no longer expects.
+	if err := s.Accounts.ReplacePassword(ctx, p.UserID, acc.PasswordHash, hash); err != nil {
+		if apperr.Is(err, apperr.Conflict) {
+			return apperr.Wrap(err, apperr.Conflict, "the password was changed or reset meanwhile; sign in again")
+		}
 		return fmt.Errorf("change password: %w", err)
 	}
 	others, err := s.liveSessionIDs(ctx, p.UserID, p.SessionID)

@@ -64,6 +64,22 @@ func TestChangePassword(t *testing.T) {
 	})
 }
 
+// TestChangePasswordLosesToAReset: a reset made while a change checks the current password wins.
+// Before, the change wrote its hash over the reset's, and the one-time password the admin handed
+// out did not work while the old session holder's new password did.
+func TestChangePasswordLosesToAReset(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := mustAuthenticate(t, f.s, f.login(t, "E1001", alicePassword, "phone-1").AccessToken)
+	f.accounts.afterRead = func() {
+		f.accounts.update("u1", func(a *Account) { a.PasswordHash, a.MustChangePassword = "$argon2id$reset", true })
+	}
+	wantCode(t, f.s.ChangePassword(ctx, p, alicePassword, "a-much-better-one"), apperr.Conflict)
+	if acc := f.accounts.get("u1"); acc.PasswordHash != "$argon2id$reset" || !acc.MustChangePassword {
+		t.Fatalf("the reset was overwritten: %+v", acc)
+	}
+}
+
 func TestChangePasswordThrottling(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

@@ -106,14 +106,23 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken, deviceID string) (
 	}
 
 	refreshExp := now.Add(s.refreshTTL())
-	if err := s.touch(ctx, sess.ID, now, refreshExp); err != nil {
-		return nil, fmt.Errorf("refresh: %w", err)
-	}
-	pair, err := s.issue(ctx, acc, sess, refreshExp)
+	pair, err := s.touchAndIssue(ctx, acc, sess, now, refreshExp)
 	if err != nil {
+		// The token is not spent if no new one was issued: without this, the client's retry
+		// after a database hiccup lost the claim and revoked the session as a stolen token's.
+		if _, uerr := s.coll(refreshUsesColl).DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: hash}}); uerr != nil {
+			return nil, fmt.Errorf("refresh: %w (and the token stays spent: %v)", err, mongodb.Translate(uerr, "refresh token"))
+		}
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
 	return pair, nil
+}
+
+func (s *Sessions) touchAndIssue(ctx context.Context, acc *Account, sess *sessionDoc, now, refreshExp time.Time) (*TokenPair, error) {
+	if err := s.touch(ctx, sess.ID, now, refreshExp); err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, acc, sess, refreshExp)
 }
 
 // issue stores a new refresh token for sess and signs an access token with acc's current roles,

@@ -60,6 +60,26 @@ func TestRefreshRotation(t *testing.T) {
 	})
 }
 
+// TestRefreshThatFailsKeepsTheToken: a refresh that fails after claiming its token (the new
+// token not issued) leaves the token usable. Before, the client's retry found the token spent and
+// the session was revoked as a stolen token's.
+func TestRefreshThatFailsKeepsTheToken(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pair := f.login(t, "E1001", alicePassword, "phone-1")
+	issuer := f.s.Tokens.Issuer
+	f.s.Tokens.Issuer = "" // signing fails after the claim and the new refresh token's insert
+	if _, err := f.s.Refresh(ctx, pair.RefreshToken, "phone-1"); err == nil {
+		t.Fatal("refresh with a broken signer succeeded")
+	}
+	f.s.Tokens.Issuer = issuer
+	next, err := f.s.Refresh(ctx, pair.RefreshToken, "phone-1")
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	mustAuthenticate(t, f.s, next.AccessToken)
+}
+
 func TestRefreshRejects(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

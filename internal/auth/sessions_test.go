@@ -17,6 +17,19 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type fakeAccounts struct {
 	mu    sync.Mutex
 	users map[string]*fakeUser // by id
+	// afterRead, when set, runs once after the next FindByLogin or Account has read: what
+	// another request does while this one checks the password.
+	afterRead func()
+}
+
+func (f *fakeAccounts) readDone() {
+	f.mu.Lock()
+	hook := f.afterRead
+	f.afterRead = nil
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 }
 
 type fakeUser struct {
@@ -57,6 +70,7 @@ func (f *fakeAccounts) get(id string) Account {
 }
 
 func (f *fakeAccounts) FindByLogin(_ context.Context, login string) (*Account, error) {
+	defer f.readDone()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, u := range f.users {
@@ -69,6 +83,7 @@ func (f *fakeAccounts) FindByLogin(_ context.Context, login string) (*Account, e
 }
 
 func (f *fakeAccounts) Account(_ context.Context, userID string) (*Account, error) {
+	defer f.readDone()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	u, ok := f.users[userID]
@@ -87,6 +102,20 @@ func (f *fakeAccounts) SetPassword(_ context.Context, userID, hash string, mustC
 		return apperr.New(apperr.NotFound, "user not found")
 	}
 	u.acc.PasswordHash, u.acc.MustChangePassword = hash, mustChange
+	return nil
+}
+
+func (f *fakeAccounts) ReplacePassword(_ context.Context, userID, oldHash, newHash string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[userID]
+	switch {
+	case !ok:
+		return apperr.New(apperr.NotFound, "user not found")
+	case u.acc.PasswordHash != oldHash:
+		return apperr.New(apperr.Conflict, "the password changed meanwhile")
+	}
+	u.acc.PasswordHash, u.acc.MustChangePassword = newHash, false
 	return nil
 }
 
@@ -171,6 +200,29 @@ func TestLogin(t *testing.T) {
 		p, err := f.s.Authenticate(ctx, pair.AccessToken)
 		if err != nil || !pair.PasswordChangeRequired || !p.PasswordChangeRequired {
 			t.Fatalf("pair %+v principal %+v err %v", pair, p, err)
+		}
+	})
+	t.Run("rejects an overlong login before counting it", func(t *testing.T) {
+		// Each failure keeps its login in the throttle for the window: 8 MiB logins filled memory.
+		_, err := f.s.Login(ctx, LoginInput{Login: strings.Repeat("x", MaxLoginLen+1), Password: "p", DeviceID: "d"})
+		if e := wantCode(t, err, apperr.Invalid); e.Field != "login" {
+			t.Fatalf("field %q", e.Field)
+		}
+	})
+	t.Run("a login racing a password reset keeps no session", func(t *testing.T) {
+		// The reset writes the new hash and revokes the sessions it lists while the login checks
+		// the old hash; the login's session is inserted after that list. Before, it lived on.
+		f.accounts.add(t, "u3", "E1003", "", "carol-secret-3", RoleEmployee)
+		f.accounts.afterRead = func() {
+			f.accounts.update("u3", func(a *Account) { a.PasswordHash, a.MustChangePassword = "$argon2id$reset", true })
+			if err := f.s.RevokeUser(ctx, "u3"); err != nil {
+				t.Error(err)
+			}
+		}
+		_, err := f.s.Login(ctx, LoginInput{Login: "E1003", Password: "carol-secret-3", DeviceID: "d3", IP: "10.0.0.3"})
+		wantCode(t, err, apperr.Unauthorized)
+		if ids, err := f.s.liveSessionIDs(ctx, "u3", ""); err != nil || len(ids) != 0 {
+			t.Fatalf("live sessions %v (%v)", ids, err)
 		}
 	})
 	t.Run("rejects malformed device ids", func(t *testing.T) {

@@ -281,8 +281,16 @@ func (t *Throttle) lookup(key string, now time.Time) *throttleEntry {
 	return e
 }
 
+// expired reports whether e can be forgotten: nothing pending and a full Window since its last
+// failure and since its lock ended. Counting the window from the lock's end too keeps the
+// count escalating: when the lock reached Max (= Window), counting from the last failure
+// forgot the entry the moment its lock ended, and the next burst started free again.
 func (t *Throttle) expired(e *throttleEntry, now time.Time) bool {
-	return e.pending == 0 && now.Sub(e.lastFailure) >= t.cfg.Window && !now.Before(e.lockedUntil)
+	last := e.lastFailure
+	if e.lockedUntil.After(last) {
+		last = e.lockedUntil
+	}
+	return e.pending == 0 && now.Sub(last) >= t.cfg.Window
 }
 
 // evict makes room for one entry: expired entries go first (they collect at the back), then, if

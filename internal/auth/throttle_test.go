@@ -66,8 +66,16 @@ func TestThrottleBackOff(t *testing.T) {
 		}
 		mustBlock(t, th, "alice", "", 15*time.Minute)
 	})
-	t.Run("forgets failures after the window", func(t *testing.T) {
+	t.Run("keeps counting for a window after the lock ends", func(t *testing.T) {
+		// Before, a lock of Max (= Window) ended together with the entry, and the next burst
+		// started free: ~15 guesses every 32 minutes.
 		clock.Advance(15 * time.Minute)
+		mustAllow(t, th, "alice", "10.0.0.1")
+		th.Failure("alice", "10.0.0.1")
+		mustBlock(t, th, "alice", "10.0.0.1", 15*time.Minute)
+	})
+	t.Run("forgets failures a window after the lock ends", func(t *testing.T) {
+		clock.Advance(30 * time.Minute)
 		mustAllow(t, th, "alice", "10.0.0.1")
 		th.Failure("alice", "10.0.0.1")
 		mustAllow(t, th, "alice", "10.0.0.1")

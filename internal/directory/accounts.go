@@ -66,9 +66,27 @@ func (s *Users) Account(ctx context.Context, userID string) (*auth.Account, erro
 // SetPassword stores a new password hash and whether it must be changed at the next login;
 // not_found if the user does not exist.
 func (s *Users) SetPassword(ctx context.Context, userID, hash string, mustChange bool) error {
+	return s.setPassword(ctx, userID, nil, hash, mustChange)
+}
+
+// ReplacePassword stores newHash, clearing the must-change flag, if the stored hash is still
+// oldHash: a user's own change, which must not overwrite a reset made while it ran. It returns
+// not_found for an unknown user and conflict when the hash changed.
+func (s *Users) ReplacePassword(ctx context.Context, userID, oldHash, newHash string) error {
+	return s.setPassword(ctx, userID, &oldHash, newHash, false)
+}
+
+// setPassword writes hash and mustChange, over oldHash only when it is not nil. The user's lock
+// makes the compare and the write one step on the embedded database, whose updates are not
+// atomic; on MongoDB the filter does.
+func (s *Users) setPassword(ctx context.Context, userID string, oldHash *string, hash string, mustChange bool) error {
 	unlock := s.DB.Lock(lockKey(userID))
 	defer unlock()
-	res, err := s.users().UpdateOne(ctx, bson.D{{Key: "_id", Value: userID}}, bson.D{{Key: "$set", Value: bson.D{
+	filter := bson.D{{Key: "_id", Value: userID}}
+	if oldHash != nil {
+		filter = append(filter, bson.E{Key: "password_hash", Value: *oldHash})
+	}
+	res, err := s.users().UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "password_hash", Value: hash},
 		{Key: "must_change_password", Value: mustChange},
 		{Key: "updated_at", Value: s.Now.Stored()},
@@ -77,6 +95,11 @@ func (s *Users) SetPassword(ctx context.Context, userID, hash string, mustChange
 		return fmt.Errorf("set password of %s: %w", userID, mongodb.Translate(err, "user"))
 	}
 	if res.MatchedCount == 0 {
+		if oldHash != nil {
+			if _, err := s.load(ctx, userID); err == nil {
+				return apperr.New(apperr.Conflict, "the password changed meanwhile")
+			}
+		}
 		return apperr.New(apperr.NotFound, "user not found")
 	}
 	return nil

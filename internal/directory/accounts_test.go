@@ -56,6 +56,23 @@ func TestSetPassword(t *testing.T) {
 			t.Fatalf("got %+v, %v", acc, err)
 		}
 	})
+	t.Run("replaces only the hash that was verified", func(t *testing.T) {
+		// A user's own change must not overwrite a reset made while it checked the password.
+		if err := f.users.SetPassword(f.ctx, u.ID, "$argon2id$reset", true); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, f.users.ReplacePassword(f.ctx, u.ID, "$argon2id$new", "$argon2id$mine"), apperr.Conflict, "")
+		if acc, _ := f.users.Account(f.ctx, u.ID); acc.PasswordHash != "$argon2id$reset" || !acc.MustChangePassword {
+			t.Fatalf("the reset was overwritten: %+v", acc)
+		}
+		if err := f.users.ReplacePassword(f.ctx, u.ID, "$argon2id$reset", "$argon2id$mine"); err != nil {
+			t.Fatal(err)
+		}
+		if acc, _ := f.users.Account(f.ctx, u.ID); acc.PasswordHash != "$argon2id$mine" || acc.MustChangePassword {
+			t.Fatalf("after the change: %+v", acc)
+		}
+		wantCode(t, f.users.ReplacePassword(f.ctx, "missing", "h", "h2"), apperr.NotFound, "")
+	})
 	t.Run("reports an unknown user as not found", func(t *testing.T) {
 		wantCode(t, f.users.SetPassword(f.ctx, "missing", "h", false), apperr.NotFound, "")
 		_, err := f.users.Account(f.ctx, "missing")
