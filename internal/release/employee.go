@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -87,7 +88,7 @@ func (s *Service) Channels(ctx context.Context, p *auth.Principal, appID string)
 		if c.Cap > 0 && c.visibleTo(p, mine[c.ID]) {
 			n, err := s.coll(membersColl).CountDocuments(ctx, bson.D{{Key: "app_id", Value: appID}, {Key: "channel", Value: c.Name}})
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("count members of %s: %w", c.Name, mongodb.Translate(err, "channel member"))
 			}
 			taken[c.ID] = int(n)
 		}
