@@ -3,11 +3,14 @@ package training
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/mportal/mportal/internal/testenv"
+	"github.com/mportal/mportal/media/video"
 )
 
 // A worker's progress read the video before a replacement upload (on another replica, or on
@@ -54,4 +57,22 @@ func TestProgressReadBeforeAReplacementKeepsTheReplacement(t *testing.T) {
 			t.Fatalf("stored %+v, %v", d, err)
 		}
 	})
+}
+
+// TestFFmpegFailuresArePermanentAtEveryStep: ffmpeg refusing the file while writing the offline
+// MP4 is the file's fault like one while writing the ladder. Before, a message pattern missed
+// the "offline MP4: " prefix: the job ran three times and its reason blamed storage.
+func TestFFmpegFailuresArePermanentAtEveryStep(t *testing.T) {
+	fe := &video.FFmpegError{Err: errors.New("exit status 1"), Detail: "moov atom not found"}
+	for _, err := range []error{fe, fmt.Errorf("offline MP4: %w", fe), fmt.Errorf("transcode: %w", fmt.Errorf("offline MP4: %w", fe))} {
+		if !isFFmpegFailure(err) {
+			t.Errorf("%v: not an ffmpeg failure", err)
+		}
+		if r := failureReason(err, nil); !strings.Contains(r, "moov atom not found") {
+			t.Errorf("%v: reason %q", err, r)
+		}
+	}
+	if isFFmpegFailure(errors.New("ffmpeg: looks like one but is a storage error")) {
+		t.Error("a message is not an ffmpeg failure")
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/media"
+	"github.com/mportal/mportal/media/video"
 )
 
 // errSuperseded stops a job whose video was deleted or got a newer upload.
@@ -78,9 +79,13 @@ func failureReason(err error, refusal *apperr.Error) string {
 	return fmt.Sprintf("processing failed %d times: storage or the database did not answer; retry it", maxAttempts)
 }
 
-var ffmpegFailure = regexp.MustCompile(`^(poster: )?ffmpeg: `)
-
-func isFFmpegFailure(err error) bool { return ffmpegFailure.MatchString(err.Error()) }
+// isFFmpegFailure reports whether ffmpeg refused the file, at any step (the ladder, the offline
+// MP4): permanent, and its reason is shown to ops. (A message pattern did this, and missed the
+// offline MP4's prefix: those failures ran three times and were blamed on storage.)
+func isFFmpegFailure(err error) bool {
+	var fe *video.FFmpegError
+	return errors.As(err, &fe)
+}
 
 func (s *Service) setJob(ctx context.Context, id string, set bson.D) error {
 	set = append(set, bson.E{Key: "updated_at", Value: s.Now.UTC()})

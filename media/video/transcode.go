@@ -209,10 +209,22 @@ func run(ctx context.Context, opts Options, args []string, duration time.Duratio
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("ffmpeg: %w: %s", err, lastLine(stderr.String()))
+		return &FFmpegError{Err: err, Detail: lastLine(stderr.String())}
 	}
 	return nil
 }
+
+// FFmpegError is ffmpeg exiting with an error: the file, not the machine, is the cause, so
+// running it again gives the same result. Callers tell it apart with errors.As, whatever
+// wraps it ("offline MP4: …").
+type FFmpegError struct {
+	Err    error  // how ffmpeg ended (*exec.ExitError)
+	Detail string // ffmpeg's last line on stderr
+}
+
+func (e *FFmpegError) Error() string { return fmt.Sprintf("ffmpeg: %v: %s", e.Err, e.Detail) }
+
+func (e *FFmpegError) Unwrap() error { return e.Err }
 
 // readProgress reads ffmpeg's -progress output ("out_time_us=1234567" lines) to the end.
 func readProgress(r io.Reader, duration time.Duration, progress func(int)) {

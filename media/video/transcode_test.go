@@ -3,6 +3,7 @@ package video_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -176,5 +177,20 @@ func checkKeyframes(t *testing.T, file string, duration float64) {
 		if gap := times[i] - times[i-1]; math.Abs(gap-video.KeyframeInterval.Seconds()) > 0.05 {
 			t.Errorf("%s: keyframes %gs apart at %gs, want %s", filepath.Base(file), gap, times[i], video.KeyframeInterval)
 		}
+	}
+}
+
+// TestTranscodeFailureIsFFmpegError: ffmpeg refusing the input is a *video.FFmpegError with its
+// last line, which callers treat as the file's fault (not retried, shown to ops).
+func TestTranscodeFailureIsFFmpegError(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "broken.mp4")
+	if err := os.WriteFile(src, []byte("not a video at all"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info := video.Info{Width: 640, Height: 360, Duration: 2e9, FrameRate: 25}
+	_, err := video.Transcode(context.Background(), src, t.TempDir(), info, video.Options{Preset: "ultrafast"})
+	var fe *video.FFmpegError
+	if !errors.As(err, &fe) || fe.Detail == "" || !strings.HasPrefix(err.Error(), "ffmpeg: ") {
+		t.Fatalf("err = %v (%T), want a *video.FFmpegError with ffmpeg's line", err, err)
 	}
 }
