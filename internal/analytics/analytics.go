@@ -60,6 +60,8 @@ type Service struct {
 	// fragmentInserted, when set (tests), sees each fragment insert's error and may replace it:
 	// an error after an applied insert stands for an answer lost on the way back.
 	fragmentInserted func(err error) error
+	// eventsInserted, when set (tests), does the same for each insert of raw events.
+	eventsInserted func(err error) error
 }
 
 func (s *Service) init() {

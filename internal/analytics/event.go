@@ -3,6 +3,7 @@ package analytics
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -100,13 +101,31 @@ func checkBatch(b *Batch) (field, reason string) {
 	return "", ""
 }
 
+// serverIDPrefix starts the ids of events the server records (stored as pseudonym + ":srv." +
+// id); an app's event id may not, or an app could take a server event's id first and have the
+// real one dropped as a duplicate (a build's install, whose id the app can compute).
+const serverIDPrefix = "srv."
+
+// ServerNames are the events only the server records (the Recorder's callers): an app sending
+// one would add installs of builds never released, or sign-ins that never happened. app_start
+// is not one: the server records it at a check-in and apps send it with their entry screen.
+var ServerNames = map[string]bool{
+	"install": true, "sign_in": true, "update_check": true, "training_view": true, "training_completed": true,
+	"announcement_read": true, "announcement_ack": true, "feedback_created": true, "feedback_resolved": true,
+	"approval_decided": true,
+}
+
 // checkEvent validates one event whose corrected time is at; a reason names what is wrong.
 func checkEvent(e *Event, at, now time.Time) (field, reason string) {
 	switch {
 	case e.ID == "" || len(e.ID) > maxIDLen || !tokenPattern.MatchString(e.ID):
 		return "id", fmt.Sprintf("id must be 1 to %d letters, digits or . _ - : /", maxIDLen)
+	case strings.HasPrefix(e.ID, serverIDPrefix):
+		return "id", "ids starting with " + serverIDPrefix + " are the server's"
 	case len(e.Name) > maxNameLen || !namePattern.MatchString(e.Name):
 		return "name", fmt.Sprintf("name must be lower-case snake case, at most %d characters", maxNameLen)
+	case ServerNames[e.Name]:
+		return "name", "the server records " + e.Name + " events itself"
 	case len(e.Screen) > maxScreenLen || (e.Screen != "" && !tokenPattern.MatchString(e.Screen)):
 		return "screen", fmt.Sprintf("screen must be at most %d letters, digits or . _ - : /", maxScreenLen)
 	case e.Name == "screen_view" && e.Screen == "":

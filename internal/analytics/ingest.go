@@ -80,6 +80,19 @@ func (s *Service) Ingest(ctx context.Context, p *auth.Principal, b Batch) (*Inge
 	return res, nil
 }
 
+// takeBack deletes the events of evs an insert that failed stored, except those at the indexes
+// in skip (another batch's), and only those matching also (the attempt's received time).
+func (s *Service) takeBack(ctx context.Context, evs []stored, skip map[int]bool, also ...bson.E) {
+	var ids []string
+	for i, e := range evs {
+		if !skip[i] {
+			ids = append(ids, e.ID)
+		}
+	}
+	filter := append(bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, also...)
+	_, _ = s.events().DeleteMany(context.WithoutCancel(ctx), filter)
+}
+
 // store inserts raw events, skipping those stored before, and records the new ones in a rollup
 // fragment. It returns how many were new.
 func (s *Service) store(ctx context.Context, evs []stored) (int, error) {
@@ -91,9 +104,17 @@ func (s *Service) store(ctx context.Context, evs []stored) (int, error) {
 		isNew[i] = true
 	}
 	_, err := s.events().InsertMany(ctx, evs, options.InsertMany().SetOrdered(false))
+	if s.eventsInserted != nil {
+		err = s.eventsInserted(err)
+	}
 	if err != nil {
 		var bwe mongo.BulkWriteException
 		if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+			// The insert may have been applied (a connection lost after the write, a write
+			// concern that timed out): take back what this attempt stored, known by its
+			// received time (events stored before keep theirs), so that the client's retry
+			// stores and counts them. Left in place, they were duplicates no rollup counted.
+			s.takeBack(ctx, evs, nil, bson.E{Key: "received", Value: evs[0].Received})
 			return 0, fmt.Errorf("store analytics events: %w", mongodb.Translate(err, "analytics event"))
 		}
 		for _, we := range bwe.WriteErrors {
@@ -106,13 +127,7 @@ func (s *Service) store(ctx context.Context, evs []stored) (int, error) {
 						dup[we.Index] = true
 					}
 				}
-				var ids []string
-				for i, e := range evs {
-					if !dup[i] {
-						ids = append(ids, e.ID)
-					}
-				}
-				_, _ = s.events().DeleteMany(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+				s.takeBack(ctx, evs, dup)
 				return 0, fmt.Errorf("store analytics events: %w", mongodb.Translate(err, "analytics event"))
 			}
 			isNew[we.Index] = false

@@ -134,10 +134,10 @@ func (r *Recorder) write(ctx context.Context, batch []serverEvent) error {
 		pr := r.profile(ctx, e.userID, now)
 		dept, roles := pr.dept, pr.roles
 		user := s.pseudonym("u", e.userID)
-		st := stored{ID: user + ":srv." + randomID(), P: user, Name: e.name, At: e.at, Platform: "server",
+		st := stored{ID: user + ":" + serverIDPrefix + randomID(), P: user, Name: e.name, At: e.at, Platform: "server",
 			Dept: dept, Roles: roles, Received: now}
 		if id := e.props["event_id"]; id != "" && len(id) <= maxIDLen && tokenPattern.MatchString(id) {
-			st.ID = user + ":srv." + id // a deterministic id: the event counts once however often it is recorded
+			st.ID = user + ":" + serverIDPrefix + id // a deterministic id: the event counts once however often it is recorded
 		}
 		liftDimensions(&st, e.props)
 		st.App = s.catalogApp(ctx, st.App)

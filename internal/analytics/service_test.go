@@ -162,6 +162,25 @@ func TestIngest(t *testing.T) {
 		}
 	})
 
+	t.Run("refuses the server's event ids and names", func(t *testing.T) {
+		// Before, an app could send srv.install.<sha256> first (it knows the device, app and
+		// build), so the server's real install counted as a duplicate; or send "install" events
+		// for builds never released.
+		now := c.Now()
+		res, err := s.Ingest(t.Context(), employee("u4", "Ops", "d4"), batch(now,
+			analytics.Event{ID: "srv.install.0123abcd", Name: "tap", At: now.UnixMilli()},
+			analytics.Event{ID: "i1", Name: "install", At: now.UnixMilli()},
+			analytics.Event{ID: "s1", Name: "sign_in", At: now.UnixMilli()},
+			analytics.Event{ID: "a1", Name: "app_start", Screen: "home", At: now.UnixMilli()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Accepted != 1 || len(res.Rejected) != 3 || res.Rejected[0].Field != "events[0].id" ||
+			res.Rejected[1].Field != "events[1].name" || res.Rejected[2].Field != "events[2].name" {
+			t.Fatalf("Ingest = %+v", res)
+		}
+	})
+
 	t.Run("rejects a bad batch naming the field", func(t *testing.T) {
 		now := c.Now()
 		for field, b := range map[string]analytics.Batch{

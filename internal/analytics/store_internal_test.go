@@ -130,3 +130,42 @@ func TestARetryAfterAnAmbiguousFragmentInsertCountsOnce(t *testing.T) {
 		}
 	}
 }
+
+// An insert that was applied but answered with another error than a write exception (the
+// connection lost on the way back, a write concern timing out) takes back what it stored, and
+// only that: the retry stores and counts the events. Before, they stayed stored uncounted, and
+// the retry found them all duplicates.
+func TestAnAmbiguousInsertTakesBackItsEvents(t *testing.T) {
+	at := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	c := testenv.NewClock(at)
+	s := &Service{DB: testenv.Mongo(t), Key: testKey, Now: c.Now}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(id string) stored {
+		return stored{ID: "p:" + id, P: "p", D: "d", Name: "screen_view", Screen: "home", At: at, App: "portal",
+			Build: "1", Platform: "ios", Received: c.Now().UTC()}
+	}
+	earlier := ev("earlier")
+	if n, err := s.store(t.Context(), []stored{earlier}); err != nil || n != 1 {
+		t.Fatalf("store = %d, %v", n, err)
+	}
+	c.Advance(time.Second)
+	s.eventsInserted = func(error) error {
+		return errors.New("connection reset by peer") // applied (but for the duplicate), the answer lost
+	}
+	batch := []stored{ev("earlier"), ev("new1"), ev("new2")}
+	if _, err := s.store(t.Context(), batch); err == nil {
+		t.Fatal("the lost answer was not an error")
+	}
+	s.eventsInserted = nil
+	for id, want := range map[string]int64{"p:earlier": 1, "p:new1": 0, "p:new2": 0} {
+		n, err := s.events().CountDocuments(t.Context(), bson.D{{Key: "_id", Value: id}})
+		if err != nil || n != want {
+			t.Errorf("%s: %d stored (%v), want %d", id, n, err, want)
+		}
+	}
+	if n, err := s.store(t.Context(), batch); err != nil || n != 2 {
+		t.Fatalf("the retry counted %d (%v), want the 2 new events", n, err)
+	}
+}
