@@ -36,3 +36,6 @@ func (s *Service) SeedProgressForTest(ctx context.Context, rows []SeedProgress) 
 	_, err := s.coll(progressColl).InsertMany(ctx, docs)
 	return err
 }
+
+// SetCompleteStepForTest makes fn run after each step of CompleteUpload ("inserted", "pointed").
+func (s *Service) SetCompleteStepForTest(fn func(step string) error) { s.completeStep = fn }

@@ -116,6 +116,7 @@ type revision struct {
 
 // Job states.
 const (
+	jobPending    = "pending" // inserted, not yet the video's job: no worker runs it (CompleteUpload)
 	jobQueued     = "queued"
 	jobDone       = "done"
 	jobFailed     = "failed"

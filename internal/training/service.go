@@ -86,6 +86,17 @@ type Service struct {
 	Usage UsageRecorder
 	// Now is the one clock; nil means the wall clock.
 	Now clock.Func
+
+	// completeStep, when set (tests), runs after each step of CompleteUpload ("inserted",
+	// "pointed"); an error it returns fails the call there, as a database failure would.
+	completeStep func(step string) error
+}
+
+func (s *Service) afterStep(step string) error {
+	if s.completeStep == nil {
+		return nil
+	}
+	return s.completeStep(step)
 }
 
 func (s *Service) log() *slog.Logger {

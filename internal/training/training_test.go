@@ -605,3 +605,53 @@ func (rawErrorStore) ReaderAt(context.Context, media.Bucket, string) (io.ReaderA
 func (rawErrorStore) Open(context.Context, media.Bucket, string, int64, int64) (io.ReadCloser, error) {
 	return nil, errors.New("Get \"http://10.0.0.9:9000/uploads/x\": dial tcp 10.0.0.9:9000: i/o timeout")
 }
+
+// TestCompletingAnUploadSurvivesWorkersAndFailures: a worker polling while an upload is being
+// completed does not take its job, and a completion that failed halfway, called again (as the
+// upload service does), makes the upload the video's content. Before, the job was queued before
+// the video pointed at it: the worker superseded it and deleted its file, or the second call
+// found the job and stopped; either way the video stayed "uploaded" for good.
+func TestCompletingAnUploadSurvivesWorkersAndFailures(t *testing.T) {
+	f := newFixture(t)
+	t.Run("a worker polling between the steps runs nothing", func(t *testing.T) {
+		v := f.createVideo(training.Input{})
+		f.svc.SetCompleteStepForTest(func(step string) error {
+			if ran, err := f.svc.RunOne(f.ctx); ran || err != nil {
+				t.Errorf("after %s a worker ran a job (%v)", step, err)
+			}
+			return nil
+		})
+		defer f.svc.SetCompleteStepForTest(nil)
+		if _, err := f.upload(v.ID, landscape(t, 2)); err != nil {
+			t.Fatal(err)
+		}
+		f.svc.SetCompleteStepForTest(nil)
+		f.process(f.svc)
+		if got := f.opsVideo(v.ID); got.Status != training.StatusReady {
+			t.Fatalf("after processing: %+v", got)
+		}
+	})
+	for _, step := range []string{"inserted", "pointed"} {
+		t.Run("a completion that failed after "+step+" is finished by the next call", func(t *testing.T) {
+			v := f.createVideo(training.Input{})
+			f.svc.SetCompleteStepForTest(func(s string) error {
+				if s == step {
+					return errors.New("the database went away")
+				}
+				return nil
+			})
+			in, err := f.upload(v.ID, landscape(t, 2))
+			f.svc.SetCompleteStepForTest(nil)
+			if err == nil {
+				t.Fatal("the failing step did not fail the completion")
+			}
+			if err := f.svc.CompleteUpload(f.ctx, opsUser, in); err != nil {
+				t.Fatal(err)
+			}
+			f.process(f.svc)
+			if got := f.opsVideo(v.ID); got.Status != training.StatusReady {
+				t.Fatalf("after the second call and processing: %+v", got)
+			}
+		})
+	}
+}

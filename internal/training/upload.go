@@ -46,7 +46,17 @@ func (s *Service) AuthorizeUpload(ctx context.Context, p *auth.Principal, meta m
 // CompleteUpload checks a finished upload with ffprobe (a real video stream, a known container
 // and codecs, the duration limit) and queues it for processing as the video's new content. A
 // file that fails the checks is refused with invalid (the upload service then deletes it and
-// the last PATCH answers the problem). It is idempotent: an upload already queued is left alone.
+// the last PATCH answers the problem). It is idempotent, and safe to call again after it failed
+// at any step (the upload service does, until it succeeds):
+//
+//  1. the job is inserted "pending", which no worker runs;
+//  2. the video is pointed at it, unless an upload completed later already replaced it (then
+//     the job is superseded and its file discarded);
+//  3. only then is it "queued".
+//
+// Before, the job was queued first: a worker polling before step 2 found it was not its video's
+// job, superseded it and deleted its file, and step 2 then left the video "uploaded" for good;
+// and a call after step 2 failed found the job and stopped, so the video never pointed at it.
 func (s *Service) CompleteUpload(ctx context.Context, _ *auth.Principal, in upload.Info) error {
 	videoID := in.Meta["video_id"]
 	if _, err := s.video(ctx, videoID); err != nil {
@@ -55,42 +65,88 @@ func (s *Service) CompleteUpload(ctx context.Context, _ *auth.Principal, in uplo
 		}
 		return err
 	}
-	n, err := s.coll(jobsColl).CountDocuments(ctx, bson.D{{Key: "_id", Value: in.ID}})
-	if err != nil {
-		return fmt.Errorf("find job: %w", mongodb.Translate(err, "job"))
-	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := s.probeObject(ctx, in.Bucket, in.Key); err != nil {
+	j, err := s.pendingJob(ctx, in, videoID)
+	if err != nil || j == nil {
 		return err
 	}
-	now := s.Now.UTC()
-	j := jobDoc{ID: in.ID, VideoID: videoID, SourceBucket: string(in.Bucket), SourceKey: in.Key,
-		State: jobQueued, CreatedAt: now, UpdatedAt: now}
-	if _, err := s.coll(jobsColl).InsertOne(ctx, j); err != nil && !mongodb.IsDuplicateKey(err) {
-		return fmt.Errorf("queue job: %w", mongodb.Translate(err, "job"))
+	if err := s.afterStep("inserted"); err != nil {
+		return err
 	}
 	var previous string
-	var playing bool // previous is the version that plays (it may not be marked done yet)
+	var playing, replaced bool // playing: previous is the version that plays (it may not be marked done yet)
 	err = s.modify(ctx, videoID, func(d *videoDoc) (bson.D, error) {
+		if d.Job == j.ID {
+			return nil, nil // done by an earlier call
+		}
+		if d.Job != "" {
+			var other jobDoc
+			err := s.coll(jobsColl).FindOne(ctx, bson.D{{Key: "_id", Value: d.Job}}).Decode(&other)
+			if err != nil && !mongodb.IsNotFound(err) {
+				return nil, fmt.Errorf("read job %s: %w", d.Job, mongodb.Translate(err, "job"))
+			}
+			if err == nil && other.CreatedAt.After(j.CreatedAt) {
+				replaced = true // an upload completed after this one is the video's content
+				return nil, nil
+			}
+		}
 		previous, playing = d.Job, d.Current != nil && d.Current.ID == d.Job
-		d.Job, d.Status, d.Percent, d.Failure = in.ID, StatusUploaded, 0, ""
+		d.Job, d.Status, d.Percent, d.Failure = j.ID, StatusUploaded, 0, ""
 		return d.processing(), nil
 	})
 	if err != nil {
+		return err
+	}
+	if replaced {
+		return s.supersede(ctx, j)
+	}
+	if err := s.afterStep("pointed"); err != nil {
+		return err
+	}
+	if err := s.setJob(ctx, j.ID, bson.D{{Key: "state", Value: jobQueued}}); err != nil {
 		return err
 	}
 	// A replaced upload that never became current is not needed any more, nor is anything its
 	// transcode stored: a failed job is never run again, and a queued one may have stored
 	// outputs in a worker that died. A worker running it notices and stops, and discards what
 	// it stores after this too (supersede).
-	if previous != "" && previous != in.ID && !playing {
+	if previous != "" && !playing {
 		var old jobDoc
 		err := s.coll(jobsColl).FindOne(ctx, bson.D{{Key: "_id", Value: previous}}).Decode(&old)
 		if err == nil && old.State != jobDone {
-			return s.discardRevision(ctx, previous, now)
+			return s.discardRevision(ctx, previous, s.Now.UTC())
 		}
 	}
 	return nil
+}
+
+// pendingJob returns the job of upload in, inserting it "pending" after probing the file when
+// there is none; nil when the job went past pending (queued by an earlier call: nothing to do).
+func (s *Service) pendingJob(ctx context.Context, in upload.Info, videoID string) (*jobDoc, error) {
+	for range 2 {
+		var j jobDoc
+		err := s.coll(jobsColl).FindOne(ctx, bson.D{{Key: "_id", Value: in.ID}}).Decode(&j)
+		switch {
+		case err == nil && j.State == jobPending:
+			return &j, nil
+		case err == nil:
+			return nil, nil
+		case !mongodb.IsNotFound(err):
+			return nil, fmt.Errorf("find job: %w", mongodb.Translate(err, "job"))
+		}
+		if _, err := s.probeObject(ctx, in.Bucket, in.Key); err != nil {
+			return nil, err
+		}
+		now := s.Now.UTC()
+		j = jobDoc{ID: in.ID, VideoID: videoID, SourceBucket: string(in.Bucket), SourceKey: in.Key,
+			State: jobPending, CreatedAt: now, UpdatedAt: now}
+		_, err = s.coll(jobsColl).InsertOne(ctx, j)
+		if err == nil {
+			return &j, nil
+		}
+		if !mongodb.IsDuplicateKey(err) {
+			return nil, fmt.Errorf("queue job: %w", mongodb.Translate(err, "job"))
+		}
+		// Another call inserted it meanwhile: read it.
+	}
+	return nil, apperr.New(apperr.Unavailable, "the upload of video %s is being completed; try again", videoID)
 }
