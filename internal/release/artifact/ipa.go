@@ -3,8 +3,10 @@ package artifact
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	"howett.net/plist"
@@ -143,20 +145,26 @@ func checkPlistShape(data []byte) error {
 	if !bytes.HasPrefix(trimmed, []byte("<")) {
 		return errors.New("not an XML or binary property list")
 	}
-	depth := 0
-	for i := 0; i < len(data); i++ {
-		if data[i] != '<' {
-			continue
+	// Every element counts, however it is spelled: the decoder recurses on each by its local
+	// name (<plist>, <array >, <x:dict a="">), and counting only "<array>" and "<dict>" let 4 MiB
+	// of "<plist>" through, half a gigabyte of stack.
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = false
+	for depth := 0; ; {
+		tok, err := d.RawToken()
+		if errors.Is(err, io.EOF) {
+			return nil
 		}
-		rest := data[i+1:]
-		switch {
-		case bytes.HasPrefix(rest, []byte("/array>")), bytes.HasPrefix(rest, []byte("/dict>")):
-			depth--
-		case bytes.HasPrefix(rest, []byte("array>")), bytes.HasPrefix(rest, []byte("dict>")):
+		if err != nil {
+			return fmt.Errorf("not an XML property list: %w", err)
+		}
+		switch tok.(type) {
+		case xml.StartElement:
 			if depth++; depth > maxPlistDepth {
 				return fmt.Errorf("property list nested deeper than %d", maxPlistDepth)
 			}
+		case xml.EndElement:
+			depth--
 		}
 	}
-	return nil
 }

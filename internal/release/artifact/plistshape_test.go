@@ -34,6 +34,18 @@ func TestPlistsThatWouldKillTheProcessAreRefused(t *testing.T) {
 			t.Errorf("%s: decoded", name)
 		}
 	}
+	// The decoder recurses on every element by its local name: counting only "<array>" and
+	// "<dict>" let these through (4 MiB of "<plist>" took half a gigabyte of stack).
+	for name, data := range map[string]string{
+		"<plist> nested 100 deep":         strings.Repeat("<plist>", 100),
+		"<array > with a space":           `<plist>` + strings.Repeat("<array >", 100),
+		`<x:dict a=""> with a prefix`:     `<plist>` + strings.Repeat(`<x:dict a="">`, 100),
+		"elements closed, 100 deep again": strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100),
+	} {
+		if err := checkPlistShape([]byte(data)); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+			t.Errorf("%s: %v, want refused as too deep", name, err)
+		}
+	}
 	want := map[string]any{"CFBundleIdentifier": "com.example.portal", "Nested": []any{map[string]any{"a": "b"}}}
 	for _, format := range []int{plist.XMLFormat, plist.BinaryFormat} {
 		data, err := plist.Marshal(want, format)
