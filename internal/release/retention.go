@@ -73,29 +73,62 @@ func (s *Service) applyRetention(ctx context.Context, ch *Channel, plat Platform
 		if err != nil {
 			return last, err
 		}
-		t, err := s.updateTrack(ctx, ch.AppID, plat, ch.Name, false, func(t *Track) error {
-			for _, r := range t.Releases {
-				if r.BuildID == old.id && t.live(r) {
-					return errStillLive
-				}
-			}
-			t.Releases = without(t.Releases, func(r Release) bool { return r.BuildID == old.id })
-			return nil
-		})
+		t, err := s.retire(ctx, ch, plat, b)
 		if err == errStillLive {
 			continue
 		}
 		if err != nil {
 			return last, err
 		}
-		last = t
-		s.discard(ctx, b)
-		s.log().Info("release: retention deleted a build", "channel", ch.ID, "build", b.PublicID)
+		if t != nil {
+			last = t
+			s.log().Info("release: retention deleted a build", "channel", ch.ID, "build", b.PublicID)
+		}
 	}
 	if last != nil {
 		s.changed(ctx)
 	}
 	return last, nil
+}
+
+// retire deletes old build b of ch's track on plat, as DeleteBuild does: under its deletion
+// mark, with the tracks read after the mark, so that a publish of b on another channel at the
+// same moment is either seen here (b is kept) or sees the mark (and takes its release back).
+// Without the mark, retention deleted a build another ops user had just released elsewhere:
+// that track kept a release of a build that no longer existed, and the next upload with that
+// number went live on it unpublished. It returns the track as it ends up, nil when b was kept.
+func (s *Service) retire(ctx context.Context, ch *Channel, plat Platform, b *Build) (*Track, error) {
+	if s.beforeRetire != nil {
+		s.beforeRetire(b)
+	}
+	if err := s.markDeleting(ctx, b); err != nil {
+		return nil, err
+	}
+	defer s.unmarkDeleting(ctx, b)
+	tracks, err := s.tracks(ctx, ch.AppID)
+	if err != nil {
+		return nil, err
+	}
+	own := TrackID(ch.AppID, plat, ch.Name)
+	for _, t := range tracks {
+		if t.ID != own && t.references(b.PublicID) {
+			return nil, nil // released elsewhere meanwhile
+		}
+	}
+	t, err := s.updateTrack(ctx, ch.AppID, plat, ch.Name, false, func(t *Track) error {
+		for _, r := range t.Releases {
+			if r.BuildID == b.PublicID && t.live(r) {
+				return errStillLive
+			}
+		}
+		t.Releases = without(t.Releases, func(r Release) bool { return r.BuildID == b.PublicID })
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.discard(ctx, b)
+	return t, nil
 }
 
 // errStillLive aborts a retention deletion whose build is still offered.

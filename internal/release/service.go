@@ -67,6 +67,10 @@ type Service struct {
 	// Now is the clock; nil means time.Now.
 	Now    clock.Func
 	Logger *slog.Logger
+
+	// beforeRetire, when set (tests), runs before retention deletes a build: what another ops
+	// user does meanwhile.
+	beforeRetire func(b *Build)
 }
 
 func (s *Service) log() *slog.Logger {

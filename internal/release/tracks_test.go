@@ -237,3 +237,62 @@ func TestRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionKeepsABuildReleasedElsewhereMeanwhile: retention on beta decides to delete an old
+// build while another ops user releases it on stable. Before, retention deleted it anyway (it
+// had read the tracks before): stable kept a release of a build that no longer existed.
+func TestRetentionKeepsABuildReleasedElsewhereMeanwhile(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.app(t, "portal")
+	if _, err := f.svc.PutChannel(ctx, opsUser, "portal", "beta", ChannelInput{Retention: 1}); err != nil {
+		t.Fatal(err)
+	}
+	old := f.build(t, "portal", Android, artifacttest.APK{Package: "com.example.portal", Build: 1}.Bytes(t))
+	next := f.build(t, "portal", Android, artifacttest.APK{Package: "com.example.portal", Build: 2}.Bytes(t))
+	for _, b := range []*Build{old, next} {
+		tr, err := f.svc.Publish(ctx, opsUser, "portal", PublishInput{Platform: Android, Channel: "beta", BuildID: b.PublicID, Percent: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == old {
+			if _, err := f.svc.ChangeRelease(ctx, opsUser, "portal", Android, "beta", tr.Releases[len(tr.Releases)-1].ID, Complete, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Completing build 2 makes build 1 retention's to delete, at the next publish on beta.
+	tracks, err := f.svc.ListTracks(ctx, opsUser, "portal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.beforeRetire = func(b *Build) {
+		if b.PublicID != old.PublicID {
+			return
+		}
+		f.svc.beforeRetire = nil
+		if _, err := f.svc.Publish(ctx, opsUser, "portal", PublishInput{Platform: Android, Channel: "stable", BuildID: b.PublicID, Percent: 100}); err != nil {
+			t.Errorf("publish %s on stable meanwhile: %v", b.PublicID, err)
+		}
+	}
+	for _, tr := range tracks {
+		if tr.Channel == "beta" {
+			if _, err := f.svc.ChangeRelease(ctx, opsUser, "portal", Android, "beta", tr.Releases[len(tr.Releases)-1].ID, Complete, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	third := f.build(t, "portal", Android, artifacttest.APK{Package: "com.example.portal", Build: 3}.Bytes(t))
+	if _, err := f.svc.Publish(ctx, opsUser, "portal", PublishInput{Platform: Android, Channel: "beta", BuildID: third.PublicID, Percent: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if f.svc.beforeRetire != nil {
+		t.Fatal("retention never decided to delete build 1: the test no longer tests the race")
+	}
+	if _, err := f.svc.build(ctx, "portal", old.PublicID); err != nil {
+		t.Fatalf("build 1 (released on stable meanwhile): %v", err)
+	}
+	if _, err := f.store.Stat(ctx, media.Artifacts, old.ObjectKey); err != nil {
+		t.Fatalf("build 1's file: %v", err)
+	}
+}
