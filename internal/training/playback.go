@@ -147,7 +147,7 @@ func (s *Service) Play(ctx context.Context, p *auth.Principal, id string) (*Play
 		s.recordUsage(p, "training_view", id)
 	}
 	expires := now.Add(playbackExpiry(d.Current)).Truncate(time.Second)
-	token := s.sign(id, d.Current.ID, expires)
+	token := s.sign(d, d.Current.ID, expires)
 	return &Playback{ExpiresAt: expires,
 		MasterURL: s.PublicBaseURL + "/v1/training/play/" + id + "/" + token + "/master.m3u8"}, nil
 }
@@ -194,19 +194,20 @@ func (s *Service) offlineCopy(ctx context.Context, d *videoDoc) (*Download, erro
 // Playlist returns an HLS playlist of a playback URL: name "master" (the master playlist, whose
 // variant URIs are relative, so they keep the credential in the path) or a rendition's name
 // (its media playlist, every segment URI presigned until the playback expires). It returns
-// forbidden for a forged or expired credential and not_found for a video that was deleted or
-// unpublished since, or an unknown rendition.
+// forbidden for a forged or expired credential, or one handed out before the video's audience
+// changed, and not_found for a video that was deleted or unpublished since, or an unknown
+// rendition.
 func (s *Service) Playlist(ctx context.Context, videoID, token, name string) (string, error) {
-	rev, expires, err := s.verify(videoID, token)
-	if err != nil {
-		return "", err
-	}
 	d, err := s.video(ctx, videoID)
 	if err != nil {
 		return "", err
 	}
 	if !d.Published {
 		return "", apperr.New(apperr.NotFound, "video not found")
+	}
+	rev, expires, err := s.verify(d, token)
+	if err != nil {
+		return "", err
 	}
 	var j jobDoc
 	if err := s.coll(jobsColl).FindOne(ctx, bson.D{{Key: "_id", Value: rev}}).Decode(&j); err != nil {

@@ -252,6 +252,28 @@ func TestProcessAndPlay(t *testing.T) {
 			t.Fatalf("range: %d", resp.StatusCode)
 		}
 	})
+	t.Run("narrowing the audience ends the playbacks handed out", func(t *testing.T) {
+		// Before, a URL handed out (or forwarded) kept playing for up to 2 hours after ops
+		// narrowed the audience that it was meant for.
+		pb, err := f.svc.Play(f.ctx, sales, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, _ := get(t, pb.MasterURL, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("before: %d", resp.StatusCode)
+		}
+		legal := []string{"Legal"}
+		if _, err := f.svc.Update(f.ctx, opsUser, v.ID, training.Patch{Departments: &legal}); err != nil {
+			t.Fatal(err)
+		}
+		if resp, _ := get(t, pb.MasterURL, nil); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("after narrowing the audience: %d, want 403", resp.StatusCode)
+		}
+		sales := []string{"Sales"}
+		if _, err := f.svc.Update(f.ctx, opsUser, v.ID, training.Patch{Departments: &sales}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("playback URLs expire", func(t *testing.T) {
 		f.clock.Advance(time.Duration(got.DurationMS)*time.Millisecond + 31*time.Minute)
 		if resp, _ := get(t, pb.MasterURL, nil); resp.StatusCode != http.StatusForbidden {
