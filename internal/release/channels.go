@@ -72,7 +72,11 @@ func (s *Service) PutChannel(ctx context.Context, actor *auth.Principal, appID, 
 		}
 	}
 	s.changed(ctx)
-	return s.channel(ctx, appID, name)
+	c, err := s.channel(ctx, appID, name)
+	if err == nil && c.Cap > 0 {
+		err = s.seatMembers(ctx, c)
+	}
+	return c, err
 }
 
 func (s *Service) channel(ctx context.Context, appID, name string) (*Channel, error) {

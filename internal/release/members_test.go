@@ -208,3 +208,55 @@ func TestOrphanSeatIsReclaimed(t *testing.T) {
 		}
 	})
 }
+
+// TestACapSetLaterBoundsTheGroup: members who joined before a cap was set (or hold seats above a
+// lowered one) are given seats within it, so joiners find only the seats that are left. Before,
+// 3 members and a new cap of 5 let concurrent joiners take all 5 seats: 8 members.
+func TestACapSetLaterBoundsTheGroup(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.app(t, "portal")
+	if _, err := f.svc.PutChannel(ctx, opsUser, "portal", "beta", ChannelInput{SelfOptIn: true}); err != nil {
+		t.Fatal(err)
+	}
+	join := func(user string) error {
+		_, err := f.svc.Join(ctx, &auth.Principal{UserID: user, Roles: []auth.Role{auth.RoleEmployee}}, "portal", "beta")
+		return err
+	}
+	for i := range 3 {
+		if err := join(fmt.Sprintf("early-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.svc.PutChannel(ctx, opsUser, "portal", "beta", ChannelInput{SelfOptIn: true, Cap: 5}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := join(fmt.Sprintf("late-%d", i)); err != nil && !apperr.Is(err, apperr.Conflict) {
+				t.Errorf("join: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	ms, err := f.svc.ListMembers(ctx, opsUser, "portal", "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 5 {
+		t.Fatalf("%d members, want the cap of 5", len(ms))
+	}
+	// Lowering the cap re-seats the members within it; nobody is removed, and nobody joins.
+	if _, err := f.svc.PutChannel(ctx, opsUser, "portal", "beta", ChannelInput{SelfOptIn: true, Cap: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := join("later"); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("a join over the lowered cap: %v, want conflict", err)
+	}
+	if ms, _ := f.svc.ListMembers(ctx, opsUser, "portal", "beta"); len(ms) != 5 {
+		t.Fatalf("%d members after lowering the cap, want the 5 kept", len(ms))
+	}
+}

@@ -89,3 +89,52 @@ func (s *Service) freeSeat(ctx context.Context, c *Channel, n int, userID string
 }
 
 func seatID(c *Channel, n int) string { return ChannelID(c.AppID, c.Name) + "#" + strconv.Itoa(n) }
+
+// seatMembers gives a seat in 1..cap to every member of capped channel c who has none there:
+// members who joined before the cap was set (seat 0) or whose seat is above a lowered cap. The
+// seats alone bound joins, so without this, the joiners after a cap was set or lowered found
+// free seats that existing members should have held, and the group passed the cap (3 members
+// and a new cap of 5 let 5 concurrent joiners in). Members for whom no seat is left stay
+// members (nobody is removed) and the channel counts as full until enough leave.
+func (s *Service) seatMembers(ctx context.Context, c *Channel) error {
+	members, err := mongodb.FindAll[Member](ctx, s.coll(membersColl), bson.D{{Key: "app_id", Value: c.AppID}, {Key: "channel", Value: c.Name}}, "members")
+	if err != nil {
+		return err
+	}
+	next := 1 // seats below it were found held: probing goes on from there
+	for _, m := range members {
+		if m.Seat >= 1 && m.Seat <= c.Cap {
+			continue
+		}
+		n, err := s.firstFreeSeat(ctx, c, m.UserID, next)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil // every seat is held: the rest stay unseated members
+		}
+		next = n + 1
+		if _, err := s.coll(membersColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: m.ID}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "seat", Value: n}}}}); err != nil {
+			s.freeSeat(ctx, c, n, m.UserID)
+			return mongodb.Translate(err, "member")
+		}
+		if m.Seat > c.Cap {
+			s.freeSeat(ctx, c, m.Seat, m.UserID)
+		}
+	}
+	return nil
+}
+
+// firstFreeSeat claims the lowest free seat of c from seat from on for userID; 0 when every
+// seat from there is held.
+func (s *Service) firstFreeSeat(ctx context.Context, c *Channel, userID string, from int) (int, error) {
+	for n := from; n <= c.Cap; n++ {
+		won, err := mongodb.Claim(ctx, s.coll(seatsColl), seatID(c, n),
+			bson.D{{Key: "user_id", Value: userID}, {Key: "at", Value: s.Now.Stored()}})
+		if err != nil || won {
+			return n, err
+		}
+	}
+	return 0, nil
+}
