@@ -31,8 +31,21 @@ func (s *Service) apply(ctx context.Context, source string, p *Payload, approver
 	if p.Data.Task == nil {
 		return changed, nil
 	}
-	taskChanged, err := s.applyTask(ctx, inst, p.Data.Task, approvers[p.Data.Task.ApproverEmployeeNo])
-	return changed || taskChanged, err
+	taskChanged, err := s.applyTask(ctx, inst, p.Data.Task, approvers[p.Data.Task.ApproverEmployeeNo], p.Timestamp)
+	if err != nil {
+		return changed || taskChanged, err
+	}
+	// An instance event applied at the same time (a withdraw) may have looked for this task's
+	// document before it was written, and so not closed it: read the instance again after the
+	// write. Anything newer is copied onto the task now.
+	if latest, err := s.readInstance(ctx, inst.ID); err != nil {
+		return true, err
+	} else if latest != nil && latest.Version > inst.Version {
+		if err := s.refreshTask(ctx, Key(source, p.Data.Task.ID), latest); err != nil {
+			return true, err
+		}
+	}
+	return changed || taskChanged, nil
 }
 
 func (s *Service) readInstance(ctx context.Context, key string) (*Instance, error) {
@@ -220,7 +233,7 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context, seq in
 // (DelegatedFrom names the approver); an update that keeps the OA's approver keeps the holder.
 // A task that reaches a new holder while open is pushed to them, and one that closes or moves
 // away has its notification withdrawn from its former holder.
-func (s *Service) applyTask(ctx context.Context, inst *Instance, in *TaskPayload, approverID string) (bool, error) {
+func (s *Service) applyTask(ctx context.Context, inst *Instance, in *TaskPayload, approverID string, at time.Time) (bool, error) {
 	key := Key(inst.Source, in.ID)
 	defer s.DB.Lock("approval/task:" + key)()
 	var cur, t *Task
@@ -230,6 +243,14 @@ func (s *Service) applyTask(ctx context.Context, inst *Instance, in *TaskPayload
 		cur, err = s.readTask(ctx, key)
 		if err != nil {
 			return false, err
+		}
+		// The instance as stored now, under the task's lock: inst was read before it, and an
+		// instance event (a withdraw) may have been applied since. Before, the task was written
+		// with inst's older status, and a withdrawn request was open again.
+		if latest, err := s.readInstance(ctx, inst.ID); err != nil {
+			return false, err
+		} else if latest != nil && latest.Version > inst.Version {
+			inst = latest
 		}
 		if cur != nil && cur.Version >= in.Version {
 			if cur.Version == in.Version && cur.Open && cur.PushedAt == nil {
@@ -270,7 +291,7 @@ func (s *Service) applyTask(ctx context.Context, inst *Instance, in *TaskPayload
 		}
 		t.FormerUserIDs = slices.DeleteFunc(t.FormerUserIDs, func(u string) bool { return u == t.ApproverUserID })
 		if t.DecidedAt == nil && (in.Status == StatusApproved || in.Status == StatusRejected) {
-			if err := s.recordOASide(ctx, t, now); err != nil {
+			if err := s.recordOASide(ctx, t, oaTime(at, t.CreatedAt, now)); err != nil {
 				return false, err
 			}
 		}
@@ -306,22 +327,45 @@ func (s *Service) assign(ctx context.Context, t *Task, userID, employeeNo string
 	if err != nil || d == nil || !d.covers(now) {
 		return err
 	}
+	// The delegate must still be an active user with that number: one disabled since the
+	// delegation was set received the tasks for the rest of its term, and nobody saw them.
+	active, err := s.Directory.ActiveUsersByEmployeeNo(ctx, []string{d.DelegateEmployeeNo})
+	if err != nil {
+		return err
+	}
+	if active[d.DelegateEmployeeNo] != d.DelegateUserID {
+		return nil
+	}
 	t.ApproverUserID, t.ApproverEmployeeNo = d.DelegateUserID, d.DelegateEmployeeNo
 	t.DelegatedFrom = &Delegator{UserID: userID, EmployeeNo: employeeNo}
 	return nil
 }
 
+// oaTime is when the OA says an event happened (at, the event's timestamp), within when its
+// task was created and now: decisions made in the OA count from then, not from when mportal
+// processed the event (minutes later in a burst, months for history an OA sends late, which
+// took over the step-time statistics and marked the task overdue).
+func oaTime(at, created, now time.Time) time.Time {
+	switch {
+	case at.IsZero() || at.After(now):
+		return now
+	case at.Before(created):
+		return created
+	}
+	return at.UTC().Truncate(time.Millisecond)
+}
+
 // recordOASide records the decision the OA reports for a task mportal has no decision for
 // (decided on the OA side): via oa, nothing to call back. A decision made in the app first
 // stays.
-func (s *Service) recordOASide(ctx context.Context, t *Task, now time.Time) error {
+func (s *Service) recordOASide(ctx context.Context, t *Task, decidedAt time.Time) error {
 	action := ActionApprove
 	if t.Status == StatusRejected {
 		action = ActionReject
 	}
 	d := &Decision{ID: t.ID, Source: t.Source, TaskID: t.TaskID, InstanceID: t.InstanceID, FlowCode: t.FlowCode,
 		NodeID: t.NodeID, Action: action, ByUserID: t.ApproverUserID, ByEmployeeNo: t.ApproverEmployeeNo, Via: ViaOA,
-		TaskVersion: t.Version, DecidedAt: now, TaskCreatedAt: t.CreatedAt, PushedAt: t.PushedAt,
+		TaskVersion: t.Version, DecidedAt: decidedAt, TaskCreatedAt: t.CreatedAt, PushedAt: t.PushedAt,
 		Callback: Callback{State: CallbackNone}}
 	stored, err := s.claimDecision(ctx, d)
 	if err != nil {

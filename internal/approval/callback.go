@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/clock"
 	"github.com/mportal/mportal/internal/mongodb"
 )
@@ -170,6 +171,10 @@ type callbackJob struct {
 	body                              []byte
 }
 
+// deletedSourceRetry is how long a callback whose integration was deleted waits before it is
+// looked at again.
+const deletedSourceRetry = time.Hour
+
 // target is what an attempt needs of an integration.
 type target struct {
 	url     string
@@ -180,6 +185,12 @@ type target struct {
 // attempt claims and makes the next attempt of j. It returns false when another engine has it.
 func (c *Callbacks) attempt(ctx context.Context, j callbackJob) (bool, error) {
 	tg, err := c.target(ctx, j.integrationID)
+	if apperr.Is(err, apperr.NotFound) {
+		// The integration was deleted: the decision waits (an integration created again under
+		// the id resumes it) behind the others. Left due, 100 of them filled every pass's batch,
+		// and no other integration's callback went out again.
+		return false, c.requeue(ctx, j.decisionID, j.integrationID, c.Now.Stored().Add(deletedSourceRetry))
+	}
 	if err != nil {
 		return false, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -356,4 +357,29 @@ type failingTransport struct{}
 
 func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, errors.New("dial tcp 127.0.0.1:9: connect: connection refused")
+}
+
+// TestCallbacksOfADeletedIntegrationDoNotBlockTheQueue: decisions of an integration an admin
+// deleted wait behind the others. Before, they stayed due at the head of the queue, and once a
+// pass's batch was full of them no other integration's callback went out again.
+func TestCallbacksOfADeletedIntegrationDoNotBlockTheQueue(t *testing.T) {
+	f := newCallbackFixture(t)
+	e := f.engine("a")
+	e.Batch = 3
+	now := f.clock.Now().UTC().Truncate(time.Millisecond)
+	for i := range 5 {
+		d := &Decision{ID: Key("deleted-oa", fmt.Sprint("t", i)), Source: "deleted-oa", TaskID: fmt.Sprint("t", i),
+			Action: ActionApprove, Via: ViaMobile, DecidedAt: now.Add(-time.Hour), Callback: Callback{State: CallbackPending, NextAt: now.Add(-time.Hour)}}
+		if _, err := f.db.Collection(decisionsColl).InsertOne(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+		queueCallback(t.Context(), f.db, d)
+	}
+	id := f.decide("approve")
+	for range 3 {
+		f.pass(e)
+	}
+	if cb := f.callback(id); cb.State != CallbackDelivered {
+		t.Fatalf("the live integration's callback: %+v, want delivered", cb)
+	}
 }

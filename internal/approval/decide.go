@@ -68,49 +68,21 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 	if k := in.IdempotencyKey; k == "" || len(k) > 128 || strings.ContainsAny(k, "\x00$") {
 		return nil, apperr.Field("idempotency_key", "idempotency_key is required: 1 to 128 characters (a UUID per decision attempt)")
 	}
-	t, err := s.readTask(ctx, taskID)
-	if err != nil {
+	d, fresh, err := s.claimOpen(ctx, p, taskID, in, version)
+	if d == nil {
 		return nil, err
 	}
-	if t == nil || t.ApproverUserID != p.UserID {
-		return nil, apperr.New(apperr.NotFound, "approval task not found")
-	}
-	if prev, err := s.decisionOf(ctx, taskID); err != nil || prev != nil {
+	if !fresh {
+		// Decided before (this attempt's retry, or another's): finish closing the task if the
+		// first attempt failed after storing its decision, whoever asks. Before, only a retry
+		// with the same key did, and the task stayed pending and reminded.
+		if cerr := s.closeDecided(ctx, d); cerr != nil && err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return nil, err
 		}
-		d, err := s.replay(prev, p, in.IdempotencyKey)
-		if err == nil && t.DecidedAt == nil {
-			err = s.closeDecided(ctx, d) // the first attempt failed after its decision was stored
-		}
-		return d, err
-	}
-	if err := closedError(t, version); err != nil {
-		return nil, err
-	}
-	action, ok := t.action(in.Action)
-	if !ok {
-		return nil, apperr.Field("action", "action must be one of the task's actions (%s)", t.actionNames())
-	}
-	reason := strings.TrimSpace(in.Reason)
-	if action.ReasonRequired && reason == "" {
-		return nil, apperr.Field("reason", "a reason is required to %s this task", in.Action)
-	}
-	if utf8.RuneCountInString(reason) > maxReason {
-		return nil, apperr.Field("reason", "reason must be at most %d characters", maxReason)
-	}
-	now := s.Now.Stored()
-	d := &Decision{ID: t.ID, Source: t.Source, TaskID: t.TaskID, InstanceID: t.InstanceID, FlowCode: t.FlowCode,
-		NodeID: t.NodeID, Action: in.Action, Reason: reason, ByUserID: p.UserID, ByEmployeeNo: t.ApproverEmployeeNo,
-		Via: ViaMobile, IdempotencyKey: in.IdempotencyKey, DeviceID: p.DeviceID, TaskVersion: t.Version,
-		ActionContext: t.ActionContext, DecidedAt: now, TaskCreatedAt: t.CreatedAt, PushedAt: t.PushedAt,
-		Callback: Callback{State: CallbackPending, NextAt: now}}
-	won, err := s.claimDecision(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	if won != d {
-		return s.replay(won, p, in.IdempotencyKey)
+		return d, nil
 	}
 	s.recordDecision(d)
 	queueCallback(ctx, s.DB, d) // part C: the callback outbox's queue (callback_queue.go)
@@ -118,6 +90,77 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 		return nil, err
 	}
 	return d, nil
+}
+
+// claimOpen checks p's decision on taskID and stores it, under the task's lock, which the OA's
+// events also take (the embedded database). It returns the decision and fresh when this call
+// stored it; an existing decision (not fresh) with replay's answer to it; or nil and why not.
+// A task the OA closed or moved between the read and the insert (on MongoDB, across replicas,
+// where the lock does nothing) is seen by the read after the insert, and the decision is taken
+// back: before, it was accepted, and the OA got a callback for a withdrawn request or for a task
+// that was someone else's by then.
+func (s *Service) claimOpen(ctx context.Context, p *auth.Principal, taskID string, in DecisionInput, version int64) (*Decision, bool, error) {
+	defer s.DB.Lock("approval/task:" + taskID)()
+	t, err := s.readTask(ctx, taskID)
+	if err != nil {
+		return nil, false, err
+	}
+	if t == nil || t.ApproverUserID != p.UserID {
+		return nil, false, apperr.New(apperr.NotFound, "approval task not found")
+	}
+	if prev, err := s.decisionOf(ctx, taskID); err != nil || prev != nil {
+		if err != nil {
+			return nil, false, err
+		}
+		_, err := s.replay(prev, p, in.IdempotencyKey)
+		return prev, false, err
+	}
+	if err := closedError(t, version); err != nil {
+		return nil, false, err
+	}
+	action, ok := t.action(in.Action)
+	if !ok {
+		return nil, false, apperr.Field("action", "action must be one of the task's actions (%s)", t.actionNames())
+	}
+	reason := strings.TrimSpace(in.Reason)
+	if action.ReasonRequired && reason == "" {
+		return nil, false, apperr.Field("reason", "a reason is required to %s this task", in.Action)
+	}
+	if utf8.RuneCountInString(reason) > maxReason {
+		return nil, false, apperr.Field("reason", "reason must be at most %d characters", maxReason)
+	}
+	now := s.Now.Stored()
+	d := &Decision{ID: t.ID, Source: t.Source, TaskID: t.TaskID, InstanceID: t.InstanceID, FlowCode: t.FlowCode,
+		NodeID: t.NodeID, Action: in.Action, Reason: reason, ByUserID: p.UserID, ByEmployeeNo: t.ApproverEmployeeNo,
+		Via: ViaMobile, IdempotencyKey: in.IdempotencyKey, DeviceID: p.DeviceID, TaskVersion: t.Version,
+		ActionContext: t.ActionContext, DecidedAt: now, TaskCreatedAt: t.CreatedAt, PushedAt: t.PushedAt,
+		Callback: Callback{State: CallbackPending, NextAt: now}}
+	if s.beforeClaim != nil {
+		s.beforeClaim()
+	}
+	won, err := s.claimDecision(ctx, d)
+	if err != nil {
+		return nil, false, err
+	}
+	if won != d {
+		_, err := s.replay(won, p, in.IdempotencyKey)
+		return won, false, err
+	}
+	after, err := s.readTask(ctx, taskID)
+	if err == nil && after != nil && after.ApproverUserID == p.UserID && closedError(after, version) == nil {
+		return d, true, nil
+	}
+	if _, derr := s.coll(decisionsColl).DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: d.ID},
+		{Key: "idempotency_key", Value: d.IdempotencyKey}, {Key: "by_user_id", Value: d.ByUserID}}); derr != nil {
+		return nil, false, fmt.Errorf("take back a decision of a task closed meanwhile: %w", mongodb.Translate(derr, "decision"))
+	}
+	switch {
+	case err != nil:
+		return nil, false, err
+	case after == nil || after.ApproverUserID != p.UserID:
+		return nil, false, apperr.New(apperr.NotFound, "approval task not found")
+	}
+	return nil, false, closedError(after, version)
 }
 
 // replay answers a decision attempt on a decided task: the winning decision when it is the same

@@ -74,6 +74,7 @@ type fixture struct {
 	users map[string]*auth.Principal
 	// source and secret of the "oa" integration.
 	source, secret string
+	dir            *directory.Users
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -96,6 +97,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 		f.users[no] = &auth.Principal{UserID: u.ID, Roles: u.Roles, DeviceID: "dev-" + no}
 	}
+	f.dir = dir
 	f.sync = &datasync.Engine{DB: db, Now: f.clock.Now}
 	// One process writes the tasks: the list may come from memory, as on the embedded database
 	// (TestListsOfReplicasSharingADatabase lists from the database).

@@ -7,6 +7,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/push"
 )
@@ -76,5 +78,105 @@ func TestAnEventReadBeforeADecisionDoesNotReopenTheTask(t *testing.T) {
 	got, err := s.readTask(ctx, "oa:t1")
 	if err != nil || got.DecidedAt == nil || got.Open {
 		t.Fatalf("stored %+v, %v; want the decided task", got, err)
+	}
+}
+
+// A task event applied while a withdraw of its instance is applied (16 events at once, or two
+// replicas) got the instance as read before the withdraw: the task was written open, and the
+// withdrawn request was back in the approver's list. The task now takes the instance as stored.
+func TestATaskEventAfterAWithdrawStaysClosed(t *testing.T) {
+	ctx := context.Background()
+	s := &Service{DB: testenv.Mongo(t), Push: noPush{}}
+	stale := &Instance{ID: "oa:i1", Source: "oa", InstanceID: "i1", Status: StatusPending, Version: 1}
+	withdrawn := *stale
+	withdrawn.Status, withdrawn.Version = StatusCanceled, 2
+	if _, err := s.coll(instancesColl).InsertOne(ctx, &withdrawn); err != nil {
+		t.Fatal(err)
+	}
+	in := &TaskPayload{ID: "t1", ApproverEmployeeNo: "E100", Status: StatusPending, Version: 1,
+		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Actions: []Action{{Action: ActionApprove}}}
+	if _, err := s.applyTask(ctx, stale, in, "u1", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.readTask(ctx, "oa:t1")
+	if err != nil || got == nil || got.Open || got.InstanceStatus != StatusCanceled {
+		t.Fatalf("task %+v (%v): want closed, its instance withdrawn", got, err)
+	}
+}
+
+// A decision whose task the OA closed between the approver's read and the decision's insert (on
+// another replica, or on MongoDB, where DB.Lock does nothing) is taken back and answered
+// task_closed. Before, it was accepted, and the OA got a callback for a withdrawn request.
+func TestADecisionRacingAWithdrawIsTakenBack(t *testing.T) {
+	ctx := context.Background()
+	s := &Service{DB: testenv.Mongo(t), Push: noPush{}}
+	open := &Task{ID: "oa:t1", Source: "oa", TaskID: "t1", Status: StatusPending, InstanceStatus: StatusPending, Version: 1,
+		ApproverUserID: "u1", Actions: []Action{{Action: ActionApprove}}}
+	open.Open = open.open()
+	if err := s.writeTask(ctx, open, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.beforeClaim = func() {
+		read, err := s.readTask(ctx, "oa:t1")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		closed := *read
+		closed.InstanceStatus = StatusCanceled
+		closed.Open = closed.open()
+		if err := s.writeTask(ctx, &closed, read); err != nil {
+			t.Error(err)
+		}
+	}
+	_, err := s.decide(ctx, &auth.Principal{UserID: "u1"}, "oa:t1", DecisionInput{Action: ActionApprove, IdempotencyKey: "k1"}, 0)
+	if !apperr.Is(err, apperr.TaskClosed) {
+		t.Fatalf("decide = %v, want task_closed", err)
+	}
+	if d, err := s.decisionOf(ctx, "oa:t1"); err != nil || d != nil {
+		t.Fatalf("decision %+v (%v): want none", d, err)
+	}
+}
+
+// A decision stored by an attempt that failed before closing the task (a database error, the
+// app not retrying) is closed by the next attempt, whatever its key. Before, only a retry with
+// the same key closed it: other attempts got already_decided and the task stayed pending.
+func TestAnotherAttemptClosesADecidedTask(t *testing.T) {
+	ctx := context.Background()
+	s := &Service{DB: testenv.Mongo(t), Push: noPush{}}
+	open := &Task{ID: "oa:t1", Source: "oa", TaskID: "t1", Status: StatusPending, InstanceStatus: StatusPending, Version: 1,
+		ApproverUserID: "u1", Actions: []Action{{Action: ActionApprove}}}
+	open.Open = open.open()
+	if err := s.writeTask(ctx, open, nil); err != nil {
+		t.Fatal(err)
+	}
+	first := &Decision{ID: "oa:t1", Source: "oa", TaskID: "t1", Action: ActionApprove, ByUserID: "u1", Via: ViaMobile,
+		IdempotencyKey: "k1", DecidedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if _, err := s.claimDecision(ctx, first); err != nil { // stored; the close never ran
+		t.Fatal(err)
+	}
+	_, err := s.decide(ctx, &auth.Principal{UserID: "u1"}, "oa:t1", DecisionInput{Action: ActionApprove, IdempotencyKey: "k2"}, 0)
+	if !apperr.Is(err, apperr.AlreadyDecided) {
+		t.Fatalf("decide = %v, want already_decided", err)
+	}
+	if got, err := s.readTask(ctx, "oa:t1"); err != nil || got.DecidedAt == nil || got.Open {
+		t.Fatalf("task %+v (%v): want it closed as decided", got, err)
+	}
+}
+
+// A decision made in the OA counts from the event's time, within the task's life: before, it
+// counted from when mportal processed the event.
+func TestOATime(t *testing.T) {
+	created := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	now := created.Add(90 * 24 * time.Hour)
+	for _, c := range []struct{ at, want time.Time }{
+		{created.Add(time.Hour), created.Add(time.Hour)}, // history sent late: the OA's time
+		{time.Time{}, now},                 // no timestamp
+		{now.Add(time.Hour), now},          // a clock ahead
+		{created.Add(-time.Hour), created}, // before the task existed
+	} {
+		if got := oaTime(c.at, created, now); !got.Equal(c.want) {
+			t.Errorf("oaTime(%v) = %v, want %v", c.at, got, c.want)
+		}
 	}
 }

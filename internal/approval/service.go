@@ -80,6 +80,9 @@ type Service struct {
 	holderOnce sync.Once
 	// view serves the approver's list when ListInMemory (see taskView).
 	view taskView
+	// beforeClaim, when set (tests), runs just before a decision is inserted: what the OA's
+	// events do on another replica meanwhile.
+	beforeClaim func()
 }
 
 func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }

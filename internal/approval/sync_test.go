@@ -9,6 +9,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/approval"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/directory"
 	datasync "github.com/mportal/mportal/sync"
 )
 
@@ -122,6 +123,21 @@ func TestDelegation(t *testing.T) {
 		}
 		if got := f.pusher.to(deputy.UserID, false); len(got) != 1 || got[0].Data["task_id"] != id {
 			t.Fatalf("delegate's pushes: %+v", got)
+		}
+	})
+	t.Run("a task in the range stays with the approver when the delegate was disabled", func(t *testing.T) {
+		// Before, a delegate who left received the tasks for the rest of the term, unseen.
+		disabled := directory.StatusDisabled
+		if _, err := f.dir.Update(f.ctx, f.users["E901"], deputy.UserID, directory.UserUpdate{Status: &disabled}); err != nil {
+			t.Fatal(err)
+		}
+		id := f.newTask(t, "i2b", "t2b", "E100")
+		if _, err := f.svc.Get(f.ctx, boss, id); err != nil {
+			t.Fatalf("the approver does not hold it: %v", err)
+		}
+		active := directory.StatusActive
+		if _, err := f.dir.Update(f.ctx, f.users["E901"], deputy.UserID, directory.UserUpdate{Status: &active}); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("a task after the range stays with the approver", func(t *testing.T) {
