@@ -48,6 +48,9 @@ type Engine struct {
 	// VerifyAfter is the age after which a batch's tokens are checked against the directory
 	// before sending (see TokenOwners). Default 1m.
 	VerifyAfter time.Duration
+	// ClaimsGrace is how long a finished notification's per-device claims (and batch device
+	// lists) are kept before they are dropped; see complete. Default 15m.
+	ClaimsGrace time.Duration
 
 	initOnce sync.Once
 	holder   string
@@ -59,6 +62,7 @@ type Engine struct {
 	// the ready queue.
 	scanWanted atomic.Bool
 	scans      atomic.Int64 // scans started, for tests
+	dropsAt    atomic.Int64 // when the scan last looked for claims to drop (Unix ms)
 }
 
 // Collections owned by the engine. push_active and push_batches hold only pending work and stay
@@ -71,6 +75,7 @@ const (
 	leasesColl        = "push_leases"        // "<thing>:<epoch>" leases
 	deadColl          = "push_dead"          // messages that could not be delivered
 	prefsColl         = "push_prefs"         // per-user preferences
+	dropsColl         = "push_drops"         // finished notifications whose claims are dropped after ClaimsGrace
 )
 
 func (e *Engine) init() {

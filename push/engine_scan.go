@@ -48,6 +48,9 @@ func collSuffix(id string) string {
 // first. It completes the notifications that have no batch left.
 func (e *Engine) scan(ctx context.Context) ([]task, error) {
 	e.scans.Add(1)
+	if err := e.dropDue(ctx); err != nil {
+		e.log().Warn("push: drop the claims of finished notifications", "err", err)
+	}
 	active, err := mongodb.FindAll[activeDoc](ctx, e.coll(activeColl), bson.D{}, activeColl)
 	if err != nil {
 		return nil, err
@@ -112,11 +115,13 @@ func (e *Engine) complete(ctx context.Context, id string) error {
 		bson.D{{Key: "$set", Value: bson.D{{Key: "done_at", Value: now}}}}); err != nil {
 		return fmt.Errorf("complete %s: %w", id, mongodb.Translate(err, "notification"))
 	}
-	if err := e.sentColl(id).Drop(ctx); err != nil {
-		return fmt.Errorf("complete %s: drop sent claims: %w", id, mongodb.Translate(err, "notification"))
-	}
-	if err := e.bodiesColl(id).Drop(ctx); err != nil {
-		return fmt.Errorf("complete %s: drop batch device lists: %w", id, mongodb.Translate(err, "notification"))
+	// The claims outlive the notification by ClaimsGrace: a holder that stalled past its lease
+	// (a frozen VM) may still write a batch of it and send it, and only the claims stop that
+	// second send. Dropped here, they were recreated empty by its insert, and every device of
+	// the batch got the push twice.
+	_, err = e.coll(dropsColl).InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "after", Value: now.Add(e.claimsGrace())}})
+	if err != nil && !mongodb.IsDuplicateKey(err) {
+		return fmt.Errorf("complete %s: %w", id, mongodb.Translate(err, "notification"))
 	}
 	e.bodies.forget(id)
 	if _, err := e.coll(activeColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
@@ -124,5 +129,41 @@ func (e *Engine) complete(ctx context.Context, id string) error {
 	}
 	e.cache.forget(id)
 	e.log().Info("push: notification done", "notification", id)
+	return nil
+}
+
+func (e *Engine) claimsGrace() time.Duration {
+	if e.ClaimsGrace > 0 {
+		return e.ClaimsGrace
+	}
+	return 15 * time.Minute
+}
+
+// dropDue drops the per-device claims and batch device lists of notifications finished more
+// than ClaimsGrace ago. The scan calls it at most once a ClaimsGrace (and a minute).
+func (e *Engine) dropDue(ctx context.Context) error {
+	now := e.Now.Stored()
+	every := min(e.claimsGrace(), time.Minute)
+	if last := e.dropsAt.Load(); last != 0 && now.Sub(time.UnixMilli(last)) < every {
+		return nil
+	}
+	e.dropsAt.Store(now.UnixMilli())
+	due, err := mongodb.FindAll[struct {
+		ID string `bson:"_id"`
+	}](ctx, e.coll(dropsColl), bson.D{{Key: "after", Value: bson.D{{Key: "$lte", Value: now}}}}, dropsColl)
+	if err != nil {
+		return err
+	}
+	for _, d := range due {
+		if err := e.sentColl(d.ID).Drop(ctx); err != nil {
+			return fmt.Errorf("drop sent claims of %s: %w", d.ID, mongodb.Translate(err, "notification"))
+		}
+		if err := e.bodiesColl(d.ID).Drop(ctx); err != nil {
+			return fmt.Errorf("drop batch device lists of %s: %w", d.ID, mongodb.Translate(err, "notification"))
+		}
+		if _, err := e.coll(dropsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
+			return fmt.Errorf("drop %s: %w", d.ID, mongodb.Translate(err, "notification"))
+		}
+	}
 	return nil
 }
