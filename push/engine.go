@@ -63,6 +63,9 @@ type Engine struct {
 	scanWanted atomic.Bool
 	scans      atomic.Int64 // scans started, for tests
 	dropsAt    atomic.Int64 // when the scan last looked for claims to drop (Unix ms)
+	// claimsInserted, when set (tests), sees each claim insert's error and may replace it: an
+	// error after an applied insert stands for an answer lost on the way back.
+	claimsInserted func(error) error
 }
 
 // Collections owned by the engine. push_active and push_batches hold only pending work and stay

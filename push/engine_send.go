@@ -68,7 +68,8 @@ func (e *Engine) sendLeased(ctx context.Context, l *lease, id string) (finished 
 			return false, l.ctx.Err() // the engine stops or the lease was lost
 		}
 		part := devices[start:min(start+MaxBatch, len(devices))]
-		claimed, unclaimed, err := e.claim(work, n.Key, h.Attempt, part)
+		owner := id + "/" + strconv.Itoa(l.epoch) + "." + strconv.Itoa(i)
+		claimed, unclaimed, err := e.claim(work, n.Key, h.Attempt, owner, part)
 		if err != nil {
 			return false, fmt.Errorf("send batch %s: %w", id, err)
 		}
@@ -123,23 +124,37 @@ func sentID(deviceKey string, attempt int) string {
 	return deviceKey + "~" + strconv.Itoa(attempt)
 }
 
-// claim inserts the push_sent claims of devices in one unordered insertMany and splits the
-// devices: claimed by this call (to send), already claimed by someone (dropped), and those whose
-// claim failed for another reason (unclaimed: tried again as a retry).
-func (e *Engine) claim(ctx context.Context, id string, attempt int, devices []batchDevice) (claimed, unclaimed []batchDevice, err error) {
+// claim inserts the push_sent claims of devices in one unordered insertMany, each marked with
+// owner (this attempt at this part of the batch), and splits the devices: claimed by this call
+// (to send), already claimed by someone (dropped), and those whose claim failed for another
+// reason (unclaimed: tried again as a retry). An error without per-claim results (a connection
+// lost after the insert, a write concern that timed out) takes back this owner's claims before
+// it returns: the batch is run again, and claims left in place made every device of the part
+// look sent by someone, so none was sent at all.
+func (e *Engine) claim(ctx context.Context, id string, attempt int, owner string, devices []batchDevice) (claimed, unclaimed []batchDevice, err error) {
 	if len(devices) == 0 {
 		return nil, nil, nil
 	}
 	docs := make([]any, len(devices))
+	ids := make(bson.A, len(devices))
 	for i := range devices {
-		docs[i] = bson.D{{Key: "_id", Value: sentID(devices[i].Key, attempt)}}
+		ids[i] = sentID(devices[i].Key, attempt)
+		docs[i] = bson.D{{Key: "_id", Value: ids[i]}, {Key: "by", Value: owner}}
 	}
 	_, err = e.sentColl(id).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if e.claimsInserted != nil {
+		err = e.claimsInserted(err)
+	}
 	if err == nil {
 		return devices, nil, nil
 	}
 	var bwe mongo.BulkWriteException
 	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		if _, derr := e.sentColl(id).DeleteMany(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}},
+			{Key: "by", Value: owner}}); derr != nil {
+			e.log().Warn("push: claims of a failed insert not taken back; their devices miss this push", "notification", id,
+				"devices", len(devices), "err", derr)
+		}
 		return nil, nil, fmt.Errorf("claim sends: %w", mongodb.Translate(err, "claim"))
 	}
 	lost := make(map[int]bool, len(bwe.WriteErrors))

@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -88,4 +89,28 @@ func TestAcquire(t *testing.T) {
 		t.Fatalf("acquire of a finished thing: %+v, %v; want epoch 1", l, err)
 	}
 	l.release()
+}
+
+// TestAClaimInsertThatFailsAmbiguouslyTakesBackItsClaims: an insert of claims that was applied
+// but answered with an error without per-claim results (a lost connection, a write concern
+// timeout) takes back its own claims, and only its own: the batch's rerun claims and sends to
+// those devices. Before, the rerun found them all claimed and sent nothing.
+func TestAClaimInsertThatFailsAmbiguouslyTakesBackItsClaims(t *testing.T) {
+	db := testenv.Mongo(t)
+	ctx := context.Background()
+	e := &Engine{DB: db, Recipients: noRecipients{}, Logger: slog.New(slog.DiscardHandler)}
+	e.init()
+	devices := []batchDevice{{Key: "u1/d1"}, {Key: "u2/d2"}, {Key: "u3/d3"}}
+	if _, err := e.sentColl("n1").InsertOne(ctx, bson.D{{Key: "_id", Value: "u3/d3"}, {Key: "by", Value: "another holder"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.claimsInserted = func(error) error { return errors.New("connection reset by peer") }
+	if _, _, err := e.claim(ctx, "n1", 1, "b1/1.0", devices); err == nil {
+		t.Fatal("the lost answer was not an error")
+	}
+	e.claimsInserted = nil
+	claimed, unclaimed, err := e.claim(ctx, "n1", 1, "b1/2.0", devices)
+	if err != nil || len(claimed) != 2 || len(unclaimed) != 0 || claimed[0].Key != "u1/d1" || claimed[1].Key != "u2/d2" {
+		t.Fatalf("the rerun claimed %v (unclaimed %v, %v), want u1/d1 and u2/d2 (u3/d3 is another holder's)", claimed, unclaimed, err)
+	}
 }
