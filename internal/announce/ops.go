@@ -224,7 +224,9 @@ func (s *Service) saveEdit(ctx context.Context, id, rev string, set, unset bson.
 }
 
 // Withdraw takes an announcement down: readers no longer see it and, when it was still
-// scheduled, it is never published. Withdrawing twice is harmless. It returns forbidden unless
+// scheduled, it is never published — unless its publication had already won its claim (the
+// same second): the push then goes out, and the answer carries published_at to say so.
+// Withdrawing twice is harmless. It returns forbidden unless
 // the actor has role ops, not_found for an unknown id, and unavailable when the database
 // cannot be reached.
 func (s *Service) Withdraw(ctx context.Context, actor *auth.Principal, id string) (_ *Announcement, err error) {
