@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mportal/mportal/media"
@@ -31,11 +33,14 @@ type PublicBanner struct {
 // PublicPage is a rendered public list.
 type PublicPage struct {
 	Items []PublicBanner
-	// ETag is a strong entity tag (quoted) of the banners' data: ids, update times, orders and
-	// windows. It is not taken from the rendered bytes because every render presigns new URLs,
-	// which would change the tag each time and defeat revalidation.
+	// ETag is a strong entity tag (quoted) of the banners' data (ids, update times, orders and
+	// windows) and of the render: a 304 keeps the client on the image URLs it holds, so it may
+	// only be answered while those URLs are the current render's (at most PublicMaxAge old).
+	// Before, the tag outlived renders: clients revalidating every minute kept URLs past their
+	// 5 minutes, and the images answered 403.
 	ETag       string
 	RenderedAt time.Time
+	dataTag    string // ETag of the banners alone (see ETag): whether the render can be reused
 }
 
 // Public returns the banners the login page shows now: public ones whose window contains the
@@ -53,10 +58,11 @@ func (s *Service) Public(ctx context.Context) (*PublicPage, error) {
 
 	s.pageMu.Lock()
 	defer s.pageMu.Unlock()
-	if p := s.page; p != nil && p.ETag == etag && now.Sub(p.RenderedAt) < PublicMaxAge && !now.Before(p.RenderedAt) {
+	if p := s.page; p != nil && p.dataTag == etag && now.Sub(p.RenderedAt) < PublicMaxAge && !now.Before(p.RenderedAt) {
 		return p, nil
 	}
-	p := &PublicPage{Items: make([]PublicBanner, 0, len(visible)), ETag: etag, RenderedAt: now}
+	p := &PublicPage{Items: make([]PublicBanner, 0, len(visible)), RenderedAt: now, dataTag: etag,
+		ETag: strings.TrimSuffix(etag, `"`) + "." + strconv.FormatInt(now.UnixMilli(), 36) + `"`}
 	for _, b := range visible {
 		u, err := s.Images.PresignGet(ctx, media.Images, b.ImageKey, ImageURLLife, "")
 		if err != nil {
