@@ -6,6 +6,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/internal/testenv"
 )
 
 // TestConcurrentEditsAndTriage pushes the author's edits and deletes while ops change the same
@@ -51,5 +55,41 @@ func TestConcurrentEditsAndTriage(t *testing.T) {
 			t.Errorf("%s: memory has text %q resolution %q seq %d, the database %q %q %d",
 				id, cached.Text, cached.Resolution, cached.Seq, d.Text, d.Resolution, d.Seq)
 		}
+	}
+}
+
+// TestOpsWritesOnTwoInstancesOfASharedFerretDB: two instances on one FerretDB reached by URI
+// (the fault rig's setup) change one record at once. Each write that is answered 200 has its own
+// ops version: none is lost. Before, DB.Lock spanned one process and the conditions were
+// dropped from FerretDB's filter, so two writes read the same version and both went through.
+func TestOpsWritesOnTwoInstancesOfASharedFerretDB(t *testing.T) {
+	shared := testenv.Mongo(t)
+	a := newFixtureOn(t, &mongodb.DB{Client: shared.Client, DB: shared.DB, FerretDB: true}, nil)
+	b := newFixtureOn(t, &mongodb.DB{Client: shared.Client, DB: shared.DB, FerretDB: true}, nil)
+	ctx := context.Background()
+	wantAccepted(t, a.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("race", "broken")}}}), 1)
+	var mu sync.Mutex
+	ok := 0
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			svc := a.svc
+			if i%2 == 1 {
+				svc = b.svc
+			}
+			_, err := svc.Update(ctx, olga, "race", Update{Resolution: ptr(fmt.Sprint("note ", i))})
+			switch {
+			case err == nil:
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			case !apperr.Is(err, apperr.Conflict):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if d := a.doc("race"); d.OpsVersion != int64(ok) || ok == 0 {
+		t.Fatalf("%d writes answered 200, ops version %d: each must have its own version", ok, d.OpsVersion)
 	}
 }

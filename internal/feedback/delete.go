@@ -39,6 +39,14 @@ func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, i
 	case d.Status != StatusNew:
 		return d.Keys, nil // deleted before ops could triage it: nothing to restamp
 	}
+	// Instances sharing a FerretDB: the delete takes the slot of the next ops version, which an
+	// ops write made meanwhile on another instance holds (see claimSlot).
+	if held, err := s.claimSlot(ctx, id, d.OpsVersion+1, "delete:"+p.UserID); err != nil || !held {
+		if err == nil {
+			err = apperr.New(apperr.Conflict, "feedback that ops are handling cannot be deleted")
+		}
+		return nil, err
+	}
 	// A replayed delete restamps the tombstone: when the engine reruns a write that outlived its
 	// lease, the newer sequence number must reach pullers too.
 	matched, err := s.tombstoneMatched(ctx, feedbackColl, s.byID(id, bson.E{Key: "status", Value: StatusNew}), seq)

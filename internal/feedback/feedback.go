@@ -39,6 +39,7 @@ const (
 	commentsColl    = "feedback_comments"
 	attachmentsColl = "feedback_attachments"
 	meTooColl       = "feedback_me_too" // "<feedback id>/<user id>", one per user
+	slotsColl       = "feedback_slots"  // "<feedback id>/<ops version>": who wrote it (claimSlot)
 )
 
 // Sync is the sync engine (datasync.Engine) as feedback uses it.

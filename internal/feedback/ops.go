@@ -161,6 +161,12 @@ func (s *Service) opsWrite(ctx context.Context, id string, change func(d *feedba
 		if statusChanged {
 			set = append(set, loopStamps(d, set, s.Now.Stored().UnixMilli())...)
 		}
+		if held, err := s.claimSlot(ctx, id, d.OpsVersion+1, token); err != nil || !held {
+			if err == nil {
+				err = apperr.New(apperr.Conflict, "the feedback was changed at the same time; reload it and try again")
+			}
+			return nil, err
+		}
 		res, err := s.coll(feedbackColl).UpdateOne(ctx, s.byID(id, bson.E{Key: "ops_version", Value: d.OpsVersion}),
 			bson.D{{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}}})
 		if err != nil {

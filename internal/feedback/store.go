@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -206,4 +207,30 @@ func newID() string {
 	b := make([]byte, 10)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// claimSlot takes ops version version of feedback id for owner (an ops write's token, or an
+// author's delete), when instances share a FerretDB reached by URI: there DB.Lock spans one
+// process and byID drops its conditions, so two instances' writes of one record both went
+// through (two ops status changes both answered 200, one silently lost; an author's delete
+// tombstoning a record ops had just triaged, replies and photos with it). The unique _id is the
+// one guard FerretDB enforces across processes. It reports whether owner holds the slot (won
+// now, or in an earlier run of the same write). Elsewhere (the embedded database's lock,
+// MongoDB's conditional filters) it holds the slot at once.
+func (s *Service) claimSlot(ctx context.Context, id string, version int64, owner string) (bool, error) {
+	if !s.DB.FerretDB || s.DB.Embedded {
+		return true, nil
+	}
+	key := id + "/" + strconv.FormatInt(version, 10)
+	won, err := mongodb.Claim(ctx, s.coll(slotsColl), key, bson.D{{Key: "owner", Value: owner}})
+	if err != nil || won {
+		return won, err
+	}
+	var c struct {
+		Owner string `bson:"owner"`
+	}
+	if err := s.findByID(ctx, slotsColl, key, "feedback", &c); err != nil {
+		return false, err
+	}
+	return c.Owner == owner, nil
 }
