@@ -38,6 +38,20 @@ func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, i
 		return nil, apperr.New(apperr.Conflict, "feedback that ops are handling (status %s) cannot be deleted", d.Status)
 	case d.Status != StatusNew:
 		return d.Keys, nil // deleted before ops could triage it: nothing to restamp
+	case d.OpsVersion > 0:
+		// Still new, but ops assigned it or wrote a resolution note: it is theirs too now.
+		return nil, apperr.New(apperr.Conflict, "feedback that ops are handling cannot be deleted")
+	}
+	if !d.Deleted {
+		// An ops reply is a comment (no ops version): a delete would take it away unread.
+		n, err := s.coll(commentsColl).CountDocuments(ctx, bson.D{{Key: "feedback_id", Value: id}, {Key: "from_ops", Value: true},
+			{Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}}}, options.Count().SetLimit(1))
+		if err != nil {
+			return nil, fmt.Errorf("find ops replies of feedback %s: %w", id, mongodb.Translate(err, "feedback"))
+		}
+		if n > 0 {
+			return nil, apperr.New(apperr.Conflict, "feedback ops replied to cannot be deleted")
+		}
 	}
 	// Instances sharing a FerretDB: the delete takes the slot of the next ops version, which an
 	// ops write made meanwhile on another instance holds (see claimSlot).

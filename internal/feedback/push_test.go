@@ -163,6 +163,37 @@ func TestDeleteFeedback(t *testing.T) {
 			t.Fatal("deleted")
 		}
 	})
+	t.Run("new feedback ops replied to or noted cannot be deleted", func(t *testing.T) {
+		// Before, only the status was checked: a delete took an unread ops reply with it.
+		wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("replied", "x"), newRecord("noted", "y")}}}), 2)
+		if _, err := f.svc.Reply(ctx, olga, "replied", "Which screen?"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Update(ctx, olga, "noted", Update{Resolution: ptr("probably the cache")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"replied", "noted"} {
+			wantRejected(t, f.push(alice, map[string]changes{"feedback": {Deleted: []string{id}}}), id, apperr.Conflict)
+			if f.doc(id).Deleted {
+				t.Fatalf("%s was deleted", id)
+			}
+		}
+	})
+	t.Run("closed feedback is not rewritten by its author", func(t *testing.T) {
+		// Before, an edit after ops resolved it was accepted silently, and their resolution
+		// stood next to a report they never read.
+		if _, err := f.svc.Update(ctx, olga, "kept", Update{Status: ptr(StatusResolved), Resolution: ptr("fixed in 57")}); err != nil {
+			t.Fatal(err)
+		}
+		phone.sync()
+		same := with(phone.get("feedback", "kept"), "_status", "updated")
+		wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Updated: []any{same}}}), 1) // unchanged: a replay
+		edited := with(phone.get("feedback", "kept"), "text", "something else", "_status", "updated")
+		wantRejected(t, f.push(alice, map[string]changes{"feedback": {Updated: []any{edited}}}), "kept", apperr.Conflict)
+		if d := f.doc("kept"); d.Text != "real bug" {
+			t.Fatalf("text %q", d.Text)
+		}
+	})
 	t.Run("a replayed create of deleted feedback does not bring it back", func(t *testing.T) {
 		wantRejected(t, f.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("gone", "typo")}}}), "gone", apperr.Conflict)
 		if !f.doc("gone").Deleted {

@@ -271,6 +271,11 @@ func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, 
 		if d.Deleted {
 			return nil, apperr.New(apperr.Conflict, "this feedback was deleted")
 		}
+		if !open(d.Status) && (d.Text != r.Text || d.Category != r.Category || !sameLocation(&d, r)) {
+			// Closed by ops (resolved, won't fix, a duplicate): an edit now would pair their
+			// resolution with a report they never read. The edit goes back to the app's rejects.
+			return nil, apperr.New(apperr.Conflict, "this feedback was closed (%s) by ops; add a comment or send new feedback", d.Status)
+		}
 		if err := sameSharing(r, &d); err != nil {
 			return nil, err
 		}
@@ -301,4 +306,10 @@ func (s *Service) writeOwn(ctx context.Context, p *auth.Principal, name string, 
 func mustJSON(v any) json.RawMessage {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// sameLocation reports whether r carries the location stored in d.
+func sameLocation(d *feedbackDoc, r *feedbackRecord) bool {
+	eq := func(a, b *float64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+	return eq(d.Latitude, r.Latitude) && eq(d.Longitude, r.Longitude) && eq(d.AccuracyM, r.AccuracyM)
 }
