@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mportal/mportal/internal/apperr"
 )
@@ -52,6 +53,13 @@ func readCSV(r io.Reader) ([]csvRow, error) {
 			return nil, syntaxError(err)
 		}
 		line, _ := cr.FieldPos(0)
+		for _, cell := range record {
+			if !utf8.ValidString(cell) {
+				// Excel's default CSV in Chinese locales is GBK: every row with a Chinese name
+				// failed with "control characters", which sent admins looking in the wrong place.
+				return nil, apperr.New(apperr.Invalid, "line %d is not UTF-8 text: save the file as \"CSV UTF-8\"", line)
+			}
+		}
 		row := csvRow{line: line}
 		switch {
 		case err != nil: // csv.ErrFieldCount

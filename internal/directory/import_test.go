@@ -187,6 +187,8 @@ func TestImportRejectsBadFiles(t *testing.T) {
 		{"rejects a CSV syntax error", []string{"employee_no,name", `E1,"Zh"ang`}, apperr.Invalid, ""},
 		// The record has no field positions then: FieldPos panicked.
 		{"rejects a CSV syntax error in the first column", []string{"employee_no,name", `E1"x,Alice`}, apperr.Invalid, ""},
+		// 张三 in GBK, Excel's default CSV encoding in Chinese locales.
+		{"rejects a file that is not UTF-8", []string{"employee_no,name", "E1,\xd5\xc5\xc8\xfd"}, apperr.Invalid, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
