@@ -135,7 +135,7 @@ func (t feedbackTable) pullCached(ctx context.Context, q datasync.Query, out *da
 			return true, ctx.Err()
 		}
 		if kind, send := datasync.Classify(q, &d.Meta); send {
-			if err := out.Emit(d.ID, t.s.record(d, q.User.UserID), kind); err != nil {
+			if err := out.Emit(d.ID, t.s.record(d, q.User), kind); err != nil {
 				return true, err
 			}
 		}

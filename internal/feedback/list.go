@@ -170,7 +170,7 @@ func (s *Service) page(ctx context.Context, p *auth.Principal, filter bson.D, ma
 	}
 	out := make([]Feedback, len(docs))
 	for i := range docs {
-		out[i] = s.view(&docs[i], p.UserID)
+		out[i] = s.view(&docs[i], p)
 	}
 	return out, next, nil
 }

@@ -80,7 +80,7 @@ func (s *Service) pageCached(p *auth.Principal, match func(*feedbackDoc) bool, l
 	}
 	out := make([]Feedback, len(hits))
 	for i, h := range hits {
-		out[i] = s.view(h.d, p.UserID)
+		out[i] = s.view(h.d, p)
 	}
 	return out, next, true
 }

@@ -46,7 +46,7 @@ func (s *Service) MeToo(ctx context.Context, p *auth.Principal, id string, on bo
 			return nil, err
 		}
 	}
-	f := s.view(d, p.UserID)
+	f := s.view(d, p)
 	return &f, nil
 }
 

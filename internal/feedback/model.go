@@ -3,6 +3,7 @@ package feedback
 import (
 	"time"
 
+	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/clienttime"
 	datasync "github.com/mportal/mportal/sync"
 )
@@ -174,15 +175,16 @@ type Attachment struct {
 // are clamped so that they cannot fail a response (see clienttime.Time).
 func msTime(ms int64) time.Time { return clienttime.Time(ms) }
 
-// view renders d for a caller; meToo says whether the caller added a "me too".
-func (s *Service) view(d *feedbackDoc, callerID string) Feedback {
+// view renders d for caller (the location only for its author and ops: seesPlace).
+func (s *Service) view(d *feedbackDoc, caller *auth.Principal) Feedback {
+	callerID := caller.UserID
 	f := Feedback{
 		ID: d.ID, Category: d.Category, Text: d.Text, Snapshot: d.Snapshot,
 		CreatedAt: msTime(d.CreatedAt), ReceivedAt: d.ReceivedAt.UTC(), ShareWithTesters: d.Shared,
 		Status: d.Status, AssigneeID: d.AssigneeID, Resolution: d.Resolution, DuplicateOf: d.DuplicateOf,
 		AuthorID: d.AuthorID, AuthorName: d.AuthorName, Department: d.Department,
 	}
-	if d.Latitude != nil && d.Longitude != nil {
+	if d.Latitude != nil && d.Longitude != nil && seesPlace(d, caller) {
 		f.Location = &Location{Latitude: *d.Latitude, Longitude: *d.Longitude, AccuracyM: d.AccuracyM}
 	}
 	if d.UpdatedByOpsAt > 0 {

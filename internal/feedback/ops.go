@@ -75,7 +75,7 @@ func (s *Service) Update(ctx context.Context, actor *auth.Principal, id string, 
 	if closed {
 		s.recordUsage(actor.UserID, actor.DeviceID, "feedback_resolved", map[string]string{"feedback_id": id, "status": d.Status})
 	}
-	f := s.view(d, actor.UserID)
+	f := s.view(d, actor)
 	return &f, nil
 }
 
@@ -121,7 +121,7 @@ func (s *Service) Merge(ctx context.Context, actor *auth.Principal, id, into str
 	if err != nil {
 		return nil, err
 	}
-	f := s.view(d, actor.UserID)
+	f := s.view(d, actor)
 	return &f, nil
 }
 

@@ -36,7 +36,7 @@ func (s *Service) Get(ctx context.Context, p *auth.Principal, id string) (*Feedb
 	if err != nil {
 		return nil, err
 	}
-	f := s.view(d, p.UserID)
+	f := s.view(d, p)
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}})
 	live := bson.D{{Key: "feedback_id", Value: id}, {Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}}}
 	comments, err := mongodb.FindAll[commentDoc](ctx, s.coll(commentsColl), live, commentsColl, opts)

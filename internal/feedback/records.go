@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/auth"
 	datasync "github.com/mportal/mportal/sync"
 )
 
@@ -68,8 +69,9 @@ type attachmentRecord struct {
 	Failure     string `json:"failure"` // why the upload failed; "" unless status is failed
 }
 
-// record renders d as the feedback sync record the caller pulls.
-func (s *Service) record(d *feedbackDoc, callerID string) feedbackRecord {
+// record renders d as the feedback sync record caller pulls.
+func (s *Service) record(d *feedbackDoc, caller *auth.Principal) feedbackRecord {
+	callerID := caller.UserID
 	r := feedbackRecord{
 		ID: d.ID, Category: d.Category, Text: d.Text, Latitude: d.Latitude, Longitude: d.Longitude,
 		AccuracyM: d.AccuracyM, AppID: d.AppID, Build: d.Build, Version: d.Version, Channel: d.Channel,
@@ -80,8 +82,18 @@ func (s *Service) record(d *feedbackDoc, callerID string) feedbackRecord {
 	if d.UpdatedByOpsAt > 0 {
 		r.UpdatedByOpsAt = &d.UpdatedByOpsAt
 	}
+	if !seesPlace(d, caller) {
+		r.Latitude, r.Longitude, r.AccuracyM = nil, nil, nil
+	}
 	r.MeTooCount, r.CommentCount, r.MeToo = s.counts.of(d.ID, callerID)
 	return r
+}
+
+// seesPlace reports whether caller sees where d was written: its author and ops do; the
+// testers it is shared with do not (a report written at home or at a customer's was shared
+// with its exact coordinates).
+func seesPlace(d *feedbackDoc, caller *auth.Principal) bool {
+	return caller != nil && (caller.UserID == d.AuthorID || caller.HasRole(auth.RoleOps) || caller.HasRole(auth.RoleAdmin))
 }
 
 func commentRecordOf(d *commentDoc) commentRecord {

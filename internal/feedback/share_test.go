@@ -54,6 +54,20 @@ func TestSharedFeedback(t *testing.T) {
 			t.Fatalf("private feedback: %v", err)
 		}
 	})
+	t.Run("testers do not see where it was written; its author and ops do", func(t *testing.T) {
+		// Before, every tester of the channel pulled the author's exact coordinates.
+		if r := tessPhone.get("feedback", "shared"); r["latitude"] != nil || r["longitude"] != nil || r["accuracy_m"] != nil {
+			t.Fatalf("tess pulled the location: %v", r)
+		}
+		if fb, err := f.svc.Get(ctx, tess, "shared"); err != nil || fb.Location != nil {
+			t.Fatalf("Get by tess: %+v, %v", fb, err)
+		}
+		for _, p := range []*auth.Principal{alice, olga} {
+			if fb, err := f.svc.Get(ctx, p, "shared"); err != nil || fb.Location == nil || fb.Location.Latitude != 31.23 {
+				t.Fatalf("Get by %s: %+v, %v", p.UserID, fb, err)
+			}
+		}
+	})
 	t.Run("testers add one me too each, counted from the records", func(t *testing.T) {
 		for range 2 {
 			fb, err := f.svc.MeToo(ctx, tess, "shared", true)

@@ -31,7 +31,7 @@ func (t feedbackTable) Pull(ctx context.Context, q datasync.Query, out *datasync
 		return err
 	}
 	emit := func(d *feedbackDoc, _ *datasync.Meta, kind datasync.Kind) error {
-		return out.Emit(d.ID, t.s.record(d, q.User.UserID), kind)
+		return out.Emit(d.ID, t.s.record(d, q.User), kind)
 	}
 	if q.ReadsByID(maxExactReads) {
 		return datasync.StreamByID(ctx, t.s.coll(feedbackColl), q, emit)
