@@ -14,6 +14,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
+	"github.com/mportal/mportal/push"
 )
 
 // pushToken is a push_tokens document: the one device a token currently belongs to. A token is
@@ -32,14 +33,17 @@ type pushToken struct {
 const MaxDevicesPerUser = 20
 
 // checkRoom refuses a new device of userID beyond MaxDevicesPerUser (conflict); a device already
-// registered always checks in. Concurrent first check-ins may pass it together: the bound is
-// approximate by that many.
+// registered always checks in. Devices not seen within push.StaleAfter (270 days: phones
+// replaced long ago) do not count: before, a user who changed phones 20 times over the years
+// could not register the next one. Concurrent first check-ins may pass it together: the bound
+// is approximate by that many.
 func (s *Devices) checkRoom(ctx context.Context, userID, key string) error {
 	var n int
+	seenSince := s.Now.Stored().Add(-push.StaleAfter)
 	if s.View != nil {
 		// The embedded database, where a query by user reads every device: the view answers
 		// from memory, without a read on every check-in either.
-		registered, count, err := s.View.deviceRoom(ctx, userID, key)
+		registered, count, err := s.View.deviceRoom(ctx, userID, key, seenSince)
 		if err != nil || registered {
 			return err
 		}
@@ -52,7 +56,8 @@ func (s *Devices) checkRoom(ctx context.Context, userID, key string) error {
 		case !mongodb.IsNotFound(err):
 			return fmt.Errorf("read device %s: %w", key, mongodb.Translate(err, "device"))
 		}
-		c, err := s.devices().CountDocuments(ctx, bson.D{{Key: "user_id", Value: userID}})
+		c, err := s.devices().CountDocuments(ctx, bson.D{{Key: "user_id", Value: userID},
+			{Key: "last_seen_at", Value: bson.D{{Key: "$gte", Value: seenSince}}}})
 		if err != nil {
 			return fmt.Errorf("count devices of %s: %w", userID, mongodb.Translate(err, "device"))
 		}

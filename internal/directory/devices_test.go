@@ -12,6 +12,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/testenv"
+	"github.com/mportal/mportal/push"
 )
 
 type deviceFixture struct {
@@ -296,6 +297,12 @@ func TestDevicesPerUserAreBounded(t *testing.T) {
 			}
 			if _, err := f.devices.CheckIn(f.ctx, alice, "one-more", phone()); err != nil {
 				t.Fatalf("a new device after one was removed: %v", err)
+			}
+			// Phones unseen for the push engine's stale age do not count: before, a user who
+			// changed phones 20 times could never register another.
+			f.clock.Advance(push.StaleAfter + time.Hour)
+			if _, err := f.devices.CheckIn(f.ctx, alice, "years-later", phone()); err != nil {
+				t.Fatalf("a new device when the others are long unseen: %v", err)
 			}
 		})
 	}

@@ -173,13 +173,18 @@ func (v *RecipientView) ensure(ctx context.Context) error {
 
 // deviceRoom reports whether device key is registered and how many devices userID has,
 // loading the view first if need be.
-func (v *RecipientView) deviceRoom(ctx context.Context, userID, key string) (registered bool, n int, err error) {
+func (v *RecipientView) deviceRoom(ctx context.Context, userID, key string, seenSince time.Time) (registered bool, n int, err error) {
 	if err := v.ensure(ctx); err != nil {
 		return false, 0, err
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return v.devices[key] != nil, len(v.byUser[userID]), nil
+	for _, k := range v.byUser[userID] {
+		if d := v.devices[k]; d != nil && !d.LastSeenAt.Before(seenSince) {
+			n++
+		}
+	}
+	return v.devices[key] != nil, n, nil
 }
 
 func (v *RecipientView) fresh() bool {
