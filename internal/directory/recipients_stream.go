@@ -23,8 +23,11 @@ type recipientStream struct {
 	now      time.Time
 	users    map[string]bool
 	disabled map[string]bool
-	batch    []push.Recipient
-	cursor   string
+	// viaChannel are the users in the audience only through a device on one of its channels:
+	// only such devices of theirs are pushed (see classify).
+	viaChannel map[string]bool
+	batch      []push.Recipient
+	cursor     string
 }
 
 // devices reads the devices once, skipping the first pos (already handled by an earlier run)
@@ -88,11 +91,20 @@ func (s *recipientStream) devices(ctx context.Context, pos int, last string) err
 // yielded. Any other device only makes sure its user (perhaps reached through a channel) is in
 // the audience; the users no pushable device reached are yielded at the end, by tail.
 func (s *recipientStream) classify(d *recipientDevice) (push.Recipient, bool) {
-	if _, member := s.users[d.UserID]; !member {
+	// A user in the audience only through a channel gets the push on their devices on that
+	// channel, whatever order the devices come in. Before, the devices read after the first
+	// on-channel one were pushed too, and those read before were not.
+	if _, member := s.users[d.UserID]; !member || s.viaChannel[d.UserID] {
 		if !slices.Contains(s.aud.Channels, d.Channel) || s.disabled[d.UserID] {
 			return push.Recipient{}, false
 		}
-		s.users[d.UserID] = false
+		if !member {
+			s.users[d.UserID] = false
+			if s.viaChannel == nil {
+				s.viaChannel = map[string]bool{}
+			}
+			s.viaChannel[d.UserID] = true
+		}
 	}
 	if !d.PushEnabled || d.PushToken == "" || s.now.Sub(d.LastSeenAt) > push.StaleAfter {
 		return push.Recipient{}, false

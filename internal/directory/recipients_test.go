@@ -136,6 +136,16 @@ func testSelectTheAudience(t *testing.T, f *recipientFixture) {
 			}
 		})
 	}
+	t.Run("a user reached through a channel is pushed on that channel's devices only", func(t *testing.T) {
+		// Before, which of the user's other devices got it depended on the order of device keys.
+		fay := f.user(t, "fay", "Ops", StatusActive, auth.RoleEmployee)
+		f.device(t, fay, "a-beta", "beta", "tok-fay-1", true)
+		f.device(t, fay, "b-stable", "stable", "tok-fay-2", true)
+		got, _, _ := f.stream(t, push.Audience{Channels: []string{"beta"}}, "")
+		if diff := cmp.Diff([]string{"bo/phone", "di", "fay/a-beta"}, got); diff != "" {
+			t.Fatalf("recipients (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("skips devices not seen for 270 days", func(t *testing.T) {
 		f.clock.Advance(271 * 24 * time.Hour)
 		f.device(t, ann, "new-phone", "stable", "tok-ann-2", true)
