@@ -27,6 +27,17 @@ import (
 // (storage or database unavailable); the video then fails with the last reason.
 const maxAttempts = 3
 
+// retryDelay is how long after its attempts-th attempt failed a job that failed for a
+// reason not the video's (storage or the database unreachable) is tried again: 30 s, then 2 min,
+// so that a restart of MinIO or the database does not use up the attempts. Before, the attempts
+// followed each other within milliseconds, and a 3 s MinIO restart failed the video for good.
+func retryDelay(attempts int) time.Duration {
+	if attempts <= 1 {
+		return 30 * time.Second
+	}
+	return 2 * time.Minute
+}
+
 // maxEpochs bounds the probing of a job's lease epochs; each one is a crashed or stopped holder.
 const maxEpochs = 1000
 
@@ -93,8 +104,8 @@ func (s *Service) workLoop(ctx context.Context, collector bool) {
 				s.log().Warn("training: collect garbage", "error", err.Error())
 			}
 		}
-		if ran {
-			continue
+		if ran && err == nil {
+			continue // more may be queued
 		}
 		select {
 		case <-ctx.Done():
@@ -115,7 +126,11 @@ func (s *Service) RunOne(ctx context.Context) (bool, error) {
 	if err := cur.All(ctx, &jobs); err != nil {
 		return false, fmt.Errorf("find queued jobs: %w", mongodb.Translate(err, "job"))
 	}
+	now := s.Now.UTC()
 	for _, j := range jobs {
+		if j.FailedAt != nil && now.Before(j.FailedAt.Add(retryDelay(j.Attempts))) {
+			continue // failed for a reason not its own: wait before the next attempt
+		}
 		l, err := s.acquire(ctx, j.ID)
 		if err != nil {
 			return false, err

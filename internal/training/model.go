@@ -126,15 +126,18 @@ const (
 // jobDoc is a training_jobs document: one upload of a video to process. Its id is the tus
 // upload id, so completing an upload twice queues it once.
 type jobDoc struct {
-	ID           string    `bson:"_id"`
-	VideoID      string    `bson:"video_id"`
-	SourceBucket string    `bson:"source_bucket"`
-	SourceKey    string    `bson:"source_key"`
-	State        string    `bson:"state"`
-	Attempts     int       `bson:"attempts"`
-	Failure      string    `bson:"failure,omitempty"`
-	CreatedAt    time.Time `bson:"created_at"`
-	UpdatedAt    time.Time `bson:"updated_at"`
+	ID           string `bson:"_id"`
+	VideoID      string `bson:"video_id"`
+	SourceBucket string `bson:"source_bucket"`
+	SourceKey    string `bson:"source_key"`
+	State        string `bson:"state"`
+	Attempts     int    `bson:"attempts"`
+	// FailedAt is when the last attempt failed for a reason not the video's; the next one
+	// waits retryDelay after it. Unset for attempts cut short by a stop (taken over at once).
+	FailedAt  *time.Time `bson:"failed_at,omitempty"`
+	Failure   string     `bson:"failure,omitempty"`
+	CreatedAt time.Time  `bson:"created_at"`
+	UpdatedAt time.Time  `bson:"updated_at"`
 	// Output is set once the outputs are stored: the revision, its playlists (the master as
 	// "master", each rendition's under its name) and every object key written.
 	Output    *revision         `bson:"output,omitempty"`

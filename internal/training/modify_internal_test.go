@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -74,5 +75,26 @@ func TestFFmpegFailuresArePermanentAtEveryStep(t *testing.T) {
 	}
 	if isFFmpegFailure(errors.New("ffmpeg: looks like one but is a storage error")) {
 		t.Error("a message is not an ffmpeg failure")
+	}
+}
+
+// A job that failed for a reason not its own waits before its next attempt. Before, the next
+// attempts followed within milliseconds, and a MinIO restart of a few seconds used up all three
+// and failed the video for good.
+func TestAJobRetriesAfterADelay(t *testing.T) {
+	ctx := context.Background()
+	clock := testenv.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s := &Service{DB: testenv.Mongo(t), Now: clock.Now, PlaybackKey: make([]byte, 32)}
+	failed := clock.Now()
+	j := jobDoc{ID: "up1", VideoID: "v-gone", State: jobQueued, Attempts: 1, FailedAt: &failed, CreatedAt: clock.Now(), UpdatedAt: clock.Now()}
+	if _, err := s.coll(jobsColl).InsertOne(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if ran, err := s.RunOne(ctx); ran || err != nil {
+		t.Fatalf("run at once after a failed attempt: ran %v, %v", ran, err)
+	}
+	clock.Advance(retryDelay(1) + time.Second)
+	if ran, _ := s.RunOne(ctx); !ran {
+		t.Fatal("not run after the delay")
 	}
 }

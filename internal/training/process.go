@@ -48,7 +48,11 @@ func (s *Service) runJob(ctx context.Context, id string) error {
 	var refusal *apperr.Error
 	permanent := errors.As(err, &refusal) && refusal.Code == apperr.Invalid || isFFmpegFailure(err)
 	if !permanent && j.Attempts < maxAttempts {
-		return err // tried again at the next poll
+		// Tried again after retryDelay (RunOne), from when this attempt failed.
+		if serr := s.setJob(ctx, id, bson.D{{Key: "failed_at", Value: s.Now.UTC()}}); serr != nil {
+			return errors.Join(err, serr)
+		}
+		return err
 	}
 	reason := failureReason(err, refusal)
 	s.log().Warn("training: video processing failed", "job", id, "video_id", j.VideoID, "error", err.Error())

@@ -514,7 +514,8 @@ func TestFailedProcessingCanBeRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		_, _ = f.svc.RunOne(f.ctx) // fails: the source is missing
+		_, _ = f.svc.RunOne(f.ctx)       // fails: the source is missing
+		f.clock.Advance(3 * time.Minute) // the next attempt waits a while
 	}
 	got := f.opsVideo(v.ID)
 	if got.Status != training.StatusFailed || got.Failure == "" {
@@ -610,6 +611,7 @@ func TestAFailureOfStorageIsToldInOurWords(t *testing.T) {
 	worker.Store = rawErrorStore{f.store}
 	for range 3 {
 		_, _ = worker.RunOne(f.ctx)
+		f.clock.Advance(3 * time.Minute) // the next attempt waits a while
 	}
 	got := f.opsVideo(v.ID)
 	if got.Status != training.StatusFailed || strings.Contains(got.Failure, "10.0.0.9") || !strings.Contains(got.Failure, "retry") {
