@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
@@ -91,5 +92,25 @@ func TestOpsWritesOnTwoInstancesOfASharedFerretDB(t *testing.T) {
 	wg.Wait()
 	if d := a.doc("race"); d.OpsVersion != int64(ok) || ok == 0 {
 		t.Fatalf("%d writes answered 200, ops version %d: each must have its own version", ok, d.OpsVersion)
+	}
+}
+
+// TestAnAbandonedSlotIsTakenOver: an ops write that claimed a record's next version and then
+// died (its instance crashed) leaves the slot behind; after slotTTL the next write takes it.
+// Before, the record answered 409 to ops forever.
+func TestAnAbandonedSlotIsTakenOver(t *testing.T) {
+	shared := testenv.Mongo(t)
+	a := newFixtureOn(t, &mongodb.DB{Client: shared.Client, DB: shared.DB, FerretDB: true}, nil)
+	ctx := context.Background()
+	wantAccepted(t, a.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("wedged", "broken")}}}), 1)
+	if held, err := a.svc.claimSlot(ctx, "wedged", 1, "a writer that died"); err != nil || !held {
+		t.Fatalf("claim: %v %v", held, err)
+	}
+	if _, err := a.svc.Update(ctx, olga, "wedged", Update{Resolution: ptr("looking")}); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("while the slot is fresh: %v, want conflict", err)
+	}
+	a.clock.Advance(slotTTL + time.Second)
+	if _, err := a.svc.Update(ctx, olga, "wedged", Update{Resolution: ptr("looking")}); err != nil {
+		t.Fatalf("after slotTTL: %v", err)
 	}
 }

@@ -41,9 +41,13 @@ func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, i
 	case d.OpsVersion > 0:
 		// Still new, but ops assigned it or wrote a resolution note: it is theirs too now.
 		return nil, apperr.New(apperr.Conflict, "feedback that ops are handling cannot be deleted")
-	}
-	if !d.Deleted {
+	case d.OpsReplied:
 		// An ops reply is a comment (no ops version): a delete would take it away unread.
+		return nil, apperr.New(apperr.Conflict, "feedback ops replied to cannot be deleted")
+	}
+	if _, comments, _ := s.counts.of(id, ""); !d.Deleted && comments > 0 {
+		// Replies from before ops_replied was recorded: look (only when there are comments; on
+		// FerretDB this query reads the whole collection).
 		n, err := s.coll(commentsColl).CountDocuments(ctx, bson.D{{Key: "feedback_id", Value: id}, {Key: "from_ops", Value: true},
 			{Key: "_deleted", Value: bson.D{{Key: "$ne", Value: true}}}}, options.Count().SetLimit(1))
 		if err != nil {
@@ -65,6 +69,7 @@ func (s *Service) deleteOwn(ctx context.Context, p *auth.Principal, seq int64, i
 	// lease, the newer sequence number must reach pullers too.
 	matched, err := s.tombstoneMatched(ctx, feedbackColl, s.byID(id, bson.E{Key: "status", Value: StatusNew}), seq)
 	if err != nil {
+		s.releaseSlot(ctx, id, d.OpsVersion+1, "delete:"+p.UserID)
 		return nil, err
 	}
 	if !matched {

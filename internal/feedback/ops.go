@@ -170,9 +170,11 @@ func (s *Service) opsWrite(ctx context.Context, id string, change func(d *feedba
 		res, err := s.coll(feedbackColl).UpdateOne(ctx, s.byID(id, bson.E{Key: "ops_version", Value: d.OpsVersion}),
 			bson.D{{Key: "$set", Value: set}, {Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}}})
 		if err != nil {
+			s.releaseSlot(ctx, id, d.OpsVersion+1, token)
 			return nil, fmt.Errorf("update feedback %s: %w", id, mongodb.Translate(err, "feedback"))
 		}
 		if res.MatchedCount == 0 {
+			s.releaseSlot(ctx, id, d.OpsVersion+1, token)
 			return nil, apperr.New(apperr.Conflict, "the feedback was changed at the same time; reload it and try again")
 		}
 		// The stored state, read back from the database (not from the copy this refreshes).

@@ -49,7 +49,7 @@ func (s *Service) Reply(ctx context.Context, actor *auth.Principal, id, text str
 			return nil, err
 		}
 		s.counts.setComment(id, doc.ID, true)
-		if _, err := s.stampFeedback(ctx, id, seq); err != nil {
+		if _, err := s.stampFeedbackReplied(ctx, id, seq, true); err != nil {
 			return nil, err
 		}
 		return []datasync.Touch{named(commentsColl, parent.Keys, doc.ID), named(feedbackColl, parent.Keys, id)}, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -129,16 +130,26 @@ func (s *Service) stamp(ctx context.Context, coll, id string, seq int64) error {
 
 // stampFeedback stamps feedback id under its lock and returns its keys for the Touch.
 func (s *Service) stampFeedback(ctx context.Context, id string, seq int64) ([]string, error) {
+	return s.stampFeedbackReplied(ctx, id, seq, false)
+}
+
+// stampFeedbackReplied is stampFeedback, also marking the feedback ops_replied when replied.
+func (s *Service) stampFeedbackReplied(ctx context.Context, id string, seq int64, replied bool) ([]string, error) {
 	unlock := s.DB.Lock(lockKey(id))
 	defer unlock()
 	var d feedbackDoc
 	if err := s.loadFeedback(ctx, id, &d); err != nil {
 		return nil, err
 	}
-	if err := s.stamp(ctx, feedbackColl, id, seq); err != nil {
-		return nil, err
+	set := bson.D{{Key: "_updated_at", Value: s.Now.Stored()}}
+	if replied {
+		set = append(set, bson.E{Key: "ops_replied", Value: true})
 	}
-	d.Seq, d.UpdatedAt = max(d.Seq, seq), s.Now.Stored()
+	if _, err := s.coll(feedbackColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
+		{Key: "$max", Value: bson.D{{Key: "_seq", Value: seq}}}, {Key: "$set", Value: set}}); err != nil {
+		return nil, fmt.Errorf("stamp %s/%s: %w", feedbackColl, id, mongodb.Translate(err, feedbackColl))
+	}
+	d.Seq, d.UpdatedAt, d.OpsReplied = max(d.Seq, seq), s.Now.Stored(), d.OpsReplied || replied
 	s.cache.put(&d)
 	return d.Keys, nil
 }
@@ -215,22 +226,54 @@ func newID() string {
 // through (two ops status changes both answered 200, one silently lost; an author's delete
 // tombstoning a record ops had just triaged, replies and photos with it). The unique _id is the
 // one guard FerretDB enforces across processes. It reports whether owner holds the slot (won
-// now, or in an earlier run of the same write). Elsewhere (the embedded database's lock,
-// MongoDB's conditional filters) it holds the slot at once.
+// now, or in an earlier run of the same write). A slot older than slotTTL whose version was
+// never written (its writer failed or died: the caller read the version before it) is taken
+// over. Elsewhere (the embedded database's lock, MongoDB's conditional filters) it holds the
+// slot at once. A writer that holds a slot and then fails gives it back (releaseSlot).
 func (s *Service) claimSlot(ctx context.Context, id string, version int64, owner string) (bool, error) {
 	if !s.DB.FerretDB || s.DB.Embedded {
 		return true, nil
 	}
-	key := id + "/" + strconv.FormatInt(version, 10)
-	won, err := mongodb.Claim(ctx, s.coll(slotsColl), key, bson.D{{Key: "owner", Value: owner}})
-	if err != nil || won {
-		return won, err
+	key := slotKey(id, version)
+	for range 2 {
+		now := s.Now.Stored()
+		won, err := mongodb.Claim(ctx, s.coll(slotsColl), key, bson.D{{Key: "owner", Value: owner}, {Key: "at", Value: now}})
+		if err != nil || won {
+			return won, err
+		}
+		var c struct {
+			Owner string    `bson:"owner"`
+			At    time.Time `bson:"at"`
+		}
+		if err := s.findByID(ctx, slotsColl, key, "feedback", &c); err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				continue // released meanwhile
+			}
+			return false, err
+		}
+		if c.Owner == owner {
+			return true, nil
+		}
+		if now.Sub(c.At) < slotTTL {
+			return false, nil
+		}
+		if _, err := s.coll(slotsColl).DeleteOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "owner", Value: c.Owner}}); err != nil {
+			return false, fmt.Errorf("take over feedback slot %s: %w", key, mongodb.Translate(err, "feedback"))
+		}
 	}
-	var c struct {
-		Owner string `bson:"owner"`
+	return false, nil
+}
+
+// slotTTL is how long a claimed slot whose version was not written holds off other writers.
+const slotTTL = time.Minute
+
+func slotKey(id string, version int64) string { return id + "/" + strconv.FormatInt(version, 10) }
+
+// releaseSlot gives back owner's slot of version of feedback id after its write failed, so the
+// record is not held off from ops until slotTTL.
+func (s *Service) releaseSlot(ctx context.Context, id string, version int64, owner string) {
+	if !s.DB.FerretDB || s.DB.Embedded {
+		return
 	}
-	if err := s.findByID(ctx, slotsColl, key, "feedback", &c); err != nil {
-		return false, err
-	}
-	return c.Owner == owner, nil
+	_, _ = s.coll(slotsColl).DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: slotKey(id, version)}, {Key: "owner", Value: owner}})
 }
