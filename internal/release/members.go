@@ -194,6 +194,14 @@ func (s *Service) removeMember(ctx context.Context, c *Channel, userID string) e
 	if m.Seat > 0 {
 		s.freeSeat(ctx, c, m.Seat, userID)
 	}
+	if c.Cap > 0 {
+		// Members left without a seat (a cap set or lowered below the group) take the freed
+		// one first: otherwise, once enough left, joiners took every seat while those members
+		// stayed, and the group passed the cap again.
+		if err := s.seatMembers(ctx, c); err != nil {
+			s.log().Warn("release: seat the members of a capped channel", "channel", c.ID, "error", err.Error())
+		}
+	}
 	s.revoke(ctx, userID, c)
 	s.changed(ctx)
 	return nil

@@ -256,7 +256,27 @@ func TestACapSetLaterBoundsTheGroup(t *testing.T) {
 	if err := join("later"); !apperr.Is(err, apperr.Conflict) {
 		t.Fatalf("a join over the lowered cap: %v, want conflict", err)
 	}
-	if ms, _ := f.svc.ListMembers(ctx, opsUser, "portal", "beta"); len(ms) != 5 {
+	ms, _ = f.svc.ListMembers(ctx, opsUser, "portal", "beta")
+	if len(ms) != 5 {
 		t.Fatalf("%d members after lowering the cap, want the 5 kept", len(ms))
+	}
+	// Two leave: the unseated member takes a freed seat, so only one joiner gets in.
+	for _, m := range ms[:2] {
+		if _, err := f.svc.Leave(ctx, &auth.Principal{UserID: m.UserID, Roles: []auth.Role{auth.RoleEmployee}}, "portal", "beta"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := join(fmt.Sprintf("after-%d", i)); err != nil && !apperr.Is(err, apperr.Conflict) {
+				t.Errorf("join: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ms, _ := f.svc.ListMembers(ctx, opsUser, "portal", "beta"); len(ms) != 4 {
+		t.Fatalf("%d members after two left and six joined, want the cap of 4", len(ms))
 	}
 }
