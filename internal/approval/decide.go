@@ -68,7 +68,7 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 	if k := in.IdempotencyKey; k == "" || len(k) > 128 || strings.ContainsAny(k, "\x00$") {
 		return nil, apperr.Field("idempotency_key", "idempotency_key is required: 1 to 128 characters (a UUID per decision attempt)")
 	}
-	d, fresh, err := s.claimOpen(ctx, p, taskID, in, version)
+	d, fresh, open, err := s.claimOpen(ctx, p, taskID, in, version)
 	if d == nil {
 		return nil, err
 	}
@@ -76,8 +76,10 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 		// Decided before (this attempt's retry, or another's): finish closing the task if the
 		// first attempt failed after storing its decision, whoever asks. Before, only a retry
 		// with the same key did, and the task stayed pending and reminded.
-		if cerr := s.closeDecided(ctx, d); cerr != nil && err == nil {
-			err = cerr
+		if open {
+			if cerr := s.closeDecided(ctx, d); cerr != nil && err == nil {
+				err = cerr
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -92,15 +94,19 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 	return d, nil
 }
 
-// claimOpen checks p's decision on taskID and stores it, under the task's lock, which the OA's
-// events also take (the embedded database). It returns the decision and fresh when this call
-// stored it; an existing decision (not fresh) with replay's answer to it; or nil and why not.
-// A task the OA closed or moved between the read and the insert (on MongoDB, across replicas,
-// where the lock does nothing) is seen by the read after the insert, and the decision is taken
-// back: before, it was accepted, and the OA got a callback for a withdrawn request or for a task
-// that was someone else's by then.
-func (s *Service) claimOpen(ctx context.Context, p *auth.Principal, taskID string, in DecisionInput, version int64) (*Decision, bool, error) {
-	defer s.DB.Lock("approval/task:" + taskID)()
+// claimOpen checks p's decision on taskID and stores it. It returns the decision and fresh when
+// this call stored it; an existing decision (not fresh) with replay's answer to it, and open
+// when the task is not marked decided yet; or nil and why not. A task the OA closed or moved
+// between the read and the insert is seen by the read after the insert, and the decision is
+// taken back: before, it was accepted, and the OA got a callback for a withdrawn request or for
+// a task that was someone else's by then. (No task lock is taken here: a pushed decision runs
+// inside a sync write, and the OA's events hold the task's lock while they wait for one.)
+func (s *Service) claimOpen(ctx context.Context, p *auth.Principal, taskID string, in DecisionInput, version int64) (d *Decision, fresh, open bool, err error) {
+	d, fresh, err = s.claimOpenTask(ctx, p, taskID, in, version, &open)
+	return d, fresh, open, err
+}
+
+func (s *Service) claimOpenTask(ctx context.Context, p *auth.Principal, taskID string, in DecisionInput, version int64, open *bool) (*Decision, bool, error) {
 	t, err := s.readTask(ctx, taskID)
 	if err != nil {
 		return nil, false, err
@@ -108,6 +114,7 @@ func (s *Service) claimOpen(ctx context.Context, p *auth.Principal, taskID strin
 	if t == nil || t.ApproverUserID != p.UserID {
 		return nil, false, apperr.New(apperr.NotFound, "approval task not found")
 	}
+	*open = t.DecidedAt == nil
 	if prev, err := s.decisionOf(ctx, taskID); err != nil || prev != nil {
 		if err != nil {
 			return nil, false, err
@@ -144,7 +151,7 @@ func (s *Service) claimOpen(ctx context.Context, p *auth.Principal, taskID strin
 	}
 	if won != d {
 		_, err := s.replay(won, p, in.IdempotencyKey)
-		return won, false, err
+		return won, false, err // open: the winner may not have closed the task yet
 	}
 	after, err := s.readTask(ctx, taskID)
 	if err == nil && after != nil && after.ApproverUserID == p.UserID && closedError(after, version) == nil {
@@ -249,6 +256,11 @@ func (s *Service) claimDecision(ctx context.Context, d *Decision) (*Decision, er
 // closeDecided marks the task decided (it leaves the pending list and syncs closed) and
 // withdraws its notification from the approver's devices.
 func (s *Service) closeDecided(ctx context.Context, d *Decision) error {
+	// Only a decision that stands closes the task: one taken back (its task was closed by the
+	// OA meanwhile) may have been read by another attempt before it went.
+	if cur, err := s.decisionOf(ctx, d.ID); err != nil || cur == nil || cur.Via != d.Via || cur.IdempotencyKey != d.IdempotencyKey {
+		return err
+	}
 	unlock := s.DB.Lock("approval/task:" + d.ID)
 	var err error
 	for {

@@ -67,7 +67,11 @@ func TestAnEventReadBeforeADecisionDoesNotReopenTheTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.closeDecided(ctx, &Decision{ID: "oa:t1", Action: ActionApprove, ByUserID: "u1", DecidedAt: now}); err != nil {
+	d := &Decision{ID: "oa:t1", Action: ActionApprove, ByUserID: "u1", DecidedAt: now}
+	if _, err := s.claimDecision(ctx, d); err != nil { // closeDecided closes for a stored decision only
+		t.Fatal(err)
+	}
+	if err := s.closeDecided(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	v6 := *stale
@@ -135,6 +139,15 @@ func TestADecisionRacingAWithdrawIsTakenBack(t *testing.T) {
 	}
 	if d, err := s.decisionOf(ctx, "oa:t1"); err != nil || d != nil {
 		t.Fatalf("decision %+v (%v): want none", d, err)
+	}
+	// Another attempt that read the decision before it was taken back closes nothing with it.
+	gone := &Decision{ID: "oa:t1", Action: ActionApprove, ByUserID: "u1", Via: ViaMobile, IdempotencyKey: "k1",
+		DecidedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if err := s.closeDecided(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.readTask(ctx, "oa:t1"); err != nil || got.DecidedAt != nil {
+		t.Fatalf("task %+v (%v): marked decided by a decision taken back", got, err)
 	}
 }
 
