@@ -198,6 +198,10 @@ func (s *Service) offlineCopy(ctx context.Context, d *videoDoc) (*Download, erro
 // changed, and not_found for a video that was deleted or unpublished since, or an unknown
 // rendition.
 func (s *Service) Playlist(ctx context.Context, videoID, token, name string) (string, error) {
+	cred, err := s.verify(videoID, token)
+	if err != nil {
+		return "", err
+	}
 	d, err := s.video(ctx, videoID)
 	if err != nil {
 		return "", err
@@ -205,10 +209,10 @@ func (s *Service) Playlist(ctx context.Context, videoID, token, name string) (st
 	if !d.Published {
 		return "", apperr.New(apperr.NotFound, "video not found")
 	}
-	rev, expires, err := s.verify(d, token)
-	if err != nil {
-		return "", err
+	if cred.audience != audienceDigest(d) {
+		return "", apperr.New(apperr.Forbidden, "the video's audience changed; start the playback again")
 	}
+	rev, expires := cred.rev, cred.expires
 	var j jobDoc
 	if err := s.coll(jobsColl).FindOne(ctx, bson.D{{Key: "_id", Value: rev}}).Decode(&j); err != nil {
 		return "", fmt.Errorf("playlist: %w", mongodb.Translate(err, "video"))
@@ -224,6 +228,11 @@ func (s *Service) Playlist(ctx context.Context, videoID, token, name string) (st
 		})
 	}
 	left := expires.Sub(s.Now.UTC())
+	if left < time.Second {
+		// Expired while the playlist was read: a zero expiry would be signed as the store's
+		// default (5 minutes), outliving the credential.
+		return "", apperr.New(apperr.Forbidden, "the playback URL has expired; start the playback again")
+	}
 	return rewrite(text, func(uri string) (string, error) {
 		u, err := s.Store.PresignPlayback(ctx, media.Videos, j.Output.Prefix+"/"+name+"/"+uri, left)
 		if err != nil {

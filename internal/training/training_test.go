@@ -236,6 +236,12 @@ func TestProcessAndPlay(t *testing.T) {
 		if resp, _ := get(t, forged, nil); resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("forged playback URL: %d", resp.StatusCode)
 		}
+		// Another video's id with this credential: 403 like any forgery, before anything is
+		// read, so ids cannot be probed (it was 404 for an unknown id).
+		other := strings.Replace(pb.MasterURL, "/"+v.ID+"/", "/"+strings.Repeat("0", len(v.ID))+"/", 1)
+		if resp, _ := get(t, other, nil); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("the credential on an unknown video id: %d, want 403", resp.StatusCode)
+		}
 	})
 	t.Run("the offline copy downloads in ranges and matches its checksum", func(t *testing.T) {
 		dl, err := f.svc.Download(f.ctx, sales, v.ID)
@@ -272,6 +278,28 @@ func TestProcessAndPlay(t *testing.T) {
 		sales := []string{"Sales"}
 		if _, err := f.svc.Update(f.ctx, opsUser, v.ID, training.Patch{Departments: &sales}); err != nil {
 			t.Fatal(err)
+		}
+	})
+	t.Run("a playlist asked for in the credential's last second is refused", func(t *testing.T) {
+		// Its segments would have been signed for the store's default 5 minutes.
+		pb, err := f.svc.Play(f.ctx, sales, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Set(pb.ExpiresAt.Add(-500 * time.Millisecond))
+		resp, master := get(t, pb.MasterURL, nil)
+		var variant string
+		for _, l := range strings.Split(string(master), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				variant = l
+				break
+			}
+		}
+		if resp.StatusCode != http.StatusOK || variant == "" {
+			t.Fatalf("master: %d\n%s", resp.StatusCode, master)
+		}
+		if resp, _ := get(t, strings.Replace(pb.MasterURL, "master.m3u8", variant, 1), nil); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("a rendition playlist with half a second left: %d, want 403", resp.StatusCode)
 		}
 	})
 	t.Run("playback URLs expire", func(t *testing.T) {
