@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
@@ -59,10 +60,10 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error)
 	switch {
 	case login == "":
 		return nil, apperr.Field("login", "login is required")
-	case len(login) > MaxLoginLen:
+	case utf8.RuneCountInString(login) > MaxLoginLen:
 		// No account has one this long, and each failure keeps its login in the throttle's
 		// memory for the window: 8 MiB logins from a form filled it at hundreds of MiB a second.
-		return nil, apperr.Field("login", "login must be at most %d bytes", MaxLoginLen)
+		return nil, apperr.Field("login", "login must be at most %d characters", MaxLoginLen)
 	case in.Password == "":
 		return nil, apperr.Field("password", "password is required")
 	}
@@ -115,7 +116,8 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error)
 	return pair, nil
 }
 
-// MaxLoginLen bounds a login (an employee number or an e-mail address: RFC 5321 allows 254).
+// MaxLoginLen bounds a login in characters (an employee number or an e-mail address: RFC 5321
+// allows 254 octets), so at most 1,280 bytes of it are kept by the throttle.
 const MaxLoginLen = 320
 
 // stillValid re-reads acc after a login inserted session sessionID, and revokes that session
