@@ -94,7 +94,8 @@ type Main struct {
 	logOut            *logbuf.Writer // buffers Logger's lines when stderr is a file or pipe
 	listener          net.Listener
 	served            chan error
-	closeOnce         sync.Once // Close runs once; later calls return its result
+	stopped           chan struct{} // closed when Serve returns, for whatever reason
+	closeOnce         sync.Once     // Close runs once; later calls return its result
 	closeErr          error
 	metrics           *metricsServer
 	pprof             *metricsServer // MPORTAL_PPROF_ADDR's listener; nil when unset
@@ -233,8 +234,12 @@ func (m *Main) Run(ctx context.Context) error {
 	m.startWorkers()
 	m.startTrainingWorkers()
 
-	m.served = make(chan error, 1)
-	go func() { m.served <- m.server.Serve(m.listener) }()
+	m.served, m.stopped = make(chan error, 1), make(chan struct{})
+	go func() {
+		err := m.server.Serve(m.listener)
+		close(m.stopped)
+		m.served <- err
+	}()
 	metricsAddr := "(off: MPORTAL_METRICS_ADDR unset)"
 	if m.metrics != nil {
 		m.metrics.start(api.MetricsHandler(reg))
@@ -251,6 +256,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Stopped is closed when the HTTP server stops serving: after Close, or on its own (an accept
+// error it does not retry, such as running out of file descriptors), when the process must
+// exit rather than run on without a listener. Nil before Run.
+func (m *Main) Stopped() <-chan struct{} { return m.stopped }
 
 // MetricsAddr is the address the metrics listener is bound to, or "" when metrics are off.
 func (m *Main) MetricsAddr() string {

@@ -210,3 +210,21 @@ func TestShutdownClosesConnectionsWaitingForARequest(t *testing.T) {
 		}
 	}
 }
+
+// TestAServerThatStopsServingIsNoticed: when Serve returns on its own (an accept error fasthttp
+// does not retry, such as running out of file descriptors), Stopped says so and the process
+// exits. Before, nothing watched it: the process ran on, its workers busy, unreachable.
+func TestAServerThatStopsServingIsNoticed(t *testing.T) {
+	ts := startServer(t, testEnv(t, nil))
+	select {
+	case <-ts.main.Stopped():
+		t.Fatal("stopped before anything happened")
+	default:
+	}
+	_ = ts.main.listener.Close() // what a fatal accept error does to Serve
+	select {
+	case <-ts.main.Stopped():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stopped was not closed after Serve returned")
+	}
+}

@@ -83,6 +83,13 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		_ = m.Close()
 		return err
 	}
-	<-ctx.Done()
-	return m.Close()
+	select {
+	case <-ctx.Done():
+		return m.Close()
+	case <-m.Stopped():
+		// Serve returned on its own: the process exits (to be restarted) rather than run its
+		// workers on with nobody able to reach it.
+		m.Logger.Error("mportal: the HTTP server stopped accepting connections; exiting")
+		return errors.Join(errors.New("the HTTP server stopped on its own"), m.Close())
+	}
 }
