@@ -21,7 +21,7 @@ func (m *Main) openDB(ctx context.Context) (*mongodb.DB, error) {
 		}
 		return db, nil
 	}
-	start := func() (*embedded.Server, error) { return embedded.Start(cfg.EmbeddedDBDir(), "127.0.0.1:0", m.Logger) }
+	start := func() (*embedded.Server, error) { return embedded.StartLocal(cfg.EmbeddedDBDir(), m.Logger) }
 	if m.embeddedPostgreSQL != "" {
 		start = func() (*embedded.Server, error) {
 			if err := os.MkdirAll(cfg.EmbeddedDBDir(), 0o700); err != nil { // for the URI file

@@ -98,6 +98,12 @@ func TestEmbeddedDatabaseSurvivesRestart(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(env["MPORTAL_DATA_DIR"], "keys", "jwt-signing.pem")); err != nil {
 		t.Fatalf("signing key not generated in the data dir: %v", err)
 	}
+	// FerretDB has no authentication: it listens on a socket in the 0700 data directory, not on
+	// a loopback port that every local user could reach.
+	uri, err := os.ReadFile(embeddedURIFile(ts.main.Config))
+	if err != nil || !strings.Contains(string(uri), ".sock") || strings.Contains(string(uri), "127.0.0.1") {
+		t.Fatalf("embedded database URI %q (%v): want a Unix socket", uri, err)
+	}
 	ts.stop()
 
 	again := startServer(t, env)

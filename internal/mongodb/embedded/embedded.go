@@ -47,6 +47,44 @@ func Start(dir, listenAddr string, logger *slog.Logger) (*Server, error) {
 	})
 }
 
+// maxSocketPath is the longest Unix socket path every platform accepts (sun_path is 104 bytes
+// on macOS and the BSDs, 108 on Linux, NUL included).
+const maxSocketPath = 100
+
+// StartLocal runs FerretDB as Start does, listening on a Unix socket in dir (mode 0700), so that
+// only this user reaches it: FerretDB has no authentication, and on a loopback port any local
+// user or a sidecar sharing the network namespace could read or change everything. A dir whose
+// path is too long for a socket falls back to a loopback port (and says so).
+func StartLocal(dir string, logger *slog.Logger) (*Server, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded db dir: %w", err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	sock := filepath.Join(abs, "ferretdb.sock")
+	if len(sock) > maxSocketPath {
+		logger.Warn("embedded database: the data directory's path is too long for a Unix socket; listening on a loopback port, which other local users can reach",
+			"dir", abs)
+		return Start(dir, "127.0.0.1:0", logger)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("create embedded db dir: %w", err)
+	}
+	if err := os.Chmod(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded db dir: %w", err)
+	}
+	if err := os.Remove(sock); err != nil && !os.IsNotExist(err) { // left by a process that died
+		return nil, fmt.Errorf("remove the old embedded db socket: %w", err)
+	}
+	return start(abs, logger, &ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{Unix: sock},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(normal)", // as Start
+	})
+}
+
 // StartPostgreSQL runs FerretDB in the process as Start does, but with its PostgreSQL backend,
 // storing the data in the PostgreSQL database at pgURL. It exists to measure that backend
 // against SQLite (sync/README.md, "SQLite or PostgreSQL"); mportal's embedded database is
