@@ -71,9 +71,9 @@ type feedbackDoc struct {
 	ClosedAt      int64 `bson:"closed_at,omitempty"`
 	// OpsVersion counts ops changes; an ops write is conditional on it (see ops.go) and a
 	// status notification's key carries it.
-	OpsVersion int64  `bson:"ops_version"`
+	OpsVersion int64 `bson:"ops_version"`
 	// OpsReplied is set by the first ops reply: such feedback cannot be deleted by its author.
-	OpsReplied bool `bson:"ops_replied,omitempty"`
+	OpsReplied bool   `bson:"ops_replied,omitempty"`
 	OpsToken   string `bson:"ops_token,omitempty"`
 
 	// Computed by the server.
