@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/media"
 	"github.com/mportal/mportal/media/video"
 )
@@ -90,6 +91,10 @@ func (s *Service) transcode(ctx context.Context, j *jobDoc) (*outputs, error) {
 // and a presigned URL could expire during a long transcode.
 func (s *Service) download(ctx context.Context, j *jobDoc, dst string) error {
 	r, err := s.Store.Open(ctx, media.Bucket(j.SourceBucket), j.SourceKey, 0, -1)
+	if apperr.Is(err, apperr.NotFound) {
+		// Gone for good: no retry brings it back (and each would wait, see retryDelay).
+		return apperr.New(apperr.Invalid, "the uploaded file is gone; upload it again")
+	}
 	if err != nil {
 		return fmt.Errorf("open source: %w", err)
 	}
