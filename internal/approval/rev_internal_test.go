@@ -114,12 +114,7 @@ func TestATaskEventAfterAWithdrawStaysClosed(t *testing.T) {
 func TestADecisionRacingAWithdrawIsTakenBack(t *testing.T) {
 	ctx := context.Background()
 	s := &Service{DB: testenv.Mongo(t), Push: noPush{}}
-	open := &Task{ID: "oa:t1", Source: "oa", TaskID: "t1", Status: StatusPending, InstanceStatus: StatusPending, Version: 1,
-		ApproverUserID: "u1", Actions: []Action{{Action: ActionApprove}}}
-	open.Open = open.open()
-	if err := s.writeTask(ctx, open, nil); err != nil {
-		t.Fatal(err)
-	}
+	writeOpenTask(t, s)
 	s.beforeClaim = func() {
 		read, err := s.readTask(ctx, "oa:t1")
 		if err != nil {
@@ -157,12 +152,7 @@ func TestADecisionRacingAWithdrawIsTakenBack(t *testing.T) {
 func TestAnotherAttemptClosesADecidedTask(t *testing.T) {
 	ctx := context.Background()
 	s := &Service{DB: testenv.Mongo(t), Push: noPush{}}
-	open := &Task{ID: "oa:t1", Source: "oa", TaskID: "t1", Status: StatusPending, InstanceStatus: StatusPending, Version: 1,
-		ApproverUserID: "u1", Actions: []Action{{Action: ActionApprove}}}
-	open.Open = open.open()
-	if err := s.writeTask(ctx, open, nil); err != nil {
-		t.Fatal(err)
-	}
+	writeOpenTask(t, s)
 	first := &Decision{ID: "oa:t1", Source: "oa", TaskID: "t1", Action: ActionApprove, ByUserID: "u1", Via: ViaMobile,
 		IdempotencyKey: "k1", DecidedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	if _, err := s.claimDecision(ctx, first); err != nil { // stored; the close never ran
@@ -191,5 +181,16 @@ func TestOATime(t *testing.T) {
 		if got := oaTime(c.at, created, now); !got.Equal(c.want) {
 			t.Errorf("oaTime(%v) = %v, want %v", c.at, got, c.want)
 		}
+	}
+}
+
+// writeOpenTask stores oa:t1, open, held by u1 and approvable.
+func writeOpenTask(t *testing.T, s *Service) {
+	t.Helper()
+	open := &Task{ID: "oa:t1", Source: "oa", TaskID: "t1", Status: StatusPending, InstanceStatus: StatusPending, Version: 1,
+		ApproverUserID: "u1", Actions: []Action{{Action: ActionApprove}}}
+	open.Open = open.open()
+	if err := s.writeTask(context.Background(), open, nil); err != nil {
+		t.Fatal(err)
 	}
 }
