@@ -91,20 +91,26 @@ func TestWalkThrough(t *testing.T) {
 		}
 	})
 
-	t.Run("refresh rotates, and replaying a used token revokes the session", func(t *testing.T) {
+	t.Run("refresh rotates, a retry after a lost answer works once, and replaying revokes the session", func(t *testing.T) {
 		ts := ts.with(t)
 		r := ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
 			"refresh_token": admin.RefreshToken, "device_id": "laptop-1",
 		}), 200)
-		var next tokens
-		r.json(t, &next)
-		if next.RefreshToken == admin.RefreshToken || next.SessionID != admin.SessionID {
+		var lost tokens
+		r.json(t, &lost)
+		if lost.RefreshToken == admin.RefreshToken || lost.SessionID != admin.SessionID {
 			t.Fatal("refresh did not rotate within the same session")
 		}
-		ts.must(ts.call("GET", "/v1/me", next.AccessToken, nil), 200)
-		// The old token again: a stolen copy is in use, so the whole session dies.
-		ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
+		// The answer was lost: the client retries with the token it still has, and gets a pair.
+		r = ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
 			"refresh_token": admin.RefreshToken, "device_id": "laptop-1",
+		}), 200)
+		var next tokens
+		r.json(t, &next)
+		ts.must(ts.call("GET", "/v1/me", next.AccessToken, nil), 200)
+		// The lost pair's token turning up: a stolen copy is in use, so the whole session dies.
+		ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
+			"refresh_token": lost.RefreshToken, "device_id": "laptop-1",
 		}), 401)
 		ts.must(ts.call("POST", "/v1/auth/refresh", "", map[string]string{
 			"refresh_token": next.RefreshToken, "device_id": "laptop-1",

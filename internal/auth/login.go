@@ -106,7 +106,11 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error)
 	if err := s.stillValid(ctx, acc, sess.ID); err != nil {
 		return nil, err
 	}
-	pair, err := s.issue(ctx, acc, sess, sess.ExpiresAt)
+	refresh, _, err := newRefreshToken()
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	pair, err := s.issue(ctx, acc, sess, sess.ExpiresAt, refresh)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}

@@ -16,6 +16,13 @@ import (
 
 const refreshTokenBytes = 32
 
+// RefreshRetryGrace is how long after a refresh its token may be presented once more by its
+// device and still get a new pair, provided the token issued for it has not been used: a phone
+// whose answer was lost on a flaky network retries with the token it still holds, and without
+// this the retry was taken as theft and the user was logged out. The pair issued for the lost
+// answer stops working; presenting it later is taken as theft (the session is revoked).
+const RefreshRetryGrace = time.Minute
+
 // Causes of a failed refresh, kept for logs; the client sees one message for all of them.
 var (
 	errMalformedRefresh = errors.New("malformed refresh token")
@@ -25,10 +32,31 @@ var (
 	errWrongDevice      = errors.New("refresh token presented by another device")
 	errSessionEnded     = errors.New("session revoked or expired")
 	errRefreshReuse     = errors.New("refresh token reused: session revoked")
+	errClaimGone        = errors.New("refresh token claim released while read")
 )
+
+// refreshUseDoc is the Claim that consumed a refresh token.
+type refreshUseDoc struct {
+	ID        string    `bson:"_id"`
+	SessionID string    `bson:"session_id"`
+	UsedAt    time.Time `bson:"used_at"`
+	// Child is the hash of the token issued for this use; empty on a superseded token's mark.
+	Child string `bson:"child,omitempty"`
+	// Superseded marks a token that was never used but replaced by a retry of its parent.
+	Superseded bool `bson:"superseded,omitempty"`
+}
 
 func badRefresh(cause error) error {
 	return apperr.Wrap(cause, apperr.Unauthorized, "invalid or expired refresh token")
+}
+
+// newRefreshToken returns a fresh refresh token and its stored id.
+func newRefreshToken() (token, hash string, err error) {
+	if token, err = randomToken(refreshTokenBytes); err != nil {
+		return "", "", fmt.Errorf("refresh token: %w", err)
+	}
+	hash, err = hashRefreshToken(token)
+	return token, hash, err
 }
 
 // hashRefreshToken returns the stored id of a refresh token: base64url(SHA-256(raw bytes)). A
@@ -92,47 +120,91 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken, deviceID string) (
 		return nil, badRefresh(errDisabled)
 	}
 
+	next, nextHash, err := newRefreshToken()
+	if err != nil {
+		return nil, err
+	}
 	won, err := mongodb.Claim(ctx, s.coll(refreshUsesColl), hash, bson.D{
 		{Key: "session_id", Value: sess.ID}, {Key: "used_at", Value: now}, {Key: "expires_at", Value: rt.ExpiresAt},
+		{Key: "child", Value: nextHash},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
 	if !won {
-		if err := s.revoke(ctx, sess.UserID, []string{sess.ID}); err != nil {
-			return nil, fmt.Errorf("refresh: revoke session after token reuse: %w", err)
-		}
-		return nil, badRefresh(errRefreshReuse)
+		return s.retryOrRevoke(ctx, hash, acc, sess, now)
 	}
-
-	refreshExp := now.Add(s.refreshTTL())
-	pair, err := s.touchAndIssue(ctx, acc, sess, now, refreshExp)
+	pair, err := s.touchAndIssue(ctx, acc, sess, now, now.Add(s.refreshTTL()), next)
 	if err != nil {
 		// The token is not spent if no new one was issued: without this, the client's retry
 		// after a database hiccup lost the claim and revoked the session as a stolen token's.
-		if _, uerr := s.coll(refreshUsesColl).DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: hash}}); uerr != nil {
-			return nil, fmt.Errorf("refresh: %w (and the token stays spent: %v)", err, mongodb.Translate(uerr, "refresh token"))
-		}
-		return nil, fmt.Errorf("refresh: %w", err)
+		return nil, s.release(ctx, hash, fmt.Errorf("refresh: %w", err))
 	}
 	return pair, nil
 }
 
-func (s *Sessions) touchAndIssue(ctx context.Context, acc *Account, sess *sessionDoc, now, refreshExp time.Time) (*TokenPair, error) {
+// retryOrRevoke answers a token that was already used. Within RefreshRetryGrace of that use, by
+// the same session (hence device), and while the token issued for it is unused, it is a retry
+// after a lost answer: the issued token is marked superseded (a Claim, so of several retries one
+// wins) and a new pair is issued. Anything else is taken as theft and revokes the session.
+func (s *Sessions) retryOrRevoke(ctx context.Context, hash string, acc *Account, sess *sessionDoc, now time.Time) (*TokenPair, error) {
+	var use refreshUseDoc
+	err := s.coll(refreshUsesColl).FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&use)
+	switch {
+	case mongodb.IsNotFound(err):
+		// The winner failed and released the claim while this request read it: the token is
+		// usable again, but not by this request; the client retries.
+		return nil, badRefresh(errClaimGone)
+	case err != nil:
+		return nil, fmt.Errorf("refresh: read token use: %w", mongodb.Translate(err, "refresh token"))
+	}
+	if use.Child != "" && !use.Superseded && use.SessionID == sess.ID &&
+		!now.Before(use.UsedAt) && now.Sub(use.UsedAt) <= RefreshRetryGrace {
+		next, _, err := newRefreshToken()
+		if err != nil {
+			return nil, err
+		}
+		won, err := mongodb.Claim(ctx, s.coll(refreshUsesColl), use.Child, bson.D{
+			{Key: "session_id", Value: sess.ID}, {Key: "used_at", Value: now},
+			{Key: "expires_at", Value: now.Add(s.refreshTTL())}, {Key: "superseded", Value: true},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("refresh: %w", err)
+		}
+		if won {
+			pair, err := s.touchAndIssue(ctx, acc, sess, now, now.Add(s.refreshTTL()), next)
+			if err != nil {
+				return nil, s.release(ctx, use.Child, fmt.Errorf("refresh retry: %w", err))
+			}
+			return pair, nil
+		}
+	}
+	if err := s.revoke(ctx, sess.UserID, []string{sess.ID}); err != nil {
+		return nil, fmt.Errorf("refresh: revoke session after token reuse: %w", err)
+	}
+	return nil, badRefresh(errRefreshReuse)
+}
+
+// release deletes the Claim on a token whose exchange failed before a new token was issued, and
+// returns cause (annotated if the claim could not be released).
+func (s *Sessions) release(ctx context.Context, hash string, cause error) error {
+	if _, err := s.coll(refreshUsesColl).DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: hash}}); err != nil {
+		return fmt.Errorf("%w (and the token stays spent: %v)", cause, mongodb.Translate(err, "refresh token"))
+	}
+	return cause
+}
+
+func (s *Sessions) touchAndIssue(ctx context.Context, acc *Account, sess *sessionDoc, now, refreshExp time.Time, refresh string) (*TokenPair, error) {
 	if err := s.touch(ctx, sess.ID, now, refreshExp); err != nil {
 		return nil, err
 	}
-	return s.issue(ctx, acc, sess, refreshExp)
+	return s.issue(ctx, acc, sess, refreshExp, refresh)
 }
 
-// issue stores a new refresh token for sess and signs an access token with acc's current roles,
+// issue stores refresh (a token from newRefreshToken) for sess and signs an access token with acc's current roles,
 // so role changes reach the client at its next refresh; Authenticate goes by the cached user
 // state, which issue updates for this instance.
-func (s *Sessions) issue(ctx context.Context, acc *Account, sess *sessionDoc, refreshExp time.Time) (*TokenPair, error) {
-	refresh, err := randomToken(refreshTokenBytes)
-	if err != nil {
-		return nil, fmt.Errorf("refresh token: %w", err)
-	}
+func (s *Sessions) issue(ctx context.Context, acc *Account, sess *sessionDoc, refreshExp time.Time, refresh string) (*TokenPair, error) {
 	hash, err := hashRefreshToken(refresh)
 	if err != nil {
 		return nil, err

@@ -80,6 +80,95 @@ func TestRefreshThatFailsKeepsTheToken(t *testing.T) {
 	mustAuthenticate(t, f.s, next.AccessToken)
 }
 
+// TestRefreshRetryAfterALostAnswer: a phone that lost the answer to its refresh presents the
+// same token again; within RefreshRetryGrace, once, and while the lost pair is unused, that is a
+// retry and not theft. Before, the user was logged out.
+func TestRefreshRetryAfterALostAnswer(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a retry gets a new pair and the lost one stops working", func(t *testing.T) {
+		f := newFixture(t)
+		first := f.login(t, "E1001", alicePassword, "phone-1")
+		lost, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(RefreshRetryGrace - time.Second)
+		retried, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1")
+		if err != nil {
+			t.Fatalf("retry within the grace: %v", err)
+		}
+		if retried.RefreshToken == lost.RefreshToken || retried.SessionID != first.SessionID {
+			t.Fatalf("retry gave %+v", retried)
+		}
+		next, err := f.s.Refresh(ctx, retried.RefreshToken, "phone-1")
+		if err != nil {
+			t.Fatalf("the retry's token does not refresh: %v", err)
+		}
+		mustAuthenticate(t, f.s, next.AccessToken)
+		// The lost pair's token coming back now is theft: the session ends.
+		_, err = f.s.Refresh(ctx, lost.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+		_, err = f.s.Refresh(ctx, next.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+	})
+	revoked := func(t *testing.T, f *fixture, sessionID string) {
+		t.Helper()
+		sess, err := f.s.loadSession(ctx, sessionID)
+		if err != nil || sess.RevokedAt == nil {
+			t.Fatalf("session %+v (err %v) is not revoked", sess, err)
+		}
+	}
+	t.Run("after the grace it is theft", func(t *testing.T) {
+		f := newFixture(t)
+		first := f.login(t, "E1001", alicePassword, "phone-1")
+		if _, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1"); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(RefreshRetryGrace + time.Second)
+		_, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+		revoked(t, f, first.SessionID)
+	})
+	t.Run("a second retry is theft", func(t *testing.T) {
+		f := newFixture(t)
+		first := f.login(t, "E1001", alicePassword, "phone-1")
+		for i := 0; i < 2; i++ {
+			if _, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1"); err != nil {
+				t.Fatalf("refresh %d: %v", i, err)
+			}
+		}
+		_, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+		revoked(t, f, first.SessionID)
+	})
+	t.Run("once the new pair was used it is theft", func(t *testing.T) {
+		f := newFixture(t)
+		first := f.login(t, "E1001", alicePassword, "phone-1")
+		second, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.Refresh(ctx, second.RefreshToken, "phone-1"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.s.Refresh(ctx, first.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+		revoked(t, f, first.SessionID)
+	})
+	t.Run("another device is refused and the token kept", func(t *testing.T) {
+		f := newFixture(t)
+		first := f.login(t, "E1001", alicePassword, "phone-1")
+		if _, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.s.Refresh(ctx, first.RefreshToken, "phone-2")
+		wantBadRefresh(t, err)
+		if _, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1"); err != nil {
+			t.Fatalf("the rightful device's retry: %v", err)
+		}
+	})
+}
+
 func TestRefreshRejects(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -146,13 +235,15 @@ func TestConcurrentRefreshOfOneToken(t *testing.T) {
 		close(start)
 		wg.Wait()
 		close(winners)
-		if n := wins.Load(); n != 1 {
-			t.Fatalf("round %d: %d refreshes succeeded, want exactly 1", round, n)
+		// One wins, one more is taken as the retry after a lost answer (RefreshRetryGrace), the
+		// other 14 presented a used token: the session is revoked, the winners' pairs with it.
+		if n := wins.Load(); n != 2 {
+			t.Fatalf("round %d: %d refreshes succeeded, want exactly 2", round, n)
 		}
-		// The 15 losers presented a used token: the session is revoked, the winner's pair with it.
-		winner := <-winners
-		_, err := f.s.Refresh(ctx, winner.RefreshToken, "phone-1")
-		wantBadRefresh(t, err)
+		for winner := range winners {
+			_, err := f.s.Refresh(ctx, winner.RefreshToken, "phone-1")
+			wantBadRefresh(t, err)
+		}
 		sess, err := f.s.loadSession(ctx, pair.SessionID)
 		if err != nil || sess.RevokedAt == nil {
 			t.Fatalf("round %d: session %+v (err %v) is not revoked", round, sess, err)
