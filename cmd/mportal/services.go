@@ -302,7 +302,7 @@ func (m *Main) startWorkers() {
 		}
 	})
 	// Unfinished uploads are deleted after a day; uploads whose completion failed are retried.
-	m.workers.every(time.Hour, func(ctx context.Context) {
+	m.workers.hourly(func(ctx context.Context) {
 		n, err := m.uploads.CleanupAbandoned(ctx, upload.DefaultMaxAge)
 		if err != nil && ctx.Err() == nil {
 			m.Logger.Warn("clean up abandoned uploads", "error", err.Error())
@@ -351,20 +351,20 @@ func (m *Main) startWorkers() {
 		}
 	})
 	// The callback delivery log keeps a bounded window (no TTL index on the embedded database).
-	m.workers.every(time.Hour, func(ctx context.Context) {
+	m.workers.hourly(func(ctx context.Context) {
 		if _, err := m.approvalCallbacks.PurgeDeliveries(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("purge approval delivery log", "error", err.Error())
 		}
 	})
 	// Finished notifications' records are kept for MPORTAL_PUSH_RETENTION (no TTL index on the
 	// embedded database, which scans a collection to find a document by _id).
-	m.workers.every(time.Hour, func(ctx context.Context) {
+	m.workers.hourly(func(ctx context.Context) {
 		if _, err := m.push.Purge(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("purge finished notifications", "error", err.Error())
 		}
 	})
 	// Tombstones and the sync change log are kept for the horizon (30 days), then purged.
-	m.workers.every(time.Hour, func(ctx context.Context) {
+	m.workers.hourly(func(ctx context.Context) {
 		if err := m.sync.Purge(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("purge sync history", "error", err.Error())
 		}
@@ -372,7 +372,7 @@ func (m *Main) startWorkers() {
 	// Usage analytics: the server's own events are written in batches; raw events past the
 	// retention are deleted; on MongoDB the rollups other instances wrote are picked up.
 	m.workers.run(m.usage.Run)
-	m.workers.every(time.Hour, func(ctx context.Context) {
+	m.workers.hourly(func(ctx context.Context) {
 		if _, err := m.analytics.Purge(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Warn("purge analytics events", "error", err.Error())
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -23,10 +24,30 @@ func newWorkers() *workers {
 // every runs fn every interval until stop. A failing run is logged by fn's caller and retried at
 // the next tick.
 func (w *workers) every(interval time.Duration, fn func(ctx context.Context)) {
+	w.everyAfter(interval, interval, fn)
+}
+
+// maintenanceStart is how soon after start the hourly maintenance (purges, clean-ups) first
+// runs: a random delay in [1, 6) minutes, so replicas started together spread their runs, and a
+// deployment restarted more often than hourly (rolling updates) still runs them.
+func maintenanceStart() time.Duration {
+	return time.Minute + rand.N(5*time.Minute)
+}
+
+// firstMaintenance is maintenanceStart; tests shorten it.
+var firstMaintenance = maintenanceStart
+
+// hourly runs fn first after maintenanceStart and then every hour.
+func (w *workers) hourly(fn func(ctx context.Context)) {
+	w.everyAfter(firstMaintenance(), time.Hour, fn)
+}
+
+// everyAfter runs fn after first and then every interval until stop.
+func (w *workers) everyAfter(first, interval time.Duration, fn func(ctx context.Context)) {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		t := time.NewTicker(interval)
+		t := time.NewTimer(first)
 		defer t.Stop()
 		for {
 			select {
@@ -34,6 +55,7 @@ func (w *workers) every(interval time.Duration, fn func(ctx context.Context)) {
 				return
 			case <-t.C:
 				fn(w.ctx)
+				t.Reset(interval)
 			}
 		}
 	}()
