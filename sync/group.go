@@ -33,6 +33,7 @@ type member struct {
 	done    chan struct{}
 	kept    bool
 	err     error
+	after   []func(context.Context) error // AfterWrite's work, run by attempt once done
 }
 
 // committer queues the attempts and runs them in groups.
@@ -58,6 +59,13 @@ func (e *Engine) attempt(ctx context.Context, records int, fn func(ctx context.C
 		return true, err
 	}
 	m := &member{ctx: ctx, fn: fn, records: max(1, records), done: make(chan struct{})}
+	defer func() {
+		for _, after := range m.after {
+			if aerr := after(ctx); aerr != nil && err == nil {
+				err = aerr
+			}
+		}
+	}()
 	c := &e.groups
 	c.mu.Lock()
 	c.queue = append(c.queue, m)
@@ -179,9 +187,11 @@ func (e *Engine) runMember(m *member, seq int64) (ch change, err error) {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("sync write panicked: %v\n%s", r, debug.Stack())
 		}
-		if inner := j.close(); len(inner) > 0 { // logged even when fn failed, as its own touches are
+		inner, after := j.close()
+		if len(inner) > 0 { // logged even when fn failed, as its own touches are
 			ch = mergeChanges(append([]change{ch}, inner...))
 		}
+		m.after = after
 	}()
 	return m.fn(context.WithValue(m.ctx, joinedKey{}, j), seq)
 }
@@ -200,6 +210,32 @@ type joined struct {
 	closed  bool
 	running sync.WaitGroup
 	inner   []change
+	after   []func(context.Context) error
+}
+
+// AfterWrite runs fn once the sync write that ctx belongs to (the ctx a write's fn or a table's
+// Push was given) has committed, outside that write, before the write's caller gets its result;
+// fn's error becomes the write's unless the write failed itself. Outside a write, or once the
+// write has ended, it runs fn at once and returns its error. It is for work that takes a lock
+// other writers hold while they wait for a write of their own (an approval task's lock, which
+// the OA's events hold across their writes): taken inside a write it holds a group's turn while
+// they wait for one, and two such writes in flight stopped every sync write of the instance.
+func AfterWrite(ctx context.Context, fn func(ctx context.Context) error) error {
+	if j, ok := ctx.Value(joinedKey{}).(*joined); ok && j.postpone(fn) {
+		return nil
+	}
+	return fn(ctx)
+}
+
+// postpone keeps fn for after the write, unless the write has ended.
+func (j *joined) postpone(fn func(context.Context) error) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return false
+	}
+	j.after = append(j.after, fn)
+	return true
 }
 
 // enter reports whether a write may still join; if so, add must follow.
@@ -220,15 +256,16 @@ func (j *joined) add(ch change) {
 	j.running.Done()
 }
 
-// close lets no more writes join, waits for those running and returns what they changed.
-func (j *joined) close() []change {
+// close lets no more writes join, waits for those running and returns what they changed and
+// the work they left for after the write.
+func (j *joined) close() ([]change, []func(context.Context) error) {
 	j.mu.Lock()
 	j.closed = true
 	j.mu.Unlock()
 	j.running.Wait()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.inner
+	return j.inner, j.after
 }
 
 // mergeChanges is the union of the members' changes: each table once, with the union of the

@@ -374,3 +374,48 @@ func TestPanicInAJoinedWriteFailsItsWrite(t *testing.T) {
 		t.Fatalf("a write after it: %v", err)
 	}
 }
+
+// AfterWrite's work runs once the write has released its number (so it may wait for something
+// that waits for a group), in order, before the write returns; its error becomes the write's;
+// outside a write it runs at once.
+func TestAfterWriteRunsOutsideTheWrite(t *testing.T) {
+	e, _ := newEngine(t, nil)
+	ctx := context.Background()
+	var order []string
+	err := e.Write(ctx, func(ctx context.Context, seq int64) ([]Touch, error) {
+		for _, name := range []string{"first", "second"} {
+			if err := AfterWrite(ctx, func(ctx context.Context) error {
+				// A write of its own: inside the outer one it would have joined it.
+				return e.Write(ctx, func(_ context.Context, inner int64) ([]Touch, error) {
+					if inner == seq {
+						return nil, fmt.Errorf("%s ran inside the write (number %d)", name, seq)
+					}
+					order = append(order, name)
+					return nil, nil
+				})
+			}); err != nil {
+				return nil, err
+			}
+		}
+		order = append(order, "write")
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"write", "first", "second"}; !cmp.Equal(order, want) {
+		t.Fatalf("order %v, want %v", order, want)
+	}
+
+	boom := errors.New("boom")
+	err = e.Write(ctx, func(ctx context.Context, seq int64) ([]Touch, error) {
+		return nil, AfterWrite(ctx, func(context.Context) error { return boom })
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("write = %v, want the after-write work's error", err)
+	}
+	ran := false
+	if err := AfterWrite(ctx, func(context.Context) error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("outside a write: ran %v, err %v", ran, err)
+	}
+}

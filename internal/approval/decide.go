@@ -13,6 +13,7 @@ import (
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/mongodb"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 // DecisionInput is an approver's decision.
@@ -77,7 +78,7 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 		// first attempt failed after storing its decision, whoever asks. Before, only a retry
 		// with the same key did, and the task stayed pending and reminded.
 		if open {
-			if cerr := s.closeDecided(ctx, d); cerr != nil && err == nil {
+			if cerr := s.closeAfterWrite(ctx, d); cerr != nil && err == nil {
 				err = cerr
 			}
 		}
@@ -88,10 +89,21 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 	}
 	s.recordDecision(d)
 	queueCallback(ctx, s.DB, d) // part C: the callback outbox's queue (callback_queue.go)
-	if err := s.closeDecided(ctx, d); err != nil {
+	if err := s.closeAfterWrite(ctx, d); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// closeAfterWrite closes d's task (closeDecided) at once, or, for a decision pushed through
+// sync, once the push's write has committed: closeDecided takes the task's lock, which the OA's
+// events hold while they wait for a sync write, and taken inside the push's write it held one
+// of the engine's two groups meanwhile; two pushed decisions on the task held both, and every
+// sync write of the instance stopped. As a write of its own, the close is also stamped with a
+// number of its own: a push chunk run again after outliving its lease finds the decision
+// stored and closed, and rewrote nothing under the new number.
+func (s *Service) closeAfterWrite(ctx context.Context, d *Decision) error {
+	return datasync.AfterWrite(ctx, func(ctx context.Context) error { return s.closeDecided(ctx, d) })
 }
 
 // claimOpen checks p's decision on taskID and stores it. It returns the decision and fresh when
@@ -100,7 +112,8 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, taskID string, 
 // between the read and the insert is seen by the read after the insert, and the decision is
 // taken back: before, it was accepted, and the OA got a callback for a withdrawn request or for
 // a task that was someone else's by then. (No task lock is taken here: a pushed decision runs
-// inside a sync write, and the OA's events hold the task's lock while they wait for one.)
+// inside a sync write, and the OA's events hold the task's lock while they wait for one; see
+// closeAfterWrite.)
 func (s *Service) claimOpen(ctx context.Context, p *auth.Principal, taskID string, in DecisionInput, version int64) (d *Decision, fresh, open bool, err error) {
 	d, fresh, err = s.claimOpenTask(ctx, p, taskID, in, version, &open)
 	return d, fresh, open, err
@@ -260,6 +273,9 @@ func (s *Service) closeDecided(ctx context.Context, d *Decision) error {
 	// OA meanwhile) may have been read by another attempt before it went.
 	if cur, err := s.decisionOf(ctx, d.ID); err != nil || cur == nil || cur.Via != d.Via || cur.IdempotencyKey != d.IdempotencyKey {
 		return err
+	}
+	if s.beforeClose != nil {
+		s.beforeClose()
 	}
 	unlock := s.DB.Lock("approval/task:" + d.ID)
 	var err error

@@ -2,6 +2,8 @@ package approval
 
 import (
 	"context"
+	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/mportal/mportal/internal/auth"
 	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/push"
+	datasync "github.com/mportal/mportal/sync"
 )
 
 // A task stored before revisions (no rev field) is replaced by a writer that read it, and not
@@ -192,5 +195,80 @@ func writeOpenTask(t *testing.T, s *Service) {
 	open.Open = open.open()
 	if err := s.writeTask(context.Background(), open, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Two decisions pushed through sync for a task whose lock the OA's event holds while it waits
+// for a sync write of its own: the pushes must not hold the engine's groups while they wait for
+// the lock. Before, each closed its task inside its push's write, the two took both groups, the
+// event's write waited for one, and every sync write of the instance stopped.
+func TestPushedDecisionsLeaveSyncWritesRunning(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Mongo(t)
+	eng := &datasync.Engine{DB: db}
+	s := &Service{DB: db, Push: noPush{}, Sync: eng}
+	eng.Register(s.SyncTable())
+	eng.Register(s.DecisionsSyncTable())
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	writeOpenTask(t, s)
+	closing := make(chan struct{}, 2)
+	s.beforeClose = func() { closing <- struct{}{} }
+	unlock := s.DB.Lock("approval/task:oa:t1") // the OA's event, applying the task
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
+
+	p := &auth.Principal{UserID: "u1", DeviceID: "d1"}
+	var pushes sync.WaitGroup
+	for _, id := range []string{"decision-1", "decision-2"} {
+		body, err := json.Marshal(map[string]any{"changes": map[string]any{DecisionsSyncTableName: map[string]any{
+			"created": []any{map[string]any{"id": id, "task_id": "oa:t1", "action": ActionApprove, "reason": "", "task_version": 1}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushes.Go(func() {
+			if _, err := eng.Push(ctx, p, 0, body); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for range 2 {
+		select {
+		case <-closing:
+		case <-time.After(time.Minute):
+			t.Fatal("the pushed decisions never went to close their task")
+		}
+	}
+	// The event's write, while it holds the task's lock.
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- s.write(ctx, func(context.Context, int64) ([]datasync.Touch, error) { return nil, nil })
+	}()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("a sync write still waits for a group: the pushed decisions hold both while they wait for the task's lock")
+		unlock() // let everything finish
+		locked = false
+		<-wrote
+	}
+	if locked {
+		unlock()
+		locked = false
+	}
+	pushes.Wait()
+	if got, err := s.readTask(ctx, "oa:t1"); err != nil || got.DecidedAt == nil || got.Open {
+		t.Fatalf("task %+v (%v): want it closed as decided", got, err)
 	}
 }

@@ -83,6 +83,8 @@ type Service struct {
 	// beforeClaim, when set (tests), runs just before a decision is inserted: what the OA's
 	// events do on another replica meanwhile.
 	beforeClaim func()
+	// beforeClose, when set (tests), runs as closeDecided is about to take the task's lock.
+	beforeClose func()
 }
 
 func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }
