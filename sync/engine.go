@@ -226,7 +226,9 @@ func (e *Engine) logger() *slog.Logger {
 // testHooks let tests run something at a point where a race would otherwise have to be won by
 // timing. Nil in production.
 type testHooks struct {
-	betweenSeqReads func() // in lowWater, between its two reads (seq.go)
-	catchUpWaits    func() // in catchUp, just before it waits for its turn (index.go)
-	allocating      func() // in allocate, between its read of the top claim and its insert (seq.go)
+	betweenSeqReads func()       // in lowWater, between its two reads (seq.go)
+	catchUpWaits    func()       // in catchUp, just before it waits for its turn (index.go)
+	allocating      func()       // in allocate, between its read of the top claim and its insert (seq.go)
+	reaping         func()       // in lowWater, between logging a stale number abandoned and ending it (seq.go)
+	logging         func() error // in logChange, before its insert: an error fails it (write.go)
 }

@@ -1,6 +1,7 @@
 package datasync
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime/debug"
@@ -159,6 +160,16 @@ func (e *Engine) attemptGroup(g []*member) {
 		wg.Wait()
 	}
 	logErr := e.logChange(bg, seq, mergeChanges(changes))
+	if logErr != nil {
+		// Not released: ended now, with no entry in the change log, other instances would read
+		// past it and never learn what it changed. Left pending, it is reaped after the lease
+		// and logged as abandoned (every device then reads the tables again).
+		for i, m := range live {
+			m.err = cmp.Or(errs[i], logErr)
+			close(m.done)
+		}
+		return
+	}
 	kept, relErr := e.release(bg, pending)
 	if !kept && relErr == nil {
 		e.logger().Warn("sync: write outlived its lease", "seq", seq, "lease", e.lease(), "writes", len(live))
@@ -167,8 +178,6 @@ func (e *Engine) attemptGroup(g []*member) {
 		switch {
 		case errs[i] != nil:
 			m.err = errs[i]
-		case logErr != nil:
-			m.err = logErr
 		case relErr != nil:
 			m.err = relErr
 		default:

@@ -2,10 +2,12 @@ package datasync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -205,4 +207,95 @@ func TestPullsThatWaitForACatchUpDoNotReadAgain(t *testing.T) {
 			t.Fatalf("a pull from cursor %d answered up to %d", lows[2], upto)
 		}
 	})
+}
+
+// TestARaceToReapLosesNoChange: two instances' pulls reap the same stale number. The one that
+// lost the race used to go on at once, past the number, while the winner had not yet logged it
+// as abandoned; its devices never got what the dead writer had stamped. The entry now goes in
+// before the number is ended.
+func TestARaceToReapLosesNoChange(t *testing.T) {
+	db := testenv.Mongo(t)
+	clock := newTestClock()
+	ctx := context.Background()
+	a, notes := instanceOn(t, db, clock)
+	b, _ := instanceOn(t, db, clock)
+	u := employee("u1")
+	dev := newDevice()
+	dev.sync(t, b, u)
+
+	// A writer on a that stamps a record and dies.
+	p, err := a.allocate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Upsert(ctx, notes.db, notes.db.Collection("notes"), p.S, clock.Now(), Record{ID: "orphan",
+		Keys: noteKeys("u1", ""), Set: bson.D{{Key: "text", Value: "orphan"}}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(DefaultLease + time.Second)
+	// a reaps it; b's pull runs in the middle of that.
+	a.hooks.reaping = func() {
+		a.hooks.reaping = nil
+		dev.sync(t, b, u)
+	}
+	if _, err := a.lowWater(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dev.sync(t, b, u)
+	if _, ok := dev.texts()["orphan"]; !ok {
+		t.Fatal("the dead writer's record never reached a device pulling from the other instance")
+	}
+}
+
+// TestAWriterSlowerThanThePruneRunsAgain: a writer slower than pruneAge was reaped and its
+// numbers pruned; its release then succeeded (the done document was gone) and it took its write
+// for kept, though pulls had gone past it.
+func TestAWriterSlowerThanThePruneRunsAgain(t *testing.T) {
+	db := testenv.Mongo(t)
+	clock := newTestClock()
+	ctx := context.Background()
+	slow, notes := instanceOn(t, db, clock)
+	puller, _ := instanceOn(t, db, clock)
+	p, err := slow.allocate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := notes.write(ctx, puller, note("later", "u1", "", "later"), nil); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(slow.pruneAge() + time.Second)
+	if _, err := puller.lowWater(ctx); err != nil { // reaps p and prunes it
+		t.Fatal(err)
+	}
+	if n, err := db.Collection(claimsColl).CountDocuments(ctx, bson.D{{Key: "_id", Value: p.S}}); err != nil || n != 0 {
+		t.Fatalf("the reaped number's claim is still there (%d, %v): nothing was pruned", n, err)
+	}
+	if kept, err := slow.release(ctx, p); err != nil || kept {
+		t.Fatalf("release after the prune = %v, %v; want not kept, so the write runs again", kept, err)
+	}
+}
+
+// TestAWriteWhoseLogFailsIsNotReleased: a write whose change-log insert failed used to be
+// released all the same, and other instances read past its number without learning what it
+// changed. It stays pending now, and is reaped and logged as abandoned after the lease.
+func TestAWriteWhoseLogFailsIsNotReleased(t *testing.T) {
+	db := testenv.Mongo(t)
+	clock := newTestClock()
+	ctx := context.Background()
+	writer, notes := instanceOn(t, db, clock)
+	other, _ := instanceOn(t, db, clock)
+	u := employee("u1")
+	dev := newDevice()
+	dev.sync(t, other, u)
+	writer.hooks.logging = func() error { return errors.New("the primary stepped down") }
+	if err := notes.write(ctx, writer, note("n1", "u1", "", "n1"), nil); err == nil {
+		t.Fatal("the write succeeded though its change was not logged")
+	}
+	writer.hooks.logging = nil
+	dev.sync(t, other, u)
+	clock.Advance(DefaultLease + time.Second)
+	dev.sync(t, other, u)
+	if _, ok := dev.texts()["n1"]; !ok {
+		t.Fatal("the record of a write whose log failed never reached a device pulling from another instance")
+	}
 }

@@ -205,8 +205,14 @@ func (e *Engine) release(ctx context.Context, p pendingEntry) (bool, error) {
 		return e.releaseMem(p), nil
 	}
 	ended, err := e.end(ctx, p.S, false)
-	if err != nil || ended {
-		return ended, err
+	if err != nil {
+		return false, err
+	}
+	if ended {
+		// A number's claim and done document are pruned pruneAge after its claim: a writer
+		// slower than that may have been reaped, its done document pruned, and this insert
+		// succeed all the same. It was skipped then, so it must run again.
+		return e.Now.UTC().Sub(p.At) < e.pruneAge(), nil
 	}
 	// Ended already: reaped, or by this very insert retried by the driver after a network error.
 	var d doneDoc
@@ -265,15 +271,21 @@ func (e *Engine) lowWater(ctx context.Context) (snapshot, error) {
 			continue
 		}
 		if c.At.Before(cutoff) {
+			// Logged as abandoned before it is ended: once it is, other instances read the
+			// change log past it, and an entry that came later was never read (an instance
+			// that lost the race to end it went on at once).
+			if err := e.logAbandoned(ctx, c.S); err != nil {
+				return snapshot{}, err
+			}
+			if e.hooks.reaping != nil {
+				e.hooks.reaping()
+			}
 			reaped, err := e.end(ctx, c.S, true)
 			if err != nil {
 				return snapshot{}, err
 			}
 			if reaped {
-				e.logger().Warn("sync: reaping a pending write that outlived its lease", "seq", c.S)
-				if err := e.logAbandoned(ctx, c.S); err != nil {
-					return snapshot{}, err
-				}
+				e.logger().Warn("sync: reaped a pending write that outlived its lease", "seq", c.S)
 			}
 			continue // ended either way
 		}

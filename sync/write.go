@@ -74,6 +74,11 @@ func (e *Engine) logChange(ctx context.Context, seq int64, ch change) error {
 		e.changeLog.add(e, doc)
 		return nil
 	}
+	if e.hooks.logging != nil {
+		if err := e.hooks.logging(); err != nil {
+			return fmt.Errorf("log sync change %d: %w", seq, err)
+		}
+	}
 	if _, err := e.DB.Collection(changesColl).InsertOne(ctx, doc); err != nil && !mongodb.IsDuplicateKey(err) {
 		return fmt.Errorf("log sync change %d: %w", seq, mongodb.Translate(err, "sync change"))
 	}
