@@ -172,3 +172,26 @@ func TestWriterThatDiesAfterStampingIsStillDelivered(t *testing.T) {
 		t.Errorf("a first sync on the other instance (-want +device):\n%s", diff)
 	}
 }
+
+// A write's fn, and a push's table, run again after outliving the lease are told so (Rerun):
+// they must stamp with the new number even what they would skip as unchanged.
+func TestARerunIsToldItIsOne(t *testing.T) {
+	clock := testenv.NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
+	e, _ := newEngine(t, clock)
+	ctx := context.Background()
+	var runs []bool
+	err := e.Write(ctx, func(ctx context.Context, seq int64) ([]Touch, error) {
+		runs = append(runs, Rerun(ctx))
+		if len(runs) == 1 {
+			clock.Advance(DefaultLease + time.Second)
+			pull(t, e, employee("u1"), 0) // reaps this write's number
+		}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{false, true}; !cmp.Equal(runs, want) {
+		t.Fatalf("Rerun in each run: %v, want %v", runs, want)
+	}
+}

@@ -119,7 +119,11 @@ func (e *Engine) pushInChunks(ctx context.Context, p *auth.Principal, items []pu
 		n := min(size, len(items)-pos)
 		chunk := items[pos : pos+n]
 		start := e.Now.UTC()
-		out, kept, err := e.pushChunkOnce(ctx, p, chunk)
+		cctx := ctx
+		if lost > 0 {
+			cctx = rerunning(ctx)
+		}
+		out, kept, err := e.pushChunkOnce(cctx, p, chunk)
 		if err != nil {
 			return err
 		}

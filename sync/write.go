@@ -39,8 +39,12 @@ func (e *Engine) Write(ctx context.Context, fn func(ctx context.Context, seq int
 // write runs fn through attempt until an attempt keeps its number, at most writeAttempts times.
 func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, seq int64) (change, error)) error {
 	attempts := e.writeAttempts()
-	for range attempts {
-		kept, err := e.attempt(ctx, 1, fn)
+	for i := range attempts {
+		actx := ctx
+		if i > 0 {
+			actx = rerunning(ctx)
+		}
+		kept, err := e.attempt(actx, 1, fn)
 		if err != nil {
 			return err
 		}
@@ -50,6 +54,20 @@ func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, seq int
 	}
 	e.logger().Error("sync: giving up a write that outlived its lease on every attempt", "attempts", attempts)
 	return apperr.Wrap(errLeaseLost, apperr.Unavailable, "the server is too busy to complete this change; try again")
+}
+
+// rerunKey marks the context of a write's fn run again (Rerun).
+type rerunKey struct{}
+
+func rerunning(ctx context.Context) context.Context { return context.WithValue(ctx, rerunKey{}, true) }
+
+// Rerun reports whether ctx is that of a write's fn (or a table's Push) run again because an
+// earlier run outlived its lease. Pulls may have read past the earlier run's number before it
+// stamped its records, so this run must stamp everything it would write with its own number,
+// including what it finds already in place and would otherwise skip as unchanged.
+func Rerun(ctx context.Context) bool {
+	v, _ := ctx.Value(rerunKey{}).(bool)
+	return v
 }
 
 // logChange records ch in the change log (for other instances and restarts) and in this

@@ -128,7 +128,8 @@ func (s *Service) syncWrite(ctx context.Context, fn func(ctx context.Context, se
 }
 
 // applyReport merges r into p's progress on videoID and stamps the document with seq. changed is
-// false when the report added nothing (a replay): nothing is written then.
+// false when the report added nothing (a replay): nothing is written then, except when the
+// write is run again (datasync.Rerun).
 func (s *Service) applyReport(ctx context.Context, p *auth.Principal, videoID string, r Report, seq int64) (*progressDoc, bool, error) {
 	v, err := s.visibleVideo(ctx, p, videoID)
 	if err != nil {
@@ -146,7 +147,9 @@ func (s *Service) applyReport(ctx context.Context, p *auth.Principal, videoID st
 		if err != nil {
 			return nil, false, err
 		}
-		if found && !progressChanged(prev.progress(), merged) {
+		// A replay adds nothing and writes nothing, unless this is a sync write run again after
+		// outliving its lease: the row may carry that run's number, which pulls read past.
+		if found && !progressChanged(prev.progress(), merged) && !datasync.Rerun(ctx) {
 			return prev, false, nil
 		}
 		next := *prev

@@ -2,6 +2,7 @@ package training_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -366,4 +367,47 @@ func (u *usageLog) String() string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.events
+}
+
+// slowFirstWrite is the sync engine whose first write outlives its lease: before that write's
+// fn runs, the clock passes the lease and the device pulls, reaping the number and reading past
+// it before the row is stamped with it.
+type slowFirstWrite struct {
+	f      *progressFixture
+	p      *auth.Principal
+	cursor int64
+	slowed bool
+}
+
+func (w *slowFirstWrite) Write(ctx context.Context, fn func(ctx context.Context, seq int64) ([]datasync.Touch, error)) error {
+	return w.f.sync.Write(ctx, func(ctx context.Context, seq int64) ([]datasync.Touch, error) {
+		if !w.slowed {
+			w.slowed = true
+			w.f.clock.Advance(datasync.DefaultLease + time.Second)
+			_, w.cursor = w.f.pull(w.p, w.cursor)
+		}
+		return fn(ctx, seq)
+	})
+}
+
+// A report whose write outlived its lease runs again under a new number; the row, already
+// merged by the first run, must still be stamped with it. It was skipped as a replay, and the
+// device that had pulled past the first number never got it.
+func TestProgressWrittenAgainReachesDevices(t *testing.T) {
+	f := newProgressFixture(t)
+	video := f.readyVideo(training.Input{}, tenMinutes)
+	_, cursor := f.pull(sales, 0)
+	w := &slowFirstWrite{f: f, p: sales, cursor: cursor}
+	f.svc.Sync = w
+	if _, err := f.svc.ReportProgress(f.ctx, sales, video, training.ProgressInput{
+		Ranges: []training.Range{{StartMS: 0, EndMS: minute}}, LastPositionMS: minute}); err != nil {
+		t.Fatal(err)
+	}
+	if !w.slowed {
+		t.Fatal("the report did not write")
+	}
+	rows, _ := f.pull(sales, w.cursor)
+	if _, ok := rows[video]; !ok {
+		t.Fatal("the device that pulled during the slow write never got the progress row")
+	}
 }
