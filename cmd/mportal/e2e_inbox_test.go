@@ -280,3 +280,50 @@ func TestInboxWithoutPush(t *testing.T) {
 		t.Fatalf("inbox without push %+v", page)
 	}
 }
+
+// A phone whose user signed out of it (or whose session was revoked) gets no more of their
+// pushes: its token is dropped when the user's last session on it ends. Before, only disabling
+// the user stopped them, and a lost or shared phone kept showing approvals and announcements.
+func TestASignedOutPhoneGetsNoPush(t *testing.T) {
+	fake := fcmfake.New()
+	t.Cleanup(fake.Close)
+	creds, err := fake.WriteCredentialsFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, testEnv(t, map[string]string{"MPORTAL_FCM_CREDENTIALS_FILE": creds}),
+		func(m *Main) { m.PushOptions = []option.ClientOption{option.WithEndpoint(fake.URL + "/v1")} })
+	admin := ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1").AccessToken
+	_, otp := ts.createUser(admin, map[string]any{"employee_no": "E5101", "name": "Dana", "department": "Field Ops"})
+	dana := ts.signIn("E5101", otp, "E5101-passphrase", "dana-phone")
+	phone := device("android")
+	ts.must(ts.call("PUT", "/v1/devices/dana-phone", dana.AccessToken, phone), 200)
+	keep := ts.newMember(admin, "E5102", "Field Ops", "en", "android") // still signed in
+
+	ts.deliver(announcement("announcement:before", push.Audience{Departments: []string{"Field Ops"}}))
+	if n := fake.Count(phone["push_token"].(string)); n != 1 {
+		t.Fatalf("the signed-in phone got %d messages, want 1", n)
+	}
+	// Dana signs out of the phone: its other session (the one-time password's) first, then this one.
+	var sessions struct {
+		Items []struct {
+			ID      string `json:"id"`
+			Current bool   `json:"current"`
+		} `json:"items"`
+	}
+	ts.must(ts.call("GET", "/v1/auth/sessions", dana.AccessToken, nil), 200).json(t, &sessions)
+	for _, s := range sessions.Items {
+		if !s.Current {
+			ts.must(ts.call("DELETE", "/v1/auth/sessions/"+s.ID, dana.AccessToken, nil), 204)
+		}
+	}
+	ts.must(ts.call("POST", "/v1/auth/logout", dana.AccessToken, nil), 204)
+
+	ts.deliver(announcement("announcement:after", push.Audience{Departments: []string{"Field Ops"}}))
+	if n := fake.Count(phone["push_token"].(string)); n != 1 {
+		t.Errorf("the signed-out phone got %d messages, want only the one from before", n)
+	}
+	if n := fake.Count(keep.pushTokens[0]); n != 2 {
+		t.Errorf("a signed-in phone got %d messages, want 2", n)
+	}
+}

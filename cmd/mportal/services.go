@@ -69,8 +69,10 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	// on the next statement; it is called only when serving requests, long after both exist.
 	m.users = &directory.Users{DB: db, Argon: argon, View: recipients, Now: m.Clock,
 		Sessions: revokeFunc(func(ctx context.Context, userID string) error { return m.sessions.RevokeUser(ctx, userID) })}
+	m.devices = &directory.Devices{DB: db, View: recipients, Usage: m.usage, Now: m.Clock}
 	m.sessions = &auth.Sessions{
 		DB:         db,
+		Devices:    m.devices, // a signed-out device stops receiving the user's pushes
 		Accounts:   m.users,
 		Tokens:     &auth.Tokens{Keys: keys, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTTL, Now: m.Clock},
 		Throttle:   auth.NewThrottle(auth.ThrottleConfig{Now: m.Clock}),
@@ -83,7 +85,6 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		Usage:           m.usage,
 		Now:             m.Clock,
 	}
-	m.devices = &directory.Devices{DB: db, View: recipients, Usage: m.usage, Now: m.Clock}
 	// Offline sync: the synced tables register below; prepare starts the engine before serving.
 	m.sync = &datasync.Engine{DB: db, Logger: m.Logger, Now: m.Clock}
 	m.inbox = &inbox.Store{DB: db, Sync: m.sync, Now: m.Clock, Locale: func(ctx context.Context, userID string) (string, error) {

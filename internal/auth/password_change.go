@@ -76,11 +76,11 @@ func (s *Sessions) ChangePassword(ctx context.Context, p *Principal, current, ne
 		}
 		return fmt.Errorf("change password: %w", err)
 	}
-	others, err := s.liveSessionIDs(ctx, p.UserID, p.SessionID)
+	others, err := s.liveSessions(ctx, p.UserID, p.SessionID)
 	if err != nil {
 		return fmt.Errorf("change password: sessions: %w", err)
 	}
-	if err := s.revoke(ctx, p.UserID, others); err != nil {
+	if err := s.end(ctx, p.UserID, others); err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
 	return nil

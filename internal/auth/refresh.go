@@ -179,7 +179,7 @@ func (s *Sessions) retryOrRevoke(ctx context.Context, hash string, acc *Account,
 			return pair, nil
 		}
 	}
-	if err := s.revoke(ctx, sess.UserID, []string{sess.ID}); err != nil {
+	if err := s.end(ctx, sess.UserID, []liveSession{{ID: sess.ID, DeviceID: sess.DeviceID}}); err != nil {
 		return nil, fmt.Errorf("refresh: revoke session after token reuse: %w", err)
 	}
 	return nil, badRefresh(errRefreshReuse)

@@ -37,7 +37,7 @@ func (s *Sessions) Logout(ctx context.Context, p *Principal) error {
 	if err := requirePrincipal(p); err != nil {
 		return err
 	}
-	return s.revoke(ctx, p.UserID, []string{p.SessionID})
+	return s.end(ctx, p.UserID, []liveSession{{ID: p.SessionID, DeviceID: p.DeviceID}})
 }
 
 // ListSessions returns the caller's active sessions, most recently used first.
@@ -81,41 +81,87 @@ func (s *Sessions) RevokeSession(ctx context.Context, p *Principal, sessionID st
 	if sess == nil || sess.UserID != p.UserID || !sess.active(s.Now.Stored()) {
 		return apperr.New(apperr.NotFound, "session not found")
 	}
-	return s.revoke(ctx, p.UserID, []string{sessionID})
+	return s.end(ctx, p.UserID, []liveSession{{ID: sessionID, DeviceID: sess.DeviceID}})
 }
 
 // RevokeUser ends every session of a user: the admin's "sign out everywhere", and what disabling a
 // user or resetting a password does. Refresh stops at once; access tokens stop at once on this
 // instance and within Recheck on the others.
 func (s *Sessions) RevokeUser(ctx context.Context, userID string) error {
-	ids, err := s.liveSessionIDs(ctx, userID, "")
+	live, err := s.liveSessions(ctx, userID, "")
 	if err != nil {
 		return fmt.Errorf("revoke sessions of user %s: %w", userID, err)
 	}
 	s.cache.markUserRevoked(userID)
-	return s.revoke(ctx, userID, ids)
+	return s.end(ctx, userID, live)
 }
 
-// liveSessionIDs lists the ids of userID's unrevoked sessions other than except.
-func (s *Sessions) liveSessionIDs(ctx context.Context, userID, except string) ([]string, error) {
+// liveSession is an unrevoked session and its device.
+type liveSession struct {
+	ID       string `bson:"_id"`
+	DeviceID string `bson:"device_id"`
+}
+
+// liveSessions lists userID's unrevoked sessions other than except.
+func (s *Sessions) liveSessions(ctx context.Context, userID, except string) ([]liveSession, error) {
 	filter := bson.D{{Key: "user_id", Value: userID}, {Key: "revoked_at", Value: nil}}
-	cur, err := s.coll(sessionsColl).Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	cur, err := s.coll(sessionsColl).Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "device_id", Value: 1}}))
 	if err != nil {
 		return nil, mongodb.Translate(err, "session")
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
+	var docs []liveSession
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, mongodb.Translate(err, "session")
 	}
-	ids := make([]string, 0, len(docs))
+	out := docs[:0]
 	for _, d := range docs {
 		if d.ID != except {
-			ids = append(ids, d.ID)
+			out = append(out, d)
 		}
 	}
-	return ids, nil
+	return out, nil
+}
+
+// end revokes sessions of userID and signs their devices out (signOutDevices).
+func (s *Sessions) end(ctx context.Context, userID string, sessions []liveSession) error {
+	ids := make([]string, len(sessions))
+	for i, l := range sessions {
+		ids[i] = l.ID
+	}
+	if err := s.revoke(ctx, userID, ids); err != nil {
+		return err
+	}
+	return s.signOutDevices(ctx, userID, sessions)
+}
+
+// signOutDevices tells Devices of each device of ended on which userID has no live session left:
+// a phone signed out, or whose session was revoked, stops receiving the user's notifications
+// (its push token is dropped; the app registers it again at its next sign-in).
+func (s *Sessions) signOutDevices(ctx context.Context, userID string, ended []liveSession) error {
+	if s.Devices == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, e := range ended {
+		if e.DeviceID == "" || seen[e.DeviceID] {
+			continue
+		}
+		seen[e.DeviceID] = true
+		n, err := s.coll(sessionsColl).CountDocuments(ctx, bson.D{
+			{Key: "user_id", Value: userID}, {Key: "device_id", Value: e.DeviceID}, {Key: "revoked_at", Value: nil},
+			{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: s.Now.Stored()}}},
+		})
+		if err != nil {
+			return fmt.Errorf("sign out device %s: %w", e.DeviceID, mongodb.Translate(err, "session"))
+		}
+		if n > 0 {
+			continue // still signed in there
+		}
+		if err := s.Devices.SignedOut(ctx, userID, e.DeviceID); err != nil {
+			return fmt.Errorf("sign out device %s: %w", e.DeviceID, err)
+		}
+	}
+	return nil
 }
 
 // revoke marks sessions of userID revoked. The local cache learns first, so this instance rejects

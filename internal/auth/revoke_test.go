@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,5 +151,98 @@ func TestRevokeUser(t *testing.T) {
 		if err := f.s.RevokeUser(ctx, "u1"); err != nil {
 			t.Fatal(err)
 		}
+	})
+}
+
+// signOuts records the devices Sessions signs out.
+type signOuts struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (s *signOuts) SignedOut(_ context.Context, userID, deviceID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.got = append(s.got, userID+"/"+deviceID)
+	return nil
+}
+
+func (s *signOuts) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	got := s.got
+	s.got = nil
+	slices.Sort(got)
+	return got
+}
+
+// A device whose user's last session on it ends is signed out (its push token dropped), so a
+// phone signed out or revoked stops getting the user's notifications; a device where the user
+// is still signed in is not. Before, only disabling the user stopped them.
+func TestEndedSessionsSignTheirDevicesOut(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	out := &signOuts{}
+	f.s.Devices = out
+	want := func(t *testing.T, want ...string) {
+		t.Helper()
+		if got := out.take(); !slices.Equal(got, want) {
+			t.Fatalf("signed out %v, want %v", got, want)
+		}
+	}
+	principal := func(pair *TokenPair) *Principal {
+		p, err := f.s.Authenticate(ctx, pair.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	t.Run("logout", func(t *testing.T) {
+		first := f.login(t, "E1001", alicePassword, "phone-1")
+		second := f.login(t, "E1001", alicePassword, "phone-1")
+		if err := f.s.Logout(ctx, principal(first)); err != nil {
+			t.Fatal(err)
+		}
+		want(t) // still signed in on phone-1
+		if err := f.s.Logout(ctx, principal(second)); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "u1/phone-1")
+	})
+	t.Run("one session revoked from another device", func(t *testing.T) {
+		lost := f.login(t, "E1001", alicePassword, "lost-phone")
+		here := f.login(t, "E1001", alicePassword, "phone-2")
+		if err := f.s.RevokeSession(ctx, principal(here), lost.SessionID); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "u1/lost-phone")
+	})
+	t.Run("a password change signs the other devices out", func(t *testing.T) {
+		f.login(t, "E1002", "bob-secret-22", "bob-phone")
+		desk := f.login(t, "E1002", "bob-secret-22", "bob-desk")
+		if err := f.s.ChangePassword(ctx, principal(desk), "bob-secret-22", "bob-secret-23"); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "u2/bob-phone")
+	})
+	t.Run("revoking every session signs every device out", func(t *testing.T) {
+		if err := f.s.RevokeUser(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "u1/phone-2")
+	})
+	t.Run("a replayed refresh token", func(t *testing.T) {
+		first := f.login(t, "E1001", alicePassword, "phone-3")
+		second, err := f.s.Refresh(ctx, first.RefreshToken, "phone-3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.Refresh(ctx, second.RefreshToken, "phone-3"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.s.Refresh(ctx, first.RefreshToken, "phone-3")
+		wantBadRefresh(t, err)
+		want(t, "u1/phone-3")
 	})
 }

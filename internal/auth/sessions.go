@@ -60,6 +60,10 @@ type Sessions struct {
 	// HashQueue is how many requests may wait for one of those slots; further ones get
 	// unavailable with Retry-After. Zero means DefaultHashQueue; negative means none may wait.
 	HashQueue int
+	// Devices, when set, is told when a user's last live session on a device ends (logout,
+	// revocation, a password change or reset, a replayed refresh token), so that the device
+	// stops receiving the user's notifications.
+	Devices DeviceSignOut
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -69,6 +73,12 @@ type Sessions struct {
 	verified  verifiedTokens
 	// rechecking holds the ids of the sessions a request is reading ahead (readSessionAhead).
 	rechecking sync.Map
+}
+
+// DeviceSignOut forgets what a device holds for a user who is no longer signed in on it: its
+// push token (directory.Devices implements it).
+type DeviceSignOut interface {
+	SignedOut(ctx context.Context, userID, deviceID string) error
 }
 
 // sessionDoc is a stored session. revoked_at is set once and never cleared.

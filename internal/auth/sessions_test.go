@@ -221,7 +221,7 @@ func TestLogin(t *testing.T) {
 		}
 		_, err := f.s.Login(ctx, LoginInput{Login: "E1003", Password: "carol-secret-3", DeviceID: "d3", IP: "10.0.0.3"})
 		wantCode(t, err, apperr.Unauthorized)
-		if ids, err := f.s.liveSessionIDs(ctx, "u3", ""); err != nil || len(ids) != 0 {
+		if ids, err := f.s.liveSessions(ctx, "u3", ""); err != nil || len(ids) != 0 {
 			t.Fatalf("live sessions %v (%v)", ids, err)
 		}
 	})

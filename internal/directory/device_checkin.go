@@ -241,3 +241,25 @@ func (s *Devices) TokenOwner(ctx context.Context, token string) (userID, deviceK
 	}
 	return t.UserID, t.DeviceKey, nil
 }
+
+// SignedOut drops the push token of userID's device deviceID: the user has no live session on
+// it any more (auth.Sessions calls it), so the device must stop receiving their notifications.
+// The device record stays; the app registers its token again at its next sign-in. A device the
+// user never checked in, or one without a token, is left as it is.
+func (s *Devices) SignedOut(ctx context.Context, userID, deviceID string) error {
+	key := deviceKey(userID, deviceID)
+	var d Device
+	err := s.devices().FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d)
+	switch {
+	case mongodb.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read device %s: %w", key, mongodb.Translate(err, "device"))
+	case d.PushToken == "":
+		return nil
+	}
+	if err := s.clearToken(ctx, key, d.PushToken); err != nil {
+		return err
+	}
+	return s.releaseToken(ctx, d.PushToken, key)
+}
