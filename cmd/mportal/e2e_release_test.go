@@ -328,6 +328,47 @@ func TestReleaseEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("a user who leaves a channel or is removed from it stops counting in it at once", func(t *testing.T) {
+		// Before, the phone kept the channel until it checked in again: beta's announcements and
+		// pushes still reached a tester who left beta, or whom ops removed, for as long as that
+		// phone stayed away.
+		f := newReleaseFixture(t)
+		ts := f.ts.with(t)
+		f.fieldApp(t)
+		f.joinBeta(t)
+		d := maps.Clone(f.phone)
+		d["app_id"], d["channel"] = appPackage("field"), "beta"
+		var got struct{ Channel string }
+		ts.must(ts.call("PUT", "/v1/devices/phone-1", f.testerToken, d), 200).json(t, &got)
+		if got.Channel != "beta" {
+			t.Fatalf("the member's phone is on %q", got.Channel)
+		}
+		announce := func(title string) string {
+			var ann struct{ ID string }
+			ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, map[string]any{
+				"title": title, "body": "For beta.", "audience": map[string]any{"channels": []string{"beta"}},
+			}), 201).json(t, &ann)
+			ts.pushDone("announcement:" + ann.ID + ":publish")
+			return ann.ID
+		}
+		first := announce("Beta 3.0")
+		ts.must(ts.call("GET", "/v1/announcements/"+first, f.testerToken, nil), 200)
+
+		ts.must(ts.call("POST", "/v1/apps/field/channels/beta/leave", f.testerToken, nil), 200)
+		ts.must(ts.call("GET", "/v1/announcements/"+first, f.testerToken, nil), 404)
+		second := announce("Beta 3.1")
+		ts.must(ts.call("GET", "/v1/announcements/"+second, f.testerToken, nil), 404)
+		if n := f.fake.Count(f.phone["push_token"].(string)); n != 1 {
+			t.Errorf("the phone got %d pushes of beta's announcements, want 1 (before leaving)", n)
+		}
+
+		f.joinBeta(t)
+		ts.must(ts.call("PUT", "/v1/devices/phone-1", f.testerToken, d), 200)
+		ts.must(ts.call("GET", "/v1/announcements/"+second, f.testerToken, nil), 200)
+		ts.must(ts.call("DELETE", "/v1/ops/apps/field/channels/beta/members/"+f.tester, f.ops, nil), 204)
+		ts.must(ts.call("GET", "/v1/announcements/"+second, f.testerToken, nil), 404)
+	})
+
 	t.Run("what's new stops at the newest build released on the reader's channels", func(t *testing.T) {
 		// Before, any employee read the cards of builds only alpha had, by asking for a wide range.
 		f := newReleaseFixture(t)

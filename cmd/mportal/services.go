@@ -123,9 +123,11 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	// callback into the view built on the next statement; it runs only after a write, long after
 	// both exist.
 	// Channel membership scopes synced data ("ch:<app>/<channel>"): Access is the sync engine.
+	// Members: the reach of a channel, for the console's confirmations. Devices: a user who
+	// leaves a channel stops counting in it at once.
 	m.releases = &release.Service{DB: db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger,
 		Push: m.push, Access: m.sync, OnChange: func() { m.updates.View.Changed() }, Now: m.Clock,
-		Members: &directory.Recipients{DB: db, View: recipients, Now: m.Clock}} // the reach of a channel, for the console's confirmations
+		Members: &directory.Recipients{DB: db, View: recipients, Now: m.Clock}, Devices: m.devices}
 	m.updates = &updates.Service{View: &updates.View{Releases: m.releases}, DB: db, Devices: m.devices, Store: m.store,
 		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Usage: m.usage, Now: m.Clock}
 	m.analytics.Releases = m.updates // staged releases and devices' minimum builds, for adoption

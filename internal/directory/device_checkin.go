@@ -263,3 +263,34 @@ func (s *Devices) SignedOut(ctx context.Context, userID, deviceID string) error 
 	}
 	return s.releaseToken(ctx, d.PushToken, key)
 }
+
+// LeftChannel moves userID's devices that count in channel of the app named by appIDs (its slug,
+// Android package or iOS bundle id) back to the stable channel: the user left it or was removed
+// from it, and channel audiences (announcements, pushes) must not reach them through a device
+// until its next check-in. The release service calls it.
+func (s *Devices) LeftChannel(ctx context.Context, userID string, appIDs []string, channel string) error {
+	devices, err := mongodb.FindAll[Device](ctx, s.devices(), bson.D{
+		{Key: "user_id", Value: userID}, {Key: "channel", Value: channel},
+		{Key: "app_id", Value: bson.D{{Key: "$in", Value: appIDs}}},
+	}, "devices")
+	if err != nil {
+		return err
+	}
+	for _, d := range devices {
+		unlock := s.DB.Lock(deviceLock(d.Key))
+		_, err := s.devices().UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: d.Key}, {Key: "channel", Value: channel}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "channel", Value: DefaultChannel}}}})
+		if err == nil {
+			var now Device
+			if err = s.devices().FindOne(ctx, bson.D{{Key: "_id", Value: d.Key}}).Decode(&now); err == nil {
+				s.View.putDevice(&now)
+			}
+		}
+		unlock()
+		if err != nil {
+			return fmt.Errorf("move device %s to stable: %w", d.Key, mongodb.Translate(err, "device"))
+		}
+	}
+	return nil
+}

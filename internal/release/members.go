@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -204,5 +205,21 @@ func (s *Service) removeMember(ctx context.Context, c *Channel, userID string) e
 	}
 	s.revoke(ctx, userID, c)
 	s.changed(ctx)
-	return nil
+	return s.moveDevicesOff(ctx, c, userID)
+}
+
+// moveDevicesOff moves userID's devices counted in c back to stable (Devices): before, they kept
+// the channel until their next check-in, and alpha-only announcements and pushes still reached
+// a user removed from alpha, or one who left it and never checked that device in again.
+func (s *Service) moveDevicesOff(ctx context.Context, c *Channel, userID string) error {
+	if s.Devices == nil {
+		return nil
+	}
+	ids := []string{c.AppID}
+	if a, err := s.app(ctx, c.AppID); err == nil {
+		ids = slices.DeleteFunc(append(ids, a.AndroidPackage, a.IOSBundleID), func(id string) bool { return id == "" })
+	} else if !apperr.Is(err, apperr.NotFound) {
+		return err
+	}
+	return s.Devices.LeftChannel(ctx, userID, ids, c.Name)
 }

@@ -59,6 +59,9 @@ type Service struct {
 	Access AccessHook
 	// Members counts the audience of a channel (Reach); optional.
 	Members Audiences
+	// Devices, when set, moves a user's devices off a channel they leave or are removed from
+	// (directory.Devices), so channel audiences stop reaching them before their next check-in.
+	Devices ChannelDevices
 	// Limits bound artifact parsing; the zero value takes artifact.DefaultLimits.
 	Limits artifact.Limits
 	// OnChange is called after every successful write, so that this instance's update-check view
@@ -71,6 +74,13 @@ type Service struct {
 	// beforeRetire, when set (tests), runs before retention deletes a build: what another ops
 	// user does meanwhile.
 	beforeRetire func(b *Build)
+}
+
+// ChannelDevices is the device registry as channel membership changes it.
+type ChannelDevices interface {
+	// LeftChannel moves userID's devices counted in channel of the app (named by its slug,
+	// Android package or iOS bundle id) back to stable.
+	LeftChannel(ctx context.Context, userID string, appIDs []string, channel string) error
 }
 
 func (s *Service) log() *slog.Logger {
