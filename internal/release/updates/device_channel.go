@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/release"
 )
 
 // DeviceChannel is the release channel a device of p's counts in: the channel its app reports
@@ -32,10 +33,11 @@ func (s *Service) DeviceChannel(ctx context.Context, p *auth.Principal, appID, c
 	return StableChannel, nil
 }
 
-// HighestBuild is the newest build of the app (named by its id, Android package or iOS bundle
-// id) released on a channel p is a member of, on either platform: what's-new cards of later
-// builds describe what p's channels have not shipped (an alpha's features, to an employee on
-// stable). known is false when no app of that name is registered: its builds are not
+// HighestBuild is the newest build of the app released on a channel p is a member of: on the
+// platform appID names (its Android package or iOS bundle id), or on either for the app's id.
+// What's-new cards of later builds describe what p's channels have not shipped (an alpha's
+// features, to an employee on stable). The two platforms number their builds apart: before, an
+// iOS app was bounded by Android's newest build, and read cards of iOS builds not yet released. known is false when no app of that name is registered: its builds are not
 // distributed here, and nothing bounds them. It returns unavailable when the first load of the
 // view fails.
 func (s *Service) HighestBuild(ctx context.Context, p *auth.Principal, appID string) (build int64, known bool, err error) {
@@ -48,12 +50,19 @@ func (s *Service) HighestBuild(ctx context.Context, p *auth.Principal, appID str
 			continue
 		}
 		known = true
+		only := -1 // both platforms: the app's id, or a package and bundle id that are the same
+		if android, ios := appID == a.app.AndroidPackage, appID == a.app.IOSBundleID; appID != a.app.ID && android != ios {
+			only = platformIndex(release.IOS)
+			if android {
+				only = platformIndex(release.Android)
+			}
+		}
 		for _, c := range a.channels {
 			if !c.isMember(p) {
 				continue
 			}
-			for _, t := range c.tracks {
-				if t == nil {
+			for pi, t := range c.tracks {
+				if t == nil || (only >= 0 && pi != only) {
 					continue
 				}
 				for _, r := range t.stored {

@@ -47,7 +47,8 @@ func TestDeviceChannel(t *testing.T) {
 	}
 }
 
-// HighestBuild is the newest build released on a channel the user is in, on either platform.
+// HighestBuild is the newest build released on a channel the user is in, on the platform the
+// app id names (either, when it names both).
 func TestHighestBuild(t *testing.T) {
 	rel := &releases{}
 	newFixture().
@@ -78,5 +79,27 @@ func TestHighestBuild(t *testing.T) {
 				t.Errorf("HighestBuild(%s, %q) = %d, %v; want %d, %v", tt.p.UserID, tt.app, got, known, tt.want, tt.known)
 			}
 		})
+	}
+}
+
+// An app whose package and bundle id differ is bounded by the builds of the platform it names:
+// the two number their builds apart, and an iOS app bounded by Android's newest build read the
+// cards of iOS builds not yet released.
+func TestHighestBuildOfOnePlatform(t *testing.T) {
+	rel := &releases{}
+	f := newFixture().
+		release("stable", release.Android, 300, rollout.Active, 100).
+		release("stable", release.IOS, 250, rollout.Active, 100)
+	f.d.Apps[0].IOSBundleID = "com.example.portal.ios"
+	f.save(t, rel, "t1")
+	s := &updates.Service{View: &updates.View{Releases: rel}}
+	for _, tt := range []struct {
+		app  string
+		want int64
+	}{{"com.example.portal", 300}, {"com.example.portal.ios", 250}, {"portal", 300}} {
+		got, known, err := s.HighestBuild(context.Background(), user("bob"), tt.app)
+		if err != nil || !known || got != tt.want {
+			t.Errorf("HighestBuild(%q) = %d, %v, %v; want %d", tt.app, got, known, err, tt.want)
+		}
 	}
 }
