@@ -30,12 +30,13 @@ type hookedNotes struct {
 }
 
 type pushCall struct {
-	seq int64
-	ids []string
+	seq   int64
+	ids   []string
+	rerun bool // Rerun(ctx)
 }
 
 func (h *hookedNotes) Push(ctx context.Context, p *auth.Principal, seq int64, ch Changes) (Applied, error) {
-	call := pushCall{seq: seq}
+	call := pushCall{seq: seq, rerun: Rerun(ctx)}
 	for _, raw := range slices.Concat(ch.Created, ch.Updated) {
 		var r noteRecord
 		_ = json.Unmarshal(raw, &r)
@@ -350,6 +351,44 @@ func TestPushWriteThatAlwaysOutlivesItsLeaseIsRejected(t *testing.T) {
 			t.Fatalf("alice's device has %d notes, want %d", got, len(ids))
 		}
 	})
+}
+
+// Every record of a chunk that outlived its lease is written again as a rerun (Rerun), also
+// those past the smaller chunk the push retries first: they too carry the reaped number, and a
+// table that skipped them as unchanged left them where devices had read past.
+func TestEveryRecordOfALostChunkIsRerun(t *testing.T) {
+	clock := newTestClock()
+	e, notes := newHookedEngine(t, clock)
+	ctx := context.Background()
+	first := true
+	notes.setHook(func(pushCall) {
+		if first {
+			first = false
+			clock.Advance(e.lease() + time.Millisecond)
+			if _, err := e.lowWater(ctx); err != nil { // a pull, which reaps the chunk
+				t.Error(err)
+			}
+		}
+	})
+	ids := noteIDs("note-", 20) // one first chunk (a tenth of PushChunk)
+	res, err := e.Push(ctx, employee("alice"), 0, createBody(ids))
+	if err != nil || res.Accepted != len(ids) {
+		t.Fatalf("push %+v, %v", res, err)
+	}
+	seen := map[string]bool{}
+	for i, c := range notes.calls {
+		if c.rerun != (i > 0) {
+			t.Errorf("write %d of %d records: rerun %v", i, len(c.ids), c.rerun)
+		}
+		if i > 0 {
+			for _, id := range c.ids {
+				seen[id] = true
+			}
+		}
+	}
+	if len(notes.calls) < 3 || len(seen) != len(ids) {
+		t.Fatalf("%d writes; %d of %d records written again", len(notes.calls), len(seen), len(ids))
+	}
 }
 
 func TestWriteGivesUpAfterItsAttempts(t *testing.T) {

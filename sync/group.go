@@ -3,6 +3,7 @@ package datasync
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -61,9 +62,14 @@ func (e *Engine) attempt(ctx context.Context, records int, fn func(ctx context.C
 	}
 	m := &member{ctx: ctx, fn: fn, records: max(1, records), done: make(chan struct{})}
 	defer func() {
+		// Only after a write that stands: a failed one returns its error, and one that outlived
+		// its lease runs again, queueing its work again.
+		if !kept || err != nil {
+			return
+		}
 		for _, after := range m.after {
-			if aerr := after(ctx); aerr != nil && err == nil {
-				err = aerr
+			if err = after(ctx); err != nil {
+				return
 			}
 		}
 	}()
@@ -160,6 +166,10 @@ func (e *Engine) attemptGroup(g []*member) {
 		wg.Wait()
 	}
 	logErr := e.logChange(bg, seq, mergeChanges(changes))
+	abandoned := errors.Is(logErr, errLoggedAbandoned)
+	if abandoned {
+		logErr = nil
+	}
 	if logErr != nil {
 		// Not released: ended now, with no entry in the change log, other instances would read
 		// past it and never learn what it changed. Left pending, it is reaped after the lease
@@ -171,6 +181,7 @@ func (e *Engine) attemptGroup(g []*member) {
 		return
 	}
 	kept, relErr := e.release(bg, pending)
+	kept = kept && !abandoned
 	if !kept && relErr == nil {
 		e.logger().Warn("sync: write outlived its lease", "seq", seq, "lease", e.lease(), "writes", len(live))
 	}
@@ -224,7 +235,8 @@ type joined struct {
 
 // AfterWrite runs fn once the sync write that ctx belongs to (the ctx a write's fn or a table's
 // Push was given) has committed, outside that write, before the write's caller gets its result;
-// fn's error becomes the write's unless the write failed itself. Outside a write, or once the
+// fn's error becomes the write's. A write that failed or outlived its lease does not run it (run
+// again, the write queues it again). Outside a write, or once the
 // write has ended, it runs fn at once and returns its error. It is for work that takes a lock
 // other writers hold while they wait for a write of their own (an approval task's lock, which
 // the OA's events hold across their writes): taken inside a write it holds a group's turn while

@@ -299,3 +299,56 @@ func TestAWriteWhoseLogFailsIsNotReleased(t *testing.T) {
 		t.Fatal("the record of a write whose log failed never reached a device pulling from another instance")
 	}
 }
+
+// TestAWriterThatEndsWhileBeingReapedRunsAgain: a pull logged a stale number as abandoned, and
+// before it could end the number its writer finished: the writer's change-log insert found the
+// abandoned entry (a duplicate) and its release succeeded. It took the write for kept, though
+// the log named none of its records, and pulls that read named records missed them. It runs
+// again now.
+func TestAWriterThatEndsWhileBeingReapedRunsAgain(t *testing.T) {
+	db := testenv.Mongo(t)
+	clock := newTestClock()
+	ctx := context.Background()
+	writer, notes := instanceOn(t, db, clock)
+	puller, _ := instanceOn(t, db, clock)
+	started, proceed := make(chan struct{}), make(chan struct{})
+	secondRun, done := make(chan struct{}), make(chan error, 1)
+	runs := 0
+	go func() {
+		done <- writer.Write(ctx, func(ctx context.Context, seq int64) ([]Touch, error) {
+			runs++
+			switch runs {
+			case 1:
+				close(started)
+				<-proceed
+			case 2:
+				close(secondRun)
+			}
+			touched, _, err := Upsert(ctx, notes.db, notes.db.Collection("notes"), seq, clock.Now(), note("n1", "u1", "", "n1"))
+			return []Touch{{Table: "notes", Keys: touched, Records: []TouchedRecord{{Key: touched[0], ID: "n1"}}}}, err
+		})
+	}()
+	<-started
+	clock.Advance(DefaultLease + time.Second)
+	var finished error
+	puller.hooks.reaping = func() {
+		puller.hooks.reaping = nil
+		close(proceed)
+		select {
+		case <-secondRun:
+		case finished = <-done:
+		}
+	}
+	if _, err := puller.lowWater(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if finished == nil {
+		finished = <-done
+	}
+	if finished != nil {
+		t.Fatal(finished)
+	}
+	if runs != 2 {
+		t.Fatalf("the write ran %d times, want 2: the one whose number was logged as abandoned must run again", runs)
+	}
+}

@@ -106,6 +106,10 @@ func (e *Engine) pushInChunks(ctx context.Context, p *auth.Principal, items []pu
 	size := max(1, most/10)
 	deadline := e.Now.UTC().Add(e.pushBudget())
 	lost := 0 // attempts in a row that outlived their lease, at pos
+	// lostUntil ends the records of every chunk that outlived its lease: they were written under
+	// a reaped number, so they are written again as a rerun (Rerun), even once a smaller chunk
+	// at their start has gone through.
+	lostUntil := 0
 	for pos := 0; pos < len(items); {
 		if !e.Now.UTC().Before(deadline) {
 			e.logger().Warn("sync: push ran out of time; the rest goes back to the device",
@@ -120,8 +124,8 @@ func (e *Engine) pushInChunks(ctx context.Context, p *auth.Principal, items []pu
 		chunk := items[pos : pos+n]
 		start := e.Now.UTC()
 		cctx := ctx
-		if lost > 0 {
-			cctx = rerunning(ctx)
+		if pos < lostUntil {
+			cctx = rerunning(ctx) // these records were in a chunk that outlived its lease
 		}
 		out, kept, err := e.pushChunkOnce(cctx, p, chunk)
 		if err != nil {
@@ -129,6 +133,7 @@ func (e *Engine) pushInChunks(ctx context.Context, p *auth.Principal, items []pu
 		}
 		size = nextChunkSize(n, e.Now.UTC().Sub(start), target, most)
 		if !kept {
+			lostUntil = max(lostUntil, pos+n)
 			if lost++; lost < attempts {
 				size = max(1, min(size, n/2))
 				continue

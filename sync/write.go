@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
 )
@@ -97,8 +99,26 @@ func (e *Engine) logChange(ctx context.Context, seq int64, ch change) error {
 			return fmt.Errorf("log sync change %d: %w", seq, err)
 		}
 	}
-	if _, err := e.DB.Collection(changesColl).InsertOne(ctx, doc); err != nil && !mongodb.IsDuplicateKey(err) {
+	_, err := e.DB.Collection(changesColl).InsertOne(ctx, doc)
+	switch {
+	case err == nil:
+		return nil
+	case !mongodb.IsDuplicateKey(err):
 		return fmt.Errorf("log sync change %d: %w", seq, mongodb.Translate(err, "sync change"))
+	}
+	// Our own insert retried by the driver, or a pull that found the number past its lease and
+	// logged it abandoned first: then the log names none of this write's records, and pulls
+	// that read named records would miss them, so the write must run again.
+	var prev changeDoc
+	if err := e.DB.Collection(changesColl).FindOne(ctx, bson.D{{Key: "_id", Value: seq}}).Decode(&prev); err != nil {
+		return fmt.Errorf("log sync change %d: %w", seq, mongodb.Translate(err, "sync change"))
+	}
+	if prev.Abandoned {
+		return errLoggedAbandoned
 	}
 	return nil
 }
+
+// errLoggedAbandoned is logChange's answer when a pull logged the write's number as abandoned
+// before the write logged its change: the write is not kept, and runs again.
+var errLoggedAbandoned = errors.New("the write's number was logged as abandoned")
