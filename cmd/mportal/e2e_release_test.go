@@ -367,6 +367,20 @@ func TestReleaseEndToEnd(t *testing.T) {
 		ts.must(ts.call("GET", "/v1/announcements/"+second, f.testerToken, nil), 200)
 		ts.must(ts.call("DELETE", "/v1/ops/apps/field/channels/beta/members/"+f.tester, f.ops, nil), 204)
 		ts.must(ts.call("GET", "/v1/announcements/"+second, f.testerToken, nil), 404)
+
+		// Someone whose department a channel includes stays in it, and their devices with it.
+		it := device("android")
+		it["app_id"], it["channel"] = appPackage("field"), "alpha"
+		ts.must(ts.call("PUT", "/v1/devices/it-phone", f.itToken, it), 200).json(t, &got)
+		if got.Channel != "alpha" {
+			t.Fatalf("IT's phone is on %q", got.Channel)
+		}
+		var ann struct{ ID string }
+		ts.must(ts.call("POST", "/v1/ops/announcements", f.ops, map[string]any{
+			"title": "Alpha 4.0", "body": "For alpha.", "audience": map[string]any{"channels": []string{"alpha"}},
+		}), 201).json(t, &ann)
+		ts.must(ts.call("POST", "/v1/apps/field/channels/alpha/leave", f.itToken, nil), 200)
+		ts.must(ts.call("GET", "/v1/announcements/"+ann.ID, f.itToken, nil), 200)
 	})
 
 	t.Run("what's new stops at the newest build released on the reader's channels", func(t *testing.T) {

@@ -57,6 +57,7 @@ func (s *Service) Leave(ctx context.Context, p *auth.Principal, appID, channel s
 	if err := s.removeMember(ctx, c, p.UserID); err != nil {
 		return nil, err
 	}
+	s.moveDevicesOff(ctx, c, p) // also when leaving again: a retry finishes what failed
 	member := c.Includes(p, false)
 	return &ChannelView{Name: c.Name, Kind: c.Kind, Member: member, CanJoin: c.SelfOptIn && !member, Cap: c.Cap}, nil
 }
@@ -120,7 +121,15 @@ func (s *Service) RemoveMember(ctx context.Context, actor *auth.Principal, appID
 	if _, err := findOne[Member](ctx, s.coll(membersColl), MemberID(appID, channel, userID), "member"); err != nil {
 		return err
 	}
-	return s.removeMember(ctx, c, userID)
+	if err := s.removeMember(ctx, c, userID); err != nil {
+		return err
+	}
+	who := &auth.Principal{UserID: userID}
+	if u, err := s.Users.Me(ctx, userID); err == nil {
+		who.Roles, who.Department = u.Roles, u.Department
+	}
+	s.moveDevicesOff(ctx, c, who)
+	return nil
 }
 
 // ListMembers returns a channel's explicit members, oldest first. It returns forbidden unless
@@ -205,21 +214,23 @@ func (s *Service) removeMember(ctx context.Context, c *Channel, userID string) e
 	}
 	s.revoke(ctx, userID, c)
 	s.changed(ctx)
-	return s.moveDevicesOff(ctx, c, userID)
+	return nil
 }
 
-// moveDevicesOff moves userID's devices counted in c back to stable (Devices): before, they kept
-// the channel until their next check-in, and alpha-only announcements and pushes still reached
-// a user removed from alpha, or one who left it and never checked that device in again.
-func (s *Service) moveDevicesOff(ctx context.Context, c *Channel, userID string) error {
-	if s.Devices == nil {
-		return nil
+// moveDevicesOff moves who's devices counted in c back to stable (Devices), unless a role or
+// department still includes them: before, the devices kept the channel until their next
+// check-in, and beta's announcements and pushes still reached a user removed from beta, or one
+// who left it and never checked that device in again. A failure is logged: the devices then
+// keep the channel until their next check-in, as before.
+func (s *Service) moveDevicesOff(ctx context.Context, c *Channel, who *auth.Principal) {
+	if s.Devices == nil || c.Includes(who, false) {
+		return
 	}
 	ids := []string{c.AppID}
 	if a, err := s.app(ctx, c.AppID); err == nil {
 		ids = slices.DeleteFunc(append(ids, a.AndroidPackage, a.IOSBundleID), func(id string) bool { return id == "" })
-	} else if !apperr.Is(err, apperr.NotFound) {
-		return err
 	}
-	return s.Devices.LeftChannel(ctx, userID, ids, c.Name)
+	if err := s.Devices.LeftChannel(ctx, who.UserID, ids, c.Name); err != nil {
+		s.log().Warn("release: move a former member's devices to stable", "channel", c.ID, "error", err.Error())
+	}
 }
