@@ -73,6 +73,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.sessions = &auth.Sessions{
 		DB:         db,
 		Devices:    m.devices, // a signed-out device stops receiving the user's pushes
+		Logger:     m.Logger,
 		Accounts:   m.users,
 		Tokens:     &auth.Tokens{Keys: keys, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTTL, Now: m.Clock},
 		Throttle:   auth.NewThrottle(auth.ThrottleConfig{Now: m.Clock}),

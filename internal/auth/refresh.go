@@ -138,6 +138,16 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken, deviceID string) (
 	if err != nil {
 		// The token is not spent if no new one was issued: without this, the client's retry
 		// after a database hiccup lost the claim and revoked the session as a stolen token's.
+		// Unless a retry took over meanwhile (it superseded the token this exchange would have
+		// issued, and holds a new pair): then the token stays spent, or it would start a second
+		// chain next to the retry's. Claiming that child first settles which of the two it is.
+		superseded, cerr := mongodb.Claim(context.WithoutCancel(ctx), s.coll(refreshUsesColl), nextHash, bson.D{
+			{Key: "session_id", Value: sess.ID}, {Key: "used_at", Value: now},
+			{Key: "expires_at", Value: now.Add(s.refreshTTL())}, {Key: "superseded", Value: true},
+		})
+		if cerr != nil || !superseded {
+			return nil, fmt.Errorf("refresh: %w", err)
+		}
 		return nil, s.release(ctx, hash, fmt.Errorf("refresh: %w", err))
 	}
 	return pair, nil
@@ -195,6 +205,9 @@ func (s *Sessions) release(ctx context.Context, hash string, cause error) error 
 }
 
 func (s *Sessions) touchAndIssue(ctx context.Context, acc *Account, sess *sessionDoc, now, refreshExp time.Time, refresh string) (*TokenPair, error) {
+	if s.beforeIssue != nil {
+		s.beforeIssue()
+	}
 	if err := s.touch(ctx, sess.ID, now, refreshExp); err != nil {
 		return nil, err
 	}

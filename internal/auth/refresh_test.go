@@ -155,6 +155,37 @@ func TestRefreshRetryAfterALostAnswer(t *testing.T) {
 		wantBadRefresh(t, err)
 		revoked(t, f, first.SessionID)
 	})
+	t.Run("a refresh that fails after a retry took over leaves its token spent", func(t *testing.T) {
+		// The first exchange is slow and fails; the phone's retry meanwhile got a new pair. The
+		// failed exchange used to release its token, which could then start a second chain.
+		f := newFixture(t)
+		first := f.login(t, "E1001", alicePassword, "phone-1")
+		issuer := f.s.Tokens.Issuer
+		var retried *TokenPair
+		f.s.beforeIssue = func() {
+			f.s.beforeIssue = nil
+			var err error
+			if retried, err = f.s.Refresh(ctx, first.RefreshToken, "phone-1"); err != nil {
+				t.Errorf("retry: %v", err)
+			}
+			f.s.Tokens.Issuer = "" // the first exchange now fails to sign
+		}
+		if _, err := f.s.Refresh(ctx, first.RefreshToken, "phone-1"); err == nil {
+			t.Fatal("the first exchange succeeded")
+		}
+		f.s.Tokens.Issuer = issuer
+		if retried == nil {
+			t.Fatal("no retry")
+		}
+		next, err := f.s.Refresh(ctx, retried.RefreshToken, "phone-1")
+		if err != nil {
+			t.Fatalf("the retry's pair: %v", err)
+		}
+		_, err = f.s.Refresh(ctx, first.RefreshToken, "phone-1")
+		wantBadRefresh(t, err)
+		_, err = f.s.Refresh(ctx, next.RefreshToken, "phone-1")
+		wantBadRefresh(t, err) // the spent token came back: the session ended
+	})
 	t.Run("another device is refused and the token kept", func(t *testing.T) {
 		f := newFixture(t)
 		first := f.login(t, "E1001", alicePassword, "phone-1")

@@ -131,15 +131,22 @@ func (s *Sessions) end(ctx context.Context, userID string, sessions []liveSessio
 	if err := s.revoke(ctx, userID, ids); err != nil {
 		return err
 	}
-	return s.signOutDevices(ctx, userID, sessions)
+	s.signOutDevices(ctx, userID, sessions)
+	return nil
 }
 
 // signOutDevices tells Devices of each device of ended on which userID has no live session left:
 // a phone signed out, or whose session was revoked, stops receiving the user's notifications
-// (its push token is dropped; the app registers it again at its next sign-in).
-func (s *Sessions) signOutDevices(ctx context.Context, userID string, ended []liveSession) error {
+// (its push token is dropped; the app registers it again at its next sign-in). It is best
+// effort, after the revocation that the caller asked for has happened: a failure is logged, and
+// the device keeps its token until its next check-in, as before (failing the call instead made a
+// logout or password change answer 5xx for something done, which a retry could not finish).
+func (s *Sessions) signOutDevices(ctx context.Context, userID string, ended []liveSession) {
 	if s.Devices == nil {
-		return nil
+		return
+	}
+	warn := func(deviceID string, err error) {
+		s.logger().Warn("auth: sign a device out", "user", userID, "device", deviceID, "error", err.Error())
 	}
 	seen := map[string]bool{}
 	for _, e := range ended {
@@ -152,16 +159,16 @@ func (s *Sessions) signOutDevices(ctx context.Context, userID string, ended []li
 			{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: s.Now.Stored()}}},
 		})
 		if err != nil {
-			return fmt.Errorf("sign out device %s: %w", e.DeviceID, mongodb.Translate(err, "session"))
+			warn(e.DeviceID, mongodb.Translate(err, "session"))
+			continue
 		}
 		if n > 0 {
 			continue // still signed in there
 		}
 		if err := s.Devices.SignedOut(ctx, userID, e.DeviceID); err != nil {
-			return fmt.Errorf("sign out device %s: %w", e.DeviceID, err)
+			warn(e.DeviceID, err)
 		}
 	}
-	return nil
 }
 
 // revoke marks sessions of userID revoked. The local cache learns first, so this instance rejects

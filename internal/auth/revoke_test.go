@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -156,15 +157,16 @@ func TestRevokeUser(t *testing.T) {
 
 // signOuts records the devices Sessions signs out.
 type signOuts struct {
-	mu  sync.Mutex
-	got []string
+	mu   sync.Mutex
+	got  []string
+	fail error
 }
 
 func (s *signOuts) SignedOut(_ context.Context, userID, deviceID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.got = append(s.got, userID+"/"+deviceID)
-	return nil
+	return s.fail
 }
 
 func (s *signOuts) take() []string {
@@ -231,6 +233,17 @@ func TestEndedSessionsSignTheirDevicesOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		want(t, "u1/phone-2")
+	})
+	t.Run("a sign-out that fails does not fail the logout", func(t *testing.T) {
+		// The session is revoked by then: failing made the app's logout answer 503, and its
+		// retry, with a revoked token, could not finish it.
+		out.fail = errors.New("database down")
+		defer func() { out.fail = nil }()
+		pair := f.login(t, "E1001", alicePassword, "phone-4")
+		if err := f.s.Logout(ctx, principal(pair)); err != nil {
+			t.Fatalf("logout = %v", err)
+		}
+		want(t, "u1/phone-4")
 	})
 	t.Run("a replayed refresh token", func(t *testing.T) {
 		first := f.login(t, "E1001", alicePassword, "phone-3")

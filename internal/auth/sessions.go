@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -64,6 +65,8 @@ type Sessions struct {
 	// revocation, a password change or reset, a replayed refresh token), so that the device
 	// stops receiving the user's notifications.
 	Devices DeviceSignOut
+	// Logger receives what fails in the background of a call; nil means slog.Default().
+	Logger *slog.Logger
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -73,6 +76,15 @@ type Sessions struct {
 	verified  verifiedTokens
 	// rechecking holds the ids of the sessions a request is reading ahead (readSessionAhead).
 	rechecking sync.Map
+	// beforeIssue, when set (tests), runs as a refresh is about to issue its new pair.
+	beforeIssue func()
+}
+
+func (s *Sessions) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
 }
 
 // DeviceSignOut forgets what a device holds for a user who is no longer signed in on it: its
