@@ -58,6 +58,10 @@ type Page struct {
 	Data any
 }
 
+// CanUseConsole reports whether the viewer sees the menu: not while a one-time password is still
+// to be changed (the password form and sign-out are all such a user can reach).
+func (p Page) CanUseConsole() bool { return p.Viewer != nil && !p.Viewer.PasswordChangeRequired }
+
 // CanManageUsers reports whether the viewer sees the users and audit screens (admins only).
 func (p Page) CanManageUsers() bool { return p.Viewer.HasRole(auth.RoleAdmin) }
 
