@@ -1,6 +1,10 @@
 package console
 
-import "github.com/mportal/mportal/internal/i18n"
+import (
+	"fmt"
+
+	"github.com/mportal/mportal/internal/i18n"
+)
 
 // messages are the console's words by key, in every locale of i18n.Locales.
 var messages = map[string]map[string]string{
@@ -61,6 +65,12 @@ var messages = map[string]map[string]string{
 	"halt":                   {"zh-CN": "暂停", "en": "Halt"},
 	"resume":                 {"zh-CN": "恢复", "en": "Resume"},
 	"complete":               {"zh-CN": "全量", "en": "Complete"},
+	"app":                    {"zh-CN": "应用", "en": "App"},
+	"no":                     {"zh-CN": "否", "en": "no"},
+	"yes":                    {"zh-CN": "是", "en": "yes"},
+	"platform":               {"zh-CN": "平台", "en": "Platform"},
+	"save":                   {"zh-CN": "保存", "en": "Save"},
+	"build_number":           {"zh-CN": "构建号", "en": "Build number"},
 	"channels_summary":       {"zh-CN": "各应用的渠道与发布", "en": "Channels and releases of each app"},
 }
 
@@ -71,4 +81,16 @@ func T(locale, key string) string {
 		return s
 	}
 	return key
+}
+
+// register adds a screen's messages to messages. A key that is already there panics at start-up
+// (every test of the package then fails): two screens using one key for different words would
+// otherwise silently show the words of whichever file's init ran last.
+func register(m map[string]map[string]string) {
+	for k, v := range m {
+		if _, taken := messages[k]; taken {
+			panic(fmt.Sprintf("console: message key %q is defined twice", k))
+		}
+		messages[k] = v
+	}
 }
