@@ -329,7 +329,7 @@ func (s *Server) routes() {
 	}
 	app.Get("/console/static/:file", s.consoleStatic)
 	app.Post("/console/login", s.consoleLogin)
-	app.Post("/console/logout", s.consolePending, s.consoleChange, s.consoleLogout)
+	app.Post("/console/logout", s.consoleSignedIn, s.consoleChange, s.consoleLogout)
 	// The password form (console_password_handlers.go), open to a user with a one-time password.
 	app.Get(consolePasswordPath, s.consolePending, s.consolePasswordForm)
 	app.Post(consolePasswordPath, s.consolePending, s.consoleChange, s.consoleChangePassword)

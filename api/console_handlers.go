@@ -41,15 +41,33 @@ const consoleDevice = "console-web"
 const consoleVia = "console"
 
 // consoleAuth lets only a signed-in ops or admin user through: a visitor without a valid
-// session gets the sign-in form (401), any other signed-in user the "not allowed" page (403). A
-// user who still has a one-time password gets the password form (403) until they change it.
-func (s *Server) consoleAuth(c *fiber.Ctx) error { return s.consoleAuthenticate(c, false) }
+// session gets the sign-in form (401), any other signed-in user the "not allowed" page (403) with
+// a sign-out button. A user who still has a one-time password gets the password form (403)
+// until they change it.
+func (s *Server) consoleAuth(c *fiber.Ctx) error { return s.consoleAuthenticate(c, consoleFull) }
 
-// consolePending is consoleAuth for the pages a user with a one-time password may use: the
-// password form and sign-out.
-func (s *Server) consolePending(c *fiber.Ctx) error { return s.consoleAuthenticate(c, true) }
+// consolePending is consoleAuth for the password form, which a user with a one-time password may
+// use.
+func (s *Server) consolePending(c *fiber.Ctx) error {
+	return s.consoleAuthenticate(c, consolePasswordOnly)
+}
 
-func (s *Server) consoleAuthenticate(c *fiber.Ctx, pendingAllowed bool) error {
+// consoleSignedIn lets any signed-in user through, whatever their roles: sign-out, which the
+// "not allowed" page offers to a user who lost the ops or admin role during the session.
+func (s *Server) consoleSignedIn(c *fiber.Ctx) error {
+	return s.consoleAuthenticate(c, consoleAnySession)
+}
+
+// consoleAccess is what a console route asks of its session.
+type consoleAccess int
+
+const (
+	consoleFull         consoleAccess = iota // ops or admin, password changed
+	consolePasswordOnly                      // ops or admin, one-time password allowed
+	consoleAnySession                        // any signed-in user
+)
+
+func (s *Server) consoleAuthenticate(c *fiber.Ctx, access consoleAccess) error {
 	token := c.Cookies(consoleCookie)
 	if token == "" {
 		return s.renderConsoleLogin(c, fiber.StatusUnauthorized, "")
@@ -60,11 +78,14 @@ func (s *Server) consoleAuthenticate(c *fiber.Ctx, pendingAllowed bool) error {
 		return s.renderConsoleLoginFor(c, err, "session_ended")
 	case err != nil:
 		return err
-	case !p.HasAnyRole(auth.RoleOps, auth.RoleAdmin):
-		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied"})
 	}
 	c.Locals(localPrincipal, p)
-	if p.PasswordChangeRequired && !pendingAllowed {
+	switch {
+	case access == consoleAnySession:
+	case !p.HasAnyRole(auth.RoleOps, auth.RoleAdmin):
+		// The session is still alive: the page offers sign-out (the viewer), not the menu.
+		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied"})
+	case p.PasswordChangeRequired && access == consoleFull:
 		return s.renderConsolePassword(c, fiber.StatusForbidden, console.PasswordForm{})
 	}
 	return c.Next()
@@ -95,7 +116,7 @@ func (s *Server) consoleAdmin(c *fiber.Ctx) error {
 func (s *Server) renderConsole(c *fiber.Ctx, status int, name string, p console.Page) error {
 	p.Locale = console.Locale(c.Get(fiber.HeaderAcceptLanguage))
 	p.CSRFToken = s.consoleCSRFToken(c)
-	if p.Viewer == nil && name != "login" {
+	if p.Viewer == nil && name != "login" && !p.SignedOut {
 		p.Viewer = principal(c)
 	}
 	body, err := console.Render(name, p)
@@ -158,7 +179,8 @@ func (s *Server) consoleLogin(c *fiber.Ctx) error {
 		if err := s.deps.Sessions.Logout(ctx, p); err != nil {
 			return err
 		}
-		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied", Viewer: p})
+		// Their session has just ended: the page shows neither the menu nor a sign-out button.
+		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied", SignedOut: true})
 	}
 	if err := s.deps.Audit.Record(ctx, p, consoleVia, "console.sign_in", p.UserID, nil, map[string]string{"session_id": p.SessionID}); err != nil {
 		return err
