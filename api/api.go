@@ -329,7 +329,10 @@ func (s *Server) routes() {
 	}
 	app.Get("/console/static/:file", s.consoleStatic)
 	app.Post("/console/login", s.consoleLogin)
-	app.Post("/console/logout", append(consoleChange, s.consoleLogout)...)
+	app.Post("/console/logout", s.consoleSignedIn, s.consoleChange, s.consoleLogout)
+	// The password form (console_password_handlers.go), open to a user with a one-time password.
+	app.Get(consolePasswordPath, s.consolePending, s.consolePasswordForm)
+	app.Post(consolePasswordPath, s.consolePending, s.consoleChange, s.consoleChangePassword)
 	app.Get("/console/apps", append(consolePage, s.consoleApps)...)
 	// The apps screens (console_apps*_handlers.go): builds, releases, channels and members.
 	app.Get("/console/apps/:app_id", append(consolePage, s.consoleApp)...)

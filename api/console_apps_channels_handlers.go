@@ -72,7 +72,12 @@ func (s *Server) consolePutChannel(c *fiber.Ctx) error {
 		name string
 		to   *int
 	}{{"cap", &in.Cap}, {"retention", &in.Retention}} {
-		n, err := strconv.Atoi(strings.TrimSpace(c.FormValue(f.name, "0")))
+		// A field left empty (or cleared) is 0 (no cap, keep all), as one the form did not send.
+		v := strings.TrimSpace(c.FormValue(f.name))
+		if v == "" {
+			v = "0"
+		}
+		n, err := strconv.Atoi(v)
 		if err != nil {
 			return apperr.Field(f.name, "%s must be a whole number", f.name)
 		}

@@ -41,8 +41,33 @@ const consoleDevice = "console-web"
 const consoleVia = "console"
 
 // consoleAuth lets only a signed-in ops or admin user through: a visitor without a valid
-// session gets the sign-in form (401), any other signed-in user the "not allowed" page (403).
-func (s *Server) consoleAuth(c *fiber.Ctx) error {
+// session gets the sign-in form (401), any other signed-in user the "not allowed" page (403) with
+// a sign-out button. A user who still has a one-time password gets the password form (403)
+// until they change it.
+func (s *Server) consoleAuth(c *fiber.Ctx) error { return s.consoleAuthenticate(c, consoleFull) }
+
+// consolePending is consoleAuth for the password form, which a user with a one-time password may
+// use.
+func (s *Server) consolePending(c *fiber.Ctx) error {
+	return s.consoleAuthenticate(c, consolePasswordOnly)
+}
+
+// consoleSignedIn lets any signed-in user through, whatever their roles: sign-out, which the
+// "not allowed" page offers to a user who lost the ops or admin role during the session.
+func (s *Server) consoleSignedIn(c *fiber.Ctx) error {
+	return s.consoleAuthenticate(c, consoleAnySession)
+}
+
+// consoleAccess is what a console route asks of its session.
+type consoleAccess int
+
+const (
+	consoleFull         consoleAccess = iota // ops or admin, password changed
+	consolePasswordOnly                      // ops or admin, one-time password allowed
+	consoleAnySession                        // any signed-in user
+)
+
+func (s *Server) consoleAuthenticate(c *fiber.Ctx, access consoleAccess) error {
 	token := c.Cookies(consoleCookie)
 	if token == "" {
 		return s.renderConsoleLogin(c, fiber.StatusUnauthorized, "")
@@ -53,12 +78,16 @@ func (s *Server) consoleAuth(c *fiber.Ctx) error {
 		return s.renderConsoleLoginFor(c, err, "session_ended")
 	case err != nil:
 		return err
-	case p.PasswordChangeRequired:
-		return s.renderConsoleLogin(c, fiber.StatusForbidden, "change_password")
-	case !p.HasAnyRole(auth.RoleOps, auth.RoleAdmin):
-		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied"})
 	}
 	c.Locals(localPrincipal, p)
+	switch {
+	case access == consoleAnySession:
+	case !p.HasAnyRole(auth.RoleOps, auth.RoleAdmin):
+		// The session is still alive: the page offers sign-out (the viewer), not the menu.
+		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied"})
+	case p.PasswordChangeRequired && access == consoleFull:
+		return s.renderConsolePassword(c, fiber.StatusForbidden, console.PasswordForm{})
+	}
 	return c.Next()
 }
 
@@ -87,7 +116,7 @@ func (s *Server) consoleAdmin(c *fiber.Ctx) error {
 func (s *Server) renderConsole(c *fiber.Ctx, status int, name string, p console.Page) error {
 	p.Locale = console.Locale(c.Get(fiber.HeaderAcceptLanguage))
 	p.CSRFToken = s.consoleCSRFToken(c)
-	if p.Viewer == nil && name != "login" {
+	if p.Viewer == nil && name != "login" && !p.SignedOut {
 		p.Viewer = principal(c)
 	}
 	body, err := console.Render(name, p)
@@ -146,14 +175,12 @@ func (s *Server) consoleLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if pair.PasswordChangeRequired || !p.HasAnyRole(auth.RoleOps, auth.RoleAdmin) {
+	if !p.HasAnyRole(auth.RoleOps, auth.RoleAdmin) {
 		if err := s.deps.Sessions.Logout(ctx, p); err != nil {
 			return err
 		}
-		if pair.PasswordChangeRequired {
-			return s.renderConsoleLogin(c, fiber.StatusForbidden, "change_password")
-		}
-		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied", Viewer: p})
+		// Their session has just ended: the page shows neither the menu nor a sign-out button.
+		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied", SignedOut: true})
 	}
 	if err := s.deps.Audit.Record(ctx, p, consoleVia, "console.sign_in", p.UserID, nil, map[string]string{"session_id": p.SessionID}); err != nil {
 		return err
@@ -163,16 +190,26 @@ func (s *Server) consoleLogin(c *fiber.Ctx) error {
 		Secure: strings.HasPrefix(s.deps.Config.PublicBaseURL, "https://"),
 		MaxAge: max(int(time.Until(pair.AccessExpiresAt).Seconds()), 1),
 	})
+	// A one-time password is changed first, on the console's own form (the same service as
+	// POST /v1/me/password); until then consoleAuth sends every page there.
+	if pair.PasswordChangeRequired {
+		return consoleDone(c, consolePasswordPath)
+	}
 	return consoleDone(c, "/console/")
 }
 
 // consoleDone answers a successful form post: the browser goes on to next (303); a script that
 // asks for JSON gets 204, as on the install page.
 func consoleDone(c *fiber.Ctx, next string) error {
-	if strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON) {
+	if consoleWantsJSON(c) {
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+// consoleWantsJSON reports whether a script asked for JSON (Accept) rather than a page.
+func consoleWantsJSON(c *fiber.Ctx) bool {
+	return strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON)
 }
 
 // consoleLogout ends the console session and clears its cookie.
@@ -184,9 +221,14 @@ func (s *Server) consoleLogout(c *fiber.Ctx) error {
 	if err := s.deps.Audit.Record(c.UserContext(), p, consoleVia, "console.sign_out", p.UserID, map[string]string{"session_id": p.SessionID}, nil); err != nil {
 		return err
 	}
+	s.clearConsoleCookie(c)
+	return consoleDone(c, "/console/")
+}
+
+// clearConsoleCookie makes the browser forget the console session's cookie.
+func (s *Server) clearConsoleCookie(c *fiber.Ctx) {
 	c.Cookie(&fiber.Cookie{Name: consoleCookie, Value: "", Path: "/console", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
 		Secure: strings.HasPrefix(s.deps.Config.PublicBaseURL, "https://"), MaxAge: -1})
-	return consoleDone(c, "/console/")
 }
 
 // consoleUsers is the admins' directory search.

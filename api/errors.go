@@ -207,6 +207,9 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		withoutBodyType(c)
 		return nil
 	}
+	if s.consoleErrorPage(c, p) {
+		return nil
+	}
 	return c.Status(p.Status).JSON(p, "application/problem+json")
 }
 

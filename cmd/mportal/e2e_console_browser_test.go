@@ -15,13 +15,33 @@ import (
 // folder and checked by axe-core, and what the browser changed is checked through the API.
 func TestConsoleInABrowser(t *testing.T) {
 	ts := startServer(t, testEnv(t, nil))
-	admin := ts.adminToken()
+	b := newConsoleBrowser(t, ts, 1280, 800, false, "en-US,en;q=0.9")
+
+	// A fresh install: the first admin has only the one-time password the start printed.
+	t.Run("the first admin changes the one-time password in the console", func(t *testing.T) {
+		oneTime := ts.with(t).adminPassword()
+		b.run(t, "sign in with the one-time password", chromedp.Navigate(ts.base+"/console/"), chromedp.WaitVisible(`#login`),
+			chromedp.SendKeys(`#login`, "admin"), chromedp.SendKeys(`#password`, oneTime),
+			chromedp.Click(`form.login button[type="submit"]`))
+		b.waitForWithin(t, "the password form", `document.querySelector("#new_password_again") !== null && document.readyState === "complete"`, time.Minute)
+		if s := b.look(t, "laptop-en-password"); !strings.Contains(s.Text, "one-time password") || strings.Contains(s.Text, "Dashboard") {
+			t.Errorf("the password form reads:\n%s", s.Text)
+		}
+		b.run(t, "change it", chromedp.SendKeys(`#current_password`, oneTime), chromedp.SendKeys(`#new_password`, "admin-passphrase-1"),
+			chromedp.SendKeys(`#new_password_again`, "admin-passphrase-1"), chromedp.Click(`form.password button[type="submit"]`))
+		b.waitForWithin(t, "the sign-in form again", `document.querySelector("form.login #login") !== null && document.readyState === "complete"`, time.Minute)
+		b.signIn(t, "admin", "admin-passphrase-1")
+		if s := b.look(t, "laptop-en-password-changed"); !strings.Contains(s.Title, "Dashboard") || !strings.Contains(s.Text, "Change password") {
+			t.Errorf("after the change the admin sees %q:\n%s", s.Title, s.Text)
+		}
+		b.signOut(t)
+	})
+	admin := ts.login("admin", "admin-passphrase-1", "admin-laptop").AccessToken
 	ops := ts.newOps(admin, "OPS1")
 	employeeID, _ := ts.newEmployee(admin, "E4101", "Sales")
 	ts.createApp(ops, "portal")
 	_, track := ts.publishAPK(ops, "portal", 100, "stable", 20)
 	releaseID := track.Releases[0].ID
-	b := newConsoleBrowser(t, ts, 1280, 800, false, "en-US,en;q=0.9")
 
 	t.Run("an admin on a laptop, in English", func(t *testing.T) {
 		b.run(t, "open the console", chromedp.Navigate(ts.base+"/console/"), chromedp.WaitVisible(`#login`))

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mportal/mportal/internal/console"
 )
@@ -196,10 +197,37 @@ func TestConsoleEndToEnd(t *testing.T) {
 		if !strings.Contains(string(r.body), "ops and admins") && !strings.Contains(string(r.body), "运维和管理员") {
 			t.Errorf("the employee's page does not say why:\n%s", r.body)
 		}
+		// Their session has ended: no ops menu, no sign-out button.
+		if strings.Contains(string(r.body), "<nav") || strings.Contains(string(r.body), `action="/console/logout"`) {
+			t.Errorf("the refused employee sees the menu or a sign-out button:\n%s", r.body)
+		}
 		// Even with an employee's own access token in the cookie, the console stays shut.
 		tk := ts.login("E4001", "E4001-passphrase", "E4001-tablet")
 		s.session = "mportal_console=" + tk.AccessToken
 		ts.must(ts.call("GET", "/console/", "", nil, s.cookies()), 403)
+	})
+
+	t.Run("offers only sign-out to a user who loses the ops role during the session", func(t *testing.T) {
+		ts := ts.with(t)
+		id, otp := ts.createUser(admin, map[string]any{"employee_no": "OPS2", "name": "Otto", "department": "Comms",
+			"roles": []string{"employee", "ops"}})
+		ts.signIn("OPS2", otp, "OPS2-passphrase", "OPS2-laptop")
+		r, s := ts.consoleSignIn("OPS2", "OPS2-passphrase")
+		ts.must(r, 303)
+		ts.must(ts.call("PUT", "/v1/admin/users/"+id+"/roles", admin, map[string]any{"roles": []string{"employee"}}), 200)
+		var page response
+		eventually(t, 10*time.Second, "the role change noticed", func() bool {
+			page = ts.call("GET", "/console/", "", nil, s.cookies())
+			return page.status == 403
+		})
+		if strings.Contains(string(page.body), "<nav") || !strings.Contains(string(page.body), `action="/console/logout"`) {
+			t.Errorf("the demoted user's page shows the menu or no sign-out button:\n%s", page.body)
+		}
+		out := ts.must(ts.consolePost(s, "/console/logout", nil), 303)
+		if !strings.Contains(strings.Join(out.header.Values("Set-Cookie"), "\n"), "mportal_console=;") {
+			t.Errorf("sign-out did not clear the cookie: %q", out.header.Values("Set-Cookie"))
+		}
+		ts.must(ts.call("GET", "/console/", "", nil, s.cookies()), 401)
 	})
 
 	t.Run("lets ops in, but not to the users or audit screens", func(t *testing.T) {

@@ -96,7 +96,7 @@ func TestConsoleTriage(t *testing.T) {
 			t.Errorf("feedback received today is listed up to yesterday")
 		}
 		var p struct{ Code, Field string }
-		ts.must(ts.call("GET", "/console/feedback?from=yesterday", "", nil, ops.cookies()), 400).json(t, &p)
+		p.Code, p.Field = ts.must(ts.call("GET", "/console/feedback?from=yesterday", "", nil, ops.cookies()), 400).consoleProblem()
 		if p.Code != "invalid" || p.Field != "from" {
 			t.Errorf("a bad date: %+v", p)
 		}
@@ -139,7 +139,7 @@ func TestConsoleTriage(t *testing.T) {
 		}
 		ts.must(ts.consolePost(ops, path, url.Values{"status": {"in_progress"}}), 409)
 		var p struct{ Code, Field string }
-		ts.must(ts.consolePost(ops, path, url.Values{"status": {"gone"}}), 400).json(t, &p)
+		p.Code, p.Field = ts.must(ts.consolePost(ops, path, url.Values{"status": {"gone"}}), 400).consoleProblem()
 		if p.Field != "status" {
 			t.Errorf("a bad status: %+v", p)
 		}
@@ -249,7 +249,7 @@ func TestConsoleTriage(t *testing.T) {
 			t.Errorf("the statistics CSV:\n%s", csvBody)
 		}
 		var p struct{ Code, Field string }
-		ts.must(ts.call("GET", "/console/approvals?to=31-12-2026", "", nil, ops.cookies()), 400).json(t, &p)
+		p.Code, p.Field = ts.must(ts.call("GET", "/console/approvals?to=31-12-2026", "", nil, ops.cookies()), 400).consoleProblem()
 		if p.Field != "to" {
 			t.Errorf("a bad range: %+v", p)
 		}

@@ -174,11 +174,25 @@ func (r response) json(t *testing.T, v any) {
 	}
 }
 
-// problemCode returns the code of a problem response.
+// problemCode returns the code of a problem response, or of the console's error page.
 func (r response) problemCode() string {
 	var p struct{ Code string }
-	_ = json.Unmarshal(r.body, &p)
+	if json.Unmarshal(r.body, &p) != nil {
+		p.Code, _ = r.consoleProblem()
+	}
 	return p.Code
+}
+
+// consoleErrorAttrs finds the problem's code and field on the console's error page.
+var consoleErrorAttrs = regexp.MustCompile(`<p id="problem" role="alert" data-code="([a-z_]+)"(?: data-field="([^"]*)")?>`)
+
+// consoleProblem returns the problem's code and field shown on the console's error page ("" when
+// the response is not that page).
+func (r response) consoleProblem() (code, field string) {
+	if m := consoleErrorAttrs.FindSubmatch(r.body); m != nil {
+		return string(m[1]), string(m[2])
+	}
+	return "", ""
 }
 
 // call sends a request on the contract-checked client. body may be nil, a string (sent as is with

@@ -56,6 +56,16 @@ type Page struct {
 	Message string
 	// Data is the page's own content.
 	Data any
+	// SignedOut marks a page answered as the session ends (a sign-in refused for the user's
+	// roles): it has no viewer, so no menu and no sign-out button.
+	SignedOut bool
+}
+
+// CanUseConsole reports whether the viewer sees the menu: ops and admins only (a user who lost
+// those roles during the session gets sign-out alone), and not while a one-time password is still
+// to be changed (the password form and sign-out are all such a user can reach).
+func (p Page) CanUseConsole() bool {
+	return p.Viewer.HasAnyRole(auth.RoleOps, auth.RoleAdmin) && !p.Viewer.PasswordChangeRequired
 }
 
 // CanManageUsers reports whether the viewer sees the users and audit screens (admins only).

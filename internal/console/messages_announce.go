@@ -37,7 +37,7 @@ var announceMessages = map[string]map[string]string{
 	"live_preview":         {"zh-CN": "实时预览", "en": "Live preview"},
 	"preview_hint":         {"zh-CN": "预览与应用中显示的一致（同一渲染与过滤）。", "en": "The preview is what the app shows (same renderer and sanitizer)."},
 	"review":               {"zh-CN": "检查并确认", "en": "Review and confirm"},
-	"confirm_publish":      {"zh-CN": "确认发布", "en": "Confirm and publish"},
+	"an_confirm_publish":   {"zh-CN": "确认发布", "en": "Confirm and publish"},
 	"confirm_schedule":     {"zh-CN": "确认定时发布", "en": "Confirm and schedule"},
 	"back_to_edit":         {"zh-CN": "返回修改", "en": "Back to editing"},
 	"reach":                {"zh-CN": "预计触达", "en": "Estimated reach"},
@@ -73,13 +73,11 @@ var announceMessages = map[string]map[string]string{
 	"order":                {"zh-CN": "顺序", "en": "Order"},
 	"public":               {"zh-CN": "公开（登录前可见）", "en": "Public (shown before sign-in)"},
 	"create":               {"zh-CN": "创建", "en": "Create"},
-	"save":                 {"zh-CN": "保存", "en": "Save"},
 	"delete":               {"zh-CN": "删除", "en": "Delete"},
 	"edit":                 {"zh-CN": "编辑", "en": "Edit"},
 	"window":               {"zh-CN": "展示时间", "en": "Window"},
 	"new_card":             {"zh-CN": "新卡片", "en": "New card"},
 	"app_id":               {"zh-CN": "应用 ID（如 com.example.portal）", "en": "App id (such as com.example.portal)"},
-	"build_number":         {"zh-CN": "构建号", "en": "Build number"},
 	"title_zh":             {"zh-CN": "标题（中文）", "en": "Title (Chinese)"},
 	"title_en":             {"zh-CN": "标题（英文）", "en": "Title (English)"},
 	"body_zh":              {"zh-CN": "内容（中文）", "en": "Text (Chinese)"},
@@ -96,7 +94,5 @@ var announceMessages = map[string]map[string]string{
 }
 
 func init() {
-	for k, v := range announceMessages {
-		messages[k] = v
-	}
+	register(announceMessages)
 }

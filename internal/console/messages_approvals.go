@@ -39,7 +39,5 @@ var approvalsMessages = map[string]map[string]string{
 }
 
 func init() {
-	for k, v := range approvalsMessages {
-		messages[k] = v
-	}
+	register(approvalsMessages)
 }

@@ -2,8 +2,7 @@ package console
 
 // The apps screens' words (builds, releases, channels, install page), in every locale.
 func init() {
-	for k, v := range map[string]map[string]string{
-		"app":                 {"zh-CN": "应用", "en": "App"},
+	register(map[string]map[string]string{
 		"builds":              {"zh-CN": "构建", "en": "Builds"},
 		"releases":            {"zh-CN": "发布", "en": "Releases"},
 		"no_releases":         {"zh-CN": "尚未发布。", "en": "Nothing published yet."},
@@ -16,26 +15,21 @@ func init() {
 		"reload":              {"zh-CN": "请刷新页面（可能需要重新登录）后再试。", "en": "reload the page (you may need to sign in again) and try again."},
 		"icon":                {"zh-CN": "图标", "en": "Icon"},
 		"icon_of":             {"zh-CN": "图标：", "en": "Icon of"},
-		"platform":            {"zh-CN": "平台", "en": "Platform"},
 		"package_id":          {"zh-CN": "包名", "en": "Package id"},
 		"min_os":              {"zh-CN": "最低系统版本", "en": "Minimum OS"},
 		"size":                {"zh-CN": "大小", "en": "Size"},
 		"uploaded":            {"zh-CN": "上传时间", "en": "Uploaded"},
 		"display_name":        {"zh-CN": "显示名称", "en": "Display name"},
 		"version":             {"zh-CN": "版本", "en": "Version"},
-		"build_number":        {"zh-CN": "构建号", "en": "Build number"},
 		"publish":             {"zh-CN": "发布到渠道", "en": "Publish to a channel"},
 		"channel":             {"zh-CN": "渠道", "en": "Channel"},
 		"channels":            {"zh-CN": "渠道与成员", "en": "Channels and members"},
 		"notify":              {"zh-CN": "推送通知渠道成员", "en": "Notify the channel's members"},
 		"next":                {"zh-CN": "下一步", "en": "Next"},
 		"cancel":              {"zh-CN": "取消", "en": "Cancel"},
-		"save":                {"zh-CN": "保存", "en": "Save"},
-		"yes":                 {"zh-CN": "是", "en": "yes"},
-		"no":                  {"zh-CN": "否", "en": "no"},
 		"no_cap":              {"zh-CN": "不限", "en": "none"},
 		"everyone":            {"zh-CN": "所有人", "en": "everybody"},
-		"audience":            {"zh-CN": "按角色 / 部门", "en": "By role / department"},
+		"channel_audience":    {"zh-CN": "按角色 / 部门", "en": "By role / department"},
 		"self_opt_in":         {"zh-CN": "允许自行加入", "en": "Self opt-in"},
 		"cap":                 {"zh-CN": "人数上限", "en": "Cap"},
 		"zero_no_cap":         {"zh-CN": "0 表示不限", "en": "0 for no cap"},
@@ -82,7 +76,5 @@ func init() {
 			"en": "Channel %s is everybody: %d active users (%d devices that take a push)."},
 		"cohort_hint": {"zh-CN": "每位用户是否在比例内由用户和发布决定（哈希），人数为估计值。",
 			"en": "Whether a user is inside the percentage is decided by a hash of the user and the release, so the numbers are estimates."},
-	} {
-		messages[k] = v
-	}
+	})
 }

@@ -2,7 +2,7 @@ package console
 
 // The dashboard's words (see dashboard.html).
 func init() {
-	for k, v := range map[string]map[string]string{
+	register(map[string]map[string]string{
 		"as_of":                {"zh-CN": "截至", "en": "as of"},
 		"dau":                  {"zh-CN": "日活 (DAU)", "en": "Daily active users"},
 		"wau":                  {"zh-CN": "周活 (WAU)", "en": "Weekly active users"},
@@ -23,7 +23,7 @@ func init() {
 		"backlog_caption":      {"zh-CN": "未关闭反馈按已等待时长分布", "en": "Open feedback by how long it has waited"},
 		"age":                  {"zh-CN": "时长", "en": "Age"},
 		"open_items":           {"zh-CN": "未关闭", "en": "Open"},
-		"approvals":            {"zh-CN": "审批（最近 30 天）", "en": "Approvals (last 30 days)"},
+		"dash_approvals":       {"zh-CN": "审批（最近 30 天）", "en": "Approvals (last 30 days)"},
 		"approvals_pending":    {"zh-CN": "待审批", "en": "Pending approvals"},
 		"approvals_tasks":      {"zh-CN": "审批任务", "en": "Tasks"},
 		"approved":             {"zh-CN": "已同意", "en": "Approved"},
@@ -35,7 +35,5 @@ func init() {
 		"video":                {"zh-CN": "视频", "en": "Video"},
 		"completed":            {"zh-CN": "已完成", "en": "Completed"},
 		"assigned":             {"zh-CN": "应完成", "en": "Assigned"},
-	} {
-		messages[k] = v
-	}
+	})
 }

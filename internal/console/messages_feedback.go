@@ -51,7 +51,5 @@ var feedbackMessages = map[string]map[string]string{
 }
 
 func init() {
-	for k, v := range feedbackMessages {
-		messages[k] = v
-	}
+	register(feedbackMessages)
 }

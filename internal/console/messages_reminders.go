@@ -19,7 +19,5 @@ var remindersMessages = map[string]map[string]string{
 }
 
 func init() {
-	for k, v := range remindersMessages {
-		messages[k] = v
-	}
+	register(remindersMessages)
 }

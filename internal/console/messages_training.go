@@ -73,7 +73,5 @@ var trainingMessages = map[string]map[string]string{
 }
 
 func init() {
-	for k, v := range trainingMessages {
-		messages[k] = v
-	}
+	register(trainingMessages)
 }

@@ -2,7 +2,7 @@ package console
 
 // The users screens' words (see users*.html).
 func init() {
-	for k, v := range map[string]map[string]string{
+	register(map[string]map[string]string{
 		"email":                {"zh-CN": "邮箱", "en": "E-mail"},
 		"create_user":          {"zh-CN": "新建用户", "en": "Create a user"},
 		"user_created":         {"zh-CN": "用户已创建", "en": "User created"},
@@ -23,8 +23,6 @@ func init() {
 		"user":                 {"zh-CN": "用户详情", "en": "User"},
 		"open_user":            {"zh-CN": "打开用户", "en": "Open user"},
 		"must_change_password": {"zh-CN": "需修改密码", "en": "Must change password"},
-		"yes":                  {"zh-CN": "是", "en": "yes"},
-		"no":                   {"zh-CN": "否", "en": "no"},
 		"roles_of":             {"zh-CN": "角色：", "en": "Roles of"},
 		"save_roles":           {"zh-CN": "保存角色", "en": "Save roles"},
 		"access":               {"zh-CN": "登录与会话", "en": "Sign-in and sessions"},
@@ -38,8 +36,6 @@ func init() {
 		"devices":              {"zh-CN": "设备", "en": "Devices"},
 		"device":               {"zh-CN": "设备", "en": "Device"},
 		"no_devices":           {"zh-CN": "暂无设备。", "en": "No devices."},
-		"platform":             {"zh-CN": "平台", "en": "Platform"},
-		"app":                  {"zh-CN": "应用", "en": "App"},
 		"push":                 {"zh-CN": "推送", "en": "Push"},
 		"last_seen":            {"zh-CN": "最近活跃", "en": "Last seen"},
 		"role_employee":        {"zh-CN": "员工", "en": "employee"},
@@ -47,7 +43,5 @@ func init() {
 		"role_approver":        {"zh-CN": "审批人", "en": "approver"},
 		"role_ops":             {"zh-CN": "运维", "en": "ops"},
 		"role_admin":           {"zh-CN": "管理员", "en": "admin"},
-	} {
-		messages[k] = v
-	}
+	})
 }
