@@ -105,6 +105,8 @@ func TestRoutes(t *testing.T) {
 		"POST /console/feedback/{feedback_id}/replies",
 		"POST /console/login",
 		"POST /console/logout",
+		"GET /console/password",
+		"POST /console/password",
 		"GET /console/static/{file}",
 		"GET /console/training",
 		"POST /console/training/uploads",
