@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,12 +87,15 @@ func (d *device) pull(ctx context.Context, c *client) error {
 	if _, err := c.do(ctx, "GET", "/v1/sync/pull?schema_version=2&migration=null&last_pulled_at="+since, d.token, nil, &out); err != nil {
 		return err
 	}
-	p := chaos.Pull{Updated: map[string]map[string]string{}, Deleted: map[string][]string{}}
+	p := chaos.Pull{Updated: map[string]map[string]string{}, Deleted: map[string][]string{}, Repeated: map[string][]string{}}
 	if ch, ok := out.Changes["feedback"]; ok {
 		p.Updated["feedback"] = map[string]string{}
 		for _, r := range ch.Updated {
 			id, _ := r["id"].(string)
 			text, _ := r["text"].(string)
+			if _, twice := p.Updated["feedback"][id]; twice {
+				p.Repeated["feedback"] = append(p.Repeated["feedback"], id)
+			}
 			p.Updated["feedback"][id] = text
 		}
 		p.Deleted["feedback"] = ch.Deleted
@@ -147,17 +151,25 @@ func (d *device) step(ctx context.Context, c *client, rng *rand.Rand, w *writes)
 	var res struct {
 		Rejected []struct{ Table, ID, Code string } `json:"rejected"`
 	}
+	// Acknowledged once any attempt answered 2xx without rejecting the record: a replay that
+	// fails or is sent back (unavailable, out of time) does not take the write back, so the
+	// checker must still find it. Before, only the last attempt counted.
 	replays := 1 + rng.IntN(2)
+	acknowledged := false
 	for i := 0; i < replays; i++ {
 		res.Rejected = nil
 		if err := c.retry(ctx, "POST", "/v1/sync/push?last_pulled_at="+strconv.FormatInt(d.cursor, 10), d.token, body, &res); err != nil {
-			return err
+			if !acknowledged {
+				return err
+			}
+			break
+		}
+		if !slices.ContainsFunc(res.Rejected, func(r struct{ Table, ID, Code string }) bool { return r.ID == id }) {
+			acknowledged = true
 		}
 	}
-	for _, r := range res.Rejected {
-		if r.ID == id {
-			return nil // not acknowledged: the device keeps its record as it was
-		}
+	if !acknowledged {
+		return nil // not acknowledged: the device keeps its record as it was
 	}
 	switch op {
 	case "delete":

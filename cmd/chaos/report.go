@@ -21,7 +21,7 @@ func (r *rigResult) check() *chaos.Report {
 	}
 	// Holds on the rig's FerretDB too: the sync sequence rests on unique-index inserts (sync/seq.go).
 	rep.Add(chaos.CheckSync(r.writes.all, logs))
-	rep.Add(chaos.CheckPushAtMostOnce(r.deliveries))
+	rep.Add(chaos.CheckPushAtMostOnce(r.allDeliveries))
 	rep.Add(chaos.CheckPushAtLeastOnce(r.expected, r.deliveries))
 	rep.Add(chaos.CheckOncePerKey(r.creates, r.stored))
 	rep.Add(chaos.CheckScheduledOnce(r.creates, r.stored))
@@ -41,12 +41,12 @@ func (r *rigResult) check() *chaos.Report {
 		// the outage it happened in.
 		settle := min(30*time.Second, r.minio.Start.Sub(r.dbOutage.End))
 		rep.Add(chaos.CheckOutage(*r.dbOutage, r.answers, settle, requestTimeout))
-		down := r.readyzDown["database"]
-		rep.Add(chaos.Guarantee{Name: "database stopped: every instance's /readyz fails",
-			Pass: !strings.Contains(down, "200"), Detail: "mid-outage /readyz:" + down})
+		rep.Add(chaos.CheckReadyzDown("database stopped", r.readyzDown["database"]))
 	}
 	rep.Add(chaos.CheckOutage(r.minio, r.answers, 30*time.Second, requestTimeout))
+	rep.Add(chaos.CheckReadyzDown("MinIO stopped", r.readyzDown["minio"]))
 	rep.Add(chaos.CheckNoFailure(r.rolling, r.answers))
+	rep.Add(chaos.CheckEveryAnswer(r.answers, r.killedAt, requestTimeout))
 	return &rep
 }
 
@@ -80,8 +80,8 @@ func (r *rigResult) printFigures(w io.Writer) {
 		parts[i] = fmt.Sprintf("%s %d", k, classes[k])
 	}
 	fmt.Fprintf(w, "requests: %d (%s); p99 %s\n", len(r.answers), strings.Join(parts, ", "), p99.Round(time.Millisecond))
-	fmt.Fprintf(w, "faults: %d kill -9, database outage %v, MinIO outage, rolling restart; /readyz mid-outage: db%s, minio%s\n",
-		r.kills, r.dbOutage != nil, r.readyzDown["database"], r.readyzDown["minio"])
+	fmt.Fprintf(w, "faults: %d kill -9, database outage %v, MinIO outage, rolling restart; /readyz mid-outage: db %v, minio %v\n",
+		len(r.killedAt), r.dbOutage != nil, r.readyzDown["database"], r.readyzDown["minio"])
 	fmt.Fprintf(w, "sync: %d writes acknowledged by %d devices; push: %d expected, %d delivered; the check looked until %s after the load stopped (at most %s)\n",
 		len(r.writes.all), len(r.devices), len(r.expected), len(r.deliveries), r.deliveriesSettled.Round(time.Second), deliveryWait)
 	requests, scheduled := 0, 0

@@ -29,13 +29,15 @@ type rigResult struct {
 	writes     *writes
 	devices    []*device
 	expected   []chaos.Expected
-	deliveries []chaos.Delivery
-	answers    []chaos.Answer
-	kills      int
-	dbOutage   *chaos.Window
-	minio      chaos.Window
-	rolling    chaos.Window
-	readyzDown map[string]string // outage -> what the instances' /readyz answered in its middle
+	deliveries []chaos.Delivery // of announcements
+	// allDeliveries are every push the fake FCM accepted, read again at the end for doubles.
+	allDeliveries []chaos.Delivery
+	answers       []chaos.Answer
+	killedAt      []time.Time // when each kill -9 was sent
+	dbOutage      *chaos.Window
+	minio         chaos.Window
+	rolling       chaos.Window
+	readyzDown    map[string][]int // outage -> the status each instance's /readyz answered in its middle (0: none)
 	// loadStopped is when the load ended; deliveriesSettled how long after it every expected
 	// push had arrived (or the wait for them gave up).
 	loadStopped       time.Time
@@ -64,7 +66,7 @@ type rigResult struct {
 
 func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 	cl := newClient(c.base, requestTimeout)
-	res := &rigResult{writes: &writes{}, readyzDown: map[string]string{}}
+	res := &rigResult{writes: &writes{}, readyzDown: map[string][]int{}}
 	setupCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	admin, err := signIn(setupCtx, cl, "admin", c.adminOTP, "chaos-admin")
@@ -259,12 +261,7 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 	// every expected one arrived, or deliveryWait after the load stopped.
 	deadline := res.loadStopped.Add(deliveryWait)
 	for {
-		res.deliveries = res.deliveries[:0]
-		for _, m := range c.fcm.Messages() {
-			if id := m.Data["announcement_id"]; id != "" { // approval pushes carry none
-				res.deliveries = append(res.deliveries, chaos.Delivery{Token: m.Token, Notification: id})
-			}
-		}
+		res.deliveries = announcementDeliveries(c)
 		if chaos.CheckPushAtLeastOnce(res.expected, res.deliveries).Pass &&
 			(len(fanIDs) == 0 || chaos.CheckFanOut(fanIDs, res.fanoutTokens, res.deliveries).Pass) || time.Now().After(deadline) {
 			res.deliveriesSettled = time.Since(res.loadStopped)
@@ -303,8 +300,49 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 		}
 		sleep(finalCtx, time.Second)
 	}
+	// At most once is judged on what the fakes hold at the very end, a push lease and more after
+	// the deliveries settled: a notification resent by an instance that took over a dead
+	// sender's lease, or a callback or reminder sent twice, arrives after the loops above saw
+	// every expected one.
+	if wait := time.Until(res.loadStopped.Add(res.deliveriesSettled + lateDuplicates)); wait > 0 {
+		say("waiting %s for late duplicates", wait.Round(time.Second))
+		sleep(finalCtx, wait)
+	}
+	res.deliveries = announcementDeliveries(c)
+	res.allDeliveries = allDeliveries(c)
+	oa.mu.Lock()
+	res.callbacks = append(res.callbacks[:0], oa.callbacks...)
+	oa.mu.Unlock()
+	res.reminders = reminderRecords(c, res.remindTasks, res.decisions)
 	res.answers = cl.snapshot()
 	return res, nil
+}
+
+// lateDuplicates is how long after the deliveries settled the checker reads the fakes again for
+// doubles: the push outbox's lease (30 s), after which another instance takes a dead sender's
+// work over, and a margin.
+const lateDuplicates = 45 * time.Second
+
+// announcementDeliveries are the fake FCM's messages of announcements (approval pushes carry
+// none), for the at-least-once and fan-out checks.
+func announcementDeliveries(c *cluster) []chaos.Delivery {
+	var out []chaos.Delivery
+	for _, m := range c.fcm.Messages() {
+		if id := m.Data["announcement_id"]; id != "" {
+			out = append(out, chaos.Delivery{Token: m.Token, Notification: id})
+		}
+	}
+	return out
+}
+
+// allDeliveries are all the fake FCM's messages by the notification they carry (every push has
+// its notification_id: announcements, approval tasks, reminders, withdrawals), for at most once.
+func allDeliveries(c *cluster) []chaos.Delivery {
+	var out []chaos.Delivery
+	for _, m := range c.fcm.Messages() {
+		out = append(out, chaos.Delivery{Token: m.Token, Notification: m.Data["notification_id"]})
+	}
+	return out
 }
 
 // deliveryWait bounds the wait for the pushes owed after the load stopped. Deliveries are owed at
@@ -331,8 +369,8 @@ func faults(ctx context.Context, c *cluster, o options, res *rigResult) error {
 	for time.Now().Before(end) && ctx.Err() == nil {
 		i := rng.IntN(len(c.instances))
 		say("kill -9 %s", c.instances[i].name)
+		res.killedAt = append(res.killedAt, time.Now())
 		c.instances[i].kill(syscall.SIGKILL, time.Second)
-		res.kills++
 		sleep(ctx, 5*time.Second)
 		if err := c.startInstance(ctx, i); err != nil {
 			return err
@@ -386,18 +424,17 @@ func faults(ctx context.Context, c *cluster, o options, res *rigResult) error {
 }
 
 // probeReadyz returns what each instance's /readyz answers, e.g. "503 503 503".
-func (c *cluster) probeReadyz() string {
+func (c *cluster) probeReadyz() []int {
 	cl := &http.Client{Timeout: 5 * time.Second}
-	out := ""
-	for _, p := range c.ports {
+	out := make([]int, len(c.ports))
+	for i, p := range c.ports {
 		resp, err := cl.Get("http://127.0.0.1:" + strconv.Itoa(p) + "/readyz")
 		if err != nil {
-			out += " error"
-			continue
+			continue // 0: no answer within 5 s
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		out += " " + strconv.Itoa(resp.StatusCode)
+		out[i] = resp.StatusCode
 	}
 	return out
 }

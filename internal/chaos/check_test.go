@@ -57,6 +57,13 @@ func TestCheckSync(t *testing.T) {
 			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
 		}
 	})
+	t.Run("fails when one pull sends a record as updated twice", func(t *testing.T) {
+		twice := Pull{Updated: map[string]map[string]string{"feedback": {"f1": "v2"}}, Repeated: map[string][]string{"feedback": {"f1"}}}
+		g := CheckSync(writes, aliceDevices([]Pull{full, del, twice}))
+		if g.Pass || !strings.Contains(g.Detail, "as updated twice") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
 	t.Run("ignores records a device may not see", func(t *testing.T) {
 		d := DeviceLog{Device: "carol", MaySee: func(string, string) bool { return false }}
 		if g := CheckSync(writes, []DeviceLog{d}); !g.Pass {
@@ -100,7 +107,7 @@ func TestCheckOutage(t *testing.T) {
 	good := []Answer{at(-1, 200, false), at(1, 503, true), at(19, 503, true), at(21, 503, true), at(23.5, 200, false)}
 	t.Run("passes on 503 with Retry-After and reports the recovery time", func(t *testing.T) {
 		g := CheckOutage(w, good, 30*time.Second, 10*time.Second)
-		if !g.Pass || !strings.Contains(g.Detail, "recovered 3.5s after") || !strings.Contains(g.Detail, "3 answered 503") {
+		if !g.Pass || !strings.Contains(g.Detail, "recovered 4.5s after") || !strings.Contains(g.Detail, "3 answered 503") {
 			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
 		}
 	})
@@ -135,7 +142,64 @@ func TestCheckOutage(t *testing.T) {
 		if g := CheckNoFailure(roll, []Answer{at(1, 200, false), at(2, 0, false)}); g.Pass {
 			t.Fatal("a connection error during the rolling restart passed")
 		}
+		inFlight := Answer{At: t0.Add(-2 * time.Second), Took: 3 * time.Second} // cut by the first SIGTERM
+		if g := CheckNoFailure(roll, []Answer{at(1, 200, false), inFlight}); g.Pass {
+			t.Fatal("a request in flight when the rolling restart began, cut by it, passed")
+		}
 	})
+	t.Run("recovery is timed to the first 2xx answer, not to its request's start", func(t *testing.T) {
+		slow := Answer{At: t0.Add(20100 * time.Millisecond), Status: 200, Took: 25 * time.Second}
+		g := CheckOutage(w, []Answer{at(1, 503, true), slow}, 30*time.Second, 30*time.Second)
+		if !g.Pass || !strings.Contains(g.Detail, "recovered 25.1s after") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+}
+
+// Every answer of the run is checked, not only those in the fault windows; a kill -9 excuses
+// only the requests it may have cut.
+func TestCheckEveryAnswer(t *testing.T) {
+	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s float64, status int, retry bool, took time.Duration) Answer {
+		return Answer{At: t0.Add(time.Duration(s * float64(time.Second))), Status: status, RetryAfter: retry, Took: took,
+			Request: "GET /v1/x"}
+	}
+	kills := []time.Time{t0.Add(100 * time.Second)}
+	good := []Answer{at(1, 200, false, time.Second), at(2, 404, false, time.Second), at(3, 503, true, time.Second),
+		at(99, 0, false, 2*time.Second), at(102, 502, false, time.Millisecond)} // in flight at the kill; just after it
+	if g := CheckEveryAnswer(good, kills, 30*time.Second); !g.Pass || !strings.Contains(g.Detail, "2 cut by a kill -9") {
+		t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+	}
+	for _, tc := range []struct {
+		name string
+		bad  Answer
+		want string
+	}{
+		{"a 500 in the plain load", at(50, 500, false, time.Second), "status 500"},
+		{"a 500 right at a kill", at(100.5, 500, false, time.Second), "status 500"},
+		{"no answer far from any kill", at(50, 0, false, time.Second), "no answer"},
+		{"HAProxy's 502 far from any kill", at(200, 502, false, time.Second), "status 502"},
+		{"a 503 without Retry-After", at(50, 503, false, time.Second), "without Retry-After"},
+		{"a hang", at(50, 200, false, 31*time.Second), "took 31s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := CheckEveryAnswer(append(good, tc.bad), kills, 30*time.Second)
+			if g.Pass || !strings.Contains(g.Detail, tc.want) {
+				t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+			}
+		})
+	}
+}
+
+func TestCheckReadyzDown(t *testing.T) {
+	if g := CheckReadyzDown("MinIO stopped", []int{503, 503, 503}); !g.Pass {
+		t.Fatal(g.Detail)
+	}
+	for _, bad := range [][]int{{503, 200, 503}, {503, 0, 503}, nil} {
+		if g := CheckReadyzDown("MinIO stopped", bad); g.Pass {
+			t.Errorf("%v passed", bad)
+		}
+	}
 }
 
 func TestReportFailsOnFailedGuarantees(t *testing.T) {

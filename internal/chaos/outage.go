@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -23,7 +24,7 @@ type Window struct {
 // CheckOutage checks the answers to requests started during w or within settle after it: only
 // 2xx-4xx or 503 with Retry-After, never a 500 or another 5xx, never a connection error, never an
 // answer slower than timeout.
-// It reports the recovery time: from w.End to the start of the first 2xx request after it.
+// It reports the recovery time: from w.End to the first 2xx answer after it.
 func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guarantee {
 	var v violations
 	in, unavailable := 0, 0
@@ -37,8 +38,10 @@ func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guar
 		if a.Took > slowest.Took {
 			slowest = a
 		}
-		if !a.At.Before(w.End) && a.Status >= 200 && a.Status < 300 && (recovered.IsZero() || a.At.Before(recovered)) {
-			recovered = a.At
+		// Recovery is timed to the first 2xx answer after the outage (not to its request's start:
+		// one sent at once and answered 25 s later is no recovery at once).
+		if end := a.At.Add(a.Took); !end.Before(w.End) && a.Status >= 200 && a.Status < 300 && (recovered.IsZero() || end.Before(recovered)) {
+			recovered = end
 		}
 		switch {
 		case a.Took >= timeout:
@@ -67,12 +70,13 @@ func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guar
 	}
 }
 
-// CheckNoFailure checks that no request in w failed: a rolling restart must be invisible.
+// CheckNoFailure checks that no request in w failed, including those in flight when it began:
+// a rolling restart must be invisible.
 func CheckNoFailure(w Window, answers []Answer) Guarantee {
 	var v violations
 	in := 0
 	for _, a := range answers {
-		if a.At.Before(w.Start) || a.At.After(w.End) {
+		if a.At.Add(a.Took).Before(w.Start) || a.At.After(w.End) {
 			continue
 		}
 		in++
@@ -84,5 +88,62 @@ func CheckNoFailure(w Window, answers []Answer) Guarantee {
 		Name:   w.Name + ": no request failed",
 		Pass:   v.n == 0,
 		Detail: v.detail(fmt.Sprintf("%d requests, none failed", in)),
+	}
+}
+
+// KillGrace is how long after a kill -9 a request may still be cut by it: in flight to the killed
+// instance, or sent there before HAProxy's health checks took it out.
+const KillGrace = 5 * time.Second
+
+// CheckEveryAnswer checks every answer of the run, whatever the phase: only 2xx-4xx or 503 with
+// Retry-After, never a 500 or another 5xx, never an answer slower than timeout, and no
+// connection error (nor HAProxy's 502) except for a request that a kill -9 may have cut (one in
+// flight at a kill or started within KillGrace after it). The outage and rolling-restart rows
+// check their windows more strictly; this row covers the rest of the run (the load around the
+// faults, the kill -9 phase, the checker's own reads).
+func CheckEveryAnswer(answers []Answer, kills []time.Time, timeout time.Duration) Guarantee {
+	var v violations
+	cut := 0
+	for _, a := range answers {
+		killed := slices.ContainsFunc(kills, func(k time.Time) bool {
+			return !a.At.After(k.Add(KillGrace)) && !a.At.Add(a.Took).Before(k)
+		})
+		switch {
+		case a.Took >= timeout:
+			v.addf("%s took %s (timeout %s) at %s", a.Request, a.Took.Round(time.Millisecond), timeout, a.At.Format(time.TimeOnly))
+		case (a.Status == 0 || a.Status == 502) && killed:
+			cut++
+		case a.Status == 0:
+			v.addf("%s: no answer at %s after %s", a.Request, a.At.Format(time.TimeOnly), a.Took.Round(time.Millisecond))
+		case a.Status == 503 && !a.RetryAfter:
+			v.addf("%s: 503 without Retry-After at %s", a.Request, a.At.Format(time.TimeOnly))
+		case a.Status >= 500 && a.Status != 503:
+			v.addf("%s: status %d at %s", a.Request, a.Status, a.At.Format(time.TimeOnly))
+		}
+	}
+	return Guarantee{
+		Name:   "every answer of the run: 2xx-4xx or 503 + Retry-After, none past the timeout",
+		Pass:   v.n == 0,
+		Detail: v.detail(fmt.Sprintf("%d answers, %d cut by a kill -9", len(answers), cut)),
+	}
+}
+
+// CheckReadyzDown checks that every instance's /readyz answered a failure status (4xx or 5xx)
+// while a dependency was down; statuses are the answers, 0 for none (which fails: HAProxy must be
+// told, not left to time out).
+func CheckReadyzDown(name string, statuses []int) Guarantee {
+	var v violations
+	for i, s := range statuses {
+		if s < 400 {
+			v.addf("instance %d answered %d", i+1, s)
+		}
+	}
+	if len(statuses) == 0 {
+		v.addf("no instance was asked")
+	}
+	return Guarantee{
+		Name:   name + ": every instance's /readyz fails",
+		Pass:   v.n == 0,
+		Detail: v.detail(fmt.Sprintf("mid-outage /readyz: %v", statuses)),
 	}
 }

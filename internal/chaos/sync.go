@@ -17,6 +17,8 @@ type SyncWrite struct {
 type Pull struct {
 	Updated map[string]map[string]string
 	Deleted map[string][]string
+	// Repeated are the ids a table's updated list named more than once (Updated keeps one).
+	Repeated map[string][]string
 }
 
 // DeviceLog is one simulated device: who may see which records, and every pull it applied.
@@ -44,6 +46,11 @@ func CheckSync(writes []SyncWrite, devices []DeviceLog) Guarantee {
 	for _, d := range devices {
 		state := map[string]string{}
 		for i, p := range d.Pulls {
+			for table, ids := range p.Repeated {
+				for _, id := range ids {
+					v.addf("%s: pull %d sent %s/%s as updated twice", d.Device, i, table, id)
+				}
+			}
 			for table, recs := range p.Updated {
 				for id, val := range recs {
 					state[table+"/"+id] = val
