@@ -142,7 +142,7 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 		}(d, uint64(i))
 	}
 	// A few devices upload photos with tus meanwhile, in small chunks, resuming after failures.
-	res.uploads = &uploads{uploadIDs: map[string]string{}}
+	res.uploads = &uploads{uploadIDs: map[string]string{}, owners: map[string]*device{}}
 	for k := 0; k < min(uploaders, len(res.devices)); k++ {
 		wg.Add(1)
 		go func() {
@@ -276,7 +276,7 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 	if res.stored, err = storedAnnouncements(finalCtx, cl, ops); err != nil {
 		return nil, err
 	}
-	res.readBack = readBack(finalCtx, c, res.uploads)
+	res.readBack = readBack(finalCtx, cl, res.uploads)
 	// Callbacks lag the decisions: wait until every decided task was called back or a minute passed.
 	res.oaTasks, res.decisions = oa.tasks, ds.seen
 	deadline = time.Now().Add(time.Minute)

@@ -14,9 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
-
 	"github.com/mportal/mportal/internal/chaos"
 )
 
@@ -29,16 +26,18 @@ const uploadChunk = 512 << 10
 type uploads struct {
 	mu        sync.Mutex
 	completed []chaos.Upload
-	uploadIDs map[string]string // attachment id -> its tus upload id
+	uploadIDs map[string]string  // attachment id -> its tus upload id
+	owners    map[string]*device // attachment id -> the device that uploaded it
 	resumed   int
 	abandoned int
 }
 
-func (u *uploads) complete(up chaos.Upload, uploadID string, resumed int) {
+func (u *uploads) complete(up chaos.Upload, uploadID string, resumed int, owner *device) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.completed = append(u.completed, up)
 	u.uploadIDs[up.ID] = uploadID
+	u.owners[up.ID] = owner
 	u.resumed += resumed
 }
 
@@ -71,7 +70,7 @@ func uploadLoop(ctx, loadCtx context.Context, cl *client, d *device, k int, rng 
 			continue
 		}
 		sum := sha256.Sum256(data)
-		u.complete(chaos.Upload{ID: att, Size: int64(size), SHA256: hex.EncodeToString(sum[:])}, uploadID, resumed)
+		u.complete(chaos.Upload{ID: att, Size: int64(size), SHA256: hex.EncodeToString(sum[:])}, uploadID, resumed, d)
 		sleep(loadCtx, time.Duration(200+rng.IntN(800))*time.Millisecond)
 	}
 }
@@ -158,28 +157,43 @@ func refused(status int) bool {
 	return status >= 400 && status < 500 && status != http.StatusTooManyRequests
 }
 
-// readBack reads every completed upload's object straight from MinIO (bucket mportal-uploads,
-// key tus/<object id>: the part of the tus upload id before "+") and returns its size and
-// SHA-256 by attachment id; a missing entry is one that could not be read.
-func readBack(ctx context.Context, c *cluster, u *uploads) map[string]chaos.Upload {
+// readBack downloads every completed upload as its owner would: the attachment's content
+// through the API (GET /v1/feedback/attachments/{id}/content, which presigns the object the
+// attachment links), signed in afresh on the uploading device, then the presigned URL. It
+// returns each one's size and SHA-256 by attachment id; a missing entry is one that could not be
+// read. (It read MinIO's staging object with the rig's own credentials before: an attachment whose
+// completion failed, or that linked another object, passed.)
+func readBack(ctx context.Context, cl *client, u *uploads) map[string]chaos.Upload {
 	out := map[string]chaos.Upload{}
-	mc, err := minio.New(c.minioAddr, &minio.Options{Creds: credentials.NewStaticV4(minioUser, minioPassword, "")})
-	if err != nil {
-		say("read back: %v", err)
-		return out
-	}
+	tokens := map[*device]string{}
+	download := &http.Client{Timeout: requestTimeout}
 	for _, up := range u.completed {
-		object, _, _ := strings.Cut(u.uploadIDs[up.ID], "+")
-		r, err := mc.GetObject(ctx, "mportal-uploads", "tus/"+object, minio.GetObjectOptions{})
+		d := u.owners[up.ID]
+		token, ok := tokens[d]
+		if !ok {
+			var err error
+			if token, err = logIn(ctx, cl, d.user, d.user+"-chaos-passphrase", d.id); err != nil {
+				say("read back %s: sign in: %v", up.ID, err)
+				continue
+			}
+			tokens[d] = token
+		}
+		var link struct{ URL string }
+		if _, err := cl.doWith(ctx, "GET", "/v1/feedback/attachments/"+up.ID+"/content", token,
+			map[string]string{"Accept": "application/json"}, nil, &link); err != nil {
+			say("read back %s: %v", up.ID, err)
+			continue
+		}
+		resp, err := download.Get(link.URL)
 		if err != nil {
 			say("read back %s: %v", up.ID, err)
 			continue
 		}
 		h := sha256.New()
-		n, err := io.Copy(h, r)
-		r.Close()
-		if err != nil {
-			say("read back %s (tus/%s): %v", up.ID, object, err)
+		n, err := io.Copy(h, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			say("read back %s: %d %v", up.ID, resp.StatusCode, err)
 			continue
 		}
 		out[up.ID] = chaos.Upload{ID: up.ID, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}
