@@ -71,6 +71,8 @@ type Server struct {
 	log     *slog.Logger
 	app     *fiber.App
 	metrics *metrics
+	// consoleRenewals shares one renewal of a console session among its concurrent requests.
+	consoleRenewals consoleRenewals
 }
 
 // New builds the Fiber app and its route table.

@@ -3,12 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"path"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -29,10 +29,6 @@ type Audit interface {
 	// WriteCSV writes List as CSV; forbidden unless actor is an admin.
 	WriteCSV(ctx context.Context, actor *auth.Principal, w io.Writer) error
 }
-
-// consoleCookie holds the access token of a console session: HttpOnly, SameSite=Strict, on
-// /console only, so neither the API nor the install page accepts it.
-const consoleCookie = "mportal_console"
 
 // consoleDevice is the device id of console sessions, so users can tell them apart.
 const consoleDevice = "console-web"
@@ -68,13 +64,13 @@ const (
 )
 
 func (s *Server) consoleAuthenticate(c *fiber.Ctx, access consoleAccess) error {
-	token := c.Cookies(consoleCookie)
-	if token == "" {
-		return s.renderConsoleLogin(c, fiber.StatusUnauthorized, "")
-	}
-	p, err := s.deps.Sessions.Authenticate(c.UserContext(), token)
+	p, err := s.consoleSession(c)
 	switch {
+	case errors.Is(err, errNoConsoleSession):
+		return s.renderConsoleLogin(c, fiber.StatusUnauthorized, "")
 	case apperr.Is(err, apperr.Unauthorized):
+		// The session is over: the browser forgets its tokens rather than send them again.
+		s.clearConsoleCookies(c)
 		return s.renderConsoleLoginFor(c, err, "session_ended")
 	case err != nil:
 		return err
@@ -161,6 +157,7 @@ func (s *Server) consoleLogin(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	pair, err := s.deps.Sessions.Login(ctx, auth.LoginInput{
 		Login: c.FormValue("login"), Password: c.FormValue("password"), DeviceID: consoleDevice, IP: s.clientIPString(c),
+		Idle: ConsoleIdle,
 	})
 	if err != nil {
 		// A wrong password or throttling shows the form again, with the status and Retry-After
@@ -185,11 +182,7 @@ func (s *Server) consoleLogin(c *fiber.Ctx) error {
 	if err := s.deps.Audit.Record(ctx, p, consoleVia, "console.sign_in", p.UserID, nil, map[string]string{"session_id": p.SessionID}); err != nil {
 		return err
 	}
-	c.Cookie(&fiber.Cookie{
-		Name: consoleCookie, Value: pair.AccessToken, Path: "/console", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
-		Secure: strings.HasPrefix(s.deps.Config.PublicBaseURL, "https://"),
-		MaxAge: max(int(time.Until(pair.AccessExpiresAt).Seconds()), 1),
-	})
+	s.setConsoleCookies(c, pair)
 	// A one-time password is changed first, on the console's own form (the same service as
 	// POST /v1/me/password); until then consoleAuth sends every page there.
 	if pair.PasswordChangeRequired {
@@ -212,7 +205,8 @@ func consoleWantsJSON(c *fiber.Ctx) bool {
 	return strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON)
 }
 
-// consoleLogout ends the console session and clears its cookie.
+// consoleLogout ends the console session (revoked, so its refresh token is dead too) and clears
+// its cookies.
 func (s *Server) consoleLogout(c *fiber.Ctx) error {
 	p := principal(c)
 	if err := s.deps.Sessions.Logout(c.UserContext(), p); err != nil {
@@ -221,14 +215,8 @@ func (s *Server) consoleLogout(c *fiber.Ctx) error {
 	if err := s.deps.Audit.Record(c.UserContext(), p, consoleVia, "console.sign_out", p.UserID, map[string]string{"session_id": p.SessionID}, nil); err != nil {
 		return err
 	}
-	s.clearConsoleCookie(c)
+	s.clearConsoleCookies(c)
 	return consoleDone(c, "/console/")
-}
-
-// clearConsoleCookie makes the browser forget the console session's cookie.
-func (s *Server) clearConsoleCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{Name: consoleCookie, Value: "", Path: "/console", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
-		Secure: strings.HasPrefix(s.deps.Config.PublicBaseURL, "https://"), MaxAge: -1})
 }
 
 // consoleUsers is the admins' directory search.

@@ -61,7 +61,7 @@ func (s *Server) consoleChangePassword(c *fiber.Ctx) error {
 	if err := s.deps.Sessions.Logout(ctx, p); err != nil {
 		return err
 	}
-	s.clearConsoleCookie(c)
+	s.clearConsoleCookies(c)
 	if consoleWantsJSON(c) {
 		return c.SendStatus(fiber.StatusNoContent)
 	}

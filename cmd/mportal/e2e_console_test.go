@@ -16,18 +16,34 @@ import (
 )
 
 // consoleSession is a browser's cookies for the console: the anti-forgery cookie and token, and
-// once signed in the session cookie.
+// once signed in the session cookies (access and refresh token).
 type consoleSession struct {
-	csrfCookie, token, session string
+	csrfCookie, token, session, refresh string
 }
 
 // cookies is the Cookie header the browser would send on /console.
 func (s consoleSession) cookies() func(*http.Request) {
 	c := s.csrfCookie
-	if s.session != "" {
-		c += "; " + s.session
+	for _, v := range []string{s.session, s.refresh} {
+		if v != "" {
+			c += "; " + v
+		}
 	}
 	return withHeader("Cookie", c)
+}
+
+// update takes the session cookies that r sets, as the browser would; a cleared cookie
+// becomes "name=".
+func (s *consoleSession) update(r response) {
+	for _, c := range r.header.Values("Set-Cookie") {
+		pair := strings.SplitN(c, ";", 2)[0]
+		switch {
+		case strings.HasPrefix(pair, "mportal_console="):
+			s.session = pair
+		case strings.HasPrefix(pair, "mportal_console_refresh="):
+			s.refresh = pair
+		}
+	}
 }
 
 var asForm = withHeader("Content-Type", "application/x-www-form-urlencoded")
@@ -51,11 +67,7 @@ func (ts *testServer) consoleSignIn(login, password string) (response, consoleSe
 	s := ts.consoleForm()
 	form := url.Values{"login": {login}, "password": {password}, "csrf_token": {s.token}}.Encode()
 	r := ts.noRedirects().call("POST", "/console/login", "", form, asForm, s.cookies())
-	for _, c := range r.header.Values("Set-Cookie") {
-		if strings.HasPrefix(c, "mportal_console=") {
-			s.session = strings.SplitN(c, ";", 2)[0]
-		}
-	}
+	s.update(r)
 	return r, s
 }
 
@@ -299,7 +311,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 		form := url.Values{"login": {"admin"}, "password": {"admin-passphrase-1"}, "csrf_token": {s.token}}
 		r := ts.must(ts.noRedirects().call("POST", "/console/login", "", form.Encode(), asForm, s.cookies(),
 			withHeader("Accept", "application/json")), 204)
-		s.session = strings.SplitN(r.header.Get("Set-Cookie"), ";", 2)[0]
+		s.update(r)
 		json := withHeader("Accept", "application/json")
 		ts.must(ts.consolePost(s, "/console/users/"+employeeID+"/status", url.Values{"status": {"active"}}, json), 204)
 		if st := userStatus(ts, admin, employeeID); st != "active" {

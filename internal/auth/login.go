@@ -18,6 +18,9 @@ type LoginInput struct {
 	Password string
 	DeviceID string
 	IP       string // the client address, for throttling
+	// Idle, when set, ends the session after this long without a refresh instead of
+	// Sessions.RefreshTTL: each refresh extends it by Idle (the console's idle sign-out).
+	Idle time.Duration
 }
 
 // TokenPair is what a login or a refresh hands to the client.
@@ -95,8 +98,9 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (*TokenPair, error)
 	now := s.Now.Stored()
 	sess := &sessionDoc{
 		UserID: acc.ID, DeviceID: in.DeviceID,
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.refreshTTL()),
+		CreatedAt: now, LastUsedAt: now, Idle: in.Idle,
 	}
+	sess.ExpiresAt = now.Add(s.sessionTTL(sess))
 	if sess.ID, err = randomToken(16); err != nil {
 		return nil, fmt.Errorf("login: session id: %w", err)
 	}

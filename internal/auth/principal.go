@@ -2,6 +2,7 @@ package auth
 
 import (
 	"slices"
+	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 )
@@ -36,6 +37,9 @@ type Principal struct {
 	// PasswordChangeRequired is set while the user still has a one-time password: only the
 	// password change, the profile and logout are allowed until it is changed.
 	PasswordChangeRequired bool
+	// ExpiresAt is when the access token it came from expires (the console renews its session
+	// shortly before).
+	ExpiresAt time.Time
 }
 
 // HasRole reports whether p has role r.

@@ -134,7 +134,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken, deviceID string) (
 	if !won {
 		return s.retryOrRevoke(ctx, hash, acc, sess, now)
 	}
-	pair, err := s.touchAndIssue(ctx, acc, sess, now, now.Add(s.refreshTTL()), next)
+	pair, err := s.touchAndIssue(ctx, acc, sess, now, now.Add(s.sessionTTL(sess)), next)
 	if err != nil {
 		// The token is not spent if no new one was issued: without this, the client's retry
 		// after a database hiccup lost the claim and revoked the session as a stolen token's.
@@ -143,7 +143,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken, deviceID string) (
 		// chain next to the retry's. Claiming that child first settles which of the two it is.
 		superseded, cerr := mongodb.Claim(context.WithoutCancel(ctx), s.coll(refreshUsesColl), nextHash, bson.D{
 			{Key: "session_id", Value: sess.ID}, {Key: "used_at", Value: now},
-			{Key: "expires_at", Value: now.Add(s.refreshTTL())}, {Key: "superseded", Value: true},
+			{Key: "expires_at", Value: now.Add(s.sessionTTL(sess))}, {Key: "superseded", Value: true},
 		})
 		if cerr != nil || !superseded {
 			return nil, fmt.Errorf("refresh: %w", err)
@@ -176,13 +176,13 @@ func (s *Sessions) retryOrRevoke(ctx context.Context, hash string, acc *Account,
 		}
 		won, err := mongodb.Claim(ctx, s.coll(refreshUsesColl), use.Child, bson.D{
 			{Key: "session_id", Value: sess.ID}, {Key: "used_at", Value: now},
-			{Key: "expires_at", Value: now.Add(s.refreshTTL())}, {Key: "superseded", Value: true},
+			{Key: "expires_at", Value: now.Add(s.sessionTTL(sess))}, {Key: "superseded", Value: true},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("refresh: %w", err)
 		}
 		if won {
-			pair, err := s.touchAndIssue(ctx, acc, sess, now, now.Add(s.refreshTTL()), next)
+			pair, err := s.touchAndIssue(ctx, acc, sess, now, now.Add(s.sessionTTL(sess)), next)
 			if err != nil {
 				return nil, s.release(ctx, use.Child, fmt.Errorf("refresh retry: %w", err))
 			}

@@ -102,6 +102,8 @@ type sessionDoc struct {
 	LastUsedAt time.Time  `bson:"last_used_at"`
 	ExpiresAt  time.Time  `bson:"expires_at"`
 	RevokedAt  *time.Time `bson:"revoked_at"`
+	// Idle, when set, replaces RefreshTTL for this session (LoginInput.Idle).
+	Idle time.Duration `bson:"idle,omitempty"`
 }
 
 func (d *sessionDoc) active(now time.Time) bool { return d.RevokedAt == nil && now.Before(d.ExpiresAt) }
@@ -111,6 +113,14 @@ type refreshDoc struct {
 	SessionID string    `bson:"session_id"`
 	UserID    string    `bson:"user_id"`
 	ExpiresAt time.Time `bson:"expires_at"`
+}
+
+// sessionTTL is how long a login or a refresh keeps sess alive: its own Idle, else RefreshTTL.
+func (s *Sessions) sessionTTL(sess *sessionDoc) time.Duration {
+	if sess.Idle > 0 {
+		return sess.Idle
+	}
+	return s.refreshTTL()
 }
 
 func (s *Sessions) refreshTTL() time.Duration {

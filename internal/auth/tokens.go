@@ -151,6 +151,7 @@ func (t *Tokens) verify(token string) (*Principal, time.Time, error) {
 		SessionID:              claims.SessionID,
 		DeviceID:               claims.DeviceID,
 		PasswordChangeRequired: claims.PwChange,
+		ExpiresAt:              claims.ExpiresAt.Time,
 	}, claims.ExpiresAt.Time, nil
 }
 

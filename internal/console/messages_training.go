@@ -45,6 +45,7 @@ var trainingMessages = map[string]map[string]string{
 	"tr_uploading":              {"zh-CN": "上传中", "en": "Uploading"},
 	"tr_resuming":               {"zh-CN": "从服务器已收到的位置继续：", "en": "Resuming from the server's offset:"},
 	"tr_retrying":               {"zh-CN": "连接中断，正在重试…", "en": "Connection lost, retrying…"},
+	"tr_signed_out":             {"zh-CN": "登录已结束。请重新登录，然后在本视频页面再次选择同一文件以继续上传。", "en": "Your session has ended. Sign in again, then choose the same file on this video's page to resume the upload."},
 	"tr_uploaded":               {"zh-CN": "上传完成，正在处理…", "en": "Uploaded; processing…"},
 	"tr_preview":                {"zh-CN": "预览（360p）", "en": "Preview (360p)"},
 	"tr_no_preview":             {"zh-CN": "视频处理完成后即可预览（无需上架）。", "en": "The preview plays once the video is processed (published or not)."},

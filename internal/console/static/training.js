@@ -3,7 +3,9 @@
 // anti-forgery token in X-CSRF-Token). The upload's URL is kept in localStorage per video and
 // file, so after a network failure or a page reload (choose the same file again) it asks the
 // server for its offset (HEAD) and continues from there, not from 0. The page also reloads
-// itself every few seconds while the video is being processed. No inline script (CSP).
+// itself every few seconds while the video is being processed. An answer 401 or 403 (the
+// session ended, the page's token expired) keeps the URL: after signing in again, choosing the
+// same file resumes the upload. No inline script (CSP).
 (function () {
   'use strict';
   var busy = false; // an upload is running: the processing refresh waits for it
@@ -48,9 +50,15 @@
   }
   function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
-  // offsetOf asks the server how much of the upload it has (HEAD); null when it is gone.
+  // signedOut tells an answer that says nothing about the upload itself: the session ended or
+  // the page's token expired. The stored URL is kept for after signing in again.
+  function signedOut(xhr) { return xhr.status === 401 || xhr.status === 403; }
+
+  // offsetOf asks the server how much of the upload it has (HEAD); null when it is gone. It
+  // rejects when the session has ended (signedOut), keeping the stored URL.
   function offsetOf(url) {
     return send('HEAD', url, {}).then(function (xhr) {
+      if (signedOut(xhr)) { throw new Error(form.dataset.signedOut); }
       return xhr.status === 200 ? Number(xhr.getResponseHeader('Upload-Offset')) : null;
     });
   }
@@ -83,6 +91,7 @@
             show(offset, file.size);
             return next();
           }
+          if (signedOut(xhr)) { throw new Error(form.dataset.signedOut); }
           if (xhr.status < 500 && xhr.status !== 409) {
             localStorage.removeItem(key);
             throw new Error(problem(xhr));
@@ -119,7 +128,10 @@
       if (at === null) { localStorage.removeItem(key); return null; }
       resumed(at, file.size);
       return { url: saved, offset: at };
-    }, function () { return null; }) : Promise.resolve(null);
+    }, function (err) {
+      if (err.message === form.dataset.signedOut) { throw err; }
+      return null;
+    }) : Promise.resolve(null);
     start.then(function (s) {
       return s || create(file).then(function (url) {
         localStorage.setItem(key, url);
