@@ -158,3 +158,35 @@ func (f *fixture) wantRecords(t *testing.T, want int64) {
 		t.Fatalf("%d upload records, %v; want %d", n, err, want)
 	}
 }
+
+// A client whose last PATCH failed after its bytes were stored asks HEAD, reads the full
+// offset and takes the upload as done: HEAD finishes it first (answering 503 while that fails).
+// Before, the upload waited for the hourly worker, and its attachment stayed pending until then
+// (the fault rig found one during its database outage).
+func TestHeadFinishesAnUploadWhoseLastPatchFailed(t *testing.T) {
+	f := newFixture(t)
+	f.failNext = 2
+	file := pngFile(2000)
+	loc := f.create(t, "ivan", len(file), meta("ivan"))
+	wantProblem(t, f.patch(t, "ivan", loc, 0, file), http.StatusServiceUnavailable, apperr.Unavailable)
+	resp := f.request(t, http.MethodHead, loc, "ivan", nil, nil)
+	wantStatus(t, resp, http.StatusServiceUnavailable)
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("a HEAD that could not finish the upload has no Retry-After")
+	}
+	if len(f.completedUploads()) != 0 {
+		t.Fatal("completed while Complete failed")
+	}
+	if n := f.offset(t, "ivan", loc); n != len(file) {
+		t.Fatalf("offset %d, want %d", n, len(file))
+	}
+	done := f.completedUploads()
+	if len(done) != 1 || done[0].Size != int64(len(file)) {
+		t.Fatalf("after the HEAD: completed %+v", done)
+	}
+	f.wantObject(t, done[0].Key, file)
+	f.offset(t, "ivan", loc) // a finished upload is left alone
+	if len(f.completedUploads()) != 1 {
+		t.Fatal("completed twice")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 
@@ -106,6 +107,44 @@ func (s *Service) terminate(ctx context.Context, id string) error {
 	}
 	if err := s.store.AsTerminatableUpload(up).Terminate(ctx); err != nil {
 		return fmt.Errorf("terminate %s: %w", id, err)
+	}
+	return nil
+}
+
+// finishOnHeadTimeout bounds the finish a HEAD runs (finishIfAllIn), under the HTTP write timeout.
+const finishOnHeadTimeout = 20 * time.Second
+
+// finishIfAllIn finishes upload id, as the cleanup worker would, when all its bytes are in but
+// it was not completed: the PATCH carrying the last byte failed to finish it (the database or
+// the purpose's Complete unavailable) after the bytes were stored. A client that asks HEAD after
+// that failed PATCH reads Upload-Offset equal to Upload-Length, takes the upload as done, and
+// never sends another PATCH; before, the upload then waited for the hourly worker, and its
+// attachment or video showed nothing until then. HEAD now finishes it first, and answers the
+// failure (503 with Retry-After while a dependency is down) until it succeeds; a refused upload
+// is deleted, so HEAD answers 404.
+func (s *Service) finishIfAllIn(ctx context.Context, id string) error {
+	rec, err := s.records.get(ctx, objectIDOf(id))
+	if err != nil {
+		return err
+	}
+	if rec.Status != statusUploading && rec.Status != statusFinished {
+		return nil // completed, rejected or abandoned: nothing to do
+	}
+	if rec.Status == statusUploading {
+		up, err := s.store.GetUpload(ctx, id)
+		if err != nil {
+			return apperr.Wrap(err, apperr.Unavailable, "the upload's state could not be read; try again")
+		}
+		fi, err := up.GetInfo(ctx)
+		if err != nil {
+			return apperr.Wrap(err, apperr.Unavailable, "the upload's state could not be read; try again")
+		}
+		if fi.SizeIsDeferred || fi.Offset < fi.Size {
+			return nil // still arriving
+		}
+	}
+	if _, err := s.settle(ctx, rec); err != nil && !refused(err) {
+		return apperr.Wrap(err, apperr.Unavailable, "the upload is complete but could not be finished yet; try again")
 	}
 	return nil
 }

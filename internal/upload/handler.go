@@ -61,6 +61,15 @@ func (s *Service) route(w http.ResponseWriter, r *http.Request) {
 		r = withPath(r, id)
 		switch r.Method {
 		case http.MethodHead:
+			// Not the request's context: tusd's request context is its own per-request state,
+			// which HeadFile writes to while the finish's lock may still watch it.
+			ctx, cancel := context.WithTimeout(context.Background(), finishOnHeadTimeout)
+			err := s.finishIfAllIn(ctx, id)
+			cancel()
+			if err != nil {
+				pw.fail(err)
+				return
+			}
 			s.handler.HeadFile(w, r)
 		case http.MethodPatch:
 			// Declaring the length on a PATCH belongs to deferred lengths, which are not
