@@ -220,14 +220,18 @@ func (s *Server) consoleLogout(c *fiber.Ctx) error {
 }
 
 // consoleUsers is the admins' directory search.
+// consoleUsersPage is how many users the users screen lists per page (the directory's most).
+const consoleUsersPage = directory.MaxListLimit
+
 func (s *Server) consoleUsers(c *fiber.Ctx) error {
 	q := c.Query("q")
-	users, _, err := s.deps.Directory.List(c.UserContext(), principal(c), directory.ListFilter{Query: q, Limit: directory.MaxListLimit})
+	users, next, err := s.deps.Directory.List(c.UserContext(), principal(c), directory.ListFilter{Query: q,
+		Limit: consoleUsersPage, Cursor: c.Query("cursor")})
 	if err != nil {
 		return err
 	}
 	return s.renderConsole(c, fiber.StatusOK, "users", console.Page{Title: "users", Nav: "users",
-		Data: console.UsersData{Query: q, Users: users, Roles: auth.AllRoles}})
+		Data: console.UsersData{Query: q, Users: users, Next: next, Roles: auth.AllRoles}})
 }
 
 // consoleUserStatus disables or enables a user through the directory service and audits the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"html"
 	"net/url"
 	"regexp"
@@ -205,6 +206,33 @@ func TestConsoleUsersEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("the users screen pages through more users than one page holds", func(t *testing.T) {
+		// It showed the first 200 and dropped the rest, with no sign that the list was cut.
+		ts := ts.with(t)
+		var rows strings.Builder
+		rows.WriteString("employee_no,name,email,department,roles\n")
+		for i := range 205 {
+			fmt.Fprintf(&rows, "P%04d,Page %d,,Paging,employee\n", i, i)
+		}
+		ts.must(ts.call("POST", "/v1/admin/users/import", admin, rows.String(), withHeader("Content-Type", "text/csv")), 200)
+		seen := map[string]bool{}
+		next := "/console/users?q=Page"
+		pages := 0
+		for next != "" && pages < 5 {
+			pages++
+			body := string(ts.must(ts.call("GET", next, "", nil, as.cookies(), en), 200).body)
+			for _, m := range regexp.MustCompile(`>(P\d{4})</a>`).FindAllStringSubmatch(body, -1) {
+				seen[m[1]] = true
+			}
+			next = ""
+			if m := regexp.MustCompile(`<a href="([^"]+)" rel="next">`).FindStringSubmatch(body); m != nil {
+				next = html.UnescapeString(m[1])
+			}
+		}
+		if pages != 2 || len(seen) != 205 {
+			t.Fatalf("%d pages showed %d of the 205 users", pages, len(seen))
+		}
+	})
 	t.Run("ops cannot manage users", func(t *testing.T) {
 		ts := ts.with(t)
 		ts.must(ts.call("GET", "/console/users/"+createdID, "", nil, oc.cookies()), 403)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"net/url"
 	"slices"
 
 	"github.com/mportal/mportal/internal/auth"
@@ -12,6 +13,8 @@ import (
 type UsersData struct {
 	Query string
 	Users []directory.User
+	// Next is the cursor of the next page ("" on the last).
+	Next string
 	// Roles are the role boxes of the create form (auth.AllRoles).
 	Roles   []auth.Role
 	New     NewUser
@@ -55,4 +58,13 @@ func (d UserData) HasRole(r auth.Role) bool { return slices.Contains(d.User.Role
 type PasswordData struct {
 	User            directory.User
 	OneTimePassword string
+}
+
+// NextURL is the next page of the users with the same search.
+func (d UsersData) NextURL() string {
+	v := url.Values{"cursor": {d.Next}}
+	if d.Query != "" {
+		v.Set("q", d.Query)
+	}
+	return "/console/users?" + v.Encode()
 }
