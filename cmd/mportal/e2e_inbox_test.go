@@ -285,14 +285,8 @@ func TestInboxWithoutPush(t *testing.T) {
 // pushes: its token is dropped when the user's last session on it ends. Before, only disabling
 // the user stopped them, and a lost or shared phone kept showing approvals and announcements.
 func TestASignedOutPhoneGetsNoPush(t *testing.T) {
-	fake := fcmfake.New()
-	t.Cleanup(fake.Close)
-	creds, err := fake.WriteCredentialsFile(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startServer(t, testEnv(t, map[string]string{"MPORTAL_FCM_CREDENTIALS_FILE": creds}),
-		func(m *Main) { m.PushOptions = []option.ClientOption{option.WithEndpoint(fake.URL + "/v1")} })
+	fake, env, configure := fakeFCM(t)
+	ts := startServer(t, testEnv(t, env), configure)
 	admin := ts.signIn("admin", ts.adminPassword(), "admin-passphrase-1", "laptop-1").AccessToken
 	_, otp := ts.createUser(admin, map[string]any{"employee_no": "E5101", "name": "Dana", "department": "Field Ops"})
 	dana := ts.signIn("E5101", otp, "E5101-passphrase", "dana-phone")
