@@ -76,14 +76,17 @@ func TestAnnouncementInlineImages(t *testing.T) {
 		}
 		var link struct{ URL string }
 		ts.must(ts.call("GET", "/v1/images/"+out.Key, f.carol.token, nil, withHeader("Accept", "application/json")), 200).json(t, &link)
-		r := ts.must(ts.consoleMultipart(opsS, "/console/announcements/images", nil, nil, offContract), 400) // no file: off the request schema
+		// The console's script asks for JSON (announce-images.js); a page's form post gets an
+		// HTML error page instead.
+		asScript := withHeader("Accept", "application/json")
+		r := ts.must(ts.consoleMultipart(opsS, "/console/announcements/images", nil, nil, offContract, asScript), 400) // no file: off the request schema
 		var p struct{ Code, Field string }
 		r.json(t, &p)
 		if p.Code != "invalid" || p.Field != "image" {
 			t.Errorf("no file: %+v", p)
 		}
 		ts.must(ts.consoleMultipart(opsS, "/console/announcements/images", nil,
-			&formFile{field: "image", name: "x.gif", contentType: "image/gif", data: []byte("GIF89a")}), 415)
+			&formFile{field: "image", name: "x.gif", contentType: "image/gif", data: []byte("GIF89a")}, asScript), 415)
 	})
 	t.Run("the ops answers carry one too", func(t *testing.T) {
 		download(t, ann.BodyHTML)
