@@ -70,6 +70,21 @@ func (d *device) checkIn(ctx context.Context, c *client) error {
 	}, nil)
 }
 
+// checkedColumns are the tables whose records the sync check follows, each with the column it
+// compares: the feedback's text (the devices write it), an attachment's status (the server
+// settles it when the photo's upload completes).
+var checkedColumns = map[string]string{"feedback": "text", "feedback_attachments": "status"}
+
+// changed reports whether pull p sent anything of the checked tables.
+func changed(p chaos.Pull) bool {
+	for table := range checkedColumns {
+		if len(p.Updated[table])+len(p.Deleted[table]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 type pullResp struct {
 	Changes map[string]struct {
 		Updated []map[string]any `json:"updated"`
@@ -87,22 +102,32 @@ func (d *device) pull(ctx context.Context, c *client) error {
 	if _, err := c.do(ctx, "GET", "/v1/sync/pull?schema_version=2&migration=null&last_pulled_at="+since, d.token, nil, &out); err != nil {
 		return err
 	}
-	p := chaos.Pull{Updated: map[string]map[string]string{}, Deleted: map[string][]string{}, Repeated: map[string][]string{}}
-	if ch, ok := out.Changes["feedback"]; ok {
-		p.Updated["feedback"] = map[string]string{}
-		for _, r := range ch.Updated {
-			id, _ := r["id"].(string)
-			text, _ := r["text"].(string)
-			if _, twice := p.Updated["feedback"][id]; twice {
-				p.Repeated["feedback"] = append(p.Repeated["feedback"], id)
-			}
-			p.Updated["feedback"][id] = text
-		}
-		p.Deleted["feedback"] = ch.Deleted
-	}
-	d.pulls = append(d.pulls, p)
+	d.pulls = append(d.pulls, pullOf(out))
 	d.cursor = out.Timestamp
 	return nil
+}
+
+// pullOf is what the checker keeps of a pull's answer: the checked tables' records, each by id
+// with its checked column, the deleted ids, and any id the answer named twice as updated.
+func pullOf(out pullResp) chaos.Pull {
+	p := chaos.Pull{Updated: map[string]map[string]string{}, Deleted: map[string][]string{}, Repeated: map[string][]string{}}
+	for table, field := range checkedColumns {
+		ch, ok := out.Changes[table]
+		if !ok {
+			continue
+		}
+		p.Updated[table] = map[string]string{}
+		for _, r := range ch.Updated {
+			id, _ := r["id"].(string)
+			value, _ := r[field].(string)
+			if _, twice := p.Updated[table][id]; twice {
+				p.Repeated[table] = append(p.Repeated[table], id)
+			}
+			p.Updated[table][id] = value
+		}
+		p.Deleted[table] = ch.Deleted
+	}
+	return p
 }
 
 func feedbackRecord(id, text string) map[string]any {
@@ -194,8 +219,12 @@ func anyKey(m map[string]string, rng *rand.Rand) string {
 	return keys[rng.IntN(len(keys))]
 }
 
-// userOf is the user a record id belongs to: ids are "<user>-<device letter>-<n>".
-func userOf(id string) string {
+// userOf is the user a record id belongs to: feedback ids are "<user>-<device letter>-<n>"
+// (the uploaders': "<user>-u<k>-<n>"), attachment ids their feedback's with "-p".
+func userOf(table, id string) string {
+	if table == "feedback_attachments" {
+		id = strings.TrimSuffix(id, "-p")
+	}
 	parts := strings.Split(id, "-")
 	if len(parts) < 3 {
 		return ""

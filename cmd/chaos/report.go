@@ -17,7 +17,7 @@ func (r *rigResult) check() *chaos.Report {
 	for i, d := range r.devices {
 		user := d.user
 		logs[i] = chaos.DeviceLog{Device: d.id, Pulls: d.pulls,
-			MaySee: func(_, id string) bool { return userOf(id) == user }}
+			MaySee: func(table, id string) bool { return userOf(table, id) == user }}
 	}
 	// Holds on the rig's FerretDB too: the sync sequence rests on unique-index inserts (sync/seq.go).
 	rep.Add(chaos.CheckSync(r.writes.all, logs))

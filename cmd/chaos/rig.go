@@ -147,7 +147,7 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			uploadLoop(ctx, loadCtx, cl, res.devices[k], k, rand.New(rand.NewPCG(uint64(k), 13)), res.uploads)
+			uploadLoop(ctx, loadCtx, cl, res.devices[k], k, rand.New(rand.NewPCG(uint64(k), 13)), res.uploads, res.writes)
 		}()
 	}
 	// The fake OA sends approval tasks to the users; both devices of each race to decide them.
@@ -242,7 +242,7 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 			for d.pull(finalCtx, cl) != nil && finalCtx.Err() == nil {
 				sleep(finalCtx, 300*time.Millisecond)
 			}
-			if len(d.pulls) == before || len(d.pulls[len(d.pulls)-1].Updated["feedback"])+len(d.pulls[len(d.pulls)-1].Deleted["feedback"]) == 0 {
+			if len(d.pulls) == before || !changed(d.pulls[len(d.pulls)-1]) {
 				break
 			}
 		}
@@ -293,7 +293,8 @@ func rig(ctx context.Context, c *cluster, o options) (*rigResult, error) {
 	res.remindTasks = remindTasks
 	deadline = time.Now().Add(30 * time.Second)
 	for {
-		res.remindPolicy = chaos.ReminderPolicy{Every: remindEvery, Max: remindMax, Grace: remindGrace, DueBy: time.Now()}
+		res.remindPolicy = chaos.ReminderPolicy{Every: remindEvery, Max: remindMax, Grace: remindGrace, DueBy: time.Now(),
+			Faults: res.reminderFaults()}
 		res.reminders = reminderRecords(c, res.remindTasks, res.decisions)
 		if chaos.CheckRemindersOnce(res.remindTasks, res.remindPolicy, res.reminders).Pass || time.Now().After(deadline) {
 			break
@@ -437,4 +438,16 @@ func (c *cluster) probeReadyz() []int {
 		out[i] = resp.StatusCode
 	}
 	return out
+}
+
+// reminderFaults are the spans in which no instance could make its reminder pass: the database
+// outage and the 30 s after it (the instances find the database again). A kill or a restart
+// stops one instance of three, and MinIO is not on the reminders' path.
+func (r *rigResult) reminderFaults() []chaos.Window {
+	if r.dbOutage == nil {
+		return nil
+	}
+	w := *r.dbOutage
+	w.End = w.End.Add(30 * time.Second)
+	return []chaos.Window{w}
 }

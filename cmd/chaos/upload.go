@@ -44,9 +44,9 @@ func (u *uploads) complete(up chaos.Upload, uploadID string, resumed int, owner 
 // uploadLoop has device d attach photos to feedback records of its own, one after the other,
 // each sent with tus in uploadChunk pieces, until loadCtx ends. Each upload runs to its end (or
 // to a refusal) even when the load ends meanwhile.
-func uploadLoop(ctx, loadCtx context.Context, cl *client, d *device, k int, rng *rand.Rand, u *uploads) {
+func uploadLoop(ctx, loadCtx context.Context, cl *client, d *device, k int, rng *rand.Rand, u *uploads, w *writes) {
 	for n := 1; loadCtx.Err() == nil; n++ {
-		fb := fmt.Sprintf("%s-u%d-%d", d.user, k, n) // userOf(fb) is d.user; the sync check ignores it
+		fb := fmt.Sprintf("%s-u%d-%d", d.user, k, n) // userOf(fb) is d.user: the user's devices must pull it
 		att := fb + "-p"
 		size := (1 + rng.IntN(3)) << 20
 		data := make([]byte, size)
@@ -57,20 +57,27 @@ func uploadLoop(ctx, loadCtx context.Context, cl *client, d *device, k int, rng 
 		if err := pushCreate(ctx, cl, d, "feedback", feedbackRecord(fb, "photo "+fb)); err != nil {
 			return
 		}
+		w.add(chaos.SyncWrite{Table: "feedback", ID: fb, Value: "photo " + fb})
 		if err := pushCreate(ctx, cl, d, "feedback_attachments", map[string]any{"id": att, "feedback_id": fb,
 			"filename": "photo.jpg", "content_type": "image/jpeg", "size": size, "created_at": time.Now().UnixMilli()}); err != nil {
 			return
 		}
+		w.add(chaos.SyncWrite{Table: "feedback_attachments", ID: att, Value: "pending"})
 		uploadID, resumed, err := tusUpload(ctx, cl, d.token, att, data)
 		if err != nil {
 			u.mu.Lock()
 			u.abandoned++
 			u.mu.Unlock()
 			say("upload %s abandoned: %v", att, err)
+			// refused: the server failed the attachment, or left it pending; either way every
+			// device of the user must still have it
+			w.add(chaos.SyncWrite{Table: "feedback_attachments", ID: att, AnyValue: true})
 			continue
 		}
 		sum := sha256.Sum256(data)
 		u.complete(chaos.Upload{ID: att, Size: int64(size), SHA256: hex.EncodeToString(sum[:])}, uploadID, resumed, d)
+		// the upload completed the attachment: every device of the user must pull it complete
+		w.add(chaos.SyncWrite{Table: "feedback_attachments", ID: att, Value: "complete"})
 		sleep(loadCtx, time.Duration(200+rng.IntN(800))*time.Millisecond)
 	}
 }

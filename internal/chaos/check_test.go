@@ -64,6 +64,25 @@ func TestCheckSync(t *testing.T) {
 			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
 		}
 	})
+	t.Run("checks a record of another table the server settles: its last 2xx state, or its presence", func(t *testing.T) {
+		// an attachment created pending, its upload seen complete; another one created, its
+		// upload refused (failed or pending: the client cannot tell)
+		att := append(writes[:4:4], SyncWrite{Table: "feedback_attachments", ID: "p1", Value: "pending", Seq: 5},
+			SyncWrite{Table: "feedback_attachments", ID: "p1", Value: "complete", Seq: 6},
+			SyncWrite{Table: "feedback_attachments", ID: "p2", AnyValue: true, Seq: 7})
+		settled := Pull{Updated: map[string]map[string]string{"feedback_attachments": {"p1": "complete", "p2": "failed"}}}
+		if g := CheckSync(att, aliceDevices([]Pull{full, del, settled})); !g.Pass || !strings.Contains(g.Detail, "feedback 4, feedback_attachments 3") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+		stale := Pull{Updated: map[string]map[string]string{"feedback_attachments": {"p1": "pending", "p2": "failed"}}}
+		if g := CheckSync(att, aliceDevices([]Pull{full, del, stale})); g.Pass || !strings.Contains(g.Detail, `feedback_attachments/p1 = "pending", last 2xx write was "complete"`) {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+		missing := Pull{Updated: map[string]map[string]string{"feedback_attachments": {"p1": "complete"}}}
+		if g := CheckSync(att, aliceDevices([]Pull{full, del, missing})); g.Pass || !strings.Contains(g.Detail, "never pulled feedback_attachments/p2") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
 	t.Run("ignores records a device may not see", func(t *testing.T) {
 		d := DeviceLog{Device: "carol", MaySee: func(string, string) bool { return false }}
 		if g := CheckSync(writes, []DeviceLog{d}); !g.Pass {
@@ -145,6 +164,25 @@ func TestCheckOutage(t *testing.T) {
 		inFlight := Answer{At: t0.Add(-2 * time.Second), Took: 3 * time.Second} // cut by the first SIGTERM
 		if g := CheckNoFailure(roll, []Answer{at(1, 200, false), inFlight}); g.Pass {
 			t.Fatal("a request in flight when the rolling restart began, cut by it, passed")
+		}
+	})
+	t.Run("every route that answered 503 must resume, not only one", func(t *testing.T) {
+		route := func(a Answer, r string) Answer { a.Request = r; return a }
+		both := []Answer{route(at(1, 503, true), "POST /v1/sync/push"), route(at(2, 503, true), "GET /v1/sync/pull"),
+			route(at(21, 200, false), "GET /v1/sync/pull"), route(at(22, 404, false), "POST /v1/sync/push"),
+			route(at(3, 200, false), "GET /healthz")} // never unavailable: not judged
+		g := CheckOutage(w, both, 30*time.Second, 10*time.Second)
+		if !g.Pass || !strings.Contains(g.Detail, "recovered 2s after, every one of 2 routes it made answer 503 3s after") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+		stuck := append(both[:3:3], route(at(22, 503, true), "POST /v1/sync/push"), route(at(40, 503, true), "POST /v1/sync/push"))
+		g = CheckOutage(w, stuck, 30*time.Second, 10*time.Second)
+		if g.Pass || !strings.Contains(g.Detail, "POST /v1/sync/push answered 503 in the outage and still did 30s after it") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+		// a route not asked again after the outage cannot be judged
+		if g := CheckOutage(w, both[:3], 30*time.Second, 10*time.Second); !g.Pass {
+			t.Fatalf("failed: %s", g.Detail)
 		}
 	})
 	t.Run("recovery is timed to the first 2xx answer, not to its request's start", func(t *testing.T) {

@@ -24,17 +24,41 @@ type Window struct {
 // CheckOutage checks the answers to requests started during w or within settle after it: only
 // 2xx-4xx or 503 with Retry-After, never a 500 or another 5xx, never a connection error, never an
 // answer slower than timeout.
-// It reports the recovery time: from w.End to the first 2xx answer after it.
+// It reports the recovery time: from w.End to the first 2xx answer after it. Each route the
+// outage made answer 503 must resume too: one asked again within settle must get an answer
+// other than 503 (not only some other route); the last route's recovery is reported.
 func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guarantee {
 	var v violations
 	in, unavailable := 0, 0
 	var recovered time.Time
 	var slowest Answer
+	// by route: whether it answered 503, whether it was asked once the outage was over, when it
+	// first answered otherwise after it
+	type route struct {
+		unavailable, askedAfter bool
+		back                    time.Time
+	}
+	routes := map[string]*route{}
 	for _, a := range answers {
 		if a.At.Before(w.Start) || a.At.After(w.End.Add(settle)) {
 			continue
 		}
 		in++
+		r := routes[a.Request]
+		if r == nil {
+			r = &route{}
+			routes[a.Request] = r
+		}
+		end := a.At.Add(a.Took)
+		switch {
+		case a.Status == 503:
+			r.unavailable = true
+		case !end.Before(w.End) && a.Status >= 200 && a.Status < 500 && (r.back.IsZero() || end.Before(r.back)):
+			r.back = end
+		}
+		if !a.At.Before(w.End) { // sent once the dependency was back
+			r.askedAfter = true
+		}
 		if a.Took > slowest.Took {
 			slowest = a
 		}
@@ -61,6 +85,23 @@ func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guar
 		recovery = "recovered " + recovered.Sub(w.End).Round(100*time.Millisecond).String() + " after"
 	} else {
 		v.addf("no 2xx within %s after the outage ended", settle)
+	}
+	var last time.Time
+	judged := 0
+	for _, name := range sortedKeys(routes) {
+		r := routes[name]
+		switch {
+		case !r.unavailable || !r.askedAfter:
+			continue // untouched by the outage, or not asked again in time to judge
+		case r.back.IsZero():
+			v.addf("%s answered 503 in the outage and still did %s after it", name, settle)
+		case r.back.After(last):
+			last = r.back
+		}
+		judged++
+	}
+	if !last.IsZero() {
+		recovery += fmt.Sprintf(", every one of %d routes it made answer 503 %s after", judged, last.Sub(w.End).Round(100*time.Millisecond))
 	}
 	return Guarantee{
 		Name: w.Name + ": 503 + Retry-After, no 500, no hang; resumes by itself",

@@ -39,10 +39,24 @@ func TestCheckRemindersOnce(t *testing.T) {
 			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
 		}
 	})
-	t.Run("excuses a missing step that a later one superseded, and counts it", func(t *testing.T) {
-		g := CheckRemindersOnce(tasks, p, ok[2:])
+	t.Run("excuses a missing step that a later one superseded during a fault, and counts it", func(t *testing.T) {
+		// step 1's turn is t0+30..t0+60: an outage from t0+40 to t0+55 kept the passes from it
+		faulty := p
+		faulty.Faults = []Window{{Name: "database", Start: t0.Add(40 * time.Second), End: t0.Add(55 * time.Second)}}
+		g := CheckRemindersOnce(tasks, faulty, append(ok[2:4:4], ok[4]))
 		if !g.Pass || !strings.Contains(g.Detail, "2 of them superseded") {
 			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
+		}
+	})
+	t.Run("fails when a later step superseded a missing one without a fault in its turn", func(t *testing.T) {
+		faulty := p
+		// an outage after step 1's turn (t0+30..t0+60) does not excuse it
+		faulty.Faults = []Window{{Name: "database", Start: t0.Add(61 * time.Second), End: t0.Add(80 * time.Second)}}
+		for _, pol := range []ReminderPolicy{p, faulty} {
+			g := CheckRemindersOnce(tasks, pol, append(ok[2:4:4], ok[4]))
+			if g.Pass || !strings.Contains(g.Detail, "a never got reminder 1 of oa:T1, though no fault") {
+				t.Fatalf("faults %v: pass=%v: %s", pol.Faults, g.Pass, g.Detail)
+			}
 		}
 	})
 	t.Run("fails when a reminder for a decided task's owed step is missing", func(t *testing.T) {
