@@ -7,6 +7,7 @@ import (
 
 	"github.com/mportal/mportal/internal/analytics"
 	"github.com/mportal/mportal/internal/console"
+	"github.com/mportal/mportal/internal/release"
 )
 
 // dashboardDays is how far back the dashboard's numbers look (MAU needs 30 days).
@@ -15,57 +16,103 @@ const dashboardDays = 30
 // consoleDashboard is the console's home page: active users, adoption per build, rollouts in
 // progress, the feedback backlog by age, pending approvals and training completion, each read
 // from the service the API reads it from (the same roles apply: ops and admins). A part whose
-// service is not configured is left out.
+// service is not configured is left out. A part whose service fails (a timeout, a document it
+// cannot read) is left out too, logged and named in the page's notice: the other parts still
+// show, so one broken report does not take ops' whole home page with it.
 func (s *Server) consoleDashboard(c *fiber.Ctx) error {
 	ctx, p := c.UserContext(), principal(c)
 	now := s.deps.Now.UTC()
 	today := now.Format(time.DateOnly)
 	from := now.AddDate(0, 0, 1-dashboardDays).Format(time.DateOnly)
-	apps, err := s.deps.Releases.ListApps(ctx, p)
-	if err != nil {
-		return err
-	}
-	d := console.Dashboard{Day: today, Apps: len(apps)}
-	if s.deps.Analytics != nil {
-		au, err := s.deps.Analytics.ActiveUsers(p, analytics.Range{From: from, To: today}, "", "")
-		if err != nil {
-			return err
+	d := console.Dashboard{Day: today, Apps: -1}
+	// part runs one part; its failure is the part's alone. name is the part's heading (a
+	// message key), shown in the notice.
+	part := func(name string, fn func() error) {
+		err := fn()
+		if err == nil {
+			return
 		}
-		d.SetActive(au)
-		week := analytics.Range{From: now.AddDate(0, 0, -6).Format(time.DateOnly), To: today}
+		if ctx.Err() != nil {
+			return // the visitor went away: nothing will be shown
+		}
+		s.log.Error("console dashboard: a part could not be read", "part", name, "error", err.Error(),
+			"request_id", requestID(c))
+		d.Unavailable = append(d.Unavailable, name)
+	}
+	var apps []release.App
+	part("apps", func() (err error) {
+		apps, err = s.deps.Releases.ListApps(ctx, p)
+		if err == nil {
+			d.Apps = len(apps)
+		}
+		return err
+	})
+	if d.Apps < 0 { // the parts per app cannot be told
+		d.Unavailable = append(d.Unavailable, "adoption", "rollouts_in_progress")
+	}
+	if s.deps.Analytics != nil {
+		part("active_users", func() error {
+			au, err := s.deps.Analytics.ActiveUsers(p, analytics.Range{From: from, To: today}, "", "")
+			if err == nil {
+				d.SetActive(au)
+			}
+			return err
+		})
+		part("adoption", func() error {
+			if d.Apps < 0 {
+				return nil
+			}
+			week := analytics.Range{From: now.AddDate(0, 0, -6).Format(time.DateOnly), To: today}
+			for _, a := range apps {
+				days, err := s.deps.Analytics.Adoption(p, a.ID, week)
+				if err != nil {
+					return err
+				}
+				d.AddAdoption(a.ID, days)
+			}
+			return nil
+		})
+	}
+	part("rollouts_in_progress", func() error {
+		if d.Apps < 0 {
+			return nil
+		}
 		for _, a := range apps {
-			days, err := s.deps.Analytics.Adoption(p, a.ID, week)
+			tracks, err := s.deps.Releases.ListTracks(ctx, p, a.ID)
 			if err != nil {
 				return err
 			}
-			d.AddAdoption(a.ID, days)
+			d.AddRollouts(tracks)
 		}
-	}
-	for _, a := range apps {
-		tracks, err := s.deps.Releases.ListTracks(ctx, p, a.ID)
-		if err != nil {
-			return err
+		return nil
+	})
+	part("feedback_backlog", func() error {
+		loop, err := s.deps.Feedback.Loop(ctx, p, from, today)
+		if err == nil {
+			d.SetFeedback(loop)
 		}
-		d.AddRollouts(tracks)
-	}
-	loop, err := s.deps.Feedback.Loop(ctx, p, from, today)
-	if err != nil {
 		return err
-	}
-	d.SetFeedback(loop)
+	})
 	if s.deps.ApprovalStats != nil {
-		st, err := s.deps.ApprovalStats.Stats(ctx, p, now.AddDate(0, 0, -dashboardDays), now)
-		if err != nil {
+		part("dash_approvals", func() error {
+			st, err := s.deps.ApprovalStats.Stats(ctx, p, now.AddDate(0, 0, -dashboardDays), now)
+			if err == nil {
+				d.Approvals = &st.Total
+			}
 			return err
-		}
-		d.Approvals = &st.Total
+		})
 	}
 	if s.deps.Training != nil {
-		rep, err := s.deps.Training.Completion(ctx, p)
-		if err != nil {
+		part("training_completion", func() error {
+			rep, err := s.deps.Training.Completion(ctx, p)
+			if err == nil {
+				d.SetTraining(rep)
+			}
 			return err
-		}
-		d.SetTraining(rep)
+		})
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	return s.renderConsole(c, fiber.StatusOK, "dashboard", console.Page{Title: "dashboard", Nav: "dashboard", Data: d})
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/mportal/mportal/internal/analytics"
@@ -16,8 +17,12 @@ import (
 // from the service that owns it (nil or false when that service is not configured).
 type Dashboard struct {
 	// Day is the last day of the ranges (UTC, the server's clock).
-	Day  string
+	Day string
+	// Apps is how many apps there are; -1 when they could not be read.
 	Apps int
+	// Unavailable names the parts (by their headings' message keys) whose service failed: they
+	// are left out and named in a notice.
+	Unavailable []string
 
 	// Active is the last day of the active-users series; ActiveChart its last 30 days' DAU.
 	Active      *analytics.ActiveDay
@@ -37,6 +42,9 @@ type Dashboard struct {
 	TrainingLines []TrainingLine
 	TrainingChart Chart
 }
+
+// Missing reports whether the part named (by its heading's message key) could not be read.
+func (d Dashboard) Missing(part string) bool { return slices.Contains(d.Unavailable, part) }
 
 // AppAdoption is an app's split of active devices across builds on the latest day with any.
 type AppAdoption struct {

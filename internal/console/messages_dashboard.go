@@ -4,6 +4,8 @@ package console
 func init() {
 	register(map[string]map[string]string{
 		"as_of":                {"zh-CN": "截至", "en": "as of"},
+		"dash_unavailable":     {"zh-CN": "以下部分暂时无法读取，未显示：", "en": "These parts could not be read just now and are left out:"},
+		"dash_reload":          {"zh-CN": "请稍后刷新页面重试。", "en": "Reload the page to try again."},
 		"dau":                  {"zh-CN": "日活 (DAU)", "en": "Daily active users"},
 		"wau":                  {"zh-CN": "周活 (WAU)", "en": "Weekly active users"},
 		"mau":                  {"zh-CN": "月活 (MAU)", "en": "Monthly active users"},
