@@ -102,9 +102,7 @@ func (s *Server) consoleCreateBanner(c *fiber.Ctx) error {
 	if err != nil {
 		return s.bannerRefused(c, err)
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "banner.create", b.ID, nil, b); err != nil {
-		return err
-	}
+	s.audit(c, p, "banner.create", b.ID, nil, b)
 	return consoleDone(c, "/console/banners")
 }
 
@@ -138,9 +136,7 @@ func (s *Server) consoleUpdateBanner(c *fiber.Ctx) error {
 	if err != nil {
 		return s.bannerRefused(c, err)
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "banner.update", id, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "banner.update", id, before, after)
 	return consoleDone(c, "/console/banners")
 }
 
@@ -154,9 +150,7 @@ func (s *Server) consoleDeleteBanner(c *fiber.Ctx) error {
 	if err := s.deps.Banners.Delete(ctx, p, id); err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "banner.delete", id, before, nil); err != nil {
-		return err
-	}
+	s.audit(c, p, "banner.delete", id, before, nil)
 	return consoleDone(c, "/console/banners")
 }
 
@@ -203,9 +197,7 @@ func (s *Server) consoleCreateWhatsNew(c *fiber.Ctx) error {
 		}
 		return s.renderWhatsNew(c, status, "", msg)
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "whatsnew.create", created.ID, nil, created); err != nil {
-		return err
-	}
+	s.audit(c, p, "whatsnew.create", created.ID, nil, created)
 	return consoleDone(c, "/console/whats-new?app="+url.QueryEscape(created.AppID))
 }
 
@@ -255,8 +247,6 @@ func (s *Server) consoleDeleteWhatsNew(c *fiber.Ctx) error {
 	if err := s.deps.WhatsNew.Delete(ctx, p, id); err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "whatsnew.delete", id, before, nil); err != nil {
-		return err
-	}
+	s.audit(c, p, "whatsnew.delete", id, before, nil)
 	return consoleDone(c, "/console/whats-new?app="+url.QueryEscape(before.AppID))
 }

@@ -80,8 +80,6 @@ func (s *Server) consoleUpdateAnnouncement(c *fiber.Ctx) error {
 		data.Problem, data.Field = msg, field
 		return s.renderCompose(c, status, data)
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "announcement.update", after.ID, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "announcement.update", after.ID, before, after)
 	return consoleDone(c, "/console/announcements/"+after.ID)
 }

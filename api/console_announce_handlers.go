@@ -144,9 +144,7 @@ func (s *Server) consoleCreateAnnouncement(c *fiber.Ctx) error {
 		}
 		return s.renderCompose(c, status, console.Compose{Draft: d, Problem: msg, Field: field})
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "announcement.create", a.ID, nil, a); err != nil {
-		return err
-	}
+	s.audit(c, p, "announcement.create", a.ID, nil, a)
 	return consoleDone(c, "/console/announcements/"+a.ID)
 }
 
@@ -198,9 +196,7 @@ func (s *Server) consoleRemindAnnouncement(c *fiber.Ctx) error {
 		}
 		return s.renderAnnouncement(c, status, console.AnnouncementDetail{Problem: msg})
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "announcement.remind", id, nil, r); err != nil {
-		return err
-	}
+	s.audit(c, p, "announcement.remind", id, nil, r)
 	return consoleDone(c, "/console/announcements/"+id+"?reminded="+strconv.Itoa(r.Recipients))
 }
 
@@ -219,8 +215,6 @@ func (s *Server) consoleWithdrawAnnouncement(c *fiber.Ctx) error {
 		}
 		return s.renderAnnouncement(c, status, console.AnnouncementDetail{Problem: msg})
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "announcement.withdraw", id, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "announcement.withdraw", id, before, after)
 	return consoleDone(c, "/console/announcements/"+id)
 }

@@ -151,8 +151,6 @@ func (s *Server) consoleReplayDelivery(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "approval.replay", source+"/"+id, nil, r); err != nil {
-		return err
-	}
+	s.audit(c, p, "approval.replay", source+"/"+id, nil, r)
 	return consoleDone(c, "/console/approvals/integrations/"+url.PathEscape(source)+"/deliveries")
 }

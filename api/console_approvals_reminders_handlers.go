@@ -81,9 +81,7 @@ func (s *Server) consoleSetReminderPolicy(c *fiber.Ctx) error {
 		}
 		return s.renderReminderPolicies(c, status, console.ReminderPolicies{Form: form, Problem: msg, Field: field}, "")
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "approval.reminder_policy.set", after.FlowCode, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "approval.reminder_policy.set", after.FlowCode, before, after)
 	return consoleDone(c, "/console/approvals/reminders")
 }
 
@@ -112,8 +110,6 @@ func (s *Server) consoleDeleteReminderPolicy(c *fiber.Ctx) error {
 	if err := s.deps.ApprovalReminders.DeleteReminderPolicy(ctx, p, flow); err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "approval.reminder_policy.delete", flow, before, nil); err != nil {
-		return err
-	}
+	s.audit(c, p, "approval.reminder_policy.delete", flow, before, nil)
 	return consoleDone(c, "/console/approvals/reminders")
 }

@@ -38,9 +38,7 @@ func (s *Server) consoleCreateBuild(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "build.create", appID+"/"+b.PublicID, nil, b); err != nil {
-		return err
-	}
+	s.audit(c, p, "build.create", appID+"/"+b.PublicID, nil, b)
 	loc := "/console/apps/" + url.PathEscape(appID) + "/builds/" + url.PathEscape(b.PublicID)
 	if strings.Contains(c.Get(fiber.HeaderAccept), fiber.MIMEApplicationJSON) {
 		c.Location(loc)
@@ -158,8 +156,6 @@ func (s *Server) consolePublish(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "release.publish", appID+"/"+string(b.Platform)+"/"+channel, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "release.publish", appID+"/"+string(b.Platform)+"/"+channel, before, after)
 	return consoleDone(c, "/console/apps/"+url.PathEscape(appID)+"#releases")
 }

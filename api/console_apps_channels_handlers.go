@@ -91,9 +91,7 @@ func (s *Server) consolePutChannel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "channel.update", appID+"/"+name, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "channel.update", appID+"/"+name, before, after)
 	return consoleDone(c, consoleChannelPath(appID, name))
 }
 
@@ -109,9 +107,7 @@ func (s *Server) consoleInvite(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "channel.invite", appID+"/"+name+"/"+userID, nil, m); err != nil {
-		return err
-	}
+	s.audit(c, p, "channel.invite", appID+"/"+name+"/"+userID, nil, m)
 	return consoleDone(c, consoleChannelPath(appID, name))
 }
 
@@ -121,10 +117,8 @@ func (s *Server) consoleRemoveMember(c *fiber.Ctx) error {
 	if err := s.deps.Releases.RemoveMember(ctx, p, appID, name, userID); err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "channel.remove", appID+"/"+name+"/"+userID,
-		map[string]string{"user_id": userID}, nil); err != nil {
-		return err
-	}
+	s.audit(c, p, "channel.remove", appID+"/"+name+"/"+userID,
+		map[string]string{"user_id": userID}, nil)
 	return consoleDone(c, consoleChannelPath(appID, name))
 }
 

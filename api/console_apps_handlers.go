@@ -174,9 +174,7 @@ func (s *Server) consoleChangeRelease(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "release."+string(action), appID+"/"+string(platform)+"/"+channel+"/"+releaseID, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "release."+string(action), appID+"/"+string(platform)+"/"+channel+"/"+releaseID, before, after)
 	return consoleDone(c, "/console/apps/"+url.PathEscape(appID)+"#releases")
 }
 
@@ -198,8 +196,6 @@ func (s *Server) consoleSetMinBuild(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "release.min_build", appID+"/"+string(platform)+"/"+channel, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "release.min_build", appID+"/"+string(platform)+"/"+channel, before, after)
 	return consoleDone(c, "/console/apps/"+url.PathEscape(appID)+"#releases")
 }

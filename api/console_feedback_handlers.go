@@ -163,9 +163,7 @@ func (s *Server) consoleUpdateFeedback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "feedback.update", id, triageState(before), triageState(after)); err != nil {
-		return err
-	}
+	s.audit(c, p, "feedback.update", id, triageState(before), triageState(after))
 	return consoleFeedbackDone(c)
 }
 
@@ -185,9 +183,7 @@ func (s *Server) consoleMergeFeedback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "feedback.merge", id, triageState(before), triageState(after)); err != nil {
-		return err
-	}
+	s.audit(c, p, "feedback.merge", id, triageState(before), triageState(after))
 	return consoleFeedbackDone(c)
 }
 
@@ -200,8 +196,6 @@ func (s *Server) consoleReplyFeedback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "feedback.reply", id, nil, reply); err != nil {
-		return err
-	}
+	s.audit(c, p, "feedback.reply", id, nil, reply)
 	return consoleFeedbackDone(c)
 }

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -179,9 +180,7 @@ func (s *Server) consoleLogin(c *fiber.Ctx) error {
 		// Their session has just ended: the page shows neither the menu nor a sign-out button.
 		return s.renderConsole(c, fiber.StatusForbidden, "denied", console.Page{Title: "denied", SignedOut: true})
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "console.sign_in", p.UserID, nil, map[string]string{"session_id": p.SessionID}); err != nil {
-		return err
-	}
+	s.audit(c, p, "console.sign_in", p.UserID, nil, map[string]string{"session_id": p.SessionID})
 	s.setConsoleCookies(c, pair)
 	// A one-time password is changed first, on the console's own form (the same service as
 	// POST /v1/me/password); until then consoleAuth sends every page there.
@@ -212,9 +211,7 @@ func (s *Server) consoleLogout(c *fiber.Ctx) error {
 	if err := s.deps.Sessions.Logout(c.UserContext(), p); err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(c.UserContext(), p, consoleVia, "console.sign_out", p.UserID, map[string]string{"session_id": p.SessionID}, nil); err != nil {
-		return err
-	}
+	s.audit(c, p, "console.sign_out", p.UserID, map[string]string{"session_id": p.SessionID}, nil)
 	s.clearConsoleCookies(c)
 	return consoleDone(c, "/console/")
 }
@@ -250,9 +247,7 @@ func (s *Server) consoleUserStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "user.status", id, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "user.status", id, before, after)
 	return consoleDone(c, "/console/users")
 }
 
@@ -295,4 +290,38 @@ func (s *Server) consoleStatic(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	return c.Send(b)
+}
+
+// Audit writes are tried auditAttempts times within auditTimeout.
+const (
+	auditAttempts = 3
+	auditTimeout  = 5 * time.Second
+)
+
+// audit records a console change in the audit log once the change is made: who (p) did what
+// (action, e.g. "user.disable") to which object (target), before and after. The change stands
+// whatever happens here, so the visitor gets the change's answer either way: a failed write is
+// tried again, then logged at error level with the actor, action and target (not the objects:
+// the log need not hold what the audit log does). Before, a failed audit write answered an
+// error page for a change that had been made, which invited making it again (a second
+// announcement, a second video), and left a signed-out visitor's cookies in place.
+func (s *Server) audit(c *fiber.Ctx, p *auth.Principal, action, target string, before, after any) {
+	// The change is made: the audit entry is owed even when the visitor has gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), auditTimeout)
+	defer cancel()
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = s.deps.Audit.Record(ctx, p, consoleVia, action, target, before, after); err == nil {
+			return
+		}
+		if code := apperr.CodeOf(err); attempt == auditAttempts || ctx.Err() != nil || code != apperr.Unavailable && code != apperr.Internal {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
+	s.log.Error("audit entry not recorded: the change was made", "action", action, "target", target,
+		"actor_id", p.UserID, "via", consoleVia, "request_id", requestID(c), "error", err.Error())
 }

@@ -55,9 +55,7 @@ func (s *Server) consoleChangePassword(c *fiber.Ctx) error {
 		}
 		return s.renderConsolePassword(c, pr.Status, console.PasswordForm{Problem: e.Message, Field: e.Field})
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "console.password_change", p.UserID, nil, nil); err != nil {
-		return err
-	}
+	s.audit(c, p, "console.password_change", p.UserID, nil, nil)
 	if err := s.deps.Sessions.Logout(ctx, p); err != nil {
 		return err
 	}

@@ -102,9 +102,7 @@ func (s *Server) consoleCreateTraining(c *fiber.Ctx) error {
 		}
 		return s.renderTrainingList(c, status, f, msg, field)
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "training.create", v.ID, nil, v); err != nil {
-		return err
-	}
+	s.audit(c, p, "training.create", v.ID, nil, v)
 	return consoleDone(c, "/console/training/videos/"+url.PathEscape(v.ID))
 }
 
@@ -188,9 +186,7 @@ func (s *Server) changeTraining(c *fiber.Ctx, patch training.Patch, f *console.T
 		}
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "training.update", id, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "training.update", id, before, after)
 	return consoleDone(c, "/console/training/videos/"+url.PathEscape(id))
 }
 
@@ -219,9 +215,7 @@ func (s *Server) consoleRetryTraining(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "training.retry", id, before, after); err != nil {
-		return err
-	}
+	s.audit(c, p, "training.retry", id, before, after)
 	return consoleDone(c, "/console/training/videos/"+url.PathEscape(id))
 }
 
@@ -239,9 +233,7 @@ func (s *Server) consoleDeleteTraining(c *fiber.Ctx) error {
 	if err := s.deps.Training.Delete(ctx, p, id); err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "training.delete", id, before, nil); err != nil {
-		return err
-	}
+	s.audit(c, p, "training.delete", id, before, nil)
 	return consoleDone(c, "/console/training")
 }
 

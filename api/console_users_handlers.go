@@ -57,9 +57,7 @@ func (s *Server) consoleCreateUser(c *fiber.Ctx) error {
 				Data: console.UsersData{New: in, Problem: problem, Roles: auth.AllRoles}})
 		})
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "user.create", u.ID, nil, u); err != nil {
-		return err
-	}
+	s.audit(c, p, "user.create", u.ID, nil, u)
 	return s.renderConsole(c, fiber.StatusCreated, "user_password", console.Page{Title: "user_created", Nav: "users",
 		Data: console.PasswordData{User: *u, OneTimePassword: otp}})
 }
@@ -76,9 +74,7 @@ func (s *Server) consoleImportUsers(c *fiber.Ctx) error {
 	if err == nil {
 		var res *directory.ImportResult
 		if res, err = s.deps.Directory.Import(ctx, p, bytes.NewReader(body)); err == nil {
-			if err := s.deps.Audit.Record(ctx, p, consoleVia, "user.import", "users", nil, importSummary(res)); err != nil {
-				return err
-			}
+			s.audit(c, p, "user.import", "users", nil, importSummary(res))
 			return render(fiber.StatusOK, "", res)
 		}
 	}
@@ -159,9 +155,7 @@ func (s *Server) consoleUserRoles(c *fiber.Ctx) error {
 			return s.renderConsoleUser(c, status, problem)
 		})
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "user.roles", id, before.Roles, after.Roles); err != nil {
-		return err
-	}
+	s.audit(c, p, "user.roles", id, before.Roles, after.Roles)
 	return consoleDone(c, "/console/users/"+id)
 }
 
@@ -177,10 +171,8 @@ func (s *Server) consoleResetPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "user.password_reset", id, nil,
-		map[string]any{"must_change_password": true, "sessions": "revoked"}); err != nil {
-		return err
-	}
+	s.audit(c, p, "user.password_reset", id, nil,
+		map[string]any{"must_change_password": true, "sessions": "revoked"})
 	return s.renderConsole(c, fiber.StatusOK, "user_password", console.Page{Title: "password_reset", Nav: "users",
 		Data: console.PasswordData{User: *u, OneTimePassword: otp}})
 }
@@ -191,8 +183,6 @@ func (s *Server) consoleRevokeSessions(c *fiber.Ctx) error {
 	if err := s.deps.Directory.RevokeSessions(ctx, p, id); err != nil {
 		return err
 	}
-	if err := s.deps.Audit.Record(ctx, p, consoleVia, "user.revoke_sessions", id, nil, map[string]string{"sessions": "revoked"}); err != nil {
-		return err
-	}
+	s.audit(c, p, "user.revoke_sessions", id, nil, map[string]string{"sessions": "revoked"})
 	return consoleDone(c, "/console/users/"+id)
 }
