@@ -43,7 +43,11 @@ func TestConsoleChangesStandWhenTheAuditLogRefusesThem(t *testing.T) {
 	if shownPassword.FindSubmatch(r.body) == nil {
 		t.Fatalf("the created user's one-time password is not shown:\n%s", r.body)
 	}
-	var list struct{ Items []struct{ EmployeeNo string `json:"employee_no"` } }
+	var list struct {
+		Items []struct {
+			EmployeeNo string `json:"employee_no"`
+		}
+	}
 	ts.must(ts.call("GET", "/v1/admin/users?q=A7002", admin, nil), 200).json(t, &list)
 	if len(list.Items) != 1 {
 		t.Errorf("the user was not created once: %+v", list.Items)
