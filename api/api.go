@@ -447,7 +447,7 @@ func (s *Server) routes() {
 			// The training page's uploads: the API's tus handler behind the console's cookie.
 			tus := consoleTus(s.tus(s.deps.Uploads.Handler(HTTPProblems(s.log))))
 			guard := []fiber.Handler{s.consoleAuth, s.consoleScriptChange, tus}
-			app.Post(consoleUploadsPath, guard...)
+			app.Post(consoleUploadsPath, s.consoleAuth, s.consoleScriptChange, s.consoleAuditUpload, tus)
 			for _, method := range []string{fiber.MethodHead, fiber.MethodPatch} {
 				app.Add(method, consoleUploadsPath+"/:upload_id", guard...)
 			}

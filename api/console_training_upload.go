@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	tushandler "github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/mportal/mportal/internal/apperr"
 )
@@ -47,4 +48,19 @@ func consoleTus(h fiber.Handler) fiber.Handler {
 		}
 		return err
 	}
+}
+
+// consoleAuditUpload audits the start of a video file's upload through the console, a change of
+// what a video plays: "training.upload" on the video, with the file's name and size and the
+// upload's id, once the upload is created (201). Its completion is the upload service's, as for
+// uploads through the API; a file that fails the checks shows as failed on the video's page.
+func (s *Server) consoleAuditUpload(c *fiber.Ctx) error {
+	if err := c.Next(); err != nil || c.Response().StatusCode() != fiber.StatusCreated {
+		return err
+	}
+	meta := tushandler.ParseMetadataHeader(c.Get("Upload-Metadata"))
+	loc := string(c.Response().Header.Peek(fiber.HeaderLocation))
+	s.audit(c, principal(c), "training.upload", meta["video_id"], nil, map[string]string{
+		"filename": meta["filename"], "size": c.Get("Upload-Length"), "upload_id": loc[strings.LastIndexByte(loc, '/')+1:]})
+	return nil
 }

@@ -219,11 +219,12 @@ func TestConsoleTraining(t *testing.T) {
 		ts.must(ts.call("GET", "/v1/ops/training/videos/"+id, opsToken, nil), 404)
 	})
 
-	t.Run("audits every change", func(t *testing.T) {
+	t.Run("audits every change, the file uploads too", func(t *testing.T) {
 		ts := ts.with(t)
 		_, as := ts.consoleSignIn("admin", "admin-passphrase-1")
 		audit := string(ts.must(ts.call("GET", "/console/audit.csv", "", nil, as.cookies()), 200).body)
-		for _, want := range []string{"training.create", "training.update", "training.retry", "training.delete", "拜访记录（新版）"} {
+		for _, want := range []string{"training.create", "training.update", "training.retry", "training.delete", "拜访记录（新版）",
+			"training.upload", `""filename"":""clip.mp4""`} {
 			if !strings.Contains(audit, want) {
 				t.Errorf("the audit export lacks %s:\n%s", want, audit)
 			}
