@@ -39,6 +39,7 @@ var watermelonScenarios = []watermelonScenario{
 	{"replayed-push", "a push sent twice, in turn or at once, creates nothing twice", false},
 	{"migration-sync", "a migration sync brings a table the app added", true},
 	{"inbox-mark-read", "an inbox item marked read on one device is read everywhere", true},
+	{"inbox-withdrawn", "a withdrawn announcement and its inbox item leave every device", true},
 	{"announcements-read-only", "a pushed edit of an announcement is rejected, not an error", true},
 	{"records-fit-the-schema", "every pulled value fits its WatermelonDB column", true},
 	{"training-progress-migration", "a migration sync to schema 4 brings watch progress recorded offline on another device", false},

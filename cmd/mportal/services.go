@@ -110,6 +110,7 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	m.whatsNew = &whatsnew.Service{DB: db, Images: m.store, Locale: m.inbox.Locale, Now: m.Clock}
 	m.announce = &announce.Service{DB: db, Push: m.push, Members: &directory.Recipients{DB: db, View: recipients, Now: m.Clock}, Images: m.store,
 		Sync: m.sync, Usage: m.usage, Logger: m.Logger, Now: m.Clock}
+	m.inbox.Withdrawn = m.announce.Withdrawn // a withdrawn announcement leaves every inbox
 	uploads, err := upload.New(upload.Config{Store: m.store, DB: db, BasePath: "/v1/uploads/", Logger: m.Logger, Now: m.Clock,
 		S3: upload.S3Config{Endpoint: cfg.MinIOEndpoint, AccessKey: cfg.MinIOAccessKey, SecretKey: cfg.MinIOSecretKey,
 			UseTLS: cfg.MinIOUseTLS, Region: cfg.MinIORegion, Bucket: m.store.BucketName(media.Uploads)}})

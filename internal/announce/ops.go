@@ -223,7 +223,8 @@ func (s *Service) saveEdit(ctx context.Context, id, rev string, set, unset bson.
 	return nil
 }
 
-// Withdraw takes an announcement down: readers no longer see it and, when it was still
+// Withdraw takes an announcement down: readers no longer see it, its items leave every inbox
+// (the inbox asks Withdrawn; synced apps are sent them deleted) and, when it was still
 // scheduled, it is never published — unless its publication had already won its claim (the
 // same second): the push then goes out, and the answer carries published_at to say so.
 // Withdrawing twice is harmless. It returns forbidden unless
@@ -245,7 +246,7 @@ func (s *Service) Withdraw(ctx context.Context, actor *auth.Principal, id string
 	if _, err := mongodb.Claim(ctx, s.DB.Collection(withdrawColl), id, bson.D{{Key: "withdrawn_at", Value: now}}); err != nil {
 		return nil, err
 	}
-	if err := s.stamp(ctx, id); err != nil {
+	if err := s.stampWithdrawal(ctx, id); err != nil {
 		return nil, err
 	}
 	return s.reloaded(ctx, id)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
+	"github.com/mportal/mportal/internal/inbox"
 	"github.com/mportal/mportal/internal/mongodb"
 	datasync "github.com/mportal/mportal/sync"
 )
@@ -58,8 +60,16 @@ type SyncRecord struct {
 // stamp records that announcement id changed for its readers, after the change is written: a
 // pull whose cursor passes the stamp started after the change. Every user's announcements table
 // is touched (AllKey): audiences are few and small, and whether a user is in one is decided at
-// pull time.
-func (s *Service) stamp(ctx context.Context, id string) error {
+// pull time. A withdrawal touches every user's inbox table too: the inbox items of the
+// announcement are sent deleted (see Withdrawn).
+func (s *Service) stamp(ctx context.Context, id string) error { return s.stampTables(ctx, id, false) }
+
+// stampWithdrawal is stamp for a withdrawal.
+func (s *Service) stampWithdrawal(ctx context.Context, id string) error {
+	return s.stampTables(ctx, id, true)
+}
+
+func (s *Service) stampTables(ctx context.Context, id string, withdrawal bool) error {
 	if s.Sync == nil {
 		return nil
 	}
@@ -78,8 +88,44 @@ func (s *Service) stamp(ctx context.Context, id string) error {
 		if err != nil {
 			return nil, fmt.Errorf("stamp announcement %s: %w", id, mongodb.Translate(err, "announcement"))
 		}
-		return []datasync.Touch{{Table: SyncTableName, Keys: []string{datasync.AllKey}}}, nil
+		touches := []datasync.Touch{{Table: SyncTableName, Keys: []string{datasync.AllKey}}}
+		if withdrawal {
+			touches = append(touches, datasync.Touch{Table: inbox.SyncTableName, Keys: []string{datasync.AllKey}})
+		}
+		return touches, nil
 	})
+}
+
+// Withdrawn returns the ids of the withdrawn announcements (all) and, for since > 0, those whose
+// withdrawal was stamped after sync number since (recent): an inbox pull leaves the items of
+// all of them out and sends those of the recent ones deleted (inbox.Store.Withdrawn). Both are
+// read from the database, not the view: a pull must see a withdrawal stamped before it started,
+// whichever instance made it. A stamp after since of an announcement withdrawn before since (an
+// edit cannot follow a withdrawal; a stamp written again can) only sends deletes again, which
+// the app ignores for records it no longer has.
+func (s *Service) Withdrawn(ctx context.Context, since int64) (all, recent []string, err error) {
+	claims, err := mongodb.FindAll[withdrawDoc](ctx, s.DB.Collection(withdrawColl), bson.D{}, "announcement")
+	if err != nil || len(claims) == 0 {
+		return nil, nil, err
+	}
+	all = make([]string, len(claims))
+	for i, c := range claims {
+		all[i] = c.ID
+	}
+	if since <= 0 {
+		return all, nil, nil
+	}
+	stamps, err := mongodb.FindAll[syncStamp](ctx, s.DB.Collection(syncColl),
+		bson.D{{Key: "_seq", Value: bson.D{{Key: "$gt", Value: since}}}}, "announcement")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, st := range stamps {
+		if slices.Contains(all, st.ID) {
+			recent = append(recent, st.ID)
+		}
+	}
+	return all, recent, nil
 }
 
 // SyncTable returns the announcements as a read-only synced table. Register it with the engine

@@ -44,6 +44,25 @@ type Store struct {
 	// Sync, when set, stamps every write with a sync sequence number so that the inbox table
 	// syncs (see SyncTable). nil leaves the inbox unsynced.
 	Sync Sync
+	// Withdrawn, when set, names the announcements ops withdrew (announce.Service.Withdrawn):
+	// their items (data.announcement_id) leave the list, the unread count and the synced table.
+	// all are every withdrawn announcement; for since > 0, recent are those withdrawn after sync
+	// number since, whose items a pull sends deleted. A withdrawal touches every user's inbox
+	// table (AllKey), so a pull reads the table after one.
+	Withdrawn func(ctx context.Context, since int64) (all, recent []string, err error)
+}
+
+// withdrawnFilter returns the filter condition that leaves out the items of withdrawn
+// announcements, nil when there are none (or nothing tells).
+func (s *Store) withdrawnFilter(ctx context.Context) (bson.D, error) {
+	if s.Withdrawn == nil {
+		return nil, nil
+	}
+	all, _, err := s.Withdrawn(ctx, 0)
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	return bson.D{{Key: "data.announcement_id", Value: bson.D{{Key: "$nin", Value: all}}}}, nil
 }
 
 // Sync is the sync engine (datasync.Engine) as the inbox uses it.

@@ -70,6 +70,11 @@ func (s *Store) List(ctx context.Context, p *auth.Principal, limit int, cursor s
 		}})
 	}
 	defer apperr.Wrapf(&err, "list inbox of %s", p.UserID)
+	withdrawn, err := s.withdrawnFilter(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	filter = append(filter, withdrawn...)
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).
 		SetLimit(int64(limit) + 1)
 	cur, err := s.items().Find(ctx, filter, opts)

@@ -31,7 +31,11 @@ func (s *Store) UnreadCount(ctx context.Context, p *auth.Principal) (n int, err 
 	if !readAll.IsZero() {
 		filter = append(filter, bson.E{Key: "created_at", Value: bson.D{{Key: "$gt", Value: readAll}}})
 	}
-	count, err := s.items().CountDocuments(ctx, filter)
+	withdrawn, err := s.withdrawnFilter(ctx)
+	if err != nil {
+		return 0, err
+	}
+	count, err := s.items().CountDocuments(ctx, append(filter, withdrawn...))
 	if err != nil {
 		return 0, mongodb.Translate(err, "inbox item")
 	}

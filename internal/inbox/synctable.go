@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -55,13 +57,24 @@ func (syncTable) Name() string { return SyncTableName }
 func (syncTable) RewritesAbandonedWrites() {}
 
 // Pull sends the user's items written after the cursor, or all of them on a first sync or after
-// a "mark all read" newer than the cursor (every read_at may have changed). Items are never
-// deleted, so it sends no deletes. The query filters by user_id rather than audience keys, so
-// items written before sync existed take part in first syncs too.
+// a "mark all read" newer than the cursor (every read_at may have changed), except the items of
+// withdrawn announcements (Store.Withdrawn); and it sends deleted the items of the announcements
+// withdrawn after the cursor, which the app may hold (it ignores a delete of a record it does not
+// have). Items are otherwise never deleted. The query filters by user_id rather than audience
+// keys, so items written before sync existed take part in first syncs too.
 func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.TableWriter) error {
 	user := q.User.UserID
 	state, err := t.s.readState(ctx, user)
 	if err != nil {
+		return err
+	}
+	var withdrawn, recent []string
+	if t.s.Withdrawn != nil {
+		if withdrawn, recent, err = t.s.Withdrawn(ctx, q.Since); err != nil {
+			return fmt.Errorf("pull inbox of %s: %w", user, err)
+		}
+	}
+	if err := t.pullWithdrawn(ctx, user, recent, out); err != nil {
 		return err
 	}
 	filter := bson.D{{Key: "user_id", Value: user}}
@@ -73,8 +86,14 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 	if err != nil {
 		return err
 	}
+	live := func(d *itemDoc) error {
+		if id := d.Data["announcement_id"]; id != "" && slices.Contains(withdrawn, id) {
+			return nil // sent deleted above, if it was withdrawn after the cursor
+		}
+		return out.Live(d.NotificationID, d.syncRecord(locale, state.ReadAllBefore))
+	}
 	if incremental && q.Exact && len(q.Changed) <= maxExactReads {
-		return t.pullByID(ctx, user, locale, state, q.Changed, out)
+		return t.pullByID(ctx, user, q.Changed, live)
 	}
 	cur, err := t.s.items().Find(ctx, filter)
 	if err != nil {
@@ -86,12 +105,32 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("pull inbox of %s: %w", user, err)
 		}
-		if err := out.Live(d.NotificationID, d.syncRecord(locale, state.ReadAllBefore)); err != nil {
+		if err := live(&d); err != nil {
 			return err
 		}
 	}
 	if err := cur.Err(); err != nil {
 		return fmt.Errorf("pull inbox of %s: %w", user, mongodb.Translate(err, "inbox item"))
+	}
+	return nil
+}
+
+// pullWithdrawn sends deleted user's items of the announcements in recent, withdrawn after the
+// pull's cursor.
+func (t syncTable) pullWithdrawn(ctx context.Context, user string, recent []string, out *datasync.TableWriter) error {
+	if len(recent) == 0 {
+		return nil
+	}
+	docs, err := mongodb.FindAll[itemDoc](ctx, t.s.items(), bson.D{{Key: "user_id", Value: user},
+		{Key: "data.announcement_id", Value: bson.D{{Key: "$in", Value: recent}}}}, "inbox item",
+		options.Find().SetProjection(bson.D{{Key: "notification_id", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("pull inbox of %s: %w", user, err)
+	}
+	for _, d := range docs {
+		if err := out.Deleted(d.NotificationID); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -106,7 +145,7 @@ const maxExactReads = 64
 // down only a filter on _id alone, that query reads the whole inbox, every user's, for each
 // pull: after a fan-out to tens of thousands of users every device's pull did
 // (internal/chaos/README.md). An item that is not the user's is not sent.
-func (t syncTable) pullByID(ctx context.Context, user, locale string, state stateDoc, ids []string, out *datasync.TableWriter) error {
+func (t syncTable) pullByID(ctx context.Context, user string, ids []string, live func(*itemDoc) error) error {
 	for _, id := range ids {
 		var d itemDoc
 		err := t.s.items().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
@@ -118,7 +157,7 @@ func (t syncTable) pullByID(ctx context.Context, user, locale string, state stat
 		case d.UserID != user:
 			continue
 		}
-		if err := out.Live(d.NotificationID, d.syncRecord(locale, state.ReadAllBefore)); err != nil {
+		if err := live(&d); err != nil {
 			return err
 		}
 	}

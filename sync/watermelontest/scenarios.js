@@ -263,6 +263,30 @@ const scenarios = {
     assert.notEqual((await expectSynced(a, 'inbox', item.id, {})).read_at, null);
   },
 
+  // A withdrawn announcement leaves the app: its inbox item and the announcement are deleted on
+  // a device that had them, a device syncing for the first time after it never gets them, and
+  // the REST inbox no longer counts the item.
+  async 'inbox-withdrawn'(cfg) {
+    const [a, b] = devices(cfg, 'alice');
+    await a.sync();
+    const [item] = await a.all('inbox');
+    assert.ok(item, 'the announcement left an inbox item');
+    assert.equal((await a.api('GET', '/v1/inbox/unread-count')).unread, 1);
+    await asOps(cfg, 'POST', `/v1/ops/announcements/${cfg.announcement_id}/withdraw`);
+    say('ops withdrew the announcement');
+    await a.sync();
+    assert.deepEqual(lastPull(a).changes.inbox.deleted, [item.id], 'the item is sent deleted');
+    assert.equal((await a.all('inbox')).length, 0, 'A: the item left the inbox');
+    assert.equal((await a.all('announcements')).length, 0, 'A: the announcement is gone');
+    await b.sync();
+    assert.equal((await b.all('inbox')).length, 0, 'B (first sync after it): no item');
+    assert.equal((await b.all('announcements')).length, 0);
+    assert.equal((await a.api('GET', '/v1/inbox/unread-count')).unread, 0);
+    assert.equal((await a.api('GET', '/v1/inbox')).items.length, 0);
+    await a.sync();
+    assert.equal(lastPull(a).changes.inbox.deleted.length, 0, 'sent deleted once');
+  },
+
   // Announcements are read-only: a pushed edit is listed in `rejected` (and kept, once, in
   // /v1/sync/rejects), the sync itself succeeds, and the server's copy is unchanged.
   async 'announcements-read-only'(cfg) {
