@@ -246,7 +246,7 @@ func (s *Service) Withdraw(ctx context.Context, actor *auth.Principal, id string
 	if _, err := mongodb.Claim(ctx, s.DB.Collection(withdrawColl), id, bson.D{{Key: "withdrawn_at", Value: now}}); err != nil {
 		return nil, err
 	}
-	if err := s.stampWithdrawal(ctx, id); err != nil {
+	if err := s.stampWithdrawn(ctx, id); err != nil {
 		return nil, err
 	}
 	return s.reloaded(ctx, id)

@@ -31,9 +31,11 @@ func (s *Service) PublishDue(ctx context.Context) error {
 	}
 	now := s.Now.Stored()
 	s.view.mu.RLock()
-	var due, unconfirmed, unstamped []*Announcement
+	var due, unconfirmed, unstamped, withdrawals []*Announcement
 	for _, a := range s.view.all {
 		switch {
+		case a.Status == StatusWithdrawn && s.view.withdrawUnstamped[a.ID] && now.Sub(*a.WithdrawnAt) > enqueueGrace:
+			withdrawals = append(withdrawals, a)
 		case a.Status == StatusScheduled && !a.PublishAt.After(now):
 			due = append(due, a)
 		case a.Status == StatusPublished && now.Sub(*a.PublishedAt) > enqueueGrace:
@@ -56,7 +58,10 @@ func (s *Service) PublishDue(ctx context.Context) error {
 	for _, a := range unstamped {
 		errs = append(errs, s.stampPublished(ctx, a.ID))
 	}
-	if len(due)+len(unconfirmed)+len(unstamped) > 0 {
+	for _, a := range withdrawals {
+		errs = append(errs, s.stampWithdrawn(ctx, a.ID))
+	}
+	if len(due)+len(unconfirmed)+len(unstamped)+len(withdrawals) > 0 {
 		errs = append(errs, s.reload(ctx))
 	}
 	return errors.Join(errs...)
@@ -76,6 +81,21 @@ func (s *Service) publishIfDue(ctx context.Context, id string, now time.Time) er
 		return err
 	}
 	return s.stampPublished(ctx, id)
+}
+
+// stampWithdrawn writes the sync stamp of a withdrawal and confirms it on the withdraw claim.
+// Until then PublishDue stamps it again (after enqueueGrace), as for a publication: without
+// the stamp, devices that synced before keep the announcement and its inbox items.
+func (s *Service) stampWithdrawn(ctx context.Context, id string) error {
+	if err := s.stampWithdrawal(ctx, id); err != nil {
+		return err
+	}
+	_, err := s.DB.Collection(withdrawColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "stamped_at", Value: s.Now.Stored()}}}})
+	if err != nil {
+		return fmt.Errorf("confirm sync stamp of withdrawn announcement %s: %w", id, mongodb.Translate(err, "announcement"))
+	}
+	return nil
 }
 
 // stampPublished writes the sync stamp of a publication and confirms it on the publish claim.
@@ -153,7 +173,7 @@ func (s *Service) readForPush(ctx context.Context, id string) (*Announcement, er
 
 // enqueue sends a's publication push and confirms it on the publish claim.
 func (s *Service) enqueue(ctx context.Context, a *Announcement) error {
-	if _, _, err := s.Push.Enqueue(ctx, notification(a, "announcement:"+a.ID+":publish", a.Audience.push())); err != nil {
+	if _, _, err := s.Push.Enqueue(ctx, notification(a, publishKey(a.ID), a.Audience.push())); err != nil {
 		return fmt.Errorf("push announcement %s: %w", a.ID, err)
 	}
 	_, err := s.DB.Collection(publishColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}},
@@ -163,6 +183,12 @@ func (s *Service) enqueue(ctx context.Context, a *Announcement) error {
 	}
 	return nil
 }
+
+// publishKey is the push key (and so the notification and inbox item id) of announcement id's
+// publication; remindKey that of its n-th reminder.
+func publishKey(id string) string { return "announcement:" + id + ":publish" }
+
+func remindKey(id string, n int) string { return fmt.Sprintf("announcement:%s:remind:%d", id, n) }
 
 // notification is the push of announcement a: its title and excerpt in both locales (ops write
 // one language), opening the announcement in the app.

@@ -141,7 +141,7 @@ func (s *Service) Remind(ctx context.Context, actor *auth.Principal, id string) 
 	if !won {
 		return nil, apperr.New(apperr.Conflict, "another reminder of this announcement was sent just now")
 	}
-	key := fmt.Sprintf("announcement:%s:remind:%d", id, r.Number)
+	key := remindKey(id, r.Number)
 	if _, _, err := s.Push.Enqueue(ctx, notification(a, key, push.Audience{UserIDs: unread})); err != nil {
 		// Give the reminder back so that ops can retry at once rather than in RemindEvery; the
 		// retry enqueues the same key, which delivers once even if this attempt got halfway.

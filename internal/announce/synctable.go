@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
+	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -90,27 +90,34 @@ func (s *Service) stampTables(ctx context.Context, id string, withdrawal bool) e
 		}
 		touches := []datasync.Touch{{Table: SyncTableName, Keys: []string{datasync.AllKey}}}
 		if withdrawal {
-			touches = append(touches, datasync.Touch{Table: inbox.SyncTableName, Keys: []string{datasync.AllKey}})
+			// Every user's inbox may hold items of it: the pull reads them by id (Withdrawn).
+			// The touch names a marker record (no item has that id) so that the inbox's pulls
+			// stay exact: an unnamed touch made every user's next pull query the inbox by
+			// cursor, which reads the whole collection on the stand-in FerretDB.
+			touches = append(touches, datasync.Touch{Table: inbox.SyncTableName, Keys: []string{datasync.AllKey},
+				Records: []datasync.TouchedRecord{{Key: datasync.AllKey, ID: inbox.WithdrawalMarker(id)}}})
 		}
 		return touches, nil
 	})
 }
 
-// Withdrawn returns the ids of the withdrawn announcements (all) and, for since > 0, those whose
-// withdrawal was stamped after sync number since (recent): an inbox pull leaves the items of
-// all of them out and sends those of the recent ones deleted (inbox.Store.Withdrawn). Both are
-// read from the database, not the view: a pull must see a withdrawal stamped before it started,
-// whichever instance made it. A stamp after since of an announcement withdrawn before since (an
-// edit cannot follow a withdrawal; a stamp written again can) only sends deletes again, which
-// the app ignores for records it no longer has.
+// Withdrawn returns the ids of the withdrawn announcements (all) and, for since > 0, the
+// notification ids of the announcements whose withdrawal was stamped after sync number since
+// (recent: the publication's and every reminder's): an inbox pull leaves the items of all of
+// them out and sends deleted the user's items among the recent ones (inbox.Store.Withdrawn).
+// Both are read from the database, not the view: a pull must see a withdrawal stamped before
+// it started, whichever instance made it. A stamp after since of an announcement withdrawn
+// before since (a withdrawal stamped again) only sends deletes again, which the app ignores
+// for records it no longer has. Every read is of a small collection or by _id.
 func (s *Service) Withdrawn(ctx context.Context, since int64) (all, recent []string, err error) {
 	claims, err := mongodb.FindAll[withdrawDoc](ctx, s.DB.Collection(withdrawColl), bson.D{}, "announcement")
 	if err != nil || len(claims) == 0 {
 		return nil, nil, err
 	}
+	withdrawn := make(map[string]bool, len(claims))
 	all = make([]string, len(claims))
 	for i, c := range claims {
-		all[i] = c.ID
+		all[i], withdrawn[c.ID] = c.ID, true
 	}
 	if since <= 0 {
 		return all, nil, nil
@@ -121,8 +128,21 @@ func (s *Service) Withdrawn(ctx context.Context, since int64) (all, recent []str
 		return nil, nil, err
 	}
 	for _, st := range stamps {
-		if slices.Contains(all, st.ID) {
-			recent = append(recent, st.ID)
+		if !withdrawn[st.ID] {
+			continue
+		}
+		recent = append(recent, publishKey(st.ID))
+		// Reminders are claims "<id>:<n>", n from 1 without gaps (a claim given back is
+		// taken again by the next reminder).
+		for n := 1; ; n++ {
+			err := s.DB.Collection(remindersColl).FindOne(ctx, bson.D{{Key: "_id", Value: st.ID + ":" + strconv.Itoa(n)}}).Err()
+			if mongodb.IsNotFound(err) {
+				break
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("reminders of announcement %s: %w", st.ID, mongodb.Translate(err, "reminder"))
+			}
+			recent = append(recent, remindKey(st.ID, n))
 		}
 	}
 	return all, recent, nil

@@ -26,6 +26,8 @@ type publishDoc struct {
 type withdrawDoc struct {
 	ID          string    `bson:"_id"`
 	WithdrawnAt time.Time `bson:"withdrawn_at"`
+	// StampedAt is when the withdrawal's sync stamp was written (stampWithdrawn).
+	StampedAt *time.Time `bson:"stamped_at,omitempty"`
 }
 
 // view is the in-memory copy of the announcements and their publish and withdraw claims. It
@@ -41,6 +43,9 @@ type view struct {
 	// unstamped are published but their sync stamp is not confirmed: devices that synced
 	// before would never pull them.
 	unstamped map[string]bool
+	// withdrawUnstamped are withdrawn but the withdrawal's stamp is not confirmed: devices
+	// would keep the announcement and its inbox items.
+	withdrawUnstamped map[string]bool
 }
 
 const maxViewAge = 5 * time.Second
@@ -77,10 +82,14 @@ func (s *Service) reload(ctx context.Context) error {
 			}
 		}
 	}
+	withdrawUnstamped := make(map[string]bool)
 	for _, w := range withdrawn {
 		if a := byID[w.ID]; a != nil {
 			at := w.WithdrawnAt.UTC()
 			a.WithdrawnAt, a.Status = &at, StatusWithdrawn
+			if w.StampedAt == nil {
+				withdrawUnstamped[w.ID] = true
+			}
 		}
 	}
 	slices.SortFunc(docs, func(a, b *Announcement) int {
@@ -88,6 +97,7 @@ func (s *Service) reload(ctx context.Context) error {
 	})
 	s.view.mu.Lock()
 	s.view.all, s.view.byID, s.view.pending, s.view.unstamped, s.view.loadedAt = docs, byID, pending, unstamped, time.Now()
+	s.view.withdrawUnstamped = withdrawUnstamped
 	s.view.mu.Unlock()
 	return nil
 }

@@ -46,11 +46,17 @@ type Store struct {
 	Sync Sync
 	// Withdrawn, when set, names the announcements ops withdrew (announce.Service.Withdrawn):
 	// their items (data.announcement_id) leave the list, the unread count and the synced table.
-	// all are every withdrawn announcement; for since > 0, recent are those withdrawn after sync
-	// number since, whose items a pull sends deleted. A withdrawal touches every user's inbox
-	// table (AllKey), so a pull reads the table after one.
+	// all are every withdrawn announcement; for since > 0, recent are the notification ids of
+	// those withdrawn after sync number since, whose items a pull sends deleted. A withdrawal
+	// touches every user's inbox table (AllKey, naming WithdrawalMarker), so a pull reads the
+	// table after one and, its cursor past every unnamed change, still reads items by id.
 	Withdrawn func(ctx context.Context, since int64) (all, recent []string, err error)
 }
+
+// WithdrawalMarker is the record id a withdrawal of announcement id names in its touch of the
+// inbox table: no item has it (item ids hold a "/"), so a pull that reads its changes by id
+// finds nothing under it, and the withdrawal's deletes come from Withdrawn.
+func WithdrawalMarker(announcementID string) string { return "withdrawn:" + announcementID }
 
 // withdrawnFilter returns the filter condition that leaves out the items of withdrawn
 // announcements, nil when there are none (or nothing tells).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -68,11 +67,15 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 	if err != nil {
 		return err
 	}
-	var withdrawn, recent []string
+	var all, recent []string
 	if t.s.Withdrawn != nil {
-		if withdrawn, recent, err = t.s.Withdrawn(ctx, q.Since); err != nil {
+		if all, recent, err = t.s.Withdrawn(ctx, q.Since); err != nil {
 			return fmt.Errorf("pull inbox of %s: %w", user, err)
 		}
+	}
+	withdrawn := make(map[string]bool, len(all))
+	for _, id := range all {
+		withdrawn[id] = true
 	}
 	if err := t.pullWithdrawn(ctx, user, recent, out); err != nil {
 		return err
@@ -87,7 +90,7 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 		return err
 	}
 	live := func(d *itemDoc) error {
-		if id := d.Data["announcement_id"]; id != "" && slices.Contains(withdrawn, id) {
+		if id := d.Data["announcement_id"]; id != "" && withdrawn[id] {
 			return nil // sent deleted above, if it was withdrawn after the cursor
 		}
 		return out.Live(d.NotificationID, d.syncRecord(locale, state.ReadAllBefore))
@@ -115,20 +118,20 @@ func (t syncTable) Pull(ctx context.Context, q datasync.Query, out *datasync.Tab
 	return nil
 }
 
-// pullWithdrawn sends deleted user's items of the announcements in recent, withdrawn after the
-// pull's cursor.
+// pullWithdrawn sends deleted user's items among the notifications in recent (of the
+// announcements withdrawn after the pull's cursor), each looked up by its id: only an item the
+// user has is sent, so nobody learns of an announcement that was not for them.
 func (t syncTable) pullWithdrawn(ctx context.Context, user string, recent []string, out *datasync.TableWriter) error {
-	if len(recent) == 0 {
-		return nil
-	}
-	docs, err := mongodb.FindAll[itemDoc](ctx, t.s.items(), bson.D{{Key: "user_id", Value: user},
-		{Key: "data.announcement_id", Value: bson.D{{Key: "$in", Value: recent}}}}, "inbox item",
-		options.Find().SetProjection(bson.D{{Key: "notification_id", Value: 1}}))
-	if err != nil {
-		return fmt.Errorf("pull inbox of %s: %w", user, err)
-	}
-	for _, d := range docs {
-		if err := out.Deleted(d.NotificationID); err != nil {
+	for _, notification := range recent {
+		err := t.s.items().FindOne(ctx, bson.D{{Key: "_id", Value: ItemID(user, notification)}},
+			options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+		switch {
+		case mongodb.IsNotFound(err):
+			continue
+		case err != nil:
+			return fmt.Errorf("pull inbox of %s: %w", user, mongodb.Translate(err, "inbox item"))
+		}
+		if err := out.Deleted(notification); err != nil {
 			return err
 		}
 	}
