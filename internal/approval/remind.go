@@ -85,7 +85,15 @@ type reminderDoc struct {
 	EmployeeNo string    `bson:"employee_no"`
 	N          int       `bson:"n,omitempty"`
 	At         time.Time `bson:"at"`
+	// Pending is set by the claim and cleared once its notification is enqueued: a claim
+	// still pending after claimGrace lost its enqueue (see send). Claims from before the field
+	// existed lack it and are never taken over.
+	Pending bool `bson:"pending,omitempty"`
 }
+
+// claimGrace is how long a claim may stay pending before another pass takes it over: the time
+// a replica takes from its claim to its enqueue, with a wide margin.
+const claimGrace = 10 * time.Second
 
 // claim inserts d; false means it was sent already (by this or another replica).
 func (r *Reminders) claim(ctx context.Context, d reminderDoc) (bool, error) {
@@ -109,9 +117,18 @@ func (r *Reminders) unclaim(id string) {
 	}
 }
 
-// send claims d and enqueues n; it reports whether this call sent it.
+// send claims d and enqueues n; it reports whether this call sent it. A claim whose enqueue
+// never happened (its replica was killed between the two, or the claim could not be given
+// back) is taken over by a later pass that finds the notification still due once the claim
+// has been pending for claimGrace: n's key makes the enqueue idempotent, so a replica that was
+// merely slow delivers nothing twice. Before, such a claim stood for a notification never sent
+// (the fault rig found reminders skipped without a fault in their turn).
 func (r *Reminders) send(ctx context.Context, d reminderDoc, n push.Notification) (bool, error) {
+	d.Pending = true
 	won, err := r.claim(ctx, d)
+	if err == nil && !won {
+		won, err = r.takeOver(ctx, d.ID)
+	}
 	if err != nil || !won {
 		return false, err
 	}
@@ -119,7 +136,26 @@ func (r *Reminders) send(ctx context.Context, d reminderDoc, n push.Notification
 		r.unclaim(d.ID)
 		return false, fmt.Errorf("enqueue %s: %w", d.ID, err)
 	}
+	// Best effort: a claim left pending is taken over later, which enqueues the same key.
+	if _, err := r.DB.Collection(remindersColl).UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "pending", Value: ""}}}}); err != nil {
+		r.log().Warn("approval: confirm reminder claim", "id", d.ID, "err", mongodb.Translate(err, "reminder").Error())
+	}
 	return true, nil
+}
+
+// takeOver reports whether the existing claim id lost its enqueue: still pending claimGrace
+// after it was made.
+func (r *Reminders) takeOver(ctx context.Context, id string) (bool, error) {
+	var cur reminderDoc
+	err := r.DB.Collection(remindersColl).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&cur)
+	switch {
+	case mongodb.IsNotFound(err): // given back meanwhile: the next pass claims it
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read claim %s: %w", id, mongodb.Translate(err, "reminder"))
+	}
+	return cur.Pending && r.Now.Stored().Sub(cur.At) >= claimGrace, nil
 }
 
 func reminderID(taskID string, n int) string { return taskID + ":" + strconv.Itoa(n) }

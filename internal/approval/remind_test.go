@@ -282,3 +282,29 @@ func BenchmarkRemindersPass(b *testing.B) {
 		}
 	}
 }
+
+// A claim whose enqueue never happened (its replica was killed between the two) is taken over
+// by a pass that finds the reminder still due once the claim has been pending for claimGrace;
+// a claim confirmed, or made before claims were marked pending, is not.
+func TestAReminderClaimedButNeverEnqueuedIsTakenOver(t *testing.T) {
+	f := newReminderFixture(t)
+	f.policy(ReminderPolicy{FlowCode: "EXP", RemindAfterHours: 1, MaxReminders: 3})
+	f.task("t1", "EXP", "M1", 0)
+	f.task("t2", "EXP", "M2", 0)
+	// At +1h a replica claimed both first reminders and died before enqueueing them; t2's claim
+	// is an old one, without the pending mark.
+	claimedAt := remindStart.Add(time.Hour)
+	for _, d := range []reminderDoc{
+		{ID: reminderID(Key("oa1", "t1"), 1), Kind: "reminder", TaskID: Key("oa1", "t1"), EmployeeNo: "M1", N: 1, At: claimedAt, Pending: true},
+		{ID: reminderID(Key("oa1", "t2"), 1), Kind: "reminder", TaskID: Key("oa1", "t2"), EmployeeNo: "M2", N: 1, At: claimedAt},
+	} {
+		if _, err := f.r.DB.Collection(remindersColl).InsertOne(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.expect(time.Hour + claimGrace/2) // the claiming replica may still be at it
+	f.expect(time.Hour+claimGrace, "approval-reminder:oa1:t1:1")
+	f.expect(time.Hour + 2*claimGrace) // confirmed: once
+	f.expect(2*time.Hour, "approval-reminder:oa1:t1:2", "approval-reminder:oa1:t2:2")
+	f.expect(2*time.Hour + claimGrace)
+}
