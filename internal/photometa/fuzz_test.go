@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mportal/mportal/internal/photometa/phototest"
 )
 
 // seedPhotos are the fuzzer's seed corpus and the truncation test's photos: what exiftool writes
@@ -13,11 +15,11 @@ import (
 func seedPhotos(t testing.TB) map[string][]byte {
 	exif := buildEXIF(be, &ifd{entries: cameraEntries(be), gps: gpsDir(be), next: &ifd{gps: gpsDir(be)}})
 	cut := strings.Index(extXMP, "51.504N")
-	plainJPEG, plainPNG := encodeJPEG(t), encodePNG(t)
+	plainJPEG, plainPNG := phototest.JPEG(t), phototest.PNG(t)
 	return map[string][]byte{
-		"exiftool jpeg": withLocation(t, plainJPEG, ".jpg"),
-		"exiftool png":  withLocation(t, plainPNG, ".png"),
-		"exiftool heic": withLocation(t, encodeHEIC(t), ".heic"),
+		"exiftool jpeg": phototest.WithLocation(t, plainJPEG, ".jpg"),
+		"exiftool png":  phototest.WithLocation(t, plainPNG, ".png"),
+		"exiftool heic": phototest.WithLocation(t, phototest.HEIC(t), ".heic"),
 		"extended xmp jpeg": withSegments(plainJPEG, segment(0xe1, []byte(xmpID+mainXMP)),
 			extendedXMPSegment(extGUID, len(extXMP), 0, extXMP[:cut]), extendedXMPSegment(extGUID, len(extXMP), cut, extXMP[cut:])),
 		"png chunks": withChunks(plainPNG, chunk("eXIf", exif), chunk("iTXt", []byte(xmpKeyword+"\x00\x00\x00\x00\x00"+xmpWithGPS))),

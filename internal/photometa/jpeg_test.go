@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mportal/mportal/internal/photometa/phototest"
 )
 
 // segment returns a JPEG marker segment: the marker, the length, the body.
@@ -36,7 +38,7 @@ var extXMP = `<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www
 	`<exif:GPSLongitude>2,17.67E</exif:GPSLongitude></rdf:Description></rdf:RDF></x:xmpmeta>`
 
 func TestStripJPEG(t *testing.T) {
-	plain := encodeJPEG(t)
+	plain := phototest.JPEG(t)
 	xmpSegment := func(packet string) []byte { return segment(0xe1, []byte(xmpID+packet)) }
 	// The extended packet cut in the middle of the latitude's value, as a writer may cut it.
 	cut := strings.Index(extXMP, "51.504N")
@@ -83,13 +85,13 @@ func TestStripJPEG(t *testing.T) {
 		decodeGo(t, after)
 	})
 	t.Run("a second JPEG appended after the first (multi-picture, Ultra HDR) loses its location too", func(t *testing.T) {
-		first, second := withLocation(t, plain, ".jpg"), withLocation(t, encodeJPEG(t), ".jpg")
+		first, second := phototest.WithLocation(t, plain, ".jpg"), phototest.WithLocation(t, phototest.JPEG(t), ".jpg")
 		photo := slices.Concat(first, second)
 		if r := Strip(photo); r.Blanked != 4 {
 			t.Fatalf("Strip: %+v, want EXIF and XMP of both images blanked", r)
 		}
 		for i, part := range [][]byte{photo[:len(first)], photo[len(first):]} {
-			if gps := gpsTags(readTags(t, part, ".jpg")); len(gps) > 0 {
+			if gps := phototest.Location(phototest.Tags(t, part, ".jpg")); len(gps) > 0 {
 				t.Errorf("image %d: location left: %v", i+1, gps)
 			}
 		}
@@ -111,10 +113,10 @@ func TestStripJPEG(t *testing.T) {
 // nothing.
 func checkStrip(t *testing.T, photo []byte, ext string, located []string, keep map[string]string) []byte {
 	t.Helper()
-	before := readTags(t, photo, ext)
+	before := phototest.Tags(t, photo, ext)
 	for _, want := range located {
 		group, name, _ := strings.Cut(want, ":")
-		if tagValue(before, group, name) == "" {
+		if phototest.Value(before, group, name) == "" {
 			t.Fatalf("exiftool reads no %s in the test photo: %v", want, before)
 		}
 	}
@@ -123,18 +125,18 @@ func checkStrip(t *testing.T, photo []byte, ext string, located []string, keep m
 	if !r.Changed() || len(after) != len(photo) {
 		t.Fatalf("Strip: %+v", r)
 	}
-	tags := readTags(t, after, ext)
-	if gps := gpsTags(tags); len(gps) > 0 {
+	tags := phototest.Tags(t, after, ext)
+	if gps := phototest.Location(tags); len(gps) > 0 {
 		t.Errorf("location left: %v", gps)
 	}
 	for k, v := range keep {
 		group, name, _ := strings.Cut(k, ":")
-		if got := tagValue(tags, group, name); got != v {
+		if got := phototest.Value(tags, group, name); got != v {
 			t.Errorf("%s = %q after Strip, want %q", k, got, v)
 		}
 	}
-	if w := warnings(tags); !slices.Equal(w, warnings(before)) {
-		t.Errorf("exiftool's warnings: %q before, %q after", warnings(before), w)
+	if w := phototest.Warnings(tags); !slices.Equal(w, phototest.Warnings(before)) {
+		t.Errorf("exiftool's warnings: %q before, %q after", phototest.Warnings(before), w)
 	}
 	again := bytes.Clone(after)
 	if r := Strip(again); r.Changed() || !bytes.Equal(again, after) {

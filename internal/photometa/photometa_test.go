@@ -6,6 +6,8 @@ import (
 	"image/draw"
 	"slices"
 	"testing"
+
+	"github.com/mportal/mportal/internal/photometa/phototest"
 )
 
 // decodeGo decodes a JPEG or PNG with Go's decoders (image/png checks every chunk's CRC).
@@ -38,17 +40,17 @@ func TestStripRemovesTheLocationThatExiftoolWrote(t *testing.T) {
 		encode func(testing.TB) []byte
 		decode func(testing.TB, []byte) image.Image
 	}{
-		{"a JPEG from image/jpeg", ".jpg", encodeJPEG, decodeGo},
-		{"a PNG from image/png", ".png", encodePNG, decodeGo},
-		{"a HEIC from heif-enc", ".heic", encodeHEIC, decodeHEIC},
+		{"a JPEG from image/jpeg", ".jpg", phototest.JPEG, decodeGo},
+		{"a PNG from image/png", ".png", phototest.PNG, decodeGo},
+		{"a HEIC from heif-enc", ".heic", phototest.HEIC, phototest.DecodeHEIC},
 	} {
 		t.Run(c.name+" loses every GPS tag and keeps its orientation, camera and pixels", func(t *testing.T) {
 			original := c.encode(t)
-			before := withLocation(t, original, c.ext)
-			tagsBefore := readTags(t, before, c.ext)
+			before := phototest.WithLocation(t, original, c.ext)
+			tagsBefore := phototest.Tags(t, before, c.ext)
 			// The test means nothing unless exiftool wrote the location where we look for it.
 			for _, want := range []string{"EXIF:GPSLatitude", "EXIF:GPSLongitude", "EXIF:GPSAltitude", "XMP:GPSLatitude", "XMP:GPSLongitude"} {
-				if !slices.ContainsFunc(tagsBefore, func(tg tag) bool { return tg.group+":"+tg.name == want }) {
+				if !slices.ContainsFunc(tagsBefore, func(tg phototest.Tag) bool { return tg.Group+":"+tg.Name == want }) {
 					t.Fatalf("exiftool wrote no %s: %v", want, tagsBefore)
 				}
 			}
@@ -58,19 +60,19 @@ func TestStripRemovesTheLocationThatExiftoolWrote(t *testing.T) {
 			if len(after) != len(before) || !report.Changed() {
 				t.Fatalf("Strip: %+v, length %d -> %d", report, len(before), len(after))
 			}
-			tagsAfter := readTags(t, after, c.ext)
-			if gps := gpsTags(tagsAfter); len(gps) > 0 {
+			tagsAfter := phototest.Tags(t, after, c.ext)
+			if gps := phototest.Location(tagsAfter); len(gps) > 0 {
 				t.Errorf("location left after Strip: %v", gps)
 			}
 			for _, want := range []struct{ group, name, value string }{
-				{"EXIF", "Orientation", "6"}, {"EXIF", "Make", "MportalTestCam"}, {"EXIF", "Model", "Field Phone"},
+				{"EXIF", "Orientation", phototest.Orientation}, {"EXIF", "Make", phototest.Make}, {"EXIF", "Model", phototest.Model},
 			} {
-				if got := tagValue(tagsAfter, want.group, want.name); got != want.value {
+				if got := phototest.Value(tagsAfter, want.group, want.name); got != want.value {
 					t.Errorf("%s:%s = %q after Strip, want %q", want.group, want.name, got, want.value)
 				}
 			}
-			if w := warnings(tagsAfter); !slices.Equal(w, warnings(tagsBefore)) {
-				t.Errorf("exiftool's warnings: %q before, %q after", warnings(tagsBefore), w)
+			if w := phototest.Warnings(tagsAfter); !slices.Equal(w, phototest.Warnings(tagsBefore)) {
+				t.Errorf("exiftool's warnings: %q before, %q after", phototest.Warnings(tagsBefore), w)
 			}
 			samePixels(t, c.decode(t, original), c.decode(t, after))
 

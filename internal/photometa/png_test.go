@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"slices"
 	"testing"
+
+	"github.com/mportal/mportal/internal/photometa/phototest"
 )
 
 // chunk returns a PNG chunk with its CRC.
@@ -34,7 +36,7 @@ func deflate(t *testing.T, s string) []byte {
 }
 
 func TestStripPNG(t *testing.T) {
-	plain := encodePNG(t)
+	plain := phototest.PNG(t)
 	be := binary.BigEndian
 	exif := buildEXIF(be, &ifd{entries: cameraEntries(be), gps: gpsDir(be)})
 
