@@ -79,7 +79,7 @@ func TestAttachmentUploadsLoseTheirLocation(t *testing.T) {
 		dev.sync()
 		return dev.get("feedback_attachments", id)["status"].(string)
 	}
-	upload := func(id string, photo []byte, filetype string) upload.Info {
+	uploadPhoto := func(id string, photo []byte, filetype string) upload.Info {
 		in := uploaded(t, store, id, photo)
 		in.Meta["filetype"] = filetype
 		return in
@@ -96,7 +96,7 @@ func TestAttachmentUploadsLoseTheirLocation(t *testing.T) {
 		{"heic", ".heic", "application/octet-stream", heic},
 	} {
 		t.Run("a "+c.ext+" photo loses its location before its attachment is complete, and keeps its orientation", func(t *testing.T) {
-			in := upload(c.id, c.photo, c.filetype)
+			in := uploadPhoto(c.id, c.photo, c.filetype)
 			if err := f.svc.CompleteUpload(ctx, alice, in); err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +122,7 @@ func TestAttachmentUploadsLoseTheirLocation(t *testing.T) {
 		})
 	}
 	t.Run("after a crash between the rewrite and the marking, completing again writes nothing", func(t *testing.T) {
-		in := upload("crash", jpeg, "image/jpeg")
+		in := uploadPhoto("crash", jpeg, "image/jpeg")
 		if err := f.svc.stripLocation(ctx, "crash", in); err != nil { // the process dies here
 			t.Fatal(err)
 		}
@@ -137,7 +137,7 @@ func TestAttachmentUploadsLoseTheirLocation(t *testing.T) {
 	})
 	t.Run("a photo without a location is not rewritten", func(t *testing.T) {
 		puts := spy.puts.Load()
-		in := upload("plain", plain, "image/png")
+		in := uploadPhoto("plain", plain, "image/png")
 		if err := f.svc.CompleteUpload(ctx, alice, in); err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestAttachmentUploadsLoseTheirLocation(t *testing.T) {
 		}
 	})
 	t.Run("a storage failure during the rewrite leaves the attachment pending, with its photo out of reach; the retry completes it", func(t *testing.T) {
-		in := upload("stalled", jpeg, "image/jpeg")
+		in := uploadPhoto("stalled", jpeg, "image/jpeg")
 		for _, fault := range []struct {
 			name  string
 			store media.Store

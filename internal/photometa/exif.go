@@ -1,6 +1,11 @@
 package photometa
 
-import "encoding/binary"
+import (
+	"cmp"
+	"encoding/binary"
+	"maps"
+	"slices"
+)
 
 // TIFF tags that lead to location data.
 const (
@@ -9,9 +14,11 @@ const (
 	tagXMP     = 0x02bc // XMLPacket: XMP inside the EXIF block (TIFF and some HEIC writers)
 )
 
-// maxIFDs bounds the directories walked in one EXIF block: IFD0's chain (IFD1 is the
-// thumbnail's) and the Exif sub-directories. Real files have two or three; a hostile chain may
-// loop or go on for ever.
+// maxIFDs bounds the directories of each kind in one EXIF block: IFD0's chain (IFD1 is the
+// thumbnail's), the Exif sub-directories, the GPS directories. Real files have one or two of
+// each; a hostile chain may loop or go on for ever, and a hostile IFD0 may name thousands of
+// GPS directories of 65535 entries each. A block with more is blanked whole instead: walking
+// them would cost seconds.
 const maxIFDs = 16
 
 // headerLen is the TIFF header's length (byte order, 42, IFD0's offset). Blanking never writes
@@ -44,7 +51,8 @@ const (
 // directory's entry table (count, entries, next offset) is zeroed, leaving an empty directory
 // that the GPSInfo pointer still names, and so are the values its entries point to. Every other
 // byte is kept, so Orientation, camera and dates stay valid. The result is exifCorrupt when the
-// header or IFD0 cannot be read: GPS cannot be ruled out then.
+// header or IFD0 cannot be read, or when it names more than maxIFDs Exif or GPS directories or
+// XMP packets: GPS cannot be ruled out then (or not at a bounded cost).
 func blankEXIF(b []byte) exifResult { return blankEXIFBlock(b, false) }
 
 // blankEXIFBlock is blankEXIF, for a block the sweep found when found is set.
@@ -68,8 +76,7 @@ func blankEXIFBlock(b []byte, found bool) exifResult {
 	if ifd0 < headerLen || !x.has(int64(ifd0), 2) {
 		return exifCorrupt
 	}
-	var gps, exif []uint32
-	var xmp [][2]int64
+	gps, exif, xmp := map[uint32]bool{}, map[uint32]bool{}, map[[2]int64]bool{}
 	seen := map[uint32]bool{}
 	walk := func(off uint32, top bool) {
 		for i := 0; off >= headerLen && i < maxIFDs && !seen[off] && x.has(int64(off), 2); i++ {
@@ -79,17 +86,20 @@ func blankEXIFBlock(b []byte, found bool) exifResult {
 				switch {
 				case tag == tagGPSIFD:
 					if p, ok := x.pointer(typ, field); ok {
-						gps = append(gps, p)
+						gps[p] = true
 					}
 				case tag == tagExifIFD && top:
 					if p, ok := x.pointer(typ, field); ok {
-						exif = append(exif, p)
+						exif[p] = true
 					}
 				case tag == tagXMP && top:
 					// A packet of 4 bytes or less (in the entry itself) holds no property.
 					if start, n, ok := x.value(typ, count, field); ok && n > 4 && start >= headerLen {
-						xmp = append(xmp, [2]int64{start, start + n})
+						xmp[[2]int64{start, start + n}] = true
 					}
+				}
+				if len(gps) > maxIFDs || len(exif) > maxIFDs || len(xmp) > maxIFDs {
+					return
 				}
 			}
 			if !top {
@@ -99,19 +109,20 @@ func blankEXIFBlock(b []byte, found bool) exifResult {
 		}
 	}
 	walk(ifd0, true)
-	for _, off := range exif {
+	for _, off := range slices.Sorted(maps.Keys(exif)) {
 		walk(off, false)
+	}
+	if len(gps) > maxIFDs || len(exif) > maxIFDs || len(xmp) > maxIFDs {
+		return exifCorrupt
 	}
 
 	result := exifClean
-	blankedIFD := map[uint32]bool{}
-	for _, off := range gps {
-		if !blankedIFD[off] && x.blankIFD(off) {
+	for _, off := range slices.Sorted(maps.Keys(gps)) {
+		if x.blankIFD(off) {
 			result = exifBlanked
 		}
-		blankedIFD[off] = true
 	}
-	for _, r := range xmp {
+	for _, r := range slices.SortedFunc(maps.Keys(xmp), func(a, b [2]int64) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) }) {
 		switch blankXMP(b[r[0]:r[1]]) {
 		case xmpBlanked:
 			result = exifBlanked

@@ -208,6 +208,18 @@ func TestBlankEXIFOnHostileBlocks(t *testing.T) {
 					t.Fatalf("% x", after)
 				}
 			}},
+		{"IFD0 naming more GPS directories than maxIFDs is corrupt: blanked whole by the caller, not walked 5000 times",
+			cat(header, u16(nil, 5000), func() []byte {
+				var b []byte
+				for i := range 5000 {
+					b = append(b, ent(tagGPSIFD, 4, 1, uint32(8+2+12*i))...) // each entry names a "directory"
+				}
+				return b
+			}(), u32(nil, 0)), func(t *testing.T, before, after []byte) {
+				if got := blankEXIF(bytes.Clone(before)); got != exifCorrupt {
+					t.Fatalf("blankEXIF = %v", got)
+				}
+			}},
 		{"an unknown type's value is left where it is, its entry zeroed",
 			cat(header, dir(ent(tagGPSIFD, 4, 1, 8+2+12+4)), u16(nil, 1), ent(2, 99, 3, 8), u32(nil, 0)), func(t *testing.T, before, after []byte) {
 				if !bytes.Equal(after[:8], header) || bytes.ContainsFunc(after[8+2+12+4:], func(r rune) bool { return r != 0 }) {

@@ -124,6 +124,19 @@ func TestStripHEIF(t *testing.T) {
 			t.Fatalf("Strip: %+v", r)
 		}
 	})
+	t.Run("a thousand items that all claim the whole file are read no more than the file's size in all", func(t *testing.T) {
+		var infe, loc [][]byte
+		for id := range uint16(1000) {
+			infe = append(infe, isoBoxOf("infe", fullBox(2), u16(id+1), u16(0), []byte("Exif\x00")))
+			loc = append(loc, slices.Concat(u16(id+1), u16(0), u16(0), u16(1), u32(0), u32(0)))
+		}
+		photo := slices.Concat(isoBoxOf("ftyp", []byte("heic")), isoBoxOf("meta", fullBox(0),
+			isoBoxOf("iinf", fullBox(0), u16(1000), bytes.Join(infe, nil)),
+			isoBoxOf("iloc", fullBox(1), []byte{0x44, 0x00}, u16(1000), bytes.Join(loc, nil))))
+		if r := Strip(photo); r.Format != "heic" {
+			t.Fatalf("Strip: %+v", r)
+		}
+	})
 	t.Run("an iloc that claims four billion items of empty extents ends at its box", func(t *testing.T) {
 		iloc := isoBoxOf("iloc", fullBox(2), []byte{0x00, 0x00}, u32(0xffffffff), bytes.Repeat(slices.Concat(u32(1), u16(0), u16(0), u16(0xffff)), 100))
 		photo := slices.Concat(isoBoxOf("ftyp", []byte("heic")), isoBoxOf("meta", fullBox(0), iloc))

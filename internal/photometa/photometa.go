@@ -50,13 +50,13 @@ func (r Report) Changed() bool { return r.Blanked+r.Dropped > 0 }
 // appended after a JPEG, EXIF thumbnails, items stored in unusual ways) and blanks the GPS it
 // finds in them, as a reader that searches the bytes would find it.
 func Strip(photo []byte) Report {
-	var total Report
-	for range maxPasses {
+	total := stripOnce(photo)
+	for pass := 1; pass < maxPasses && total.Changed(); pass++ {
 		r := stripOnce(photo)
-		total.Format, total.Blanked, total.Dropped = r.Format, total.Blanked+r.Blanked, total.Dropped+r.Dropped
 		if !r.Changed() {
 			break
 		}
+		total.Blanked, total.Dropped = total.Blanked+r.Blanked, total.Dropped+r.Dropped
 	}
 	return total
 }
