@@ -2,6 +2,7 @@
 # Prepares a development machine (Debian/Ubuntu): ffmpeg and ffprobe for video processing, a C
 # compiler for `go test -race`, make, Node.js and npm with the stock WatermelonDB client of the sync
 # tests (sync/watermelontest), Chromium (and a Chinese font) for the install page's browser test,
+# exiftool and libheif's heif-enc/heif-convert for the photo metadata tests (internal/photometa),
 # bin/minio built from the version pinned in deploy/tools, and the Go modules. Idempotent: with
 # everything present it only checks, and takes a second or two.
 set -euo pipefail
@@ -20,16 +21,18 @@ if [[ ! -x /usr/bin/chromium ]]; then packages+=(chromium); fi # the install pag
 if ! command -v wrk >/dev/null; then packages+=(wrk); fi # the deployed server's benchmark
 if ! command -v haproxy >/dev/null && [[ ! -x /usr/sbin/haproxy ]]; then packages+=(haproxy); fi # the fault rig (make chaos)
 if [[ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]]; then packages+=(fonts-wqy-microhei); fi # zh-CN text
+if ! command -v exiftool >/dev/null; then packages+=(libimage-exiftool-perl); fi # photo location stripping tests
+if ! command -v heif-enc >/dev/null || ! command -v heif-convert >/dev/null; then packages+=(libheif-examples); fi # HEIC photos for them
 if ((${#packages[@]})); then
 	command -v apt-get >/dev/null || die "missing ${packages[*]}: install them with your package manager"
 	say "installing ${packages[*]} with apt-get"
 	as_root apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
 fi
-for tool in ffmpeg ffprobe gcc make node npm /usr/bin/chromium /usr/sbin/haproxy wrk; do
+for tool in ffmpeg ffprobe gcc make node npm /usr/bin/chromium /usr/sbin/haproxy wrk exiftool heif-enc heif-convert; do
 	command -v "$tool" >/dev/null || die "$tool is still missing after installing ${packages[*]}"
 done
-say "ffmpeg, ffprobe, gcc, make, node, npm, chromium, haproxy and wrk present"
+say "ffmpeg, ffprobe, gcc, make, node, npm, chromium, haproxy, wrk, exiftool, heif-enc and heif-convert present"
 
 # The WatermelonDB client of the sync tests, at the versions of its package-lock.json: installed
 # when node_modules is missing or older than the lock file (npm ci writes node_modules/.package-lock.json).

@@ -105,6 +105,8 @@ type Service struct {
 	cache  feedbackCache
 	// loop remembers recent loop numbers (see loopMemo).
 	loop loopMemo
+	// photos bounds the photos held in memory to strip their location (see stripLocation).
+	photos photoGate
 }
 
 func (s *Service) coll(name string) *mongo.Collection { return s.DB.Collection(name) }

@@ -77,11 +77,15 @@ func (s *Service) ownAttachment(ctx context.Context, userID, id string) (*attach
 
 // CompleteUpload links a finished upload to its attachment and marks it complete, or failed with
 // the reason when the bytes are not the declared photo type or not the declared size (invalid or
-// unsupported_media_type is returned then, and the object deleted). Only those client faults
-// fail the attachment, with our own words: when the photo cannot be read back (MinIO down, the
-// network, the storage's refusal, a cancelled context) it is unavailable, never invalid, so the
-// attachment stays pending and the upload service completes it again later. It is idempotent: a
-// second call for a completed or failed attachment changes nothing.
+// unsupported_media_type is returned then, and the object deleted). Before marking it complete
+// it removes the photo's location metadata from the object (stripLocation), so that no one who
+// may download it (the feedback's testers among them) reads where it was taken. Only those
+// client faults fail the attachment, with our own words: when the photo cannot be read back or
+// rewritten (MinIO down, the network, the storage's refusal, a cancelled context) it is
+// unavailable, never invalid, so the attachment stays pending and the upload service completes
+// it again later. It is idempotent: a second call for a completed or failed attachment changes
+// nothing, and one after a crash between the rewrite and the marking finds nothing left to
+// remove.
 //
 // An upload with nowhere to go is refused (invalid), so that the upload service deletes its
 // object rather than trying it again forever: its attachment was deleted during the upload, or
@@ -112,6 +116,9 @@ func (s *Service) CompleteUpload(ctx context.Context, p *auth.Principal, in uplo
 		refusal = apperr.Field("Upload-Length", "%s", failure)
 	}
 	if failure == "" {
+		if err := s.stripLocation(ctx, a.ID, in); err != nil {
+			return err
+		}
 		err := s.settleAttachment(ctx, a, AttachmentComplete, bson.D{{Key: "bucket", Value: string(in.Bucket)},
 			{Key: "object_key", Value: in.Key}, {Key: "size", Value: in.Size}})
 		if err == errSettled {
