@@ -1,6 +1,7 @@
 package api
 
 import (
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -10,6 +11,10 @@ import (
 	"github.com/mportal/mportal/internal/release"
 )
 
+// dashboardParts are the dashboard's parts in the page's order, by their headings' message keys.
+var dashboardParts = []string{"apps", "active_users", "adoption", "rollouts_in_progress", "feedback_backlog",
+	"dash_approvals", "training_completion"}
+
 // dashboardDays is how far back the dashboard's numbers look (MAU needs 30 days).
 const dashboardDays = 30
 
@@ -18,29 +23,36 @@ const dashboardDays = 30
 // from the service the API reads it from (the same roles apply: ops and admins). A part whose
 // service is not configured is left out. A part whose service fails (a timeout, a document it
 // cannot read) is left out too, logged and named in the page's notice: the other parts still
-// show, so one broken report does not take ops' whole home page with it.
+// show, so one broken report does not take ops' whole home page with it. The parts after the
+// apps (which adoption and rollouts need) are read at once, each filling its own fields: with
+// the database away, the page waits for one timeout, not one per part.
 func (s *Server) consoleDashboard(c *fiber.Ctx) error {
 	ctx, p := c.UserContext(), principal(c)
 	now := s.deps.Now.UTC()
 	today := now.Format(time.DateOnly)
 	from := now.AddDate(0, 0, 1-dashboardDays).Format(time.DateOnly)
 	d := console.Dashboard{Day: today, Apps: -1}
-	// part runs one part; its failure is the part's alone. name is the part's heading (a
+	var (
+		mu     sync.Mutex
+		failed = map[string]bool{}
+		wg     sync.WaitGroup
+	)
+	// run reads one part; its failure is the part's alone. name is the part's heading (a
 	// message key), shown in the notice.
-	part := func(name string, fn func() error) {
+	run := func(name string, fn func() error) {
 		err := fn()
-		if err == nil {
+		if err == nil || ctx.Err() != nil { // a visitor gone away is shown nothing
 			return
-		}
-		if ctx.Err() != nil {
-			return // the visitor went away: nothing will be shown
 		}
 		s.log.Error("console dashboard: a part could not be read", "part", name, "error", err.Error(),
 			"request_id", requestID(c))
-		d.Unavailable = append(d.Unavailable, name)
+		mu.Lock()
+		failed[name] = true
+		mu.Unlock()
 	}
+	part := func(name string, fn func() error) { wg.Go(func() { run(name, fn) }) }
 	var apps []release.App
-	part("apps", func() (err error) {
+	run("apps", func() (err error) {
 		apps, err = s.deps.Releases.ListApps(ctx, p)
 		if err == nil {
 			d.Apps = len(apps)
@@ -48,7 +60,7 @@ func (s *Server) consoleDashboard(c *fiber.Ctx) error {
 		return err
 	})
 	if d.Apps < 0 { // the parts per app cannot be told
-		d.Unavailable = append(d.Unavailable, "adoption", "rollouts_in_progress")
+		failed["adoption"], failed["rollouts_in_progress"] = true, true
 	}
 	if s.deps.Analytics != nil {
 		part("active_users", func() error {
@@ -111,8 +123,14 @@ func (s *Server) consoleDashboard(c *fiber.Ctx) error {
 			return err
 		})
 	}
+	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	for _, name := range dashboardParts {
+		if failed[name] {
+			d.Unavailable = append(d.Unavailable, name)
+		}
 	}
 	return s.renderConsole(c, fiber.StatusOK, "dashboard", console.Page{Title: "dashboard", Nav: "dashboard", Data: d})
 }
