@@ -22,9 +22,11 @@ import (
 
 // Audit is the log of console actions (audit.Log).
 type Audit interface {
-	// Record stores who did what to which object, before and after; unavailable when the
-	// database cannot be reached.
-	Record(ctx context.Context, actor *auth.Principal, via, action, target string, before, after any) error
+	// NewEntry builds the entry of who did what to which object, before and after, and Insert
+	// stores it (unavailable when the database cannot be reached); an entry stored before under
+	// its id is success, so an insert tried again is not stored twice.
+	NewEntry(actor *auth.Principal, via, action, target string, before, after any) (*audit.Entry, error)
+	Insert(ctx context.Context, e *audit.Entry) error
 	// List returns the newest entries; forbidden unless actor is an admin.
 	List(ctx context.Context, actor *auth.Principal) ([]audit.Entry, error)
 	// WriteCSV writes List as CSV; forbidden unless actor is an admin.
@@ -309,12 +311,14 @@ func (s *Server) audit(c *fiber.Ctx, p *auth.Principal, action, target string, b
 	// The change is made: the audit entry is owed even when the visitor has gone.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), auditTimeout)
 	defer cancel()
-	var err error
-	for attempt := 1; ; attempt++ {
-		if err = s.deps.Audit.Record(ctx, p, consoleVia, action, target, before, after); err == nil {
+	e, err := s.deps.Audit.NewEntry(p, consoleVia, action, target, before, after)
+	for attempt := 1; err == nil; attempt++ {
+		// The same entry each time: one whose insert was written but whose answer was lost is
+		// found stored, not stored twice.
+		if err = s.deps.Audit.Insert(ctx, e); err == nil {
 			return
 		}
-		if code := apperr.CodeOf(err); attempt == auditAttempts || ctx.Err() != nil || code != apperr.Unavailable && code != apperr.Internal {
+		if attempt == auditAttempts || ctx.Err() != nil || !apperr.Is(err, apperr.Unavailable) {
 			break
 		}
 		select {

@@ -62,22 +62,46 @@ func (l *Log) EnsureIndexes(ctx context.Context) error {
 // encoded as JSON. It returns unauthorized without an actor, invalid for an empty action and
 // unavailable when the database cannot be reached.
 func (l *Log) Record(ctx context.Context, actor *auth.Principal, via, action, target string, before, after any) error {
+	e, err := l.NewEntry(actor, via, action, target, before, after)
+	if err != nil {
+		return err
+	}
+	return l.Insert(ctx, e)
+}
+
+// NewEntry builds the entry Record would insert, with its id: a caller that tries an insert
+// again inserts the same entry (Insert), so an insert that was written but whose answer was
+// lost is not written twice. It returns unauthorized without an actor and invalid without an
+// action.
+func (l *Log) NewEntry(actor *auth.Principal, via, action, target string, before, after any) (*Entry, error) {
 	if actor == nil {
-		return apperr.New(apperr.Unauthorized, "authentication required")
+		return nil, apperr.New(apperr.Unauthorized, "authentication required")
 	}
 	if action == "" {
-		return apperr.Field("action", "action must not be empty")
+		return nil, apperr.Field("action", "action must not be empty")
 	}
-	e := Entry{ID: bson.NewObjectID().Hex(), At: l.Now.Stored(), ActorID: actor.UserID, Via: via, Action: action, Target: target}
+	e := &Entry{ID: bson.NewObjectID().Hex(), At: l.Now.Stored(), ActorID: actor.UserID, Via: via, Action: action, Target: target}
 	var err error
 	if e.Before, err = encode(before); err != nil {
-		return err
+		return nil, err
 	}
 	if e.After, err = encode(after); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := l.coll().InsertOne(ctx, e); err != nil {
-		return fmt.Errorf("record %s: %w", action, mongodb.Translate(err, "audit entry"))
+	return e, nil
+}
+
+// Insert stores e; an entry already stored under its id (an earlier attempt that was written)
+// is success. It returns unavailable when the database cannot be reached.
+func (l *Log) Insert(ctx context.Context, e *Entry) error {
+	_, err := l.coll().InsertOne(ctx, e)
+	if mongodb.IsDuplicateKey(err) { // this entry, stored before, or another index refusing it
+		if ferr := l.coll().FindOne(ctx, bson.D{{Key: "_id", Value: e.ID}}).Err(); ferr == nil {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("record %s: %w", e.Action, mongodb.Translate(err, "audit entry"))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,25 @@ func TestLog(t *testing.T) {
 	if err := l.EnsureIndexes(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+
+	t.Run("stores an entry inserted again once", func(t *testing.T) {
+		e, err := l.NewEntry(ops, "console", "user.roles", "retried", nil, []string{"employee"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the first insert was written; its answer was lost
+			if err := l.Insert(t.Context(), e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := l.DB.Collection("audit_log").CountDocuments(t.Context(), bson.D{{Key: "target", Value: "retried"}})
+		if err != nil || n != 1 {
+			t.Fatalf("%d entries (%v), want 1", n, err)
+		}
+		if _, err := l.DB.Collection("audit_log").DeleteMany(t.Context(), bson.D{{Key: "target", Value: "retried"}}); err != nil {
+			t.Fatal(err)
+		}
+	})
 
 	t.Run("keeps every one of many concurrent records", func(t *testing.T) {
 		var wg sync.WaitGroup
