@@ -177,12 +177,18 @@ func TestCheckOutage(t *testing.T) {
 		}
 		stuck := append(both[:3:3], route(at(22, 503, true), "POST /v1/sync/push"), route(at(40, 503, true), "POST /v1/sync/push"))
 		g = CheckOutage(w, stuck, 30*time.Second, 10*time.Second)
-		if g.Pass || !strings.Contains(g.Detail, "POST /v1/sync/push answered 503 in the outage and still did 30s after it") {
+		if g.Pass || !strings.Contains(g.Detail, "POST /v1/sync/push answered 503 in the outage and still did until 30s after it") {
 			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
 		}
 		// a route not asked again after the outage cannot be judged
 		if g := CheckOutage(w, both[:3], 30*time.Second, 10*time.Second); !g.Pass {
 			t.Fatalf("failed: %s", g.Detail)
+		}
+		// a route that answered once, then 503 again, has not recovered
+		relapse := append(both[:4:4], route(at(30, 503, true), "POST /v1/sync/push"))
+		g = CheckOutage(w, relapse, 30*time.Second, 10*time.Second)
+		if g.Pass || !strings.Contains(g.Detail, "POST /v1/sync/push answered again after the outage, then 503 once more") {
+			t.Fatalf("pass=%v: %s", g.Pass, g.Detail)
 		}
 	})
 	t.Run("recovery is timed to the first 2xx answer, not to its request's start", func(t *testing.T) {

@@ -25,18 +25,18 @@ type Window struct {
 // 2xx-4xx or 503 with Retry-After, never a 500 or another 5xx, never a connection error, never an
 // answer slower than timeout.
 // It reports the recovery time: from w.End to the first 2xx answer after it. Each route the
-// outage made answer 503 must resume too: one asked again within settle must get an answer
-// other than 503 (not only some other route); the last route's recovery is reported.
+// outage made answer 503 must resume too (not only some other route): one asked again once the
+// deployment recovered must answer other than 503, and not 503 again at its last answer in the
+// window; the last route's recovery is reported.
 func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guarantee {
 	var v violations
 	in, unavailable := 0, 0
 	var recovered time.Time
 	var slowest Answer
-	// by route: whether it answered 503, whether it was asked once the outage was over, when it
-	// first answered otherwise after it
+	// by route: whether it answered 503, and its answers in the window
 	type route struct {
-		unavailable, askedAfter bool
-		back                    time.Time
+		unavailable bool
+		answers     []Answer
 	}
 	routes := map[string]*route{}
 	for _, a := range answers {
@@ -49,16 +49,8 @@ func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guar
 			r = &route{}
 			routes[a.Request] = r
 		}
-		end := a.At.Add(a.Took)
-		switch {
-		case a.Status == 503:
-			r.unavailable = true
-		case !end.Before(w.End) && a.Status >= 200 && a.Status < 500 && (r.back.IsZero() || end.Before(r.back)):
-			r.back = end
-		}
-		if !a.At.Before(w.End) { // sent once the dependency was back
-			r.askedAfter = true
-		}
+		r.unavailable = r.unavailable || a.Status == 503
+		r.answers = append(r.answers, a)
 		if a.Took > slowest.Took {
 			slowest = a
 		}
@@ -86,17 +78,42 @@ func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guar
 	} else {
 		v.addf("no 2xx within %s after the outage ended", settle)
 	}
+	// A route the outage made answer 503 is judged on the requests it got once the deployment
+	// as a whole had recovered (the database just started may still refuse a moment): it must
+	// answer something other than 503 (a 2xx, or a 4xx: the request was handled), and its last
+	// answer in the window must not be a 503 again.
 	var last time.Time
 	judged := 0
 	for _, name := range sortedKeys(routes) {
 		r := routes[name]
+		if !r.unavailable || recovered.IsZero() {
+			continue
+		}
+		var back time.Time
+		var latest *Answer
+		asked := false
+		for i, a := range r.answers {
+			end := a.At.Add(a.Took)
+			if end.Before(recovered) {
+				continue
+			}
+			asked = true
+			if a.Status >= 200 && a.Status < 500 && (back.IsZero() || end.Before(back)) {
+				back = end
+			}
+			if !a.At.Before(recovered) && (latest == nil || a.At.After(latest.At)) {
+				latest = &r.answers[i] // the last request sent once the deployment was back
+			}
+		}
 		switch {
-		case !r.unavailable || !r.askedAfter:
-			continue // untouched by the outage, or not asked again in time to judge
-		case r.back.IsZero():
-			v.addf("%s answered 503 in the outage and still did %s after it", name, settle)
-		case r.back.After(last):
-			last = r.back
+		case !asked:
+			continue // not asked again in time to judge
+		case back.IsZero():
+			v.addf("%s answered 503 in the outage and still did until %s after it", name, settle)
+		case latest != nil && latest.Status == 503:
+			v.addf("%s answered again after the outage, then 503 once more at +%s", name, latest.At.Sub(w.End).Round(time.Millisecond))
+		case back.After(last):
+			last = back
 		}
 		judged++
 	}
