@@ -21,16 +21,19 @@ import (
 // next check-in. They only ever move devices to stable: a user who gains a channel gets it at the
 // device's next check-in, when the app reports the channel of the build it runs.
 //
-// Each takes the device's lock, like a check-in, and writes with a filter on the channel it is
-// moving from, so a device that checked in meanwhile keeps what its check-in decided. A check-in
-// that decided before a change but writes after the move looked for devices is caught by the
-// check-in itself (recheckChannel).
+// Each takes the device's lock, like a check-in, and writes only a device still on the channel
+// it is moving from, so a device that checked in meanwhile keeps what its check-in decided. A
+// check-in that decided before a change but writes after the move looked for devices is caught
+// by the check-in itself (recheckChannel).
 
-// moveBatch bounds the devices one update moves: their locks are held together.
-const moveBatch = 500
+// On the embedded FerretDB a query that is not {_id: x} alone reads and decodes the whole
+// collection (about 0.9 s at 10,000 devices, measured), and an $in of more than about 1,000
+// values costs more on top; {_id: x} alone is an index search (about 1 ms to read, 2 ms to
+// update; an update filtered on _id and channel scans, 27 ms). So a few documents are read and
+// moved one by one by _id, many in batches of batchSize, each one scan.
+const fewDocuments = 64
 
-// userBatch bounds the ids one $in query names.
-const userBatch = 1000
+var batchSize = 1000 // a variable for tests, which take the batched paths with fewer devices
 
 // channelDevice is the part of a device the channel moves read.
 type channelDevice struct {
@@ -62,9 +65,10 @@ func (s *Devices) LeftChannel(ctx context.Context, userID string, appIDs []strin
 // NarrowChannel moves the devices that count in channel of the app named by appIDs back to
 // stable when includes, given their user (id, roles and department as stored now), says the
 // channel no longer includes that user: ops changed the channel's roles or departments. It
-// reads the channel's devices and their users in one query each (users in batches of 1000)
-// and moves devices 500 to an update, whatever the size of the department. It returns how many
-// devices moved, and unavailable when the database fails (devices moved before stay moved).
+// reads the channel's devices in one query and their users in one (or by _id when few), and
+// moves devices in batches of 1000 to an update, whatever the size of the department. It
+// returns how many devices moved, and unavailable when the database fails (devices moved before
+// stay moved).
 func (s *Devices) NarrowChannel(ctx context.Context, appIDs []string, channel string, includes func(*auth.Principal) bool) (moved int, err error) {
 	if channel == DefaultChannel {
 		return 0, nil
@@ -92,8 +96,9 @@ func (s *Devices) NarrowChannel(ctx context.Context, appIDs []string, channel st
 // includes their user, as Channels decides with the user's roles and department as stored now,
 // back to stable: an admin changed them. Users calls it after the change. Only the users'
 // devices on a channel other than stable are read: on the embedded database the view names
-// them (no read at all when there are none), otherwise one query per 1000 users. It returns how
-// many devices moved, and unavailable when the database or the release view fails.
+// them (no read at all when there are none, reads by _id when few), otherwise one query per
+// 1000 users. It returns how many devices moved, and unavailable when the database or the
+// release view fails.
 func (s *Devices) Reassess(ctx context.Context, userIDs ...string) (moved int, err error) {
 	if s.Channels == nil || len(userIDs) == 0 {
 		return 0, nil
@@ -128,25 +133,17 @@ func (s *Devices) Reassess(ctx context.Context, userIDs ...string) (moved int, e
 
 // offStable returns the devices of userIDs whose channel is not stable.
 func (s *Devices) offStable(ctx context.Context, userIDs []string) ([]channelDevice, error) {
-	notStable := bson.D{{Key: "$nin", Value: bson.A{DefaultChannel, ""}}}
-	var out []channelDevice
 	if keys, ok := s.View.offChannelDevices(userIDs, DefaultChannel); ok {
 		// The embedded database scans the devices for a query by user; the view knows which
-		// few devices to read, by _id.
-		for batch := range slices.Chunk(keys, userBatch) {
-			ds, err := mongodb.FindAll[channelDevice](ctx, s.devices(), bson.D{
-				{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}, {Key: "channel", Value: notStable},
-			}, "devices", options.Find().SetProjection(channelDeviceProjection))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ds...)
-		}
-		return out, nil
+		// few devices to read.
+		devices, err := s.byKey(ctx, keys)
+		return slices.DeleteFunc(devices, func(d channelDevice) bool { return d.Channel == DefaultChannel || d.Channel == "" }), err
 	}
-	for batch := range slices.Chunk(userIDs, userBatch) {
+	var out []channelDevice
+	for batch := range slices.Chunk(userIDs, batchSize) {
 		ds, err := mongodb.FindAll[channelDevice](ctx, s.devices(), bson.D{
-			{Key: "user_id", Value: bson.D{{Key: "$in", Value: batch}}}, {Key: "channel", Value: notStable},
+			{Key: "user_id", Value: bson.D{{Key: "$in", Value: batch}}},
+			{Key: "channel", Value: bson.D{{Key: "$nin", Value: bson.A{DefaultChannel, ""}}}},
 		}, "devices", options.Find().SetProjection(channelDeviceProjection))
 		if err != nil {
 			return nil, err
@@ -156,22 +153,69 @@ func (s *Devices) offStable(ctx context.Context, userIDs []string) ([]channelDev
 	return out, nil
 }
 
+// byKey reads the devices keys (those that exist).
+func (s *Devices) byKey(ctx context.Context, keys []string) ([]channelDevice, error) {
+	var out []channelDevice
+	if s.DB.FerretDB && len(keys) <= fewDocuments {
+		for _, key := range keys {
+			var d channelDevice
+			err := s.devices().FindOne(ctx, bson.D{{Key: "_id", Value: key}}, options.FindOne().SetProjection(channelDeviceProjection)).Decode(&d)
+			switch {
+			case mongodb.IsNotFound(err):
+			case err != nil:
+				return nil, fmt.Errorf("read device %s: %w", key, mongodb.Translate(err, "device"))
+			default:
+				out = append(out, d)
+			}
+		}
+		return out, nil
+	}
+	for batch := range slices.Chunk(keys, batchSize) {
+		ds, err := mongodb.FindAll[channelDevice](ctx, s.devices(), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}},
+			"devices", options.Find().SetProjection(channelDeviceProjection))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds...)
+	}
+	return out, nil
+}
+
 // principals returns userIDs' roles and departments as stored now, as principals; a user not
-// in the directory is a principal with an id only (no role or department includes them).
+// in the directory is a principal with an id only (no role or department includes them). A few
+// users are read by _id; on the embedded database more than a batch are read in one scan of
+// the users, which costs the same as one $in of a batch.
 func (s *Devices) principals(ctx context.Context, userIDs []string) (map[string]*auth.Principal, error) {
 	out := make(map[string]*auth.Principal, len(userIDs))
 	for _, id := range userIDs {
 		out[id] = &auth.Principal{UserID: id}
 	}
-	for batch := range slices.Chunk(userIDs, userBatch) {
-		users, err := mongodb.FindAll[audienceUser](ctx, s.DB.Collection(usersCollection),
-			bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}}, "users",
+	add := func(filter bson.D) error {
+		users, err := mongodb.FindAll[audienceUser](ctx, s.DB.Collection(usersCollection), filter, "users",
 			options.Find().SetProjection(audienceProjection))
-		if err != nil {
+		for _, u := range users {
+			if p := out[u.ID]; p != nil {
+				p.Roles, p.Department = u.Roles, u.Department
+			}
+		}
+		return err
+	}
+	switch {
+	case s.DB.FerretDB && len(userIDs) <= fewDocuments:
+		for _, id := range userIDs {
+			if err := add(bson.D{{Key: "_id", Value: id}}); err != nil {
+				return nil, err
+			}
+		}
+	case s.DB.FerretDB && len(userIDs) > batchSize:
+		if err := add(bson.D{}); err != nil {
 			return nil, err
 		}
-		for _, u := range users {
-			out[u.ID].Roles, out[u.ID].Department = u.Roles, u.Department
+	default:
+		for batch := range slices.Chunk(userIDs, batchSize) {
+			if err := add(bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
@@ -231,13 +275,27 @@ func (s *Devices) recheckChannel(ctx context.Context, p *auth.Principal, d *Devi
 	return nil
 }
 
-// moveToStable sets the channel of the devices keys that are still on channel to stable, 500 at
-// a time: each batch holds its devices' locks (taken in key order, so two moves never wait for
-// each other) around one update, which FerretDB does not make atomic against a concurrent
-// check-in's write. It returns how many devices moved.
+// moveToStable sets the channel of the devices keys that are still on channel to stable and
+// returns how many moved. Each device's lock is held around its write, which FerretDB does not
+// make atomic against a concurrent check-in's write: on FerretDB a few devices are each read and
+// written by _id under their lock; more, and all on MongoDB (where the filter on the channel
+// makes each document's update atomic), go in batches of one update each, holding the batch's
+// locks, taken in key order so that two moves never wait for each other.
 func (s *Devices) moveToStable(ctx context.Context, channel string, keys []string) (moved int, err error) {
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
-	for batch := range slices.Chunk(keys, moveBatch) {
+	if s.DB.FerretDB && len(keys) <= fewDocuments {
+		for _, key := range keys {
+			ok, err := s.moveOne(ctx, channel, key)
+			if err != nil {
+				return moved, err
+			}
+			if ok {
+				moved++
+			}
+		}
+		return moved, nil
+	}
+	for batch := range slices.Chunk(keys, batchSize) {
 		unlocks := make([]func(), 0, len(batch))
 		for _, key := range batch {
 			unlocks = append(unlocks, s.DB.Lock(deviceLock(key)))
@@ -259,6 +317,29 @@ func (s *Devices) moveToStable(ctx context.Context, channel string, keys []strin
 		}
 	}
 	return moved, nil
+}
+
+// moveOne moves device key from channel to stable if it is still on channel, by _id under the
+// device's lock (FerretDB only: the lock is what makes the read and the write one step).
+func (s *Devices) moveOne(ctx context.Context, channel, key string) (bool, error) {
+	unlock := s.DB.Lock(deviceLock(key))
+	defer unlock()
+	var d channelDevice
+	err := s.devices().FindOne(ctx, bson.D{{Key: "_id", Value: key}}, options.FindOne().SetProjection(channelDeviceProjection)).Decode(&d)
+	switch {
+	case mongodb.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read device %s: %w", key, mongodb.Translate(err, "device"))
+	case d.Channel != channel:
+		return false, nil
+	}
+	if _, err := s.devices().UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "channel", Value: DefaultChannel}}}}); err != nil {
+		return false, fmt.Errorf("move device %s to stable: %w", key, mongodb.Translate(err, "device"))
+	}
+	s.View.moveChannel(key, channel, DefaultChannel)
+	return true, nil
 }
 
 func keysOf(devices []channelDevice) []string {

@@ -71,6 +71,16 @@ func (f *recipientFixture) checkInApp(t *testing.T, p *auth.Principal, id, app, 
 	return d
 }
 
+// loadView loads the fixture's view, if it has one, so that what follows must keep it current.
+func (f *recipientFixture) loadView(t *testing.T) {
+	t.Helper()
+	if f.devices.View != nil {
+		if err := f.devices.View.Refresh(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // channels returns "user/device:channel" of every device, sorted, as stored.
 func (f *recipientFixture) channels(t *testing.T) []string {
 	t.Helper()
@@ -104,6 +114,7 @@ func TestNarrowChannel(t *testing.T) {
 			f.checkInApp(t, ian, "phone", "com.example.portal", "beta")
 			f.checkInApp(t, mia, "phone", "com.example.portal", "alpha")
 			f.checkInApp(t, sam, "phone", "com.example.portal", "alpha")
+			f.loadView(t)
 			rule := alphaForIT()
 			rule.setDepts("alpha", "QA") // ops take IT off alpha
 
@@ -132,11 +143,7 @@ func newChannelFixture(t *testing.T, newFixture func(*testing.T) *recipientFixtu
 	f := newFixture(t)
 	f.devices.Channels = rule
 	users := &Users{DB: f.db, Argon: cheapArgon, Sessions: &fakeRevoker{}, Now: f.clock.Now, View: f.devices.View, Devices: f.devices}
-	if f.devices.View != nil {
-		if err := f.devices.View.Refresh(f.ctx); err != nil { // loaded: Reassess reads it
-			t.Fatal(err)
-		}
-	}
+	f.loadView(t) // loaded: Reassess reads it, and every move must keep it current
 	return f, users
 }
 
@@ -404,6 +411,49 @@ func TestChannelMovesUnderConcurrentCheckIns(t *testing.T) {
 			got, _, _ := f.stream(t, push.Audience{Channels: []string{"alpha"}}, "")
 			if len(got) != 0 {
 				t.Errorf("alpha's push audience: %v", got)
+			}
+		})
+	}
+}
+
+// TestNarrowChannelAtDepartmentScale moves more devices than one batch, of more users than one
+// query names, through the paths a large department takes (batched updates, one read of all
+// users on the embedded database), and leaves the users the channel still includes.
+func TestNarrowChannelAtDepartmentScale(t *testing.T) {
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) {
+			f := src.new(t)
+			defer func(was int) { batchSize = was }(batchSize)
+			batchSize = 40 // the shared test database has no _id index: each batched update scans per device
+			n := 3*batchSize + 10
+			now := f.clock.Now()
+			var users, devices []any
+			for i := range n {
+				id := fmt.Sprintf("u%05d", i)
+				dept := "IT"
+				if i%10 == 0 {
+					dept = "QA" // alpha keeps QA
+				}
+				users = append(users, User{ID: id, EmployeeNo: "E" + id, Name: id, Department: dept, Status: StatusActive, CreatedAt: now, UpdatedAt: now})
+				devices = append(devices, Device{Key: id + "/phone", UserID: id, DeviceID: "phone", Platform: PlatformAndroid,
+					AppID: "com.example.portal", Channel: "alpha", PushToken: "tok-" + id, PushEnabled: true, CreatedAt: now, LastSeenAt: now})
+			}
+			if _, err := f.db.Collection(usersCollection).InsertMany(f.ctx, users); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.db.Collection(devicesCollection).InsertMany(f.ctx, devices); err != nil {
+				t.Fatal(err)
+			}
+			f.loadView(t)
+			rule := alphaForIT()
+			rule.setDepts("alpha", "QA")
+			moved, err := f.devices.NarrowChannel(f.ctx, []string{"com.example.portal"}, "alpha", rule.includes("alpha"))
+			if want := n - n/10; err != nil || moved != want {
+				t.Fatalf("moved %d, %v; want %d", moved, err, want)
+			}
+			got, _, _ := f.stream(t, push.Audience{Channels: []string{"alpha"}}, "")
+			if len(got) != n/10 || got[0] != "u00000/phone" || got[1] != "u00010/phone" {
+				t.Errorf("alpha's push audience: %d devices, %v...", len(got), got[:min(3, len(got))])
 			}
 		})
 	}
