@@ -15,7 +15,9 @@ import (
 type releaseFixture struct {
 	ts                                *testServer
 	fake                              *fcmfake.Server
+	admin                             string // the admin's token
 	ops, tester, testerToken, itToken string
+	it                                string // the IT employee's id
 	phone                             map[string]any
 }
 
@@ -24,9 +26,9 @@ func newReleaseFixture(t *testing.T) *releaseFixture {
 	fake, env, configure := fakeFCM(t)
 	ts := startServer(t, testEnv(t, env), configure)
 	admin := ts.adminToken()
-	f := &releaseFixture{ts: ts, fake: fake, ops: ts.newOps(admin, "REL-OPS"), phone: device("android")}
+	f := &releaseFixture{ts: ts, fake: fake, admin: admin, ops: ts.newOps(admin, "REL-OPS"), phone: device("android")}
 	f.tester, f.testerToken = ts.releaseUser(admin, "REL-E1", "Sales")
-	_, f.itToken = ts.releaseUser(admin, "REL-IT", "IT")
+	f.it, f.itToken = ts.releaseUser(admin, "REL-IT", "IT")
 	ts.must(ts.call("PUT", "/v1/devices/phone-1", f.testerToken, f.phone), 200)
 	return f
 }

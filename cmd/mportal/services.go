@@ -64,12 +64,14 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 		}
 		return u.Department, roles, nil
 	}, m.Logger)
+	m.devices = &directory.Devices{DB: db, View: recipients, Usage: m.usage, Now: m.Clock}
 	// The one cycle: Sessions looks accounts up in Users, and Users revokes a user's sessions
 	// (disabling, password reset). Users gets a callback into the Sessions built
 	// on the next statement; it is called only when serving requests, long after both exist.
-	m.users = &directory.Users{DB: db, Argon: argon, View: recipients, Now: m.Clock,
+	// Devices: a user whose roles or department an admin changes leaves the release channels
+	// that no longer include them at once, with their devices.
+	m.users = &directory.Users{DB: db, Argon: argon, View: recipients, Now: m.Clock, Devices: m.devices, Logger: m.Logger,
 		Sessions: revokeFunc(func(ctx context.Context, userID string) error { return m.sessions.RevokeUser(ctx, userID) })}
-	m.devices = &directory.Devices{DB: db, View: recipients, Usage: m.usage, Now: m.Clock}
 	m.sessions = &auth.Sessions{
 		DB:         db,
 		Devices:    m.devices, // a signed-out device stops receiving the user's pushes
@@ -126,14 +128,15 @@ func (m *Main) services(keys *auth.KeySet, reg *prometheus.Registry, sender push
 	// both exist.
 	// Channel membership scopes synced data ("ch:<app>/<channel>"): Access is the sync engine.
 	// Members: the reach of a channel, for the console's confirmations. Devices: a user who
-	// leaves a channel stops counting in it at once.
+	// leaves a channel, or whom its new roles or departments leave out, stops counting in it at
+	// once.
 	m.releases = &release.Service{DB: db, Store: m.store, Users: m.users, Cards: m.whatsNew, Logger: m.Logger,
 		Push: m.push, Access: m.sync, OnChange: func() { m.updates.View.Changed() }, Now: m.Clock,
 		Members: &directory.Recipients{DB: db, View: recipients, Now: m.Clock}, Devices: m.devices}
 	m.updates = &updates.Service{View: &updates.View{Releases: m.releases}, DB: db, Devices: m.devices, Store: m.store,
 		Signer: updates.NewManifestSigner(keys.DeriveKey("manifest-url")), PublicBaseURL: cfg.PublicBaseURL, Usage: m.usage, Now: m.Clock}
 	m.analytics.Releases = m.updates // staged releases and devices' minimum builds, for adoption
-	m.devices.Channels = m.updates   // a device counts in a channel only when its user is a member
+	m.devices.Channels = m.updates   // a device counts in a channel only when its user is a member (also for Users' moves)
 	m.whatsNew.Builds = m.updates    // no cards of builds not yet released to the reader's channels
 	m.feedback = &feedback.Service{DB: db, Sync: m.sync, Users: m.users, Store: m.store, Push: m.push,
 		Grants: &feedback.AccessGrants{Sync: m.sync}, Usage: m.usage, Logger: m.Logger, Now: m.Clock,

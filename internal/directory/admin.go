@@ -92,8 +92,9 @@ func (s *Users) Get(ctx context.Context, actor *auth.Principal, id string) (*Use
 }
 
 // Update changes a user's profile and status. Disabling a user revokes all their sessions at
-// once. It returns forbidden, not_found, invalid, conflict (email in use, a concurrent change, or
-// an admin disabling themself, which would lock them out).
+// once; setting the department moves the user's devices off release channels that no longer
+// include them (Devices). It returns forbidden, not_found, invalid, conflict (email in use, a
+// concurrent change, or an admin disabling themself, which would lock them out).
 func (s *Users) Update(ctx context.Context, actor *auth.Principal, id string, in UserUpdate) (*User, error) {
 	if err := s.requireAdmin(ctx, actor); err != nil {
 		return nil, err
@@ -130,11 +131,15 @@ func (s *Users) Update(ctx context.Context, actor *auth.Principal, id string, in
 			return nil, err
 		}
 	}
+	if in.Department != nil {
+		s.followChannels(ctx, id)
+	}
 	return &u, nil
 }
 
-// SetRoles replaces a user's roles; employee is always kept. It returns forbidden, not_found,
-// invalid (unknown role), and conflict when an admin would remove their own admin role.
+// SetRoles replaces a user's roles; employee is always kept. The user's devices leave release
+// channels that no longer include them (Devices). It returns forbidden, not_found, invalid
+// (unknown role), and conflict when an admin would remove their own admin role.
 func (s *Users) SetRoles(ctx context.Context, actor *auth.Principal, id string, roles []auth.Role) (*User, error) {
 	if err := s.requireAdmin(ctx, actor); err != nil {
 		return nil, err
@@ -157,6 +162,7 @@ func (s *Users) SetRoles(ctx context.Context, actor *auth.Principal, id string, 
 	if _, err := s.update(ctx, old, &u); err != nil {
 		return nil, err
 	}
+	s.followChannels(ctx, id)
 	return &u, nil
 }
 

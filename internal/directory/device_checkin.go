@@ -71,8 +71,11 @@ func (s *Devices) checkRoom(ctx context.Context, userID, key string) error {
 
 // CheckIn records the caller's device: it creates the record on first sight and otherwise
 // replaces its fields and moves last_seen_at. A push token that another device held moves to
-// this one and is removed from the other device. It returns unauthorized without a principal,
-// invalid (with Field) for a bad field, and conflict for a new device beyond MaxDevicesPerUser.
+// this one and is removed from the other device. The reported channel is stored when Channels
+// says the user, with the roles and department the directory stores now, is in it (else
+// stable), and decided again after the write (recheckChannel). It returns unauthorized without
+// a principal, invalid (with Field) for a bad field, and conflict for a new device beyond
+// MaxDevicesPerUser.
 func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID string, in DeviceInput) (*Device, error) {
 	if p == nil {
 		return nil, apperr.New(apperr.Unauthorized, "authentication required")
@@ -84,8 +87,11 @@ func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID strin
 		return nil, err
 	}
 	if s.Channels != nil && in.Channel != DefaultChannel {
-		var err error
-		if in.Channel, err = s.Channels.DeviceChannel(ctx, p, in.AppID, in.Channel); err != nil {
+		who, err := s.current(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if in.Channel, err = s.Channels.DeviceChannel(ctx, who, in.AppID, in.Channel); err != nil {
 			return nil, err
 		}
 	}
@@ -123,6 +129,9 @@ func (s *Devices) CheckIn(ctx context.Context, p *auth.Principal, deviceID strin
 		if err := s.releaseToken(ctx, previousToken, key); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.recheckChannel(ctx, p, d); err != nil {
+		return nil, err
 	}
 	if s.Usage != nil {
 		build := strconv.FormatInt(in.BuildNumber, 10)
@@ -262,35 +271,4 @@ func (s *Devices) SignedOut(ctx context.Context, userID, deviceID string) error 
 		return err
 	}
 	return s.releaseToken(ctx, d.PushToken, key)
-}
-
-// LeftChannel moves userID's devices that count in channel of the app named by appIDs (its slug,
-// Android package or iOS bundle id) back to the stable channel: the user left it or was removed
-// from it, and channel audiences (announcements, pushes) must not reach them through a device
-// until its next check-in. The release service calls it.
-func (s *Devices) LeftChannel(ctx context.Context, userID string, appIDs []string, channel string) error {
-	devices, err := mongodb.FindAll[Device](ctx, s.devices(), bson.D{
-		{Key: "user_id", Value: userID}, {Key: "channel", Value: channel},
-		{Key: "app_id", Value: bson.D{{Key: "$in", Value: appIDs}}},
-	}, "devices")
-	if err != nil {
-		return err
-	}
-	for _, d := range devices {
-		unlock := s.DB.Lock(deviceLock(d.Key))
-		_, err := s.devices().UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: d.Key}, {Key: "channel", Value: channel}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "channel", Value: DefaultChannel}}}})
-		if err == nil {
-			var now Device
-			if err = s.devices().FindOne(ctx, bson.D{{Key: "_id", Value: d.Key}}).Decode(&now); err == nil {
-				s.View.putDevice(&now)
-			}
-		}
-		unlock()
-		if err != nil {
-			return fmt.Errorf("move device %s to stable: %w", d.Key, mongodb.Translate(err, "device"))
-		}
-	}
-	return nil
 }

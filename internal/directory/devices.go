@@ -63,7 +63,8 @@ type Devices struct {
 	// Usage, when set, records an app_start (with app, build and platform) at each check-in.
 	Usage UsageRecorder
 	// Channels, when set, decides the release channel a checking-in device is stored with (see
-	// ChannelRule); unset, the channel the app reports is stored.
+	// ChannelRule), and which devices Reassess moves off theirs; unset, the channel the app
+	// reports is stored.
 	Channels ChannelRule
 }
 

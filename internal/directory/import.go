@@ -46,7 +46,9 @@ type ImportResult struct {
 // A column missing from the header leaves that field of existing users alone; an empty cell sets
 // the field's default (no e-mail, no department, roles employee, locale zh-CN, timezone
 // Asia/Shanghai, status active). Disabling a user revokes their sessions. A created user has no
-// password and cannot log in until an admin resets their password.
+// password and cannot log in until an admin resets their password. Once the rows are applied,
+// the devices of existing users whose roles or department the file sets leave the release
+// channels that no longer include them, in one pass (Devices).
 //
 // Each row is validated in full before it is written, so a bad row is reported and changes
 // nothing, and the other rows still apply. The whole file is refused, before any row is applied,
@@ -72,6 +74,11 @@ func (s *Users) importCSV(ctx context.Context, actor *auth.Principal, r io.Reade
 	}
 	res := &ImportResult{Rows: make([]ImportRow, 0, len(rows))}
 	firstLine := map[string]int{} // lower-cased employee number -> line of its first row
+	// Existing users whose roles or department the file sets: their devices leave the release
+	// channels that no longer include them, in one pass once the rows are applied (also when
+	// the import stops early: the rows applied stay applied).
+	var follow []string
+	defer func() { s.followChannels(ctx, follow...) }()
 	for _, row := range rows {
 		out := ImportRow{Line: row.line, EmployeeNo: row.cells["employee_no"]}
 		err := row.err
@@ -81,7 +88,11 @@ func (s *Users) importCSV(ctx context.Context, actor *auth.Principal, r io.Reade
 				err = apperr.Field("employee_no", "employee_no %q already appeared on line %d", out.EmployeeNo, first)
 			} else {
 				firstLine[key] = row.line
-				out.Status, err = s.importRow(ctx, actor, row.cells)
+				var id string
+				out.Status, id, err = s.importRow(ctx, actor, row.cells)
+				if id != "" && (hasCell(row.cells, "roles") || hasCell(row.cells, "department")) {
+					follow = append(follow, id)
+				}
 			}
 		}
 		if err != nil {
@@ -106,4 +117,9 @@ func (s *Users) importCSV(ctx context.Context, actor *auth.Principal, r io.Reade
 		}
 	}
 	return res, nil
+}
+
+func hasCell(cells map[string]string, col string) bool {
+	_, ok := cells[col]
+	return ok
 }

@@ -10,18 +10,20 @@ import (
 )
 
 // importRow creates or updates the user of one CSV row and returns RowCreated, RowUpdated or
-// RowUnchanged.
-func (s *Users) importRow(ctx context.Context, actor *auth.Principal, cells map[string]string) (string, error) {
+// RowUnchanged, and the id of the existing user it wrote (or left unchanged), "" for one it
+// created or did not write.
+func (s *Users) importRow(ctx context.Context, actor *auth.Principal, cells map[string]string) (string, string, error) {
 	employeeNo := cells["employee_no"]
 	if err := validEmployeeNo(employeeNo); err != nil {
-		return "", err
+		return "", "", err
 	}
 	id, err := s.keyOwner(ctx, empKey(employeeNo))
 	if apperr.Is(err, apperr.NotFound) {
-		return s.importNew(ctx, employeeNo, cells)
+		status, err := s.importNew(ctx, employeeNo, cells)
+		return status, "", err
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	unlock := s.DB.Lock(lockKey(id))
 	defer unlock()
@@ -29,36 +31,37 @@ func (s *Users) importRow(ctx context.Context, actor *auth.Principal, cells map[
 	if apperr.Is(err, apperr.NotFound) {
 		// A claim without a user (a failed or in-flight creation): creating claims the key
 		// again, which succeeds once the claim is stale and is a conflict until then.
-		return s.importNew(ctx, employeeNo, cells)
+		status, err := s.importNew(ctx, employeeNo, cells)
+		return status, "", err
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	u := *old
 	if err := applyCells(&u, cells); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if actor != nil && actor.UserID == u.ID {
 		if u.Status == StatusDisabled {
-			return "", &apperr.Error{Code: apperr.Conflict, Field: "status", Message: "you cannot disable your own account"}
+			return "", "", &apperr.Error{Code: apperr.Conflict, Field: "status", Message: "you cannot disable your own account"}
 		}
 		if !slices.Contains(u.Roles, auth.RoleAdmin) {
-			return "", &apperr.Error{Code: apperr.Conflict, Field: "roles", Message: "you cannot remove your own admin role"}
+			return "", "", &apperr.Error{Code: apperr.Conflict, Field: "roles", Message: "you cannot remove your own admin role"}
 		}
 	}
 	changed, err := s.update(ctx, old, &u)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if !changed {
-		return RowUnchanged, nil
+		return RowUnchanged, u.ID, nil
 	}
 	if u.Status == StatusDisabled && old.Status != StatusDisabled {
 		if err := s.revoke(ctx, u.ID); err != nil {
-			return "", err
+			return "", u.ID, err // the row is written
 		}
 	}
-	return RowUpdated, nil
+	return RowUpdated, u.ID, nil
 }
 
 // importNew creates a user without a password: they cannot log in until an admin resets it.

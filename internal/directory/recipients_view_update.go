@@ -141,3 +141,36 @@ func roleStrings(roles []auth.Role) []string {
 	}
 	return out
 }
+
+// moveChannel mirrors Devices moving device key from channel from to channel to; a device on
+// another channel by now is left as it is.
+func (v *RecipientView) moveChannel(key, from, to string) {
+	v.update(func() {
+		if d := v.devices[key]; d != nil && d.Channel == from {
+			c := *d
+			c.Channel = v.intern(to)
+			v.devices[key] = &c
+		}
+	})
+}
+
+// offChannelDevices returns the keys of userIDs' devices whose channel is not channel, and
+// whether the view could tell (false when it is nil or not loaded: a lookup does not load it).
+func (v *RecipientView) offChannelDevices(userIDs []string, channel string) (keys []string, ok bool) {
+	if v == nil {
+		return nil, false
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if !v.loaded {
+		return nil, false
+	}
+	for _, id := range userIDs {
+		for _, key := range v.byUser[id] {
+			if d := v.devices[key]; d != nil && d.Channel != channel {
+				keys = append(keys, key)
+			}
+		}
+	}
+	return keys, true
+}

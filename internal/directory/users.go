@@ -10,6 +10,7 @@ package directory
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -63,6 +64,39 @@ type Users struct {
 	Now      clock.Func
 	// View, when set, is kept up to date with every user this service writes.
 	View *RecipientView
+	// Devices, when set, is told about users whose roles or department an admin set (Update,
+	// SetRoles, Import), so that their devices leave the release channels that no longer
+	// include them at once (Devices.Reassess). A failure is logged: the change stands, and
+	// each device's next check-in decides its channel again anyway.
+	Devices ChannelFollower
+	Logger  *slog.Logger
+}
+
+// ChannelFollower moves devices off release channels that their user's roles or department no
+// longer include (Devices implements it).
+type ChannelFollower interface {
+	// Reassess moves the devices of userIDs counted in a channel that no longer includes their
+	// user back to stable, and returns how many moved; unavailable when the database fails.
+	Reassess(ctx context.Context, userIDs ...string) (moved int, err error)
+}
+
+var _ ChannelFollower = (*Devices)(nil)
+
+// followChannels tells Devices that an admin set the roles or department of userIDs. It runs
+// after the change was written, and also when the change changed nothing, so that repeating it
+// retries a move that failed.
+func (s *Users) followChannels(ctx context.Context, userIDs ...string) {
+	if s.Devices == nil || len(userIDs) == 0 {
+		return
+	}
+	// The change is made: finish its consequence even if the request goes away.
+	if _, err := s.Devices.Reassess(context.WithoutCancel(ctx), userIDs...); err != nil {
+		log := s.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("directory: move devices off channels their users left", "users", len(userIDs), "error", err.Error())
+	}
 }
 
 const (

@@ -24,7 +24,9 @@ type ChannelInput struct {
 // PutChannel creates a custom channel or replaces the settings of an existing one. Stable has
 // everyone, so it takes no roles, departments, cap or opt-in; beta takes members by invitation
 // and opt-in only, so it takes no roles or departments. Lowering a cap removes nobody: it only
-// stops new joins until members leave. It returns forbidden unless the actor has role ops or
+// stops new joins until members leave. Devices counted in the channel whose users it no longer
+// includes (a role or department taken off, and not explicit members) move to stable at once
+// (moveOutsiders). It returns forbidden unless the actor has role ops or
 // admin, not_found for an unknown app, and invalid (with the field) for bad settings.
 func (s *Service) PutChannel(ctx context.Context, actor *auth.Principal, appID, name string, in ChannelInput) (*Channel, error) {
 	if err := requireOps(actor); err != nil {
@@ -73,10 +75,46 @@ func (s *Service) PutChannel(ctx context.Context, actor *auth.Principal, appID, 
 	}
 	s.changed(ctx)
 	c, err := s.channel(ctx, appID, name)
-	if err == nil && c.Cap > 0 {
+	if err != nil {
+		return nil, err
+	}
+	s.moveOutsiders(ctx, c)
+	if c.Cap > 0 {
 		err = s.seatMembers(ctx, c)
 	}
 	return c, err
+}
+
+// moveOutsiders moves the devices counted in c whose users c no longer includes back to stable
+// (Devices.NarrowChannel): ops just took a role or department off it. Before, those devices kept
+// the channel, and its announcements and pushes, until their next check-in. c is the channel as
+// read after the write, so the last of concurrent changes decides. It runs after every PUT of a
+// channel other than stable, so repeating a PUT retries a move that failed; a failure is
+// logged, not returned, since the change is made, and each device's next check-in decides its
+// channel again anyway. An explicit member joining meanwhile may see a device moved and come
+// back at its next check-in, as a user who gains a channel always does.
+func (s *Service) moveOutsiders(ctx context.Context, c *Channel) {
+	if s.Devices == nil || c.Kind == KindStable {
+		return
+	}
+	ctx = context.WithoutCancel(ctx) // the change is made: finish its consequence
+	members, err := mongodb.FindAll[Member](ctx, s.coll(membersColl), bson.D{{Key: "app_id", Value: c.AppID}, {Key: "channel", Value: c.Name}},
+		"members", options.Find().SetProjection(bson.D{{Key: "user_id", Value: 1}}))
+	if err == nil {
+		explicit := make(map[string]bool, len(members))
+		for _, m := range members {
+			explicit[m.UserID] = true
+		}
+		var moved int
+		moved, err = s.Devices.NarrowChannel(ctx, s.deviceAppIDs(ctx, c.AppID), c.Name,
+			func(p *auth.Principal) bool { return c.Includes(p, explicit[p.UserID]) })
+		if moved > 0 {
+			s.log().Info("release: moved devices of users the channel no longer includes to stable", "channel", c.ID, "devices", moved)
+		}
+	}
+	if err != nil {
+		s.log().Warn("release: move devices of users the channel no longer includes to stable", "channel", c.ID, "error", err.Error())
+	}
 }
 
 func (s *Service) channel(ctx context.Context, appID, name string) (*Channel, error) {

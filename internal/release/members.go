@@ -226,11 +226,17 @@ func (s *Service) moveDevicesOff(ctx context.Context, c *Channel, who *auth.Prin
 	if s.Devices == nil || c.Includes(who, false) {
 		return
 	}
-	ids := []string{c.AppID}
-	if a, err := s.app(ctx, c.AppID); err == nil {
-		ids = slices.DeleteFunc(append(ids, a.AndroidPackage, a.IOSBundleID), func(id string) bool { return id == "" })
-	}
-	if err := s.Devices.LeftChannel(ctx, who.UserID, ids, c.Name); err != nil {
+	if err := s.Devices.LeftChannel(ctx, who.UserID, s.deviceAppIDs(ctx, c.AppID), c.Name); err != nil {
 		s.log().Warn("release: move a former member's devices to stable", "channel", c.ID, "error", err.Error())
 	}
+}
+
+// deviceAppIDs returns the names devices of appID check in with: its slug, Android package and
+// iOS bundle id (the slug alone when the app cannot be read).
+func (s *Service) deviceAppIDs(ctx context.Context, appID string) []string {
+	ids := []string{appID}
+	if a, err := s.app(ctx, appID); err == nil {
+		ids = slices.DeleteFunc(append(ids, a.AndroidPackage, a.IOSBundleID), func(id string) bool { return id == "" })
+	}
+	return ids
 }

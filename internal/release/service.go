@@ -59,7 +59,8 @@ type Service struct {
 	Access AccessHook
 	// Members counts the audience of a channel (Reach); optional.
 	Members Audiences
-	// Devices, when set, moves a user's devices off a channel they leave or are removed from
+	// Devices, when set, moves devices off a channel when their user leaves it, is removed
+	// from it, or is no longer included after ops changed its roles or departments
 	// (directory.Devices), so channel audiences stop reaching them before their next check-in.
 	Devices ChannelDevices
 	// Limits bound artifact parsing; the zero value takes artifact.DefaultLimits.
@@ -79,9 +80,15 @@ type Service struct {
 // ChannelDevices is the device registry as channel membership changes it.
 type ChannelDevices interface {
 	// LeftChannel moves userID's devices counted in channel of the app (named by its slug,
-	// Android package or iOS bundle id) back to stable.
+	// Android package or iOS bundle id) back to stable; unavailable when the database fails.
 	LeftChannel(ctx context.Context, userID string, appIDs []string, channel string) error
+	// NarrowChannel moves the devices counted in channel of the app back to stable when
+	// includes, given their user's id, roles and department as the directory stores them now,
+	// is false; it returns how many moved, and unavailable when the database fails.
+	NarrowChannel(ctx context.Context, appIDs []string, channel string, includes func(*auth.Principal) bool) (int, error)
 }
+
+var _ ChannelDevices = (*directory.Devices)(nil)
 
 func (s *Service) log() *slog.Logger {
 	if s.Logger != nil {
