@@ -184,6 +184,11 @@ func TestCheckOutage(t *testing.T) {
 		if g := CheckOutage(w, both[:3], 30*time.Second, 10*time.Second); !g.Pass {
 			t.Fatalf("failed: %s", g.Detail)
 		}
+		// a 503 answered after the window (the next fault may have begun) is not a relapse
+		late := append(both[:4:4], Answer{At: t0.Add(49 * time.Second), Status: 503, RetryAfter: true, Took: 2 * time.Second, Request: "POST /v1/sync/push"})
+		if g := CheckOutage(w, late, 30*time.Second, 10*time.Second); !g.Pass {
+			t.Fatalf("failed: %s", g.Detail)
+		}
 		// a route that answered once, then 503 again, has not recovered
 		relapse := append(both[:4:4], route(at(30, 503, true), "POST /v1/sync/push"))
 		g = CheckOutage(w, relapse, 30*time.Second, 10*time.Second)

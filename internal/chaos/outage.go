@@ -101,8 +101,10 @@ func CheckOutage(w Window, answers []Answer, settle, timeout time.Duration) Guar
 			if a.Status >= 200 && a.Status < 500 && (back.IsZero() || end.Before(back)) {
 				back = end
 			}
-			if !a.At.Before(recovered) && (latest == nil || a.At.After(latest.At)) {
-				latest = &r.answers[i] // the last request sent once the deployment was back
+			// the last request sent once the deployment was back and answered within the window
+			// (one answered after it may meet the next fault)
+			if !a.At.Before(recovered) && !end.After(w.End.Add(settle)) && (latest == nil || a.At.After(latest.At)) {
+				latest = &r.answers[i]
 			}
 		}
 		switch {
