@@ -51,7 +51,24 @@ func (s *Server) syncPull(c *fiber.Ctx) error {
 		return err
 	}
 	p := principal(c)
-	stream, err := s.deps.Sync.OpenPull(c.UserContext(), p, since)
+	// The stream ends (truncated: the app retries) within the write timeout of the request's
+	// arrival, less a second, so that its answer reaches a client or proxy that gives up at the
+	// same bound (HAProxy's "timeout server", the apps' own) before they do.
+	reqID, timeout := requestID(c), s.deps.Config.WriteTimeout
+	if timeout > 2*time.Second {
+		timeout -= time.Second
+	}
+	arrived := c.Context().Time()
+	// Opening the pull (reading the change log, perhaps after another pull's turn) gets half of
+	// that: past it, a 503 the app retries beats a stream left no time to run. Before, a pull
+	// that waited out an outage behind others opened at its deadline and was cut off at once.
+	openCtx := c.UserContext()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		openCtx, cancel = context.WithDeadline(openCtx, arrived.Add(timeout/2))
+		defer cancel()
+	}
+	stream, err := s.deps.Sync.OpenPull(openCtx, p, since)
 	if err != nil {
 		return err
 	}
@@ -61,14 +78,6 @@ func (s *Server) syncPull(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	// The writer runs after the handler returns, when c belongs to the next request: it uses
 	// only values taken from it here.
-	// The stream ends (truncated: the app retries) within the write timeout of the request's
-	// arrival, less a second, so that its answer reaches a client or proxy that gives up at the
-	// same bound (HAProxy's "timeout server", the apps' own) before they do.
-	reqID, timeout := requestID(c), s.deps.Config.WriteTimeout
-	if timeout > 2*time.Second {
-		timeout -= time.Second
-	}
-	arrived := c.Context().Time()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.Background(), func() {}
 		if timeout > 0 {

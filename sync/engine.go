@@ -11,6 +11,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/clock"
@@ -72,9 +73,11 @@ type Engine struct {
 	tables []Table
 	byName map[string]Table
 	idx    index
-	// catchUpMu makes one pull at a time read the change log (index.go: catchUp): the pulls
-	// that arrive meanwhile find it read when they get the lock.
-	catchUpMu sync.Mutex
+	// catchUp makes one pull at a time read the change log (index.go: catchUp): the pulls
+	// that arrive meanwhile find it read when they get their turn. A weighted semaphore of 1
+	// rather than a mutex: a pull waits for its turn only as long as its context allows.
+	catchUpSem     *semaphore.Weighted
+	catchUpSemOnce sync.Once
 
 	// mem is the sequence on the embedded database (seqmem.go), from Start; guarded by seqMu.
 	mem *memSeq

@@ -9,7 +9,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/semaphore"
 
+	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
 )
 
@@ -282,8 +284,16 @@ func (e *Engine) catchUp(ctx context.Context, since, low int64) (int64, error) {
 	if e.hooks.catchUpWaits != nil {
 		e.hooks.catchUpWaits()
 	}
-	e.catchUpMu.Lock()
-	defer e.catchUpMu.Unlock()
+	// Waited for within ctx: with the database away, each pull in turn spent its 5 s of server
+	// selection holding the turn, and one queued behind five others got its turn (and then
+	// its answer) past its deadline; it now gives up with the rest.
+	e.catchUpSemOnce.Do(func() { e.catchUpSem = semaphore.NewWeighted(1) })
+	if err := e.catchUpSem.Acquire(ctx, 1); err != nil {
+		unavailable := apperr.Wrap(err, apperr.Unavailable, "the sync change log is being read; try again in a moment")
+		unavailable.RetryAfter = mongodb.UnavailableRetryAfter
+		return 0, unavailable
+	}
+	defer e.catchUpSem.Release(1)
 	applied := e.applied()
 	if low <= applied {
 		return low, nil

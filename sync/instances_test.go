@@ -11,7 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/sync/semaphore"
 
+	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/mongodb"
 	"github.com/mportal/mportal/internal/testenv"
 )
@@ -350,5 +352,48 @@ func TestAWriterThatEndsWhileBeingReapedRunsAgain(t *testing.T) {
 	}
 	if runs != 2 {
 		t.Fatalf("the write ran %d times, want 2: the one whose number was logged as abandoned must run again", runs)
+	}
+}
+
+// TestACatchUpWaitsForItsTurnOnlyWithinItsContext: with the database away, each pull in turn
+// held the change log's turn for its 5 s of server selection; a pull queued behind others got
+// its turn, and its answer, past its deadline (the rig saw one hang to the client's 30 s). A
+// pull now waits for its turn only as long as its context allows, and answers unavailable.
+func TestACatchUpWaitsForItsTurnOnlyWithinItsContext(t *testing.T) {
+	db := testenv.Mongo(t)
+	clock := newTestClock()
+	ctx := context.Background()
+	writer, notes := instanceOn(t, db, clock)
+	reader, _ := instanceOn(t, db, clock)
+	if err := notes.write(ctx, writer, note("n0", "u1", "", "n0"), nil); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := writer.lowWater(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another pull holds the turn (its read of the log is slow).
+	reader.catchUpSemOnce.Do(func() { reader.catchUpSem = semaphore.NewWeighted(1) })
+	if err := reader.catchUpSem.Acquire(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := reader.catchUp(short, 0, snap.low)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !apperr.Is(err, apperr.Unavailable) {
+			t.Fatalf("the pull that gave up answered %v, want unavailable", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pull waited for its turn past its context")
+	}
+	reader.catchUpSem.Release(1)
+	if upto, err := reader.catchUp(ctx, 0, snap.low); err != nil || upto != snap.low {
+		t.Fatalf("with the turn free: %d, %v", upto, err)
 	}
 }
