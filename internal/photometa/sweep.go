@@ -36,43 +36,49 @@ func (p *editor) sweep() {
 	handled := mergeRanges(p.handled)
 	walked := 0
 	for _, h := range tiffHeaders {
-		for i := 0; walked < maxSweptBlocks; {
-			j := bytes.Index(p.b[i:], h)
-			if j < 0 {
-				break
-			}
-			at := i + j
-			if end, in := within(handled, at); in {
-				i = end
-				continue
+		eachUnhandled(p.b, h, handled, func(at int) (int, bool) {
+			if walked == maxSweptBlocks {
+				return 0, false
 			}
 			end := min(at+sweepWindow, len(p.b))
 			if blankEXIFBlock(p.b[at:end], true) == exifBlanked {
 				p.blanked(at, end)
 			}
 			walked++
-			i = at + 1
-		}
+			return at + 1, true
+		})
 	}
 	for _, s := range xmpStarts {
-		for i := 0; ; {
-			j := bytes.Index(p.b[i:], s)
-			if j < 0 {
-				break
-			}
-			at := i + j
-			if end, in := within(handled, at); in {
-				i = end
-				continue
-			}
+		eachUnhandled(p.b, s, handled, func(at int) (int, bool) {
 			changed, _, n := blankXML(p.b[at:], true)
 			if changed {
 				p.blanked(at, at+n)
 			}
 			// What the parse read was one element and its content, or ended in an error: a
 			// start found within it would read the same bytes again.
-			i = at + max(n, len(s))
+			return at + max(n, len(s)), true
+		})
+	}
+}
+
+// eachUnhandled calls fn at each occurrence of pat in b outside the handled ranges (sorted and
+// disjoint), in order; fn says where to look on from, or false to stop.
+func eachUnhandled(b, pat []byte, handled [][2]int, fn func(at int) (next int, more bool)) {
+	for i := 0; i < len(b); {
+		j := bytes.Index(b[i:], pat)
+		if j < 0 {
+			return
 		}
+		at := i + j
+		if end, in := within(handled, at); in {
+			i = end
+			continue
+		}
+		next, more := fn(at)
+		if !more {
+			return
+		}
+		i = next
 	}
 }
 
