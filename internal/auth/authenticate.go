@@ -27,13 +27,15 @@ var errSessionGone = errors.New("session revoked, expired or not found")
 // cached roles at once.
 //
 // bearerToken is not retained past the call, so a caller may pass a string that views a buffer
-// it reuses afterwards.
+// it reuses afterwards. The Principal may be shared with the token's other requests, at once:
+// it must not be modified.
 func (s *Sessions) Authenticate(ctx context.Context, bearerToken string) (*Principal, error) {
 	now := s.Now.Stored()
-	p, err := s.verified.verify(s.Tokens, bearerToken, now, s.cacheLimit())
+	vt, err := s.verified.verify(s.Tokens, bearerToken, now, s.cacheLimit())
 	if err != nil {
 		return nil, err
 	}
+	p := &vt.p // the claims; the Principal returned is built below
 	e, ok := s.cache.get(p.SessionID)
 	switch age := now.Sub(e.checkedAt); {
 	case !ok || (!e.revoked && age >= s.recheck()):
@@ -46,8 +48,7 @@ func (s *Sessions) Authenticate(ctx context.Context, bearerToken string) (*Princ
 	if e.revoked || e.disabled || !now.Before(e.expiresAt) || e.userID != p.UserID || e.deviceID != p.DeviceID {
 		return nil, apperr.Wrap(errSessionGone, apperr.Unauthorized, "invalid or expired access token")
 	}
-	p.Roles, p.Department = e.roles, e.department
-	return p, nil
+	return vt.principal(e.roles, e.department), nil
 }
 
 // ReadAhead is how long before its entry expires (Recheck) a session is read again, by one of its

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +37,20 @@ func TestVerifiedTokenCache(t *testing.T) {
 			t.Fatalf("cache holds %d tokens, want %d: the key aliased the caller's buffer", n, before+1)
 		}
 	})
-	t.Run("hands out copies, so one request cannot change another's principal", func(t *testing.T) {
+	t.Run("shares a principal between a token's requests until the user changes", func(t *testing.T) {
 		p := mustAuthenticate(t, f.s, pair.AccessToken)
-		p.UserID = "someone-else"
-		if again := mustAuthenticate(t, f.s, pair.AccessToken); again.UserID != "u1" {
-			t.Fatalf("cached principal changed to %q", again.UserID)
+		if again := mustAuthenticate(t, f.s, pair.AccessToken); again != p {
+			t.Fatal("a second request of the token built a new principal")
+		}
+		roles := slices.Clone(p.Roles)
+		f.accounts.update("u1", func(a *Account) { a.Roles = []Role{RoleEmployee, RoleOps}; a.Department = "Field" })
+		f.clock.Advance(f.s.Recheck)
+		changed := mustAuthenticate(t, f.s, pair.AccessToken)
+		if changed == p || !changed.HasRole(RoleOps) || changed.Department != "Field" || changed.UserID != "u1" {
+			t.Fatalf("after the recheck: %+v (the same principal: %v)", changed, changed == p)
+		}
+		if !slices.Equal(p.Roles, roles) || p.Department == "Field" {
+			t.Fatalf("the principal handed out before changed under its request: %+v", p)
 		}
 	})
 	t.Run("verifies a tampered copy of a cached token in full", func(t *testing.T) {
