@@ -80,13 +80,22 @@ func New(out io.Writer) *Writer {
 func (w *Writer) Write(p []byte) (int, error) { return w.WriteKeyed(0, p) }
 
 // WriteKeyed is Write into the shard of key: writes with one key reach the destination in the
-// order they were made.
+// order they were made. A write of FlushSize bytes or more is not copied: the pending lines are
+// written, then it, at once.
 func (w *Writer) WriteKeyed(key uint64, p []byte) (int, error) {
 	s := &w.shards[key%nShards]
 	s.mu.Lock()
 	if w.closed {
 		s.mu.Unlock()
 		return w.out.Write(p)
+	}
+	if len(p) >= FlushSize { // a batch of lines already (the API's access log): no copy
+		s.mu.Unlock()
+		w.flushMu.Lock()
+		defer w.flushMu.Unlock()
+		_ = w.flushLocked() // what was written before p goes before it
+		_, _ = w.out.Write(p)
+		return len(p), nil
 	}
 	s.pending = append(s.pending, p...)
 	n := len(s.pending)
@@ -107,6 +116,10 @@ func (w *Writer) WriteKeyed(key uint64, p []byte) (int, error) {
 func (w *Writer) Flush() error {
 	w.flushMu.Lock()
 	defer w.flushMu.Unlock()
+	return w.flushLocked()
+}
+
+func (w *Writer) flushLocked() error {
 	data := w.batch[:0]
 	for i := range w.shards {
 		s := &w.shards[i]

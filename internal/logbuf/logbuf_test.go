@@ -16,12 +16,14 @@ type lockedBuffer struct {
 	mu     sync.Mutex
 	b      bytes.Buffer
 	writes int
+	last   int // the last write's length
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.writes++
+	l.last = len(p)
 	return l.b.Write(p)
 }
 
@@ -106,6 +108,30 @@ func TestWritesAfterCloseGoStraightThrough(t *testing.T) {
 	fmt.Fprintln(w, "after")
 	if got := out.String(); got != "before\nafter\n" {
 		t.Fatalf("destination holds %q", got)
+	}
+}
+
+// TestABatchGoesStraightThroughAfterWhatCameBefore: a write of FlushSize bytes or more reaches
+// the destination at once, in one write, after the lines written before it, and is not copied
+// into the pending lines.
+func TestABatchGoesStraightThroughAfterWhatCameBefore(t *testing.T) {
+	out := &lockedBuffer{}
+	w := New(out)
+	defer w.Close()
+	fmt.Fprintln(w, "first")
+	w.WriteKeyed(3, []byte("second\n"))
+	batch := []byte(strings.Repeat("batch line\n", FlushSize/10))
+	if _, err := w.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "first\nsecond\n"+string(batch); got != want {
+		t.Fatalf("destination holds %d bytes, want %d: %.40q...", len(got), len(want), got)
+	}
+	out.mu.Lock()
+	last := out.last
+	out.mu.Unlock()
+	if last != len(batch) || w.pending() != 0 {
+		t.Fatalf("last write %d bytes (want the batch's %d, whole), %d bytes still pending", last, len(batch), w.pending())
 	}
 }
 
