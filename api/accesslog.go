@@ -1,11 +1,8 @@
 package api
 
 import (
-	"io"
-	"net"
 	"net/netip"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,29 +13,16 @@ import (
 type accessLine struct {
 	at                             time.Time
 	requestID, method, route, path string
-	ip                             net.IP // the peer's, formatted into the line without a string of its own
-	userID                         string // empty: not signed in
+	ip                             netip.Addr // the peer's (or the client's, behind trusted proxies)
+	userID                         string     // empty: not signed in
 	status, bytes                  int
 	elapsed                        time.Duration
-	conn                           uint64 // the connection's id: a keyedWriter's key
 }
 
-// keyedWriter is a writer that spreads concurrent writers by a key and keeps the order of the
-// writes with one key (logbuf.Writer): the access log passes the connection's id, so that cores
-// serving different connections do not take turns with one lock.
-type keyedWriter interface {
-	WriteKeyed(key uint64, p []byte) (int, error)
-}
-
-// accessBuffers recycle the lines' buffers.
-var accessBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// writeAccessLine writes l to w as one JSON line in the shape of the Logger's (slog's JSON
+// appendAccessLine appends l as one JSON line in the shape of the Logger's (slog's JSON
 // handler's) own lines: time, level, msg, then the fields. Encoding it by hand costs a fraction
 // of what building and handling a slog.Record does, and every request pays it (issue #14 B).
-func writeAccessLine(w io.Writer, l accessLine) {
-	buf := accessBuffers.Get().(*[]byte)
-	b := (*buf)[:0]
+func appendAccessLine(b []byte, l accessLine) []byte {
 	b = append(b, `{"time":"`...)
 	b = appendLogTime(b, l.at)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
@@ -56,22 +40,15 @@ func writeAccessLine(w io.Writer, l accessLine) {
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, int64(l.bytes), 10)
 	b = append(b, `,"ip":"`...)
-	if ip, ok := netip.AddrFromSlice(l.ip); ok { // an address's text needs no JSON escaping
-		b = ip.Unmap().AppendTo(b)
+	if l.ip.IsValid() { // an address's text needs no JSON escaping
+		b = l.ip.Unmap().AppendTo(b)
 	}
 	b = append(b, '"')
 	if l.userID != "" {
 		b = append(b, `,"user_id":`...)
 		b = jsonenc.AppendString(b, l.userID)
 	}
-	b = append(b, "}\n"...)
-	if kw, ok := w.(keyedWriter); ok { // a log writer's failure has nowhere better to go
-		_, _ = kw.WriteKeyed(l.conn, b)
-	} else {
-		_, _ = w.Write(b)
-	}
-	*buf = b
-	accessBuffers.Put(buf)
+	return append(b, "}\n"...)
 }
 
 // appendMillis appends d in milliseconds to the microsecond, as

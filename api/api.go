@@ -71,6 +71,8 @@ type Server struct {
 	log     *slog.Logger
 	app     *fiber.App
 	metrics *metrics
+	// observer records metrics and access lines off the request path when AccessLog is set.
+	observer *observer
 	// consoleRenewals shares one renewal of a console session among its concurrent requests.
 	consoleRenewals consoleRenewals
 }
@@ -82,6 +84,9 @@ func New(d Deps) *Server {
 		s.log = slog.Default()
 	}
 	s.metrics = newMetrics(d.Registry)
+	if d.AccessLog != nil {
+		s.observer = newObserver(d.AccessLog, s.metrics)
+	}
 	bodyLimit := max(d.Config.BodyLimit, d.Config.ImportLimit)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "mportal",
@@ -172,7 +177,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
-	return s.app.ShutdownWithTimeout(timeout)
+	err := s.app.ShutdownWithTimeout(timeout)
+	if s.observer != nil {
+		s.observer.Close() // the requests that ended meanwhile: their lines and metrics
+	}
+	return err
 }
 
 // routes is the one route table: every path with its middleware and handler is registered

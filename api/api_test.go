@@ -286,7 +286,7 @@ func TestMetricsUseRouteTemplates(t *testing.T) {
 		do(t, s, httptest.NewRequest(m, "/v1/no-such-thing/some-device-id", nil))
 	}
 	rec := httptest.NewRecorder()
-	MetricsHandler(reg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	s.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	text := rec.Body.String()
 	for _, want := range []string{
 		`mportal_http_requests_total{method="DELETE",route="/v1/devices/:device_id",status="401"} 2`,

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net"
 	"net/netip"
 	"strings"
 
@@ -59,11 +58,12 @@ func (s *Server) clientIPString(c *fiber.Ctx) string {
 	return clientIP(c, s.deps.Config.TrustedProxies).String()
 }
 
-// accessLogIP is the address the access line records: the peer's as fasthttp keeps it (no
-// allocation) unless trusted proxies are configured.
-func (s *Server) accessLogIP(c *fiber.Ctx) net.IP {
+// accessLogAddr is the address the access line records: the peer's as fasthttp keeps it
+// unless trusted proxies are configured.
+func (s *Server) accessLogAddr(c *fiber.Ctx) netip.Addr {
 	if len(s.deps.Config.TrustedProxies) == 0 {
-		return c.Context().RemoteIP()
+		a, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+		return a
 	}
-	return net.IP(clientIP(c, s.deps.Config.TrustedProxies).AsSlice())
+	return clientIP(c, s.deps.Config.TrustedProxies)
 }

@@ -10,9 +10,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 type metrics struct {
+	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	// The vectors' children, looked up once: WithLabelValues hashes and checks every label on
@@ -66,6 +68,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		reg = prometheus.NewRegistry()
 	}
 	m := &metrics{
+		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mportal_http_requests_total",
 			Help: "HTTP requests by method, route template and status.",
@@ -141,11 +144,19 @@ func (m *metrics) newSeries(method, route string, status int) *series {
 	}
 }
 
-// MetricsHandler serves reg in the Prometheus text format. cmd serves it at /metrics on the
-// operators' own listener (MPORTAL_METRICS_ADDR), never on the API port: metrics reveal traffic
-// by route and process internals that the public has no business reading.
-func MetricsHandler(reg *prometheus.Registry) http.Handler {
+// MetricsHandler serves the registry the server's HTTP metrics are on (Deps.Registry) in the
+// Prometheus text format, with the requests still queued for the metrics counted first (see
+// observer). cmd serves it at /metrics on the operators' own listener (MPORTAL_METRICS_ADDR),
+// never on the API port: metrics reveal traffic by route and process internals that the public
+// has no business reading.
+func (s *Server) MetricsHandler() http.Handler {
+	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		if s.observer != nil {
+			s.observer.Flush()
+		}
+		return s.metrics.reg.Gather()
+	})
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	return mux
 }

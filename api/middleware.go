@@ -135,22 +135,22 @@ func (s *Server) guarded(c *fiber.Ctx) (err error) {
 	return c.Next()
 }
 
-// observe writes the request's metrics and its access log line (never the query string: it may
-// carry tokens).
+// observe records the request's metrics and its access log line (never the query string: it
+// may carry tokens): queued for the observer as deployed, else at once.
 func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Duration) {
 	status := c.Response().StatusCode()
 	matched, route := matchedRoute(c)
-	s.metrics.observe(matched, c.Method(), route, status, elapsed)
 	var userID string
 	if p, ok := c.Locals(localPrincipal).(*auth.Principal); ok {
 		userID = p.UserID
 	}
-	if w := s.deps.AccessLog; w != nil {
-		writeAccessLine(w, accessLine{at: at, requestID: id, method: c.Method(), route: route,
-			path: loggedPath(c, route), ip: s.accessLogIP(c), userID: userID, status: status,
-			bytes: responseBytes(c), elapsed: elapsed, conn: c.Context().ConnID()})
+	if s.observer != nil {
+		s.observer.record(c.Context().ConnID(), finishedRequest{at: at, elapsed: elapsed, route: matched,
+			method: methodName(c.Method()), routePath: route, userID: userID, ip: s.accessLogAddr(c),
+			status: status, bytes: responseBytes(c)}, id, loggedPath(c, route))
 		return
 	}
+	s.metrics.observe(matched, c.Method(), route, status, elapsed)
 	// Straight to the handler: slog.Logger.Info would walk the stack for a source position
 	// nobody reads.
 	h := s.log.Handler()
@@ -173,6 +173,28 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 		r.AddAttrs(slog.String("user_id", userID))
 	}
 	_ = h.Handle(ctx, r)
+}
+
+// methodName is method as a constant that outlives the request (the observer keeps it): the
+// request's own string is a view of its buffer unless Immutable copies it.
+func methodName(method string) string {
+	switch method {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	}
+	return strings.Clone(method)
 }
 
 // responseBytes is the answer's body length for the access log: its Content-Length when it is

@@ -242,7 +242,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 	metricsAddr := "(off: MPORTAL_METRICS_ADDR unset)"
 	if m.metrics != nil {
-		m.metrics.start(api.MetricsHandler(reg))
+		m.metrics.start(m.server.MetricsHandler())
 		metricsAddr = m.MetricsAddr()
 	}
 	if m.pprof != nil {
