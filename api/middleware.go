@@ -33,21 +33,24 @@ func requestID(c *fiber.Ctx) string {
 	if id := c.Response().Header.PeekBytes(headerRequestIDBytes); len(id) > 0 {
 		return string(id)
 	}
-	return assignRequestID(c)
+	var buf [requestIDLen]byte
+	return string(assignRequestID(c, &buf))
 }
 
-// assignRequestID gives the request its id: the client's X-Request-ID when sane, else a new one.
-// The string it returns is the response header's own bytes, uncopied: it is valid while the
-// request is served, and only as long as nothing sets X-Request-ID again (nothing does).
-func assignRequestID(c *fiber.Ctx) string {
+// assignRequestID gives the request its id: the client's X-Request-ID when sane, else a new one
+// written into buf. It returns the id's bytes (the request header's, or buf's), uncopied: frame
+// keeps them for the request's access line without reading the response header back.
+func assignRequestID(c *fiber.Ctx, buf *[requestIDLen]byte) []byte {
 	h := &c.Response().Header
 	if id := c.Request().Header.PeekBytes(headerRequestIDBytes); len(id) > 0 && validRequestID.Match(id) {
 		h.SetCanonical(headerRequestIDBytes, id) // copied: no normalizing
-	} else {
-		var b [requestIDLen]byte
-		h.SetCanonical(headerRequestIDBytes, appendRequestID(b[:0], c.Context().ConnID(), c.Context().ConnRequestNum()))
+		return id
 	}
-	return utils.UnsafeString(h.PeekBytes(headerRequestIDBytes))
+	// Another variable than the client's id: Match keeps what it is given, as far as the
+	// compiler can tell, which would move buf (frame's) to the heap.
+	gen := appendRequestID(buf[:0], c.Context().ConnID(), c.Context().ConnRequestNum())
+	h.SetCanonical(headerRequestIDBytes, gen)
+	return gen
 }
 
 // headerRequestIDBytes is X-Request-ID in the form fasthttp normalizes header names to: set
@@ -104,8 +107,11 @@ func matchedRoute(c *fiber.Ctx) (*fiber.Route, string) {
 // error handler (so that the status it records is the one the client gets), and writes the
 // metrics and the access log line.
 func (s *Server) frame(c *fiber.Ctx) error {
-	id := assignRequestID(c)
-	start := c.Context().Time() // read by fasthttp just before it called the handler
+	// The id's bytes, valid until frame returns: the access line needs no read of the header.
+	var idBuf [requestIDLen]byte
+	id := utils.UnsafeString(assignRequestID(c, &idBuf))
+	// Read by fasthttp just before it called the handler.
+	start := c.Context().Time()
 	if err := s.guarded(c); err != nil {
 		if herr := s.errorHandler(c, err); herr != nil {
 			return herr
@@ -160,7 +166,7 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 	}
 	r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
 	r.AddAttrs(
-		slog.String("request_id", id),
+		slog.String("request_id", requestID(c)), // a copy: id is frame's own buffer
 		slog.String("method", c.Method()),
 		slog.String("route", route),
 		slog.String("path", loggedPath(c, route)), // never the query string: it may carry tokens
