@@ -138,6 +138,13 @@ func TestProblemResponses(t *testing.T) {
 			t.Fatalf("got %d %v", resp.StatusCode, doc)
 		}
 	})
+	t.Run("a request without a body is not refused for its Content-Encoding", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+		r.Header.Set("Content-Encoding", "gzip")
+		if resp, doc := do(t, s, r); resp.StatusCode != 200 {
+			t.Fatalf("got %d %v", resp.StatusCode, doc)
+		}
+	})
 	t.Run("a pending one-time password only opens the password routes", func(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/v1/devices", nil)
 		r.Header.Set("Authorization", "Bearer pending")

@@ -157,22 +157,28 @@ func TestUploadBodiesAreStreamedPastTheBodyLimit(t *testing.T) {
 	})
 
 	for _, tc := range []struct {
-		name    string
-		body    io.Reader
-		length  int64
-		status  int
-		code    string
-		closing bool
+		name     string
+		body     io.Reader
+		length   int64
+		status   int
+		code     string
+		closing  bool
+		encoding string
 	}{
-		{"another route refuses a body over the limit by its Content-Length", strings.NewReader(strings.Repeat("a", 5000)), 5000, 413, "too_large", true},
-		{"another route refuses a chunked body over the limit", io.MultiReader(strings.NewReader(strings.Repeat("a", 5000))), -1, 413, "too_large", true},
-		{"another route still reads a chunked body within the limit", io.MultiReader(strings.NewReader(`{"login":"a","password":"b"}`)), -1, 401, "unauthorized", false},
-		{"another route still reads a body within the limit", strings.NewReader(`{"login":"a","password":"b"}`), 28, 401, "unauthorized", false},
+		{"a gzip body is refused by its Content-Length", strings.NewReader("\x1f\x8b not inflated"), 15, 415, "unsupported_media_type", false, "gzip"},
+		{"a chunked gzip body is refused", io.MultiReader(strings.NewReader("\x1f\x8b not inflated")), -1, 415, "unsupported_media_type", false, "gzip"},
+		{"another route refuses a body over the limit by its Content-Length", strings.NewReader(strings.Repeat("a", 5000)), 5000, 413, "too_large", true, ""},
+		{"another route refuses a chunked body over the limit", io.MultiReader(strings.NewReader(strings.Repeat("a", 5000))), -1, 413, "too_large", true, ""},
+		{"another route still reads a chunked body within the limit", io.MultiReader(strings.NewReader(`{"login":"a","password":"b"}`)), -1, 401, "unauthorized", false, ""},
+		{"another route still reads a body within the limit", strings.NewReader(`{"login":"a","password":"b"}`), 28, 401, "unauthorized", false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, base+"/v1/auth/login", tc.body)
 			req.ContentLength = tc.length
 			req.Header.Set("Content-Type", "application/json")
+			if tc.encoding != "" {
+				req.Header.Set("Content-Encoding", tc.encoding)
+			}
 			resp, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
