@@ -57,13 +57,3 @@ func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
 func (s *Server) clientIPString(c *fiber.Ctx) string {
 	return clientIP(c, s.deps.Config.TrustedProxies).String()
 }
-
-// accessLogAddr is the address the access line records: the peer's as fasthttp keeps it
-// unless trusted proxies are configured.
-func (s *Server) accessLogAddr(c *fiber.Ctx) netip.Addr {
-	if len(s.deps.Config.TrustedProxies) == 0 {
-		a, _ := netip.AddrFromSlice(c.Context().RemoteIP())
-		return a
-	}
-	return clientIP(c, s.deps.Config.TrustedProxies)
-}

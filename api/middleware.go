@@ -151,9 +151,14 @@ func (s *Server) observe(c *fiber.Ctx, id string, at time.Time, elapsed time.Dur
 		userID = p.UserID
 	}
 	if s.observer != nil {
-		s.observer.record(c.Context().ConnID(), finishedRequest{at: at, elapsed: elapsed, route: matched,
-			method: methodName(c.Method()), routePath: route, userID: userID, ip: s.accessLogAddr(c),
-			status: status, bytes: responseBytes(c)}, id, loggedPath(c, route))
+		r := finishedRequest{at: at, elapsed: elapsed, route: matched, method: methodName(c.Method()),
+			routePath: route, userID: userID, status: status, bytes: responseBytes(c)}
+		if len(s.deps.Config.TrustedProxies) == 0 {
+			r.peer = c.Context().RemoteAddr()
+		} else {
+			r.ip = clientIP(c, s.deps.Config.TrustedProxies) // from headers: read while they are there
+		}
+		s.observer.record(c.Context().ConnID(), r, id, loggedPath(c, route))
 		return
 	}
 	s.metrics.observe(matched, c.Method(), route, status, elapsed)

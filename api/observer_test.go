@@ -164,3 +164,28 @@ func TestObservedRequestsThroughTheServer(t *testing.T) {
 		t.Fatal("the query string reached the access log")
 	}
 }
+
+// TestObservedClientBehindTrustedProxies: behind a trusted proxy the access line names the
+// client from X-Forwarded-For, read while the request's headers are there.
+func TestObservedClientBehindTrustedProxies(t *testing.T) {
+	cfg, err := config.Load(func(k string) (string, bool) {
+		if k == "MPORTAL_TRUSTED_PROXIES" {
+			return "0.0.0.0/0", true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	s := New(Deps{Config: cfg, Logger: slog.New(slog.DiscardHandler), Sessions: fakeSessions{}, AccessLog: &out})
+	r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+	r.Header.Set("X-Forwarded-For", "203.0.113.9")
+	do(t, s, r)
+	if err := s.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if lines := accessLines(t, out.String()); len(lines) != 1 || lines[0]["ip"] != "203.0.113.9" {
+		t.Fatalf("lines %v, want one naming 203.0.113.9", lines)
+	}
+}

@@ -72,14 +72,17 @@ func TestAccessLogToAFile(t *testing.T) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		var line struct {
-			Msg, Route, Path, Level, RequestID string
-			Status                             int
+			Msg, Route, Path, Level, RequestID, IP string
+			Status                                 int
 		}
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			t.Fatalf("not a JSON line: %v: %s", err, sc.Bytes())
 		}
 		if line.Msg == "mportal stopped" {
 			stopped = true
+		}
+		if line.Msg == "request" && line.IP != "127.0.0.1" {
+			t.Fatalf("the access line names %q, not the peer 127.0.0.1: %s", line.IP, sc.Bytes())
 		}
 		if line.Msg == "request" && line.Route == "/healthz" && line.Path == "/healthz" && line.Status == 200 && line.Level == "INFO" {
 			lines++
