@@ -26,6 +26,10 @@ import (
 // still change a one-time password.
 type fakeSessions struct{ Sessions }
 
+func (f fakeSessions) AuthenticateAt(ctx context.Context, token string, _ time.Time) (*auth.Principal, error) {
+	return f.Authenticate(ctx, token)
+}
+
 func (fakeSessions) Authenticate(_ context.Context, token string) (*auth.Principal, error) {
 	switch token {
 	case "good":

@@ -253,7 +253,7 @@ func (s *Server) authenticate(allowPending bool) fiber.Handler {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="mportal"`)
 			return apperr.New(apperr.Unauthorized, "a bearer access token is required")
 		}
-		p, err := s.deps.Sessions.Authenticate(c.UserContext(), token)
+		p, err := s.deps.Sessions.AuthenticateAt(c.UserContext(), token, c.Context().Time())
 		if err != nil {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="mportal", error="invalid_token"`)
 			return err

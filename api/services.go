@@ -27,6 +27,9 @@ type Sessions interface {
 	// Authenticate verifies an access token and that its session is active; unauthorized otherwise.
 	// It must not retain bearer: the API passes the request header's bytes, which are reused.
 	Authenticate(ctx context.Context, bearer string) (*auth.Principal, error)
+	// AuthenticateAt is Authenticate with the time the request arrived (fasthttp's read of the
+	// clock), which the check uses instead of reading the clock again.
+	AuthenticateAt(ctx context.Context, bearer string, at time.Time) (*auth.Principal, error)
 	// Logout revokes the caller's current session.
 	Logout(ctx context.Context, p *auth.Principal) error
 	// ListSessions lists the caller's active sessions.

@@ -20,7 +20,7 @@ import (
 func (s *Server) checkUpdate(c *fiber.Ctx) error {
 	query := readUpdateQuery(c)
 	q := updates.Query{AppID: c.Params("app_id"), Platform: platformParam(query.platform),
-		Channel: string(query.channel)}
+		Channel: string(query.channel), At: c.Context().Time()}
 	if q.Platform == "" {
 		return apperr.Field("platform", "platform is required (android or ios)")
 	}

@@ -30,7 +30,14 @@ var errSessionGone = errors.New("session revoked, expired or not found")
 // it reuses afterwards. The Principal may be shared with the token's other requests, at once:
 // it must not be modified.
 func (s *Sessions) Authenticate(ctx context.Context, bearerToken string) (*Principal, error) {
-	now := s.Now.Stored()
+	return s.AuthenticateAt(ctx, bearerToken, time.Time{})
+}
+
+// AuthenticateAt is Authenticate for a caller that has read the wall clock just before: at (the
+// request's arrival) is the time it checks against unless the Sessions have a clock of their own
+// (clock.Func.At).
+func (s *Sessions) AuthenticateAt(ctx context.Context, bearerToken string, at time.Time) (*Principal, error) {
+	now := s.Now.At(at).Truncate(time.Millisecond) // as Stored
 	vt, err := s.verified.verify(s.Tokens, bearerToken, now, s.cacheLimit())
 	if err != nil {
 		return nil, err

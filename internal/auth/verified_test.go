@@ -87,3 +87,32 @@ func TestVerifiedTokenCacheIsBounded(t *testing.T) {
 		t.Fatalf("cache holds %d tokens, want at most 8", n)
 	}
 }
+
+// TestAuthenticateAtTakesTheRequestsTimeOnTheWallClock: on the wall clock (no clock of its own,
+// as deployed), AuthenticateAt takes the time the caller passes (the request's arrival) instead
+// of reading the clock, here for when its cached session is due for a recheck; with a clock of
+// its own (tests), that clock wins.
+func TestAuthenticateAtTakesTheRequestsTimeOnTheWallClock(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pair := f.login(t, "E1001", alicePassword, "phone-1")
+	now := f.clock.Now()
+	wall, own := f.replica(), f.replica()
+	wall.Now = nil
+	for _, s := range []*Sessions{wall, own} { // each caches the session
+		if _, err := s.AuthenticateAt(ctx, pair.AccessToken, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.s.Logout(ctx, mustAuthenticate(t, f.s, pair.AccessToken)); err != nil { // on another instance
+		t.Fatal(err)
+	}
+	if _, err := wall.AuthenticateAt(ctx, pair.AccessToken, now.Add(time.Second)); err != nil {
+		t.Fatalf("within the recheck, the cached session: %v", err)
+	}
+	_, err := wall.AuthenticateAt(ctx, pair.AccessToken, now.Add(f.s.Recheck))
+	wantCode(t, err, apperr.Unauthorized) // rechecked at the time passed: the logout is seen
+	if _, err := own.AuthenticateAt(ctx, pair.AccessToken, now.Add(f.s.Recheck)); err != nil {
+		t.Fatalf("a clock of its own wins over the time passed (still within the recheck): %v", err)
+	}
+}

@@ -21,6 +21,17 @@ func (f Func) UTC() time.Time {
 	return f().UTC()
 }
 
+// At returns the current time in UTC for a caller that has just read the wall clock itself: t
+// (a request's arrival, which fasthttp reads anyway) when f is the wall clock (nil) and t is set,
+// sparing a read of the clock (about 40 ns, twice on the update check); else f's own time, so
+// that a test's clock always wins over t.
+func (f Func) At(t time.Time) time.Time {
+	if f == nil && !t.IsZero() {
+		return t.UTC()
+	}
+	return f.UTC()
+}
+
 // Stored returns the current time as the database keeps it: UTC, truncated to the millisecond
 // (BSON dates have millisecond precision). A time that is written and later compared with what
 // is read back, or with what another instance wrote, is taken from Stored, so that the copy in

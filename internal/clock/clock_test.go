@@ -34,4 +34,18 @@ func TestFunc(t *testing.T) {
 			t.Fatalf("nil Stored() = %v, want between %v and %v in UTC", got, before, after)
 		}
 	})
+	t.Run("At takes the caller's time only on the wall clock", func(t *testing.T) {
+		read := time.Date(2031, 1, 2, 3, 4, 5, 6, shanghai) // a time the caller read
+		if got := f.At(read); !got.Equal(at) {
+			t.Fatalf("a set clock: At = %v, want the clock's %v", got, at)
+		}
+		var wall clock.Func
+		if got := wall.At(read); !got.Equal(read) || got.Location() != time.UTC {
+			t.Fatalf("the wall clock: At = %v, want the caller's %v in UTC", got, read)
+		}
+		before := time.Now()
+		if got := wall.At(time.Time{}); got.Before(before) || got.Location() != time.UTC {
+			t.Fatalf("the wall clock without a time: At = %v, want now in UTC", got)
+		}
+	})
 }

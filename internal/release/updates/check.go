@@ -2,6 +2,7 @@ package updates
 
 import (
 	"regexp"
+	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
 	"github.com/mportal/mportal/internal/auth"
@@ -19,6 +20,10 @@ type Query struct {
 	Platform release.Platform
 	Build    int64
 	Channel  string
+	// At is when the request arrived, if the caller read the clock (the API: fasthttp's read):
+	// the check's time unless the Service has a clock of its own (clock.Func.At). Zero: the
+	// Service's clock.
+	At time.Time
 }
 
 // Result is the answer to a Query. Build and Release are nil when nothing is offered; they are

@@ -199,7 +199,7 @@ func (s *Service) check(ctx context.Context, p *auth.Principal, q Query, locale 
 	if err != nil {
 		return answer{}, err
 	}
-	now := s.Now.UTC() // one clock read for the day and the links: each costs ~0.1 µs
+	now := s.Now.At(q.At) // one time for the day and the links: the request's, on the wall clock
 	if s.Usage != nil {
 		day := now.Unix() / 86400
 		if s.checksToday.first(day, dailyCheck{userID: p.UserID, deviceID: p.DeviceID, appID: q.AppID,

@@ -98,6 +98,29 @@ func TestSignedLinksAreReusedForAtMostFiveMinutes(t *testing.T) {
 	}
 }
 
+// TestTheRequestsTimeOnTheWallClock: a Service on the wall clock (no clock of its own, as
+// deployed) takes the time the API read when the request arrived (Query.At) for its links' reuse
+// instead of reading the clock again; a test's clock wins over it (the test above).
+func TestTheRequestsTimeOnTheWallClock(t *testing.T) {
+	s := newService(t, bothPlatforms())
+	s.Now = nil
+	arrived := time.Now()
+	check := func(at time.Time) string {
+		u, err := s.CheckUpdate(ctx(t), user("u1"), updates.Query{AppID: appID, Platform: ios, Build: 1, At: at}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *u.InstallURL
+	}
+	first := check(arrived)
+	if again := check(arrived.Add(updates.URLReuse - time.Second)); again != first {
+		t.Fatal("a link was signed again within the reuse window of the requests' times")
+	}
+	if later := check(arrived.Add(updates.URLReuse + time.Second)); later == first {
+		t.Fatal("the request's time was not used: the link of a request past the reuse window was reused")
+	}
+}
+
 // manifestParams returns the expiry and signature of a fresh manifest link for ios-7.
 func manifestParams(t *testing.T, s *service) (int64, string) {
 	t.Helper()
