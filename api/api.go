@@ -77,7 +77,8 @@ type Server struct {
 	consoleRenewals consoleRenewals
 }
 
-// New builds the Fiber app and its route table.
+// New builds the Fiber app and its route table. With Deps.AccessLog set it also starts the
+// goroutine that writes the access log and counts the metrics (observer): Shutdown stops it.
 func New(d Deps) *Server {
 	s := &Server{deps: d, log: d.Logger}
 	if s.log == nil {

@@ -152,7 +152,7 @@ func (m *metrics) newSeries(method, route string, status int) *series {
 func (s *Server) MetricsHandler() http.Handler {
 	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		if s.observer != nil {
-			s.observer.Flush()
+			s.observer.Count()
 		}
 		return s.metrics.reg.Gather()
 	})

@@ -18,15 +18,16 @@ import (
 // (issue #14 B: "buffered/asynchronous log writing"). A request leaves what both need in a queue
 // (a copy of a few dozen bytes under a lock of its queue's own); a goroutine formats the lines and
 // counts the metrics a batch at a time, every logbuf.FlushInterval or as soon as a queue holds
-// observeBatch requests, and writes the lines in writes of logbuf.FlushSize bytes (which
-// logbuf.Writer passes on without a copy). Done per request, the line and the
-// metrics cost about a fifth of the update check's own CPU, most of it in caches that the kernel
-// and the load generator had cooled between two requests, and in the metrics' shared counters
-// moving between the cores; done in a batch, the same code and counters stay hot.
+// observeBatch requests, and writes the lines in one write (which logbuf.Writer passes on
+// without a copy once it is FlushSize or more). Done per request, the line and the metrics cost
+// about a fifth of the update check's own CPU, most of it in caches that the kernel and the load
+// generator had cooled between two requests, and in the metrics' shared counters moving between
+// the cores; done in a batch, the same code and counters stay hot.
 //
-// Nothing is dropped: a queue that reaches observeMax requests (the goroutine has fallen behind)
-// is written by the request that filled it, as logbuf applies back-pressure. The metrics are
-// current whenever they are read (Flush, which the metrics listener calls before each scrape);
+// Nothing is dropped: a queue that reaches observeMax requests or observeMaxText bytes of ids and
+// paths (the goroutine has fallen behind) is written by the request that filled it, as logbuf
+// applies back-pressure. The metrics are current whenever they are read (Count, which the
+// metrics listener calls before each scrape, and which never waits for the log's destination);
 // what a crash loses is at most one interval of lines and counts, as with logbuf. Close writes
 // what is queued, once in-flight requests are done (Server.Shutdown).
 type observer struct {
@@ -35,8 +36,14 @@ type observer struct {
 
 	queues [observeQueues]observeQueue
 
-	drainMu sync.Mutex // one drain at a time, in order; guards lines
-	lines   []byte
+	// collectMu guards collecting (the queues' drain into counted metrics and formatted lines)
+	// and pending, the lines formatted but not yet written, in order. writeMu is held by the
+	// write of what one Flush collected, and taken before collectMu, so that writes keep the
+	// order of collection while a Count (collectMu only) never waits for a slow destination.
+	collectMu sync.Mutex
+	pending   []byte
+	writeMu   sync.Mutex
+	writing   []byte // the buffer the last write emptied, guarded by writeMu
 
 	wake      chan struct{}
 	stop      chan struct{}
@@ -46,9 +53,10 @@ type observer struct {
 }
 
 const (
-	observeQueues = 8    // a power of two above the cores a server of ours is given
-	observeBatch  = 512  // a queue this long wakes the goroutine
-	observeMax    = 8192 // a queue this long is drained by the request that filled it
+	observeQueues  = 8                                 // a power of two above the cores a server of ours is given
+	observeBatch   = 512                               // a queue this long wakes the goroutine
+	observeMax     = 8192                              // a queue this long is drained by the request that filled it
+	observeMaxText = logbuf.MaxPending / observeQueues // so is one holding this many bytes of ids and paths
 )
 
 // observeQueue holds one connection's (and its neighbours') finished requests in order.
@@ -95,10 +103,10 @@ func (o *observer) record(conn uint64, r finishedRequest, id, path string) {
 	q.text = append(q.text, path...)
 	r.pathEnd = len(q.text)
 	q.reqs = append(q.reqs, r)
-	n := len(q.reqs)
+	n, size := len(q.reqs), len(q.text)
 	q.mu.Unlock()
 	switch {
-	case n >= observeMax || o.closed.Load():
+	case n >= observeMax || size >= observeMaxText || o.closed.Load():
 		o.Flush()
 	case n == observeBatch:
 		select {
@@ -110,9 +118,42 @@ func (o *observer) record(conn uint64, r finishedRequest, id, path string) {
 
 // Flush counts and writes every queued request now.
 func (o *observer) Flush() {
-	o.drainMu.Lock()
-	defer o.drainMu.Unlock()
-	lines := o.lines[:0]
+	o.writeMu.Lock()
+	defer o.writeMu.Unlock()
+	o.collectMu.Lock()
+	o.collectLocked()
+	data := o.pending
+	o.pending = o.writing[:0]
+	o.collectMu.Unlock()
+	if len(data) > 0 {
+		_, _ = o.out.Write(data) // a log writer's failure has nowhere better to go
+	}
+	if cap(data) > 2*logbuf.MaxPending { // do not keep a burst's buffer forever
+		data = nil
+	}
+	o.writing = data[:0]
+}
+
+// Count counts every queued request's metrics now; their lines are written by the next Flush
+// (the goroutine's, at once). It waits for no write: while the log's destination is stuck, a
+// scrape still answers. Lines already waiting for a stuck write (logbuf.MaxPending bytes) are
+// not added to: the requests then stay queued, and counted, at the next Count after the write.
+func (o *observer) Count() {
+	o.collectMu.Lock()
+	if len(o.pending) < logbuf.MaxPending {
+		o.collectLocked()
+	}
+	o.collectMu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// collectLocked moves every queued request into the metrics and pending's lines. The caller
+// holds collectMu.
+func (o *observer) collectLocked() {
+	lines := o.pending
 	for i := range o.queues {
 		q := &o.queues[i]
 		q.mu.Lock()
@@ -130,22 +171,19 @@ func (o *observer) Flush() {
 			start = r.pathEnd
 			// The user id: the spare slice must not keep it alive.
 			*r = finishedRequest{}
-			if len(lines) >= logbuf.FlushSize { // written while they are in the cache
-				_, _ = o.out.Write(lines) // a log writer's failure has nowhere better to go
-				lines = lines[:0]
-			}
 		}
-		if cap(reqs) > 4*observeMax { // do not keep a burst's buffers forever
-			reqs, text = nil, nil
+		// Do not keep a burst's buffers forever.
+		if cap(reqs) > 2*observeMax {
+			reqs = nil
+		}
+		if cap(text) > 2*observeMaxText {
+			text = nil
 		}
 		q.mu.Lock()
 		q.spareReqs, q.spareText = reqs[:0], text[:0]
 		q.mu.Unlock()
 	}
-	if len(lines) > 0 {
-		_, _ = o.out.Write(lines)
-	}
-	o.lines = lines
+	o.pending = lines
 }
 
 // Close stops the goroutine and writes what is queued. Requests that finish later are written

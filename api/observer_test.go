@@ -189,3 +189,78 @@ func TestObservedClientBehindTrustedProxies(t *testing.T) {
 		t.Fatalf("lines %v, want one naming 203.0.113.9", lines)
 	}
 }
+
+// TestObserverBoundsTheBytesQueued: a queue of long paths is written by the request that brings
+// it to observeMaxText bytes, long before observeMax requests.
+func TestObserverBoundsTheBytesQueued(t *testing.T) {
+	var out lockedBuffer
+	o := &observer{out: &out, metrics: newMetrics(nil), wake: make(chan struct{}, 1)}
+	path := "/" + strings.Repeat("p", 8<<10-1) // a request line at the header limit
+	n := observeMaxText / len(path)            // with their ids, these n reach the bound
+	for i := range n {
+		o.record(2, finishedRequest{at: time.Unix(0, 0), method: "GET", routePath: "unmatched", status: 404},
+			fmt.Sprint("r", i), path)
+	}
+	if got := len(accessLines(t, out.String())); got != n || len(o.queues[2].reqs) != 0 {
+		t.Fatalf("%d lines written after %d requests of 8 KiB paths (%d still queued), want all of them", got, n, len(o.queues[2].reqs))
+	}
+}
+
+// stuckWriter holds every write until released: a log destination that has stopped reading.
+type stuckWriter struct {
+	entered chan struct{}
+	release chan struct{}
+	lockedBuffer
+}
+
+func (w *stuckWriter) Write(p []byte) (int, error) {
+	select {
+	case w.entered <- struct{}{}:
+	default:
+	}
+	<-w.release
+	return w.lockedBuffer.Write(p)
+}
+
+// TestCountDoesNotWaitForAStuckLog: while the access log's destination is stuck in a write, a
+// scrape's Count still returns at once with every request counted; once it is released, every
+// line is written, once.
+func TestCountDoesNotWaitForAStuckLog(t *testing.T) {
+	w := &stuckWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	m := newMetrics(nil)
+	o := newObserver(w, m)
+	req := func(i int) {
+		o.record(uint64(i), finishedRequest{at: time.Unix(0, 0), method: "GET", routePath: "unmatched", status: 404},
+			fmt.Sprint("r", i), "/x")
+	}
+	req(0)
+	go o.Flush()
+	<-w.entered // the first line's write is stuck
+	for i := 1; i <= 5; i++ {
+		req(i)
+	}
+	counted := make(chan struct{})
+	go func() { o.Count(); close(counted) }()
+	select {
+	case <-counted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Count waited for the stuck write")
+	}
+	var got dto.Metric
+	if err := m.requests.WithLabelValues("GET", "unmatched", "404").Write(&got); err != nil {
+		t.Fatal(err)
+	}
+	if v := got.GetCounter().GetValue(); v != 6 {
+		t.Fatalf("counted %v requests during the stuck write, want 6", v)
+	}
+	close(w.release)
+	o.Close()
+	lines := accessLines(t, w.String())
+	seen := map[any]int{}
+	for _, l := range lines {
+		seen[l["request_id"]]++
+	}
+	if len(lines) != 6 || len(seen) != 6 {
+		t.Fatalf("%d lines for %d distinct requests, want 6 once each: %v", len(lines), len(seen), seen)
+	}
+}
