@@ -19,25 +19,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/mportal/mportal/internal/config"
+	"github.com/mportal/mportal/internal/testenv"
 )
 
-// lockedBuffer is an io.Writer safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// lockedBuffer is a log destination the observer's goroutine and the test share.
+type lockedBuffer = testenv.LogBuffer
 
 // accessLines decodes the access lines in text.
 func accessLines(t *testing.T, text string) []map[string]any {
