@@ -217,7 +217,7 @@ func (r *finishedRequest) addr() netip.Addr {
 	if r.peer == nil {
 		return r.ip
 	}
-	var ip net.IP
+	ip := net.IPv4zero          // fasthttp's RemoteIP for a peer that is neither TCP nor UDP
 	switch a := r.peer.(type) { // as fasthttp's RemoteIP reads a connection's address
 	case *net.TCPAddr:
 		ip = a.IP

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -248,5 +249,23 @@ func TestCountDoesNotWaitForAStuckLog(t *testing.T) {
 	}
 	if len(lines) != 6 || len(seen) != 6 {
 		t.Fatalf("%d lines for %d distinct requests, want 6 once each: %v", len(lines), len(seen), seen)
+	}
+}
+
+// TestObservedPeerAddress: the access line records a peer's address as fasthttp's RemoteIP reads
+// it, 0.0.0.0 for a peer that is neither TCP nor UDP (the synchronous path's value).
+func TestObservedPeerAddress(t *testing.T) {
+	for _, tc := range []struct {
+		peer net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 4000}, "192.0.2.7"},
+		{&net.UDPAddr{IP: net.ParseIP("2001:db8::1"), Port: 4000}, "2001:db8::1"},
+		{&net.UnixAddr{Name: "/run/mportal.sock", Net: "unix"}, "0.0.0.0"},
+	} {
+		r := finishedRequest{peer: tc.peer}
+		if got := r.addr().Unmap().String(); got != tc.want {
+			t.Errorf("peer %v: addr %q, want %q", tc.peer, got, tc.want)
+		}
 	}
 }
