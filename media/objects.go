@@ -22,6 +22,20 @@ const defaultContentType = "application/octet-stream"
 // Put implements Store.
 func (m *MinIO) Put(ctx context.Context, bucket Bucket, key string, r io.Reader, size int64, contentType string) (_ ObjectInfo, err error) {
 	defer apperr.Wrapf(&err, "media: put %s/%s", bucket, key)
+	return m.put(ctx, bucket, key, "", r, size, contentType)
+}
+
+// Replace implements Store: a PUT with If-Match.
+func (m *MinIO) Replace(ctx context.Context, bucket Bucket, key, etag string, r io.Reader, size int64, contentType string) (_ ObjectInfo, err error) {
+	defer apperr.Wrapf(&err, "media: replace %s/%s", bucket, key)
+	if etag == "" {
+		return ObjectInfo{}, apperr.Field("etag", "the ETag of the object to replace is required")
+	}
+	return m.put(ctx, bucket, key, etag, r, size, contentType)
+}
+
+// put stores an object, only over the object with ETag matchETag when it is set.
+func (m *MinIO) put(ctx context.Context, bucket Bucket, key, matchETag string, r io.Reader, size int64, contentType string) (ObjectInfo, error) {
 	if err := checkObject(bucket, key); err != nil {
 		return ObjectInfo{}, err
 	}
@@ -37,10 +51,16 @@ func (m *MinIO) Put(ctx context.Context, bucket Bucket, key string, r io.Reader,
 	if size < 0 {
 		opts.PartSize = streamPartSize
 	}
+	if matchETag != "" {
+		opts.SetMatchETag(matchETag)
+	}
 	src := &uploadSource{r: r}
 	if _, err := m.client.PutObject(ctx, m.bucketName(bucket), key, src, size, opts); err != nil {
 		if failure := src.failure(size); failure != nil {
 			return ObjectInfo{}, failure
+		}
+		if matchETag != "" && apperr.Is(translate(err), apperr.Conflict) {
+			return ObjectInfo{}, apperr.Wrap(err, apperr.Conflict, "the object was replaced meanwhile")
 		}
 		return ObjectInfo{}, translate(err)
 	}

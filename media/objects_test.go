@@ -266,3 +266,63 @@ func TestPutReportsBadUploads(t *testing.T) {
 		wantCode(t, err, apperr.Internal)
 	})
 }
+
+// TestReplaceOnlyTheObjectRead: Replace writes over the object whose ETag it is given, and over
+// nothing else: not a newer object under the key (conflict), not a deleted one (nothing comes
+// back). Nothing is written when it refuses.
+func TestReplaceOnlyTheObjectRead(t *testing.T) {
+	f := newFixture(t)
+	const key = "tus/replace-me"
+	put := func(data string) media.ObjectInfo {
+		t.Helper()
+		info, err := f.store.Put(ctx(t), media.Uploads, key, bytes.NewReader([]byte(data)), int64(len(data)), "image/jpeg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info
+	}
+	read := func() string {
+		t.Helper()
+		r, err := f.store.Open(ctx(t), media.Uploads, key, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	replace := func(etag, data string) error {
+		_, err := f.store.Replace(ctx(t), media.Uploads, key, etag, bytes.NewReader([]byte(data)), int64(len(data)), "image/jpeg")
+		return err
+	}
+
+	first := put("first")
+	if err := replace(first.ETag, "FIRST"); err != nil {
+		t.Fatalf("Replace of the object read: %v", err)
+	}
+	if got := read(); got != "FIRST" {
+		t.Fatalf("after Replace: %q", got)
+	}
+	if err := replace(first.ETag, "stale"); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("Replace over a newer object = %v, want conflict", err)
+	}
+	if got := read(); got != "FIRST" {
+		t.Fatalf("a refused Replace wrote: %q", got)
+	}
+	if err := replace("", "x"); !apperr.Is(err, apperr.Invalid) {
+		t.Fatalf("Replace without an ETag = %v, want invalid", err)
+	}
+	second := put("second")
+	if err := f.store.Delete(ctx(t), media.Uploads, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := replace(second.ETag, "back"); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("Replace of a deleted object = %v, want not_found", err)
+	}
+	if _, err := f.store.Stat(ctx(t), media.Uploads, key); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("a deleted object came back: %v", err)
+	}
+}

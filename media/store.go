@@ -72,6 +72,12 @@ type Store interface {
 	// than size returns invalid.
 	Put(ctx context.Context, bucket Bucket, key string, r io.Reader, size int64, contentType string) (ObjectInfo, error)
 
+	// Replace is Put of an object that must still be the one whose ETag the caller read: it
+	// returns conflict when the object was replaced since, and not_found when it was deleted
+	// (nothing is written either way), so that a rewrite never undoes another writer's change
+	// or brings a deleted object back.
+	Replace(ctx context.Context, bucket Bucket, key, etag string, r io.Reader, size int64, contentType string) (ObjectInfo, error)
+
 	// Stat returns the object's info, or not_found.
 	Stat(ctx context.Context, bucket Bucket, key string) (ObjectInfo, error)
 
