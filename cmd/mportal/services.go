@@ -319,6 +319,17 @@ func (m *Main) startWorkers() {
 			m.Logger.Info("deleted abandoned uploads", "deleted", n)
 		}
 	})
+	// Photos stored before their location was removed at upload lose it here (each photo is
+	// read once; later passes only read which ones were done).
+	m.workers.hourly(func(ctx context.Context) {
+		r, err := m.feedback.StripStoredPhotos(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Warn("strip the location from stored photos", "error", err.Error())
+		}
+		if r.Checked > 0 || r.Skipped > 0 {
+			m.Logger.Info("stored photos checked for a location", "checked", r.Checked, "rewritten", r.Rewritten, "skipped", r.Skipped)
+		}
+	})
 	// The recipient view sees this process's writes at once; the reload picks up the users that
 	// `mportal user add|import` writes into the running server's embedded database.
 	if v := m.devices.View; v != nil {

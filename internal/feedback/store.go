@@ -26,7 +26,7 @@ import (
 // maintain, parsing its JSON once more. A database created before this rule keeps its indexes.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
 	if s.DB.FerretDB {
-		for _, name := range []string{feedbackColl, commentsColl, attachmentsColl, meTooColl} {
+		for _, name := range []string{feedbackColl, commentsColl, attachmentsColl, meTooColl, strippedColl} {
 			if err := s.DB.DB.CreateCollection(ctx, name); err != nil && !mongodb.IsNamespaceExists(err) {
 				return fmt.Errorf("create collection %s: %w", name, mongodb.Translate(err, name))
 			}

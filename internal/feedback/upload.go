@@ -124,6 +124,13 @@ func (s *Service) CompleteUpload(ctx context.Context, p *auth.Principal, in uplo
 		if err == errSettled {
 			return apperr.Field("attachment_id", "attachment %s was deleted or settled by another upload meanwhile: this upload is not used", a.ID)
 		}
+		if err == nil {
+			// Recorded so that StripStoredPhotos need not read the photo again; when this
+			// fails, it reads it once more and finds nothing to blank.
+			if merr := s.markStripped(ctx, a.ID); merr != nil {
+				s.log().Warn("record a stripped photo", "attachment_id", a.ID, "error", merr.Error())
+			}
+		}
 		return err
 	}
 	if derr := s.Store.Delete(ctx, in.Bucket, in.Key); derr != nil {
