@@ -25,11 +25,17 @@ func (m *MinIO) Put(ctx context.Context, bucket Bucket, key string, r io.Reader,
 	return m.put(ctx, bucket, key, "", r, size, contentType)
 }
 
-// Replace implements Store: a PUT with If-Match.
+// Replace implements Store: a PUT with If-Match, always in one request. minio-go sends a
+// larger object (16 MiB and up) as a multipart upload, whose completion does not carry the
+// If-Match header: MinIO would check the ETag when the upload starts and not when it completes,
+// so an object deleted or replaced meanwhile would be written over or brought back.
 func (m *MinIO) Replace(ctx context.Context, bucket Bucket, key, etag string, r io.Reader, size int64, contentType string) (_ ObjectInfo, err error) {
 	defer apperr.Wrapf(&err, "media: replace %s/%s", bucket, key)
 	if etag == "" {
 		return ObjectInfo{}, apperr.Field("etag", "the ETag of the object to replace is required")
+	}
+	if size < 0 {
+		return ObjectInfo{}, apperr.Field("size", "a replacement's size must be known")
 	}
 	return m.put(ctx, bucket, key, etag, r, size, contentType)
 }
@@ -53,6 +59,7 @@ func (m *MinIO) put(ctx context.Context, bucket Bucket, key, matchETag string, r
 	}
 	if matchETag != "" {
 		opts.SetMatchETag(matchETag)
+		opts.DisableMultipart = true // see Replace
 	}
 	src := &uploadSource{r: r}
 	if _, err := m.client.PutObject(ctx, m.bucketName(bucket), key, src, size, opts); err != nil {

@@ -326,3 +326,50 @@ func TestReplaceOnlyTheObjectRead(t *testing.T) {
 		t.Fatalf("a deleted object came back: %v", err)
 	}
 }
+
+// deletingReader deletes the object it replaces once half of it has been sent.
+type deletingReader struct {
+	r       io.Reader
+	sent    int
+	at      int
+	started bool
+	del     func()
+}
+
+func (d *deletingReader) Read(p []byte) (int, error) {
+	if !d.started && d.sent >= d.at {
+		d.started = true
+		d.del()
+	}
+	n, err := d.r.Read(p)
+	d.sent += n
+	return n, err
+}
+
+// TestReplaceOfALargeObjectDeletedMeanwhile: an object deleted while its replacement (larger
+// than minio-go's 16 MiB multipart threshold) is being sent stays deleted. As a multipart
+// upload, whose completion does not carry If-Match, it came back.
+func TestReplaceOfALargeObjectDeletedMeanwhile(t *testing.T) {
+	f := newFixture(t)
+	const key = "tus/replace-large"
+	data := bytes.Repeat([]byte("0123456789abcdef"), (20<<20)/16)
+	info, err := f.store.Put(ctx(t), media.Uploads, key, bytes.NewReader(data), int64(len(data)), "image/jpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := make(chan error, 1)
+	r := &deletingReader{r: bytes.NewReader(data), at: len(data) / 2, del: func() {
+		go func() { deleted <- f.store.Delete(ctx(t), media.Uploads, key) }()
+		time.Sleep(200 * time.Millisecond) // the delete reaches MinIO while the rest is sent
+	}}
+	_, err = f.store.Replace(ctx(t), media.Uploads, key, info.ETag, r, int64(len(data)), "image/jpeg")
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("Replace = %v, want success (before the delete) or not_found (after it)", err)
+	}
+	if err := <-deleted; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Stat(ctx(t), media.Uploads, key); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("the object deleted during its replacement is back: %v", err)
+	}
+}
