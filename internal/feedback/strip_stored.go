@@ -25,9 +25,12 @@ const strippedColl = "feedback_photos_stripped"
 type StripReport struct {
 	// Checked photos were read and now carry no location; Rewritten of them had one.
 	Checked, Rewritten int
-	// Skipped photos were deleted or replaced while they were being read; a replaced one is
-	// checked again by the next pass.
+	// Skipped photos were deleted before they were read or written back (recorded: a photo
+	// that is gone carries no location), or replaced meanwhile (checked by the next pass).
 	Skipped int
+	// Failed photos could not be checked for a reason of their own (logged with the
+	// attachment's id); the next pass tries them again.
+	Failed int
 }
 
 // StripStoredPhotos removes the location from the photos of complete attachments that were
@@ -39,14 +42,15 @@ type StripReport struct {
 //
 // A photo is written back with Replace, conditional on the ETag read: a photo deleted meanwhile
 // (its feedback deleted) is not brought back, and one replaced meanwhile is left to the next
-// pass. Two instances checking the same photo write the same bytes. A storage or database failure
-// ends the pass with an error (unavailable); what was done stays recorded. Records of attachments
-// that are no longer complete (deleted, purged) are deleted.
+// pass. Of two instances checking the same photo, the second to write is refused and skips it.
+// The pass ends with an error when the storage or the database is unavailable; what was done
+// stays recorded. A photo that fails for a reason of its own is logged and counted, and the pass
+// goes on. Records of attachments that are no longer complete (deleted, purged) are deleted.
 func (s *Service) StripStoredPhotos(ctx context.Context) (r StripReport, err error) {
 	defer apperr.Wrapf(&err, "strip the location from stored photos")
-	// The markers first: a photo completed between the two reads is then at worst checked once
-	// more, never skipped.
-	done, err := s.strippedIDs(ctx)
+	// The records first: a photo completed between the two reads is then at worst checked once
+	// more, and a record read here belongs to an attachment completed before the second read.
+	done, err := s.strippedIDs(ctx, nil)
 	if err != nil {
 		return r, err
 	}
@@ -71,41 +75,60 @@ func (s *Service) StripStoredPhotos(ctx context.Context) (r StripReport, err err
 	if err := s.deleteMarkers(ctx, done); err != nil {
 		return r, err
 	}
-	// Every instance runs the pass: each takes the photos in its own order and, every
-	// stripRecheck photos, skips those another has recorded meanwhile.
+	// Every instance runs the pass: each takes the photos in its own order and, before each
+	// stripRecheck of them, reads which of those another instance has recorded meanwhile.
 	rand.Shuffle(len(todo), func(i, j int) { todo[i], todo[j] = todo[j], todo[i] })
-	for i, a := range todo {
-		if i > 0 && i%stripRecheck == 0 {
-			if done, err = s.strippedIDs(ctx); err != nil {
-				return r, err
+	for len(todo) > 0 {
+		batch := todo[:min(stripRecheck, len(todo))]
+		todo = todo[len(batch):]
+		ids := make([]string, len(batch))
+		for i, a := range batch {
+			ids[i] = a.ID
+		}
+		if done, err = s.strippedIDs(ctx, ids); err != nil {
+			return r, err
+		}
+		for _, a := range batch {
+			if _, ok := done[a.ID]; !ok {
+				if err := s.stripOneStored(ctx, a, &r); err != nil {
+					return r, err
+				}
 			}
-		}
-		if _, ok := done[a.ID]; ok {
-			continue
-		}
-		rewritten, err := s.stripStored(ctx, a)
-		switch {
-		case apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Conflict):
-			r.Skipped++
-			continue
-		case err != nil:
-			return r, err
-		}
-		r.Checked++
-		if rewritten {
-			r.Rewritten++
-			s.log().Info("removed location metadata from a stored photo", "attachment_id", a.ID)
-		}
-		if err := s.markStripped(ctx, a.ID); err != nil {
-			return r, err
 		}
 	}
 	return r, nil
 }
 
-// stripRecheck is how many photos a pass of StripStoredPhotos checks before it reads again
-// which ones other instances have done; tests lower it.
+// stripRecheck is how many photos a pass of StripStoredPhotos checks between two reads of which
+// ones other instances have done; tests lower it.
 var stripRecheck = 64
+
+// stripOneStored checks attachment a's photo for StripStoredPhotos and counts the outcome in r.
+// It returns an error only when the pass must stop: the storage or the database is unavailable,
+// or ctx ended.
+func (s *Service) stripOneStored(ctx context.Context, a attachmentDoc, r *StripReport) error {
+	rewritten, err := s.stripStored(ctx, a)
+	switch {
+	case err == nil:
+		r.Checked++
+		if rewritten {
+			r.Rewritten++
+			s.log().Info("removed location metadata from a stored photo", "attachment_id", a.ID)
+		}
+	case apperr.Is(err, apperr.NotFound): // gone: nothing left to strip
+		r.Skipped++
+	case apperr.Is(err, apperr.Conflict): // replaced meanwhile: the next pass reads it
+		r.Skipped++
+		return nil
+	case ctx.Err() != nil || apperr.Is(err, apperr.Unavailable):
+		return err
+	default:
+		r.Failed++
+		s.log().Warn("a stored photo's location could not be checked", "attachment_id", a.ID, "error", err.Error())
+		return nil
+	}
+	return s.markStripped(ctx, a.ID)
+}
 
 // stripStored blanks the location in attachment a's photo and reports whether it wrote it back.
 func (s *Service) stripStored(ctx context.Context, a attachmentDoc) (bool, error) {
@@ -119,8 +142,8 @@ func (s *Service) stripStored(ctx context.Context, a attachmentDoc) (bool, error
 	if err != nil {
 		return false, err
 	}
-	if info.Size > MaxAttachmentSize { // never stored by CompleteUpload: not read into memory
-		return false, apperr.New(apperr.Conflict, "attachment %s's object has %d bytes", a.ID, info.Size)
+	if info.Size > MaxAttachmentSize { // never completed by CompleteUpload: not read into memory
+		return false, fmt.Errorf("attachment %s's object has %d bytes, more than an attachment may have", a.ID, info.Size)
 	}
 	rc, err := s.Store.Open(ctx, bucket, a.ObjectKey, 0, info.Size)
 	if err != nil {
@@ -149,9 +172,13 @@ func (s *Service) markStripped(ctx context.Context, id string) error {
 	return nil
 }
 
-// strippedIDs reads the ids strippedColl records.
-func (s *Service) strippedIDs(ctx context.Context) (map[string]struct{}, error) {
-	cur, err := s.coll(strippedColl).Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+// strippedIDs reads which of ids strippedColl records, or all it records when ids is nil.
+func (s *Service) strippedIDs(ctx context.Context, ids []string) (map[string]struct{}, error) {
+	filter := bson.D{}
+	if ids != nil {
+		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
+	}
+	cur, err := s.coll(strippedColl).Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, mongodb.Translate(err, "stripped photo")
 	}
@@ -161,11 +188,11 @@ func (s *Service) strippedIDs(ctx context.Context) (map[string]struct{}, error) 
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, mongodb.Translate(err, "stripped photo")
 	}
-	ids := make(map[string]struct{}, len(docs))
+	found := make(map[string]struct{}, len(docs))
 	for _, d := range docs {
-		ids[d.ID] = struct{}{}
+		found[d.ID] = struct{}{}
 	}
-	return ids, nil
+	return found, nil
 }
 
 // deleteMarkers deletes the markers of ids, a thousand at a time.

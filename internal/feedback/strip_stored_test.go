@@ -3,6 +3,7 @@ package feedback
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"sync/atomic"
 	"testing"
@@ -14,13 +15,16 @@ import (
 	"github.com/mportal/mportal/media"
 )
 
-// readCountingStore counts the objects opened through it and, once for the key replaceOnOpen,
-// replaces that object right after opening it (another writer racing the rewrite).
+// readCountingStore counts the objects opened through it and races the pass that reads them:
+// once for the key replaceOnOpen it replaces that object right after opening it (another writer),
+// and it deletes the object deleteOnClose once it has been read (its feedback deleted before the
+// pass writes the photo back).
 type readCountingStore struct {
 	media.Store
 	opens         atomic.Int32
 	replaceOnOpen string
 	replaceWith   []byte
+	deleteOnClose string
 	onOpen        func() // called on each Open, when set
 }
 
@@ -30,35 +34,53 @@ func (s *readCountingStore) Open(ctx context.Context, bucket media.Bucket, key s
 		s.onOpen()
 	}
 	r, err := s.Store.Open(ctx, bucket, key, offset, length)
-	if err == nil && key == s.replaceOnOpen {
-		s.replaceOnOpen = ""
-		if _, perr := s.Store.Put(ctx, bucket, key, bytes.NewReader(s.replaceWith), int64(len(s.replaceWith)), "image/jpeg"); perr != nil {
-			r.Close()
-			return nil, perr
-		}
+	if err != nil {
+		return nil, err
 	}
-	return r, err
+	switch key {
+	case s.replaceOnOpen:
+		s.replaceOnOpen = ""
+		if _, err := s.Store.Put(ctx, bucket, key, bytes.NewReader(s.replaceWith), int64(len(s.replaceWith)), "image/jpeg"); err != nil {
+			r.Close()
+			return nil, err
+		}
+	case s.deleteOnClose:
+		return deleteOnClose{r, func() error { return s.Store.Delete(ctx, bucket, key) }}, nil
+	}
+	return r, nil
 }
 
+type deleteOnClose struct {
+	io.ReadCloser
+	del func() error
+}
+
+func (d deleteOnClose) Close() error { return errors.Join(d.ReadCloser.Close(), d.del()) }
+
 // TestStoredPhotosLoseTheirLocation: photos completed before their location was removed at
-// upload (settled without stripLocation, no marker) lose it in the next pass of
+// upload (settled without stripLocation, not recorded) lose it in the next pass of
 // StripStoredPhotos, which reads each photo once: not one CompleteUpload recorded, not one
-// already done, and it never brings back a deleted photo or writes over a replaced one.
+// already done. It never brings back a deleted photo or writes over a replaced one, keeps each
+// photo's content type, and goes on past a photo it cannot check.
 func TestStoredPhotosLoseTheirLocation(t *testing.T) {
 	store := newStore(t)
 	f := newFixture(t, store)
 	ctx := context.Background()
 	jpeg := phototest.WithLocation(t, phototest.JPEG(t), ".jpg")
+	heic := phototest.WithLocation(t, phototest.HEIC(t), ".heic")
 	plain := pngBytes(t)
+	huge := make([]byte, MaxAttachmentSize+1) // stored by hand: never completed by an upload
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback": {Created: []any{newRecord("old-fb", "see photos")}}}), 1)
+	jpegAttachment := func(id string) any {
+		return with(attachment(id, "old-fb"), "content_type", "image/jpeg", "filename", id+".jpg", "size", len(jpeg))
+	}
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Created: []any{
-		with(attachment("old-jpeg", "old-fb"), "content_type", "image/jpeg", "filename", "a.jpg", "size", len(jpeg)),
+		jpegAttachment("old-jpeg"), jpegAttachment("old-gone"), jpegAttachment("old-deleted-during"),
+		jpegAttachment("old-raced"), jpegAttachment("new-jpeg"), jpegAttachment("deleted"),
+		with(attachment("old-heic", "old-fb"), "content_type", "image/heic", "filename", "a.heic", "size", len(heic)),
 		with(attachment("old-png", "old-fb"), "size", len(plain)),
-		with(attachment("old-gone", "old-fb"), "content_type", "image/jpeg", "filename", "b.jpg", "size", len(jpeg)),
-		with(attachment("old-raced", "old-fb"), "content_type", "image/jpeg", "filename", "c.jpg", "size", len(jpeg)),
-		with(attachment("new-jpeg", "old-fb"), "content_type", "image/jpeg", "filename", "d.jpg", "size", len(jpeg)),
-		with(attachment("deleted", "old-fb"), "content_type", "image/jpeg", "filename", "e.jpg", "size", len(jpeg)),
-	}}}), 6)
+		with(attachment("old-huge", "old-fb"), "size", 1),
+	}}}), 9)
 	// As an earlier version stored them: the upload settled as it came.
 	keys := map[string]string{}
 	storedAsBefore := func(id string, photo []byte, contentType string) {
@@ -73,11 +95,12 @@ func TestStoredPhotosLoseTheirLocation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	storedAsBefore("old-jpeg", jpeg, "image/jpeg")
+	for _, id := range []string{"old-jpeg", "old-gone", "old-deleted-during", "old-raced", "deleted"} {
+		storedAsBefore(id, jpeg, "image/jpeg")
+	}
+	storedAsBefore("old-heic", heic, "application/octet-stream") // as tusd stores a HEIC
 	storedAsBefore("old-png", plain, "image/png")
-	storedAsBefore("old-gone", jpeg, "image/jpeg")
-	storedAsBefore("old-raced", jpeg, "image/jpeg")
-	storedAsBefore("deleted", jpeg, "image/jpeg")
+	storedAsBefore("old-huge", huge, "image/jpeg")
 	// The photo of an attachment whose feedback is being deleted: gone from storage first.
 	if err := store.Delete(ctx, media.Uploads, keys["old-gone"]); err != nil {
 		t.Fatal(err)
@@ -88,14 +111,15 @@ func TestStoredPhotosLoseTheirLocation(t *testing.T) {
 	if err := f.svc.CompleteUpload(ctx, alice, in); err != nil {
 		t.Fatal(err)
 	}
-	// A marker whose attachment was deleted since is dropped by the pass.
+	// A record whose attachment was deleted since is dropped by the pass.
 	if err := f.svc.markStripped(ctx, "deleted"); err != nil {
 		t.Fatal(err)
 	}
 	wantAccepted(t, f.push(alice, map[string]changes{"feedback_attachments": {Deleted: []string{"deleted"}}}), 1)
 
 	racer := []byte("a photo written meanwhile, without a location")
-	spy := &readCountingStore{Store: store, replaceOnOpen: keys["old-raced"], replaceWith: racer}
+	spy := &readCountingStore{Store: store, replaceOnOpen: keys["old-raced"], replaceWith: racer,
+		deleteOnClose: keys["old-deleted-during"]}
 	f.svc.Store = spy
 	defer func() { f.svc.Store = store }()
 
@@ -103,37 +127,42 @@ func TestStoredPhotosLoseTheirLocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (StripReport{Checked: 2, Rewritten: 1, Skipped: 2}); r != want {
+	// Checked: old-jpeg, old-heic, old-png; skipped: old-gone, old-deleted-during, old-raced.
+	if want := (StripReport{Checked: 3, Rewritten: 2, Skipped: 3, Failed: 1}); r != want {
 		t.Fatalf("first pass: %+v, want %+v", r, want)
 	}
-	if n := spy.opens.Load(); n != 3 {
-		t.Fatalf("the first pass read %d photos, want 3 (not the one CompleteUpload recorded)", n)
+	if n := spy.opens.Load(); n != 5 {
+		t.Fatalf("the first pass read %d photos, want 5 (not the one CompleteUpload recorded, nor the one too large)", n)
 	}
-	stored := object(t, store, keys["old-jpeg"])
-	if len(stored) != len(jpeg) {
-		t.Fatalf("the rewritten photo has %d bytes, %d before", len(stored), len(jpeg))
-	}
-	noLocation(t, stored, ".jpg")
-	if info, err := store.Stat(ctx, media.Uploads, keys["old-jpeg"]); err != nil || info.ContentType != "image/jpeg" {
-		t.Fatalf("the rewritten object: %+v, %v", info, err)
+	for _, c := range []struct{ id, ext, contentType string }{{"old-jpeg", ".jpg", "image/jpeg"}, {"old-heic", ".heic", "application/octet-stream"}} {
+		stored := object(t, store, keys[c.id])
+		if len(stored) != map[string]int{".jpg": len(jpeg), ".heic": len(heic)}[c.ext] {
+			t.Fatalf("%s: the rewritten photo has %d bytes", c.id, len(stored))
+		}
+		noLocation(t, stored, c.ext)
+		if info, err := store.Stat(ctx, media.Uploads, keys[c.id]); err != nil || info.ContentType != c.contentType {
+			t.Fatalf("%s: the rewritten object: %+v, %v; want content type %s", c.id, info, err, c.contentType)
+		}
 	}
 	if !bytes.Equal(object(t, store, keys["old-png"]), plain) {
 		t.Fatal("a photo without a location was rewritten")
 	}
-	if _, err := store.Stat(ctx, media.Uploads, keys["old-gone"]); !apperr.Is(err, apperr.NotFound) {
-		t.Fatalf("a deleted photo came back: %v", err)
+	for _, id := range []string{"old-gone", "old-deleted-during"} {
+		if _, err := store.Stat(ctx, media.Uploads, keys[id]); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("%s: a deleted photo came back: %v", id, err)
+		}
 	}
 	if !bytes.Equal(object(t, store, keys["old-raced"]), racer) {
 		t.Fatal("the pass wrote over a photo replaced while it was read")
 	}
-	// old-jpeg, old-png and new-jpeg; not the deleted attachment's.
-	if n := f.count(strippedColl); n != 3 {
-		t.Fatalf("%d photos recorded as stripped, want 3", n)
+	// The three checked, the two gone and new-jpeg; not the deleted attachment's.
+	if n := f.count(strippedColl); n != 6 {
+		t.Fatalf("%d photos recorded as stripped, want 6", n)
 	}
 
 	opens := spy.opens.Load()
-	if r, err := f.svc.StripStoredPhotos(ctx); err != nil || r != (StripReport{Checked: 1, Skipped: 1}) {
-		t.Fatalf("second pass: %+v, %v; want the raced photo checked and the gone one skipped", r, err)
+	if r, err := f.svc.StripStoredPhotos(ctx); err != nil || r != (StripReport{Checked: 1, Failed: 1}) {
+		t.Fatalf("second pass: %+v, %v; want the raced photo checked and the one too large failed again", r, err)
 	}
 	if n := spy.opens.Load() - opens; n != 1 {
 		t.Fatalf("the second pass read %d photos, want 1 (the one replaced during the first)", n)
