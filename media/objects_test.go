@@ -283,16 +283,7 @@ func TestReplaceOnlyTheObjectRead(t *testing.T) {
 	}
 	read := func() string {
 		t.Helper()
-		r, err := f.store.Open(ctx(t), media.Uploads, key, 0, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		b, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+		return string(testenv.Object(t, f.store, media.Uploads, key))
 	}
 	replace := func(etag, data string) error {
 		_, err := f.store.Replace(ctx(t), media.Uploads, key, etag, bytes.NewReader([]byte(data)), int64(len(data)), "image/jpeg")

@@ -34,16 +34,7 @@ func (s *rewriteStore) Put(ctx context.Context, bucket media.Bucket, key string,
 // object reads an object whole.
 func object(t *testing.T, store media.Store, key string) []byte {
 	t.Helper()
-	r, err := store.Open(context.Background(), media.Uploads, key, 0, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testenv.Object(t, store, media.Uploads, key)
 }
 
 // noLocation fails unless exiftool reads no location in photo, and Orientation and Make are

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -56,4 +57,21 @@ func MinIOAdmin(tb testing.TB) *minioclient.Client {
 		tb.Fatal(err)
 	}
 	return admin
+}
+
+// Object reads the object key of bucket whole from store, failing the test when it cannot.
+func Object(tb testing.TB, store media.Store, bucket media.Bucket, key string) []byte {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(tb.Context(), time.Minute)
+	defer cancel()
+	r, err := store.Open(ctx, bucket, key, 0, -1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }

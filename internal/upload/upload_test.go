@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mportal/mportal/internal/apperr"
+	"github.com/mportal/mportal/internal/testenv"
 	"github.com/mportal/mportal/media"
 )
 
@@ -113,15 +114,7 @@ func (f *fixture) eventualOffset(t *testing.T, user, loc string, want int) int {
 
 func (f *fixture) wantObject(t *testing.T, key string, want []byte) {
 	t.Helper()
-	r, err := f.store.Open(ctx(t), media.Uploads, key, 0, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	got, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := testenv.Object(t, f.store, media.Uploads, key)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("object %s has %d bytes and differs from the %d uploaded", key, len(got), len(want))
 	}
