@@ -326,8 +326,9 @@ func (m *Main) startWorkers() {
 		if err != nil && ctx.Err() == nil {
 			m.Logger.Warn("strip the location from stored photos", "error", err.Error())
 		}
-		if r.Checked > 0 || r.Skipped > 0 {
-			m.Logger.Info("stored photos checked for a location", "checked", r.Checked, "rewritten", r.Rewritten, "skipped", r.Skipped)
+		if r != (feedback.StripReport{}) {
+			m.Logger.Info("stored photos checked for a location", "checked", r.Checked, "rewritten", r.Rewritten,
+				"skipped", r.Skipped, "failed", r.Failed)
 		}
 	})
 	// The recipient view sees this process's writes at once; the reload picks up the users that
